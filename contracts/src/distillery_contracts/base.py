@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Event(BaseModel):
@@ -29,6 +32,35 @@ class Event(BaseModel):
     def partition_key(self) -> str | None:
         """Key that keeps related events in order (None: no ordering needed)."""
         return None
+
+
+class Command(Event):
+    """An imperative request from a person or a script, published on a command topic.
+
+    Carries who asked and when, so that every forced or manual action is auditable,
+    and a command id that lets a consumer ignore a command delivered twice.
+    """
+
+    command_id: str = Field(
+        default_factory=lambda: uuid.uuid4().hex,
+        min_length=1,
+        description="Unique id of this request; a redelivered command is applied once.",
+    )
+    requested_by: str = Field(
+        min_length=1, description="Who asked: a user name, or 'scheduler'/'<service>' for automation."
+    )
+    requested_at: AwareDatetime = Field(
+        default_factory=lambda: datetime.now(UTC), description="When the request was made."
+    )
+
+    def event_id(self) -> str:
+        return self.command_id
+
+
+def stable_hash(*parts: str, length: int = 32) -> str:
+    """Hex digest identifying an ordered tuple of strings; the basis of deterministic ids."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
 
 
 @dataclass(frozen=True)
