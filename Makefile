@@ -1,0 +1,47 @@
+# Distillery: `make demo` runs the main job, `make test` runs every test.
+# Needs only python3 (3.11), pip and make: uv and everything else are installed here.
+
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: setup demo test test-unit test-integration schemas bench clean stack-up stack-down
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml
+	$(UV) sync --frozen --all-packages --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+demo: setup
+	$(VENV)/bin/distillery demo
+
+test: setup
+	$(VENV)/bin/pytest
+
+test-unit: setup
+	$(VENV)/bin/pytest -m "not integration and not e2e"
+
+test-integration: setup
+	$(VENV)/bin/pytest -m "integration or e2e"
+
+schemas: setup
+	$(VENV)/bin/python -m distillery_contracts.schemagen
+
+bench: setup
+	$(VENV)/bin/distillery bench --help
+
+stack-up: setup
+	$(VENV)/bin/distillery stack up
+
+stack-down: setup
+	$(VENV)/bin/distillery stack down
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache

@@ -1,0 +1,47 @@
+"""Helpers every CLI command uses: settings, one-line errors, async bridging."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+import typer
+from rich.console import Console
+
+from distillery_runtime.entrypoint import load_settings
+from distillery_runtime.errors import ConfigError
+from distillery_runtime.settings import RuntimeSettings
+
+console = Console()
+err_console = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+def settings() -> RuntimeSettings:
+    return load_settings(RuntimeSettings)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def die(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def friendly(func: Callable[..., T]) -> Callable[..., T]:
+    """Turn configuration errors into one line instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            die(str(exc))
+            raise  # unreachable; keeps type checkers calm
+
+    return wrapper

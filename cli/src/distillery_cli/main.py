@@ -1,0 +1,116 @@
+"""The ``distillery`` command line."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from distillery_cli.common import console, die, friendly, run_async, settings
+from distillery_cli.provision import create_topics, migrate_all
+from distillery_cli.services import installed_services, load_service
+from distillery_cli.stack_cmd import stack_app
+from distillery_cli import topics as topic_ops
+from distillery_contracts.registry import all_topic_specs, get_topic
+
+app = typer.Typer(
+    name="distillery",
+    help="Distil an expensive LLM into a cheap one from production traffic.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(stack_app, name="stack")
+topics_app = typer.Typer(help="Inspect and create the topics in the registry.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+
+@app.command("run")
+def run_cmd(service: str = typer.Argument(..., help="trace-ingester, cleaner, dataset-builder, "
+                                          "finetune-controller, evaluator or rollout-controller")) -> None:
+    """Run one service in the foreground until Ctrl-C or SIGTERM."""
+    from distillery_runtime.entrypoint import run_service
+
+    try:
+        build = load_service(service)
+    except Exception as exc:
+        die(str(exc))
+    run_service(build)
+
+
+@app.command("services")
+def services_cmd() -> None:
+    """List the services installed here."""
+    for name in installed_services():
+        console.print(name)
+
+
+@app.command("migrate")
+@friendly
+def migrate_cmd(service: list[str] = typer.Argument(None, help="Services to migrate (default: all installed).")) -> None:
+    """Bring every installed service's database schema up to date."""
+    done = run_async(migrate_all(settings().require_database_url(), service or None))
+    console.print(f"Migrated: {', '.join(done)}")
+
+
+@topics_app.command("create")
+@friendly
+def topics_create() -> None:
+    """Create every registry topic (and its dead-letter topic) that does not exist yet."""
+    created = run_async(create_topics(settings().kafka_bootstrap))
+    console.print(f"Created {len(created)} topic(s)" + (": " + ", ".join(created) if created else "; all existed."))
+
+
+@topics_app.command("list")
+@friendly
+def topics_list() -> None:
+    """Every topic in the registry, with its partitions and whether the broker has it."""
+    bootstrap = settings().kafka_bootstrap
+    from distillery_runtime.kafka import check_broker
+
+    run_async(check_broker(bootstrap))
+    present = set(run_async(topic_ops.list_topics(bootstrap)))
+    table = Table("topic", "partitions", "key", "retention", "on broker")
+    for spec in all_topic_specs():
+        retention = "compacted" if spec.compacted else (
+            f"{spec.retention_ms // 86_400_000}d" if spec.retention_ms else "forever")
+        table.add_row(spec.name, str(spec.partitions), spec.key, retention,
+                      "[green]yes[/]" if spec.name in present else "[red]no[/]")
+    console.print(table)
+
+
+@topics_app.command("describe")
+@friendly
+def topics_describe(topic: str) -> None:
+    """Partitions, offsets and the lag of every consumer group on one topic."""
+    bootstrap = settings().kafka_bootstrap
+    from distillery_runtime.kafka import check_broker
+
+    run_async(check_broker(bootstrap))
+    try:
+        spec = get_topic(topic)
+    except KeyError:
+        spec = None
+    parts = run_async(topic_ops.partitions(bootstrap, topic))
+    if not parts:
+        die(f"topic {topic!r} does not exist on the broker at {bootstrap} (try 'distillery topics create')")
+    if spec is not None:
+        console.print(f"[bold]{spec.name}[/]  key={spec.key}  events="
+                      f"{', '.join(e.event_type for e in spec.events)}")
+    table = Table("partition", "start", "end", "messages")
+    for p in parts:
+        table.add_row(str(p.partition), str(p.start), str(p.end), str(p.end - p.start))
+    console.print(table)
+    groups = run_async(topic_ops.list_groups(bootstrap))
+    lags = [run_async(topic_ops.group_lag(bootstrap, g, topic, parts)) for g in groups]
+    lags = [lag for lag in lags if any(v is not None for v in lag.committed.values())]
+    if lags:
+        gt = Table("consumer group", "committed", "lag")
+        for lag in lags:
+            committed = sum(v or 0 for v in lag.committed.values())
+            gt.add_row(lag.group, str(committed), str(lag.lag))
+        console.print(gt)
+    else:
+        console.print("No consumer group has committed offsets on this topic.")
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,31 @@
+"""Finding the installed services: each service package registers an entry point.
+
+``[project.entry-points."distillery.services"] cleaner = "distillery_cleaner.app:build"``
+so a deployment that installs only one service still runs it with ``distillery run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+
+from distillery_runtime.errors import ConfigError
+from distillery_runtime.service import ServiceSpec
+from distillery_runtime.settings import RuntimeSettings
+
+GROUP = "distillery.services"
+
+ServiceBuilder = Callable[[RuntimeSettings], ServiceSpec]
+
+
+def installed_services() -> list[str]:
+    return sorted(ep.name for ep in entry_points(group=GROUP))
+
+
+def load_service(name: str) -> ServiceBuilder:
+    normalised = name.replace("_", "-")
+    for ep in entry_points(group=GROUP):
+        if ep.name == normalised:
+            return ep.load()
+    known = ", ".join(installed_services()) or "none installed"
+    raise ConfigError(f"unknown service {name!r}; installed services: {known}")

@@ -1,0 +1,198 @@
+"""Batch consumption with at-least-once delivery, idempotent handlers and dead-lettering.
+
+For each batch: decode every record (a record that cannot be decoded is dead-lettered
+at once), then in ONE transaction claim the event ids in the inbox, run the handler on
+the new ones and write its outbox rows; commit; only then commit the Kafka offsets.
+
+A handler failure is retried: first the batch is split so that one poison message
+cannot hold back the rest, then each message gets ``attempts`` tries with exponential
+backoff before it goes to ``<topic>.dlq`` with the reason. Failures of the
+infrastructure itself (database or broker unreachable, :class:`TransientError`) never
+dead-letter: the batch is rewound and retried until the dependency is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from distillery_contracts.base import Event, TopicSpec
+from distillery_contracts.envelope import Envelope
+from distillery_contracts.upcasting import decode_event
+from distillery_runtime.deadletter import AbstractDeadLetterSink, FailedRecord
+from distillery_runtime.errors import PermanentError
+from distillery_runtime.faults import crash_point
+from distillery_runtime.infra import is_infrastructure_error
+from distillery_runtime.logs import get_logger
+from distillery_runtime.metrics import (
+    BATCH_SECONDS,
+    HANDLER_RETRIES,
+    MESSAGES_APPLIED,
+    MESSAGES_CONSUMED,
+    MESSAGES_DUPLICATE,
+)
+from distillery_runtime.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+
+class RecordLike(Protocol):
+    """The parts of a Kafka ConsumerRecord the runtime reads."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One decoded message as a handler sees it."""
+
+    envelope: Envelope
+    event: Event
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
+
+
+BatchHandler = Callable[[UnitOfWork, list[Delivery]], Awaitable[None]]
+
+
+@dataclass
+class Subscription:
+    """A topic, the handler that applies its events, and the consumer group reading it."""
+
+    topic: TopicSpec
+    handler: BatchHandler
+    consumer: str = ""
+    group: str | None = None
+    batch_size: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.consumer = self.consumer or getattr(self.handler, "__name__", "handler")
+
+
+class BatchProcessor:
+    """Applies batches of records for one subscription; see the module docstring."""
+
+    def __init__(self, *, service: str, subscription: Subscription, group: str,
+                 new_uow: Callable[[], UnitOfWork], dead_letters: AbstractDeadLetterSink,
+                 attempts: int = 5, backoff_s: float = 0.2) -> None:
+        self.service = service
+        self.sub = subscription
+        self.group = group
+        self._new_uow = new_uow
+        self._dead_letters = dead_letters
+        self._attempts = attempts
+        self._backoff_s = backoff_s
+
+    async def process(self, records: Sequence[RecordLike]) -> None:
+        """Apply ``records``; raises only for infrastructure failures (caller rewinds)."""
+        topic = self.sub.topic.name
+        MESSAGES_CONSUMED.labels(self.service, topic).inc(len(records))
+        with BATCH_SECONDS.labels(self.service, topic).time():
+            deliveries: list[tuple[RecordLike, Delivery]] = []
+            for record in records:
+                try:
+                    deliveries.append((record, self.decode(record)))
+                except Exception as exc:
+                    await self._dead_letter(record, exc, attempts=1)
+            if deliveries:
+                await self._apply_isolating(deliveries)
+
+    def decode(self, record: RecordLike) -> Delivery:
+        envelope = Envelope.from_headers(record.headers or ())
+        if record.value is None:
+            raise PermanentError("message has no value")
+        event = decode_event(self.sub.topic, envelope, record.value)
+        return Delivery(
+            envelope=envelope,
+            event=event,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode("utf-8", "replace") if record.key is not None else None,
+        )
+
+    async def _apply_isolating(self, deliveries: list[tuple[RecordLike, Delivery]]) -> None:
+        try:
+            await self._apply_once([d for _, d in deliveries])
+            return
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            if len(deliveries) == 1:
+                first_error: Exception | None = exc
+            else:
+                log.warning("batch failed; applying its messages one by one", error=repr(exc))
+                first_error = None
+        for record, delivery in deliveries:
+            await self._apply_with_retries(record, delivery, first_error)
+
+    async def _apply_with_retries(self, record: RecordLike, delivery: Delivery,
+                                  first_error: Exception | None) -> None:
+        error = first_error
+        start = 2 if first_error is not None else 1
+        if first_error is not None and _is_permanent(first_error):
+            await self._dead_letter(record, first_error, attempts=1)
+            return
+        for attempt in range(start, self._attempts + 1):
+            if error is not None:
+                HANDLER_RETRIES.labels(self.service, self.sub.topic.name).inc()
+                await asyncio.sleep(self._backoff_s * 2 ** (attempt - 2))
+            try:
+                await self._apply_once([delivery])
+                return
+            except Exception as exc:
+                if is_infrastructure_error(exc):
+                    raise
+                error = exc
+                if _is_permanent(exc):
+                    await self._dead_letter(record, exc, attempts=attempt)
+                    return
+        assert error is not None
+        await self._dead_letter(record, error, attempts=self._attempts)
+
+    async def _apply_once(self, deliveries: list[Delivery]) -> None:
+        topic = self.sub.topic.name
+        async with self._new_uow() as uow:
+            fresh_ids = await uow.claim(self.sub.consumer, [d.event_id for d in deliveries])
+            seen: set[str] = set()
+            fresh = []
+            for d in deliveries:
+                if d.event_id in fresh_ids and d.event_id not in seen:
+                    seen.add(d.event_id)
+                    fresh.append(d)
+            if len(fresh) < len(deliveries):
+                MESSAGES_DUPLICATE.labels(self.service, topic).inc(len(deliveries) - len(fresh))
+            if fresh:
+                await self.sub.handler(uow, fresh)
+            await uow.commit()
+        crash_point("after_db_commit")
+        MESSAGES_APPLIED.labels(self.service, topic).inc(len(fresh))
+
+    async def _dead_letter(self, record: RecordLike, error: BaseException, attempts: int) -> None:
+        log.error(
+            "dead-lettering message",
+            topic=record.topic, partition=record.partition, offset=record.offset,
+            error_type=type(error).__name__, error=str(error)[:500], attempts=attempts,
+        )
+        await self._dead_letters.send(FailedRecord(record=record, error=error, attempts=attempts,
+                                                   group=self.group))
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    return isinstance(exc, PermanentError | ValidationError | ValueError | TypeError | KeyError)

@@ -1,0 +1,51 @@
+"""Process entrypoints: run a service and turn bad configuration into one line, not a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from distillery_runtime.errors import ConfigError
+from distillery_runtime.logs import configure_logging
+from distillery_runtime.service import ServiceRunner, ServiceSpec
+from distillery_runtime.settings import RuntimeSettings
+
+S = TypeVar("S", bound=RuntimeSettings)
+
+
+def describe_validation_error(exc: ValidationError, prefix: str = "DISTILLERY_") -> str:
+    problems = []
+    for err in exc.errors():
+        field = "_".join(str(p) for p in err["loc"]).upper()
+        problems.append(f"{prefix}{field}: {err['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def load_settings(factory: Callable[[], S]) -> S:
+    try:
+        return factory()
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def fail(message: str, code: int = 2) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def run_service(build: Callable[[RuntimeSettings], ServiceSpec],
+                settings_factory: Callable[[], RuntimeSettings] = RuntimeSettings) -> None:
+    """Run the service ``build`` describes until SIGTERM/SIGINT; exit 2 on bad configuration."""
+    try:
+        settings = load_settings(settings_factory)
+        spec = build(settings)
+        configure_logging(spec.name, settings.log_level, settings.log_format)
+        asyncio.run(ServiceRunner(spec, settings).run())
+    except ConfigError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,61 @@
+"""The small HTTP server every service runs: /healthz, /readyz, /metrics, plus its own routes."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Callable, Iterator, Sequence
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def build_app(service: str, readiness: Callable[[], dict[str, bool]],
+              routes: Sequence[BaseRoute] = ()) -> Starlette:
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"service": service, "status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        checks = readiness()
+        ready = all(checks.values())
+        return JSONResponse({"service": service, "ready": ready, "checks": checks},
+                            status_code=200 if ready else 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(routes=[
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        *routes,
+    ])
+
+
+class HttpServer:
+    """Binds its socket up front so the chosen port is known before serving starts."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
+
+    async def serve(self) -> None:
+        await self._server.serve(sockets=[self._socket])
+
+    def stop(self) -> None:
+        self._server.should_exit = True

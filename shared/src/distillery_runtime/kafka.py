@@ -1,0 +1,176 @@
+"""Kafka through FastStream: the broker factory, publishers and subscriber wiring.
+
+The producer uses acks=all and no idempotence (the local Tansu broker refuses
+InitProducerId; at-least-once plus idempotent consumers needs neither). Subscribers
+use manual acknowledgement: offsets are committed only after the handler's database
+transaction has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaClient, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.middlewares import AckPolicy
+
+from distillery_contracts.base import Event, TopicSpec
+from distillery_contracts.deadletter import DeadLettered
+from distillery_contracts.envelope import Envelope
+from distillery_runtime.consumer import BatchProcessor
+from distillery_runtime.deadletter import AbstractDeadLetterSink
+from distillery_runtime.errors import ConfigError
+from distillery_runtime.logs import get_logger
+from distillery_runtime.outbox import AbstractPublisher
+
+log = get_logger(__name__)
+
+
+def create_broker(bootstrap: str, client_id: str, **kwargs: Any) -> KafkaBroker:
+    return KafkaBroker(
+        bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=False,
+        log_level=logging.DEBUG,  # FastStream logs every message at this level
+        graceful_timeout=kwargs.pop("graceful_timeout", 15.0),
+        **kwargs,
+    )
+
+
+async def check_broker(bootstrap: str, timeout_s: float = 10.0) -> None:
+    """Fail with one clear line when no broker answers at ``bootstrap``."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # our one line says it; aiokafka's would repeat it
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout=timeout_s)
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot reach the Kafka broker at {bootstrap} ({type(exc).__name__}). "
+            "Start it ('distillery stack up') or fix DISTILLERY_KAFKA_BOOTSTRAP"
+        ) from None
+    finally:
+        quiet.setLevel(level)
+        await client.close()
+
+
+async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]:
+    """Create every topic that does not exist yet; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        for spec in missing:  # one at a time: a config the broker refuses names its topic
+            topic = NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.topic_config())
+            try:
+                await admin.create_topics([topic])
+            except TopicAlreadyExistsError:
+                pass
+        return [s.name for s in missing]
+    finally:
+        await admin.close()
+
+
+class KafkaPublisher(AbstractPublisher):
+    """Sends outbox rows through the broker, pipelined, and waits for every ack."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def send_all(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        futures = [
+            await self._broker.publish(
+                bytes(row["payload"]),
+                row["topic"],
+                key=row["key"].encode() if row["key"] is not None else None,
+                headers=dict(row["headers"]),
+                no_confirm=True,
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+
+
+class KafkaDeadLetterSink(AbstractDeadLetterSink):
+    def __init__(self, broker: KafkaBroker, service: str, producer: str) -> None:
+        super().__init__(service, producer)
+        self._broker = broker
+
+    async def _publish(self, topic: str, letter: DeadLettered, envelope: Envelope, key: str | None) -> None:
+        await self._broker.publish(
+            letter.model_dump_json().encode(),
+            topic,
+            key=key.encode() if key is not None else None,
+            headers={k: v.decode() for k, v in envelope.to_headers()},
+        )
+
+
+async def _raw_records(message: KafkaMessage) -> Any:
+    """Hand the ConsumerRecords to the processor untouched; it validates with the contracts."""
+    raw = message.raw_message
+    return list(raw) if isinstance(raw, tuple | list) else [raw]
+
+
+def subscribe(broker: KafkaBroker, processor: BatchProcessor, *, batch_size: int,
+              batch_timeout_ms: int, on_infrastructure_error: Any) -> Any:
+    """Register ``processor`` on the broker as a batch subscriber with manual commits."""
+    subscriber = broker.subscriber(
+        processor.sub.topic.name,
+        group_id=processor.group,
+        batch=True,
+        max_records=batch_size,
+        batch_timeout_ms=batch_timeout_ms,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_raw_records,
+        max_poll_interval_ms=10 * 60 * 1000,
+        title=f"{processor.service}:{processor.sub.consumer}",
+    )
+
+    @subscriber
+    async def on_batch(records: list[Any], message: KafkaMessage) -> None:
+        try:
+            await processor.process(records)
+        except Exception as exc:
+            # Rewind to the batch's first offset so nothing after it is committed, then wait.
+            await message.nack()
+            await on_infrastructure_error(exc)
+            return
+        await message.ack()
+
+    return subscriber
+
+
+async def publish_events(bootstrap: str, topic: str, events: Sequence[Event], *, producer: str,
+                         correlation_id: str | None = None) -> list[Envelope]:
+    """Publish events from outside a service (the CLI's commands, imports, tests).
+
+    Each gets a full envelope; the call returns once the broker acknowledged all of them.
+    """
+    client = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
+                              client_id=producer.split("/")[0])
+    await client.start()
+    try:
+        envelopes, futures = [], []
+        for event in events:
+            envelope = Envelope.new(event_type=event.event_type, schema_version=event.schema_version,
+                                    producer=producer, event_id=event.event_id(),
+                                    correlation_id=correlation_id)
+            key = event.partition_key()
+            futures.append(await client.send(
+                topic, event.model_dump_json().encode(), key=key.encode() if key is not None else None,
+                headers=envelope.to_headers(),
+            ))
+            envelopes.append(envelope)
+        await asyncio.gather(*futures)
+        return envelopes
+    finally:
+        await client.stop()

@@ -1,0 +1,28 @@
+"""Prometheus metrics every service exposes at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES_CONSUMED = Counter(
+    "distillery_messages_consumed_total", "Messages read from a topic", ["service", "topic"]
+)
+MESSAGES_APPLIED = Counter(
+    "distillery_messages_applied_total", "Messages whose handler committed", ["service", "topic"]
+)
+MESSAGES_DUPLICATE = Counter(
+    "distillery_messages_duplicate_total", "Redelivered messages skipped by the inbox", ["service", "topic"]
+)
+MESSAGES_DEAD_LETTERED = Counter(
+    "distillery_messages_dead_lettered_total", "Messages sent to a dead-letter topic", ["service", "topic", "reason"]
+)
+HANDLER_RETRIES = Counter(
+    "distillery_handler_retries_total", "Handler attempts that failed and were retried", ["service", "topic"]
+)
+BATCH_SECONDS = Histogram(
+    "distillery_batch_seconds", "Time to process one consumed batch", ["service", "topic"]
+)
+OUTBOX_PUBLISHED = Counter(
+    "distillery_outbox_published_total", "Events published from the outbox", ["service"]
+)
+READY = Gauge("distillery_ready", "1 when the service is ready", ["service"])

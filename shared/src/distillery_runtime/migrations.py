@@ -1,0 +1,52 @@
+"""Alembic migrations per service, each in its own schema, run under an advisory lock.
+
+A service's ``migrations/env.py`` is two lines::
+
+    from distillery_runtime.migrations import run_env
+    run_env()
+
+and its first revision calls :func:`create_runtime_tables` for the inbox and outbox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from distillery_runtime.tables import runtime_metadata
+
+
+def run_env() -> None:
+    """Body of every service's env.py: migrate on the connection the runtime hands over."""
+    config = context.config
+    connection: Connection = config.attributes["connection"]
+    schema: str = config.attributes["schema"]
+    context.configure(connection=connection, version_table_schema=schema, transaction_per_migration=False)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def create_runtime_tables(bind: Connection) -> None:
+    """Create the inbox and outbox in the current schema (call from a first revision)."""
+    runtime_metadata.create_all(bind)
+
+
+def _upgrade(connection: Connection, schema: str, migrations_dir: Path, target: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.attributes["connection"] = connection
+    config.attributes["schema"] = schema
+    command.upgrade(config, target)
+
+
+async def migrate(engine: AsyncEngine, schema: str, migrations_dir: Path, target: str = "head") -> None:
+    """Bring ``schema`` to ``target``; safe when several instances start at once."""
+    async with engine.begin() as conn:
+        await conn.execute(text("select pg_advisory_xact_lock(hashtext(:s))"), {"s": f"migrate:{schema}"})
+        await conn.execute(text(f'create schema if not exists "{schema}"'))
+        await conn.run_sync(_upgrade, schema, migrations_dir, target)

@@ -1,0 +1,133 @@
+"""Transactional outbox: events are rows first, messages second.
+
+A handler adds events to the unit of work; they are inserted in the same transaction
+as its state change. The relay publishes committed rows in id order and deletes them
+once the broker has acknowledged every one. One relay per service publishes at a time
+(an advisory lock), so the order of events with the same key is kept.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from distillery_contracts.base import Event
+from distillery_contracts.envelope import Envelope
+from distillery_runtime.logs import get_logger
+from distillery_runtime.metrics import OUTBOX_PUBLISHED
+from distillery_runtime.tables import outbox
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """An event ready to be stored in the outbox."""
+
+    topic: str
+    key: str | None
+    envelope: Envelope
+    payload: bytes
+
+    @classmethod
+    def of(cls, topic: str, event: Event, envelope: Envelope, key: str | None = None) -> OutgoingMessage:
+        return cls(
+            topic=topic,
+            key=key if key is not None else event.partition_key(),
+            envelope=envelope,
+            payload=event.model_dump_json(exclude_none=False).encode(),
+        )
+
+    def row(self) -> dict[str, object]:
+        return {
+            "topic": self.topic,
+            "key": self.key,
+            "event_id": self.envelope.event_id,
+            "event_type": self.envelope.event_type,
+            "schema_version": self.envelope.schema_version,
+            "headers": {k: v.decode() for k, v in self.envelope.to_headers()},
+            "payload": self.payload,
+        }
+
+
+class AbstractPublisher(abc.ABC):
+    """What the relay needs from a broker: send many, wait until all are acknowledged."""
+
+    @abc.abstractmethod
+    async def send_all(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Publish outbox rows (topic, key, headers, payload) and wait for every ack."""
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows; woken by commits, polls as a safety net."""
+
+    def __init__(self, engine: AsyncEngine, publisher: AbstractPublisher, *, lock_name: str,
+                 poll_s: float = 0.5, batch_size: int = 1000) -> None:
+        self._engine = engine
+        self._publisher = publisher
+        self._lock_name = lock_name
+        self._poll_s = poll_s
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.healthy = True
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                published = await self.publish_pending()
+                self.healthy = True
+            except Exception as exc:  # broker or database down: keep the rows, try again
+                self.healthy = False
+                log.warning("outbox relay failed; will retry", error=str(exc))
+                published = 0
+            if published >= self._batch_size:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Publish what is left before shutdown (best effort; rows stay if it fails)."""
+        try:
+            while await self.publish_pending() >= self._batch_size:
+                pass
+        except Exception as exc:
+            log.warning("outbox not drained at shutdown; rows stay for the next start", error=str(exc))
+
+    async def publish_pending(self) -> int:
+        async with self._engine.connect() as conn:
+            got_lock = (await conn.execute(
+                text("select pg_try_advisory_lock(hashtext(:n))"), {"n": self._lock_name}
+            )).scalar()
+            if not got_lock:
+                return 0
+            try:
+                rows = (await conn.execute(
+                    select(outbox).order_by(outbox.c.id).limit(self._batch_size)
+                )).mappings().all()
+                if rows:
+                    await self._publisher.send_all(rows)
+                    await conn.execute(delete(outbox).where(outbox.c.id.in_([r["id"] for r in rows])))
+                    await conn.commit()
+                    OUTBOX_PUBLISHED.labels(service=self._lock_name).inc(len(rows))
+                return len(rows)
+            finally:
+                await conn.execute(text("select pg_advisory_unlock(hashtext(:n))"), {"n": self._lock_name})
+                await conn.commit()

@@ -1,0 +1,62 @@
+"""Settings every service shares, read from ``DISTILLERY_*`` environment variables.
+
+Services subclass :class:`RuntimeSettings` to add their own fields. When neither
+``DISTILLERY_KAFKA_BOOTSTRAP`` nor ``DISTILLERY_DATABASE_URL`` is set, the values
+written by ``distillery stack up`` are used, so a developer only starts the stack.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from distillery_runtime.stackstate import read_stack_state
+
+
+class RuntimeSettings(BaseSettings):
+    """Connection, delivery and observability settings common to all services."""
+
+    model_config = SettingsConfigDict(env_prefix="DISTILLERY_", extra="ignore")
+
+    kafka_bootstrap: str = Field(default="", description="Kafka bootstrap servers, host:port[,host:port].")
+    database_url: SecretStr | None = Field(default=None, description="PostgreSQL URL.")
+    home: Path = Field(default=Path(".distillery"), description="Where local state lives.")
+    http_host: str = Field(default="127.0.0.1", description="Health/metrics server bind address.")
+    http_port: int = Field(default=0, ge=0, le=65535, description="Health/metrics port (0: any free port).")
+    log_level: str = Field(default="INFO")
+    log_format: str = Field(default="console", pattern="^(json|console)$")
+    consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
+    consumer_batch_timeout_ms: int = Field(default=200, ge=1)
+    handler_attempts: int = Field(default=5, ge=1, le=50, description="Tries before dead-lettering.")
+    handler_backoff_s: float = Field(default=0.2, ge=0, description="First retry delay; doubles each try.")
+    outbox_poll_s: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=1000, ge=1)
+    shutdown_grace_s: float = Field(default=15.0, ge=0)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _fill_from_local_stack(self) -> RuntimeSettings:
+        if self.kafka_bootstrap and self.database_url:
+            return self
+        state = read_stack_state(self.home)
+        if not self.kafka_bootstrap:
+            self.kafka_bootstrap = state.kafka_bootstrap if state else "127.0.0.1:9092"
+        if self.database_url is None and state is not None:
+            self.database_url = SecretStr(state.database_url)
+        return self
+
+    def require_database_url(self) -> str:
+        from distillery_runtime.errors import ConfigError
+
+        if self.database_url is None:
+            raise ConfigError(
+                "DISTILLERY_DATABASE_URL is not set and no local stack is running: "
+                "run 'distillery stack up' or set DISTILLERY_DATABASE_URL=postgresql://user@host:5432/db"
+            )
+        return self.database_url.get_secret_value()

@@ -1,0 +1,80 @@
+"""Unit of work: one transaction holding a handler's effects, inbox rows and outbox rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from distillery_contracts.base import Event
+from distillery_contracts.envelope import Envelope
+from distillery_runtime.outbox import OutgoingMessage
+from distillery_runtime.tables import inbox, outbox
+
+
+class UnitOfWork:
+    """Opens a session; ``commit`` writes the outbox rows and commits everything at once.
+
+    Leaving the block without ``commit`` rolls back: no effect, no inbox row, no event.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], producer: str,
+                 on_commit: Callable[[], None] | None = None) -> None:
+        self._sessions = sessions
+        self.producer = producer
+        self._on_commit = on_commit
+        self._outgoing: list[OutgoingMessage] = []
+        self.session: AsyncSession
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self._outgoing = []
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self.session.in_transaction():
+            await self.session.rollback()
+        await self.session.close()
+
+    async def claim(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        """Record ``event_ids`` as applied by ``consumer``; return those not applied before."""
+        if not event_ids:
+            return set()
+        stmt = (
+            pg_insert(inbox)
+            .values([{"consumer": consumer, "event_id": event_id} for event_id in dict.fromkeys(event_ids)])
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+        return set((await self.session.execute(stmt)).scalars())
+
+    def emit(self, topic: str, event: Event, *, cause: Envelope | None = None,
+             correlation_id: str | None = None, key: str | None = None) -> Envelope:
+        """Queue ``event`` for ``topic``; it is stored at commit and published after it."""
+        envelope = Envelope.new(
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            producer=self.producer,
+            event_id=event.event_id(),
+            correlation_id=correlation_id or (cause.correlation_id if cause else None),
+            causation_id=cause.event_id if cause else None,
+        )
+        self._outgoing.append(OutgoingMessage.of(topic, event, envelope, key=key))
+        return envelope
+
+    @property
+    def pending(self) -> list[OutgoingMessage]:
+        return list(self._outgoing)
+
+    async def commit(self) -> None:
+        if self._outgoing:
+            stmt = pg_insert(outbox).on_conflict_do_nothing(index_elements=["event_id"])
+            await self.session.execute(stmt, [m.row() for m in self._outgoing])
+        await self.session.commit()
+        had_events = bool(self._outgoing)
+        self._outgoing = []
+        if had_events and self._on_commit:
+            self._on_commit()
