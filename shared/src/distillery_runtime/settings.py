@@ -18,7 +18,7 @@ from distillery_runtime.stackstate import read_stack_state
 class RuntimeSettings(BaseSettings):
     """Connection, delivery and observability settings common to all services."""
 
-    model_config = SettingsConfigDict(env_prefix="DISTILLERY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DISTILLERY_", extra="ignore", env_ignore_empty=True)
 
     kafka_bootstrap: str = Field(default="", description="Kafka bootstrap servers, host:port[,host:port].")
     database_url: SecretStr | None = Field(default=None, description="PostgreSQL URL.")

@@ -1,0 +1,135 @@
+"""Following the compacted routing topic, with a fake consumer standing in for aiokafka."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from distillery_router import KafkaTableSource, RouteTable, Router, RoutingTableFollower
+
+TableFactory = Callable[..., RouteTable]
+ROUTE = "voice-agent"
+
+
+@dataclass
+class Record:
+    """The fields of aiokafka's ConsumerRecord the source reads."""
+
+    key: bytes | None
+    value: bytes | None
+    offset: int
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def record_of(table: RouteTable, offset: int, event_type: str = "RouteTableUpdated") -> Record:
+    headers = (("event-id", f"{table.route}:v{table.version}".encode()), ("event-type", event_type.encode()))
+    return Record(table.route.encode(), table.model_dump_json().encode(), offset, headers)
+
+
+@dataclass
+class FakeTableConsumer:
+    """Replays records, then waits like a consumer at the end of the topic.
+
+    ``fail_on_start`` makes start() raise as aiokafka does when no broker answers.
+    """
+
+    records: list[Record]
+    fail_on_start: Exception | None = None
+    events: list[str] = field(default_factory=list)
+
+    async def start(self) -> None:
+        self.events.append("start")
+        if self.fail_on_start is not None:
+            raise self.fail_on_start
+
+    async def stop(self) -> None:
+        self.events.append("stop")
+
+    async def __aiter__(self) -> AsyncIterator[Record]:
+        for record in self.records:
+            yield record
+        await asyncio.Event().wait()
+
+
+async def first_tables(source: KafkaTableSource, count: int) -> list[RouteTable]:
+    tables: list[RouteTable] = []
+    async for table in source.tables():
+        tables.append(table)
+        if len(tables) == count:
+            return tables
+    raise AssertionError("source ended")
+
+
+async def test_yields_the_followed_routes_and_skips_what_cannot_be_applied(
+    table_of: TableFactory,
+) -> None:
+    records = [
+        record_of(table_of(version=1, student=10, teacher=90), offset=0),
+        record_of(table_of(route="billing", version=1, teacher=100), offset=1),
+        Record(ROUTE.encode(), b'{"route": "voice-agent", "arms": []}', offset=2),
+        Record(ROUTE.encode(), None, offset=3),
+        record_of(table_of(version=9, teacher=100), offset=4, event_type="SomethingElse"),
+        record_of(table_of(version=2, student=25, teacher=75), offset=5),
+    ]
+    consumer = FakeTableConsumer(records)
+    source = KafkaTableSource(routes=[ROUTE], consumer_factory=lambda: consumer)
+
+    tables = await asyncio.wait_for(first_tables(source, 2), timeout=2)
+
+    assert [(t.route, t.version) for t in tables] == [(ROUTE, 1), (ROUTE, 2)]
+
+
+async def test_follows_every_route_when_none_is_named(table_of: TableFactory) -> None:
+    records = [
+        record_of(table_of(version=1, teacher=100), offset=0),
+        record_of(table_of(route="billing", version=1, teacher=100), offset=1),
+    ]
+    source = KafkaTableSource(consumer_factory=lambda: FakeTableConsumer(records))
+
+    tables = await asyncio.wait_for(first_tables(source, 2), timeout=2)
+
+    assert {t.route for t in tables} == {ROUTE, "billing"}
+
+
+async def test_reconnects_with_backoff_after_the_broker_is_unreachable(
+    table_of: TableFactory,
+) -> None:
+    consumers = [
+        FakeTableConsumer([], fail_on_start=ConnectionError("broker down")),
+        FakeTableConsumer([record_of(table_of(version=1, teacher=100), offset=0)]),
+    ]
+    handed_out = iter(consumers)
+    source = KafkaTableSource(consumer_factory=lambda: next(handed_out), retry_initial_s=0.01)
+
+    tables = await asyncio.wait_for(first_tables(source, 1), timeout=2)
+
+    assert tables[0].version == 1
+    assert consumers[0].events == ["start", "stop"]
+
+
+async def test_an_older_table_on_the_topic_does_not_replace_a_newer_one_from_http(
+    table_of: TableFactory,
+) -> None:
+    newer = table_of(version=5, student=90, teacher=10)
+    api = httpx.MockTransport(lambda request: httpx.Response(200, content=newer.model_dump_json()))
+    consumer = FakeTableConsumer([record_of(table_of(version=3, student=50, teacher=50), offset=0)])
+    router = Router()
+
+    async with RoutingTableFollower(
+        router, routes=[ROUTE], base_url="http://controller:8080", poll_interval=60,
+        http_client=httpx.AsyncClient(transport=api), kafka_consumer_factory=lambda: consumer,
+    ):
+        await asyncio.sleep(0.05)
+        assert consumer.events == ["start"]
+
+    assert router.table(ROUTE).version == 5
+    assert consumer.events == ["start", "stop"]
+
+
+def test_needs_a_bootstrap_address_or_a_consumer() -> None:
+    with pytest.raises(ValueError, match="needs a bootstrap address"):
+        KafkaTableSource()
