@@ -109,3 +109,17 @@ async def test_undecodable_message_is_dead_lettered_with_its_reason(running_prob
 async def _has(database_url: str, observation_id: str) -> dict[str, int] | None:
     rows = await seen_rows(database_url)
     return rows if observation_id in rows else None
+
+
+async def test_service_serves_health_readiness_and_metrics(running_probe, broker, database_url):
+    import httpx
+
+    await publish_events(broker.bootstrap, TRACES_RAW, [trace(30)], producer="test/1")
+    assert await wait_until(lambda: _has(database_url, "obs-00030"))
+    base = f"http://127.0.0.1:{running_probe.http.port}"
+    async with httpx.AsyncClient(base_url=base) as client:
+        assert (await client.get("/healthz")).json()["status"] == "ok"
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["ready"] is True
+        metrics = (await client.get("/metrics")).text
+    assert 'distillery_messages_applied_total{service="probe",topic="distillery.traces.raw.v1"}' in metrics

@@ -78,3 +78,43 @@ class UnitOfWork:
         self._outgoing = []
         if had_events and self._on_commit:
             self._on_commit()
+
+
+class FakeUnitOfWork(UnitOfWork):
+    """A unit of work without a database, for unit tests of handlers and the consumer.
+
+    Records what was claimed, emitted and committed; ``fail_with`` makes the handler's
+    transaction fail at commit, as a broken database would.
+    """
+
+    def __init__(self, applied: set[tuple[str, str]] | None = None, producer: str = "test/0") -> None:
+        self.producer = producer
+        self.applied = applied if applied is not None else set()
+        self._outgoing = []
+        self._claimed: set[tuple[str, str]] = set()
+        self.committed: list[OutgoingMessage] = []
+        self.commits = 0
+        self.fail_with: BaseException | None = None
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        self._outgoing = []
+        self._claimed = set()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self._outgoing = []
+        self._claimed = set()
+
+    async def claim(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        fresh = {e for e in event_ids if (consumer, e) not in self.applied}
+        self._claimed |= {(consumer, e) for e in fresh}
+        return fresh
+
+    async def commit(self) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.applied |= self._claimed
+        self.committed.extend(self._outgoing)
+        self.commits += 1
+        self._outgoing = []

@@ -1,0 +1,109 @@
+"""The batch processor's delivery rules, with fakes: no broker, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from distillery_contracts.registry import TRACES_RAW, get_topic
+from distillery_contracts.samples import sample_trace_captured
+from distillery_contracts.envelope import Envelope
+from distillery_runtime.consumer import BatchProcessor, Delivery, Subscription
+from distillery_runtime.deadletter import FakeDeadLetterSink
+from distillery_runtime.errors import PermanentError
+from distillery_runtime.uow import FakeUnitOfWork
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def record(offset: int, observation_id: str | None = None, *, value: bytes | None = None) -> Record:
+    event = sample_trace_captured(observation_id=observation_id or f"obs-{offset}")
+    envelope = Envelope.new(event_type="TraceCaptured", schema_version=1, producer="test/1",
+                            event_id=event.event_id())
+    return Record(TRACES_RAW, 0, offset, b"call-1",
+                  value if value is not None else event.model_dump_json().encode(), envelope.to_headers())
+
+
+class Handler:
+    """Records what it applied; fails on the observation ids it is told to."""
+
+    def __init__(self, fail_on: dict[str, BaseException] | None = None) -> None:
+        self.fail_on = fail_on or {}
+        self.applied: list[str] = []
+        self.calls = 0
+        self.__name__ = "record_traces"
+
+    async def __call__(self, uow, deliveries: list[Delivery]) -> None:
+        self.calls += 1
+        for d in deliveries:
+            if d.event.observation_id in self.fail_on:
+                raise self.fail_on[d.event.observation_id]
+        self.applied.extend(d.event.observation_id for d in deliveries)
+
+
+def processor(handler: Handler, uow: FakeUnitOfWork, sink: FakeDeadLetterSink, attempts: int = 3) -> BatchProcessor:
+    return BatchProcessor(service="test", subscription=Subscription(get_topic(TRACES_RAW), handler),
+                          group="distillery.test", new_uow=lambda: uow, dead_letters=sink,
+                          attempts=attempts, backoff_s=0)
+
+
+async def test_applies_a_batch_in_one_transaction():
+    uow, sink, handler = FakeUnitOfWork(), FakeDeadLetterSink(), Handler()
+    await processor(handler, uow, sink).process([record(0), record(1), record(2)])
+    assert handler.applied == ["obs-0", "obs-1", "obs-2"]
+    assert uow.commits == 1 and not sink.sent
+
+
+async def test_redelivered_events_are_not_applied_again():
+    uow, sink, handler = FakeUnitOfWork(), FakeDeadLetterSink(), Handler()
+    p = processor(handler, uow, sink)
+    await p.process([record(0), record(1)])
+    await p.process([record(0), record(1), record(2)])
+    assert handler.applied == ["obs-0", "obs-1", "obs-2"]
+
+
+async def test_poison_message_is_retried_then_dead_lettered_and_the_rest_applied():
+    uow, sink = FakeUnitOfWork(), FakeDeadLetterSink()
+    handler = Handler(fail_on={"obs-1": RuntimeError("model answered nonsense")})
+    await processor(handler, uow, sink, attempts=3).process([record(0), record(1), record(2)])
+    assert handler.applied == ["obs-0", "obs-2"]
+    [(topic, letter)] = sink.sent
+    assert topic == f"{TRACES_RAW}.dlq"
+    assert (letter.error_type, letter.attempts, letter.offset) == ("RuntimeError", 3, 1)
+    assert letter.error_message == "model answered nonsense"
+    assert letter.consumer_group == "distillery.test"
+
+
+async def test_permanent_error_is_dead_lettered_without_retries():
+    uow, sink = FakeUnitOfWork(), FakeDeadLetterSink()
+    handler = Handler(fail_on={"obs-0": PermanentError("no assistant turn")})
+    await processor(handler, uow, sink, attempts=5).process([record(0)])
+    [(_, letter)] = sink.sent
+    assert letter.attempts == 1 and handler.calls == 1
+
+
+async def test_undecodable_record_is_dead_lettered_and_others_applied():
+    uow, sink, handler = FakeUnitOfWork(), FakeDeadLetterSink(), Handler()
+    await processor(handler, uow, sink).process([record(0, value=b"not json"), record(1)])
+    assert handler.applied == ["obs-1"]
+    [(_, letter)] = sink.sent
+    assert letter.error_type == "InvalidPayload" and letter.original_value == "not json"
+
+
+async def test_database_outage_is_raised_for_a_rewind_not_dead_lettered():
+    uow, sink, handler = FakeUnitOfWork(), FakeDeadLetterSink(), Handler()
+    uow.fail_with = OperationalError("commit", {}, ConnectionRefusedError("connection refused"))
+    with pytest.raises(OperationalError):
+        await processor(handler, uow, sink).process([record(0), record(1)])
+    assert not sink.sent
+    assert uow.applied == set()

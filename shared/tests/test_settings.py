@@ -1,0 +1,46 @@
+"""Settings and URLs: what a user types is accepted, what cannot work is one clear line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from distillery_runtime.db import async_url, redacted
+from distillery_runtime.errors import ConfigError
+from distillery_runtime.settings import RuntimeSettings
+
+
+def test_plain_postgres_urls_are_used_with_asyncpg():
+    assert async_url("postgresql://u:p@db:5432/x") == "postgresql+asyncpg://u:p@db:5432/x"
+    assert async_url("postgres://u@db/x") == "postgresql+asyncpg://u@db/x"
+
+
+def test_non_postgres_url_is_refused_with_the_variable_named():
+    with pytest.raises(ConfigError, match="DISTILLERY_DATABASE_URL must point to PostgreSQL"):
+        async_url("sqlite:///x.db")
+
+
+def test_passwords_never_appear_in_redacted_urls():
+    assert "secret" not in redacted("postgresql://u:secret@db/x")
+
+
+def test_local_stack_state_fills_unset_addresses(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISTILLERY_KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.delenv("DISTILLERY_DATABASE_URL", raising=False)
+    (tmp_path / "stack.json").write_text(json.dumps(
+        {"kafka_bootstrap": "127.0.0.1:19092", "database_url": "postgresql://postgres@127.0.0.1:5433/distillery"}))
+    settings = RuntimeSettings(home=tmp_path)
+    assert settings.kafka_bootstrap == "127.0.0.1:19092"
+    assert settings.require_database_url().endswith(":5433/distillery")
+
+
+def test_missing_database_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISTILLERY_DATABASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="run 'distillery stack up' or set DISTILLERY_DATABASE_URL"):
+        RuntimeSettings(home=tmp_path).require_database_url()
+
+
+def test_secrets_do_not_show_in_settings_repr(monkeypatch):
+    monkeypatch.setenv("DISTILLERY_DATABASE_URL", "postgresql://u:hunter2@db/x")
+    assert "hunter2" not in repr(RuntimeSettings())
