@@ -174,3 +174,16 @@ async def publish_events(bootstrap: str, topic: str, events: Sequence[Event], *,
         return envelopes
     finally:
         await client.stop()
+
+
+def prepare_to_leave_groups(subscribers: Sequence[Any]) -> None:
+    """Make sure stopping consumers leave their groups at once.
+
+    aiokafka sends LeaveGroup only when the group generation is above 0, and Tansu hands
+    out generation 0 to a new group's first members; without this a stopped instance
+    would stay a member and keep its partitions from the others.
+    """
+    for subscriber in subscribers:
+        coordinator = getattr(getattr(subscriber, "consumer", None), "_coordinator", None)
+        if coordinator is not None and coordinator.generation == 0 and coordinator.member_id:
+            coordinator.generation = 1

@@ -27,6 +27,7 @@ from distillery_runtime.kafka import (
     KafkaPublisher,
     check_broker,
     create_broker,
+    prepare_to_leave_groups,
     subscribe,
 )
 from distillery_runtime.logs import configure_logging, get_logger
@@ -104,15 +105,16 @@ class ServiceRunner:
 
         ctx = ServiceContext(self.spec.name, self.settings, engine, sessions, new_uow, broker, self.stopping)
         sink = KafkaDeadLetterSink(broker, self.spec.name, self.spec.producer)
+        subscribers = []
         for sub in self.spec.subscriptions:
             processor = BatchProcessor(
                 service=self.spec.name, subscription=sub, group=sub.group or self.spec.default_group,
                 new_uow=new_uow, dead_letters=sink, attempts=self.settings.handler_attempts,
                 backoff_s=self.settings.handler_backoff_s,
             )
-            subscribe(broker, processor, batch_size=sub.batch_size or self.settings.consumer_batch_size,
+            subscribers.append(subscribe(broker, processor, batch_size=sub.batch_size or self.settings.consumer_batch_size,
                       batch_timeout_ms=self.settings.consumer_batch_timeout_ms,
-                      on_infrastructure_error=self._on_infrastructure_error)
+                      on_infrastructure_error=self._on_infrastructure_error))
         try:
             self.http = HttpServer(
                 build_app(self.spec.name, lambda: self._readiness(relay),
@@ -139,6 +141,7 @@ class ServiceRunner:
         finally:
             READY.labels(self.spec.name).set(0)
             log.info("service stopping", service=self.spec.name)
+            prepare_to_leave_groups(subscribers)
             await broker.stop()  # waits for the batch in flight (graceful_timeout)
             relay.stop()
             self.http.stop()
