@@ -9,6 +9,7 @@ commits (or is abandoned uncommitted and redelivered), the outbox is drained.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from distillery_runtime.logs import configure_logging, get_logger
 from distillery_runtime.metrics import READY
 from distillery_runtime.migrations import migrate
 from distillery_runtime.outbox import OutboxRelay
+from distillery_runtime.registration import Registration, register
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.uow import UnitOfWork
 
@@ -133,6 +135,9 @@ class ServiceRunner:
                   for job in self.spec.background]
         await broker.start()
         READY.labels(self.spec.name).set(1)
+        registration = register(self.settings.home, Registration(
+            self.spec.name, self.spec.version, os.getpid(), f"http://{self.http.host}:{self.http.port}",
+            self.spec.default_group))
         log.info("service started", service=self.spec.name, version=self.spec.version,
                  http=f"http://{self.http.host}:{self.http.port}", kafka=self.settings.kafka_bootstrap,
                  subscriptions=[s.topic.name for s in self.spec.subscriptions])
@@ -140,6 +145,7 @@ class ServiceRunner:
             await self._wait_for_stop(tasks)
         finally:
             READY.labels(self.spec.name).set(0)
+            registration.unlink(missing_ok=True)
             log.info("service stopping", service=self.spec.name)
             prepare_to_leave_groups(subscribers)
             await broker.stop()  # waits for the batch in flight (graceful_timeout)

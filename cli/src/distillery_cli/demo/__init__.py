@@ -1,0 +1,1 @@
+"""`distillery demo`: the whole loop on one machine, with sandboxes standing in for vendors."""

@@ -1,0 +1,79 @@
+"""``distillery status``: services' health, consumer lag, and where the current cycle is."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from rich.table import Table
+
+from distillery_cli.common import console, friendly, run_async, settings
+from distillery_cli.demo.monitor import PipelineView, snapshot
+from distillery_cli.topics import group_lag, list_groups, partitions
+from distillery_contracts.registry import all_topic_specs
+from distillery_runtime.kafka import check_broker
+from distillery_runtime.registration import Registration, registrations
+
+
+async def readiness(reg: Registration) -> str:
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            answer = await client.get(f"{reg.http}/readyz")
+        return "[green]ready[/]" if answer.status_code == 200 else "[yellow]not ready[/]"
+    except httpx.HTTPError:
+        return "[red]unreachable[/]"
+
+
+async def lags(bootstrap: str) -> list[tuple[str, str, int]]:
+    groups = [g for g in await list_groups(bootstrap) if g.startswith("distillery.")]
+    rows = []
+    for spec in all_topic_specs():
+        parts = await partitions(bootstrap, spec.name)
+        if not parts:
+            continue
+        for group in groups:
+            lag = await group_lag(bootstrap, group, spec.name, parts)
+            if any(v is not None for v in lag.committed.values()):
+                rows.append((group, spec.name, lag.lag))
+    return rows
+
+
+def render_cycles(view: PipelineView) -> Table:
+    table = Table("cycle", "dataset", "fine-tune", "evaluation", "rollout")
+    for cycle in view.cycles.values():
+        dataset = f"{cycle.dataset.counts.train_examples} train / {cycle.dataset.counts.validation_examples} val" if cycle.dataset else "-"
+        job = cycle.job
+        table.add_row(cycle.cycle_id, dataset,
+                      f"{job.status.value} {job.fine_tuned_model or ''}".strip() if job else "-",
+                      cycle.evaluation.outcome.value if cycle.evaluation else "-",
+                      cycle.decisions[-1].decision.value if cycle.decisions else "-")
+    return table
+
+
+def render_routes(view: PipelineView) -> Table:
+    table = Table("route", "version", "weights")
+    for route in view.routes.values():
+        weights = ", ".join(f"{a.name}={a.model} {a.weight:g}%" for a in route.arms)
+        table.add_row(route.route, str(route.version), weights)
+    return table
+
+
+@friendly
+def status_cmd() -> None:
+    """Every local service's readiness, consumer lag per group, and the cycles so far."""
+    cfg = settings()
+    run_async(check_broker(cfg.kafka_bootstrap))
+    regs = registrations(cfg.home)
+    services = Table("service", "pid", "http", "state")
+    states = run_async(asyncio.gather(*(readiness(r) for r in regs))) if regs else []
+    for reg, state in zip(regs, states, strict=True):
+        services.add_row(reg.service, str(reg.pid), reg.http, state)
+    console.print(services if regs else f"No local services registered under {cfg.home}.")
+    lag_table = Table("consumer group", "topic", "lag")
+    for group, topic, lag in run_async(lags(cfg.kafka_bootstrap)):
+        lag_table.add_row(group, topic, str(lag))
+    console.print(lag_table)
+    view = run_async(snapshot(cfg.kafka_bootstrap))
+    console.print(render_cycles(view) if view.cycles else "No distillation cycle has started yet.")
+    if view.routes:
+        console.print(render_routes(view))
