@@ -10,6 +10,7 @@ from distillery_cli.provision import create_topics, migrate_all
 from distillery_cli.services import installed_services, load_service
 from distillery_cli.dataset import dataset_app
 from distillery_cli.replay import replay_cmd
+from distillery_cli.sandbox import sandbox_app
 from distillery_cli.stack_cmd import stack_app
 from distillery_cli.status import status_cmd
 from distillery_cli import topics as topic_ops
@@ -25,6 +26,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(dataset_app, name="dataset")
 app.command("replay")(replay_cmd)
 app.command("status")(status_cmd)
+app.add_typer(sandbox_app, name="sandbox")
 topics_app = typer.Typer(help="Inspect and create the topics in the registry.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 

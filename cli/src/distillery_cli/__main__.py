@@ -1,0 +1,3 @@
+from distillery_cli.main import run
+
+run()
