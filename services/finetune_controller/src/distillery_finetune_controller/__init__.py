@@ -1,0 +1,3 @@
+"""The finetune-controller: datasets in, fine-tuned (and on Azure, deployed) models out."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,159 @@
+"""An in-memory provider for unit tests: it records every call and does what the test says."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from distillery_contracts.finetune import JobError, JobStatus
+from distillery_finetune_controller.adapters.providers.base import AbstractFineTuneProvider
+from distillery_finetune_controller.domain.lifecycle import ModelLifecycle
+from distillery_finetune_controller.domain.provider_types import (
+    Deployment,
+    FileState,
+    JobRequest,
+    ProviderCheckpoint,
+    ProviderEvent,
+    ProviderFile,
+    ProviderJob,
+    ProviderUnavailable,
+    find_own_job,
+)
+from distillery_finetune_controller.domain.status import OPENAI_STATUSES, map_status
+
+
+class FakeProvider(AbstractFineTuneProvider):
+    """Offers the models in ``models``; jobs stay as created until ``advance`` moves them.
+
+    ``fail_next(operation, error, ...)`` makes the next calls of an operation ('model',
+    'upload', 'get_file', 'create', 'find', 'get_job', 'events', 'checkpoints', 'cancel',
+    'deploy', 'get_deployment') raise; ``lose_create_answers`` makes create succeed at the
+    provider and then raise, as a timeout after the provider acted would.
+    """
+
+    def __init__(self, *, name: str = "openai", account: str = "fake-account",
+                 statuses: Mapping[str, JobStatus] = OPENAI_STATUSES, needs_deployment: bool = False,
+                 stores_metadata: bool = True, initial_status: str = "validating_files") -> None:
+        self.name = name
+        self.account = account
+        self.statuses = statuses
+        self.needs_deployment = needs_deployment
+        self.stores_metadata = stores_metadata
+        self.initial_status = initial_status
+        self.models: dict[str, ModelLifecycle] = {}
+        self.files: dict[str, ProviderFile] = {}
+        self.uploaded: dict[str, bytes] = {}
+        self.jobs: dict[str, ProviderJob] = {}
+        self.requests: dict[str, JobRequest] = {}
+        self.events: dict[str, list[ProviderEvent]] = {}
+        self.checkpoint_lists: dict[str, list[ProviderCheckpoint]] = {}
+        self.deployments: dict[str, Deployment] = {}
+        self.deployment_state_after_put = "Accepted"
+        self.upload_state = FileState.READY
+        self.calls: list[str] = []
+        self.lose_create_answers = 0
+        self._failures: dict[str, list[Exception]] = {}
+        self._ids = itertools.count(1)
+        self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+    def offer(self, model: str, **dates: Any) -> None:
+        self.models[model] = ModelLifecycle(model=model, source="fake provider", **dates)
+
+    def fail_next(self, operation: str, *errors: Exception) -> None:
+        self._failures.setdefault(operation, []).extend(errors)
+
+    def advance(self, provider_job_id: str, raw_status: str, **changes: Any) -> None:
+        job = self.jobs[provider_job_id]
+        self.jobs[provider_job_id] = replace(job, raw_status=raw_status, status=map_status(raw_status, self.statuses),
+                                             **changes)
+
+    def add_event(self, provider_job_id: str, message: str, data: dict[str, Any] | None = None) -> None:
+        events = self.events.setdefault(provider_job_id, [])
+        events.append(ProviderEvent(event_id=f"ev-{next(self._ids)}", created_at=self.now, level="info",
+                                    message=message, type="metrics" if data else "message", data=data))
+
+    def add_checkpoint(self, provider_job_id: str, step: int, **metrics: float) -> None:
+        self.checkpoint_lists.setdefault(provider_job_id, []).append(ProviderCheckpoint(
+            checkpoint_id=f"ckpt-{next(self._ids)}", created_at=self.now, step=step,
+            model_checkpoint=f"ft:ckpt-step-{step}", metrics={"step": float(step), **metrics}))
+
+    def _enter(self, operation: str, detail: str = "") -> None:
+        self.calls.append(f"{operation} {detail}".strip())
+        pending = self._failures.get(operation)
+        if pending:
+            raise pending.pop(0)
+
+    async def model_lifecycle(self, model: str) -> ModelLifecycle | None:
+        self._enter("model", model)
+        return self.models.get(model)
+
+    async def upload_file(self, path: Path, filename: str) -> ProviderFile:
+        self._enter("upload", filename)
+        file = ProviderFile(file_id=f"file-{next(self._ids)}", state=self.upload_state,
+                            size_bytes=path.stat().st_size)
+        self.files[file.file_id] = file
+        self.uploaded[file.file_id] = path.read_bytes()
+        return file
+
+    async def get_file(self, file_id: str) -> ProviderFile | None:
+        self._enter("get_file", file_id)
+        return self.files.get(file_id)
+
+    async def create_job(self, request: JobRequest) -> ProviderJob:
+        self._enter("create", request.job_id)
+        job = ProviderJob(
+            provider_job_id=f"ftjob-{next(self._ids)}", raw_status=self.initial_status,
+            status=map_status(self.initial_status, self.statuses), model=request.base_model,
+            created_at=self.now, training_file=request.training_file, validation_file=request.validation_file,
+            suffix=request.suffix, metadata=request.metadata() if self.stores_metadata else {},
+            hyperparameters={k: v for k, v in request.hyperparameters.model_dump().items() if v is not None},
+        )
+        self.jobs[job.provider_job_id] = job
+        self.requests[job.provider_job_id] = request
+        if self.lose_create_answers:
+            self.lose_create_answers -= 1
+            raise ProviderUnavailable("create: read timed out (the job was created nonetheless)")
+        return job
+
+    async def find_job(self, request: JobRequest, attempted_at: datetime, taken: set[str]) -> ProviderJob | None:
+        self._enter("find", request.job_id)
+        return find_own_job(self.jobs.values(), request, attempted_at, taken)
+
+    async def get_job(self, provider_job_id: str) -> ProviderJob:
+        self._enter("get_job", provider_job_id)
+        return self.jobs[provider_job_id]
+
+    async def new_events(self, provider_job_id: str, last_seen: str | None) -> list[ProviderEvent]:
+        self._enter("events", provider_job_id)
+        events = self.events.get(provider_job_id, [])
+        ids = [e.event_id for e in events]
+        return events[ids.index(last_seen) + 1:] if last_seen in ids else list(events)
+
+    async def checkpoints(self, provider_job_id: str) -> list[ProviderCheckpoint]:
+        self._enter("checkpoints", provider_job_id)
+        return list(self.checkpoint_lists.get(provider_job_id, []))
+
+    async def cancel_job(self, provider_job_id: str) -> ProviderJob:
+        self._enter("cancel", provider_job_id)
+        self.advance(provider_job_id, "cancelled")
+        return self.jobs[provider_job_id]
+
+    def fail_job(self, provider_job_id: str, code: str, message: str) -> None:
+        self.advance(provider_job_id, "failed", error=JobError(code=code, message=message))
+
+    async def deploy(self, fine_tuned_model: str, deployment_name: str) -> Deployment:
+        self._enter("deploy", deployment_name)
+        self.deployments[deployment_name] = Deployment(deployment_name, self.deployment_state_after_put,
+                                                       model=fine_tuned_model)
+        return self.deployments[deployment_name]
+
+    async def get_deployment(self, deployment_name: str) -> Deployment | None:
+        self._enter("get_deployment", deployment_name)
+        return self.deployments.get(deployment_name)
+
+    def created_jobs(self) -> list[str]:
+        return [c for c in self.calls if c.startswith("create ")]

@@ -1,0 +1,98 @@
+"""The model registry's storage: every fine-tuned model this controller produced."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from distillery_contracts.finetune import JobMetrics
+from distillery_finetune_controller.adapters.tables import models
+from distillery_finetune_controller.domain.registry import ModelStatus, RegisteredModel, StatusChange
+
+
+class AbstractModelRegistry(abc.ABC):
+    @abc.abstractmethod
+    async def register(self, model: RegisteredModel) -> bool:
+        """Add a model as a candidate; False if it is registered already."""
+
+    @abc.abstractmethod
+    async def concerned(self, names: Iterable[str]) -> list[RegisteredModel]:
+        """Models known by any of ``names`` (id or deployment), plus those in production."""
+
+    @abc.abstractmethod
+    async def apply(self, change: StatusChange, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    async def list_models(self, status: ModelStatus | None = None) -> list[RegisteredModel]:
+        """Newest first."""
+
+
+class SqlModelRegistry(AbstractModelRegistry):
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def register(self, model: RegisteredModel) -> bool:
+        stmt = pg_insert(models).values(**_row(model)).on_conflict_do_nothing().returning(models.c.fine_tuned_model)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def concerned(self, names: Iterable[str]) -> list[RegisteredModel]:
+        wanted = list(names)
+        stmt = select(models).where(or_(models.c.fine_tuned_model.in_(wanted), models.c.deployment_name.in_(wanted),
+                                        models.c.status == ModelStatus.PRODUCTION.value))
+        return [_model(r) for r in (await self.session.execute(stmt)).mappings()]
+
+    async def apply(self, change: StatusChange, at: datetime) -> None:
+        await self.session.execute(
+            update(models).where(models.c.fine_tuned_model == change.fine_tuned_model)
+            .values(status=change.status.value, rollout_id=change.rollout_id, status_changed_at=at))
+
+    async def list_models(self, status: ModelStatus | None = None) -> list[RegisteredModel]:
+        stmt = select(models).order_by(models.c.registered_at.desc())
+        if status is not None:
+            stmt = stmt.where(models.c.status == status.value)
+        return [_model(r) for r in (await self.session.execute(stmt)).mappings()]
+
+
+class FakeModelRegistry(AbstractModelRegistry):
+    def __init__(self) -> None:
+        self.models: dict[str, RegisteredModel] = {}
+
+    async def register(self, model: RegisteredModel) -> bool:
+        if model.fine_tuned_model in self.models:
+            return False
+        self.models[model.fine_tuned_model] = model
+        return True
+
+    async def concerned(self, names: Iterable[str]) -> list[RegisteredModel]:
+        wanted = set(names)
+        return [m for m in self.models.values() if m.names() & wanted or m.status is ModelStatus.PRODUCTION]
+
+    async def apply(self, change: StatusChange, at: datetime) -> None:
+        model = self.models[change.fine_tuned_model]
+        self.models[model.fine_tuned_model] = dataclasses.replace(
+            model, status=change.status, rollout_id=change.rollout_id, status_changed_at=at)
+
+    async def list_models(self, status: ModelStatus | None = None) -> list[RegisteredModel]:
+        found = [m for m in self.models.values() if status is None or m.status is status]
+        return sorted(found, key=lambda m: m.registered_at, reverse=True)
+
+
+def _row(model: RegisteredModel) -> dict[str, Any]:
+    row = dataclasses.asdict(model)
+    row["metrics"] = model.metrics.model_dump(mode="json")
+    row["status"] = model.status.value
+    return row
+
+
+def _model(row: Any) -> RegisteredModel:
+    values = dict(row)
+    values["metrics"] = JobMetrics.model_validate(values["metrics"])
+    values["status"] = ModelStatus(values["status"])
+    return RegisteredModel(**values)

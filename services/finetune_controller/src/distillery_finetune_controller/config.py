@@ -1,0 +1,121 @@
+"""Settings of the finetune-controller, from ``DISTILLERY_FINETUNE_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from distillery_finetune_controller.domain.job import JobDefaults
+from distillery_finetune_controller.domain.lifecycle import CalendarEntry, LifecyclePolicy, default_calendar
+from distillery_runtime.entrypoint import describe_validation_error
+from distillery_runtime.errors import ConfigError
+
+ENV_PREFIX = "DISTILLERY_FINETUNE_"
+
+
+class ProviderKind(StrEnum):
+    OPENAI = "openai"
+    AZURE = "azure"
+
+
+DEFAULT_MAX_JOBS = {ProviderKind.OPENAI: 3, ProviderKind.AZURE: 1}
+"""Azure runs one fine-tuning job per resource at a time by default."""
+
+
+class FinetuneSettings(BaseSettings):
+    """Provider, job parameters, lifecycle guard and timings of the finetune-controller."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", env_ignore_empty=True)
+
+    provider: ProviderKind = Field(default=ProviderKind.OPENAI, description="openai or azure.")
+    openai_base_url: str = Field(default="https://api.openai.com/v1", description="OpenAI API base URL.")
+    openai_api_key: SecretStr | None = Field(default=None, description="OpenAI API key.")
+    openai_organization: str | None = Field(default=None, description="OpenAI organization id.")
+    azure_endpoint: str | None = Field(default=None, description="https://<resource>.openai.azure.com")
+    azure_api_key: SecretStr | None = Field(default=None, description="Azure OpenAI api-key.")
+    azure_api_version: str = Field(default="2024-10-21", description="Data-plane api-version.")
+    azure_management_url: str = Field(default="https://management.azure.com")
+    azure_management_token: SecretStr | None = Field(
+        default=None, description="Bearer token for the management plane (deployments).")
+    azure_management_api_version: str = Field(default="2024-10-01")
+    azure_subscription_id: str | None = None
+    azure_resource_group: str | None = None
+    azure_account: str | None = Field(default=None, description="The Cognitive Services account name.")
+    azure_deployment_sku: str = Field(default="Standard", description="SKU of model deployments.")
+    azure_deployment_capacity: int = Field(default=1, ge=1)
+    deployment_prefix: str = Field(default="distillery", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$")
+
+    base_model: str | None = Field(
+        default=None, description="Train this model instead of the one each dataset names.")
+    suffix: str | None = Field(default="distillery", pattern=r"^[A-Za-z0-9_-]{1,40}$",
+                               description="Added to fine-tuned model names (Azure allows 40 chars).")
+    seed: int | None = Field(default=None, description="Seed sent with every job (None: provider's).")
+    n_epochs: int | None = Field(default=None, ge=1, le=50, description="None: the dataset's epochs.")
+    batch_size: int | None = Field(default=None, ge=1, le=256, description="None: provider's choice.")
+    learning_rate_multiplier: float | None = Field(default=None, gt=0, description="None: provider's.")
+    max_concurrent_jobs: int | None = Field(
+        default=None, ge=1, description="Jobs running at once on the account (None: 1 Azure, 3 OpenAI).")
+
+    max_training_cost_usd: float | None = Field(
+        default=None, gt=0, description="Refuse a job whose estimated training cost is higher (None: no cap).")
+    min_service_life_days: int = Field(
+        default=30, ge=0, description="Refuse a base model that shuts down sooner than this.")
+    fallback_model: str | None = Field(default=None, description="Named in refusals as the way out.")
+    allow_preview_models: bool = Field(default=False, description="Fine-tune Azure preview models.")
+    calendar: dict[str, CalendarEntry] = Field(
+        default_factory=default_calendar,
+        description="Lifecycle dates the provider does not publish, by model ('*': any); JSON. "
+        "Replaces the default calendar.")
+
+    worker_interval_s: float = Field(default=2.0, gt=0, description="How often the worker looks for work.")
+    poll_interval_s: float = Field(default=30.0, gt=0, description="First delay between polls of a job.")
+    poll_max_interval_s: float = Field(default=300.0, gt=0, description="Longest delay between polls.")
+    retry_base_s: float = Field(default=5.0, gt=0, description="First delay after a provider failure.")
+    retry_max_s: float = Field(default=600.0, gt=0, description="Longest delay after failures.")
+    sdk_max_retries: int = Field(default=2, ge=0, le=10, description="The openai SDK's own retries.")
+    request_timeout_s: float = Field(default=120.0, gt=0)
+
+    @property
+    def provider_account(self) -> str:
+        """Identifies the provider account: files are reused and job slots counted per account."""
+        if self.provider is ProviderKind.AZURE:
+            return f"azure:{(self.azure_endpoint or '').rstrip('/')}"
+        return f"openai:{self.openai_base_url.rstrip('/')}:{self.openai_organization or ''}"
+
+    @property
+    def job_slots(self) -> int:
+        return self.max_concurrent_jobs or DEFAULT_MAX_JOBS[self.provider]
+
+    def job_defaults(self) -> JobDefaults:
+        return JobDefaults(provider=self.provider.value, base_model=self.base_model, suffix=self.suffix,
+                           seed=self.seed, n_epochs=self.n_epochs, batch_size=self.batch_size,
+                           learning_rate_multiplier=self.learning_rate_multiplier)
+
+    def lifecycle_policy(self) -> LifecyclePolicy:
+        return LifecyclePolicy(min_service_life_days=self.min_service_life_days, calendar=self.calendar,
+                               fallback_model=self.fallback_model, allow_preview=self.allow_preview_models)
+
+    def check(self) -> None:
+        """Raise ConfigError naming every setting the chosen provider still needs."""
+        needed = {
+            ProviderKind.OPENAI: ["openai_api_key"],
+            ProviderKind.AZURE: ["azure_endpoint", "azure_api_key", "azure_management_token",
+                                 "azure_subscription_id", "azure_resource_group", "azure_account"],
+        }[self.provider]
+        missing = [ENV_PREFIX + name.upper() for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ConfigError(f"the {self.provider} provider needs {', '.join(missing)}")
+        if self.poll_max_interval_s < self.poll_interval_s:
+            raise ConfigError(f"{ENV_PREFIX}POLL_MAX_INTERVAL_S must not be below {ENV_PREFIX}POLL_INTERVAL_S")
+
+
+def load_finetune_settings() -> FinetuneSettings:
+    """Settings from the environment; a bad or missing value is one clear ConfigError."""
+    try:
+        settings = FinetuneSettings()
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, prefix=ENV_PREFIX)) from None
+    settings.check()
+    return settings

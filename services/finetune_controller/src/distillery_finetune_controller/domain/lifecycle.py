@@ -1,0 +1,151 @@
+"""The lifecycle guard: never spend money fine-tuning a model that is about to go away.
+
+A base model is refused when its fine-tuning window has closed, when it has been shut
+down, or when its shutdown falls inside the minimum service life a new student must
+have. Dates come from the provider when it publishes them (OpenAI's ``shutdown_date``,
+Azure's ``deprecation``) and from a configurable calendar when it does not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+ANY_MODEL = "*"
+
+
+class CalendarEntry(BaseModel):
+    """Dates a provider does not publish for one model (or for every model, key '*')."""
+
+    fine_tune_until: date | None = Field(
+        default=None, description="Last day a new fine-tuning job is accepted."
+    )
+    shutdown: date | None = Field(
+        default=None, description="Day the model and the fine-tunes built on it stop serving."
+    )
+
+
+OPENAI_FINE_TUNING_ENDS = date(2027, 1, 6)
+OPENAI_SHUTDOWN = date(2027, 1, 14)
+
+
+def default_calendar() -> dict[str, CalendarEntry]:
+    """DESIGN.md's dates: self-serve fine-tuning stops after 2027-01-06; gpt-4o-mini,
+    gpt-4.1 and their fine-tunes shut down on 2027-01-14."""
+    retiring = CalendarEntry(fine_tune_until=OPENAI_FINE_TUNING_ENDS, shutdown=OPENAI_SHUTDOWN)
+    return {
+        ANY_MODEL: CalendarEntry(fine_tune_until=OPENAI_FINE_TUNING_ENDS),
+        "gpt-4o-mini": retiring,
+        "gpt-4.1": retiring,
+    }
+
+
+@dataclass(frozen=True)
+class ModelLifecycle:
+    """What a provider says about a base model's life; None where it says nothing."""
+
+    model: str
+    source: str
+    shutdown_date: date | None = None
+    fine_tune_until: date | None = None
+    lifecycle_status: str | None = None
+    fine_tunable: bool | None = None
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    """How strict the guard is, and which model to suggest instead."""
+
+    min_service_life_days: int
+    calendar: Mapping[str, CalendarEntry]
+    fallback_model: str | None = None
+    allow_preview: bool = False
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a base model is refused; ``code`` goes into the event's JobError."""
+
+    code: str
+    message: str
+    day: date | None = None
+
+
+def calendar_entry(calendar: Mapping[str, CalendarEntry], model: str) -> CalendarEntry | None:
+    """The entry for ``model``: its own (alias or dated snapshot of the alias), else '*'.
+
+    'gpt-4.1' covers 'gpt-4.1-2025-04-14' but not 'gpt-4.1-mini', a different model.
+    """
+    for key, entry in calendar.items():
+        if key != ANY_MODEL and re.fullmatch(re.escape(key) + r"(-\d{4}-\d{2}-\d{2})?", model):
+            return entry
+    return calendar.get(ANY_MODEL)
+
+
+def check_lifecycle(info: ModelLifecycle | None, model: str, policy: LifecyclePolicy,
+                    today: date) -> Refusal | None:
+    """A refusal when ``model`` must not be fine-tuned today, else None."""
+    if info is None:
+        return _refuse("model_unknown", f"base model {model} is not offered by the provider", None, policy)
+    problem = _availability_problem(info, policy)
+    if problem is not None:
+        return _refuse(problem[0], problem[1], None, policy)
+    entry = calendar_entry(policy.calendar, model) or CalendarEntry()
+    until, until_source = _pick(info.fine_tune_until, info.source, entry.fine_tune_until)
+    if until is not None and today > until:
+        return _refuse("fine_tuning_closed",
+                       f"new fine-tuning jobs for {model} ended after {until} ({until_source})", until, policy)
+    shutdown, shutdown_source = _pick(info.shutdown_date, info.source, entry.shutdown)
+    if shutdown is None:
+        return None
+    if shutdown <= today:
+        return _refuse("model_retired", f"{model} shut down on {shutdown} ({shutdown_source})", shutdown, policy)
+    days_left = (shutdown - today).days
+    if days_left < policy.min_service_life_days:
+        return _refuse(
+            "shutdown_too_soon",
+            f"{model} shuts down on {shutdown} ({shutdown_source}), {days_left} days from {today}, "
+            f"inside the minimum service life of {policy.min_service_life_days} days",
+            shutdown, policy,
+        )
+    return None
+
+
+def _availability_problem(info: ModelLifecycle, policy: LifecyclePolicy) -> tuple[str, str] | None:
+    status = (info.lifecycle_status or "").lower()
+    if info.fine_tunable is False:
+        return "not_fine_tunable", f"{info.model} cannot be fine-tuned ({info.source})"
+    if status in ("deprecated", "retired"):
+        return "model_retired", f"{info.model} is {status} ({info.source})"
+    if status == "preview" and not policy.allow_preview:
+        return ("preview_model", f"{info.model} is a preview model ({info.source}) and preview base models "
+                "are not allowed (DISTILLERY_FINETUNE_ALLOW_PREVIEW_MODELS)")
+    return None
+
+
+def _pick(published: date | None, source: str, configured: date | None) -> tuple[date | None, str]:
+    if published is not None:
+        return published, source
+    return configured, "configured calendar"
+
+
+def _refuse(code: str, reason: str, day: date | None, policy: LifecyclePolicy) -> Refusal:
+    if policy.fallback_model:
+        advice = (f"the configured fallback base model is {policy.fallback_model}; "
+                  "build the next dataset for it")
+    else:
+        advice = "no fallback base model is configured (DISTILLERY_FINETUNE_FALLBACK_MODEL)"
+    return Refusal(code=code, message=f"refused before any upload: {reason}; {advice}", day=day)
+
+
+def check_budget(estimated_cost_usd: float | None, cap_usd: float | None) -> Refusal | None:
+    """A refusal when the dataset's estimated training cost is over the configured cap."""
+    if cap_usd is None or estimated_cost_usd is None or estimated_cost_usd <= cap_usd:
+        return None
+    return Refusal(code="over_budget", message=(
+        f"refused before any upload: the estimated training cost ${estimated_cost_usd:,.2f} is over the "
+        f"cap of ${cap_usd:,.2f} per job (DISTILLERY_FINETUNE_MAX_TRAINING_COST_USD)"))

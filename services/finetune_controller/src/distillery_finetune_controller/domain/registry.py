@@ -1,0 +1,84 @@
+"""The model registry: every fine-tuned model and where it stands in its life.
+
+candidate → in_rollout → production → retired, driven by the rollout-controller's
+decisions. A decision names a model as the router calls it: the fine-tuned model id on
+OpenAI, the deployment name on Azure; both find the same entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from distillery_contracts.finetune import JobMetrics
+from distillery_contracts.rollout import RolloutDecided, RolloutDecision
+
+
+class ModelStatus(StrEnum):
+    CANDIDATE = "candidate"
+    IN_ROLLOUT = "in_rollout"
+    PRODUCTION = "production"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    fine_tuned_model: str
+    job_id: str
+    dataset_id: str
+    cycle_id: str | None
+    base_model: str
+    provider: str
+    provider_job_id: str | None
+    deployment_name: str | None
+    trained_tokens: int | None
+    metrics: JobMetrics
+    status: ModelStatus
+    registered_at: datetime
+    status_changed_at: datetime
+    rollout_id: str | None = None
+
+    def names(self) -> set[str]:
+        """Every name a rollout decision may use for this model."""
+        return {self.fine_tuned_model} | ({self.deployment_name} if self.deployment_name else set())
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    fine_tuned_model: str
+    status: ModelStatus
+    rollout_id: str
+
+
+_ONGOING = {RolloutDecision.ADVANCED, RolloutDecision.HELD, RolloutDecision.PAUSED,
+            RolloutDecision.RESUMED, RolloutDecision.FORCE_ADVANCED}
+
+
+def decision_changes(decision: RolloutDecided, models: Iterable[RegisteredModel]) -> list[StatusChange]:
+    """Status changes a rollout decision makes to the models we know (others are ignored)."""
+    known = list(models)
+    candidate = next((m for m in known if decision.candidate_model in m.names()), None)
+    kind = decision.decision
+    if kind is RolloutDecision.COMPLETED:
+        changes = [StatusChange(m.fine_tuned_model, ModelStatus.RETIRED, decision.rollout_id)
+                   for m in known if m.status is ModelStatus.PRODUCTION and m is not candidate]
+        if candidate is not None:
+            changes.append(StatusChange(candidate.fine_tuned_model, ModelStatus.PRODUCTION, decision.rollout_id))
+        return [c for c in changes if _differs(c, known)]
+    if candidate is None:
+        return []
+    if kind in (RolloutDecision.ROLLED_BACK, RolloutDecision.ABORTED):
+        target = ModelStatus.RETIRED
+    elif kind is RolloutDecision.STARTED or (kind in _ONGOING and candidate.status is ModelStatus.CANDIDATE):
+        target = ModelStatus.IN_ROLLOUT  # an ongoing decision also repairs a missed 'started'
+    else:
+        return []
+    if candidate.status is ModelStatus.PRODUCTION or candidate.status is target:
+        return []
+    return [StatusChange(candidate.fine_tuned_model, target, decision.rollout_id)]
+
+
+def _differs(change: StatusChange, known: list[RegisteredModel]) -> bool:
+    return any(m.fine_tuned_model == change.fine_tuned_model and m.status is not change.status for m in known)

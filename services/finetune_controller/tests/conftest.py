@@ -1,0 +1,155 @@
+"""A controller world made of fakes: provider, stores, unit of work and a clock tests move."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from distillery_contracts.datasets import DatasetBuilt
+from distillery_contracts.envelope import Envelope
+from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
+from distillery_contracts.samples import sample_dataset_built
+from distillery_finetune_controller.adapters.fake_repository import FakeJobRepository
+from distillery_finetune_controller.adapters.providers.fake import FakeProvider
+from distillery_finetune_controller.adapters.registry_repository import FakeModelRegistry
+from distillery_finetune_controller.config import FinetuneSettings
+from distillery_finetune_controller.domain.job import Job
+from distillery_finetune_controller.domain.status import AZURE_STATUSES
+from distillery_finetune_controller.handlers import FinetuneHandlers
+from distillery_finetune_controller.worker.context import Worker
+from distillery_finetune_controller.worker.loop import tick
+from distillery_runtime.consumer import Delivery
+from distillery_runtime.uow import FakeUnitOfWork
+
+BASE = "gpt-4o-mini-2024-07-18"
+TODAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, start: datetime = TODAY) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+@dataclass
+class World:
+    """Everything a worker test touches; ``run`` ticks the worker the way the service would."""
+
+    tmp: Path
+    provider: FakeProvider
+    settings: FinetuneSettings
+    clock: Clock = field(default_factory=Clock)
+    jobs: FakeJobRepository = field(default_factory=FakeJobRepository)
+    registry: FakeModelRegistry = field(default_factory=FakeModelRegistry)
+    uow: FakeUnitOfWork = field(default_factory=FakeUnitOfWork)
+
+    def __post_init__(self) -> None:
+        self.provider.account = self.settings.provider_account  # as the real providers' from_settings do
+
+    @property
+    def worker(self) -> Worker:
+        return Worker(new_uow=lambda: self.uow, provider=self.provider, settings=self.settings,
+                      jobs_in=lambda _: self.jobs, registry_in=lambda _: self.registry, now=self.clock)
+
+    @property
+    def handlers(self) -> FinetuneHandlers:
+        return FinetuneHandlers(self.settings, jobs_in=lambda _: self.jobs, registry_in=lambda _: self.registry,
+                                now=self.clock)
+
+    def dataset(self, dataset_id: str = "ds-0001", lines: int = 12, *, validation_lines: int = 3,
+                base_model: str = BASE, content_seed: str | None = None, **overrides: Any) -> DatasetBuilt:
+        """A DatasetBuilt whose train and validation files really exist, with their hashes."""
+        folder = self.tmp / dataset_id
+        folder.mkdir(parents=True, exist_ok=True)
+        seed = content_seed or dataset_id
+        files = {"train": _write(folder / "train.jsonl", lines, seed),
+                 "validation": _write(folder / "validation.jsonl", validation_lines, seed + "-val"),
+                 "manifest": _write(folder / "manifest.json", 1, seed + "-manifest")}
+        return sample_dataset_built(dataset_id=dataset_id, cycle_id=f"cycle-{dataset_id}", base_model=base_model,
+                                    files=files, epochs=2, **overrides)
+
+    async def deliver(self, dataset: DatasetBuilt) -> None:
+        envelope = Envelope.new(event_type="DatasetBuilt", schema_version=1, producer="dataset-builder/0.1.0",
+                                event_id=dataset.event_id(), correlation_id=dataset.cycle_id)
+        delivery = Delivery(envelope=envelope, event=dataset, topic="distillery.datasets.built.v1",
+                            partition=0, offset=0, key=dataset.dataset_id)
+        async with self.uow:
+            await self.handlers.on_dataset_built(self.uow, [delivery])
+            await self.uow.commit()
+
+    async def run(self, ticks: int = 1, step_s: float = 3600.0) -> None:
+        """Tick the worker; the clock moves on after each tick so that every job is due."""
+        for _ in range(ticks):
+            await tick(self.worker)
+            self.clock.advance(step_s)
+
+    async def job(self, job_id: str = "job-ds-0001") -> Job:
+        found = await self.jobs.get(job_id)
+        assert found is not None, f"no job {job_id}"
+        return found
+
+    def published(self, job_id: str | None = None) -> list[FinetuneJobChanged]:
+        events = [FinetuneJobChanged.model_validate_json(m.payload) for m in self.uow.committed]
+        return [e for e in events if job_id is None or e.job_id == job_id]
+
+    def statuses(self, job_id: str = "job-ds-0001") -> list[JobStatus]:
+        return [e.status for e in self.published(job_id)]
+
+    def provider_job(self, job_id: str = "job-ds-0001") -> str:
+        found = [pid for pid, r in self.provider.requests.items() if r.job_id == job_id]
+        assert len(found) == 1, f"expected one provider job for {job_id}, found {found}"
+        return found[0]
+
+
+def _write(path: Path, lines: int, seed: str) -> dict[str, Any]:
+    rows = [{"messages": [{"role": "user", "content": f"{seed} question {n}"},
+                          {"role": "assistant", "content": f"answer {n}"}]} for n in range(lines)]
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    path.write_bytes(data)
+    return {"uri": path.as_uri(), "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
+
+
+def settings_for(**overrides: Any) -> FinetuneSettings:
+    values: dict[str, Any] = {"openai_api_key": "sk-test", "poll_interval_s": 10, "poll_max_interval_s": 60,
+                              "retry_base_s": 5, "retry_max_s": 120, "worker_interval_s": 1}
+    return FinetuneSettings(**{**values, **overrides})
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    provider = FakeProvider()
+    provider.offer(BASE, shutdown_date=date(2027, 6, 1))
+    return World(tmp=tmp_path, provider=provider, settings=settings_for())
+
+
+@pytest.fixture
+def azure_world(tmp_path: Path) -> World:
+    provider = FakeProvider(name="azure", statuses=AZURE_STATUSES, needs_deployment=True, stores_metadata=False,
+                            initial_status="pending")
+    provider.offer(BASE, shutdown_date=date(2027, 6, 1), fine_tune_until=date(2027, 3, 1))
+    settings = settings_for(provider="azure", azure_endpoint="https://aoai.example", azure_api_key="k",
+                            azure_management_token="t", azure_subscription_id="s", azure_resource_group="rg",
+                            azure_account="acct")
+    return World(tmp=tmp_path, provider=provider, settings=settings)
+
+
+@pytest.fixture
+def make_world(tmp_path: Path) -> Callable[..., World]:
+    def make(**overrides: Any) -> World:
+        provider = FakeProvider()
+        provider.offer(BASE, shutdown_date=date(2027, 6, 1))
+        return World(tmp=tmp_path, provider=provider, settings=settings_for(**overrides))
+
+    return make

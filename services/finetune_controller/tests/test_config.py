@@ -1,0 +1,49 @@
+"""Bad configuration is one clear line naming the variable to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from distillery_finetune_controller.config import FinetuneSettings, load_finetune_settings
+from distillery_runtime.errors import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("DISTILLERY_FINETUNE_"):
+            monkeypatch.delenv(name)
+
+
+def test_the_openai_provider_without_a_key_names_the_missing_variable():
+    with pytest.raises(ConfigError, match="the openai provider needs DISTILLERY_FINETUNE_OPENAI_API_KEY"):
+        load_finetune_settings()
+
+
+def test_the_azure_provider_names_everything_it_still_needs(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DISTILLERY_FINETUNE_PROVIDER", "azure")
+    monkeypatch.setenv("DISTILLERY_FINETUNE_AZURE_ENDPOINT", "https://aoai.example")
+    with pytest.raises(ConfigError) as caught:
+        load_finetune_settings()
+    message = str(caught.value)
+    assert "DISTILLERY_FINETUNE_AZURE_API_KEY" in message and "DISTILLERY_FINETUNE_AZURE_ACCOUNT" in message
+    assert "DISTILLERY_FINETUNE_AZURE_ENDPOINT" not in message
+
+
+def test_an_invalid_value_names_its_variable(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DISTILLERY_FINETUNE_OPENAI_API_KEY", "sk")
+    monkeypatch.setenv("DISTILLERY_FINETUNE_POLL_INTERVAL_S", "-1")
+    with pytest.raises(ConfigError, match="DISTILLERY_FINETUNE_POLL_INTERVAL_S"):
+        load_finetune_settings()
+
+
+def test_azure_runs_one_job_at_a_time_unless_told_otherwise():
+    assert FinetuneSettings(provider="azure").job_slots == 1
+    assert FinetuneSettings(provider="azure", max_concurrent_jobs=2).job_slots == 2
+    assert FinetuneSettings().job_slots == 3
+
+
+def test_keys_never_show_in_the_settings_repr():
+    assert "sk-secret" not in repr(FinetuneSettings(openai_api_key="sk-secret"))

@@ -1,0 +1,280 @@
+"""The finetune-controller against the OpenAI/Azure sandbox, a real broker and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from kafka_helpers import read_topic
+from sqlalchemy.engine import make_url
+
+from distillery_cli.localstack.broker import start_broker
+from distillery_cli.localstack.procs import free_port
+
+from distillery_contracts.datasets import DatasetBuilt
+from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
+from distillery_contracts.registry import DATASETS_BUILT, FINETUNE_JOBS, all_topic_specs
+from distillery_contracts.samples import sample_dataset_built
+from distillery_finetune_controller.app import build
+from distillery_finetune_controller.config import FinetuneSettings
+from distillery_runtime.kafka import ensure_topics, publish_events
+from distillery_runtime.service import ServiceRunner
+from distillery_runtime.settings import RuntimeSettings
+from distillery_sandbox.openai import (
+    FaultRule,
+    Faults,
+    JobTimings,
+    LatencyProfile,
+    SandboxConfig,
+    default_catalogue,
+    run_in_thread,
+    with_dates,
+)
+
+pytestmark = pytest.mark.integration
+
+S = JobStatus
+MINI = "gpt-4o-mini-2024-07-18"
+FAST = JobTimings(validating=0.4, queued=0.4, running=1.2, file_processing=0.2, deployment=0.5)
+FAR = date(2099, 1, 1)
+RETIRED = "gpt-4.1-2025-04-14"
+
+
+class CountingFaults(Faults):
+    """The sandbox's fault rules, counting the failures actually served."""
+
+    served = 0
+
+    def hit(self, path: str) -> FaultRule | None:
+        rule = super().hit(path)
+        self.served += rule is not None
+        return rule
+
+
+@pytest.fixture(scope="module")
+def faults() -> CountingFaults:
+    return CountingFaults()
+
+
+@pytest.fixture(scope="module")
+def box(faults: CountingFaults) -> Iterator[Any]:
+    """One sandbox serving both flavours; gpt-4.1's snapshot is retired, gpt-4o-mini is not."""
+    models = with_dates(default_catalogue(), shutdown={MINI: FAR, "gpt-4o-mini": FAR, RETIRED: date(2026, 1, 1)},
+                        fine_tune_until={MINI: FAR, "gpt-4o-mini": FAR})
+    config = SandboxConfig(timings=FAST, latency=LatencyProfile(scale=0), models=models, faults=faults)
+    with run_in_thread(config) as running:
+        yield running
+
+
+def finetune_settings(box: Any, provider: str = "openai", **overrides: Any) -> FinetuneSettings:
+    """Fast timings; lifecycle dates only from the sandbox, so the tests do not age."""
+    values: dict[str, Any] = {
+        "provider": provider, "openai_base_url": box.openai_base_url, "openai_api_key": "sk-sandbox",
+        "azure_endpoint": box.url, "azure_api_key": "azure-sandbox-key", "azure_management_url": box.url,
+        "azure_management_token": "sandbox-arm-token", "azure_subscription_id": "sub-1",
+        "azure_resource_group": "rg-1", "azure_account": "distillery-aoai", "worker_interval_s": 0.1,
+        "poll_interval_s": 0.1, "poll_max_interval_s": 0.2, "retry_base_s": 0.1, "retry_max_s": 0.5,
+        "calendar": {}, "min_service_life_days": 0, "fallback_model": "gpt-4.1-mini-2025-04-14",
+        "sdk_max_retries": 1,
+    }
+    return FinetuneSettings(**{**values, **overrides})
+
+
+@dataclass
+class Stack:
+    bootstrap: str
+    database_url: str
+
+
+@asynccontextmanager
+async def running_controller(tmp: Path, server_url: str, finetune: FinetuneSettings) -> AsyncIterator[Stack]:
+    """Its own broker and database (a controller per flavour), the controller in this process."""
+    broker = start_broker(tmp, free_port())
+    database_url = await create_database(server_url)
+    try:
+        await ensure_topics(broker.bootstrap, all_topic_specs())
+        settings = RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url,
+                                   consumer_batch_timeout_ms=50, outbox_poll_s=0.1, handler_backoff_s=0.05,
+                                   shutdown_grace_s=2)
+        runner = ServiceRunner(build(settings, finetune), settings)
+        task = asyncio.create_task(runner.run())
+        try:
+            yield Stack(broker.bootstrap, database_url)
+        finally:
+            runner.stopping.set()
+            await asyncio.wait_for(task, 30)
+    finally:
+        broker.stop()
+
+
+async def create_database(server_url: str) -> str:
+    server = make_url(server_url)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server.set(drivername="postgresql", database="postgres")
+                                 .render_as_string(hide_password=False))
+    try:
+        await conn.execute(f'create database "{name}"')
+    finally:
+        await conn.close()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+async def stacks(box, postgres_server_url, tmp_path_factory) -> AsyncIterator[dict[str, Stack]]:
+    """An OpenAI and an Azure controller, started together: joining consumer groups is slow."""
+    async with contextlib.AsyncExitStack() as started:
+        yield {flavour: await started.enter_async_context(running_controller(
+            tmp_path_factory.mktemp(flavour), postgres_server_url, finetune_settings(box, flavour)))
+            for flavour in ("openai", "azure")}
+
+
+@pytest.fixture
+def openai_stack(stacks: dict[str, Stack]) -> Stack:
+    return stacks["openai"]
+
+
+@pytest.fixture
+def azure_stack(stacks: dict[str, Stack]) -> Stack:
+    return stacks["azure"]
+
+
+def write_dataset(folder: Path, dataset_id: str, *, broken_line: int | None = None,
+                  base_model: str = MINI) -> DatasetBuilt:
+    """A 12-line train and 10-line validation file, and the DatasetBuilt announcing them."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, count: int, broken: int | None = None) -> dict[str, Any]:
+        lines = [json.dumps({"messages": [{"role": "user", "content": f"What time do you open? ({name} {n})"},
+                                          {"role": "assistant", "content": "We open at 8 am."}]})
+                 for n in range(count)]
+        if broken is not None:
+            lines[broken - 1] = '{"messages": [{"role": "user", "content": "cut off'
+        data = ("\n".join(lines) + "\n").encode()
+        (folder / name).write_bytes(data)
+        return {"uri": (folder / name).as_uri(), "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
+
+    files = {"train": write("train.jsonl", 12, broken_line), "validation": write("validation.jsonl", 10),
+             "manifest": write("manifest.json", 1)}
+    return sample_dataset_built(dataset_id=dataset_id, cycle_id="cycle-0042", base_model=base_model, files=files,
+                                epochs=2)
+
+
+async def job_events(stack: Stack, dataset: DatasetBuilt, until: JobStatus,
+                     timeout: float = 30.0) -> list[FinetuneJobChanged]:
+    """The dataset's job's events, in order, once ``until`` (or any end) is among them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = await read_topic(stack.bootstrap, FINETUNE_JOBS, timeout=0.5, settle=0)
+        events = [FinetuneJobChanged.model_validate_json(m.value) for m in messages
+                  if m.key == dataset.dataset_id]
+        if any(e.status is until or e.status.terminal for e in events) or time.monotonic() > deadline:
+            return events
+        await asyncio.sleep(0.2)
+
+
+async def publish(stack: Stack, dataset: DatasetBuilt) -> None:
+    await publish_events(stack.bootstrap, DATASETS_BUILT, [dataset], producer="test/1",
+                         correlation_id=dataset.cycle_id)
+
+
+async def fetch(database_url: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetch(query)
+    finally:
+        await conn.close()
+
+
+
+def remote_jobs(box: Any) -> list[dict[str, Any]]:
+    return httpx.get(f"{box.openai_base_url}/fine_tuning/jobs", params={"limit": 100},
+                     headers={"Authorization": "Bearer sk-sandbox"}).json()["data"]
+
+
+async def test_openai_dataset_becomes_a_trained_model_with_every_state_in_order(openai_stack, box, tmp_path):
+    dataset = write_dataset(tmp_path, "ds-0042")
+    await publish(openai_stack, dataset)
+    events = await job_events(openai_stack, dataset, until=S.SUCCEEDED)
+    url = openai_stack.database_url
+    stored = await fetch(url, "select count(*) from finetune_controller.job_events where job_id = 'job-ds-0042'")
+    checkpoints = await fetch(url, "select count(*) from finetune_controller.job_checkpoints "
+                                   "where job_id = 'job-ds-0042'")
+    [model] = await fetch(url, "select * from finetune_controller.models where dataset_id = 'ds-0042'")
+
+    assert [e.status for e in events] == [S.SUBMITTED, S.VALIDATING, S.QUEUED, S.RUNNING, S.SUCCEEDED]
+    done = events[-1]
+    assert done.fine_tuned_model and done.fine_tuned_model.startswith("ft:gpt-4o-mini")
+    assert done.deployment_name is None
+    assert done.metrics.train_loss is not None and done.trained_tokens
+    [remote] = [job for job in remote_jobs(box) if job["id"] == done.provider_job_id]
+    assert remote["metadata"] == {"distillery_job_id": "job-ds-0042", "dataset_id": "ds-0042",
+                                  "cycle_id": "cycle-0042"}
+    assert stored[0][0] > 0 and checkpoints[0][0] > 0
+    assert (model["fine_tuned_model"], model["status"]) == (done.fine_tuned_model, "candidate")
+
+
+async def test_a_base_model_past_its_shutdown_is_refused_before_any_upload(openai_stack, box, tmp_path):
+    dataset = write_dataset(tmp_path, "ds-0044", base_model=RETIRED)
+    before = httpx.get(f"{box.openai_base_url}/files", headers={"Authorization": "Bearer sk-sandbox"}).json()
+    await publish(openai_stack, dataset)
+    [refused] = await job_events(openai_stack, dataset, until=S.REFUSED)
+    after = httpx.get(f"{box.openai_base_url}/files", headers={"Authorization": "Bearer sk-sandbox"}).json()
+
+    assert refused.status is S.REFUSED and refused.error.code == "model_retired"
+    assert "2026-01-01" in refused.error.message and "gpt-4.1-mini-2025-04-14" in refused.error.message
+    assert after["data"] == before["data"]
+
+
+async def test_a_bad_training_file_arrives_as_failed_with_the_providers_message(openai_stack, tmp_path):
+    dataset = write_dataset(tmp_path, "ds-0045", broken_line=3)
+    await publish(openai_stack, dataset)
+    events = await job_events(openai_stack, dataset, until=S.FAILED)
+
+    assert events[0].status is S.SUBMITTED and events[-1].status is S.FAILED
+    assert events[-1].error.code == "invalid_training_file"
+    assert "line 3" in events[-1].error.message.lower()
+
+
+async def test_rate_limits_beyond_the_sdks_retries_are_waited_out(openai_stack, box, faults, tmp_path):
+    dataset = write_dataset(tmp_path, "ds-0046")
+    jobs_before = len(remote_jobs(box))
+    faults.replace([FaultRule(429, every=1, path_prefix="/v1/", retry_after_seconds=0.1)])
+    try:
+        await publish(openai_stack, dataset)
+        await asyncio.sleep(2.0)  # every call refused for a while: more 429s than the SDK retries
+    finally:
+        faults.replace([])
+    events = await job_events(openai_stack, dataset, until=S.SUCCEEDED)
+
+    assert faults.served >= 4
+    assert [e.status for e in events] == [S.SUBMITTED, S.VALIDATING, S.QUEUED, S.RUNNING, S.SUCCEEDED]
+    assert len(remote_jobs(box)) == jobs_before + 1
+
+
+async def test_azure_job_is_deployed_before_success_is_announced(azure_stack, box, tmp_path):
+    dataset = write_dataset(tmp_path, "ds-0043")
+    await publish(azure_stack, dataset)
+    events = await job_events(azure_stack, dataset, until=S.SUCCEEDED)
+    deployment = httpx.get(
+        f"{box.url}/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.CognitiveServices/accounts/"
+        "distillery-aoai/deployments/distillery-ds-0043", params={"api-version": "2024-10-01"},
+        headers={"Authorization": "Bearer sandbox-arm-token"}).json()
+
+    assert [e.status for e in events] == [S.SUBMITTED, S.QUEUED, S.RUNNING, S.SUCCEEDED]
+    done = events[-1]
+    assert done.provider == "azure" and done.deployment_name == "distillery-ds-0043"
+    assert deployment["properties"]["model"]["name"] == done.fine_tuned_model
+    assert deployment["properties"]["provisioningState"] == "Succeeded"
