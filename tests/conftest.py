@@ -18,6 +18,8 @@ import asyncpg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
+# Tansu holds every group join for half the session timeout: keep joins short in tests.
+os.environ.setdefault("DISTILLERY_CONSUMER_SESSION_TIMEOUT_MS", "3000")
 
 from distillery_cli.localstack.broker import BrokerProcess, start_broker  # noqa: E402
 from distillery_cli.localstack.postgres import start_postgres  # noqa: E402

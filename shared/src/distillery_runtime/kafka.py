@@ -120,7 +120,7 @@ async def _raw_records(message: KafkaMessage) -> Any:
 
 
 def subscribe(broker: KafkaBroker, processor: BatchProcessor, *, batch_size: int,
-              batch_timeout_ms: int, on_infrastructure_error: Any) -> Any:
+              batch_timeout_ms: int, on_infrastructure_error: Any, session_timeout_ms: int = 10_000) -> Any:
     """Register ``processor`` on the broker as a batch subscriber with manual commits."""
     subscriber = broker.subscriber(
         processor.sub.topic.name,
@@ -132,6 +132,8 @@ def subscribe(broker: KafkaBroker, processor: BatchProcessor, *, batch_size: int
         ack_policy=AckPolicy.MANUAL,
         decoder=_raw_records,
         max_poll_interval_ms=10 * 60 * 1000,
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=max(500, session_timeout_ms // 3),
         title=f"{processor.service}:{processor.sub.consumer}",
     )
 

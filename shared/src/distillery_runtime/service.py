@@ -116,7 +116,8 @@ class ServiceRunner:
             )
             subscribers.append(subscribe(broker, processor, batch_size=sub.batch_size or self.settings.consumer_batch_size,
                       batch_timeout_ms=self.settings.consumer_batch_timeout_ms,
-                      on_infrastructure_error=self._on_infrastructure_error))
+                      on_infrastructure_error=self._on_infrastructure_error,
+                      session_timeout_ms=self.settings.consumer_session_timeout_ms))
         try:
             self.http = HttpServer(
                 build_app(self.spec.name, lambda: self._readiness(relay),

@@ -29,6 +29,9 @@ class RuntimeSettings(BaseSettings):
     log_format: str = Field(default="console", pattern="^(json|console)$")
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     consumer_batch_timeout_ms: int = Field(default=200, ge=1)
+    consumer_session_timeout_ms: int = Field(
+        default=10_000, ge=1_500, le=300_000,
+        description="Consumer group session timeout; Tansu also waits half of it on every join.")
     handler_attempts: int = Field(default=5, ge=1, le=50, description="Tries before dead-lettering.")
     handler_backoff_s: float = Field(default=0.2, ge=0, description="First retry delay; doubles each try.")
     outbox_poll_s: float = Field(default=0.5, gt=0)

@@ -1,0 +1,89 @@
+"""The demo's scaled-down sizes and the environment each process gets from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+LANGFUSE_KEYS = ("pk-lf-demo", "sk-lf-demo")
+OPENAI_KEY = "sk-sandbox"
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """Sizes chosen so the whole loop, two cycles, runs in minutes on two cores."""
+
+    seed: int = 7
+    history_calls: int = 260
+    """Production history (teacher era, with the usual defects) loaded into Langfuse."""
+    dataset_threshold: int = 600
+    """New accepted examples that start a cycle."""
+    target_size: int = 1200
+    calls_per_second: float = 3.0
+    min_scored_calls: int = 25
+    min_stage_duration_s: float = 6.0
+    evaluate_interval_s: float = 2.0
+    online_sample_rate: float = 0.5
+    eval_validation_limit: int = 40
+    eval_golden_limit: int = 40
+    latency_scale: float = 0.05
+    job_time_scale: float = 0.02
+    time_limit_s: float = 600.0
+
+    def common_env(self, home: Path, bootstrap: str, database_url: str) -> dict[str, str]:
+        return {
+            "DISTILLERY_HOME": str(home),
+            "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap,
+            "DISTILLERY_DATABASE_URL": database_url,
+            "DISTILLERY_LOG_FORMAT": "json",
+            "DISTILLERY_CONSUMER_BATCH_TIMEOUT_MS": "100",
+            "DISTILLERY_OUTBOX_POLL_S": "0.2",
+            "DISTILLERY_CONSUMER_SESSION_TIMEOUT_MS": "3000",
+            "HF_HUB_OFFLINE": "1",
+        }
+
+    def service_env(self, langfuse_url: str, openai_url: str, routing_port: int) -> dict[str, dict[str, str]]:
+        public, secret = LANGFUSE_KEYS
+        langfuse = {"DISTILLERY_LANGFUSE_HOST": langfuse_url, "DISTILLERY_LANGFUSE_PUBLIC_KEY": public,
+                    "DISTILLERY_LANGFUSE_SECRET_KEY": secret}
+        return {
+            "trace-ingester": {
+                **langfuse,
+                "DISTILLERY_INGESTER_POLL_INTERVAL_S": "1",
+                "DISTILLERY_INGESTER_OVERLAP_S": "20",
+                "DISTILLERY_INGESTER_SETTLE_DELAY_S": "0.5",
+                "DISTILLERY_INGESTER_INITIAL_LOOKBACK_S": str(400 * 86400),
+                "DISTILLERY_INGESTER_SCORE_LOOKAHEAD_S": "60",
+            },
+            "cleaner": {},
+            "dataset-builder": {
+                "DISTILLERY_DATASET_BUILD_THRESHOLD": str(self.dataset_threshold),
+                "DISTILLERY_DATASET_TARGET_SIZE": str(self.target_size),
+                "DISTILLERY_DATASET_CHECK_INTERVAL_S": "2",
+            },
+            "finetune-controller": {
+                "DISTILLERY_FINETUNE_OPENAI_BASE_URL": f"{openai_url}/v1",
+                "DISTILLERY_FINETUNE_OPENAI_API_KEY": OPENAI_KEY,
+                "DISTILLERY_FINETUNE_POLL_INTERVAL_S": "1",
+                "DISTILLERY_FINETUNE_POLL_MAX_INTERVAL_S": "2",
+                "DISTILLERY_FINETUNE_WORKER_INTERVAL_S": "0.5",
+                "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS": "14",
+            },
+            "evaluator": {
+                **{k.replace("DISTILLERY_", "DISTILLERY_EVALUATOR_"): v for k, v in langfuse.items()},
+                "DISTILLERY_EVALUATOR_OPENAI_BASE_URL": f"{openai_url}/v1",
+                "DISTILLERY_EVALUATOR_OPENAI_API_KEY": OPENAI_KEY,
+                "DISTILLERY_EVALUATOR_GOLDEN_SOURCE": "sandbox",
+                "DISTILLERY_EVALUATOR_GOLDEN_LIMIT": str(self.eval_golden_limit),
+                "DISTILLERY_EVALUATOR_VALIDATION_LIMIT": str(self.eval_validation_limit),
+                "DISTILLERY_EVALUATOR_ONLINE_SAMPLE_RATE": str(self.online_sample_rate),
+                "DISTILLERY_EVALUATOR_POLL_S": "0.3",
+            },
+            "rollout-controller": {
+                "DISTILLERY_HTTP_PORT": str(routing_port),
+                "DISTILLERY_ROLLOUT_MIN_SCORED_CALLS": str(self.min_scored_calls),
+                "DISTILLERY_ROLLOUT_MIN_STAGE_DURATION_S": str(self.min_stage_duration_s),
+                "DISTILLERY_ROLLOUT_EVALUATE_INTERVAL_S": str(self.evaluate_interval_s),
+                "DISTILLERY_ROLLOUT_ROUTE_CACHE_S": "0",
+            },
+        }
