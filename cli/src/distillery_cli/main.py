@@ -11,6 +11,7 @@ from distillery_cli.services import installed_services, load_service
 from distillery_cli.dataset import dataset_app
 from distillery_cli.demo_cmd import demo_cmd
 from distillery_cli.finetune import finetune_app
+from distillery_cli.rollout import report_cmd, rollout_app
 from distillery_cli.replay import replay_cmd
 from distillery_cli.sandbox import sandbox_app
 from distillery_cli.sandbox_openai import openai as sandbox_openai
@@ -31,6 +32,8 @@ app.command("replay")(replay_cmd)
 app.command("status")(status_cmd)
 app.command("demo")(demo_cmd)
 app.add_typer(finetune_app, name="finetune")
+app.add_typer(rollout_app, name="rollout")
+app.command("report")(report_cmd)
 sandbox_app.command("openai")(sandbox_openai)
 app.add_typer(sandbox_app, name="sandbox")
 topics_app = typer.Typer(help="Inspect and create the topics in the registry.", no_args_is_help=True)

@@ -1,0 +1,1 @@
+"""The controller's tables and the repositories over them."""

@@ -1,0 +1,1 @@
+"""Pure rollout logic: plans, statistics, gates, decisions and cost accounting (no I/O)."""

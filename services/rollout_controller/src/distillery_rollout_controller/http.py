@@ -1,0 +1,145 @@
+"""The controller's HTTP API: the routing table for the voice platform, status for people.
+
+- ``GET /v1/routes/{route}``: the table in force; ``ETag`` is its version, so a router
+  polling with ``If-None-Match`` gets 304 until the weights change.
+- ``GET /v1/rollouts``: the status document (``?limit=N`` rollouts, newest first).
+- ``GET /v1/rollouts/{rollout_id}``: one rollout with every decision.
+- ``GET /v1/report``: the cost report (``?calls_per_day=N`` to project another volume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from distillery_rollout_controller.adapters.repository import SqlRolloutRepository
+from distillery_rollout_controller.config import ControllerConfig
+from distillery_rollout_controller.views import read_costs, read_rollout, read_status
+
+
+@dataclass(frozen=True)
+class CachedTable:
+    version: int
+    body: bytes
+    read_at: float
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+
+class RouteCache:
+    """Tables as JSON bytes, read from the database at most once per ``max_age_s`` per route."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_age_s: float) -> None:
+        self._sessions = sessions
+        self._max_age_s = max_age_s
+        self._tables: dict[str, CachedTable | None] = {}
+        self._read_at: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, route: str) -> CachedTable | None:
+        if self._fresh(route):
+            return self._tables[route]
+        async with self._lock:  # one database read for a burst of requests
+            if not self._fresh(route):
+                async with self._sessions() as session:
+                    state = await SqlRolloutRepository(session).route_state(route)
+                now = time.monotonic()
+                self._tables[route] = (CachedTable(state.version, state.table.model_dump_json().encode(), now)
+                                       if state else None)
+                self._read_at[route] = now
+        return self._tables[route]
+
+    def _fresh(self, route: str) -> bool:
+        read_at = self._read_at.get(route)
+        return read_at is not None and time.monotonic() - read_at < self._max_age_s
+
+
+def api_routes(sessions: async_sessionmaker[AsyncSession], config: ControllerConfig,
+               clock: Callable[[], datetime], route_cache_s: float) -> Sequence[BaseRoute]:
+    cache = RouteCache(sessions, route_cache_s)
+
+    async def get_route(request: Request) -> Response:
+        route = request.path_params["route"]
+        table = await cache.get(route)
+        if table is None:
+            return JSONResponse({"error": "NotFound", "message": f"no routing table for route {route!r}"},
+                                status_code=404)
+        headers = {"ETag": table.etag, "Cache-Control": "no-cache"}
+        if table.etag in _etags(request.headers.get("if-none-match")):
+            return Response(status_code=304, headers=headers)
+        return Response(table.body, media_type="application/json", headers=headers)
+
+    async def list_rollouts(request: Request) -> Response:
+        limit = _positive(request, "limit", int, 10)
+        async with sessions() as session:
+            doc = await read_status(SqlRolloutRepository(session), config, clock(), limit=limit)
+        return JSONResponse(doc.model_dump(mode="json"))
+
+    async def get_rollout(request: Request) -> Response:
+        rollout_id = request.path_params["rollout_id"]
+        async with sessions() as session:
+            view = await read_rollout(SqlRolloutRepository(session), config, rollout_id, clock())
+        if view is None:
+            return JSONResponse({"error": "NotFound", "message": f"no rollout {rollout_id!r}"}, status_code=404)
+        return JSONResponse(view.model_dump(mode="json"))
+
+    async def get_report(request: Request) -> Response:
+        volume = _positive(request, "calls_per_day", float, None)
+        async with sessions() as session:
+            report = await read_costs(SqlRolloutRepository(session), config, clock(), volume)
+        if report is None:
+            return JSONResponse({"error": "NotFound", "message": "no routing table yet"}, status_code=404)
+        return JSONResponse(report.model_dump(mode="json"))
+
+    return [
+        Route("/v1/routes/{route}", get_route, methods=["GET"]),
+        Route("/v1/rollouts", _answering_bad_queries(list_rollouts), methods=["GET"]),
+        Route("/v1/rollouts/{rollout_id}", get_rollout, methods=["GET"]),
+        Route("/v1/report", _answering_bad_queries(get_report), methods=["GET"]),
+    ]
+
+
+class BadQuery(ValueError):
+    """A query parameter that is not what the endpoint accepts."""
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _answering_bad_queries(endpoint: Endpoint) -> Endpoint:
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except BadQuery as exc:
+            return JSONResponse({"error": "InvalidRequest", "message": str(exc)}, status_code=400)
+
+    return guarded
+
+
+def _positive(request: Request, name: str, kind: type, default):  # noqa: ANN001, ANN202
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value <= 0:
+        raise BadQuery(f"{name} must be a positive number, got {raw!r}")
+    return value
+
+
+def _etags(header: str | None) -> set[str]:
+    if not header:
+        return set()
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}

@@ -1,0 +1,154 @@
+"""Builders for the rollout-controller's unit tests: a clock, simulated arms, the controller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from distillery_contracts.envelope import Envelope
+from distillery_contracts.evaluations import CallScored, JudgeOutcome
+from distillery_contracts.registry import EVALUATIONS_ONLINE
+from distillery_contracts.samples import sample_evaluation_completed
+from distillery_rollout_controller.adapters.fake_repository import FakeRolloutRepository
+from distillery_rollout_controller.config import ControllerConfig
+from distillery_rollout_controller.domain.gates import GatePolicy
+from distillery_rollout_controller.handlers import Handlers
+from distillery_rollout_controller.services import RolloutController
+from distillery_runtime.consumer import Delivery
+from distillery_runtime.uow import FakeUnitOfWork
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s1"
+NEXT_STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s2"
+TEST_POLICY = GatePolicy(min_scored_calls=100, min_stage_seconds=600, hallucination_margin=0.05,
+                         error_margin=0.05)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class ArmBehaviour:
+    """How a simulated arm answers: rates per 100 calls and a latency profile."""
+
+    hallucinations: int = 1
+    losses: int = 20
+    errors: int = 0
+    latency_ms: float = 400.0
+
+
+def scored_calls(rollout_id: str, stage: int, arm: str, n: int, behaviour: ArmBehaviour,
+                 at: datetime, start: int = 0) -> list[CallScored]:
+    """``n`` scored calls of one arm, spread evenly so any 100 show the behaviour's rates."""
+    calls = []
+    for i in range(start, start + n):
+        calls.append(CallScored(
+            observation_id=f"{rollout_id}-{stage}-{arm}-{i:05d}", trace_id=f"tr-{arm}-{stage}-{i}",
+            session_id=f"call-{arm}-{stage}-{i}", rollout_id=rollout_id, stage_index=stage, arm=arm,
+            model=arm, hallucinated=(i % 100) < behaviour.hallucinations,
+            judge_outcome=(JudgeOutcome.LOSS if (i * 7 % 100) < behaviour.losses else JudgeOutcome.TIE)
+            if arm == "candidate" else None,
+            latency_ms=behaviour.latency_ms + (i * 37 % 200), error=(i * 13 % 100) < behaviour.errors,
+            cost_usd=0.0009 if arm != "teacher" else 0.006, scored_at=at,
+        ))
+    return calls
+
+
+def deliveries(events: list, topic: str = EVALUATIONS_ONLINE) -> list[Delivery]:
+    return [Delivery(envelope=Envelope.new(event_type=e.event_type, schema_version=e.schema_version,
+                                           producer="test/1", event_id=e.event_id()),
+                     event=e, topic=topic, partition=0, offset=i, key=None)
+            for i, e in enumerate(events)]
+
+
+@dataclass
+class Harness:
+    """The controller over a fake repository, driven the way its consumers drive it."""
+
+    clock: FakeClock
+    repo: FakeRolloutRepository = field(default_factory=FakeRolloutRepository)
+    uow: FakeUnitOfWork = field(default_factory=FakeUnitOfWork)
+    policy: GatePolicy = TEST_POLICY
+
+    def __post_init__(self) -> None:
+        config = ControllerConfig(policy=self.policy)
+        self.controller = RolloutController(config, self.clock)
+        self.handlers = Handlers(self.controller, lambda uow: self.repo)
+
+    async def passed_evaluation(self, candidate: str = STUDENT, run_id: str = "eval-1") -> None:
+        event = sample_evaluation_completed(candidate_model=candidate, run_id=run_id)
+        await self.handlers.on_evaluation_completed(self.uow, deliveries([event]))
+        await self.uow.commit()
+
+    async def serve_stage(self, stage: int, candidate: ArmBehaviour, baseline: ArmBehaviour,
+                          n: int = 100, rollout_id: str = "ro-0001", baseline_arm: str = "teacher") -> None:
+        events = (scored_calls(rollout_id, stage, "candidate", n, candidate, self.clock())
+                  + scored_calls(rollout_id, stage, baseline_arm, n, baseline, self.clock()))
+        await self.handlers.on_call_scored(self.uow, deliveries(events))
+        await self.uow.commit()
+
+    async def evaluate(self):  # noqa: ANN201 - the decision or None
+        decision = await self.controller.evaluate(self.repo, self.uow)
+        await self.uow.commit()
+        return decision
+
+    async def command(self, command) -> None:  # noqa: ANN001
+        await self.handlers.on_rollout_command(self.uow, deliveries([command]))
+        await self.uow.commit()
+
+    async def pass_stage(self, stage: int, rollout_id: str = "ro-0001", baseline_arm: str = "teacher"):  # noqa: ANN201
+        """Good data for a stage, then wait out its minimum duration and evaluate."""
+        await self.serve_stage(stage, ArmBehaviour(), ArmBehaviour(), rollout_id=rollout_id,
+                               baseline_arm=baseline_arm)
+        self.clock.advance(self.policy.min_stage_seconds)
+        return await self.evaluate()
+
+    def decisions(self, rollout_id: str = "ro-0001") -> list[str]:
+        return [d.decision.value for d in self.repo.saved_decisions if d.rollout_id == rollout_id]
+
+    def weights(self) -> dict[str, float]:
+        return {a.name: a.weight for a in self.repo.routes["voice-agent"].table.arms}
+
+    def published(self, topic: str) -> list:
+        return [m for m in self.uow.committed if m.topic == topic]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def harness(clock: FakeClock) -> Harness:
+    return Harness(clock)
+
+
+@pytest.fixture
+def good() -> ArmBehaviour:
+    return ArmBehaviour()
+
+
+@pytest.fixture
+def make_calls() -> Callable[..., list[CallScored]]:
+    return scored_calls
+
+
+@pytest.fixture
+def behaviour() -> type[ArmBehaviour]:
+    return ArmBehaviour
+
+
+@pytest.fixture
+def models() -> dict[str, str]:
+    return {"student": STUDENT, "next_student": NEXT_STUDENT, "teacher": "gpt-4.1"}
