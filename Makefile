@@ -6,6 +6,8 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Tests start many Python processes: let them reuse compiled modules.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup demo test test-unit test-integration schemas bench clean stack-up stack-down
 
@@ -14,7 +16,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml
-	$(UV) sync --frozen --all-packages --python $(PYTHON)
+	$(UV) sync --frozen --all-packages --compile-bytecode --python $(PYTHON)
 	touch $@
 
 setup: $(VENV)/.synced

@@ -1,0 +1,1 @@
+"""The ingester's ways out: Langfuse's API and its own PostgreSQL schema."""

@@ -1,0 +1,1 @@
+"""Pure logic of the ingester: Langfuse records to contract events, windows, export rows."""
