@@ -10,6 +10,7 @@ from distillery_cli.provision import create_topics, migrate_all
 from distillery_cli.services import installed_services, load_service
 from distillery_cli.dataset import dataset_app
 from distillery_cli.demo_cmd import demo_cmd
+from distillery_cli.evaluate import eval_app
 from distillery_cli.finetune import finetune_app
 from distillery_cli.ingest import ingest_app
 from distillery_cli.rollout import report_cmd, rollout_app
@@ -33,6 +34,7 @@ app.command("replay")(replay_cmd)
 app.command("status")(status_cmd)
 app.command("demo")(demo_cmd)
 app.add_typer(finetune_app, name="finetune")
+app.add_typer(eval_app, name="eval")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(rollout_app, name="rollout")
 app.command("report")(report_cmd)

@@ -50,6 +50,8 @@ class ProjectCapture:
     chunk_size: int = 500
     retention: timedelta | None = None
     score_lookahead: timedelta = timedelta(minutes=30)
+    excluded_environments: frozenset[str] = frozenset({"evaluation"})
+    """Environments never captured: the evaluator's own calls must not become training data."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
@@ -87,7 +89,7 @@ async def _unpublished(project: ProjectCapture, window: Window, counts: Counts) 
             known = await uow.repo.published_ids(project.project_id, keys)
         counts.already_published += sum(1 for k in set(keys) if k in known)
         for key, observation in zip(keys, page, strict=True):
-            if key in known:
+            if key in known or observation.get("environment") in project.excluded_environments:
                 continue
             if is_deferred(observation, _start(observation), window):
                 counts.deferred += 1

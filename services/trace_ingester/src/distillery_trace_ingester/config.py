@@ -71,6 +71,9 @@ class IngesterSettings(BaseSettings):
     page_size: int = Field(default=1000, ge=1, le=1000, description="Observations per request.")
     score_page_size: int = Field(default=100, ge=1, le=100, description="Scores per request.")
     chunk_size: int = Field(default=500, ge=1, le=5000, description="Generations per transaction.")
+    exclude_environments: str = Field(
+        default="evaluation", description="Comma-separated Langfuse environments never captured "
+                                          "(the evaluator records its own calls under 'evaluation').")
     expand_metadata_keys: str = Field(
         default="", description="Comma-separated metadata keys Langfuse must not truncate.")
     retention_days: float = Field(
@@ -123,6 +126,9 @@ class IngesterSettings(BaseSettings):
     @property
     def expand_metadata(self) -> list[str]:
         return [k.strip() for k in self.expand_metadata_keys.split(",") if k.strip()]
+
+    def excluded_environment_list(self) -> list[str]:
+        return [e.strip() for e in self.exclude_environments.split(",") if e.strip()]
 
     def initial_watermark(self, now: datetime | None = None) -> datetime:
         """Where capture starts for a project that has never been read."""

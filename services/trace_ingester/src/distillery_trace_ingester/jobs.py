@@ -113,6 +113,7 @@ def capture_job(config: IngesterSettings, make_reader: Callable[..., AbstractLan
                                pacing=config.pacing, initial_watermark=config.initial_watermark(),
                                chunk_size=config.chunk_size,
                                score_lookahead=timedelta(seconds=config.score_lookahead_s),
+                               excluded_environments=frozenset(config.excluded_environment_list()),
                                retention=timedelta(days=config.retention_days) if config.retention_days else None)
                 for r in readers
             ]

@@ -1,0 +1,167 @@
+"""``distillery eval``: ask for offline evaluations and read their results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Column, Table
+from rich.text import Text
+
+from distillery_cli.common import console, die, friendly, run_async, settings
+from distillery_contracts.commands import RunEvaluation
+from distillery_contracts.registry import COMMANDS_EVAL
+
+eval_app = typer.Typer(help="Evaluate students offline and read the verdicts.", no_args_is_help=True)
+
+
+@eval_app.command("run")
+@friendly
+def run_cmd(
+    model: Annotated[str, typer.Option("--model", help="Model to evaluate.", show_default=False)],
+    baseline: Annotated[list[str] | None, typer.Option(
+        "--baseline", help="Model to compare with besides the teacher (repeatable); "
+        "default: the production student.")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", help="Dataset whose validation split to use; default: the latest.")] = None,
+    requested_by: Annotated[str, typer.Option("--as", help="Who asks, for the record.")] = "cli",
+) -> None:
+    """Ask the evaluator to run an offline evaluation of MODEL."""
+    from distillery_runtime.kafka import check_broker, publish_events
+
+    command = RunEvaluation(model=model, baselines=baseline or [], dataset_id=dataset,
+                            requested_by=requested_by)
+    bootstrap = settings().kafka_bootstrap
+    run_async(check_broker(bootstrap))
+    run_async(publish_events(bootstrap, COMMANDS_EVAL, [command], producer="cli/0.1.0"))
+    from distillery_evaluator.domain.requests import run_id_for_command
+
+    console.print(f"Requested evaluation [bold]{run_id_for_command(command.command_id)}[/] of "
+                  f"{model}; follow it with 'distillery eval show "
+                  f"{run_id_for_command(command.command_id)}'.", highlight=False)
+
+
+@eval_app.command("golden-set")
+def golden_set_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the JSONL file.", show_default=False)],
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Write at most N items.")] = None,
+) -> None:
+    """Write the sandbox golden set (prompts, facts, reference answers) as JSONL."""
+    from distillery_evaluator.adapters.sandbox_golden import sandbox_golden_set
+    from distillery_evaluator.domain.evalset import golden_line
+
+    golden = sandbox_golden_set(limit)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(golden_line(item) + "\n" for item in golden.items), encoding="utf-8")
+    except OSError as exc:
+        die(f"cannot write {out}: {exc.strerror or exc}")
+    console.print(f"Wrote {len(golden)} golden items to {out} (version {golden.version}).",
+                  highlight=False)
+
+
+async def _read(action: str, argument: Any = None) -> Any:
+    from distillery_evaluator.adapters.repository import SqlEvalRepository
+    from distillery_runtime.db import check_database, create_engine, session_factory
+
+    engine = create_engine(settings().require_database_url(), "evaluator", pool_size=1)
+    try:
+        await check_database(engine)
+        async with session_factory(engine)() as session:
+            repo = SqlEvalRepository(session)
+            return await (repo.list_runs(argument) if action == "list" else repo.run(argument))
+    finally:
+        await engine.dispose()
+
+
+@eval_app.command("list")
+@friendly
+def list_cmd(limit: Annotated[int, typer.Option("--limit", min=1)] = 20) -> None:
+    """The latest evaluation runs and their verdicts."""
+    try:
+        runs = run_async(_read("list", limit))
+    except Exception as exc:  # the schema does not exist before the evaluator first ran
+        die(f"cannot read evaluations: {_first_line(exc)} (has the evaluator run yet?)")
+    if not runs:
+        console.print("No evaluation runs yet.")
+        return
+    table = Table("status", "outcome", "trigger", "requested", "completed")
+    table.columns.insert(0, Column("run", no_wrap=True))
+    table.columns.insert(3, Column("candidate", overflow="fold"))
+    for r in runs:
+        table.add_row(r.run_id, r.status, _outcome(r.outcome), r.request.candidate.model,
+                      r.request.trigger, f"{r.requested_at:%Y-%m-%d %H:%M}",
+                      f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "")
+    console.print(table)
+
+
+@eval_app.command("show")
+@friendly
+def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (from 'distillery eval list').")]) -> None:
+    """The summary of one run: verdict, gates with their numbers, metrics, report."""
+    try:
+        record = run_async(_read("show", run_id))
+    except Exception as exc:
+        die(f"cannot read evaluations: {_first_line(exc)} (has the evaluator run yet?)")
+    if record is None:
+        die(f"no evaluation run {run_id!r}; see 'distillery eval list'")
+    request = record.request
+    verdict = _outcome_text(record.outcome or record.status)
+    console.print(Text.assemble((f"{record.run_id}  ", "bold"), verdict))
+    console.print(f"candidate {request.candidate.model}   teacher {request.teacher.model}", highlight=False)
+    result = record.result or {}
+    if result.get("production_model"):
+        console.print(f"compared with {result['production_model']}", highlight=False)
+    if result.get("error_message"):
+        console.print(Text(f"error: {result['error_message']}", style="red"))
+    for ref in result.get("eval_sets", []):
+        console.print(f"eval set {ref['name']} {ref['version']} ({ref.get('size')} prompts)", highlight=False)
+    if result.get("gates"):
+        console.print(_gate_table(result["gates"]))
+    if result.get("metrics"):
+        console.print(_metrics_table(result["metrics"]))
+    notes = record.notes or {}
+    console.print(f"scorers: {', '.join(result.get('scorers_ran', [])) or 'none'}", highlight=False)
+    for skipped in notes.get("skipped_scorers", []) + notes.get("skipped_gates", []):
+        console.print(Text(f"not evaluated: {skipped}", style="yellow"))
+    if result.get("report_uri"):
+        console.print(f"report: {result['report_uri']}", highlight=False)
+
+
+def _gate_table(gates: list[dict[str, Any]]) -> Table:
+    table = Table("gate", "value", "must be", "threshold", "n", "result", "detail")
+    for g in gates:
+        table.add_row(g["name"], _num(g["value"]), g["comparator"], _num(g["threshold"]), str(g["n"]),
+                      "[green]pass[/]" if g["passed"] else "[bold red]FAIL[/]", Text(g.get("detail") or ""))
+    return table
+
+
+def _metrics_table(metrics: dict[str, dict[str, Any]]) -> Table:
+    table = Table("model", "n", "halluc.", "win/tie/loss", "similarity", "p50 ms", "p95 ms",
+                  "errors", "$/call")
+    for model, m in metrics.items():
+        wtl = "/".join(_num(m.get(k), 2) for k in ("win_rate", "tie_rate", "loss_rate"))
+        table.add_row(model, str(m["n"]), _num(m.get("hallucination_rate")), wtl,
+                      _num(m.get("similarity_mean")), _num(m.get("latency_p50_ms"), 4),
+                      _num(m.get("latency_p95_ms"), 4), _num(m.get("error_rate")),
+                      _num(m.get("cost_per_call_usd")))
+    return table
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}g}"
+
+
+def _outcome(outcome: str | None) -> str:
+    return {"passed": "[green]passed[/]", "failed": "[red]failed[/]",
+            "error": "[bold red]error[/]"}.get(outcome or "", "")
+
+
+def _outcome_text(outcome: str) -> Text:
+    return Text(outcome.upper(), style={"passed": "bold green", "failed": "bold red",
+                                        "error": "bold red"}.get(outcome, "yellow"))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,4 @@
+from distillery_evaluator.app import build
+from distillery_runtime.entrypoint import run_service
+
+run_service(build)

@@ -1,0 +1,166 @@
+"""In-memory evaluator store for unit tests; behaves like SqlEvalRepository, without a database."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from distillery_contracts.datasets import DatasetBuilt
+from distillery_contracts.rollout import RolloutDecided, RolloutDecision
+from distillery_contracts.routing import RouteTableUpdated
+from distillery_evaluator.adapters.repository import (
+    ENDED_DECISIONS,
+    PRODUCTION_ARM,
+    AbstractEvalRepository,
+    QueuedCall,
+    RunRecord,
+)
+from distillery_evaluator.domain.evalset import EvalItem
+from distillery_evaluator.domain.requests import ModelTarget, RunRequest
+from distillery_evaluator.domain.results import Answer, ItemScore
+
+_EPOCH = datetime(2000, 1, 1).astimezone()
+
+
+class FakeEvalRepository(AbstractEvalRepository):
+    """Keeps everything in dicts; tests read them to assert what was stored."""
+
+    def __init__(self) -> None:
+        self.datasets: dict[str, DatasetBuilt] = {}
+        self.models: dict[str, tuple[str, str | None]] = {}
+        self.routes: dict[str, RouteTableUpdated] = {}
+        self.rollouts: dict[str, RolloutDecided] = {}
+        self.runs: dict[str, RunRecord] = {}
+        self.leases: dict[str, datetime] = {}
+        self.run_items: dict[str, dict[str, EvalItem]] = {}
+        self.run_answers: dict[str, dict[tuple[str, str], Answer]] = {}
+        self.run_scores: dict[str, dict[tuple[str, str, str], ItemScore]] = {}
+        self.eval_sets: dict[str, tuple[str, int, str]] = {}
+        self.queue: dict[str, QueuedCall] = {}
+        self.queue_state: dict[str, tuple[str, datetime]] = {}
+        self.online: dict[str, dict[str, Any]] = {}
+        self._order = 0
+
+    async def remember_dataset(self, event: DatasetBuilt) -> None:
+        self.datasets.setdefault(event.dataset_id, event)
+
+    async def validation_uri(self, dataset_id: str | None) -> tuple[str, str] | None:
+        if dataset_id is not None:
+            event = self.datasets.get(dataset_id)
+        else:
+            event = max(self.datasets.values(), key=lambda e: e.built_at, default=None)
+        return (event.dataset_id, event.files.validation.uri) if event else None
+
+    async def remember_model(self, model: str, provider: str, deployment: str | None,
+                             job_id: str | None, dataset_id: str | None) -> None:
+        self.models[model] = (provider, deployment)
+
+    async def deployment_of(self, model: str) -> str | None:
+        return self.models.get(model, ("", None))[1]
+
+    async def save_route(self, table: RouteTableUpdated) -> None:
+        known = self.routes.get(table.route)
+        if known is None or known.version < table.version:
+            self.routes[table.route] = table
+
+    async def save_rollout(self, decision: RolloutDecided) -> None:
+        known = self.rollouts.get(decision.rollout_id)
+        if known is None or known.decided_at <= decision.decided_at:
+            self.rollouts[decision.rollout_id] = decision
+
+    async def production(self, route: str) -> ModelTarget | None:
+        table = self.routes.get(route)
+        done = max((d for d in self.rollouts.values() if d.decision is RolloutDecision.COMPLETED),
+                   key=lambda d: d.decided_at, default=None)
+        arm = next((a for a in table.arms if a.name == PRODUCTION_ARM), None) if table else None
+        if arm and (done is None or table.updated_at >= done.decided_at):
+            return ModelTarget(model=arm.model, deployment=arm.deployment)
+        if done is not None:
+            return ModelTarget(model=done.candidate_model,
+                               deployment=await self.deployment_of(done.candidate_model))
+        return None
+
+    async def ended_rollouts(self, rollout_ids: list[str]) -> set[str]:
+        return {r for r in rollout_ids
+                if r in self.rollouts and self.rollouts[r].decision in ENDED_DECISIONS}
+
+    async def create_run(self, request: RunRequest, cause: dict[str, Any] | None) -> bool:
+        if request.run_id in self.runs:
+            return False
+        self._order += 1
+        self.runs[request.run_id] = RunRecord(request.run_id, "pending", request, cause,
+                                              _EPOCH + timedelta(seconds=self._order))
+        return True
+
+    async def claim_run(self, now: datetime, lease: timedelta) -> RunRecord | None:
+        for record in sorted(self.runs.values(), key=lambda r: r.requested_at):
+            expired = record.status == "running" and self.leases.get(record.run_id, now) < now
+            if record.status == "pending" or expired:
+                self.leases[record.run_id] = now + lease
+                self.runs[record.run_id] = replace(record, status="running")
+                return self.runs[record.run_id]
+        return None
+
+    async def renew_lease(self, run_id: str, until: datetime) -> None:
+        self.leases[run_id] = until
+
+    async def save_items(self, run_id: str, items: list[EvalItem]) -> None:
+        stored = self.run_items.setdefault(run_id, {})
+        for item in items:
+            stored.setdefault(item.item_id, item)
+
+    async def items(self, run_id: str) -> list[EvalItem]:
+        return sorted(self.run_items.get(run_id, {}).values(), key=lambda i: (i.set_name, i.item_id))
+
+    async def save_answers(self, run_id: str, answers: list[Answer]) -> None:
+        stored = self.run_answers.setdefault(run_id, {})
+        stored.update({(a.item_id, a.role): a for a in answers})
+
+    async def answers(self, run_id: str) -> list[Answer]:
+        return list(self.run_answers.get(run_id, {}).values())
+
+    async def save_scores(self, run_id: str, scores: list[ItemScore]) -> None:
+        stored = self.run_scores.setdefault(run_id, {})
+        stored.update({(s.item_id, s.role, s.scorer): s for s in scores})
+
+    async def scores(self, run_id: str) -> list[ItemScore]:
+        return list(self.run_scores.get(run_id, {}).values())
+
+    async def record_eval_set(self, version: str, name: str, size: int, source: str) -> None:
+        self.eval_sets.setdefault(version, (name, size, source))
+
+    async def finish_run(self, run_id: str, outcome: str, result: dict[str, Any],
+                         notes: dict[str, Any], at: datetime) -> None:
+        self.runs[run_id] = replace(self.runs[run_id], status="done", outcome=outcome,
+                                    result=result, notes=notes, completed_at=at)
+
+    async def run(self, run_id: str) -> RunRecord | None:
+        return self.runs.get(run_id)
+
+    async def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        return sorted(self.runs.values(), key=lambda r: r.requested_at, reverse=True)[:limit]
+
+    async def enqueue_calls(self, calls: list[QueuedCall]) -> None:
+        for call in calls:
+            if call.observation_id not in self.queue:
+                self.queue[call.observation_id] = call
+                self.queue_state[call.observation_id] = ("pending", _EPOCH)
+
+    async def claim_calls(self, limit: int, now: datetime, lease: timedelta) -> list[QueuedCall]:
+        ready = [self.queue[o] for o, (status, not_before) in self.queue_state.items()
+                 if status == "pending" and not_before <= now][:limit]
+        for call in ready:
+            self.queue_state[call.observation_id] = ("pending", now + lease)
+        return ready
+
+    async def finish_call(self, call: QueuedCall, arm: str, model: str, scored: dict[str, Any],
+                          teacher_answer: str | None, findings: list[str], at: datetime) -> None:
+        self.queue_state[call.observation_id] = ("done", at)
+        self.online.setdefault(call.observation_id, {
+            "arm": arm, "model": model, "scored": scored, "teacher_answer": teacher_answer,
+            "findings": findings})
+
+    async def defer_call(self, observation_id: str, attempts: int, not_before: datetime) -> None:
+        self.queue[observation_id] = replace(self.queue[observation_id], attempts=attempts)
+        self.queue_state[observation_id] = ("pending", not_before)

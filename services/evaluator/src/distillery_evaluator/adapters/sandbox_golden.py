@@ -1,0 +1,76 @@
+"""The sandbox's golden set: questions a caller asks the clinic line, with the facts from
+the simulated workload's knowledge base that a correct answer rests on.
+
+Each question is kept only if the workload reads it with the intended intent, so the
+sandbox's teacher answers it as intended; its answer is the item's reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from distillery_evaluator.domain.evalset import GOLDEN, EvalItem, EvalSet
+from distillery_sandbox.workload import (
+    KnowledgeBase,
+    WorkloadConfig,
+    classify_intent,
+    default_knowledge_base,
+    system_prompt,
+    teacher_answer,
+)
+
+_PRICE_QUESTIONS = ("How much is {a}?", "What does {a} cost?", "How much do you charge for {a}?")
+
+
+def _questions(kb: KnowledgeBase) -> Iterator[tuple[str, str, str, list[str]]]:
+    """(item id, intent, question, fact texts) for every question of the set."""
+    facts = kb.all_facts()
+
+    def about(kind: str, subject: str) -> list[str]:
+        return [f.text for f in facts if f.kind == kind and f.subject == subject]
+
+    payment = about("policy", "payment")
+    for number, service in enumerate(kb.services):
+        question = _PRICE_QUESTIONS[number % len(_PRICE_QUESTIONS)].format(a=service.a_name)
+        yield (f"prices-{service.key}", "prices", question,
+               about("price", service.name) + about("duration", service.name) + payment)
+    yield ("prices-overview", "prices", "How much do your services cost?",
+           [f.text for f in facts if f.kind in ("price", "duration")] + payment)
+    for day in kb.hours:
+        yield (f"hours-{day.weekday}", "opening_hours",
+               f"What time are you open on {day.weekday.capitalize()}?",
+               about("opening_hours", day.weekday))
+    yield ("hours-week", "opening_hours", "What are your opening hours?",
+           [f.text for f in facts if f.kind == "opening_hours"])
+    for insurer in (*kb.insurers, *kb.not_accepted_insurers):
+        yield (f"insurance-{insurer.lower().replace(' ', '-')}", "insurance",
+               f"Do you accept {insurer}?", about("insurer", insurer) + about("policy", "insurance"))
+    where = about("address", "clinic") + [f.text for f in facts if f.kind == "directions"]
+    yield ("directions-where", "directions", "Where is the clinic?", where)
+    yield ("directions-parking", "directions", "Is there parking near you?", where)
+    for reference in ("LH-4821", "LH-1307", "LH-7702"):
+        yield (f"cancel-{reference.lower()}", "cancelling",
+               f"I need to cancel my appointment, the reference is {reference}.",
+               about("policy", "cancellation"))
+    clinic = about("clinic", "name") + about("phone", "clinic")
+    yield ("goodbye", "goodbye", "Thanks, that's all. Bye!", clinic)
+    yield ("front-desk", "other", "Can I speak to someone at the front desk?", clinic)
+
+
+def sandbox_golden_items(kb: KnowledgeBase | None = None) -> list[EvalItem]:
+    """Every golden item for the knowledge base (the sandbox's default clinic when None)."""
+    kb = kb or default_knowledge_base()
+    system = {"role": "system", "content": system_prompt(kb, WorkloadConfig(knowledge_base=kb))}
+    items = []
+    for item_id, intent, question, fact_texts in _questions(kb):
+        if classify_intent(question) != intent:
+            continue  # the workload would not read it as meant; its answer would not fit
+        messages = [system, {"role": "user", "content": question}]
+        reference = teacher_answer(kb, messages, use_tools=False).get("content") or None
+        items.append(EvalItem(f"golden-{item_id}", GOLDEN, messages, fact_texts, reference))
+    return items
+
+
+def sandbox_golden_set(limit: int | None = None, kb: KnowledgeBase | None = None) -> EvalSet:
+    items = sandbox_golden_items(kb)
+    return EvalSet.of(GOLDEN, items[:limit] if limit else items)

@@ -1,0 +1,113 @@
+"""The evaluator's configuration: ``DISTILLERY_EVALUATOR_*`` environment variables.
+
+Nested gate thresholds use a double underscore, e.g.
+``DISTILLERY_EVALUATOR_GATES__HALLUCINATION_MARGIN=0.01``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from distillery_evaluator.domain.gates import GateConfig
+
+
+class EvaluatorSettings(BaseSettings):
+    """Endpoints, eval sets, run limits, gates and online sampling."""
+
+    model_config = SettingsConfigDict(env_prefix="DISTILLERY_EVALUATOR_", extra="ignore",
+                                      env_ignore_empty=True, env_nested_delimiter="__")
+
+    provider: Literal["openai", "azure"] = Field(
+        default="openai", description="Where the models are served.")
+    openai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL (the sandbox's /v1); None: OpenAI.")
+    openai_api_key: SecretStr | None = Field(default=None, description="OpenAI API key.")
+    azure_endpoint: str | None = Field(default=None, description="https://<resource>.openai.azure.com")
+    azure_api_key: SecretStr | None = Field(default=None, description="Azure OpenAI api-key.")
+    azure_api_version: str = Field(default="2024-10-21", description="Azure api-version.")
+    teacher_model: str = Field(default="gpt-4.1", description="The teacher every student is compared with.")
+    teacher_deployment: str | None = Field(
+        default=None, description="Azure deployment serving the teacher (default: its name).")
+    judge_enabled: bool = Field(
+        default=True, description="Run the LLM judges (pairwise and hallucination).")
+    judge_model: str | None = Field(default=None, description="Judge model; None: the teacher.")
+    judge_deployment: str | None = Field(default=None, description="Azure deployment of the judge.")
+    embedding_enabled: bool = Field(
+        default=True, description="Score similarity with the local all-MiniLM-L6-v2 model.")
+
+    golden_source: Literal["sandbox", "file", "langfuse", "none"] = Field(
+        default="sandbox", description="Where the golden set comes from.")
+    golden_path: Path | None = Field(default=None, description="Golden set JSONL (golden_source=file).")
+    golden_dataset: str | None = Field(
+        default=None, description="Langfuse dataset name (golden_source=langfuse).")
+    golden_limit: int | None = Field(default=None, ge=1, description="Use at most this many golden items.")
+    validation_limit: int = Field(
+        default=200, ge=0, description="Validation examples per run (a deterministic subset).")
+
+    concurrency: int = Field(default=8, ge=1, le=256, description="Model calls in flight per run.")
+    request_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one model call.")
+    attempts: int = Field(default=4, ge=1, le=20, description="Tries per model call.")
+    retry_backoff_s: float = Field(default=0.5, ge=0, description="First retry wait; doubles.")
+    max_failed_share: float = Field(
+        default=0.05, ge=0, le=1,
+        description="A model failing more of its prompts than this ends the run as an error.")
+    max_tokens: int = Field(default=300, ge=1, description="max_tokens of the models' answers.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature of answers.")
+    poll_s: float = Field(default=0.5, gt=0, description="How often the workers look for work.")
+    lease_s: float = Field(default=120.0, gt=0, description="How long a claimed run stays claimed "
+                           "without progress before another instance takes it over.")
+    gates: GateConfig = Field(default_factory=GateConfig)
+
+    route: str = Field(default="voice-agent", description="Route whose production student is the baseline.")
+    online_sample_rate: float = Field(
+        default=0.2, ge=0, le=1, description="Share of a rollout's calls scored online.")
+    online_batch: int = Field(default=16, ge=1, description="Live calls scored per batch.")
+    online_attempts: int = Field(default=5, ge=1, description="Tries to score a live call in full.")
+
+    langfuse_host: str | None = Field(default=None, description="Langfuse base URL; None: no write-back.")
+    langfuse_public_key: str | None = Field(default=None)
+    langfuse_secret_key: SecretStr | None = Field(default=None)
+    langfuse_environment: str = Field(
+        default="evaluation", description="Langfuse environment of the eval traces.")
+    reports_dir: Path | None = Field(default=None, description="Default: <DISTILLERY_HOME>/reports.")
+
+    @model_validator(mode="after")
+    def _endpoint_complete(self) -> EvaluatorSettings:
+        if self.provider == "azure" and not self.azure_endpoint:
+            raise ValueError("provider azure needs DISTILLERY_EVALUATOR_AZURE_ENDPOINT")
+        if self.golden_source == "file" and self.golden_path is None:
+            raise ValueError("golden_source file needs DISTILLERY_EVALUATOR_GOLDEN_PATH")
+        if self.golden_source == "langfuse" and not (self.golden_dataset and self.langfuse_host):
+            raise ValueError("golden_source langfuse needs DISTILLERY_EVALUATOR_GOLDEN_DATASET "
+                             "and DISTILLERY_EVALUATOR_LANGFUSE_HOST")
+        return self
+
+    @property
+    def api_key(self) -> str | None:
+        key = self.azure_api_key if self.provider == "azure" else self.openai_api_key
+        return key.get_secret_value() if key else None
+
+    @property
+    def langfuse_configured(self) -> bool:
+        return bool(self.langfuse_host and self.langfuse_public_key and self.langfuse_secret_key)
+
+
+def load_config() -> EvaluatorSettings:
+    """The settings from the environment; bad values become one ConfigError line."""
+    from pydantic import ValidationError
+
+    from distillery_runtime.errors import ConfigError
+
+    try:
+        return EvaluatorSettings()
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "__".join(str(p) for p in err["loc"]).upper()
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"DISTILLERY_EVALUATOR_{name}: {message}" if name else message)
+        raise ConfigError("invalid evaluator configuration: " + "; ".join(problems)) from None

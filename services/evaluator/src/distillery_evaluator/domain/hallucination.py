@@ -1,0 +1,122 @@
+"""The deterministic hallucination checker: claims in an answer that the reference lacks.
+
+The reference is everything the answer may rightly draw on: the item's ground-truth
+facts, a reference answer, and what the conversation itself established (what the
+caller said, what tools returned). A claim with no equivalent there is a finding: a
+*contradiction* when the reference states something of the same kind (another price,
+another time), otherwise *unsupported* (an invented phone number, an added doctor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from distillery_evaluator.domain.claims import Claim, extract_claims
+
+_COMPATIBLE = {
+    "price": ("price", "number"),
+    "number": ("number", "price"),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One claim of the answer that the reference does not back."""
+
+    kind: str
+    claim: str
+    verdict: str
+    """"contradicts" or "unsupported"."""
+    reference_values: tuple[str, ...] = ()
+    """What the reference says for that kind (shown in reports), at most a few."""
+
+    def describe(self) -> str:
+        if self.verdict == "contradicts" and self.reference_values:
+            said = ", ".join(self.reference_values)
+            return f"{self.kind} '{self.claim}' contradicts the reference ({said})"
+        return f"{self.kind} '{self.claim}' is not in the reference"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The checker's verdict on one answer."""
+
+    findings: tuple[Finding, ...] = ()
+    claims_checked: int = 0
+
+    @property
+    def hallucinated(self) -> bool:
+        return bool(self.findings)
+
+    @property
+    def score(self) -> float:
+        """1.0 when any claim is unbacked, else 0.0 (the rate counts answers, not claims)."""
+        return 1.0 if self.findings else 0.0
+
+
+@dataclass
+class Reference:
+    """The ground truth an answer is checked against, as texts."""
+
+    facts: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+    def claims(self) -> list[Claim]:
+        return [c for text in (*self.facts, *self.texts) for c in extract_claims(text)]
+
+
+def check_answer(answer: str, reference: Reference) -> CheckResult:
+    """Check every claim of ``answer`` against ``reference``."""
+    claimed = extract_claims(answer)
+    known = reference.claims()
+    findings = tuple(
+        finding for claim in claimed if (finding := _judge_claim(claim, known)) is not None
+    )
+    return CheckResult(findings=findings, claims_checked=len(claimed))
+
+
+def _judge_claim(claim: Claim, known: list[Claim]) -> Finding | None:
+    kinds = _COMPATIBLE.get(claim.kind, (claim.kind,))
+    candidates = [k for k in known if k.kind in kinds]
+    if any(_agrees(claim, other) for other in candidates):
+        return None
+    same_kind = [k.text for k in known if k.kind == claim.kind]
+    if same_kind:
+        return Finding(claim.kind, claim.text, "contradicts", tuple(dict.fromkeys(same_kind))[:4])
+    return Finding(claim.kind, claim.text, "unsupported")
+
+
+def _agrees(claim: Claim, other: Claim) -> bool:
+    if claim.kind == "phone" and other.kind == "phone":
+        return any(_same_phone(a[1], b[1]) for a in claim.values for b in other.values)
+    if claim.kind == "date" and other.kind == "date":
+        return any(_same_date(a, b) for a in claim.values for b in other.values)
+    if claim.kind == "price" and other.kind == "price":
+        return any(_same_price(a, b) for a in _prices(claim.values) for b in _prices(other.values))
+    if {claim.kind, other.kind} <= {"price", "number"}:
+        return bool(_amounts(claim.values) & _amounts(other.values))
+    return bool(claim.values & other.values)
+
+
+def _prices(values: Iterable[tuple]) -> list[tuple]:
+    return [v for v in values if v[0] == "price"]
+
+
+def _amounts(values: Iterable[tuple]) -> set[tuple]:
+    return {v for v in values if v[0] == "amount"}
+
+
+def _same_price(a: tuple, b: tuple) -> bool:
+    """Same amount, and the same currency where both name one ("$120" = "120 dollars")."""
+    return a[1] == b[1] and (a[2] is None or b[2] is None or a[2] == b[2])
+
+
+def _same_date(a: tuple, b: tuple) -> bool:
+    return a[1:3] == b[1:3] and (a[3] is None or b[3] is None or a[3] == b[3])
+
+
+def _same_phone(a: str, b: str) -> bool:
+    """Equal up to a trunk prefix or country code: +353 1 555 0142 = 01 555 0142."""
+    short, long_ = sorted((a.lstrip("0"), b.lstrip("0")), key=len)
+    return len(short) >= 7 and long_.endswith(short)
