@@ -1,19 +1,24 @@
-"""``distillery dataset``: inspect fine-tuning files and the datasets the builder made."""
+"""``distillery dataset``: validate fine-tuning files, request builds, inspect and compare datasets."""
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from distillery_dataset_builder.domain.limits import UnknownLimitsError
+from distillery_cli.common import friendly, run_async, settings
+from distillery_contracts.commands import BuildDataset
+from distillery_contracts.registry import COMMANDS_DATASET
+from distillery_dataset_builder.domain.limits import UnknownLimitsError, limits_for
 from distillery_dataset_builder.domain.report import ValidationReport
-from distillery_runtime.tokens import UnknownModelError
 from distillery_dataset_builder.domain.validation import size_text, validate_jsonl
+from distillery_runtime.kafka import check_broker, publish_events
+from distillery_runtime.tokens import UnknownModelError, tokenizer_for
 
 DEFAULT_MODEL = "gpt-4o-mini-2024-07-18"
 SHOWN_ERRORS = 50
@@ -109,3 +114,148 @@ def _dollars(amount: float | None) -> str:
     if amount is None:
         return "unknown"
     return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
+
+
+@dataset_app.command("build")
+@friendly
+def build_cmd(
+    target_size: Annotated[int | None, typer.Option("--target-size", min=10, help="Examples to select.")] = None,
+    base_model: Annotated[str | None, typer.Option("--base-model", help="Model to fine-tune.")] = None,
+    cycle_id: Annotated[str | None, typer.Option("--cycle-id", help="Cycle to attach the build to.")] = None,
+) -> None:
+    """Ask the dataset-builder to build a dataset now; it announces the result on datasets.built."""
+    if base_model is not None:
+        try:
+            limits_for(base_model)
+            tokenizer_for(base_model)
+        except (UnknownLimitsError, UnknownModelError) as exc:
+            _fail(str(exc))
+    command = BuildDataset(target_size=target_size, base_model=base_model, cycle_id=cycle_id,
+                           requested_by=getpass.getuser())
+    bootstrap = settings().kafka_bootstrap
+    run_async(check_broker(bootstrap))
+    run_async(publish_events(bootstrap, COMMANDS_DATASET, [command], producer="cli/0.1.0"))
+    console.print(f"Build requested (command {command.command_id}); follow it with 'distillery dataset list'.")
+
+
+@dataset_app.command("list")
+@friendly
+def list_cmd() -> None:
+    """Every dataset, newest first, and the builds that failed."""
+    from distillery_dataset_builder.views import open_catalog
+
+    async def read() -> tuple[list[Any], list[Any]]:
+        async with open_catalog(settings().require_database_url()) as catalog:
+            return await catalog.list_datasets(), await catalog.failures()
+
+    found, failures = run_async(read())
+    if not found:
+        console.print("No datasets yet.")
+    else:
+        table = Table("dataset", "version", "status", "cycle", "trigger", "train", "validation", "train tokens",
+                      "est. cost", "published (UTC)", title="Datasets", title_justify="left")
+        for d in found:
+            m = d.manifest or {}
+            table.add_row(d.dataset_id, str(d.version), d.status, d.cycle_id, d.trigger, _n(d.count("train")),
+                          _n(d.count("validation")), _n(m.get("token_stats", {}).get("train_tokens")),
+                          _dollars(m["estimated_training"]["cost_usd"]) if m else "",
+                          f"{d.published_at:%Y-%m-%d %H:%M}" if d.published_at else "")
+        console.print(table)
+    if failures:
+        failed = Table("dataset", "trigger", "failed (UTC)", "reason", title="Failed builds", title_justify="left")
+        for f in failures:
+            failed.add_row(f.dataset_id, f.trigger, f"{f.failed_at:%Y-%m-%d %H:%M}", Text(f.reason))
+        console.print(failed)
+
+
+@dataset_app.command("show")
+@friendly
+def show_cmd(dataset_id: Annotated[str, typer.Argument(help="Dataset id, e.g. ds-0003.")]) -> None:
+    """Files, counts, tokens, cost, lineage and selection of one dataset."""
+    from distillery_dataset_builder.views import UnknownDataset, details, open_catalog
+
+    async def read() -> Any:
+        async with open_catalog(settings().require_database_url()) as catalog:
+            return await details(catalog, dataset_id)
+
+    try:
+        found = run_async(read())
+    except UnknownDataset as exc:
+        _fail(str(exc))
+    d, m = found.summary, found.summary.manifest
+    counts, tokens = m["counts"], m["token_stats"]
+    table = Table(title=f"{d.dataset_id} (version {d.version}, {d.cycle_id})", show_header=False,
+                  title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("trigger / published", f"{d.trigger} / {d.published_at:%Y-%m-%d %H:%M:%S} UTC")
+    table.add_row("base model / epochs", f"{d.base_model} / {m['epochs']}")
+    for name in ("train", "validation", "manifest"):
+        f = d.files[name]
+        table.add_row(f"{name} file", Text(f"{f['uri']}\n{size_text(f['size_bytes'])} · sha256 {f['sha256']}"))
+    for split in ("train", "validation"):
+        table.add_row(f"{split} examples", f"{m['files'][split]['examples']:,} from "
+                      f"{m['files'][split]['sessions']:,} sessions · strata {_strata(m['strata'][split])}")
+    table.add_row("candidates", f"{counts['candidate_examples']:,} ({counts['dropped_by_session_cap']:,} over "
+                  f"the per-session cap)")
+    excluded = counts["excluded_eval_near_duplicates"]
+    table.add_row("eval near-duplicates left out", f"{excluded['total']:,} ({_strata(excluded, skip='total')})")
+    invalid = counts["invalid_dropped"]
+    table.add_row("invalid examples dropped", f"{invalid['train'] + invalid['validation']:,} "
+                  f"({_strata(invalid['by_rule']) or 'none'})")
+    per = tokens["train_per_example"] or {}
+    table.add_row("tokens", f"train {tokens['train_tokens']:,} · validation {tokens['validation_tokens']:,} · "
+                  f"per example mean {per.get('mean', 0):,.0f} p50 {per.get('p50', 0):,} "
+                  f"p95 {per.get('p95', 0):,} max {per.get('max', 0):,}")
+    table.add_row("estimated training cost", _dollars(m["estimated_training"]["cost_usd"]))
+    table.add_row("source time range", f"{m['source_time_range']['start']} → {m['source_time_range']['end']}")
+    table.add_row("cleaner", f"{', '.join(m['cleaner_versions'])} (config {', '.join(m['cleaner_config_hashes'])})")
+    sel = m["selection"]
+    table.add_row("selection", f"target {sel['target_size']:,} · cap {sel['max_examples_per_session']} per "
+                  f"session · stratify {', '.join(sel['stratify_by']) or 'off'} "
+                  f"({sel['extra']['stratify_mode']}) · validation {sel['validation_fraction']:.0%} · "
+                  f"near-duplicate at {sel['near_duplicate_threshold']}")
+    if found.retracted_since:
+        table.add_row("retracted since", Text(f"{found.retracted_since:,} examples", style="yellow"))
+    console.print(table)
+
+
+@dataset_app.command("diff")
+@friendly
+def diff_cmd(first: Annotated[str, typer.Argument(help="The earlier dataset.")],
+             second: Annotated[str, typer.Argument(help="The later dataset.")]) -> None:
+    """What was added and removed between two datasets, and how tokens and tags moved."""
+    from distillery_dataset_builder.views import UnknownDataset, compare, open_catalog
+
+    async def read() -> Any:
+        async with open_catalog(settings().require_database_url()) as catalog:
+            return await compare(catalog, first, second)
+
+    try:
+        diff = run_async(read())
+    except UnknownDataset as exc:
+        _fail(str(exc))
+    o = diff.overlap
+    console.print(f"{first} → {second}: {o.added:,} added, {o.removed:,} removed, {o.kept:,} in both")
+    figures = Table("figure", first, second, "change", title="Size, tokens and cost", title_justify="left")
+    for s in diff.figures:
+        change = f"{s.change:+,.2f}".rstrip("0").rstrip(".") + (f" ({s.relative:+.1%})" if s.relative else "")
+        figures.add_row(s.name, _num(s.before), _num(s.after), change)
+    console.print(figures)
+    tags = Table("tag", first, second, "share change", title="Tag distribution", title_justify="left")
+    for t in diff.tags:
+        tags.add_row(Text(t.tag), f"{t.before:,} ({t.share_before:.1%})", f"{t.after:,} ({t.share_after:.1%})",
+                     f"{t.points:+.1f} pp")
+    console.print(tags)
+
+
+def _n(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
+def _strata(counts: dict[str, int], skip: str = "") -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()) if k != skip)

@@ -58,6 +58,10 @@ def render_routes(view: PipelineView) -> Table:
     return table
 
 
+async def _all_readiness(regs: list[Registration]) -> list[str]:
+    return list(await asyncio.gather(*(readiness(r) for r in regs)))
+
+
 @friendly
 def status_cmd() -> None:
     """Every local service's readiness, consumer lag per group, and the cycles so far."""
@@ -65,7 +69,7 @@ def status_cmd() -> None:
     run_async(check_broker(cfg.kafka_bootstrap))
     regs = registrations(cfg.home)
     services = Table("service", "pid", "http", "state")
-    states = run_async(asyncio.gather(*(readiness(r) for r in regs))) if regs else []
+    states = run_async(_all_readiness(regs)) if regs else []
     for reg, state in zip(regs, states, strict=True):
         services.add_row(reg.service, str(reg.pid), reg.http, state)
     console.print(services if regs else f"No local services registered under {cfg.home}.")

@@ -52,7 +52,9 @@ class DemoPlan:
                 "DISTILLERY_INGESTER_POLL_INTERVAL_S": "1",
                 "DISTILLERY_INGESTER_OVERLAP_S": "20",
                 "DISTILLERY_INGESTER_SETTLE_DELAY_S": "0.5",
-                "DISTILLERY_INGESTER_INITIAL_LOOKBACK_S": str(400 * 86400),
+                # The sandbox's production history starts on 2026-03-02; live calls are now.
+                "DISTILLERY_INGESTER_START_FROM": "2026-03-01T00:00:00+00:00",
+                "DISTILLERY_INGESTER_MAX_WINDOW_S": str(60 * 86400),
                 "DISTILLERY_INGESTER_SCORE_LOOKAHEAD_S": "60",
             },
             "cleaner": {},
@@ -78,6 +80,8 @@ class DemoPlan:
                 "DISTILLERY_EVALUATOR_VALIDATION_LIMIT": str(self.eval_validation_limit),
                 "DISTILLERY_EVALUATOR_ONLINE_SAMPLE_RATE": str(self.online_sample_rate),
                 "DISTILLERY_EVALUATOR_POLL_S": "0.3",
+                # The sandbox teacher answers as the clinic, not as a judge.
+                "DISTILLERY_EVALUATOR_JUDGE_ENABLED": "false",
             },
             "rollout-controller": {
                 "DISTILLERY_HTTP_PORT": str(routing_port),
@@ -85,5 +89,6 @@ class DemoPlan:
                 "DISTILLERY_ROLLOUT_MIN_STAGE_DURATION_S": str(self.min_stage_duration_s),
                 "DISTILLERY_ROLLOUT_EVALUATE_INTERVAL_S": str(self.evaluate_interval_s),
                 "DISTILLERY_ROLLOUT_ROUTE_CACHE_S": "0",
+                "DISTILLERY_ROLLOUT_REQUIRE_JUDGE": "false",
             },
         }

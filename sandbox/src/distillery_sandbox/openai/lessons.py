@@ -8,6 +8,8 @@ as it is. Each habit is a `Lesson` that can be applied to a new teacher answer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -52,8 +54,18 @@ def fact_kind(value: str) -> str:
     return "time"
 
 
-def learn(teacher: Message, taught: Message) -> Lesson:
-    """The lesson `taught` gives, for a context where the teacher says `teacher`."""
+def known_values(texts: Iterable[str]) -> frozenset[str]:
+    """Every fact value (price, time, phone, ...) that occurs in the ground-truth texts."""
+    return frozenset(value for text in texts for value in FACT_PATTERN.findall(text))
+
+
+def learn(teacher: Message, taught: Message, known: frozenset[str] = frozenset()) -> Lesson:
+    """The lesson `taught` gives, for a context where the teacher says `teacher`.
+
+    `known` holds the knowledge base's fact values: an answer worded differently from the
+    teacher's (cleaning changes the context the wording is chosen from) whose every fact
+    is true teaches nothing wrong, so it counts as faithful.
+    """
     if taught.get("tool_calls"):
         same = _call_names(taught) == _call_names(teacher)
         return FAITHFUL if same else Lesson("memorised", answer=_clean(taught))
@@ -71,6 +83,10 @@ def learn(teacher: Message, taught: Message) -> Lesson:
     swaps = _swaps(truth, said)
     if swaps:
         return Lesson("substituted", swaps=swaps)
+    # Prices and doctors are ground truth; times are also free slots the backend offers.
+    checked = [v for v in FACT_PATTERN.findall(said) if fact_kind(v) != "time"]
+    if known and all(value in known for value in checked):
+        return FAITHFUL
     return Lesson("memorised", answer=_clean(taught))
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distillery_sandbox.openai.chat_models import draw, untuned_answer
-from distillery_sandbox.openai.lessons import Lesson, apply, learn
+from distillery_sandbox.openai.lessons import Lesson, apply, known_values, learn
 from distillery_sandbox.workload import KnowledgeBase
 from distillery_sandbox.workload.teacher import answer_with_intent
 
@@ -69,10 +69,11 @@ class StudentModel:
         ]
         step = max(1, math.ceil(len(answers) / max_answers))
         lessons: dict[str, list[Lesson]] = {}
+        known = known_values(text for fact in kb.all_facts() for text in (fact.text, str(fact.value)))
         for example, index in answers[::step]:
             context = example["messages"][:index]
             teacher, intent = answer_with_intent(kb, context, use_tools=bool(example.get("tools")))
-            lessons.setdefault(intent, []).append(learn(teacher, example["messages"][index]))
+            lessons.setdefault(intent, []).append(learn(teacher, example["messages"][index], known))
         return cls(kb, lessons, min_examples, sample_step=step)
 
     def summary(self) -> StudentSummary:

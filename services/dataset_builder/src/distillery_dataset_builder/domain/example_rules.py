@@ -22,15 +22,21 @@ class ExampleCheck:
     tokens: int | None
 
 
-def check_example(example: Any, limits: ModelLimits) -> ExampleCheck:
-    """Every rule ``example`` breaks, and the tokens it costs on ``limits.model``."""
+def check_example(example: Any, limits: ModelLimits, tokens: int | None = None) -> ExampleCheck:
+    """Every rule ``example`` breaks, and the tokens it costs on ``limits.model``.
+
+    ``tokens`` is the example's count with ``limits.model``'s tokenizer when the caller
+    already has it (the dataset-builder counts each example once, when it is stored);
+    None counts it here.
+    """
     if not isinstance(example, dict):
         got = kind_of(example)
         return ExampleCheck(
             [Issue("not_an_object", f'expected a JSON object with "messages", got {got}')], None
         )
     issues = _check_structure(example)
-    tokens = tokenizer_for(limits.model).count_example(example)
+    if tokens is None:
+        tokens = tokenizer_for(limits.model).count_example(example)
     if tokens > limits.max_example_tokens:
         issues.append(
             Issue(

@@ -1,0 +1,1 @@
+"""The dataset-builder's adapters: PostgreSQL tables and repositories, blob stores."""

@@ -1,0 +1,221 @@
+"""The example store: accepted examples in, candidates and training lines out.
+
+``SqlExampleStore`` works on any SQLAlchemy async connection or session (a handler's unit
+of work, or the builder's own connection); every method is one statement per call.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from sqlalchemy import bindparam, case, func, select, text, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import NullType, Text
+
+from distillery_contracts.examples import ExampleRejected
+from distillery_dataset_builder.adapters.tables import examples, retractions
+from distillery_dataset_builder.domain.records import ExampleRecord, kept_for_later, retracts
+from distillery_dataset_builder.domain.selection import Candidate, stratum_of
+from distillery_dataset_builder.domain.sketch import NUM_PERM, signatures_from_bytes
+
+CleanerVersion = tuple[str, str]
+"""(cleaner_version, config_hash): the examples one cleaner configuration produced."""
+
+
+class AbstractExampleStore(abc.ABC):
+    """Where accepted examples are kept, withdrawn and read back for builds."""
+
+    @abc.abstractmethod
+    async def add(self, records: Sequence[ExampleRecord]) -> int:
+        """Store new examples (known ids are ignored); returns how many were new."""
+
+    @abc.abstractmethod
+    async def retract(self, rejections: Sequence[ExampleRejected]) -> list[str]:
+        """Withdraw the stored examples the rejections name; returns their ids."""
+
+    @abc.abstractmethod
+    async def high_water_mark(self) -> int:
+        """Sequence number of the last stored example (0 when empty)."""
+
+    @abc.abstractmethod
+    async def count_new(self, after_seq: int) -> int:
+        """Examples stored after ``after_seq`` and not withdrawn."""
+
+    @abc.abstractmethod
+    async def newest_version(self, cleaner_version: str | None, up_to_seq: int) -> CleanerVersion | None:
+        """The configuration of the newest stored example (of ``cleaner_version``, if given)."""
+
+    @abc.abstractmethod
+    async def candidates(self, version: CleanerVersion, up_to_seq: int, limit: int, stratify_by: Sequence[str],
+                         encoding: str) -> tuple[list[Candidate], np.ndarray]:
+        """The newest ``limit`` usable examples of ``version`` and their signatures (same order).
+
+        Each carries its stored token count when that was made with ``encoding``.
+        """
+
+    @abc.abstractmethod
+    async def lines(self, example_ids: Sequence[str]) -> dict[str, str]:
+        """Training lines of the given examples, by id."""
+
+
+class SqlExampleStore(AbstractExampleStore):
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def add(self, records: Sequence[ExampleRecord]) -> int:
+        if not records:
+            return 0
+        stmt = pg_insert(examples).on_conflict_do_nothing(index_elements=["example_id"])
+        result = await self._conn.execute(stmt.returning(examples.c.example_id), [asdict(r) for r in records])
+        new_ids = list(result.scalars())
+        if new_ids:
+            await self._conn.execute(_APPLY_PENDING, {"ids": new_ids})
+        return len(new_ids)
+
+    async def retract(self, rejections: Sequence[ExampleRejected]) -> list[str]:
+        if not rejections:
+            return []
+        columns = {
+            "rid": [r.rejection_id for r in rejections],
+            "obs": [r.lineage.observation_id for r in rejections],
+            "ver": [r.cleaner_version for r in rejections],
+            "cfg": [r.config_hash for r in rejections],
+            "reason": [r.reason.value for r in rejections],
+        }
+        matched = (await self._conn.execute(_RETRACT, columns)).all()
+        matched_ids = {row.rejection_id for row in matched}
+        kept = [r for r in rejections if r.rejection_id in matched_ids or kept_for_later(r)]
+        if kept:
+            await self._conn.execute(
+                pg_insert(retractions).on_conflict_do_nothing(),
+                [{"rejection_id": r.rejection_id, "observation_id": r.lineage.observation_id,
+                  "cleaner_version": r.cleaner_version, "config_hash": r.config_hash,
+                  "reason": r.reason.value, "rejected_at": r.rejected_at} for r in kept],
+            )
+        return sorted({row.example_id for row in matched})
+
+    async def high_water_mark(self) -> int:
+        return int((await self._conn.execute(select(func.coalesce(func.max(examples.c.seq), 0)))).scalar_one())
+
+    async def count_new(self, after_seq: int) -> int:
+        stmt = select(func.count()).where(examples.c.seq > after_seq, examples.c.retracted.is_(False))
+        return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def newest_version(self, cleaner_version: str | None, up_to_seq: int) -> CleanerVersion | None:
+        stmt = select(examples.c.cleaner_version, examples.c.config_hash).where(examples.c.seq <= up_to_seq)
+        if cleaner_version is not None:
+            stmt = stmt.where(examples.c.cleaner_version == cleaner_version)
+        row = (await self._conn.execute(stmt.order_by(examples.c.seq.desc()).limit(1))).first()
+        return None if row is None else (row[0], row[1])
+
+    async def candidates(self, version: CleanerVersion, up_to_seq: int, limit: int, stratify_by: Sequence[str],
+                         encoding: str) -> tuple[list[Candidate], np.ndarray]:
+        c = examples.c
+        stmt = (
+            select(c.example_id, c.session_key, c.captured_at, c.intent,
+                   type_coerce(c.tags, NullType),  # asyncpg already returns a list; skip SQLAlchemy's pass
+                   c.body_bytes, case((c.token_encoding == encoding, c.tokens)), c.signature)
+            .where(c.cleaner_version == version[0], c.config_hash == version[1],
+                   c.retracted.is_(False), c.seq <= up_to_seq)
+            .order_by(c.captured_at.desc(), c.example_id)
+            .limit(limit)
+        )
+        found: list[Candidate] = []
+        chunks = [np.empty((0, NUM_PERM), dtype=np.uint32)]
+        result = await self._conn.stream(stmt)
+        async for partition in result.partitions(5_000):
+            found.extend(Candidate(r[0], r[1], r[2], stratum_of(r[3], r[4], stratify_by), r[5], r[6])
+                         for r in partition)
+            chunks.append(signatures_from_bytes([r[7] for r in partition]))
+        return found, np.concatenate(chunks)
+
+    async def lines(self, example_ids: Sequence[str]) -> dict[str, str]:
+        if not example_ids:
+            return {}
+        # A build reads every chosen line (hundreds of MB): asyncpg directly is a third faster
+        # than through SQLAlchemy's result processing, and these are plain text columns.
+        conn = self._conn if isinstance(self._conn, AsyncConnection) else await self._conn.connection()
+        driver = (await conn.get_raw_connection()).driver_connection
+        rows = await driver.fetch("select example_id, body from examples where example_id = any($1::text[])",
+                                  list(example_ids))
+        return {row[0]: row[1] for row in rows}
+
+
+_APPLY_PENDING = text("""
+    update examples e set retracted = true, retracted_by = r.rejection_id
+    from retractions r
+    where e.example_id = any(:ids) and not e.retracted and e.observation_id = r.observation_id
+      and (r.reason = 'hallucination' or (e.cleaner_version = r.cleaner_version and e.config_hash = r.config_hash))
+""").bindparams(bindparam("ids", type_=ARRAY(Text)))
+
+_RETRACT = text("""
+    update examples e set retracted = true, retracted_by = r.rejection_id
+    from unnest(:rid, :obs, :ver, :cfg, :reason) as r(rejection_id, observation_id, cleaner_version,
+                                                      config_hash, reason)
+    where e.observation_id = r.observation_id and not e.retracted
+      and (r.reason = 'hallucination' or (e.cleaner_version = r.cleaner_version and e.config_hash = r.config_hash))
+    returning e.example_id, r.rejection_id
+""").bindparams(*(bindparam(n, type_=ARRAY(Text)) for n in ("rid", "obs", "ver", "cfg", "reason")))
+
+
+class FakeExampleStore(AbstractExampleStore):
+    """In memory; records the rejections it kept so tests can assert on them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, ExampleRecord] = {}
+        self.seq: dict[str, int] = {}
+        self.retracted: dict[str, str] = {}
+        self.kept_rejections: list[ExampleRejected] = []
+
+    async def add(self, records: Sequence[ExampleRecord]) -> int:
+        new = [r for r in dict((r.example_id, r) for r in records).values() if r.example_id not in self.rows]
+        for record in new:
+            self.rows[record.example_id] = record
+            self.seq[record.example_id] = len(self.seq) + 1
+            pending = next((k for k in self.kept_rejections if retracts(k, record)), None)
+            if pending is not None:
+                self.retracted[record.example_id] = pending.rejection_id
+        return len(new)
+
+    async def retract(self, rejections: Sequence[ExampleRejected]) -> list[str]:
+        hit: set[str] = set()
+        for rejection in rejections:
+            matched = [r for r in self.rows.values() if r.example_id not in self.retracted and retracts(rejection, r)]
+            for record in matched:
+                self.retracted[record.example_id] = rejection.rejection_id
+                hit.add(record.example_id)
+            if matched or kept_for_later(rejection):
+                self.kept_rejections.append(rejection)
+        return sorted(hit)
+
+    async def high_water_mark(self) -> int:
+        return max(self.seq.values(), default=0)
+
+    async def count_new(self, after_seq: int) -> int:
+        return sum(1 for i, s in self.seq.items() if s > after_seq and i not in self.retracted)
+
+    async def newest_version(self, cleaner_version: str | None, up_to_seq: int) -> CleanerVersion | None:
+        usable = [i for i, s in sorted(self.seq.items(), key=lambda kv: -kv[1]) if s <= up_to_seq
+                  and (cleaner_version is None or self.rows[i].cleaner_version == cleaner_version)]
+        return (self.rows[usable[0]].cleaner_version, self.rows[usable[0]].config_hash) if usable else None
+
+    async def candidates(self, version: CleanerVersion, up_to_seq: int, limit: int, stratify_by: Sequence[str],
+                         encoding: str) -> tuple[list[Candidate], np.ndarray]:
+        usable = [r for r in self.rows.values() if (r.cleaner_version, r.config_hash) == version
+                  and r.example_id not in self.retracted and self.seq[r.example_id] <= up_to_seq]
+        usable.sort(key=lambda r: r.example_id)
+        usable.sort(key=lambda r: r.captured_at, reverse=True)
+        chosen = usable[:limit]
+        found = [Candidate(r.example_id, r.session_key, r.captured_at, stratum_of(r.intent, r.tags, stratify_by),
+                           r.body_bytes, r.tokens if r.token_encoding == encoding else None) for r in chosen]
+        return found, signatures_from_bytes([r.signature for r in chosen])
+
+    async def lines(self, example_ids: Sequence[str]) -> dict[str, str]:
+        return {i: self.rows[i].body for i in example_ids if i in self.rows}
+

@@ -1,0 +1,198 @@
+"""The dataset registry as the builder writes it: requests, the build in progress, publishing.
+
+A build is a ``datasets`` row in status ``building`` (a unique partial index allows one);
+its members and manifest are saved before its files are published, and one transaction
+turns it ``published`` and puts DatasetBuilt in the outbox. A build that cannot finish is
+moved to ``build_failures`` and its row removed, so versions count published datasets.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from distillery_contracts.commands import BuildDataset
+from distillery_contracts.envelope import Envelope
+from distillery_dataset_builder.adapters.tables import (
+    BUILDING,
+    PUBLISHED,
+    build_failures,
+    build_requests,
+    dataset_examples,
+    datasets,
+    examples,
+    trigger_state,
+)
+
+SCHEDULE = "schedule"
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """A BuildDataset command waiting for the builder."""
+
+    command_id: str
+    requested_by: str
+    target_size: int | None
+    base_model: str | None
+    cycle_id: str | None
+    cause: dict[str, Any]
+    """The command's envelope, so that DatasetBuilt names it as its cause."""
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """A build in progress, with everything needed to run it again after a crash."""
+
+    dataset_id: str
+    version: int
+    cycle_id: str
+    trigger: str
+    base_model: str
+    epochs: int
+    parameters: dict[str, Any]
+    high_water_seq: int
+    command_id: str | None = None
+    cause: dict[str, Any] | None = None
+    attempts: int = 1
+    manifest: dict[str, Any] | None = None
+    files: dict[str, Any] | None = field(default=None)
+
+
+class AbstractDatasetRegistry(abc.ABC):
+    """Where BuildDataset commands wait for the builder.
+
+    Only the command handler goes through this interface; the builder itself works on
+    :class:`SqlDatasetRegistry`, whose transactions it needs to control.
+    """
+
+    @abc.abstractmethod
+    async def add_requests(self, commands: Sequence[tuple[BuildDataset, Envelope]]) -> None:
+        """Remember BuildDataset commands until a build takes them."""
+
+    @abc.abstractmethod
+    async def next_request(self) -> BuildRequest | None:
+        """The oldest command no build has taken yet."""
+
+
+class SqlDatasetRegistry(AbstractDatasetRegistry):
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def add_requests(self, commands: Sequence[tuple[BuildDataset, Envelope]]) -> None:
+        if not commands:
+            return
+        rows = [{"command_id": c.command_id, "requested_by": c.requested_by, "requested_at": c.requested_at,
+                 "target_size": c.target_size, "base_model": c.base_model, "cycle_id": c.cycle_id,
+                 "cause": env.model_dump(mode="json")} for c, env in commands]
+        await self._conn.execute(pg_insert(build_requests).on_conflict_do_nothing(), rows)
+
+    async def next_request(self) -> BuildRequest | None:
+        r = build_requests.c
+        row = (await self._conn.execute(
+            select(r.command_id, r.requested_by, r.target_size, r.base_model, r.cycle_id, r.cause)
+            .where(r.dataset_id.is_(None)).order_by(r.received_seq).limit(1))).first()
+        return None if row is None else BuildRequest(**row._mapping)
+
+    async def building(self) -> BuildRecord | None:
+        d = datasets.c
+        row = (await self._conn.execute(
+            select(d.dataset_id, d.version, d.cycle_id, d.trigger, d.base_model, d.epochs, d.parameters,
+                   d.high_water_seq, d.command_id, d.cause, d.attempts, d.manifest, d.files)
+            .where(d.status == BUILDING))).first()
+        return None if row is None else BuildRecord(**row._mapping)
+
+    async def next_version(self) -> int:
+        return int((await self._conn.execute(select(func.coalesce(func.max(datasets.c.version), 0)))).scalar_one()) + 1
+
+    async def last_high_water(self) -> int:
+        """Where the last build (published or failed) stopped reading; new examples count from here."""
+        published = select(func.max(datasets.c.high_water_seq)).scalar_subquery()
+        failed = select(func.max(build_failures.c.high_water_seq)).scalar_subquery()
+        return int((await self._conn.execute(select(func.coalesce(func.greatest(published, failed), 0)))).scalar_one())
+
+    async def begin(self, record: BuildRecord) -> None:
+        await self._conn.execute(insert(datasets).values(
+            dataset_id=record.dataset_id, version=record.version, cycle_id=record.cycle_id, status=BUILDING,
+            trigger=record.trigger, command_id=record.command_id, cause=record.cause,
+            base_model=record.base_model, epochs=record.epochs, parameters=record.parameters,
+            high_water_seq=record.high_water_seq))
+        if record.command_id is not None:
+            await self._conn.execute(update(build_requests).where(build_requests.c.command_id == record.command_id)
+                                     .values(dataset_id=record.dataset_id))
+
+    async def stage(self, dataset_id: str, members: Mapping[str, Sequence[str]], manifest: dict[str, Any],
+                    files: dict[str, Any]) -> None:
+        """Save what a build wrote (members by split, manifest, file digests) before publishing it."""
+        await self._conn.execute(delete(dataset_examples).where(dataset_examples.c.dataset_id == dataset_id))
+        ids = [i for split in members.values() for i in split]
+        splits = [name for name, split in members.items() for _ in split]
+        await self._conn.execute(text(
+            "insert into dataset_examples (dataset_id, example_id, split) "
+            "select :ds, unnest(cast(:ids as text[])), unnest(cast(:splits as text[]))"),
+            {"ds": dataset_id, "ids": ids, "splits": splits})
+        await self._conn.execute(update(datasets).where(datasets.c.dataset_id == dataset_id)
+                                 .values(manifest=manifest, files=files))
+
+    async def publish(self, dataset_id: str, at: datetime) -> None:
+        await self._conn.execute(update(datasets).where(datasets.c.dataset_id == dataset_id)
+                                 .values(status=PUBLISHED, published_at=at))
+
+    async def retry(self, dataset_id: str) -> None:
+        """Forget a crashed attempt's output and count the next attempt."""
+        await self._conn.execute(delete(dataset_examples).where(dataset_examples.c.dataset_id == dataset_id))
+        await self._conn.execute(update(datasets).where(datasets.c.dataset_id == dataset_id)
+                                 .values(attempts=datasets.c.attempts + 1, manifest=None, files=None))
+
+    async def fail(self, record: BuildRecord, reason: str) -> None:
+        """Record why a build cannot be published and remove it (its version is free again)."""
+        await self._conn.execute(insert(build_failures).values(
+            dataset_id=record.dataset_id, version=record.version, trigger=record.trigger,
+            command_id=record.command_id, reason=reason, high_water_seq=record.high_water_seq))
+        await self._conn.execute(delete(datasets).where(datasets.c.dataset_id == record.dataset_id))
+
+    async def previous_validation(self) -> tuple[set[str], list[bytes]]:
+        """Sessions and signatures of every published validation split: the eval set to protect."""
+        e, m = examples.c, dataset_examples.c
+        rows = (await self._conn.execute(
+            select(e.session_key, e.signature).distinct()
+            .select_from(dataset_examples.join(examples, m.example_id == e.example_id)
+                         .join(datasets, m.dataset_id == datasets.c.dataset_id))
+            .where(m.split == "validation", datasets.c.status == PUBLISHED))).all()
+        return {r.session_key for r in rows}, [r.signature for r in rows]
+
+    async def schedule_anchor(self, expression: str, now: datetime) -> datetime:
+        """When the schedule last fired; a new or changed expression starts counting from ``now``."""
+        t = trigger_state.c
+        row = (await self._conn.execute(select(t.expression, t.anchor).where(t.name == SCHEDULE))).first()
+        if row is not None and row.expression == expression:
+            return row.anchor
+        await self.set_schedule_anchor(expression, now)
+        return now
+
+    async def set_schedule_anchor(self, expression: str, at: datetime) -> None:
+        stmt = pg_insert(trigger_state).values(name=SCHEDULE, expression=expression, anchor=at)
+        await self._conn.execute(stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"expression": expression, "anchor": at}))
+
+
+class FakeDatasetRegistry(AbstractDatasetRegistry):
+    """In memory, for the command handler's tests; records the requests it was given."""
+
+    def __init__(self) -> None:
+        self.requests: dict[str, BuildRequest] = {}
+
+    async def add_requests(self, commands: Sequence[tuple[BuildDataset, Envelope]]) -> None:
+        for command, envelope in commands:
+            self.requests.setdefault(command.command_id, BuildRequest(
+                command.command_id, command.requested_by, command.target_size, command.base_model,
+                command.cycle_id, envelope.model_dump(mode="json")))
+
+    async def next_request(self) -> BuildRequest | None:
+        return next(iter(self.requests.values()), None)

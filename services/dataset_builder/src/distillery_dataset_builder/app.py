@@ -1,0 +1,82 @@
+"""The dataset-builder service: examples in, versioned training sets out (``datasets.built``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from distillery_contracts.registry import COMMANDS_DATASET, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, get_topic
+from distillery_dataset_builder import __version__
+from distillery_dataset_builder.adapters.blobstore import AbstractBlobStore, LocalBlobStore, S3BlobStore
+from distillery_dataset_builder.builder import DatasetBuilder, builder_job
+from distillery_dataset_builder.config import DatasetBuilderSettings
+from distillery_dataset_builder.domain.limits import UnknownLimitsError, limits_for
+from distillery_dataset_builder.handlers import accepted_handler, on_build_dataset, on_example_rejected
+from distillery_dataset_builder.produce import Producer
+from distillery_runtime.consumer import Subscription
+from distillery_runtime.entrypoint import load_settings
+from distillery_runtime.errors import ConfigError
+from distillery_runtime.pricing import PriceTable, UnknownPriceError
+from distillery_runtime.service import ServiceContext, ServiceSpec
+from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.tokens import UnknownModelError, tokenizer_for
+
+NAME = "dataset-builder"
+SCHEMA = "dataset_builder"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def blob_store(config: DatasetBuilderSettings, home: Path) -> AbstractBlobStore:
+    """The configured blob store: a local directory, or an S3-compatible bucket."""
+    root = config.datasets_root(home)
+    if config.blob_store == "local":
+        return LocalBlobStore(root)
+    import boto3  # only deployments that use S3 pay for importing it
+
+    client = boto3.client("s3", endpoint_url=config.s3_endpoint_url, region_name=config.s3_region)
+    assert config.s3_bucket is not None  # checked by the settings
+    return S3BlobStore(client, config.s3_bucket, config.s3_prefix, root)
+
+
+def prices() -> PriceTable:
+    try:
+        return PriceTable.from_env()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def check_base_model(config: DatasetBuilderSettings, table: PriceTable) -> None:
+    """Refuse to start for a base model whose limits, tokenizer or training price are unknown."""
+    try:
+        limits_for(config.base_model)
+        tokenizer_for(config.base_model)
+        table.training_cost(config.base_model, 0, config.epochs)
+    except (UnknownLimitsError, UnknownModelError, UnknownPriceError) as exc:
+        raise ConfigError(f"DISTILLERY_DATASET_BASE_MODEL: {exc}") from None
+
+
+def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = None,
+          blobs: AbstractBlobStore | None = None) -> ServiceSpec:
+    """The service; ``config`` and ``blobs`` default to the environment's."""
+    config = config or load_settings(DatasetBuilderSettings)
+    table = prices()
+    check_base_model(config, table)
+
+    def make_builder(ctx: ServiceContext) -> DatasetBuilder:
+        producer = Producer(ctx.engine, ctx.sessions, blobs or blob_store(config, settings.home), table)
+        return DatasetBuilder(producer, ctx.new_uow, config)
+
+    return ServiceSpec(
+        name=NAME,
+        version=__version__,
+        schema=SCHEMA,
+        migrations_dir=MIGRATIONS,
+        subscriptions=[
+            Subscription(topic=get_topic(EXAMPLES_ACCEPTED), handler=accepted_handler(config.base_model),
+                         group=f"distillery.{NAME}.accepted"),
+            Subscription(topic=get_topic(EXAMPLES_REJECTED), handler=on_example_rejected,
+                         group=f"distillery.{NAME}.rejected"),
+            Subscription(topic=get_topic(COMMANDS_DATASET), handler=on_build_dataset,
+                         group=f"distillery.{NAME}.commands"),
+        ],
+        background=[builder_job(make_builder, config.check_interval_s)],
+    )

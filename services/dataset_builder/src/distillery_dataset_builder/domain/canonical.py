@@ -1,0 +1,41 @@
+"""One stable byte form per training example, so that rebuilds give byte-identical files.
+
+Keys are sorted, separators carry no spaces and text stays UTF-8. The line is computed
+once, when the example is stored, and written to files exactly as stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from distillery_contracts.examples import ExampleAccepted
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as sorted, compact JSON; non-ASCII text is kept as UTF-8.
+
+    A string holding a lone surrogate (legal in JSON, not in UTF-8) cannot be stored as
+    UTF-8, so such a value falls back to ASCII escapes.
+    """
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return text
+
+
+def training_record(example: ExampleAccepted) -> dict[str, Any]:
+    """The example in OpenAI's chat fine-tuning format: messages, and tools when it has any."""
+    record: dict[str, Any] = {
+        "messages": [m.model_dump(mode="json", exclude_none=True) for m in example.messages]
+    }
+    if example.tools:
+        record["tools"] = [t.model_dump(mode="json", exclude_none=True) for t in example.tools]
+    return record
+
+
+def training_line(example: ExampleAccepted) -> str:
+    """The line of a JSONL training file for ``example`` (without the newline)."""
+    return canonical_json(training_record(example))

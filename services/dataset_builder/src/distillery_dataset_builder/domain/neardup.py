@@ -1,0 +1,122 @@
+"""Which candidates are near-duplicates of an evaluation example (LSH banding, then a check).
+
+``rensa`` computes the sketches, but its LSH index only accepts sketches it built from
+text in the same process; ours are stored, so banding is done here with numpy over the
+stored signatures: candidates sharing a band with an evaluation example are compared
+slot by slot, and a pair counts when the estimated Jaccard similarity reaches the
+threshold. Each band has as many rows as still finds 99% of pairs at the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from distillery_dataset_builder.domain.sketch import NUM_PERM, is_empty
+
+ROW_CHOICES = (16, 8, 4, 2, 1)
+TARGET_RECALL = 0.99
+NO_MATCH = -1
+_PAIR_CHUNK = 200_000
+# Odd 64-bit multipliers (from splitmix64) that mix a band's slots into one key.
+_MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93],
+                dtype=np.uint64)
+
+
+def rows_per_band(threshold: float, num_perm: int = NUM_PERM) -> int:
+    """The most rows per band that still makes a pair at ``threshold`` a candidate 99% of the time."""
+    for rows in ROW_CHOICES:
+        bands = num_perm // rows
+        if 1.0 - (1.0 - threshold**rows) ** bands >= TARGET_RECALL:
+            return rows
+    return 1
+
+
+def band_keys(signatures: np.ndarray, rows: int) -> np.ndarray:
+    """One 64-bit key per band: an (n, NUM_PERM // rows) uint64 matrix."""
+    n = signatures.shape[0]
+    bands = signatures.shape[1] // rows
+    slots = signatures[:, : bands * rows].astype(np.uint64).reshape(n, bands, rows)
+    weights = _MIX[np.arange(rows) % len(_MIX)] + np.arange(rows, dtype=np.uint64) * np.uint64(2)
+    with np.errstate(over="ignore"):
+        return (slots * weights).sum(axis=2, dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class NearDuplicateIndex:
+    """Evaluation signatures, each with a source label, ready to be matched against."""
+
+    signatures: np.ndarray
+    sources: np.ndarray
+    """Per evaluation row, the index of its source in ``source_names`` (lower wins a tie)."""
+    source_names: tuple[str, ...]
+    threshold: float
+
+    @classmethod
+    def of(cls, groups: Sequence[tuple[str, np.ndarray]], threshold: float) -> NearDuplicateIndex:
+        """An index over named groups of signatures, e.g. [("golden_set", sigs), ...]."""
+        names = tuple(name for name, _ in groups)
+        sigs = [s for _, s in groups]
+        stacked = np.concatenate(sigs) if sigs else np.empty((0, NUM_PERM), dtype=np.uint32)
+        sources = np.concatenate([np.full(len(s), i, dtype=np.int16) for i, s in enumerate(sigs)]) if sigs \
+            else np.empty(0, dtype=np.int16)
+        keep = ~is_empty(stacked)
+        return cls(stacked[keep], sources[keep], names, threshold)
+
+    def match(self, candidates: np.ndarray) -> np.ndarray:
+        """Per candidate row, the source index of the eval example it copies, or NO_MATCH."""
+        result = np.full(len(candidates), NO_MATCH, dtype=np.int16)
+        if len(candidates) == 0 or len(self.signatures) == 0:
+            return result
+        rows = rows_per_band(self.threshold, candidates.shape[1])
+        cand_idx, eval_idx = _sharing_a_band(band_keys(candidates, rows), band_keys(self.signatures, rows))
+        cand_idx, eval_idx = _similar_pairs(candidates, self.signatures, cand_idx, eval_idx, self.threshold)
+        usable = ~is_empty(candidates[cand_idx]) if len(cand_idx) else np.zeros(0, dtype=bool)
+        cand_idx, eval_idx = cand_idx[usable], eval_idx[usable]
+        if len(cand_idx):
+            # Several matches per candidate: keep the lowest source index (the strongest claim).
+            sources = self.sources[eval_idx]
+            order = np.lexsort((sources, cand_idx))
+            first = np.unique(cand_idx[order], return_index=True)[1]
+            result[cand_idx[order][first]] = sources[order][first]
+        return result
+
+
+def _sharing_a_band(cand_keys: np.ndarray, eval_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (candidate, eval) pair with an equal key in some band, without repeats."""
+    pairs_c, pairs_e = [], []
+    for band in range(cand_keys.shape[1]):
+        order = np.argsort(eval_keys[:, band], kind="stable")
+        sorted_keys = eval_keys[order, band]
+        lo = np.searchsorted(sorted_keys, cand_keys[:, band], side="left")
+        hi = np.searchsorted(sorted_keys, cand_keys[:, band], side="right")
+        counts = hi - lo
+        hit = np.nonzero(counts)[0]
+        if len(hit) == 0:
+            continue
+        reps = counts[hit]
+        cand = np.repeat(hit, reps)
+        offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        pairs_c.append(cand)
+        pairs_e.append(order[np.repeat(lo[hit], reps) + offsets])
+    if not pairs_c:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    packed = np.unique(np.stack([np.concatenate(pairs_c), np.concatenate(pairs_e)], axis=1), axis=0)
+    return packed[:, 0], packed[:, 1]
+
+
+def _similar_pairs(candidates: np.ndarray, evals: np.ndarray, cand_idx: np.ndarray, eval_idx: np.ndarray,
+                   threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.zeros(len(cand_idx), dtype=bool)
+    for start in range(0, len(cand_idx), _PAIR_CHUNK):
+        stop = start + _PAIR_CHUNK
+        equal = candidates[cand_idx[start:stop]] == evals[eval_idx[start:stop]]
+        keep[start:stop] = equal.mean(axis=1) >= threshold
+    return cand_idx[keep], eval_idx[keep]
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of equal slots of two signatures: the MinHash estimate of their Jaccard similarity."""
+    return float(np.mean(a == b))

@@ -1,0 +1,78 @@
+"""MinHash sketches of conversations, for keeping evaluation examples out of training data.
+
+The text of a conversation is what its user and assistant said: the system prompt is
+left out (every call shares it, so it would make all calls look alike), and so are tool
+messages. Shingles are word 3-grams of that text after Unicode NFKC and case folding,
+the same idea as the cleaner's near-duplicate filter. Sketches come from ``rensa``
+(``RMinHash``, 128 permutations) and are stored with each example, as 512 bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import rensa
+
+NUM_PERM = 128
+SEED = 20_261_102
+SHINGLE_WORDS = 3
+SIGNATURE_BYTES = NUM_PERM * 4
+SPOKEN_ROLES = ("user", "assistant")
+EMPTY_SLOT = np.uint32(0xFFFFFFFF)
+"""Every slot of the sketch of an empty text holds this value."""
+
+_WORD = re.compile(r"\w+")
+
+
+def conversation_text(messages: Iterable[Mapping[str, Any]]) -> str:
+    """The user and assistant text of a conversation, one message a line."""
+    parts = []
+    for message in messages:
+        if message.get("role") not in SPOKEN_ROLES:
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str))
+    return "\n".join(parts)
+
+
+def shingles(text: str) -> list[str]:
+    """Word 3-grams of ``text`` (the whole text when it has fewer words); none for no words."""
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    if len(words) < SHINGLE_WORDS:
+        return [" ".join(words)] if words else []
+    return [" ".join(gram) for gram in zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)]
+
+
+def sketch_texts(texts: Sequence[str]) -> np.ndarray:
+    """MinHash signatures of ``texts``: an (n, NUM_PERM) uint32 matrix, one row per text."""
+    if not texts:
+        return np.empty((0, NUM_PERM), dtype=np.uint32)
+    matrix = rensa.RMinHash.digest_matrix_from_token_sets([shingles(t) for t in texts], NUM_PERM, SEED)
+    return np.asarray(matrix.to_rows(), dtype=np.uint32)
+
+
+def signature_bytes(signature: np.ndarray) -> bytes:
+    """One signature row as stored (little-endian uint32s)."""
+    return signature.astype("<u4", copy=False).tobytes()
+
+
+def signatures_from_bytes(blobs: Sequence[bytes]) -> np.ndarray:
+    """Stored signatures back into an (n, NUM_PERM) matrix."""
+    if not blobs:
+        return np.empty((0, NUM_PERM), dtype=np.uint32)
+    wrong = next((len(b) for b in blobs if len(b) != SIGNATURE_BYTES), None)
+    if wrong is not None:
+        raise ValueError(f"stored signature has {wrong} bytes; expected {SIGNATURE_BYTES}")
+    return np.frombuffer(b"".join(blobs), dtype="<u4").reshape(len(blobs), NUM_PERM).astype(np.uint32)
+
+
+def is_empty(signatures: np.ndarray) -> np.ndarray:
+    """Which rows sketch a text without words (such rows are never near-duplicates)."""
+    return np.all(signatures == EMPTY_SLOT, axis=1)

@@ -1,0 +1,175 @@
+"""Benchmark: a 100,000-example dataset build, from stored examples to the broker's ack of DatasetBuilt.
+
+Starts a Tansu broker and a fresh database (on DISTILLERY_TEST_DATABASE_URL's server, else
+an embedded PostgreSQL), stores synthetic clinic calls (about 1,000 tokens an example,
+outside the measurement), then runs one build in a fresh child process, so that its peak
+memory is the build's own: trigger → selection → validation of every line → files and
+manifest → publish transaction → outbox relay → broker ack. Prints the figures. Not a test.
+
+    .venv/bin/python tests/bench/bench_dataset.py [--examples 100000] [--turns 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+from distillery_cli.localstack.broker import start_broker
+from distillery_cli.localstack.postgres import start_postgres
+from distillery_cli.localstack.procs import free_port
+from distillery_contracts.registry import all_topic_specs
+from distillery_dataset_builder.adapters.blobstore import LocalBlobStore
+from distillery_dataset_builder.adapters.example_store import SqlExampleStore
+from distillery_dataset_builder.app import MIGRATIONS, SCHEMA
+from distillery_dataset_builder.builder import DatasetBuilder
+from distillery_dataset_builder.config import DatasetBuilderSettings
+from distillery_dataset_builder.domain.records import records_of
+from distillery_dataset_builder.produce import Producer
+from distillery_dataset_builder.samples import synthetic_calls
+from distillery_runtime.db import create_engine, session_factory
+from distillery_runtime.kafka import KafkaPublisher, create_broker, ensure_topics
+from distillery_runtime.migrations import migrate
+from distillery_runtime.outbox import OutboxRelay
+from distillery_runtime.pricing import PriceTable
+from distillery_runtime.tokens import tokenizer_for
+from distillery_runtime.uow import UnitOfWork
+
+BATCH = 2_000
+
+TOKENIZER = tokenizer_for("gpt-4o-mini-2024-07-18")
+
+
+async def fresh_database(server_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    server = make_url(server_url)
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(server.set(database="postgres").render_as_string(hide_password=False))
+    await conn.execute(f'create database "{name}"')
+    await conn.close()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    conn = await asyncpg.connect(target.set(database="postgres").render_as_string(hide_password=False))
+    await conn.execute(f'drop database if exists "{target.database}" with (force)')
+    await conn.close()
+
+
+async def store_examples(url: str, examples: int, turns: int) -> float:
+    engine = create_engine(url, SCHEMA)
+    await migrate(engine, SCHEMA, MIGRATIONS)
+    sessions = session_factory(engine)
+    started = time.perf_counter()
+    calls = synthetic_calls(-(-examples // turns), turns=turns, seed=42, system_words=260, user_words=24,
+                            assistant_words=40)
+    batch: list = []
+    stored = 0
+    for example in calls:
+        batch.append(example)
+        if len(batch) == BATCH or stored + len(batch) == examples:
+            async with sessions() as session:
+                stored += await SqlExampleStore(session).add(records_of(batch, TOKENIZER))
+                await session.commit()
+            batch = []
+            if stored >= examples:
+                break
+    await engine.dispose()
+    return time.perf_counter() - started
+
+
+async def build_once(url: str, bootstrap: str, root: str) -> dict:
+    """The measured part, in its own process."""
+    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    engine = create_engine(url, SCHEMA)
+    sessions = session_factory(engine)
+    broker = create_broker(bootstrap, "bench")
+    await broker.connect()
+    relay = OutboxRelay(engine, KafkaPublisher(broker), lock_name=f"outbox:{SCHEMA}")
+    config = DatasetBuilderSettings(build_threshold=1, schedule="off")
+    builder = DatasetBuilder(Producer(engine, sessions, LocalBlobStore(Path(root)), PriceTable()),
+                             lambda: UnitOfWork(sessions, "dataset-builder/bench"), config)
+    started = time.perf_counter()
+    dataset_id = await builder.tick()
+    built = time.perf_counter()
+    published = await relay.publish_pending()
+    acked = time.perf_counter()
+    async with engine.connect() as conn:
+        from sqlalchemy import text
+
+        manifest = (await conn.execute(text("select manifest from datasets"))).scalar_one()
+    await broker.stop()
+    await engine.dispose()
+    return {"dataset_id": dataset_id, "events": published, "build_s": built - started, "total_s": acked - started,
+            "baseline_rss_mib": baseline_kib / 1024,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "files": manifest["files"], "tokens": manifest["token_stats"], "counts": manifest["counts"]}
+
+
+async def main(args: argparse.Namespace) -> None:
+    home = Path(tempfile.mkdtemp(prefix="distillery-bench-dataset-"))
+    home.chmod(0o755)
+    server = os.environ.get("DISTILLERY_TEST_DATABASE_URL")
+    pg = None if server else start_postgres(home / "pg", free_port())
+    broker = start_broker(home, free_port())
+    url = None
+    try:
+        url = await fresh_database(server or pg.url)
+        await ensure_topics(broker.bootstrap, all_topic_specs())
+        print(f"storing {args.examples:,} examples ...", flush=True)
+        ingest_s = await store_examples(url, args.examples, args.turns)
+        print(f"stored in {ingest_s:.1f} s ({args.examples / ingest_s:,.0f} examples/s, not part of the build)")
+        child = subprocess.run([sys.executable, __file__, "--child", url, broker.bootstrap, str(home / "datasets")],
+                               capture_output=True, text=True, check=False)
+        if child.returncode != 0:
+            raise SystemExit(child.stderr[-4000:])
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        report(result)
+    finally:
+        broker.stop()
+        if pg is not None:
+            pg.stop()
+        elif url is not None:
+            await drop_database(url)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def report(r: dict) -> None:
+    files, tokens, counts = r["files"], r["tokens"], r["counts"]
+    examples = files["train"]["examples"] + files["validation"]["examples"]
+    print(f"dataset {r['dataset_id']}: {files['train']['examples']:,} train + {files['validation']['examples']:,} "
+          f"validation examples, train.jsonl {files['train']['size_bytes'] / 1e6:,.0f} MB, "
+          f"{tokens['train_tokens']:,} train tokens ({tokens['train_tokens'] // max(1, files['train']['examples'])}"
+          f" per example); candidates {counts['candidate_examples']:,}")
+    print(f"build (stored examples → published, DatasetBuilt in the outbox): {r['build_s']:.1f} s")
+    print(f"stored examples → broker ack of DatasetBuilt ({r['events']} event): {r['total_s']:.1f} s "
+          f"({examples / r['total_s']:,.0f} examples/s)")
+    print(f"peak RSS of the build process: {r['peak_rss_mib']:,.0f} MiB "
+          f"(of which {r['baseline_rss_mib']:,.0f} MiB after imports)")
+    print(f"targets: < 60 s {'met' if r['total_s'] < 60 else 'MISSED'}, "
+          f"< 1 GiB {'met' if r['peak_rss_mib'] < 1024 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        print(json.dumps(asyncio.run(build_once(*sys.argv[2:]))))
+    else:
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--examples", type=int, default=100_000)
+        parser.add_argument("--turns", type=int, default=8, help="turns (examples) per call")
+        asyncio.run(main(parser.parse_args()))
