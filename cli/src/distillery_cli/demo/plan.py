@@ -14,13 +14,15 @@ class DemoPlan:
     """Sizes chosen so the whole loop, two cycles, runs in minutes on two cores."""
 
     seed: int = 7
+    cycles: int = 2
+    """Stop after this many cycles completed their rollout."""
     history_calls: int = 260
     """Production history (teacher era, with the usual defects) loaded into Langfuse."""
-    dataset_threshold: int = 600
+    dataset_threshold: int = 700
     """New accepted examples that start a cycle."""
     target_size: int = 1200
-    calls_per_second: float = 3.0
-    min_scored_calls: int = 25
+    calls_per_second: float = 2.0
+    min_scored_calls: int = 30
     min_stage_duration_s: float = 6.0
     evaluate_interval_s: float = 2.0
     online_sample_rate: float = 0.5
@@ -90,5 +92,10 @@ class DemoPlan:
                 "DISTILLERY_ROLLOUT_EVALUATE_INTERVAL_S": str(self.evaluate_interval_s),
                 "DISTILLERY_ROLLOUT_ROUTE_CACHE_S": "0",
                 "DISTILLERY_ROLLOUT_REQUIRE_JUDGE": "false",
+                # Demo-sized samples: wider margins and 80% intervals let a stage conclude
+                # on tens of calls (production keeps 95% intervals and 2-point margins).
+                "DISTILLERY_ROLLOUT_CONFIDENCE": "0.8",
+                "DISTILLERY_ROLLOUT_HALLUCINATION_MARGIN": "0.15",
+                "DISTILLERY_ROLLOUT_ERROR_MARGIN": "0.1",
             },
         }

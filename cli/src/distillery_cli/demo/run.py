@@ -1,0 +1,183 @@
+"""Runs the demo: stack, sandboxes, six services as processes, voice traffic, live view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.live import Live
+
+from distillery_cli.demo.monitor import PipelineMonitor, PipelineView
+from distillery_cli.demo.outcome import cost_figures, summary
+from distillery_cli.demo.plan import LANGFUSE_KEYS, OPENAI_KEY, DemoPlan
+from distillery_cli.demo.processes import ProcessGroup
+from distillery_cli.demo.view import final_report, live_view
+from distillery_cli.demo.voice import VoicePlatform
+from distillery_cli.localstack.broker import start_broker
+from distillery_cli.localstack.postgres import start_postgres
+from distillery_cli.localstack.procs import free_port, wait_for_port
+from distillery_cli.provision import create_topics, migrate_all
+from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, TRACES_RAW
+from distillery_runtime.registration import registrations
+
+SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "finetune-controller", "evaluator",
+            "rollout-controller")
+
+
+class ChildDied(RuntimeError):
+    pass
+
+
+@dataclass
+class Endpoints:
+    bootstrap: str
+    database_url: str
+    langfuse_url: str
+    openai_url: str
+    routing_url: str
+
+
+def finished(view: PipelineView, cycles_wanted: int = 2) -> tuple[bool, str]:
+    """Done when enough cycles completed their rollout, or, after the first, a later
+    candidate was stopped by the evaluator (it did not beat production)."""
+    cycles = sorted(view.cycles.values(), key=lambda c: c.cycle_id)
+    completed = [c for c in cycles if c.decisions and c.decisions[-1].decision.value == "completed"]
+    if len(completed) >= cycles_wanted:
+        return True, f"{len(completed)} cycle(s) rolled out to 90/10"
+    if completed and cycles_wanted > 1 and any(
+            c.evaluation and c.evaluation.outcome.value != "passed" and c.cycle_id > completed[0].cycle_id
+            for c in cycles):
+        return True, "a later candidate did not beat production and was stopped; production untouched"
+    return False, ""
+
+
+class Demo:
+    def __init__(self, plan: DemoPlan, home: Path, console: Console) -> None:
+        self.plan = plan
+        self.home = home
+        self.console = console
+        self.group = ProcessGroup(home / "logs")
+        self.stack: list[Any] = []
+
+    async def start(self) -> Endpoints:
+        if self.home.exists():
+            shutil.rmtree(self.home)
+        self.home.mkdir(parents=True)
+        self.home.chmod(0o755)
+        self.console.print(f"[bold]Distillery demo[/] — files and logs in {self.home}")
+        broker = start_broker(self.home, free_port())
+        self.stack.append(broker)
+        pg = await asyncio.to_thread(start_postgres, self.home, free_port())
+        self.stack.append(pg)
+        await create_topics(broker.bootstrap)
+        await migrate_all(pg.url)
+        self.console.print(f"  broker {broker.bootstrap} · database {pg.url}")
+        langfuse_port, openai_port, routing_port = free_port(), free_port(), free_port()
+        public, secret = LANGFUSE_KEYS
+        self.group.distillery("sandbox-langfuse", [
+            "sandbox", "langfuse", "--port", str(langfuse_port), "--calls", str(self.plan.history_calls),
+            "--seed", str(self.plan.seed), "--keys", f"{public}:{secret}", "--log-level", "warning"], {})
+        self.group.distillery("sandbox-openai", [
+            "sandbox", "openai", "--port", str(openai_port), "--latency-scale", str(self.plan.latency_scale),
+            "--time-scale", str(self.plan.job_time_scale), "--log-level", "warning"], {})
+        for port, what in ((langfuse_port, "the Langfuse sandbox"), (openai_port, "the OpenAI sandbox")):
+            await asyncio.to_thread(wait_for_port, "127.0.0.1", port, 60, what)
+        ends = Endpoints(broker.bootstrap, pg.url, f"http://127.0.0.1:{langfuse_port}",
+                         f"http://127.0.0.1:{openai_port}", f"http://127.0.0.1:{routing_port}")
+        common = self.plan.common_env(self.home, ends.bootstrap, ends.database_url)
+        per_service = self.plan.service_env(ends.langfuse_url, ends.openai_url, routing_port)
+        for name in SERVICES:
+            self.group.distillery(name, ["run", name], {**common, **per_service[name]})
+        await self._wait_until_ready()
+        self.console.print("  sandboxes and six services are up (each a separate process)")
+        return ends
+
+    async def _wait_until_ready(self, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_children()
+            regs = {r.service for r in registrations(self.home)}
+            if regs >= {s.replace("-", "_") for s in SERVICES} or regs >= set(SERVICES):
+                return
+            await asyncio.sleep(0.5)
+        raise ChildDied("services did not become ready in time; see the logs in " + str(self.home / "logs"))
+
+    def check_children(self) -> None:
+        dead = self.group.dead()
+        if dead:
+            child = dead[0]
+            raise ChildDied(f"{child.name} exited ({child.process.returncode}); last log lines:\n{child.tail()}")
+
+    def stop(self) -> None:
+        self.group.stop_all()
+        for proc in reversed(self.stack):
+            proc.stop()
+
+
+async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, console: Console) -> int:
+    from langfuse import Langfuse
+
+    from distillery_router import Router, RoutingTableFollower
+    from distillery_router.client import LangfuseGenerationRecorder, ProviderEndpoint, RoutedChatClient
+    from distillery_sandbox.workload import default_knowledge_base
+
+    demo = Demo(plan, home, console)
+    main_task = asyncio.current_task()
+    if main_task is not None:  # SIGTERM stops the demo as cleanly as Ctrl-C does
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    started = time.monotonic()
+    stop = asyncio.Event()
+    view = PipelineView()
+    reason, done, code = "stopped", False, 1
+    voice = None
+    try:
+        ends = await demo.start()
+        public, secret = LANGFUSE_KEYS
+        langfuse = Langfuse(public_key=public, secret_key=secret, host=ends.langfuse_url)
+        router = Router()
+        chat = RoutedChatClient(router, providers={"openai": ProviderEndpoint(
+            api_key=OPENAI_KEY, base_url=f"{ends.openai_url}/v1")}, recorder=LangfuseGenerationRecorder(langfuse))
+        voice = VoicePlatform(chat, default_knowledge_base(), seed=plan.seed, calls_per_second=plan.calls_per_second)
+        monitor = PipelineMonitor(ends.bootstrap, counted=(TRACES_RAW, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED))
+        view = monitor.view
+        async with RoutingTableFollower(router, routes=["voice-agent"], base_url=ends.routing_url, poll_interval=1.0):
+            tasks = [asyncio.create_task(monitor.run(stop)), asyncio.create_task(voice.run(stop))]
+            with Live(live_view(view, voice.stats, plan.dataset_threshold, 0, "starting"), console=console,
+                      refresh_per_second=2, transient=False) as live:
+                while True:
+                    elapsed = time.monotonic() - started
+                    done, reason = finished(view, plan.cycles)
+                    if done or elapsed > plan.time_limit_s:
+                        reason = reason or f"time limit of {plan.time_limit_s:.0f}s reached"
+                        break
+                    demo.check_children()
+                    live.update(live_view(view, voice.stats, plan.dataset_threshold, elapsed, "running"))
+                    await asyncio.sleep(0.5)
+            stop.set()
+            await asyncio.wait(tasks, timeout=40)
+        langfuse.flush()
+        await chat.aclose()
+        code = 0 if done else 1
+    except ChildDied as exc:
+        reason = str(exc)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        reason = "interrupted (Ctrl-C)"
+    finally:
+        stop.set()
+        console.print("Stopping services, sandboxes and the stack…")
+        await asyncio.to_thread(demo.stop)
+    costs = cost_figures(view, voice.stats.usage if voice else {}, teacher="gpt-4.1")
+    console.print(final_report(view, costs, reason))
+    if summary_path is not None and voice is not None:
+        summary_path.write_text(json.dumps(summary(view, voice.stats, costs, time.monotonic() - started, done, reason),
+                                           indent=2, default=str))
+        console.print(f"Summary written to {summary_path}")
+    return code
