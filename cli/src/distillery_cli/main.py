@@ -8,6 +8,7 @@ from rich.table import Table
 from distillery_cli.common import console, die, friendly, run_async, settings
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_cli.services import installed_services, load_service
+from distillery_cli.clean import clean
 from distillery_cli.dataset import dataset_app
 from distillery_cli.demo_cmd import demo_cmd
 from distillery_cli.evaluate import eval_app
@@ -33,6 +34,7 @@ app.add_typer(dataset_app, name="dataset")
 app.command("replay")(replay_cmd)
 app.command("status")(status_cmd)
 app.command("demo")(demo_cmd)
+app.command("clean")(clean)
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(eval_app, name="eval")
 app.add_typer(ingest_app, name="ingest")

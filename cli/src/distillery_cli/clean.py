@@ -1,0 +1,231 @@
+"""``distillery clean``: the cleaner's exact logic on a Langfuse export, without broker or database.
+
+Observations are read as the Langfuse v2 observations API returns them (one JSON object
+a line), scores as the v3 scores API returns them; both go through the trace-ingester's
+own mapping, then through the cleaner's ``clean_batch`` with an in-memory dedup index.
+Lines that are not JSON, not an object or not an observation are reported with their
+line numbers and skipped; they never stop the run. Observations of other types (spans,
+events) are counted and skipped; generations that cannot be read are rejected as
+``unmappable`` when their lineage is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TextIO
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from distillery_cleaner import __version__
+from distillery_cleaner.adapters.repository import InMemoryCleanerRepository
+from distillery_cleaner.cleaning import Verdict, clean_batch
+from distillery_cleaner.config import load_cleaner_config
+from distillery_cleaner.domain.events import rejected_event
+from distillery_cleaner.domain.screen import Cleaner
+from distillery_cleaner.domain.verdicts import Rejection
+from distillery_contracts.examples import ExampleAccepted, ExampleRejected, Lineage, RejectReason
+from distillery_contracts.traces import TraceCaptured
+from distillery_runtime.errors import ConfigError
+from distillery_trace_ingester.domain.export_rows import BadLine, read_line
+from distillery_trace_ingester.domain.mapping import UnmappableObservation, observation_to_trace
+from distillery_trace_ingester.domain.scores import group_by_observation
+
+BATCH = 1000
+SHOWN_BAD_LINES = 20
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class OutputFormat(StrEnum):
+    events = "events"
+    openai = "openai"
+
+
+@dataclass
+class Summary:
+    """What one offline run read and decided."""
+
+    lines: int = 0
+    generations: int = 0
+    other_types: int = 0
+    accepted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    redactions: Counter[str] = field(default_factory=Counter)
+    bad_lines: list[str] = field(default_factory=list)
+
+
+def clean(
+    input: Annotated[Path, typer.Option("--input", help="Observations (Langfuse v2 API objects), JSONL.",
+                                        show_default=False)],
+    accepted: Annotated[Path, typer.Option("--accepted", help="Where accepted examples go (JSONL).",
+                                           show_default=False)],
+    rejected: Annotated[Path, typer.Option("--rejected", help="Where rejections go (JSONL).",
+                                           show_default=False)],
+    scores: Annotated[Path | None, typer.Option("--scores", help="Scores (Langfuse v3 API objects), JSONL.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Cleaner configuration, JSON or TOML.")] = None,
+    project: Annotated[str, typer.Option("--project", help="Langfuse project id for the lineage.")] = "default",
+    output_format: Annotated[OutputFormat, typer.Option(
+        "--format", help="events: ExampleAccepted records, as the service publishes them; "
+        "openai: fine-tuning lines (messages, tools).")] = OutputFormat.events,
+) -> None:
+    """Clean a Langfuse export offline: the same filters, PII rules and dedup as the service.
+
+    Exits 0 when the run completed (bad lines are reported, not fatal), 2 when it cannot run.
+    """
+    for path in (input, scores):
+        if path is not None and not path.is_file():
+            _fail(f"no such file: {path}" if not path.exists() else f"not a file: {path}")
+    try:
+        cleaner = Cleaner(load_cleaner_config(config), __version__)
+    except ConfigError as exc:
+        _fail(str(exc))
+    summary = Summary()
+    try:
+        by_observation = _read_scores(scores, summary) if scores is not None else {}
+        with accepted.open("w", encoding="utf-8") as acc, rejected.open("w", encoding="utf-8") as rej:
+            asyncio.run(_run(cleaner, input, by_observation, project, summary, acc, rej, output_format))
+    except OSError as exc:
+        _fail(f"cannot read or write {exc.filename}: {exc.strerror or exc}")
+    _print_bad_lines(summary)
+    console.print(_summary_table(summary, cleaner, accepted, rejected))
+
+
+async def _run(cleaner: Cleaner, path: Path, scores: dict[str, list[dict[str, Any]]], project: str,
+               summary: Summary, acc: TextIO, rej: TextIO, output_format: OutputFormat) -> None:
+    repo = InMemoryCleanerRepository()
+    ingested_at = datetime.now(UTC)
+    batch: list[TraceCaptured] = []
+    for item in _observations(path, summary):
+        line, record = item
+        try:
+            batch.append(observation_to_trace(record, scores.get(record["id"], []), project, ingested_at))
+        except UnmappableObservation as exc:
+            _unmappable(cleaner, line, record, project, exc.reason, summary, rej)
+            continue
+        summary.generations += 1
+        if len(batch) >= BATCH:
+            _write(await clean_batch(cleaner, repo, batch, [], datetime.now(UTC)), summary, acc, rej, output_format)
+            batch = []
+    if batch:
+        _write(await clean_batch(cleaner, repo, batch, [], datetime.now(UTC)), summary, acc, rej, output_format)
+
+
+def _observations(path: Path, summary: Summary) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        for number, text in enumerate(handle, start=1):
+            summary.lines += 1
+            try:
+                record = read_line(text, number)
+            except BadLine as exc:
+                summary.bad_lines.append(f"{path.name} {exc}")
+                continue
+            if record is None:
+                continue
+            kind = record.get("type")
+            if kind not in (None, "GENERATION"):
+                summary.other_types += 1
+                continue
+            yield number, record
+
+
+def _read_scores(path: Path, summary: Summary) -> dict[str, list[dict[str, Any]]]:
+    rows = []
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        for number, text in enumerate(handle, start=1):
+            try:
+                record = read_line(text, number)
+            except BadLine as exc:
+                summary.bad_lines.append(f"{path.name} {exc}")
+                continue
+            if record is not None:
+                rows.append(record)
+    return group_by_observation(rows)
+
+
+def _unmappable(cleaner: Cleaner, line: int, record: dict[str, Any], project: str, reason: str,
+                summary: Summary, rej: TextIO) -> None:
+    """A generation that cannot be read: a rejection when its lineage is known, else a bad line."""
+    lineage = _lineage(record, project)
+    if lineage is None:
+        summary.bad_lines.append(f"line {line}: not a usable observation ({reason})")
+        return
+    summary.generations += 1
+    event = rejected_event(cleaner, lineage, Rejection(RejectReason.UNMAPPABLE, reason), datetime.now(UTC))
+    summary.rejected[event.reason.value] += 1
+    rej.write(event.model_dump_json() + "\n")
+
+
+def _lineage(record: dict[str, Any], project: str) -> Lineage | None:
+    try:
+        return Lineage(project_id=project, observation_id=str(record["id"]), trace_id=str(record["traceId"]),
+                       session_id=record.get("sessionId"),
+                       captured_at=datetime.fromisoformat(str(record["startTime"])),
+                       model=record.get("providedModelName"))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _write(verdicts: list[Verdict], summary: Summary, acc: TextIO, rej: TextIO,
+           output_format: OutputFormat) -> None:
+    for verdict in verdicts:
+        event = verdict.event
+        if isinstance(event, ExampleAccepted):
+            summary.accepted += 1
+            summary.redactions.update(event.redactions)
+            if output_format is OutputFormat.openai:
+                acc.write(_fine_tuning_line(event) + "\n")
+            else:
+                acc.write(event.model_dump_json() + "\n")
+        else:
+            assert isinstance(event, ExampleRejected)
+            summary.rejected[event.reason.value] += 1
+            rej.write(event.model_dump_json() + "\n")
+
+
+def _fine_tuning_line(event: ExampleAccepted) -> str:
+    line: dict[str, Any] = {"messages": [m.model_dump(exclude_none=True) for m in event.messages]}
+    if event.tools:
+        line["tools"] = [t.model_dump(exclude_none=True) for t in event.tools]
+    return json.dumps(line, ensure_ascii=False)
+
+
+def _fail(message: str) -> NoReturn:
+    err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _print_bad_lines(summary: Summary) -> None:
+    for bad in summary.bad_lines[:SHOWN_BAD_LINES]:
+        console.print(Text(f"skipped {bad}", style="yellow"), soft_wrap=True)
+    hidden = len(summary.bad_lines) - SHOWN_BAD_LINES
+    if hidden > 0:
+        console.print(Text(f"... and {hidden:,} more skipped line(s)", style="yellow"))
+
+
+def _summary_table(summary: Summary, cleaner: Cleaner, accepted: Path, rejected: Path) -> Table:
+    table = Table(title=f"cleaner {cleaner.version}, config {cleaner.config_hash}", show_header=False,
+                  title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("count", justify="right")
+    table.add_row("lines read", f"{summary.lines:,}")
+    table.add_row("skipped lines", f"{len(summary.bad_lines):,}")
+    table.add_row("other observation types", f"{summary.other_types:,}")
+    table.add_row("generations in", f"{summary.generations:,}")
+    table.add_row(f"accepted → {accepted}", f"{summary.accepted:,}")
+    table.add_row(f"rejected → {rejected}", f"{sum(summary.rejected.values()):,}")
+    for reason, n in sorted(summary.rejected.items(), key=lambda item: (-item[1], item[0])):
+        table.add_row(f"  {reason}", f"{n:,}")
+    for kind, n in sorted(summary.redactions.items()):
+        table.add_row(f"redacted {kind}", f"{n:,}")
+    return table

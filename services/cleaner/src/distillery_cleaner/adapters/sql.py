@@ -1,0 +1,139 @@
+"""The cleaner's store in PostgreSQL, inside the handler's unit of work.
+
+Each method is one statement whatever the batch size: lookups take arrays
+(``= any(...)``, ``&&`` on the GIN-indexed band keys) and inserts unnest arrays, so a
+batch of 500 generations costs the same handful of round trips as a batch of one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import BigInteger, Text, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from distillery_contracts.common import Score
+from distillery_contracts.examples import Lineage
+from distillery_cleaner.adapters.repository import AbstractCleanerRepository, ObservationKey, Retracted
+from distillery_cleaner.adapters.tables import config_versions, examples, late_scores
+from distillery_cleaner.domain.dedup import IndexedExample
+from distillery_cleaner.domain.screen import Candidate
+
+_TEXTS = ARRAY(Text)
+_KEYS = ARRAY(BigInteger)
+
+_LATE_SCORES = select(late_scores.c.project_id, late_scores.c.observation_id, late_scores.c.scores).where(
+    late_scores.c.observation_id == any_(bindparam("observations", type_=_TEXTS)))
+
+_FIND_EXACT = select(examples.c.content_hash, examples.c.example_id).where(
+    examples.c.scope_id == bindparam("scope"),
+    examples.c.content_hash == any_(bindparam("hashes", type_=_TEXTS)))
+
+_FIND_NEAR = select(examples.c.example_id, examples.c.session_key, examples.c.signature,
+                    examples.c.band_keys, examples.c.rank).where(
+    examples.c.band_keys.overlap(bindparam("keys", type_=_KEYS)),
+    examples.c.scope_id == bindparam("scope"),
+    examples.c.signature.is_not(None))
+
+_ADD_LATE_SCORES = text("""
+    insert into late_scores (project_id, observation_id, scores)
+    select p, o, cast(s as jsonb)
+    from unnest(cast(:projects as text[]), cast(:observations as text[]), cast(:scores as text[])) as u(p, o, s)
+    on conflict (project_id, observation_id) do update
+    set scores = late_scores.scores || excluded.scores, updated_at = now()
+""")
+
+_ADD_EXAMPLES = text("""
+    insert into examples (scope_id, content_hash, example_id, project_id, observation_id, trace_id,
+                          session_id, session_key, captured_at, model, signature, band_keys)
+    select :scope, h, e, p, o, t, s, k, c, m, g, cast(b as bigint[])
+    from unnest(cast(:hashes as text[]), cast(:example_ids as text[]), cast(:projects as text[]),
+                cast(:observations as text[]), cast(:traces as text[]), cast(:sessions as text[]),
+                cast(:session_keys as text[]), cast(:captured as timestamptz[]), cast(:models as text[]),
+                cast(:signatures as bytea[]), cast(:bands as text[]))
+         with ordinality as u(h, e, p, o, t, s, k, c, m, g, b, n)
+    order by n
+    on conflict (scope_id, content_hash) do nothing
+    returning content_hash
+""")
+
+_RETRACT = text("""
+    update examples e set retracted_at = now(), band_keys = '{}', signature = null
+    from unnest(cast(:projects as text[]), cast(:observations as text[])) as u(p, o)
+    where e.scope_id = :scope and e.observation_id = u.o and e.project_id = u.p
+      and e.retracted_at is null
+    returning e.example_id, e.project_id, e.observation_id, e.trace_id, e.session_id, e.captured_at, e.model
+""")
+
+
+class SqlCleanerRepository(AbstractCleanerRepository):
+    """The store on the unit of work's session: effects commit with the batch's events."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def register_scope(self, scope: int, version: str, config_hash: str, config_json: str) -> None:
+        stmt = pg_insert(config_versions).values(
+            scope_id=scope, cleaner_version=version, config_hash=config_hash, config=json.loads(config_json))
+        await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["scope_id"]))
+
+    async def late_scores_for(self, keys: Sequence[ObservationKey]) -> dict[ObservationKey, list[Score]]:
+        wanted = set(keys)
+        rows = await self.session.execute(_LATE_SCORES, {"observations": sorted({o for _, o in wanted})})
+        found = {}
+        for project_id, observation_id, scores in rows:
+            if (project_id, observation_id) in wanted:
+                by_id = {s["score_id"]: s for s in scores}  # merged rows may repeat a score
+                found[(project_id, observation_id)] = [Score.model_validate(s) for s in by_id.values()]
+        return found
+
+    async def add_late_scores(self, scores: Mapping[ObservationKey, Sequence[Score]]) -> None:
+        keys = list(scores)
+        payloads = [json.dumps([s.model_dump(mode="json") for s in scores[key]]) for key in keys]
+        await self.session.execute(_ADD_LATE_SCORES, {"projects": [p for p, _ in keys],
+                                                      "observations": [o for _, o in keys],
+                                                      "scores": payloads})
+
+    async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:
+        rows = await self.session.execute(_FIND_EXACT, {"scope": scope, "hashes": list(hashes)})
+        return {content_hash: example_id for content_hash, example_id in rows}
+
+    async def find_near(self, scope: int, band_keys: Sequence[int]) -> list[IndexedExample]:
+        rows = await self.session.execute(_FIND_NEAR, {"scope": scope, "keys": list(band_keys)})
+        return [IndexedExample(example_id, session_key, bytes(signature), tuple(keys), rank)
+                for example_id, session_key, signature, keys, rank in rows]
+
+    async def add_examples(self, scope: int, kept: Sequence[Candidate]) -> set[str]:
+        if not kept:
+            return set()
+        traces = [c.trace for c in kept]
+        params = {
+            "scope": scope,
+            "hashes": [c.content_hash for c in kept],
+            "example_ids": [c.example_id for c in kept],
+            "projects": [t.project_id for t in traces],
+            "observations": [t.observation_id for t in traces],
+            "traces": [t.trace_id for t in traces],
+            "sessions": [t.session_id for t in traces],
+            "session_keys": [c.session_key for c in kept],
+            "captured": [t.start_time for t in traces],
+            "models": [t.model for t in traces],
+            "signatures": [c.signature for c in kept],
+            "bands": ["{" + ",".join(map(str, c.band_keys)) + "}" for c in kept],
+        }
+        rows = await self.session.execute(_ADD_EXAMPLES, params)
+        return {content_hash for (content_hash,) in rows}
+
+    async def retract(self, scope: int, keys: Sequence[ObservationKey]) -> list[Retracted]:
+        unique = sorted(set(keys))
+        rows = await self.session.execute(_RETRACT, {"scope": scope, "projects": [p for p, _ in unique],
+                                                     "observations": [o for _, o in unique]})
+        retracted = []
+        for example_id, project_id, observation_id, trace_id, session_id, captured_at, model in rows:
+            lineage = Lineage(project_id=project_id, observation_id=observation_id, trace_id=trace_id,
+                              session_id=session_id, captured_at=captured_at, model=model)
+            retracted.append(Retracted(example_id, lineage))
+        return retracted

@@ -1,0 +1,72 @@
+"""The cleaner service: ``traces.raw`` → ``examples.accepted`` / ``examples.rejected``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from distillery_contracts.registry import TRACES_RAW, get_topic
+from distillery_cleaner import __version__
+from distillery_cleaner.adapters.sql import SqlCleanerRepository
+from distillery_cleaner.config import load_cleaner_config, load_cleaner_settings
+from distillery_cleaner.domain.screen import Cleaner
+from distillery_cleaner.handlers import trace_handler
+from distillery_runtime.consumer import Subscription
+from distillery_runtime.logs import get_logger
+from distillery_runtime.service import ServiceContext, ServiceSpec
+from distillery_runtime.settings import RuntimeSettings
+
+log = get_logger(__name__)
+NAME = "cleaner"
+
+
+def build(settings: RuntimeSettings) -> ServiceSpec:
+    cleaner_settings = load_cleaner_settings()
+    cleaner = Cleaner(load_cleaner_config(cleaner_settings.config_file), __version__)
+    scope = f"{cleaner.version}-{cleaner.config_hash}"
+    group = cleaner_settings.consumer_group or f"distillery.{NAME}.{scope}"
+    return ServiceSpec(
+        name=NAME,
+        version=__version__,
+        schema=NAME,
+        migrations_dir=Path(__file__).parent / "migrations",
+        subscriptions=[Subscription(topic=get_topic(TRACES_RAW), handler=trace_handler(cleaner),
+                                    consumer=f"on_traces_raw@{scope}", group=group,
+                                    batch_size=cleaner_settings.batch_size)],
+        background=[_registration(cleaner, group)],
+        routes=lambda ctx: _routes(cleaner, group),
+    )
+
+
+def _registration(cleaner: Cleaner, group: str):
+    async def register_configuration(ctx: ServiceContext) -> None:
+        """Record the configuration this instance runs under, then idle until shutdown."""
+        delay = 0.5
+        while not ctx.stopping.is_set():
+            try:
+                async with ctx.new_uow() as uow:
+                    await SqlCleanerRepository(uow.session).register_scope(
+                        cleaner.scope_id, cleaner.version, cleaner.config_hash, cleaner.config.canonical_json())
+                    await uow.commit()
+                break
+            except Exception as exc:  # the consumers report the outage too; keep trying
+                log.warning("cannot record the cleaner configuration yet", error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(30.0, delay * 2)
+        log.info("cleaner configuration", version=cleaner.version, config_hash=cleaner.config_hash,
+                 consumer_group=group)
+        await ctx.stopping.wait()
+
+    return register_configuration
+
+
+def _routes(cleaner: Cleaner, group: str) -> list[BaseRoute]:
+    async def show_config(_: Request) -> JSONResponse:
+        return JSONResponse({"cleaner_version": cleaner.version, "config_hash": cleaner.config_hash,
+                             "consumer_group": group, "config": cleaner.config.model_dump(mode="json")})
+
+    return [Route("/config", show_config)]

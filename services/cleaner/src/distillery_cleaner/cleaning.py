@@ -1,0 +1,141 @@
+"""Cleaning one batch of ``traces.raw``: the service layer both the service and
+``distillery clean`` run, over any :class:`AbstractCleanerRepository`.
+
+Per batch, in a fixed number of store round trips: store the late scores, read the late
+scores of the batch's generations, screen every generation, fingerprint the survivors,
+look up exact and near duplicates for the whole batch at once, index what is kept, and
+retract what late scores flagged.
+
+Late scores (``TraceScored``). A score can reach Langfuse minutes after its generation
+was published, so the cleaner keeps every late score per observation (``late_scores``):
+
+- a ``TraceScored`` read before its ``TraceCaptured`` (or in the same batch) is applied
+  when the generation is screened: it is rejected as ``hallucination`` outright;
+- a flagging ``TraceScored`` read after its generation was accepted produces an
+  ``ExampleRejected`` (reason ``hallucination``) for that observation under the same
+  version. The dataset-builder treats a rejection of an accepted example's observation
+  as a retraction. The example also leaves the near-duplicate index, so later calls that
+  merely resemble it can be accepted; it stays in the exact index, because an exact copy
+  is the same text, hence the same hallucination (and would carry the same example id);
+- a late score under its threshold changes nothing, and a flag is never withdrawn: a
+  lower score later does not bring a rejected example back (rerun under a new
+  configuration to re-judge).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from distillery_contracts.common import Score
+from distillery_contracts.examples import ExampleAccepted, ExampleRejected, RejectReason
+from distillery_contracts.traces import TraceCaptured, TraceScored
+from distillery_cleaner.adapters.repository import AbstractCleanerRepository, ObservationKey
+from distillery_cleaner.domain import filters
+from distillery_cleaner.domain.dedup import resolve_duplicates
+from distillery_cleaner.domain.events import accepted_event, lineage_of, rejected_event
+from distillery_cleaner.domain.screen import Candidate, Cleaner
+from distillery_cleaner.domain.verdicts import Rejection
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An event to publish and the observation it judges."""
+
+    event: ExampleAccepted | ExampleRejected
+    source: ObservationKey
+    retraction: bool = False
+    """True when a late score caused it (its cause is the ``TraceScored``)."""
+
+
+def key_of(event: TraceCaptured | TraceScored) -> ObservationKey:
+    return (event.project_id, event.observation_id)
+
+
+async def clean_batch(cleaner: Cleaner, repo: AbstractCleanerRepository, traces: Sequence[TraceCaptured],
+                      late: Sequence[TraceScored], now: datetime) -> list[Verdict]:
+    """Verdicts for ``traces`` (one per observation, in their order) and retractions caused by
+    ``late``. An observation listed twice is judged once."""
+    first: dict[ObservationKey, TraceCaptured] = {}
+    for trace in traces:
+        first.setdefault(key_of(trace), trace)
+    traces = list(first.values())
+    new_scores = _group_scores(late)
+    if new_scores:
+        await repo.add_late_scores(new_scores)
+    verdicts: list[Verdict] = []
+    if traces:
+        verdicts = await _judge_traces(cleaner, repo, traces, now)
+    if new_scores:
+        verdicts += await _retract_flagged(cleaner, repo, new_scores, now)
+    return verdicts
+
+
+async def _judge_traces(cleaner: Cleaner, repo: AbstractCleanerRepository, traces: Sequence[TraceCaptured],
+                        now: datetime) -> list[Verdict]:
+    stored = await repo.late_scores_for([key_of(t) for t in traces])
+    screened = [cleaner.screen(t, stored.get(key_of(t), ())) for t in traces]
+    candidates = [c for c in screened if isinstance(c, Candidate)]
+    decided: dict[ObservationKey, Rejection | None] = {}
+    if candidates:
+        decided = await _deduplicate(cleaner, repo, candidates)
+    by_key = {key_of(c.trace): c for c in candidates}
+    verdicts = []
+    for trace, outcome in zip(traces, screened, strict=True):
+        key = key_of(trace)
+        rejection = outcome if isinstance(outcome, Rejection) else decided[key]
+        if rejection is None:
+            event: ExampleAccepted | ExampleRejected = accepted_event(cleaner, by_key[key], now)
+        else:
+            event = rejected_event(cleaner, lineage_of(trace), rejection, now)
+        verdicts.append(Verdict(event, key))
+    return verdicts
+
+
+async def _deduplicate(cleaner: Cleaner, repo: AbstractCleanerRepository,
+                       candidates: list[Candidate]) -> dict[ObservationKey, Rejection | None]:
+    cleaner.fingerprint(candidates)
+    scope = cleaner.scope_id
+    exact = await repo.find_exact(scope, sorted({c.content_hash for c in candidates}))
+    keys = sorted({k for c in candidates for k in c.band_keys})
+    near = await repo.find_near(scope, keys) if keys else []
+    near_config = cleaner.config.near_duplicates
+    resolved = resolve_duplicates(candidates, exact, near, near_config.threshold, near_config.num_perm)
+    kept = [c for c, rejection in resolved if rejection is None]
+    decided = {key_of(c.trace): rejection for c, rejection in resolved}
+    inserted = await repo.add_examples(scope, kept)
+    lost = [c for c in kept if c.content_hash not in inserted]
+    if lost:  # another instance indexed the same content since our lookup
+        winners = await repo.find_exact(scope, [c.content_hash for c in lost])
+        for candidate in lost:
+            decided[key_of(candidate.trace)] = Rejection(
+                RejectReason.DUPLICATE_EXACT, "same normalised conversation as the kept example",
+                duplicate_of=winners[candidate.content_hash])
+    return decided
+
+
+async def _retract_flagged(cleaner: Cleaner, repo: AbstractCleanerRepository,
+                           new_scores: dict[ObservationKey, list[Score]], now: datetime) -> list[Verdict]:
+    flagged: dict[ObservationKey, Rejection] = {}
+    for key, scores in new_scores.items():
+        rejection = filters.check_hallucination(scores, cleaner.config.hallucination_scores)
+        if rejection is not None:
+            flagged[key] = rejection
+    if not flagged:
+        return []
+    verdicts = []
+    for retracted in await repo.retract(cleaner.scope_id, list(flagged)):
+        key = (retracted.lineage.project_id, retracted.lineage.observation_id)
+        why = flagged[key]
+        rejection = Rejection(why.reason, f"late {why.detail}; retracts {retracted.example_id}")
+        verdicts.append(Verdict(rejected_event(cleaner, retracted.lineage, rejection, now), key, retraction=True))
+    return verdicts
+
+
+def _group_scores(late: Sequence[TraceScored]) -> dict[ObservationKey, list[Score]]:
+    grouped: dict[ObservationKey, dict[str, Score]] = defaultdict(dict)
+    for event in late:
+        grouped[key_of(event)].update((s.score_id, s) for s in event.scores)
+    return {key: list(scores.values()) for key, scores in grouped.items()}

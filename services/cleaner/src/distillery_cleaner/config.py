@@ -1,0 +1,70 @@
+"""Settings of the cleaner service, from ``DISTILLERY_CLEANER_*`` environment variables.
+
+The cleaning rules themselves (:class:`CleanerConfig`) live in a JSON or TOML file named
+by ``DISTILLERY_CLEANER_CONFIG_FILE``; without one the defaults apply. The same file
+serves ``distillery clean --config``.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from distillery_cleaner.domain.config import CleanerConfig
+from distillery_runtime.entrypoint import describe_validation_error
+from distillery_runtime.errors import ConfigError
+
+ENV_PREFIX = "DISTILLERY_CLEANER_"
+
+
+class CleanerSettings(BaseSettings):
+    """Where the cleaning rules are and how the service consumes."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", env_ignore_empty=True)
+
+    config_file: Path | None = Field(
+        default=None, description="JSON or TOML file with the cleaning rules; defaults when unset."
+    )
+    consumer_group: str | None = Field(
+        default=None,
+        description="Consumer group on traces.raw. Default: one group per cleaner version and "
+        "configuration, so a new version starts from the beginning of traces.raw and produces a "
+        "complete second version of the examples.",
+    )
+    batch_size: int | None = Field(
+        default=None, ge=1, le=10_000, description="Records per batch (default: DISTILLERY_CONSUMER_BATCH_SIZE)."
+    )
+
+
+def load_cleaner_settings() -> CleanerSettings:
+    try:
+        return CleanerSettings()
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, ENV_PREFIX)) from None
+
+
+def load_cleaner_config(path: Path | None) -> CleanerConfig:
+    """The configuration in ``path`` (JSON or TOML), or the defaults; ConfigError says what is wrong."""
+    if path is None:
+        return CleanerConfig()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the cleaner configuration {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        kind = "TOML" if path.suffix == ".toml" else "JSON"
+        raise ConfigError(f"the cleaner configuration {path} is not valid {kind}: {exc}") from None
+    try:
+        return CleanerConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'configuration'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"invalid cleaner configuration in {path}: {problems}") from None

@@ -1,0 +1,132 @@
+"""One configuration of the cleaner as a pure pipeline: filters → PII → normalisation → size.
+
+:meth:`Cleaner.screen` judges a generation on its own; what survives is a
+:class:`Candidate` carrying its example, content hash and shingles, ready for the
+deduplication of its batch (``distillery_cleaner.domain.dedup``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from distillery_contracts.common import Score
+from distillery_contracts.examples import RejectReason, derive_example_id
+from distillery_contracts.traces import TraceCaptured
+from distillery_cleaner.domain import filters
+from distillery_cleaner.domain.config import CleanerConfig
+from distillery_cleaner.domain.fingerprint import Fingerprinter
+from distillery_cleaner.domain.messages import MessageCleaner
+from distillery_cleaner.domain.normalise import Example, build_example
+from distillery_cleaner.domain.pii import PiiRedactor
+from distillery_cleaner.domain.text import TextCleaner
+from distillery_cleaner.domain.verdicts import Rejection
+from distillery_runtime.tokens import tokenizer_for
+
+TRACE_FILTERS = (
+    filters.check_error,
+    filters.check_incomplete,
+    filters.check_truncated,
+    filters.check_teacher,
+)
+"""Filters on the raw generation, in the order their reasons take precedence."""
+
+
+@dataclass
+class Candidate:
+    """A generation that passed every filter; deduplication decides the rest."""
+
+    trace: TraceCaptured
+    example: Example
+    token_count: int
+    content_hash: str
+    example_id: str
+    shingles: set[str]
+    signature: bytes | None = None
+    band_keys: list[int] = field(default_factory=list)
+
+    @property
+    def session_key(self) -> str:
+        """The call: turns of the same call are prefixes of each other, not duplicates."""
+        return self.trace.session_id or self.trace.trace_id
+
+    @property
+    def order_key(self) -> tuple[datetime, str]:
+        """Within a batch, the earlier generation is kept and the later one is the duplicate."""
+        return (self.trace.start_time, self.trace.observation_id)
+
+
+def scope_id_of(version: str, config_hash: str) -> int:
+    """Signed 64-bit id of one (code version, configuration): the scope of its dedup index."""
+    digest = hashlib.sha256(f"{version}\x1f{config_hash}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class Cleaner:
+    """The pure cleaning logic of one configuration and one code version."""
+
+    def __init__(self, config: CleanerConfig, version: str) -> None:
+        self.config = config
+        self.version = version
+        self.config_hash = config.config_hash
+        self.scope_id = scope_id_of(version, self.config_hash)
+        self.fingerprints = Fingerprinter(config.near_duplicates, salt=f"{version}:{self.config_hash}".encode())
+        self.tokenizer = tokenizer_for(config.base_model)
+        self.messages = MessageCleaner(TextCleaner(PiiRedactor(config.pii)), self.tokenizer, self.fingerprints)
+        self._priming = self.tokenizer.count_example({"messages": []})
+        self._tool_facts = lru_cache(maxsize=1024)(self._tool_facts_of)
+
+    def screen(self, trace: TraceCaptured, late_scores: Iterable[Score] = ()) -> Candidate | Rejection:
+        """Judge one generation alone: a rejection, or the candidate example it makes."""
+        for check in TRACE_FILTERS:
+            rejection = check(trace, self.config)
+            if rejection is not None:
+                return rejection
+        rejection = filters.check_hallucination([*trace.scores, *late_scores],
+                                                self.config.hallucination_scores)
+        if rejection is not None:
+            return rejection
+        example = build_example(trace, self.messages)
+        if isinstance(example, Rejection):
+            return example
+        rejection = filters.check_structure(example) or filters.check_bounds(example, self.config.bounds)
+        if rejection is not None:
+            return rejection
+        if example.redactions and self.config.pii.action == "drop":
+            found = ", ".join(f"{kind}×{n}" for kind, n in sorted(example.redactions.items()))
+            return Rejection(RejectReason.PII, f"personal data found: {found}")
+        tools_canonical, tools_tokens = self._tool_facts(tuple(t.model_dump_json() for t in example.tools))
+        tokens = self._priming + tools_tokens + sum(m.tokens for m in example.messages)
+        rejection = filters.check_tokens(tokens, self.config.bounds, self.config.base_model)
+        if rejection is not None:
+            return rejection
+        digest = hashlib.sha256(b"\x1e".join([*(m.canonical for m in example.messages), tools_canonical]))
+        content_hash = digest.hexdigest()
+        shingles: set[str] = set()
+        if self.config.near_duplicates.enabled:
+            shingles = shingles.union(*(m.shingles for m in example.messages))
+        return Candidate(trace=trace, example=example, token_count=tokens, content_hash=content_hash,
+                         example_id=derive_example_id(content_hash, self.version, self.config_hash),
+                         shingles=shingles)
+
+    def _tool_facts_of(self, tools_json: tuple[str, ...]) -> tuple[bytes, int]:
+        """Hash input and token cost of a tools list (the same few lists recur in every call)."""
+        if not tools_json:
+            return b"", 0
+        tools = [json.loads(t) for t in tools_json]
+        tools = [{k: v for k, v in t.items() if v is not None} for t in tools]
+        canonical = json.dumps(tools, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        tokens = self.tokenizer.count_example({"messages": [], "tools": tools}) - self._priming
+        return canonical.encode(), tokens
+
+    def fingerprint(self, candidates: Sequence[Candidate]) -> None:
+        """Give every candidate with shingles its signature and band keys (one native call)."""
+        with_shingles = [c for c in candidates if c.shingles]
+        signatures = self.fingerprints.signatures([c.shingles for c in with_shingles])
+        for candidate, signature in zip(with_shingles, signatures, strict=True):
+            candidate.signature = signature
+            candidate.band_keys = self.fingerprints.band_keys(signature)

@@ -1,0 +1,33 @@
+"""The cleaner's Prometheus counters: every verdict by reason, every redaction by kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import Counter
+
+from distillery_contracts.examples import ExampleAccepted
+from distillery_cleaner.cleaning import Verdict
+
+ACCEPTED = Counter("distillery_cleaner_accepted_total", "Generations accepted as training examples",
+                   ["config_hash"])
+REJECTED = Counter("distillery_cleaner_rejected_total", "Generations rejected, by reason",
+                   ["config_hash", "reason"])
+RETRACTED = Counter("distillery_cleaner_retracted_total",
+                    "Accepted examples taken back because a late score flagged them", ["config_hash"])
+REDACTIONS = Counter("distillery_cleaner_redactions_total", "Personal identifiers replaced, by kind",
+                     ["config_hash", "kind"])
+
+
+def count_verdicts(verdicts: Iterable[Verdict], config_hash: str) -> None:
+    """Count a batch's verdicts; a retraction counts as retracted, not as a new rejection."""
+    for verdict in verdicts:
+        event = verdict.event
+        if isinstance(event, ExampleAccepted):
+            ACCEPTED.labels(config_hash).inc()
+            for kind, n in event.redactions.items():
+                REDACTIONS.labels(config_hash, kind).inc(n)
+        elif verdict.retraction:
+            RETRACTED.labels(config_hash).inc()
+        else:
+            REJECTED.labels(config_hash, event.reason.value).inc()

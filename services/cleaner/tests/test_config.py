@@ -1,0 +1,44 @@
+"""The configuration: its hash identifies a version of the cleaned data; bad files say why."""
+
+from __future__ import annotations
+
+import pytest
+
+from distillery_cleaner.config import load_cleaner_config
+from distillery_cleaner.domain.config import CleanerConfig
+from distillery_runtime.errors import ConfigError
+
+
+def test_the_hash_is_stable_and_changes_with_any_setting():
+    assert CleanerConfig().config_hash == CleanerConfig().config_hash
+    assert len(CleanerConfig().config_hash) == 16
+    changed = CleanerConfig(near_duplicates={"threshold": 0.85})
+    assert changed.config_hash != CleanerConfig().config_hash
+
+
+def test_json_and_toml_files_load_and_defaults_fill_the_rest(tmp_path):
+    as_json = tmp_path / "cleaner.json"
+    as_json.write_text('{"teacher_models": ["gpt-4.1"], "pii": {"action": "drop"}}')
+    as_toml = tmp_path / "cleaner.toml"
+    as_toml.write_text('teacher_models = ["gpt-4.1"]\n[pii]\naction = "drop"\n')
+    assert load_cleaner_config(as_json) == load_cleaner_config(as_toml)
+    assert load_cleaner_config(as_json).pii.action == "drop"
+    assert load_cleaner_config(None) == CleanerConfig()
+
+
+def test_a_bad_file_is_one_clear_error(tmp_path):
+    broken = tmp_path / "cleaner.json"
+    broken.write_text('{"near_duplicates": {"threshold": 2}, "colour": "red"}')
+    with pytest.raises(ConfigError) as caught:
+        load_cleaner_config(broken)
+    assert "near_duplicates.threshold" in str(caught.value) and "colour" in str(caught.value)
+    broken.write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_cleaner_config(broken)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_cleaner_config(tmp_path / "missing.json")
+
+
+def test_an_invalid_error_pattern_is_rejected():
+    with pytest.raises(ValueError, match="not a valid regex"):
+        CleanerConfig(error_status_pattern="(unclosed")

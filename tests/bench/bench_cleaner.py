@@ -1,0 +1,247 @@
+"""Benchmark: realistic generations through the cleaner service, real broker and database.
+
+    .venv/bin/python tests/bench/bench_cleaner.py [--generations 100000] [--batch-size 1000]
+
+Simulates clinic calls with the sandbox workload (typical defect rates, several turns,
+about 6 KB per generation), maps them through the trace-ingester's Langfuse mapping,
+publishes them to ``traces.raw`` on a fresh Tansu broker, then measures in the same run:
+
+1. the raw consume-and-decode rate: one consumer reading every message and decoding it
+   into its event exactly as the runtime does, doing nothing else;
+2. the cleaner's rate: ``python -m distillery_cleaner`` as its own process, from its
+   first applied message until every generation has a verdict published (inbox full,
+   outbox drained).
+
+PostgreSQL is ``DISTILLERY_DATABASE_URL`` when set (a fresh database is created on that
+server), else an embedded server started here. Not a test: nothing asserts; it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy.engine import make_url
+
+from distillery_cli.localstack.broker import start_broker
+from distillery_cli.localstack.postgres import start_postgres
+from distillery_cli.localstack.procs import free_port
+from distillery_contracts.envelope import Envelope
+from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, TRACES_RAW, all_topic_specs, get_topic
+from distillery_contracts.traces import TraceCaptured
+from distillery_contracts.upcasting import decode_event
+from distillery_runtime.kafka import ensure_topics
+from distillery_sandbox.langfuse.records import FIELD_GROUPS, records_from_calls
+from distillery_sandbox.langfuse.render import render_observation, render_score
+from distillery_sandbox.workload import DefectRates, SimulatedCall, WorkloadConfig, simulate_calls
+from distillery_trace_ingester.domain.mapping import observation_to_trace
+from distillery_trace_ingester.domain.scores import group_by_observation
+
+PROJECT = "clinic"
+CLINIC_PHONE = "+353 1 555 0142"
+"""The simulated clinic's own number: public, so the cleaner is told to keep it."""
+
+
+def sandbox_traces(calls: int, seed: int = 7, defects: DefectRates | None = None,
+                   ) -> Iterator[tuple[TraceCaptured, Any, SimulatedCall]]:
+    """Simulated generations as ``TraceCaptured`` (via the Langfuse API shape and the
+    ingester's mapping, scores attached), each with its ground-truth generation and call."""
+    config = WorkloadConfig(seed=seed, calls=calls, defects=defects or DefectRates.typical())
+    groups = tuple(g for g in FIELD_GROUPS if g != "core")
+    ingested_at = datetime.now(UTC)
+    for call in simulate_calls(config):
+        yield from _call_traces(call, groups, ingested_at)
+
+
+def _call_traces(call: SimulatedCall, groups: tuple[str, ...], ingested_at: datetime):
+    observations, scores = records_from_calls([call], PROJECT)
+    by_observation = group_by_observation(render_score(s, ("details", "subject")) for s in scores)
+    for record, generation in zip(observations, call.generations, strict=True):
+        rendered = json.loads(json.dumps(render_observation(record, groups, frozenset())))
+        trace = observation_to_trace(rendered, by_observation.get(record["id"], []), PROJECT, ingested_at)
+        yield trace, generation, call
+
+
+def cleaner_config_file(directory: Path) -> Path:
+    path = directory / "cleaner.json"
+    path.write_text(json.dumps({"pii": {"allow": [CLINIC_PHONE]}}))
+    return path
+
+
+async def publish(bootstrap: str, traces: list[TraceCaptured]) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
+                                linger_ms=20, max_batch_size=1 << 20, max_request_size=8 << 20)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        pending = []
+        for trace in traces:
+            envelope = Envelope.new(event_type=trace.event_type, schema_version=trace.schema_version,
+                                    producer="bench/1", event_id=trace.event_id())
+            pending.append(await producer.send(TRACES_RAW, trace.model_dump_json().encode(),
+                                               key=trace.partition_key().encode(), headers=envelope.to_headers()))
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def consume_and_decode(bootstrap: str, expected: int) -> float:
+    """Seconds to read and decode every message once, as the runtime decodes them."""
+    topic = get_topic(TRACES_RAW)
+    consumer = AIOKafkaConsumer(TRACES_RAW, bootstrap_servers=bootstrap, group_id=f"bench-raw-{uuid.uuid4().hex}",
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20)
+    await consumer.start()
+    try:
+        seen, started = 0, None
+        while seen < expected:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            for records in batch.values():
+                if started is None:
+                    started = time.perf_counter()
+                for record in records:
+                    decode_event(topic, Envelope.from_headers(record.headers), record.value)
+                    seen += 1
+        return time.perf_counter() - (started or time.perf_counter())
+    finally:
+        await consumer.stop()
+
+
+async def verdicts_published(bootstrap: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in (EXAMPLES_ACCEPTED, EXAMPLES_REJECTED)
+                      for p in range(get_topic(t).partitions)]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+async def wait_for_cleaner(database_url: str, expected: int, proc: subprocess.Popen) -> tuple[float, float]:
+    """(first applied, all done) as perf_counter times: inbox full and outbox drained."""
+    first = None
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"the cleaner exited with {proc.returncode}; see its log")
+        try:
+            conn = await asyncpg.connect(database_url)
+        except OSError:
+            await asyncio.sleep(0.5)
+            continue
+        try:
+            applied = await conn.fetchval("select count(*) from cleaner.inbox")
+            waiting = await conn.fetchval("select count(*) from cleaner.outbox")
+        except asyncpg.UndefinedTableError:
+            applied, waiting = 0, 1
+        finally:
+            await conn.close()
+        now = time.perf_counter()
+        if applied and first is None:
+            first = now
+        if applied >= expected and waiting == 0:
+            return first or now, now
+        await asyncio.sleep(0.25)
+
+
+async def outcome_counts(database_url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        accepted = await conn.fetchval("select count(*) from cleaner.examples where retracted_at is null")
+        return {"accepted (indexed)": accepted}
+    finally:
+        await conn.close()
+
+
+def fresh_database(server_url: str) -> str:
+    async def create() -> str:
+        server = make_url(server_url)
+        name = f"bench_cleaner_{uuid.uuid4().hex[:8]}"
+        admin = server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'create database "{name}"')
+        await conn.close()
+        return server.set(database=name).render_as_string(hide_password=False)
+
+    return asyncio.run(create())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--generations", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=1000, help="Consumer batch size of the cleaner.")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", type=Path, help="Run the cleaner under cProfile; write its stats here.")
+    parser.add_argument("--log", type=Path, help="Keep the cleaner's log here.")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="bench-cleaner-"))
+    home.chmod(0o755)
+    broker = start_broker(home, free_port())
+    postgres = None
+    try:
+        server_url = os.environ.get("DISTILLERY_DATABASE_URL")
+        if not server_url:
+            postgres = start_postgres(home / "pg", free_port())
+            server_url = postgres.url
+        run(args, home, broker.bootstrap, fresh_database(server_url))
+    finally:
+        broker.stop()
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str) -> None:
+    started = time.perf_counter()
+    traces: list[TraceCaptured] = []
+    for trace, _, _ in sandbox_traces(calls=args.generations, seed=args.seed):
+        traces.append(trace)
+        if len(traces) >= args.generations:
+            break
+    sizes = [len(t.model_dump_json()) for t in traces[:2000]]
+    print(f"generated {len(traces):,} generations in {time.perf_counter() - started:.0f}s, "
+          f"mean {sum(sizes) / len(sizes) / 1024:.1f} KB as JSON")
+    asyncio.run(ensure_topics(bootstrap, all_topic_specs()))
+    print(f"published in {asyncio.run(publish(bootstrap, traces)):.1f}s")
+    expected = len(traces)
+    del traces
+    raw = asyncio.run(consume_and_decode(bootstrap, expected))
+    env = {**os.environ, "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap, "DISTILLERY_DATABASE_URL": database_url,
+           "DISTILLERY_CONSUMER_BATCH_SIZE": str(args.batch_size), "DISTILLERY_LOG_LEVEL": os.environ.get("BENCH_CLEANER_LOG_LEVEL", "WARNING"),
+           "DISTILLERY_CLEANER_CONFIG_FILE": str(cleaner_config_file(home)), "DISTILLERY_HTTP_PORT": "0"}
+    log = (args.log or home / "cleaner.log").open("wb")
+    profile = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
+    proc = subprocess.Popen([sys.executable, *profile, "-m", "distillery_cleaner"], env=env, stdout=log, stderr=log)
+    try:
+        first, done = asyncio.run(wait_for_cleaner(database_url, expected, proc))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+    published = asyncio.run(verdicts_published(bootstrap))
+    counts = asyncio.run(outcome_counts(database_url))
+    print(f"raw consume-and-decode: {expected / raw:,.0f} generations/s ({raw:.1f}s)")
+    print(f"cleaner:                {expected / (done - first):,.0f} generations/s ({done - first:.1f}s, "
+          f"batch size {args.batch_size}); verdicts published {published:,}; {counts}")
+
+
+if __name__ == "__main__":
+    main()

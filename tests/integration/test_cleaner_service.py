@@ -1,0 +1,197 @@
+"""The cleaner service over a real Tansu broker and PostgreSQL: verdicts, replays, versions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from kafka_helpers import ReadMessage, wait_until
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+
+from bench_cleaner import CLINIC_PHONE, sandbox_traces  # noqa: E402
+
+from distillery_cleaner.app import build  # noqa: E402
+from distillery_cleaner.domain.config import CleanerConfig  # noqa: E402
+from distillery_contracts.common import Score  # noqa: E402
+from distillery_contracts.registry import (  # noqa: E402
+    EXAMPLES_ACCEPTED,
+    EXAMPLES_REJECTED,
+    TRACES_RAW,
+    all_topic_specs,
+    get_topic,
+)
+from distillery_contracts.traces import TraceScored  # noqa: E402
+from distillery_runtime.kafka import ensure_topics, publish_events  # noqa: E402
+from distillery_runtime.service import ServiceRunner  # noqa: E402
+from distillery_runtime.settings import RuntimeSettings  # noqa: E402
+
+pytestmark = pytest.mark.integration
+TRACES = [trace for trace, _, _ in sandbox_traces(calls=20, seed=3)]
+
+
+class RunningCleaner:
+    """The cleaner service running in-process under one configuration file."""
+
+    def __init__(self, bootstrap: str, database_url: str, config: dict, tmp_path: Path, monkeypatch) -> None:
+        path = tmp_path / f"cleaner-{abs(hash(json.dumps(config, sort_keys=True)))}.json"
+        path.write_text(json.dumps(config))
+        monkeypatch.setenv("DISTILLERY_CLEANER_CONFIG_FILE", str(path))
+        self.settings = RuntimeSettings(kafka_bootstrap=bootstrap, database_url=database_url,
+                                        consumer_batch_timeout_ms=50, outbox_poll_s=0.1, http_port=0)
+        self.spec = build(self.settings)
+        self.group = self.spec.subscriptions[0].group
+        self.config_hash = CleanerConfig.model_validate(config).config_hash
+        self._runner: ServiceRunner | None = None
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> RunningCleaner:
+        self._runner = ServiceRunner(self.spec, self.settings)
+        self._task = asyncio.create_task(self._runner.run())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._runner.stopping.set()
+        await asyncio.wait_for(self._task, 30)
+
+
+@pytest.fixture
+async def topics(broker) -> AsyncIterator[str]:
+    await ensure_topics(broker.bootstrap, all_topic_specs())
+    yield broker.bootstrap
+
+
+async def verdicts(bootstrap: str, count: int, timeout: float = 40.0) -> list[ReadMessage]:
+    """Every message on both output topics once ``count`` are there (and a moment more, to catch extras).
+
+    Counted by reading: Tansu's end offsets lag the messages actually stored.
+    """
+    consumer = AIOKafkaConsumer(EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    found: list[ReadMessage] = []
+    deadline, settle_until = time.monotonic() + timeout, None
+    try:
+        while time.monotonic() < (settle_until or deadline):
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found += [ReadMessage(r.topic, r.partition, r.offset, r.key.decode() if r.key else None,
+                                      {k: v.decode() for k, v in r.headers}, r.value) for r in records]
+            if settle_until is None and len(found) >= count:
+                settle_until = time.monotonic() + 1.0
+    finally:
+        await consumer.stop()
+    assert len(found) >= count, f"{len(found)} verdicts published, expected {count}"
+    return found
+
+
+async def committed(bootstrap: str, group: str) -> int:
+    """Sum of ``group``'s committed offsets on traces.raw."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(TRACES_RAW, p) for p in range(get_topic(TRACES_RAW).partitions)]
+        total = 0
+        for tp in partitions:
+            total += max(await consumer.committed(tp) or 0, 0)
+        return total
+    finally:
+        await consumer.stop()
+
+
+async def rewind(bootstrap: str, group: str) -> None:
+    """Reset ``group`` to the beginning of traces.raw, as an operator replaying would."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(TRACES_RAW, p) for p in range(get_topic(TRACES_RAW).partitions)]
+        consumer.assign(partitions)
+        await consumer.commit({tp: 0 for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+CONFIG = {"pii": {"allow": [CLINIC_PHONE]}}
+
+
+async def test_every_generation_gets_one_verdict_with_its_lineage_and_a_late_flag_retracts(
+        topics, database_url, tmp_path, monkeypatch):
+    await publish_events(topics, TRACES_RAW, TRACES, producer="ingester/test", correlation_id="cycle-1")
+    async with RunningCleaner(topics, database_url, CONFIG, tmp_path, monkeypatch) as cleaner:
+        published = await verdicts(topics, len(TRACES))
+        bodies = [json.loads(m.value) for m in published]
+        assert sorted(b["lineage"]["observation_id"] for b in bodies) == sorted(t.observation_id for t in TRACES)
+        assert {m.headers["causation-id"] for m in published} == {t.observation_id for t in TRACES}
+        assert {m.headers["producer"] for m in published} == {"cleaner/0.1.0"}
+        assert {m.headers["correlation-id"] for m in published} == {"cycle-1"}
+        assert {b["config_hash"] for b in bodies} == {cleaner.config_hash}
+        sessions = {t.observation_id: t.session_id for t in TRACES}
+        assert all(m.key == sessions[json.loads(m.value)["lineage"]["observation_id"]] for m in published)
+        accepted = [b for m, b in zip(published, bodies) if m.topic == EXAMPLES_ACCEPTED]
+        assert accepted and all(b["messages"][-1]["weight"] == 1 for b in accepted)
+
+        victim = next(t for t in TRACES if t.observation_id == accepted[0]["lineage"]["observation_id"])
+        flag = TraceScored(project_id=victim.project_id, observation_id=victim.observation_id,
+                           trace_id=victim.trace_id, session_id=victim.session_id,
+                           scores=[Score(score_id="late-1", name="hallucination", value=1.0, data_type="NUMERIC",
+                                         source="ANNOTATION", timestamp=victim.start_time)])
+        [envelope] = await publish_events(topics, TRACES_RAW, [flag], producer="ingester/test")
+        after = await verdicts(topics, len(TRACES) + 1)
+    [retraction] = [m for m in after if m.headers["causation-id"] == envelope.event_id]
+    body = json.loads(retraction.value)
+    assert retraction.topic == EXAMPLES_REJECTED and body["reason"] == "hallucination"
+    assert body["lineage"]["observation_id"] == victim.observation_id
+    assert accepted[0]["example_id"] in body["detail"]
+
+
+async def test_replaying_from_the_beginning_in_the_same_group_adds_nothing(
+        topics, database_url, tmp_path, monkeypatch):
+    await publish_events(topics, TRACES_RAW, TRACES, producer="ingester/test")
+    cleaner = RunningCleaner(topics, database_url, CONFIG, tmp_path, monkeypatch)
+    async with cleaner:
+        first = await verdicts(topics, len(TRACES))
+        assert await wait_until(lambda: _caught_up(topics, cleaner.group, len(TRACES)))
+    await rewind(topics, cleaner.group)
+    assert await committed(topics, cleaner.group) == 0
+    async with RunningCleaner(topics, database_url, CONFIG, tmp_path, monkeypatch):
+        assert await wait_until(lambda: _caught_up(topics, cleaner.group, len(TRACES)), timeout=40)
+        await asyncio.sleep(1.0)  # give the relay its chance to publish anything new
+    assert len(await verdicts(topics, len(TRACES))) == len(first) == len(TRACES)
+    assert await _indexed(database_url) == sum(m.topic == EXAMPLES_ACCEPTED for m in first)
+
+
+async def test_a_new_configuration_produces_a_complete_second_version(topics, database_url, tmp_path, monkeypatch):
+    await publish_events(topics, TRACES_RAW, TRACES, producer="ingester/test")
+    async with RunningCleaner(topics, database_url, CONFIG, tmp_path, monkeypatch):
+        await verdicts(topics, len(TRACES))
+    stricter = {**CONFIG, "near_duplicates": {"threshold": 0.9}}
+    async with RunningCleaner(topics, database_url, stricter, tmp_path, monkeypatch):
+        published = await verdicts(topics, 2 * len(TRACES))
+    by_version = {}
+    for message in published:
+        body = json.loads(message.value)
+        by_version.setdefault(body["config_hash"], []).append(body["lineage"]["observation_id"])
+    assert len(by_version) == 2
+    for observations in by_version.values():
+        assert sorted(observations) == sorted(t.observation_id for t in TRACES)
+    ids = [{json.loads(m.value).get("example_id") for m in published if json.loads(m.value)["config_hash"] == h}
+           for h in by_version]
+    assert not (ids[0] - {None}) & (ids[1] - {None})  # the second version has ids of its own
+
+
+async def _caught_up(bootstrap: str, group: str, total: int) -> bool:
+    return await committed(bootstrap, group) >= total
+
+
+async def _indexed(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval("select count(*) from cleaner.examples")
+    finally:
+        await conn.close()

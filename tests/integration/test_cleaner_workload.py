@@ -1,0 +1,110 @@
+"""On the sandbox's simulated clinic traffic, every injected defect is caught and clean calls pass.
+
+Runs the cleaner's own batch logic with the in-memory store (the broker and database add
+nothing to what is decided; test_cleaner_service.py covers them). Generations come from
+the sandbox workload through the Langfuse API shape and the trace-ingester's mapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+
+from bench_cleaner import CLINIC_PHONE, sandbox_traces  # noqa: E402
+
+from distillery_cleaner.adapters.repository import InMemoryCleanerRepository  # noqa: E402
+from distillery_cleaner.cleaning import clean_batch  # noqa: E402
+from distillery_cleaner.domain.config import CleanerConfig  # noqa: E402
+from distillery_cleaner.domain.screen import Cleaner  # noqa: E402
+from distillery_contracts.examples import ExampleAccepted  # noqa: E402
+from distillery_dataset_builder.domain.limits import limits_for  # noqa: E402
+from distillery_dataset_builder.domain.validation import validate_example  # noqa: E402
+
+CALLS = 600
+EXPECTED = {"error": "error", "cut": "incomplete", "truncated": "truncated",
+            "other_model": "not_teacher", "hallucination": "hallucination"}
+"""Per-generation defects and the reason each must get, in the order reasons take precedence."""
+NEAR_DUPLICATE_RECALL = 0.85
+"""Share of generations of repeated calls (and no other defect) that must be rejected as
+duplicates. Not 1: a repeat rewords the caller ("So, cheers, bye." for "Cheers, bye."),
+and on a five-word turn that moves word-trigram Jaccard similarity below 0.8."""
+CLEAN_ACCEPTED = 0.70
+"""Share of defect-free generations that must be accepted. The rest may only be duplicates:
+the simulated callers draw from a finite phrasebook, so openings repeat word for word."""
+
+
+@pytest.fixture(scope="module")
+def judged():
+    cleaner = Cleaner(CleanerConfig(pii={"allow": [CLINIC_PHONE]}), "0.1.0")
+    repo = InMemoryCleanerRepository()
+    items = list(sandbox_traces(calls=CALLS, seed=11))
+    outcome = {}
+
+    async def run():
+        for start in range(0, len(items), 500):
+            batch = [trace for trace, _, _ in items[start:start + 500]]
+            for verdict in await clean_batch(cleaner, repo, batch, [], datetime.now(UTC)):
+                outcome[verdict.source[1]] = verdict.event
+
+    asyncio.run(run())
+    return [(generation, call, outcome[generation.observation_id]) for _, generation, call in items]
+
+
+def reason_of(event) -> str:
+    return "accepted" if isinstance(event, ExampleAccepted) else event.reason.value
+
+
+def test_every_generation_gets_exactly_one_verdict(judged):
+    assert len(judged) > 5 * CALLS // 2
+    assert len({generation.observation_id for generation, _, _ in judged}) == len(judged)
+
+
+def test_each_per_generation_defect_is_caught_at_the_rate_it_was_injected(judged):
+    injected, caught = Counter(), Counter()
+    for generation, _, event in judged:
+        first = next((d for d in EXPECTED if d in generation.defects), None)
+        if first is not None:
+            injected[first] += 1
+            caught[first] += reason_of(event) == EXPECTED[first]
+    assert set(injected) == set(EXPECTED), injected  # every class was injected
+    assert caught == injected  # tolerance 0: each defective generation gets its own reason
+
+
+def test_repeated_calls_are_rejected_as_duplicates(judged):
+    repeats = [reason_of(event) for generation, _, event in judged
+               if "near_duplicate" in generation.defects and not generation.defects & set(EXPECTED)]
+    assert repeats
+    caught = sum(r in ("duplicate_near", "duplicate_exact") for r in repeats)
+    assert caught / len(repeats) >= NEAR_DUPLICATE_RECALL, Counter(repeats)
+
+
+def test_spoken_personal_data_is_redacted_and_never_reaches_an_accepted_example(judged):
+    with_pii = [(generation, call, event) for generation, call, event in judged if "pii" in generation.defects]
+    accepted = [(call, event) for _, call, event in with_pii if isinstance(event, ExampleAccepted)]
+    assert accepted
+    for call, event in accepted:
+        [item] = call.pii
+        assert event.redactions.get(item.kind.upper(), 0) >= 1, (item.kind, event.redactions)
+        assert item.value not in event.model_dump_json()
+
+
+def test_clean_generations_pass_unless_they_duplicate_another_call(judged):
+    clean = Counter(reason_of(event) for generation, _, event in judged if not generation.defects)
+    assert set(clean) <= {"accepted", "duplicate_exact", "duplicate_near"}, clean
+    assert clean["accepted"] / sum(clean.values()) >= CLEAN_ACCEPTED, clean
+
+
+def test_accepted_examples_pass_the_dataset_builders_validation(judged):
+    limits = limits_for("gpt-4o-mini-2024-07-18")
+    for _, _, event in judged:
+        if isinstance(event, ExampleAccepted):
+            line = {"messages": [m.model_dump(mode="json", exclude_none=True) for m in event.messages],
+                    "tools": [t.model_dump(mode="json", exclude_none=True) for t in event.tools]}
+            assert validate_example(line, limits) == [], line
