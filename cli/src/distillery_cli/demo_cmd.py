@@ -13,7 +13,7 @@ from distillery_cli.common import console
 def demo_cmd(
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Write the outcome as JSON here."),
     home: Path = typer.Option(Path(".distillery/demo"), help="Where the demo keeps its files and logs."),
-    time_limit: float = typer.Option(600.0, help="Stop after this many seconds."),
+    time_limit: float = typer.Option(900.0, help="Stop after this many seconds."),
     seed: int = typer.Option(7, help="Seed of the simulated traffic."),
     cycles: int = typer.Option(2, min=1, max=5, help="Distillation cycles to run to 90/10."),
 ) -> None:

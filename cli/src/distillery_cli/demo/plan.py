@@ -30,7 +30,7 @@ class DemoPlan:
     eval_golden_limit: int = 40
     latency_scale: float = 0.05
     job_time_scale: float = 0.02
-    time_limit_s: float = 600.0
+    time_limit_s: float = 900.0
 
     def common_env(self, home: Path, bootstrap: str, database_url: str) -> dict[str, str]:
         return {
