@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(960)]
 
 
 def test_one_cycle_runs_unattended_to_a_90_10_rollout(tmp_path):
