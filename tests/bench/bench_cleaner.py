@@ -34,14 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.engine import make_url
 
 from distillery_cli.localstack.broker import start_broker
 from distillery_cli.localstack.postgres import start_postgres
 from distillery_cli.localstack.procs import free_port
 from distillery_contracts.envelope import Envelope
-from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, TRACES_RAW, all_topic_specs, get_topic
+from distillery_contracts.registry import TRACES_RAW, all_topic_specs, get_topic
 from distillery_contracts.traces import TraceCaptured
 from distillery_contracts.upcasting import decode_event
 from distillery_runtime.kafka import ensure_topics
@@ -125,23 +125,13 @@ async def consume_and_decode(bootstrap: str, expected: int) -> float:
         await consumer.stop()
 
 
-async def verdicts_published(bootstrap: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(t, p) for t in (EXAMPLES_ACCEPTED, EXAMPLES_REJECTED)
-                      for p in range(get_topic(t).partitions)]
-        return sum((await consumer.end_offsets(partitions)).values())
-    finally:
-        await consumer.stop()
-
-
-async def wait_for_cleaner(database_url: str, expected: int, proc: subprocess.Popen) -> tuple[float, float]:
+async def wait_for_cleaner(database_url: str, expected: int,
+                           procs: list[subprocess.Popen]) -> tuple[float, float]:
     """(first applied, all done) as perf_counter times: inbox full and outbox drained."""
     first = None
     while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"the cleaner exited with {proc.returncode}; see its log")
+        if any(proc.poll() is not None for proc in procs):
+            raise SystemExit("a cleaner process exited early; see its log (--log)")
         try:
             conn = await asyncpg.connect(database_url)
         except OSError:
@@ -191,6 +181,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", type=Path, help="Run the cleaner under cProfile; write its stats here.")
     parser.add_argument("--log", type=Path, help="Keep the cleaner's log here.")
+    parser.add_argument("--instances", type=int, default=1, help="Cleaner processes sharing the group.")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-cleaner-"))
     home.chmod(0o755)
@@ -229,18 +220,20 @@ def run(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str)
            "DISTILLERY_CLEANER_CONFIG_FILE": str(cleaner_config_file(home)), "DISTILLERY_HTTP_PORT": "0"}
     log = (args.log or home / "cleaner.log").open("wb")
     profile = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
-    proc = subprocess.Popen([sys.executable, *profile, "-m", "distillery_cleaner"], env=env, stdout=log, stderr=log)
+    procs = [subprocess.Popen([sys.executable, *(profile if i == 0 else []), "-m", "distillery_cleaner"],
+                              env=env, stdout=log, stderr=log) for i in range(args.instances)]
     try:
-        first, done = asyncio.run(wait_for_cleaner(database_url, expected, proc))
+        first, done = asyncio.run(wait_for_cleaner(database_url, expected, procs))
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
         log.close()
-    published = asyncio.run(verdicts_published(bootstrap))
     counts = asyncio.run(outcome_counts(database_url))
     print(f"raw consume-and-decode: {expected / raw:,.0f} generations/s ({raw:.1f}s)")
     print(f"cleaner:                {expected / (done - first):,.0f} generations/s ({done - first:.1f}s, "
-          f"batch size {args.batch_size}); verdicts published {published:,}; {counts}")
+          f"{args.instances} process(es), batch size {args.batch_size}); {counts}")
 
 
 if __name__ == "__main__":

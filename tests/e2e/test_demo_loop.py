@@ -19,7 +19,7 @@ def test_one_cycle_runs_unattended_to_a_90_10_rollout(tmp_path):
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"distillery-e2e-{os.getpid()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTILLERY_")}
     result = subprocess.run(
-        [sys.executable, "-m", "distillery_cli", "demo", "--cycles", "1", "--time-limit", "540",
+        [sys.executable, "-m", "distillery_cli", "demo", "--cycles", "1", "--time-limit", "780",
          "--home", str(home), "--summary-json", str(summary_path)],
         capture_output=True, text=True, env={**env, "COLUMNS": "160"}, timeout=900,
     )

@@ -1,8 +1,8 @@
 """The cleaner's store in PostgreSQL, inside the handler's unit of work.
 
-Each method is one statement whatever the batch size: lookups take arrays
-(``= any(...)``, ``&&`` on the GIN-indexed band keys) and inserts unnest arrays, so a
-batch of 500 generations costs the same handful of round trips as a batch of one.
+Each method is one statement whatever the batch size: lookups take arrays (``= any(...)``
+on B-tree keys) and inserts unnest arrays, so a batch of 1,000 generations costs the same
+handful of round trips as a batch of one.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from distillery_contracts.common import Score
 from distillery_contracts.examples import Lineage
 from distillery_cleaner.adapters.repository import AbstractCleanerRepository, ObservationKey, Retracted
-from distillery_cleaner.adapters.tables import config_versions, examples, late_scores
+from distillery_cleaner.adapters.tables import config_versions, example_bands, examples, late_scores
 from distillery_cleaner.domain.dedup import IndexedExample
 from distillery_cleaner.domain.screen import Candidate
 
@@ -34,8 +34,9 @@ _FIND_EXACT = select(examples.c.content_hash, examples.c.example_id).where(
 
 _FIND_NEAR = select(examples.c.example_id, examples.c.session_key, examples.c.signature,
                     examples.c.band_keys, examples.c.rank).where(
-    examples.c.band_keys.overlap(bindparam("keys", type_=_KEYS)),
-    examples.c.scope_id == bindparam("scope"),
+    examples.c.rank.in_(select(example_bands.c.rank).where(
+        example_bands.c.scope_id == bindparam("scope"),
+        example_bands.c.band_key == any_(bindparam("keys", type_=_KEYS)))),
     examples.c.signature.is_not(None))
 
 _ADD_LATE_SCORES = text("""
@@ -47,24 +48,38 @@ _ADD_LATE_SCORES = text("""
 """)
 
 _ADD_EXAMPLES = text("""
-    insert into examples (scope_id, content_hash, example_id, project_id, observation_id, trace_id,
-                          session_id, session_key, captured_at, model, signature, band_keys)
-    select :scope, h, e, p, o, t, s, k, c, m, g, cast(b as bigint[])
-    from unnest(cast(:hashes as text[]), cast(:example_ids as text[]), cast(:projects as text[]),
-                cast(:observations as text[]), cast(:traces as text[]), cast(:sessions as text[]),
-                cast(:session_keys as text[]), cast(:captured as timestamptz[]), cast(:models as text[]),
-                cast(:signatures as bytea[]), cast(:bands as text[]))
-         with ordinality as u(h, e, p, o, t, s, k, c, m, g, b, n)
-    order by n
-    on conflict (scope_id, content_hash) do nothing
-    returning content_hash
+    with added as (
+        insert into examples (scope_id, content_hash, example_id, project_id, observation_id, trace_id,
+                              session_id, session_key, captured_at, model, signature, band_keys)
+        select :scope, h, e, p, o, t, s, k, c, m, g, cast(b as bigint[])
+        from unnest(cast(:hashes as text[]), cast(:example_ids as text[]), cast(:projects as text[]),
+                    cast(:observations as text[]), cast(:traces as text[]), cast(:sessions as text[]),
+                    cast(:session_keys as text[]), cast(:captured as timestamptz[]), cast(:models as text[]),
+                    cast(:signatures as bytea[]), cast(:bands as text[]))
+             with ordinality as u(h, e, p, o, t, s, k, c, m, g, b, n)
+        order by n
+        on conflict (scope_id, content_hash) do nothing
+        returning content_hash, rank, band_keys
+    ), banded as (
+        insert into example_bands (scope_id, band_key, rank)
+        select :scope, unnest(band_keys), rank from added
+    )
+    select content_hash from added
 """)
 
 _RETRACT = text("""
+    with flagged as (
+        select e.rank, e.band_keys from examples e
+        join unnest(cast(:projects as text[]), cast(:observations as text[])) as u(p, o)
+          on e.scope_id = :scope and e.observation_id = u.o and e.project_id = u.p
+        where e.retracted_at is null
+        for update of e
+    ), unbanded as (
+        delete from example_bands b using (select rank, unnest(band_keys) as band_key from flagged) f
+        where b.scope_id = :scope and b.band_key = f.band_key and b.rank = f.rank
+    )
     update examples e set retracted_at = now(), band_keys = '{}', signature = null
-    from unnest(cast(:projects as text[]), cast(:observations as text[])) as u(p, o)
-    where e.scope_id = :scope and e.observation_id = u.o and e.project_id = u.p
-      and e.retracted_at is null
+    from flagged where e.rank = flagged.rank
     returning e.example_id, e.project_id, e.observation_id, e.trace_id, e.session_id, e.captured_at, e.model
 """)
 

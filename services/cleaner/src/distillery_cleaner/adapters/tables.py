@@ -4,8 +4,11 @@ config_versions: every (code version, configuration) the cleaner has run under, 
                  configuration itself; its scope id (derived from both) scopes the dedup
                  index, so a new version builds a complete index of its own.
 examples:        the dedup index: one row per accepted example and scope, with its content
-                 hash (exact duplicates), MinHash signature and LSH band keys (near
-                 duplicates, GIN-indexed) and its lineage (for retractions).
+                 hash (exact duplicates), MinHash signature and band keys (near duplicates)
+                 and its lineage (for retractions); ``rank`` is its order of indexing.
+example_bands:   one row per (scope, LSH band key, example rank): what a batch's band keys
+                 are looked up in (a B-tree; an array overlap on a GIN index rechecks every
+                 candidate row against the whole key list, which is quadratic).
 late_scores:     scores that reached Langfuse after their generation was published.
 """
 
@@ -61,7 +64,16 @@ examples = Table(
     Column("retracted_at", DateTime(timezone=True), nullable=True),
     PrimaryKeyConstraint("scope_id", "content_hash", name="examples_pkey"),
     Index("examples_observation_idx", "scope_id", "observation_id"),
-    Index("examples_band_keys_idx", "band_keys", postgresql_using="gin"),
+    Index("examples_rank_key", "rank", unique=True),
+)
+
+example_bands = Table(
+    "example_bands",
+    metadata,
+    Column("scope_id", BigInteger, nullable=False),
+    Column("band_key", BigInteger, nullable=False),
+    Column("rank", BigInteger, nullable=False),
+    PrimaryKeyConstraint("scope_id", "band_key", "rank", name="example_bands_pkey"),
 )
 
 late_scores = Table(

@@ -45,7 +45,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("scope_id", "content_hash", name="examples_pkey"),
     )
     op.create_index("examples_observation_idx", "examples", ["scope_id", "observation_id"])
-    op.create_index("examples_band_keys_idx", "examples", ["band_keys"], postgresql_using="gin")
+    op.create_index("examples_rank_key", "examples", ["rank"], unique=True)
+    op.create_table(
+        "example_bands",
+        sa.Column("scope_id", sa.BigInteger, nullable=False),
+        sa.Column("band_key", sa.BigInteger, nullable=False),
+        sa.Column("rank", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("scope_id", "band_key", "rank", name="example_bands_pkey"),
+    )
     op.create_table(
         "late_scores",
         sa.Column("project_id", sa.Text, nullable=False),
