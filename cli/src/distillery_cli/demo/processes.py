@@ -11,6 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when the demo dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: Ctrl-C and SIGTERM still stop the children through stop_all
+
+
 @dataclass
 class Child:
     name: str
@@ -40,7 +50,8 @@ class ProcessGroup:
         log = self.logs / f"{name}.log"
         with log.open("ab") as out:
             process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env={**os.environ, **env}, start_new_session=True)
+                                       env={**os.environ, **env}, start_new_session=True,
+                                       preexec_fn=_die_with_parent)
         child = Child(name, process, log)
         self.children.append(child)
         return child
