@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(960)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1020)]
 
 
 def test_one_cycle_runs_unattended_to_a_90_10_rollout(tmp_path):
@@ -19,9 +19,9 @@ def test_one_cycle_runs_unattended_to_a_90_10_rollout(tmp_path):
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"distillery-e2e-{os.getpid()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTILLERY_")}
     result = subprocess.run(
-        [sys.executable, "-m", "distillery_cli", "demo", "--cycles", "1", "--time-limit", "780",
+        [sys.executable, "-m", "distillery_cli", "demo", "--cycles", "1", "--time-limit", "840",
          "--home", str(home), "--summary-json", str(summary_path)],
-        capture_output=True, text=True, env={**env, "COLUMNS": "160"}, timeout=900,
+        capture_output=True, text=True, env={**env, "COLUMNS": "160"}, timeout=960,
     )
     assert summary_path.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads(summary_path.read_text())
