@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka_helpers import ReadMessage, wait_until
@@ -41,14 +42,14 @@ class RunningCleaner:
     """The cleaner service running in-process under one configuration file."""
 
     def __init__(self, bootstrap: str, database_url: str, config: dict, tmp_path: Path, monkeypatch) -> None:
-        path = tmp_path / f"cleaner-{abs(hash(json.dumps(config, sort_keys=True)))}.json"
+        self.config_hash = CleanerConfig.model_validate(config).config_hash
+        path = tmp_path / f"cleaner-{self.config_hash}.json"
         path.write_text(json.dumps(config))
         monkeypatch.setenv("DISTILLERY_CLEANER_CONFIG_FILE", str(path))
         self.settings = RuntimeSettings(kafka_bootstrap=bootstrap, database_url=database_url,
                                         consumer_batch_timeout_ms=50, outbox_poll_s=0.1, http_port=0)
         self.spec = build(self.settings)
         self.group = self.spec.subscriptions[0].group
-        self.config_hash = CleanerConfig.model_validate(config).config_hash
         self._runner: ServiceRunner | None = None
         self._task: asyncio.Task | None = None
 
@@ -56,6 +57,10 @@ class RunningCleaner:
         self._runner = ServiceRunner(self.spec, self.settings)
         self._task = asyncio.create_task(self._runner.run())
         return self
+
+    @property
+    def port(self) -> int:
+        return self._runner.http.port
 
     async def __aexit__(self, *exc) -> None:
         self._runner.stopping.set()
@@ -133,6 +138,9 @@ async def test_every_generation_gets_one_verdict_with_its_lineage_and_a_late_fla
         assert {b["config_hash"] for b in bodies} == {cleaner.config_hash}
         sessions = {t.observation_id: t.session_id for t in TRACES}
         assert all(m.key == sessions[json.loads(m.value)["lineage"]["observation_id"]] for m in published)
+        async with httpx.AsyncClient() as http:
+            shown = (await http.get(f"http://127.0.0.1:{cleaner.port}/config")).json()
+        assert (shown["config_hash"], shown["consumer_group"]) == (cleaner.config_hash, cleaner.group)
         accepted = [b for m, b in zip(published, bodies) if m.topic == EXAMPLES_ACCEPTED]
         assert accepted and all(b["messages"][-1]["weight"] == 1 for b in accepted)
 

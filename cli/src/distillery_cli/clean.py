@@ -122,6 +122,8 @@ async def _run(cleaner: Cleaner, path: Path, scores: dict[str, list[dict[str, An
 
 
 def _observations(path: Path, summary: Summary) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of each generation, each observation id once (exports overlap)."""
+    first_seen: dict[str, int] = {}
     with path.open("r", encoding="utf-8", errors="replace") as handle:
         for number, text in enumerate(handle, start=1):
             summary.lines += 1
@@ -135,6 +137,10 @@ def _observations(path: Path, summary: Summary) -> Iterator[tuple[int, dict[str,
             kind = record.get("type")
             if kind not in (None, "GENERATION"):
                 summary.other_types += 1
+                continue
+            seen_at = first_seen.setdefault(record["id"], number)
+            if seen_at != number:
+                summary.bad_lines.append(f"{path.name} line {number}: the observation of line {seen_at} again")
                 continue
             yield number, record
 

@@ -6,6 +6,11 @@ scores of the batch's generations, screen every generation, fingerprint the surv
 look up exact and near duplicates for the whole batch at once, index what is kept, and
 retract what late scores flagged.
 
+Several instances share the index. An exact duplicate is always caught (the index's key
+decides which instance indexed the content first; the other's candidate becomes its
+duplicate). Two near-duplicates judged by two instances in the same instant may both be
+kept: each looked the index up before the other wrote.
+
 Late scores (``TraceScored``). A score can reach Langfuse minutes after its generation
 was published, so the cleaner keeps every late score per observation (``late_scores``):
 

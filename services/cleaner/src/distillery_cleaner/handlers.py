@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from distillery_contracts.examples import ExampleAccepted
 from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED
 from distillery_contracts.traces import TraceCaptured, TraceScored
+from distillery_cleaner.adapters.repository import AbstractCleanerRepository
 from distillery_cleaner.adapters.sql import SqlCleanerRepository
 from distillery_cleaner.cleaning import clean_batch, key_of
 from distillery_cleaner.domain.screen import Cleaner
@@ -15,13 +17,21 @@ from distillery_runtime.consumer import BatchHandler, Delivery
 from distillery_runtime.uow import UnitOfWork
 
 
-def trace_handler(cleaner: Cleaner) -> BatchHandler:
-    """The batch handler of ``traces.raw`` for one cleaner version and configuration."""
+def sql_repository(uow: UnitOfWork) -> AbstractCleanerRepository:
+    return SqlCleanerRepository(uow.session)
+
+
+def trace_handler(cleaner: Cleaner,
+                  repository: Callable[[UnitOfWork], AbstractCleanerRepository] = sql_repository) -> BatchHandler:
+    """The batch handler of ``traces.raw`` for one cleaner version and configuration.
+
+    ``repository`` gives the store inside the batch's unit of work (tests pass a fake).
+    """
 
     async def on_traces_raw(uow: UnitOfWork, deliveries: list[Delivery]) -> None:
         captured = [d for d in deliveries if isinstance(d.event, TraceCaptured)]
         scored = [d for d in deliveries if isinstance(d.event, TraceScored)]
-        verdicts = await clean_batch(cleaner, SqlCleanerRepository(uow.session), [d.event for d in captured],
+        verdicts = await clean_batch(cleaner, repository(uow), [d.event for d in captured],
                                      [d.event for d in scored], datetime.now(UTC))
         causes = {key_of(d.event): d.envelope for d in captured}
         late_causes = {key_of(d.event): d.envelope for d in scored}

@@ -83,7 +83,12 @@ class NearDuplicates(_Frozen):
     enabled: bool = True
     threshold: float = Field(default=0.8, gt=0.0, le=1.0, description="Estimated Jaccard to reject.")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash signature length.")
-    shingle_words: int = Field(default=3, ge=1, le=8, description="Words per shingle.")
+    shingle_words: int = Field(
+        default=3, ge=1, le=8,
+        description="Words per shingle. Three keeps reworded repeats of a call together while "
+        "calls that merely share the clinic's vocabulary (same tools, same slots) stay apart; "
+        "single words make every long booking call look alike.",
+    )
     roles: tuple[Literal["user", "assistant", "tool", "tool_calls"], ...] = Field(
         default=("user", "tool", "tool_calls"),
         description="Which parts of the conversation are shingled. The system prompt never is "

@@ -108,6 +108,8 @@ def check_structure(example: Example) -> Rejection | None:
         if pending:
             return Rejection(RejectReason.INCOMPLETE,
                              f"{len(pending)} tool call(s) before message {number} have no result")
+        if not message.tool_names:
+            continue
         problem = message.call_problem or _undeclared(message.tool_names, declared)
         if problem:
             reason = RejectReason.ERROR if index == last else RejectReason.UNMAPPABLE

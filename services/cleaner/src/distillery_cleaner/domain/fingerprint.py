@@ -1,11 +1,14 @@
 """Near-duplicate fingerprints: a MinHash signature of word shingles, cut into LSH bands.
 
 The signature is a MinHash (rensa's R-MinHash) of word shingles taken from the parts of
-the conversation that :class:`NearDuplicates` names, never the system prompt. It is cut
-into ``bands`` bands of ``rows`` values; two examples that share any band are candidates,
-and a candidate is a duplicate when the signatures agree on at least ``threshold`` of
-their values (the MinHash estimate of Jaccard similarity). Bands are chosen so that a
-pair exactly at the threshold becomes a candidate with probability 0.99 or more.
+the conversation that :class:`NearDuplicates` names, never the system prompt. Shingles
+do not cross message boundaries, so an example's set is the union of its messages' sets,
+each computed once. The signature is cut into ``bands`` bands of ``rows`` values; two
+examples that share any band are candidates, and a candidate is a duplicate when the
+signatures agree on at least ``threshold`` of their values (the MinHash estimate of
+Jaccard similarity). Bands are chosen so that a pair exactly at the threshold becomes a
+candidate with probability 0.98 or more (the estimate itself is only good to about
+±0.035 at 128 values).
 
 A band's key is its number in the high 32 bits and a CRC-32 of its values, seeded with
 the cleaner's scope, in the low 32: stable across processes and Python versions (it is
@@ -27,7 +30,7 @@ from rensa import RMinHash
 from distillery_cleaner.domain.config import NearDuplicates
 
 _WORD = re.compile(r"\w+")
-CANDIDATE_RECALL = 0.99
+CANDIDATE_RECALL = 0.98
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class BandLayout:
 
     @classmethod
     def for_threshold(cls, threshold: float, num_perm: int) -> BandLayout:
-        """The most selective layout that still finds a pair at ``threshold`` 99% of the time."""
+        """The most selective layout that still finds a pair at ``threshold`` 98% of the time."""
         for rows in range(num_perm, 0, -1):
             bands = num_perm // rows
             if 1 - (1 - threshold**rows) ** bands >= CANDIDATE_RECALL:

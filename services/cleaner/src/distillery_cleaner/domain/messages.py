@@ -83,24 +83,11 @@ class MessageCleaner:
         redactions: dict[str, int] = {}
         text = self._clean_text(raw_text, redactions) if raw_text is not None else ""
         calls = [(call_id, fn, self._clean_text(args, redactions)) for call_id, fn, args in raw_calls]
-        out: dict[str, Any] = {"role": role}
-        if text:
-            out["content"] = text
-        elif role == "tool":
-            out["content"] = ""  # an empty tool result is still the call's answer
-        elif not (role == "assistant" and calls):
+        if not (text or role == "tool" or (role == "assistant" and calls)):
             return CleanMessage(role, None, problem=(RejectReason.EMPTY_CONTENT, "has no text"))
         if role == "tool" and not tool_call_id:
             return CleanMessage(role, None, problem=(RejectReason.UNMAPPABLE, "has no tool_call_id"))
-        if calls:
-            out["tool_calls"] = [{"id": i, "type": "function", "function": {"name": fn, "arguments": a}}
-                                 for i, fn, a in calls]
-        if name:
-            out["name"] = name
-        if role == "tool":
-            out["tool_call_id"] = tool_call_id
-        if role == "assistant":
-            out["weight"] = weight
+        out = _fine_tune_dict(role, weight, text, name, tool_call_id, calls)
         canonical = "\x1f".join([role, str(weight), text, name or "", *(f"{fn}\x1d{a}" for _, fn, a in calls)])
         return CleanMessage(
             role=role,
@@ -121,6 +108,24 @@ class MessageCleaner:
         for kind, n in counts:
             redactions[kind] = redactions.get(kind, 0) + n
         return cleaned
+
+
+def _fine_tune_dict(role: str, weight: int, text: str, name: str | None, tool_call_id: str | None,
+                    calls: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """The message in OpenAI's fine-tuning format (weights only on assistant messages)."""
+    out: dict[str, Any] = {"role": role}
+    if text or role == "tool":
+        out["content"] = text  # an empty tool result is still the call's answer
+    if calls:
+        out["tool_calls"] = [{"id": i, "type": "function", "function": {"name": fn, "arguments": a}}
+                             for i, fn, a in calls]
+    if name:
+        out["name"] = name
+    if role == "tool":
+        out["tool_call_id"] = tool_call_id
+    if role == "assistant":
+        out["weight"] = weight
+    return out
 
 
 def _call_problem(calls: list[tuple[str, str, str]]) -> str | None:

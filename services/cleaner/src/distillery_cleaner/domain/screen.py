@@ -99,6 +99,10 @@ class Cleaner:
         if example.redactions and self.config.pii.action == "drop":
             found = ", ".join(f"{kind}×{n}" for kind, n in sorted(example.redactions.items()))
             return Rejection(RejectReason.PII, f"personal data found: {found}")
+        return self._candidate(trace, example)
+
+    def _candidate(self, trace: TraceCaptured, example: Example) -> Candidate | Rejection:
+        """Token count (within bounds), content hash and shingles of a screened example."""
         tools_canonical, tools_tokens = self._tool_facts(tuple(t.model_dump_json() for t in example.tools))
         tokens = self._priming + tools_tokens + sum(m.tokens for m in example.messages)
         rejection = filters.check_tokens(tokens, self.config.bounds, self.config.base_model)

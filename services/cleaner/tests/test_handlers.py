@@ -1,0 +1,51 @@
+"""The traces.raw handler: one verdict per generation through the outbox, with lineage and metrics."""
+
+from __future__ import annotations
+
+from cleaner_samples import late, score, trace
+from prometheus_client import REGISTRY
+
+from distillery_cleaner.handlers import trace_handler
+from distillery_contracts.envelope import Envelope
+from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, TRACES_RAW
+from distillery_runtime.consumer import Delivery
+from distillery_runtime.uow import FakeUnitOfWork
+
+
+def delivered(event, offset: int) -> Delivery:
+    envelope = Envelope.new(event_type=event.event_type, schema_version=1, producer="ingester/0.1.0",
+                            event_id=event.event_id(), correlation_id="cycle-9")
+    return Delivery(envelope=envelope, event=event, topic=TRACES_RAW, partition=0, offset=offset,
+                    key=event.partition_key())
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_each_generation_is_emitted_to_its_topic_caused_by_its_trace(cleaner, repo):
+    handler = trace_handler(cleaner, lambda uow: repo)
+    good, cut = trace(1, session="call-a"), trace(2, session="call-b", output=None)
+    uow = FakeUnitOfWork(producer="cleaner/0.1.0")
+    accepted_before = counted("distillery_cleaner_accepted_total", config_hash=cleaner.config_hash)
+    await handler(uow, [delivered(good, 0), delivered(cut, 1)])
+    [accepted, rejected] = uow.pending
+    assert (accepted.topic, accepted.envelope.causation_id, accepted.key) == (EXAMPLES_ACCEPTED, "obs-0001", "call-a")
+    assert (rejected.topic, rejected.envelope.causation_id, rejected.key) == (EXAMPLES_REJECTED, "obs-0002", "call-b")
+    assert {m.envelope.correlation_id for m in uow.pending} == {"cycle-9"}
+    assert counted("distillery_cleaner_accepted_total", config_hash=cleaner.config_hash) == accepted_before + 1
+    assert counted("distillery_cleaner_rejected_total", config_hash=cleaner.config_hash, reason="incomplete") >= 1
+    assert counted("distillery_cleaner_redactions_total", config_hash=cleaner.config_hash, kind="PHONE") >= 3
+
+
+async def test_a_retraction_is_caused_by_the_late_score_that_flagged_it(cleaner, repo):
+    handler = trace_handler(cleaner, lambda uow: repo)
+    generation = trace(1)
+    await handler(FakeUnitOfWork(), [delivered(generation, 0)])
+    flag = late(generation, score(1.0))
+    uow = FakeUnitOfWork()
+    await handler(uow, [delivered(flag, 1)])
+    [retraction] = uow.pending
+    assert retraction.topic == EXAMPLES_REJECTED
+    assert retraction.envelope.causation_id == flag.event_id()
+    assert counted("distillery_cleaner_retracted_total", config_hash=cleaner.config_hash) >= 1
