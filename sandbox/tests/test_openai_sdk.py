@@ -225,3 +225,23 @@ def test_files_list_page_by_page_and_come_back_byte_for_byte(client):
 def test_the_sandbox_says_it_is_a_simulation(sandbox):
     health = httpx.get(f"{sandbox.url}/sandbox/v1/health").json()
     assert health == {"status": "ok", "simulation": True}
+
+
+def test_a_rehearsed_teacher_regression_misquotes_prices_until_it_is_switched_off(sandbox, client):
+    questions = [f"How much does {what} cost? (caller {n})" for n in range(40)
+                 for what in ("a consultation", "a flu vaccine")]
+    true_prices = set(re.findall(r"€\d+(?:\.\d{2})?", " ".join(ask(client, "gpt-4.1", q) for q in questions)))
+    assert true_prices
+    admin = httpx.Client(base_url=sandbox.openai_base_url.removesuffix("/v1"))
+    try:
+        bad = admin.post("/sandbox/v1/teacher", json={"wrong_fact_rate": 1.5})
+        assert bad.status_code == 400 and "between 0 and 1" in bad.json()["error"]["message"]
+        assert admin.post("/sandbox/v1/teacher", json={"wrong_fact_rate": 0.5}).json() == {"wrong_fact_rate": 0.5}
+        answers = [ask(client, "gpt-4.1", q) for q in questions]
+        wrong = [a for a in answers if set(re.findall(r"€\d+(?:\.\d{2})?", a)) - true_prices]
+        assert 0.3 <= len(wrong) / len(answers) <= 0.7
+    finally:
+        admin.post("/sandbox/v1/teacher", json={"wrong_fact_rate": 0.0})
+    assert admin.get("/sandbox/v1/teacher").json() == {"wrong_fact_rate": 0.0}
+    again = " ".join(ask(client, "gpt-4.1", q) for q in questions)
+    assert set(re.findall(r"€\d+(?:\.\d{2})?", again)) <= true_prices

@@ -56,6 +56,9 @@ def openai(
     rate_limit_every: int = typer.Option(0, help="Answer every Nth API request with 429."),
     server_error_every: int = typer.Option(0, help="Answer every Nth API request with 500."),
     fault_path: str = typer.Option("", help="Only inject faults under this path prefix."),
+    teacher_wrong_fact_rate: float = typer.Option(
+        0.0, help="Rehearse a teacher regression: share of fact-bearing teacher answers that "
+        "state a wrong fact (also settable at run time: POST /sandbox/v1/teacher)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
     """Serve the OpenAI and Azure OpenAI sandbox (a simulation, for tests and the demo)."""
@@ -66,6 +69,7 @@ def openai(
         JobTimings,
         LatencyProfile,
         SandboxConfig,
+        TeacherDrift,
         default_catalogue,
         serve,
         with_dates,
@@ -90,6 +94,7 @@ def openai(
             today=pinned,
             min_examples_per_intent=min_examples_per_intent,
             faults=Faults(rules), snapshot_path=state,
+            teacher_drift=TeacherDrift(teacher_wrong_fact_rate),
         )
         serve(host, port, config, log_level=log_level)
     except ValueError as exc:

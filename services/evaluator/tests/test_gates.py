@@ -65,3 +65,19 @@ def test_wilson_interval_and_t_bound_match_known_values():
     assert wilson(0, 0).low is None
     assert lower_bound([1.0, 1.0, 1.0]).lower == 1.0
     assert lower_bound([0.5]).lower is None
+
+
+def test_a_candidate_as_good_as_production_within_noise_passes_but_a_worse_one_does_not():
+    production = stats_for("baseline:production", "ft:prod", 0, 50, similarity=0.998)
+    teacher = stats_for("teacher", "t", 0, 50)
+    tied = {"candidate": stats_for("candidate", "ft:new", 0, 50, similarity=0.989),
+            "teacher": teacher, "baseline:production": production}
+    gates = {g.name: g for g in evaluate_gates(tied, {"deterministic", "embedding"}, GateConfig()).gates}
+    assert gates["vs_production_quality"].passed
+    assert gates["vs_production_quality"].threshold == 0.998 - 0.02
+
+    worse = {"candidate": stats_for("candidate", "ft:new", 6, 50, similarity=0.95),
+             "teacher": teacher, "baseline:production": production}
+    gates = {g.name: g for g in evaluate_gates(worse, {"deterministic", "embedding"}, GateConfig()).gates}
+    assert not gates["vs_production_hallucination"].passed
+    assert not gates["vs_production_quality"].passed

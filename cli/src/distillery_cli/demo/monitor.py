@@ -7,6 +7,7 @@ the live view and `distillery status` need no access to any service's tables.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,20 +95,29 @@ class PipelineMonitor:
         self.counted = counted
         self.view = PipelineView()
         self._consumer: AIOKafkaConsumer | None = None
+        self._counter: AIOKafkaConsumer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         self._consumer = AIOKafkaConsumer(*FOLLOWED, bootstrap_servers=self.bootstrap, group_id=None,
                                           auto_offset_reset="earliest", enable_auto_commit=False)
+        # A subscribed consumer only learns the metadata of its own topics: the counted
+        # topics' end offsets come from a second, unsubscribed one.
+        self._counter = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         await self._consumer.start()
+        await self._counter.start()
+        counted_at = 0.0
         try:
             while not stop.is_set():
                 batch = await self._consumer.getmany(timeout_ms=300)
                 for records in batch.values():
                     for record in records:
                         self._apply(record)
-                await self.refresh_counts()
+                if time.monotonic() - counted_at > 1.0:
+                    await self.refresh_counts()
+                    counted_at = time.monotonic()
         finally:
             await self._consumer.stop()
+            await self._counter.stop()
 
     def _apply(self, record: Any) -> None:
         try:
@@ -118,16 +128,16 @@ class PipelineMonitor:
         self.view.apply(envelope, event)
 
     async def refresh_counts(self) -> None:
-        if not self.counted or self._consumer is None:
+        if not self.counted or self._counter is None:
             return
         for topic in self.counted:
-            parts = self._consumer.partitions_for_topic(topic)
+            parts = self._counter.partitions_for_topic(topic)
             if not parts:
-                await self._consumer._client.force_metadata_update()
-                parts = self._consumer.partitions_for_topic(topic) or set()
+                await self._counter._client.force_metadata_update()
+                parts = self._counter.partitions_for_topic(topic) or set()
             if not parts:
                 continue
-            ends = await self._consumer.end_offsets([TopicPartition(topic, p) for p in parts])
+            ends = await self._counter.end_offsets([TopicPartition(topic, p) for p in parts])
             self.view.counts[topic] = sum(ends.values())
 
 

@@ -88,7 +88,7 @@ def summary(view: PipelineView, stats: VoiceStats, costs: CostFigures | None, el
         "final_weights": {r: {a.name: {"model": a.model, "weight": a.weight} for a in t.arms}
                           for r, t in view.routes.items()},
         "traffic": {"calls": stats.calls_finished, "turns": stats.turns, "by_arm": dict(stats.by_arm),
-                    "fallbacks": stats.fallbacks},
+                    "fallbacks": stats.fallbacks, "by_model": dict(stats.by_model)},
         "topics": dict(view.counts),
         "costs": asdict(costs) if costs else None,
     }

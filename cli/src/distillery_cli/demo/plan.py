@@ -31,6 +31,9 @@ class DemoPlan:
     latency_scale: float = 0.05
     job_time_scale: float = 0.02
     time_limit_s: float = 900.0
+    teacher_regression: float = 0.0
+    """From the second cycle's traffic on, the share of the teacher's fact-bearing answers
+    that state a wrong fact (0 = none): rehearses a regression the evaluator must stop."""
 
     def common_env(self, home: Path, bootstrap: str, database_url: str) -> dict[str, str]:
         return {

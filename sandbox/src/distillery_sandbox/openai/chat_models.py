@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from distillery_sandbox.openai.lessons import FACT_PATTERN, fact_kind
@@ -31,16 +32,44 @@ def draw(model_id: str, messages: list[Message], salt: str) -> float:
     return int.from_bytes(digest.digest()[:8], "big") / 2**64
 
 
+@dataclass
+class TeacherDrift:
+    """A rehearsed teacher regression: the share of the teacher's fact-bearing answers that
+    state a wrong fact (a price, time or doctor), as a teacher whose prompt or knowledge
+    went stale would. Nothing flags these answers; only a check against ground truth can.
+    Off (0.0) unless set, at start-up or through ``POST /sandbox/v1/teacher``."""
+
+    wrong_fact_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.set(self.wrong_fact_rate)
+
+    def set(self, rate: float) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"wrong_fact_rate must be between 0 and 1, not {rate}")
+        self.wrong_fact_rate = rate
+
+    def settings(self) -> dict[str, float]:
+        return {"wrong_fact_rate": self.wrong_fact_rate}
+
+
 class TeacherModel:
-    """GPT-4.1 in the simulation: the workload's grounded teacher."""
+    """GPT-4.1 in the simulation: the workload's grounded teacher (unless it drifts)."""
 
     kind = "teacher"
 
-    def __init__(self, kb: KnowledgeBase):
+    def __init__(self, kb: KnowledgeBase, drift: TeacherDrift | None = None):
         self.kb = kb
+        self.drift = drift or TeacherDrift()
 
     def reply(self, messages: list[Message], *, use_tools: bool, model_id: str) -> Message:
-        return answer_with_intent(self.kb, messages, use_tools=use_tools)[0]
+        answer = answer_with_intent(self.kb, messages, use_tools=use_tools)[0]
+        text = answer.get("content") or ""
+        if self.drift.wrong_fact_rate and not answer.get("tool_calls") and FACT_PATTERN.search(text):
+            u = draw(model_id, messages, "drift")
+            if u < self.drift.wrong_fact_rate:
+                return _say(_replace_facts(text, lambda value: _guess(value, u)))
+        return answer
 
 
 _WRONG_GUESSES = {

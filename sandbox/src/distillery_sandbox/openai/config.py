@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from distillery_sandbox.openai.catalogue import ModelInfo, default_catalogue
+from distillery_sandbox.openai.chat_models import TeacherDrift
 from distillery_sandbox.openai.faults import Faults
 from distillery_sandbox.workload import KnowledgeBase, default_knowledge_base
 
@@ -116,6 +117,7 @@ class SandboxConfig:
     today: date | None = None
     min_examples_per_intent: int = 20
     faults: Faults = field(default_factory=Faults)
+    teacher_drift: TeacherDrift = field(default_factory=TeacherDrift)
     snapshot_path: Path | None = None
     clock: Clock = field(default_factory=SystemClock)
     knowledge_base: KnowledgeBase = field(default_factory=default_knowledge_base)

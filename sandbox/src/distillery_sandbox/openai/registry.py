@@ -13,7 +13,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from distillery_sandbox.openai.catalogue import ModelInfo
-from distillery_sandbox.openai.chat_models import ChatModel, TeacherModel, UntunedModel
+from distillery_sandbox.openai.chat_models import ChatModel, TeacherDrift, TeacherModel, UntunedModel
 from distillery_sandbox.openai.errors import ApiError
 from distillery_sandbox.workload import KnowledgeBase
 
@@ -36,10 +36,11 @@ class ModelRegistry:
     """Base models and fine-tunes of one account; `students` builds a fine-tune's brain."""
 
     def __init__(self, catalogue: tuple[ModelInfo, ...], kb: KnowledgeBase,
-                 students: Callable[[FineTunedModel], ChatModel], today: Callable[[], date]):
+                 students: Callable[[FineTunedModel], ChatModel], today: Callable[[], date],
+                 drift: TeacherDrift | None = None):
         self.catalogue = {model.id: model for model in catalogue}
         self.fine_tuned: dict[str, FineTunedModel] = {}
-        self._brains = {"teacher": TeacherModel(kb), "untuned": UntunedModel(kb)}
+        self._brains = {"teacher": TeacherModel(kb, drift), "untuned": UntunedModel(kb)}
         self._students, self._today = students, today
 
     def base(self, model_id: str) -> ModelInfo | None:

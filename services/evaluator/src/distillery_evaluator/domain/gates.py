@@ -42,8 +42,13 @@ class GateConfig(BaseModel):
         default=0.02, ge=0, le=1, description="Most calls the candidate may fail.")
     baseline_margin: float = Field(
         default=0.0, ge=0, le=1,
-        description="How much worse than the production student (or a baseline) the "
-        "candidate may be on hallucination rate, judge preference or similarity.")
+        description="How much higher than the production student's (or a baseline's) the "
+        "candidate's hallucination rate may be.")
+    baseline_quality_margin: float = Field(
+        default=0.02, ge=0, le=1,
+        description="How much lower than the production student's (or a baseline's) the "
+        "candidate's judge preference or similarity may be: the run-to-run noise of two "
+        "equally good models, so a tie at the ceiling does not stop a cycle.")
 
 
 @dataclass
@@ -121,7 +126,7 @@ def _judge_gate(candidate: RoleStats, config: GateConfig) -> GateResult:
 def _baseline_gates(candidate: RoleStats, baseline: RoleStats, scorers_ran: set[str],
                     config: GateConfig) -> list[GateResult]:
     label = baseline.role.split(":", 1)[-1] if ":" in baseline.role else baseline.role
-    margin = config.baseline_margin
+    margin, quality_margin = config.baseline_margin, config.baseline_quality_margin
     h = candidate.hallucination
     base_rate = baseline.hallucination.rate
     gates = [_gate(
@@ -133,15 +138,15 @@ def _baseline_gates(candidate: RoleStats, baseline: RoleStats, scorers_ran: set[
         cand, base = stats.mean(candidate.preferences), stats.mean(baseline.preferences)
         gates.append(_gate(
             f"vs_{label}_quality", "judge_preference_mean", candidate.model, cand,
-            (base if base is not None else 1.0) - margin, Comparator.GE, len(candidate.preferences),
-            f"judge preference vs the teacher: {baseline.model} {_fmt(base)}, margin {margin:g}"))
+            (base if base is not None else 1.0) - quality_margin, Comparator.GE, len(candidate.preferences),
+            f"judge preference vs the teacher: {baseline.model} {_fmt(base)}, margin {quality_margin:g}"))
     elif EMBEDDING in scorers_ran:
         base = baseline.metrics.similarity_mean
         gates.append(_gate(
             f"vs_{label}_quality", "similarity_mean", candidate.model,
-            candidate.metrics.similarity_mean, (base if base is not None else 1.0) - margin,
+            candidate.metrics.similarity_mean, (base if base is not None else 1.0) - quality_margin,
             Comparator.GE, len(candidate.similarities),
-            f"similarity to the teacher: {baseline.model} {_fmt(base)}, margin {margin:g}"))
+            f"similarity to the teacher: {baseline.model} {_fmt(base)}, margin {quality_margin:g}"))
     return gates
 
 
