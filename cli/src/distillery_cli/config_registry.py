@@ -10,7 +10,6 @@ price table, CLI options, fault injection, tests, docker compose) form the ``oth
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -66,7 +65,7 @@ def service_settings_classes(package: str) -> tuple[type[BaseSettings], ...]:
     return tuple(sorted(found, key=lambda cls: inspect.getsourcelines(cls)[1]))
 
 
-def settings_groups(other: Callable[[], tuple[Variable, ...]] | None = None) -> list[SettingsGroup]:
+def settings_groups() -> list[SettingsGroup]:
     """The runtime, every installed service (by name), then the other variables."""
     from distillery_cli.config_other import other_variables
 
@@ -74,7 +73,7 @@ def settings_groups(other: Callable[[], tuple[Variable, ...]] | None = None) -> 
     for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
         package = ep.value.split(":", 1)[0].split(".", 1)[0]
         groups.append(SettingsGroup(ep.name, service_settings_classes(package)))
-    groups.append(SettingsGroup(OTHER, extra=(other or other_variables)()))
+    groups.append(SettingsGroup(OTHER, extra=other_variables()))
     return groups
 
 
