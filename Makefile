@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Tests start many Python processes: let them reuse compiled modules.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-unit test-integration schemas bench clean stack-up stack-down
+.PHONY: setup demo test test-unit test-integration schemas docs bench clean stack-up stack-down
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,6 +35,10 @@ test-integration: setup
 
 schemas: setup
 	$(VENV)/bin/python -m distillery_contracts.schemagen
+
+# The README's configuration reference, from the settings classes' descriptions.
+docs: setup
+	$(VENV)/bin/distillery config docs --readme README.md
 
 bench: setup
 	$(VENV)/bin/distillery bench --help

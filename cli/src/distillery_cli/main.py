@@ -9,6 +9,7 @@ from distillery_cli.common import console, die, friendly, run_async, settings
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_cli.services import installed_services, load_service
 from distillery_cli.clean import clean
+from distillery_cli.config_cmd import config_app
 from distillery_cli.dataset import dataset_app
 from distillery_cli.demo_cmd import demo_cmd
 from distillery_cli.evaluate import eval_app
@@ -30,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(stack_app, name="stack")
+app.add_typer(config_app, name="config")
 app.add_typer(dataset_app, name="dataset")
 app.command("replay")(replay_cmd)
 app.command("status")(status_cmd)

@@ -20,23 +20,32 @@ class RuntimeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DISTILLERY_", extra="ignore", env_ignore_empty=True)
 
-    kafka_bootstrap: str = Field(default="", description="Kafka bootstrap servers, host:port[,host:port].")
-    database_url: SecretStr | None = Field(default=None, description="PostgreSQL URL.")
-    home: Path = Field(default=Path(".distillery"), description="Where local state lives.")
+    kafka_bootstrap: str = Field(
+        default="", description="Kafka bootstrap servers, host:port[,host:port]; unset: the local stack's "
+        "(stack.json), else 127.0.0.1:9092.")
+    database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL URL, postgresql://user:pass@host:5432/db; unset: the local "
+        "stack's (stack.json).")
+    home: Path = Field(default=Path(".distillery"),
+                       description="Where local state lives: stack files, datasets, reports.")
     http_host: str = Field(default="127.0.0.1", description="Health/metrics server bind address.")
     http_port: int = Field(default=0, ge=0, le=65535, description="Health/metrics port (0: any free port).")
-    log_level: str = Field(default="INFO")
-    log_format: str = Field(default="console", pattern="^(json|console)$")
-    consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
-    consumer_batch_timeout_ms: int = Field(default=200, ge=1)
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: str = Field(default="console", pattern="^(json|console)$",
+                            description="console for people; json for one JSON object per line.")
+    consumer_batch_size: int = Field(default=500, ge=1, le=10_000, description="Records per consumed batch.")
+    consumer_batch_timeout_ms: int = Field(default=200, ge=1, description="How long a batch waits to fill.")
     consumer_session_timeout_ms: int = Field(
         default=10_000, ge=1_500, le=300_000,
         description="Consumer group session timeout; Tansu also waits half of it on every join.")
     handler_attempts: int = Field(default=5, ge=1, le=50, description="Tries before dead-lettering.")
     handler_backoff_s: float = Field(default=0.2, ge=0, description="First retry delay; doubles each try.")
-    outbox_poll_s: float = Field(default=0.5, gt=0)
-    outbox_batch_size: int = Field(default=1000, ge=1)
-    shutdown_grace_s: float = Field(default=15.0, ge=0)
+    outbox_poll_s: float = Field(default=0.5, gt=0,
+                                 description="How often the outbox relay looks for unsent events.")
+    outbox_batch_size: int = Field(default=1000, ge=1,
+                                   description="Events the outbox relay publishes per round.")
+    shutdown_grace_s: float = Field(default=15.0, ge=0,
+                                    description="Time to finish the batch in flight on SIGTERM.")
 
     @field_validator("kafka_bootstrap")
     @classmethod

@@ -60,7 +60,9 @@ class EvaluatorSettings(BaseSettings):
     poll_s: float = Field(default=0.5, gt=0, description="How often the workers look for work.")
     lease_s: float = Field(default=120.0, gt=0, description="How long a claimed run stays claimed "
                            "without progress before another instance takes it over.")
-    gates: GateConfig = Field(default_factory=GateConfig)
+    gates: GateConfig = Field(
+        default_factory=GateConfig,
+        description="Every offline gate threshold as one JSON object, or one GATES__<NAME> variable each.")
 
     route: str = Field(default="voice-agent", description="Route whose production student is the baseline.")
     online_sample_rate: float = Field(
@@ -69,8 +71,8 @@ class EvaluatorSettings(BaseSettings):
     online_attempts: int = Field(default=5, ge=1, description="Tries to score a live call in full.")
 
     langfuse_host: str | None = Field(default=None, description="Langfuse base URL; None: no write-back.")
-    langfuse_public_key: str | None = Field(default=None)
-    langfuse_secret_key: SecretStr | None = Field(default=None)
+    langfuse_public_key: str | None = Field(default=None, description="Langfuse public key (write-back).")
+    langfuse_secret_key: SecretStr | None = Field(default=None, description="Langfuse secret key (write-back).")
     langfuse_environment: str = Field(
         default="evaluation", description="Langfuse environment of the eval traces.")
     reports_dir: Path | None = Field(default=None, description="Default: <DISTILLERY_HOME>/reports.")

@@ -36,16 +36,18 @@ class FinetuneSettings(BaseSettings):
     azure_endpoint: str | None = Field(default=None, description="https://<resource>.openai.azure.com")
     azure_api_key: SecretStr | None = Field(default=None, description="Azure OpenAI api-key.")
     azure_api_version: str = Field(default="2024-10-21", description="Data-plane api-version.")
-    azure_management_url: str = Field(default="https://management.azure.com")
+    azure_management_url: str = Field(default="https://management.azure.com",
+                                      description="Azure Resource Manager base URL (model deployments).")
     azure_management_token: SecretStr | None = Field(
         default=None, description="Bearer token for the management plane (deployments).")
-    azure_management_api_version: str = Field(default="2024-10-01")
-    azure_subscription_id: str | None = None
-    azure_resource_group: str | None = None
+    azure_management_api_version: str = Field(default="2024-10-01", description="Management-plane api-version.")
+    azure_subscription_id: str | None = Field(default=None, description="Subscription of the Azure OpenAI account.")
+    azure_resource_group: str | None = Field(default=None, description="Resource group of the Azure OpenAI account.")
     azure_account: str | None = Field(default=None, description="The Cognitive Services account name.")
     azure_deployment_sku: str = Field(default="Standard", description="SKU of model deployments.")
-    azure_deployment_capacity: int = Field(default=1, ge=1)
-    deployment_prefix: str = Field(default="distillery", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$")
+    azure_deployment_capacity: int = Field(default=1, ge=1, description="Capacity units of each model deployment.")
+    deployment_prefix: str = Field(default="distillery", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$",
+                                   description="Deployments are named <prefix>-<dataset id>.")
 
     base_model: str | None = Field(
         default=None, description="Train this model instead of the one each dataset names.")
@@ -75,7 +77,7 @@ class FinetuneSettings(BaseSettings):
     retry_base_s: float = Field(default=5.0, gt=0, description="First delay after a provider failure.")
     retry_max_s: float = Field(default=600.0, gt=0, description="Longest delay after failures.")
     sdk_max_retries: int = Field(default=2, ge=0, le=10, description="The openai SDK's own retries.")
-    request_timeout_s: float = Field(default=120.0, gt=0)
+    request_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of one provider request.")
 
     @property
     def provider_account(self) -> str:

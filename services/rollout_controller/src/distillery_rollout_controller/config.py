@@ -33,10 +33,12 @@ class RolloutSettings(BaseSettings):
         "100 minus the teacher floor.")
     teacher_floor_percent: float = Field(default=10.0, ge=0, lt=100,
                                          description="Share the teacher always keeps.")
-    teacher_model: str = Field(default="gpt-4.1", min_length=1)
-    teacher_provider: str = Field(default="openai", min_length=1)
+    teacher_model: str = Field(default="gpt-4.1", min_length=1, description="The model every student replaces.")
+    teacher_provider: str = Field(default="openai", min_length=1,
+                                  description="Provider the router sends teacher calls to.")
     teacher_deployment: str | None = Field(default=None, description="Azure deployment of the teacher.")
-    student_provider: str = Field(default="openai", min_length=1)
+    student_provider: str = Field(default="openai", min_length=1,
+                                  description="Provider the router sends student calls to.")
     student_deployment: str | None = Field(
         default=None, description="Azure deployment of students; '{model}' is replaced by the model id.")
     min_stage_duration_s: float = Field(default=3600.0, ge=0,

@@ -47,15 +47,20 @@ class IngesterSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISTILLERY_INGESTER_", extra="ignore",
                                       env_ignore_empty=True, populate_by_name=True)
 
-    projects: list[LangfuseProject] = Field(default_factory=list,
-                                            description="Projects to capture (JSON list).")
-    langfuse_host: str | None = Field(default=None, validation_alias=AliasChoices("DISTILLERY_LANGFUSE_HOST"))
+    projects: list[LangfuseProject] = Field(
+        default_factory=list, description='Projects to capture, a JSON list of {"project_id", "host", '
+        '"public_key", "secret_key"}; replaces the single DISTILLERY_LANGFUSE_* project.')
+    langfuse_host: str | None = Field(default=None, validation_alias=AliasChoices("DISTILLERY_LANGFUSE_HOST"),
+                                      description="Langfuse base URL of the single project.")
     langfuse_public_key: str | None = Field(
-        default=None, validation_alias=AliasChoices("DISTILLERY_LANGFUSE_PUBLIC_KEY"))
+        default=None, validation_alias=AliasChoices("DISTILLERY_LANGFUSE_PUBLIC_KEY"),
+        description="Public key (pk-lf-...) of the single project.")
     langfuse_secret_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("DISTILLERY_LANGFUSE_SECRET_KEY"))
+        default=None, validation_alias=AliasChoices("DISTILLERY_LANGFUSE_SECRET_KEY"),
+        description="Secret key (sk-lf-...) of the single project.")
     langfuse_project_id: str = Field(default="default",
-                                     validation_alias=AliasChoices("DISTILLERY_LANGFUSE_PROJECT_ID"))
+                                     validation_alias=AliasChoices("DISTILLERY_LANGFUSE_PROJECT_ID"),
+                                     description="Our name for the single project; events and watermarks carry it.")
 
     poll_interval_s: float = Field(default=15.0, gt=0, description="Pause between polls once caught up.")
     overlap_s: float = Field(default=600.0, ge=0,
@@ -67,7 +72,8 @@ class IngesterSettings(BaseSettings):
                                      description="Scores read past a window's end while catching up.")
     start_from: AwareDatetime | None = Field(
         default=None, description="Where a project without a watermark starts; default now - lookback.")
-    initial_lookback_s: float = Field(default=86400.0, ge=0)
+    initial_lookback_s: float = Field(
+        default=86400.0, ge=0, description="How far back a project without a watermark starts (no START_FROM).")
     page_size: int = Field(default=1000, ge=1, le=1000, description="Observations per request.")
     score_page_size: int = Field(default=100, ge=1, le=100, description="Scores per request.")
     chunk_size: int = Field(default=500, ge=1, le=5000, description="Generations per transaction.")
@@ -79,7 +85,7 @@ class IngesterSettings(BaseSettings):
     retention_days: float = Field(
         default=90.0, ge=0, description="How long to remember what was published (0: forever); a "
         "backfill reaching further back publishes those generations again, under the same event ids.")
-    request_timeout_s: float = Field(default=30.0, gt=0)
+    request_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one Langfuse request.")
     max_attempts: int = Field(default=8, ge=1, le=100, description="Tries per Langfuse request.")
     max_retry_after_s: float = Field(default=300.0, gt=0, description="Longest Retry-After honoured.")
 
