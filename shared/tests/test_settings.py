@@ -44,3 +44,19 @@ def test_missing_database_says_how_to_get_one(tmp_path, monkeypatch):
 def test_secrets_do_not_show_in_settings_repr(monkeypatch):
     monkeypatch.setenv("DISTILLERY_DATABASE_URL", "postgresql://u:hunter2@db/x")
     assert "hunter2" not in repr(RuntimeSettings())
+
+
+def test_a_bad_value_is_named_with_the_settings_own_prefix(monkeypatch):
+    from pydantic import Field
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    from distillery_runtime.entrypoint import load_settings
+    from distillery_runtime.errors import ConfigError
+
+    class BuilderSettings(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="DISTILLERY_DATASET_")
+        build_threshold: int = Field(default=10)
+
+    monkeypatch.setenv("DISTILLERY_DATASET_BUILD_THRESHOLD", "many")
+    with pytest.raises(ConfigError, match=r"^invalid configuration: DISTILLERY_DATASET_BUILD_THRESHOLD: "):
+        load_settings(BuilderSettings)

@@ -17,11 +17,17 @@ from distillery_runtime.settings import RuntimeSettings
 S = TypeVar("S", bound=RuntimeSettings)
 
 
-def describe_validation_error(exc: ValidationError, prefix: str = "DISTILLERY_") -> str:
+def describe_validation_error(exc: ValidationError, prefix: str = "DISTILLERY_",
+                              nested_delimiter: str = "__") -> str:
+    """One line naming each bad variable as the operator sets it (prefix, nested names)."""
     problems = []
     for err in exc.errors():
-        field = "_".join(str(p) for p in err["loc"]).upper()
-        problems.append(f"{prefix}{field}: {err['msg']}")
+        message = err["msg"].removeprefix("Value error, ")
+        if not err["loc"]:  # a check across several variables
+            problems.append(f"{prefix}*: {message}")
+            continue
+        field = nested_delimiter.join(str(p) for p in err["loc"]).upper()
+        problems.append(f"{prefix}{field}: {message}")
     return "invalid configuration: " + "; ".join(problems)
 
 
@@ -29,7 +35,10 @@ def load_settings(factory: Callable[[], S]) -> S:
     try:
         return factory()
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc)) from None
+        config = getattr(factory, "model_config", {})
+        prefix = config.get("env_prefix") or "DISTILLERY_"
+        delimiter = config.get("env_nested_delimiter") or "__"
+        raise ConfigError(describe_validation_error(exc, prefix, delimiter)) from None
 
 
 def fail(message: str, code: int = 2) -> None:
