@@ -70,6 +70,11 @@ class FakeEvalRepository(AbstractEvalRepository):
             self.rollouts[decision.rollout_id] = decision
 
     async def production(self, route: str) -> ModelTarget | None:
+        live = max((d for d in self.rollouts.values() if d.decision not in ENDED_DECISIONS),
+                   key=lambda d: d.decided_at, default=None)
+        if live is not None:
+            return ModelTarget(model=live.candidate_model,
+                               deployment=await self.deployment_of(live.candidate_model))
         table = self.routes.get(route)
         done = max((d for d in self.rollouts.values() if d.decision is RolloutDecision.COMPLETED),
                    key=lambda d: d.decided_at, default=None)

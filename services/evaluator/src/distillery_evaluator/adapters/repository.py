@@ -76,8 +76,10 @@ class AbstractEvalRepository(abc.ABC):
     async def save_rollout(self, decision: RolloutDecided) -> None: ...
     @abc.abstractmethod
     async def production(self, route: str) -> ModelTarget | None:
-        """The student in production on ``route``: its 'production' arm, or the candidate
-        of the latest completed rollout, whichever is more recent; None: teacher only."""
+        """The student a new candidate must beat on ``route``: the candidate of a rollout
+        still under way (it becomes production if it completes, and a queued successor
+        would replace it), else the 'production' arm or the candidate of the latest
+        completed rollout, whichever is more recent; None: teacher only."""
     @abc.abstractmethod
     async def ended_rollouts(self, rollout_ids: list[str]) -> set[str]: ...
 
@@ -177,6 +179,12 @@ class SqlEvalRepository(AbstractEvalRepository):
             where=t.rollouts.c.decided_at <= stmt.excluded.decided_at))
 
     async def production(self, route: str) -> ModelTarget | None:
+        live = (await self._run(
+            select(t.rollouts).where(t.rollouts.c.active.is_(True))
+            .order_by(t.rollouts.c.decided_at.desc()).limit(1))).first()
+        if live is not None:
+            return ModelTarget(model=live.candidate_model,
+                               deployment=await self.deployment_of(live.candidate_model))
         row = (await self._run(select(t.routes).where(t.routes.c.route == route))).first()
         done = (await self._run(
             select(t.rollouts).where(t.rollouts.c.last_decision == str(RolloutDecision.COMPLETED))
