@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from distillery_cli.config_fields import SECRET, UNSET
 from distillery_cli.config_registry import SettingsGroup, known_names, settings_groups
 from distillery_cli.config_render import END, START, env_file, markdown, rich_tables, splice
+from distillery_cli.topics_doc import TOPICS_MARKERS, topics_markdown
 from distillery_cli.main import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,11 +134,13 @@ def test_the_readme_reference_is_current(groups):
 
 def test_docs_check_reports_a_stale_readme_and_docs_repairs_it(tmp_path, groups):
     readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n\n{START}\nold\n{END}\n\n## next\n")
+    first, last = TOPICS_MARKERS
+    readme.write_text(f"# x\n\n{START}\nold\n{END}\n\n## next\n\n{first}\nold\n{last}\n")
     stale = runner.invoke(app, ["config", "docs", "--readme", str(readme), "--check"])
     assert stale.exit_code == 1 and "make docs" in stale.output
     assert runner.invoke(app, ["config", "docs", "--readme", str(readme)]).exit_code == 0
-    assert readme.read_text() == f"# x\n\n{START}\n{markdown(groups)}{END}\n\n## next\n"
+    assert readme.read_text() == (f"# x\n\n{START}\n{markdown(groups)}{END}\n\n## next\n\n"
+                                  f"{first}\n{topics_markdown()}{last}\n")
 
 
 def _valid_evaluator_env(env) -> None:

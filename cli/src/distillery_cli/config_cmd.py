@@ -10,7 +10,7 @@ import typer
 from distillery_cli.common import console, err_console, friendly
 from distillery_cli.config_check import check_groups, unknown_variables, with_runtime
 from distillery_cli.config_registry import known_names, select_groups, settings_groups
-from distillery_cli.config_render import markdown, env_file, rich_tables, write_readme
+from distillery_cli.config_render import END, START, env_file, markdown, rich_tables, write_readme
 
 config_app = typer.Typer(help="List every setting, or check the environment's.", no_args_is_help=True)
 
@@ -62,9 +62,13 @@ def check_cmd(service: str | None = ServiceOption) -> None:
 @friendly
 def docs_cmd(readme: Path = typer.Option(Path("README.md"), help="The README holding the markers."),
              check: bool = typer.Option(False, "--check", help="Only compare; exit 1 when stale.")) -> None:
-    """Regenerate the README's configuration reference (what ``make docs`` runs)."""
-    current = write_readme(readme, markdown(settings_groups()), check=check)
-    if check and not current:
-        err_console.print(f"{readme} configuration reference is stale: run 'make docs'", highlight=False)
-        raise typer.Exit(1)
-    typer.echo(f"{readme}: configuration reference {'is current' if current else 'regenerated'}")
+    """Regenerate the README's configuration and topic references (what ``make docs`` runs)."""
+    from distillery_cli.topics_doc import TOPICS_MARKERS, topics_markdown
+
+    for what, section, markers in (("configuration reference", markdown(settings_groups()), (START, END)),
+                                   ("topic reference", topics_markdown(), TOPICS_MARKERS)):
+        current = write_readme(readme, section, check=check, markers=markers)
+        if check and not current:
+            err_console.print(f"{readme} {what} is stale: run 'make docs'", highlight=False)
+            raise typer.Exit(1)
+        typer.echo(f"{readme}: {what} {'is current' if current else 'regenerated'}")

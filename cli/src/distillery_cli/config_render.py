@@ -72,18 +72,19 @@ def env_file(groups: list[SettingsGroup]) -> str:
     return "\n".join(lines)
 
 
-def splice(readme: str, section: str) -> str:
+def splice(readme: str, section: str, markers: tuple[str, str] = (START, END)) -> str:
     """``readme`` with the text between the markers replaced by ``section``."""
-    start, end = readme.find(START), readme.find(END)
+    first, last = markers
+    start, end = readme.find(first), readme.find(last)
     if start < 0 or end < start:
-        raise ValueError(f"README has no {START} ... {END} markers")
-    return readme[: start + len(START)] + "\n" + section + readme[end:]
+        raise ValueError(f"README has no {first} ... {last} markers")
+    return readme[: start + len(first)] + "\n" + section + readme[end:]
 
 
-def write_readme(path: Path, section: str, check: bool) -> bool:
+def write_readme(path: Path, section: str, check: bool, markers: tuple[str, str] = (START, END)) -> bool:
     """Regenerate the section (or with ``check`` only compare); True when it was current."""
     text = path.read_text(encoding="utf-8")
-    updated = splice(text, section)
+    updated = splice(text, section, markers)
     if updated == text:
         return True
     if not check:
