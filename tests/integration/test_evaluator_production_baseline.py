@@ -8,13 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from db_helpers import migrated_session
 
 import distillery_evaluator
 from distillery_contracts.samples import sample_rollout_decided, sample_route_table
 from distillery_evaluator.adapters.fakes import FakeEvalRepository
 from distillery_evaluator.adapters.repository import AbstractEvalRepository, SqlEvalRepository
-from distillery_runtime.db import create_engine, session_factory
-from distillery_runtime.migrations import migrate
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +26,8 @@ async def repo(request, database_url) -> AsyncIterator[AbstractEvalRepository]:
     if request.param == "fake":
         yield FakeEvalRepository()
         return
-    engine = create_engine(database_url, "evaluator")
-    await migrate(engine, "evaluator", MIGRATIONS)
-    async with session_factory(engine)() as session:
+    async with migrated_session(database_url, "evaluator", MIGRATIONS) as session:
         yield SqlEvalRepository(session)
-        await session.rollback()
-    await engine.dispose()
 
 
 def decided(rollout_id: str, candidate: str, decision: str, hours: int):

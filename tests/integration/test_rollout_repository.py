@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from db_helpers import migrated_session
 
 import distillery_rollout_controller
 from distillery_contracts.samples import sample_gate, sample_metrics, sample_rollout_decided, sample_route_table
@@ -15,8 +16,6 @@ from distillery_rollout_controller.adapters.repository import AbstractRolloutRep
 from distillery_rollout_controller.domain.observations import Observation, TrafficSample
 from distillery_rollout_controller.domain.rollout import Rollout, RolloutStatus
 from distillery_rollout_controller.domain.routing import RouteState
-from distillery_runtime.db import create_engine, session_factory
-from distillery_runtime.migrations import migrate
 
 pytestmark = pytest.mark.integration
 
@@ -29,12 +28,8 @@ async def repo(request, database_url) -> AsyncIterator[AbstractRolloutRepository
     if request.param == "fake":
         yield FakeRolloutRepository()
         return
-    engine = create_engine(database_url, "rollout_controller")
-    await migrate(engine, "rollout_controller", MIGRATIONS)
-    async with session_factory(engine)() as session:
+    async with migrated_session(database_url, "rollout_controller", MIGRATIONS) as session:
         yield SqlRolloutRepository(session)
-        await session.rollback()
-    await engine.dispose()
 
 
 def rollout(rollout_id: str, status: RolloutStatus, minutes: int = 0, **fields) -> Rollout:
