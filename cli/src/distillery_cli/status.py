@@ -43,17 +43,18 @@ def render_cycles(view: PipelineView) -> Table:
     for cycle in view.cycles.values():
         dataset = f"{cycle.dataset.counts.train_examples} train / {cycle.dataset.counts.validation_examples} val" if cycle.dataset else "-"
         job = cycle.job
+        last = cycle.decisions[-1] if cycle.decisions else None
         table.add_row(cycle.cycle_id, dataset,
-                      f"{job.status.value} {job.fine_tuned_model or ''}".strip() if job else "-",
+                      f"{job.status.value} {(job.fine_tuned_model or '').rsplit(':', 1)[-1]}".strip() if job else "-",
                       cycle.evaluation.outcome.value if cycle.evaluation else "-",
-                      cycle.decisions[-1].decision.value if cycle.decisions else "-")
+                      f"{last.decision.value} at {last.stage_percent:g}%" if last else "-")
     return table
 
 
 def render_routes(view: PipelineView) -> Table:
     table = Table("route", "version", "weights")
     for route in view.routes.values():
-        weights = ", ".join(f"{a.name}={a.model} {a.weight:g}%" for a in route.arms)
+        weights = ", ".join(f"{a.name} {a.weight:g}% ({a.model})" for a in route.arms)
         table.add_row(route.route, str(route.version), weights)
     return table
 

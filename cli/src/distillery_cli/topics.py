@@ -67,7 +67,8 @@ async def group_lag(bootstrap: str, group: str, topic: str, parts: list[Partitio
         for p in parts:
             offset = await consumer.committed(TopicPartition(topic, p.partition))
             committed[p.partition] = offset
-            lag += p.end - (offset if offset is not None else p.start)
+            # The end offsets were read first; a group that committed since is caught up.
+            lag += max(0, p.end - (offset if offset is not None else p.start))
         return GroupLag(group, committed, lag)
     finally:
         await consumer.stop()

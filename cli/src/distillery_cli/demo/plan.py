@@ -18,14 +18,14 @@ class DemoPlan:
     """Stop after this many cycles completed their rollout."""
     history_calls: int = 260
     """Production history (teacher era, with the usual defects) loaded into Langfuse."""
-    dataset_threshold: int = 700
+    dataset_threshold: int = 600
     """New accepted examples that start a cycle."""
     target_size: int = 1200
     calls_per_second: float = 2.0
     min_scored_calls: int = 30
     min_stage_duration_s: float = 6.0
     evaluate_interval_s: float = 2.0
-    online_sample_rate: float = 0.5
+    online_sample_rate: float = 1.0
     eval_validation_limit: int = 40
     eval_golden_limit: int = 40
     latency_scale: float = 0.05

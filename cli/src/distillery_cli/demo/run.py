@@ -27,6 +27,7 @@ from distillery_cli.localstack.procs import free_port, wait_for_port
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, TRACES_RAW
 from distillery_runtime.registration import registrations
+from distillery_runtime.stackstate import StackState, clear_stack_state, write_stack_state
 
 SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "finetune-controller", "evaluator",
             "rollout-controller")
@@ -79,7 +80,12 @@ class Demo:
         self.stack.append(pg)
         await create_topics(broker.bootstrap)
         await migrate_all(pg.url)
+        # Operator commands run from another terminal find the demo's stack through this file.
+        write_stack_state(self.home, StackState(broker.bootstrap, pg.url, broker_pid=broker.pid,
+                                                postgres_pid=pg.pid, extra={"demo": True}))
         self.console.print(f"  broker {broker.bootstrap} · database {pg.url}")
+        self.console.print(f"  watch it from another terminal: DISTILLERY_HOME={self.home} "
+                           ".venv/bin/distillery status")
         langfuse_port, openai_port, routing_port = free_port(), free_port(), free_port()
         public, secret = LANGFUSE_KEYS
         self.group.distillery("sandbox-langfuse", [
@@ -120,6 +126,7 @@ class Demo:
         self.group.stop_all()
         for proc in reversed(self.stack):
             proc.stop()
+        clear_stack_state(self.home)
 
 
 class TeacherRegression:

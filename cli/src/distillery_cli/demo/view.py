@@ -43,12 +43,14 @@ def live_view(view: PipelineView, stats: VoiceStats, threshold: int, elapsed_s: 
 
 
 def final_report(view: PipelineView, costs: CostFigures | None, reason: str) -> Panel:
-    table = Table("cycle", "dataset", "job", "evaluation", "gates", "rollout decisions")
+    table = Table("cycle", "dataset (train+val)", "student", "evaluation", "rollout")
     for c in cycle_outcomes(view):
-        gates = ", ".join(f"{g['name']}:{'ok' if g['passed'] else 'FAIL'}" for g in c.gates) or "-"
+        model = (c.fine_tuned_model or "").rsplit(":", 1)[-1] or "-"
+        failed = [g["name"] for g in c.gates if not g["passed"]]
+        verdict = f"{c.evaluation or '-'}" + (f": {', '.join(failed)}" if failed else
+                                                f" ({len(c.gates)} gates)" if c.gates else "")
         table.add_row(c.cycle_id, f"{c.train_examples or 0}+{c.validation_examples or 0}",
-                      f"{c.job_status or '-'} {c.fine_tuned_model or ''}".strip(), c.evaluation or "-", gates,
-                      " → ".join(c.decisions) or "-")
+                      f"{model} ({c.job_status or '-'})", verdict, rollout_path(c.decisions))
     parts: list = [table]
     if costs:
         money = Table("", "per model call", "per month at 10,000 calls/day")
@@ -58,3 +60,12 @@ def final_report(view: PipelineView, costs: CostFigures | None, reason: str) -> 
         parts.append(money)
         parts.append("Seed platform reference: ~$0.006 per call on GPT-4.1, ~$0.0018 for the 90/10 hybrid (≈70% lower).")
     return Panel(Group(*parts), title=f"Distillery demo: {reason}", border_style="green")
+
+
+def rollout_path(decisions: list[str]) -> str:
+    """``started@10% → held@10% → advanced@25% … completed@90%`` as ``10→25→…→90 completed``."""
+    if not decisions:
+        return "-"
+    stages = [d.split("@")[1].rstrip("%") for d in decisions if d.startswith(("started", "advanced"))]
+    last = decisions[-1].split("@")[0]
+    return f"{'→'.join(stages)}% {last}" if stages else last
