@@ -120,7 +120,8 @@ async def test_generation_carries_arm_rollout_stage_and_call_id_with_the_call_as
 
     [generation] = recorder.generations
     assert generation.start["call_id"] == "call-7f3a" and generation.start["name"] == "voice-agent"
-    assert generation.start["metadata"] == {"arm": result.arm.name, "call_id": "call-7f3a",
+    assert generation.start["metadata"] == {"arm": result.arm.name, "arm_weight": result.arm.weight,
+                                            "call_id": "call-7f3a",
                                             "provider": "openai", "route_version": 4,
                                             "rollout_id": "ro-1", "stage": 1}
     assert generation.start["model"] == result.arm.model

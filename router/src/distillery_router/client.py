@@ -281,7 +281,8 @@ class _CallContext:
     stage: int | None
 
     def metadata(self, arm: Arm, fallback_from: Arm | None) -> dict[str, Any]:
-        metadata: dict[str, Any] = {"arm": arm.name, "call_id": self.call_id, "provider": arm.provider}
+        metadata: dict[str, Any] = {"arm": arm.name, "arm_weight": arm.weight, "call_id": self.call_id,
+                                    "provider": arm.provider}
         if self.table is not None:
             metadata["route_version"] = self.table.version
             if self.table.rollout_id is not None:

@@ -87,6 +87,20 @@ async def test_live_calls_of_a_running_rollout_are_sampled_at_the_configured_rat
     assert set(repo.queue) == picked  # a replay samples the same calls, once each
 
 
+async def test_a_small_arm_is_sampled_more_so_both_arms_gather_evidence_at_the_same_pace(repo):
+    def call(i: int, arm: str, weight: float):
+        return deliver(sample_trace_captured(observation_id=f"obs-{arm}-{i}", metadata={
+            "arm": arm, "arm_weight": weight, "rollout_id": "ro-1", "stage": 0}), i)
+
+    # One minute of a 10% stage: 100 candidate calls and 900 teacher calls.
+    calls = [call(i, "candidate", 10.0) for i in range(100)] + [call(i, "teacher", 90.0) for i in range(900)]
+    await handlers(repo, rate=0.2).on_trace_captured(FakeUnitOfWork(), calls)
+    picked = {arm: sum(1 for obs in repo.queue if obs.startswith(f"obs-{arm}-")) for arm in ("candidate", "teacher")}
+    assert picked["candidate"] == 100  # 0.2 x 50/10 = every call
+    assert 70 <= picked["teacher"] <= 130  # 0.2 x 50/90 = 11%
+    assert sum(picked.values()) < 0.25 * len(calls)
+
+
 async def test_calls_outside_a_rollout_or_of_an_ended_one_are_not_scored(repo):
     await handlers(repo).on_rollout_decided(FakeUnitOfWork(), [deliver(sample_rollout_decided(
         rollout_id="ro-old", decision="rolled_back", weights={"teacher": 100.0}))])

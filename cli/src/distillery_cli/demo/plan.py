@@ -25,7 +25,7 @@ class DemoPlan:
     min_scored_calls: int = 30
     min_stage_duration_s: float = 6.0
     evaluate_interval_s: float = 2.0
-    online_sample_rate: float = 1.0
+    online_sample_rate: float = 0.5
     eval_validation_limit: int = 40
     eval_golden_limit: int = 40
     latency_scale: float = 0.05

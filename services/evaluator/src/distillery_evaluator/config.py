@@ -66,7 +66,9 @@ class EvaluatorSettings(BaseSettings):
 
     route: str = Field(default="voice-agent", description="Route whose production student is the baseline.")
     online_sample_rate: float = Field(
-        default=0.2, ge=0, le=1, description="Share of a rollout's calls scored online.")
+        default=0.2, ge=0, le=1,
+        description="Share of a rollout's calls scored online, for an arm serving half the traffic; "
+        "smaller arms are sampled more, larger ones less, so each arm gathers evidence at the same pace.")
     online_batch: int = Field(default=16, ge=1, description="Live calls scored per batch.")
     online_attempts: int = Field(default=5, ge=1, description="Tries to score a live call in full.")
 

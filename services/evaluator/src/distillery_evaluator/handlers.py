@@ -18,7 +18,7 @@ from distillery_evaluator.domain.requests import (
     run_id_for_command,
     run_id_for_job,
 )
-from distillery_evaluator.online import queued_call, rollout_metadata, sampled
+from distillery_evaluator.online import arm_sample_rate, queued_call, rollout_metadata, sampled
 from distillery_runtime.consumer import Delivery
 from distillery_runtime.logs import get_logger
 from distillery_runtime.uow import UnitOfWork
@@ -95,7 +95,8 @@ class Handlers:
             if not isinstance(d.event, TraceCaptured):
                 continue  # late scores (TraceScored) do not change a served answer
             meta = rollout_metadata(d.event)
-            if meta is not None and sampled(d.event.observation_id, self.sample_rate):
+            rate = arm_sample_rate(self.sample_rate, d.event.metadata.get("arm_weight"))
+            if meta is not None and sampled(d.event.observation_id, rate):
                 picked.append((d, meta[0]))
         if not picked:
             return

@@ -50,6 +50,19 @@ def sampled(observation_id: str, rate: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
+def arm_sample_rate(rate: float, arm_weight: object) -> float:
+    """The sampling rate for a call served by an arm holding ``arm_weight`` percent.
+
+    ``rate`` applies to an arm serving half of the traffic; an arm with a smaller share is
+    sampled more (up to every call) and a larger one less, so every arm of a stage gathers
+    scored calls at about the same pace: a 10% candidate is not starved while the 90%
+    arm's evaluation cost stays bounded. Without a known weight, ``rate`` as it is.
+    """
+    if isinstance(arm_weight, bool) or not isinstance(arm_weight, int | float) or arm_weight <= 0:
+        return rate
+    return min(1.0, rate * 50.0 / float(arm_weight))
+
+
 def rollout_metadata(trace: TraceCaptured) -> tuple[str, str, int] | None:
     """(rollout_id, arm, stage) the router recorded, or None for a call outside a rollout."""
     meta = trace.metadata
