@@ -40,7 +40,9 @@ class EvaluatorSettings(BaseSettings):
         default=True, description="Score similarity with the local all-MiniLM-L6-v2 model.")
 
     golden_source: Literal["sandbox", "file", "langfuse", "none"] = Field(
-        default="sandbox", description="Where the golden set comes from.")
+        default="none",
+        description="Where the golden set (prompts with ground truth) comes from: file or langfuse in "
+        "production; sandbox is the simulated clinic's, for the demo; none: the validation split only.")
     golden_path: Path | None = Field(default=None, description="Golden set JSONL (golden_source=file).")
     golden_dataset: str | None = Field(
         default=None, description="Langfuse dataset name (golden_source=langfuse).")
