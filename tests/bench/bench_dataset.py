@@ -39,7 +39,7 @@ from distillery_dataset_builder.domain.records import records_of
 from distillery_dataset_builder.produce import Producer
 from distillery_dataset_builder.samples import synthetic_calls
 from distillery_runtime.db import create_engine, session_factory
-from distillery_runtime.kafka import KafkaPublisher, create_broker, ensure_topics
+from distillery_runtime.kafka import KafkaPublisher, ensure_topics
 from distillery_runtime.migrations import migrate
 from distillery_runtime.outbox import OutboxRelay
 from distillery_runtime.pricing import PriceTable
@@ -98,9 +98,8 @@ async def build_once(url: str, bootstrap: str, root: str) -> dict:
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     engine = create_engine(url, SCHEMA)
     sessions = session_factory(engine)
-    broker = create_broker(bootstrap, "bench")
-    await broker.connect()
-    relay = OutboxRelay(engine, KafkaPublisher(broker), lock_name=f"outbox:{SCHEMA}")
+    publisher = KafkaPublisher(bootstrap, "bench")
+    relay = OutboxRelay(engine, publisher, lock_name=f"outbox:{SCHEMA}")
     config = DatasetBuilderSettings(build_threshold=1, schedule="off")
     builder = DatasetBuilder(Producer(engine, sessions, LocalBlobStore(Path(root)), PriceTable()),
                              lambda: UnitOfWork(sessions, "dataset-builder/bench"), config)
@@ -113,7 +112,7 @@ async def build_once(url: str, bootstrap: str, root: str) -> dict:
         from sqlalchemy import text
 
         manifest = (await conn.execute(text("select manifest from datasets"))).scalar_one()
-    await broker.stop()
+    await publisher.stop()
     await engine.dispose()
     return {"dataset_id": dataset_id, "events": published, "build_s": built - started, "total_s": acked - started,
             "baseline_rss_mib": baseline_kib / 1024,

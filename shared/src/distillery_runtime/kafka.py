@@ -16,6 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaClient, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 
@@ -80,23 +81,61 @@ async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]
 
 
 class KafkaPublisher(AbstractPublisher):
-    """Sends outbox rows through the broker, pipelined, and waits for every ack."""
+    """Sends outbox rows through a producer of its own, in record batches, and waits for
+    every ack.
 
-    def __init__(self, broker: KafkaBroker) -> None:
-        self._broker = broker
+    The relay publishes thousands of events of several KB each per second. They are
+    packed into one record batch per partition (up to ``max_batch_size``) with
+    aiokafka's batch API: per message that is an append, where ``send`` (and FastStream's
+    publish around it) cost more than the network. Partitions are chosen by aiokafka's
+    default partitioner, as ``send`` would, so a key keeps its partition. The producer is
+    started on first use, so a broker that is down at start-up only delays the relay.
+    """
+
+    def __init__(self, bootstrap: str, client_id: str, *, max_batch_size: int = 512 * 1024) -> None:
+        self._options = dict(bootstrap_servers=bootstrap, client_id=client_id, acks="all",
+                             enable_idempotence=False, max_batch_size=max_batch_size)
+        self._producer: AIOKafkaProducer | None = None
+        self._partitioner = DefaultPartitioner()
+
+    async def _started(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(**self._options)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
 
     async def send_all(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        futures = [
-            await self._broker.publish(
-                bytes(row["payload"]),
-                row["topic"],
-                key=row["key"].encode() if row["key"] is not None else None,
-                headers=dict(row["headers"]),
-                no_confirm=True,
-            )
-            for row in rows
-        ]
-        await asyncio.gather(*futures)
+        producer = await self._started()
+        partitions: dict[str, list[int]] = {}
+        open_batches: dict[tuple[str, int], Any] = {}
+        acks = []
+        for row in rows:
+            topic, key = row["topic"], row["key"].encode() if row["key"] is not None else None
+            if topic not in partitions:
+                partitions[topic] = sorted(await producer.partitions_for(topic))
+            partition = self._partitioner(key, partitions[topic], partitions[topic])
+            record = dict(key=key, value=bytes(row["payload"]), timestamp=None,
+                          headers=[(k, v.encode()) for k, v in row["headers"].items()])
+            batch = open_batches.get((topic, partition))
+            if batch is None or batch.append(**record) is None:  # none open, or full: start one
+                if batch is not None:
+                    acks.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = open_batches[(topic, partition)] = producer.create_batch()
+                batch.append(**record)  # the first record always fits
+        for (topic, partition), batch in open_batches.items():
+            acks.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*acks)
+
+    async def stop(self) -> None:
+        """Flush and close the producer (after the relay's last drain)."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
 
 
 class KafkaDeadLetterSink(AbstractDeadLetterSink):

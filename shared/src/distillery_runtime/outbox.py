@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from distillery_contracts.base import Event
 from distillery_contracts.envelope import Envelope
 from distillery_runtime.logs import get_logger
 from distillery_runtime.metrics import OUTBOX_PUBLISHED
-from distillery_runtime.tables import outbox
 
 log = get_logger(__name__)
+
+_PENDING = text("select id, topic, key, headers::text as headers, payload from outbox order by id limit :n")
+_PUBLISHED = text("delete from outbox where id = any(cast(:ids as bigint[]))")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ class AbstractPublisher(abc.ABC):
 
     @abc.abstractmethod
     async def send_all(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Publish outbox rows (topic, key, headers, payload) and wait for every ack."""
+        """Publish outbox rows (topic, key, headers, payload) and wait for every ack.
+
+        ``headers`` is a mapping of header name to text value; ``payload`` the bytes to send."""
 
 
 class OutboxRelay:
@@ -119,12 +124,12 @@ class OutboxRelay:
             if not got_lock:
                 return 0
             try:
-                rows = (await conn.execute(
-                    select(outbox).order_by(outbox.c.id).limit(self._batch_size)
-                )).mappings().all()
+                rows = [{"id": id_, "topic": topic, "key": key, "headers": json.loads(headers), "payload": payload}
+                        for id_, topic, key, headers, payload
+                        in await conn.execute(_PENDING, {"n": self._batch_size})]
                 if rows:
                     await self._publisher.send_all(rows)
-                    await conn.execute(delete(outbox).where(outbox.c.id.in_([r["id"] for r in rows])))
+                    await conn.execute(_PUBLISHED, {"ids": [r["id"] for r in rows]})
                     await conn.commit()
                     OUTBOX_PUBLISHED.labels(service=self._lock_name).inc(len(rows))
                 return len(rows)

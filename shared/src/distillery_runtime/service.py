@@ -99,7 +99,8 @@ class ServiceRunner:
         sessions = session_factory(engine)
         broker = create_broker(self.settings.kafka_bootstrap, self.spec.name,
                                graceful_timeout=self.settings.shutdown_grace_s)
-        relay = OutboxRelay(engine, KafkaPublisher(broker), lock_name=f"outbox:{self.spec.schema}",
+        publisher = KafkaPublisher(self.settings.kafka_bootstrap, f"{self.spec.name}-outbox")
+        relay = OutboxRelay(engine, publisher, lock_name=f"outbox:{self.spec.schema}",
                             poll_s=self.settings.outbox_poll_s, batch_size=self.settings.outbox_batch_size)
 
         def new_uow() -> UnitOfWork:
@@ -155,6 +156,7 @@ class ServiceRunner:
             await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_s)
             for task in tasks:
                 task.cancel()
+            await publisher.stop()
             await engine.dispose()
             log.info("service stopped", service=self.spec.name)
 

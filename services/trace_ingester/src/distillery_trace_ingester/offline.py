@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from distillery_runtime.db import check_database, create_engine, session_factory
-from distillery_runtime.kafka import KafkaPublisher, check_broker, create_broker
+from distillery_runtime.kafka import KafkaPublisher, check_broker
 from distillery_runtime.migrations import migrate
 from distillery_runtime.outbox import OutboxRelay
 from distillery_runtime.tables import outbox
@@ -54,9 +54,8 @@ async def run_import(database_url: str, bootstrap: str, project_id: str, file: P
 
 
 async def _publish_outbox(engine, bootstrap: str, timeout_s: float) -> int:
-    broker = create_broker(bootstrap, f"{NAME}-import")
-    await broker.start()
-    relay = OutboxRelay(engine, KafkaPublisher(broker), lock_name=f"outbox:{SCHEMA}")
+    publisher = KafkaPublisher(bootstrap, f"{NAME}-import")
+    relay = OutboxRelay(engine, publisher, lock_name=f"outbox:{SCHEMA}")
     deadline = time.monotonic() + timeout_s
     try:
         while True:
@@ -67,7 +66,7 @@ async def _publish_outbox(engine, bootstrap: str, timeout_s: float) -> int:
                 return waiting
             await asyncio.sleep(0.2)
     finally:
-        await broker.stop()
+        await publisher.stop()
 
 
 async def read_status(database_url: str) -> dict:

@@ -1,0 +1,22 @@
+"""Outbox payloads inline and uncompressed: the cleaner publishes one ~7 KB event per
+generation, and compressing each on insert only to read it back once cost more than the
+insert (see ``distillery_runtime.migrations.store_outbox_payloads_uncompressed``).
+
+Databases created after this change already have it from 0001; running it again is harmless.
+"""
+
+from alembic import op
+
+from distillery_runtime.migrations import store_outbox_payloads_uncompressed
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    store_outbox_payloads_uncompressed(op.get_bind())
+
+
+def downgrade() -> None:
+    op.execute("alter table outbox alter column payload set storage extended")
+    op.execute("alter table outbox reset (toast_tuple_target)")
