@@ -49,6 +49,12 @@ def store_outbox_payloads_uncompressed(bind: Connection) -> None:
     bind.execute(text("alter table outbox set (toast_tuple_target = 8160)"))
 
 
+def store_outbox_payloads_compressed(bind: Connection) -> None:
+    """Undo :func:`store_outbox_payloads_uncompressed` (PostgreSQL's defaults)."""
+    bind.execute(text("alter table outbox alter column payload set storage extended"))
+    bind.execute(text("alter table outbox reset (toast_tuple_target)"))
+
+
 def _upgrade(connection: Connection, schema: str, migrations_dir: Path, target: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))

@@ -7,7 +7,7 @@ Databases created after this change already have it from 0001; running it again 
 
 from alembic import op
 
-from distillery_runtime.migrations import store_outbox_payloads_uncompressed
+from distillery_runtime.migrations import store_outbox_payloads_compressed, store_outbox_payloads_uncompressed
 
 revision = "0002"
 down_revision = "0001"
@@ -18,5 +18,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("alter table outbox alter column payload set storage extended")
-    op.execute("alter table outbox reset (toast_tuple_target)")
+    store_outbox_payloads_compressed(op.get_bind())
