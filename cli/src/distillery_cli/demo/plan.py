@@ -21,7 +21,7 @@ class DemoPlan:
     dataset_threshold: int = 600
     """New accepted examples that start a cycle."""
     target_size: int = 1200
-    calls_per_second: float = 2.0
+    calls_per_second: float = 3.0
     min_scored_calls: int = 30
     min_stage_duration_s: float = 6.0
     evaluate_interval_s: float = 2.0
