@@ -34,7 +34,7 @@ SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "finetune-controller
 
 
 class ChildDied(RuntimeError):
-    pass
+    """A demo process exited; the message holds its exit code and last log lines."""
 
 
 @dataclass

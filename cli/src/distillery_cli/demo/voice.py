@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from distillery_router.client import RoutedChatClient
+from distillery_runtime.waiting import sleep_unless_stopped
 from distillery_sandbox.workload import (
     DefectRates,
     KnowledgeBase,
@@ -78,10 +79,7 @@ class VoicePlatform:
             task = asyncio.create_task(self._call(script))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self._rng.expovariate(self.calls_per_second))
-            except TimeoutError:
-                pass
+            await sleep_unless_stopped(stop, self._rng.expovariate(self.calls_per_second))
         if tasks:
             await asyncio.wait(tasks, timeout=30)
 

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_cleaner.domain.config import CleanerConfig
-from distillery_runtime.entrypoint import describe_validation_error
+from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.errors import ConfigError
 
 ENV_PREFIX = "DISTILLERY_CLEANER_"
@@ -41,10 +41,7 @@ class CleanerSettings(BaseSettings):
 
 
 def load_cleaner_settings() -> CleanerSettings:
-    try:
-        return CleanerSettings()
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, ENV_PREFIX)) from None
+    return load_settings(CleanerSettings)
 
 
 def load_cleaner_config(path: Path | None) -> CleanerConfig:

@@ -35,6 +35,7 @@ from distillery_runtime.faults import crash_point
 from distillery_runtime.logs import get_logger
 from distillery_runtime.service import ServiceContext
 from distillery_runtime.uow import UnitOfWork
+from distillery_runtime.waiting import sleep_unless_stopped
 
 log = get_logger(__name__)
 
@@ -195,9 +196,6 @@ def builder_job(make_builder: Callable[[ServiceContext], DatasetBuilder], interv
                 log.exception("dataset build tick failed; will retry", error=repr(exc))
                 published = None
             if published is None:
-                try:
-                    await asyncio.wait_for(ctx.stopping.wait(), timeout=interval_s)
-                except TimeoutError:
-                    pass
+                await sleep_unless_stopped(ctx.stopping, interval_s)
 
     return build_datasets

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from distillery_runtime.pricing import PriceTable, UnknownPriceError
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.uow import UnitOfWork
+from distillery_runtime.waiting import sleep_unless_stopped
 
 log = get_logger(__name__)
 
@@ -184,12 +184,12 @@ class Workers:
                     record = await repo_for(uow).claim_run(datetime.now(UTC), lease)
                     await uow.commit()
                 if record is None:
-                    await _sleep(ctx, self.config.poll_s)
+                    await sleep_unless_stopped(ctx.stopping, self.config.poll_s)
                     continue
                 await self._evaluate(ctx, evaluator, record)
             except Exception as exc:  # the database is down: the run's lease lets it resume later
                 log.warning("evaluation worker paused by a failure", error=repr(exc))
-                await _sleep(ctx, 5.0)
+                await sleep_unless_stopped(ctx.stopping, 5.0)
 
     async def _evaluate(self, ctx: ServiceContext, evaluator: OfflineEvaluator,
                         record: RunRecord) -> None:
@@ -220,14 +220,7 @@ class Workers:
         while not ctx.stopping.is_set():
             try:
                 if not await evaluator.score_pending():
-                    await _sleep(ctx, self.config.poll_s)
+                    await sleep_unless_stopped(ctx.stopping, self.config.poll_s)
             except Exception as exc:  # claimed calls come back when their lease runs out
                 log.warning("online scoring paused by a failure", error=repr(exc))
-                await _sleep(ctx, 5.0)
-
-
-async def _sleep(ctx: ServiceContext, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(ctx.stopping.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
+                await sleep_unless_stopped(ctx.stopping, 5.0)

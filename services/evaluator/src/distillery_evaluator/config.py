@@ -104,16 +104,6 @@ class EvaluatorSettings(BaseSettings):
 
 def load_config() -> EvaluatorSettings:
     """The settings from the environment; bad values become one ConfigError line."""
-    from pydantic import ValidationError
+    from distillery_runtime.entrypoint import load_settings
 
-    from distillery_runtime.errors import ConfigError
-
-    try:
-        return EvaluatorSettings()
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            name = "__".join(str(p) for p in err["loc"]).upper()
-            message = err["msg"].removeprefix("Value error, ")
-            problems.append(f"DISTILLERY_EVALUATOR_{name}: {message}" if name else message)
-        raise ConfigError("invalid evaluator configuration: " + "; ".join(problems)) from None
+    return load_settings(EvaluatorSettings)

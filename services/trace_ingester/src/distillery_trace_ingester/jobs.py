@@ -17,6 +17,7 @@ from distillery_runtime.errors import ConfigError
 from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.logs import get_logger
 from distillery_runtime.service import ServiceContext
+from distillery_runtime.waiting import sleep_unless_stopped
 from distillery_trace_ingester.adapters.langfuse_client import (
     AbstractLangfuseReader,
     LangfuseConfigError,
@@ -78,14 +79,7 @@ async def capture_project(project: ProjectCapture, stopping: asyncio.Event) -> N
                         error=str(exc) or type(exc).__name__, retry_in_s=pause)
             busy = False
         if not busy:
-            await _sleep(stopping, pause or project.pacing.poll_interval.total_seconds())
-
-
-async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stopping.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
+            await sleep_unless_stopped(stopping, pause or project.pacing.poll_interval.total_seconds())
 
 
 async def check_projects(readers: Sequence[AbstractLangfuseReader]) -> None:

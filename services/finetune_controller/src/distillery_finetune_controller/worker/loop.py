@@ -7,7 +7,6 @@ closes, the lock is released and another instance resumes every unfinished job.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
@@ -27,6 +26,7 @@ from distillery_finetune_controller.worker.submit import create_job, start_job, 
 from distillery_finetune_controller.worker.track import cancel_job, deploy_job, track_job
 from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.service import ServiceContext
+from distillery_runtime.waiting import sleep_unless_stopped
 
 STEPS: dict[Phase, Callable[[Worker, Job], Awaitable[None]]] = {
     Phase.WAITING: start_job,
@@ -128,14 +128,14 @@ async def run_as_leader(ctx: ServiceContext, w: Worker) -> None:
                 if got:
                     await _lead(ctx, w, conn)
                 else:
-                    await _sleep(ctx, w.settings.worker_interval_s)
+                    await sleep_unless_stopped(ctx.stopping, w.settings.worker_interval_s)
             backoff = w.settings.worker_interval_s
         except Exception as exc:
             if ctx.stopping.is_set():
                 return
             backoff = min(60.0, backoff * 2)
             log.warning("worker failed; retrying", error=repr(exc), retry_in_s=backoff)
-            await _sleep(ctx, backoff)
+            await sleep_unless_stopped(ctx.stopping, backoff)
 
 
 async def _lead(ctx: ServiceContext, w: Worker, conn: AsyncConnection) -> None:
@@ -147,11 +147,4 @@ async def _lead(ctx: ServiceContext, w: Worker, conn: AsyncConnection) -> None:
         await tick(w)
         await conn.execute(text("select 1"))  # a dead lock connection ends leadership here
         await conn.commit()
-        await _sleep(ctx, w.settings.worker_interval_s)
-
-
-async def _sleep(ctx: ServiceContext, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(ctx.stopping.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
+        await sleep_unless_stopped(ctx.stopping, w.settings.worker_interval_s)
