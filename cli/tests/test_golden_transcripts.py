@@ -1,7 +1,7 @@
 """What a user sees must not change by accident: every ``--help`` and ``distillery clean`` on a
 fixed export are compared with transcripts committed before a refactoring.
 
-A deliberate change regenerates them: ``DISTILLERY_UPDATE_GOLDEN=1 pytest cli/tests/test_golden_transcripts.py``,
+A deliberate change regenerates them: ``GOLDEN_UPDATE=1 pytest cli/tests/test_golden_transcripts.py``,
 then review the diff like any other change.
 """
 
@@ -22,7 +22,7 @@ from distillery_cli.main import app
 
 GOLDEN = Path(__file__).parent / "golden"
 EXPORT = GOLDEN / "clean-export"
-UPDATE = os.environ.get("DISTILLERY_UPDATE_GOLDEN") == "1"
+UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
 ENV = {"COLUMNS": "100", "TERMINAL_WIDTH": "100", "NO_COLOR": "1", "TERM": "dumb", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
 STAMP = re.compile(r'"(accepted_at|rejected_at)":"[^"]+"')
 
@@ -43,7 +43,7 @@ def check(name: str, actual: str) -> None:
     if UPDATE:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(actual)
-    assert golden.exists(), f"no transcript {golden.name}; run with DISTILLERY_UPDATE_GOLDEN=1 and review it"
+    assert golden.exists(), f"no transcript {golden.name}; run with GOLDEN_UPDATE=1 and review it"
     assert actual == golden.read_text(), f"{name} changed; if deliberate, regenerate (see module docstring)"
 
 

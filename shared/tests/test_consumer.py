@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.samples import sample_trace_captured
 from distillery_contracts.envelope import Envelope
+from distillery_contracts.traces import TraceCaptured
 from distillery_runtime.consumer import BatchProcessor, Delivery, Subscription
 from distillery_runtime.deadletter import FakeDeadLetterSink
 from distillery_runtime.errors import PermanentError
@@ -52,7 +53,7 @@ class Handler:
 
 
 def processor(handler: Handler, uow: FakeUnitOfWork, sink: FakeDeadLetterSink, attempts: int = 3) -> BatchProcessor:
-    return BatchProcessor(service="test", subscription=Subscription(get_topic(TRACES_RAW), handler),
+    return BatchProcessor(service="test", subscription=Subscription(get_topic(TRACES_RAW), TraceCaptured, handler),
                           group="distillery.test", new_uow=lambda: uow, dead_letters=sink,
                           attempts=attempts, backoff_s=0)
 
@@ -107,3 +108,27 @@ async def test_database_outage_is_raised_for_a_rewind_not_dead_lettered():
         await processor(handler, uow, sink).process([record(0), record(1)])
     assert not sink.sent
     assert uow.applied == set()
+
+
+def scored_record(offset: int) -> Record:
+    from distillery_contracts.samples.pipeline import sample_score
+    from distillery_contracts.traces import TraceScored
+
+    event = TraceScored(project_id="p", observation_id="obs-x", trace_id="t", scores=[sample_score()])
+    envelope = Envelope.new(event_type="TraceScored", schema_version=1, producer="test/1", event_id=f"score-{offset}")
+    return Record(TRACES_RAW, 0, offset, b"call-1", event.model_dump_json().encode(), envelope.to_headers())
+
+
+async def test_a_handler_receives_only_the_event_types_its_subscription_names():
+    uow, sink, handler = FakeUnitOfWork(), FakeDeadLetterSink(), Handler()
+    await processor(handler, uow, sink).process([record(0), scored_record(1), record(2)])
+    assert handler.applied == ["obs-0", "obs-2"]
+    assert not sink.sent  # another type on the topic is not an error
+
+
+def test_a_subscription_to_a_type_its_topic_never_carries_is_refused():
+    from distillery_contracts.commands import BuildDataset
+    from distillery_runtime.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="carries no BuildDataset"):
+        Subscription(get_topic(TRACES_RAW), BuildDataset, Handler())

@@ -69,7 +69,7 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
         version="0.0.1",
         schema="probe",
         migrations_dir=Path(__file__).parent / "probe_migrations",
-        subscriptions=[Subscription(topic=get_topic(TRACES_RAW), handler=on_trace_captured)],
+        subscriptions=[Subscription(topic=get_topic(TRACES_RAW), event=TraceCaptured, handler=on_trace_captured)],
     )
 
 

@@ -7,6 +7,7 @@ never need to parse the payload.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -91,7 +92,7 @@ class Envelope(BaseModel):
         return [(k, v.encode()) for k, v in headers]
 
     @classmethod
-    def from_headers(cls, headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...]) -> Envelope:
+    def from_headers(cls, headers: Sequence[tuple[str, bytes]]) -> Envelope:
         found = {k: v.decode("utf-8", "replace") for k, v in headers}
         missing = [h for h in REQUIRED_HEADERS if h not in found]
         if missing:

@@ -7,6 +7,8 @@ Each service's tables live in its own schema, selected through the connection's
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -74,3 +76,24 @@ def _reason(exc: BaseException) -> str:
         root = root.__cause__
     message = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
     return message
+
+
+@asynccontextmanager
+async def open_service_schema(database_url: str, schema: str,
+                              service: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on ``service``'s schema for reads from outside the service (the CLI, the console).
+
+    Says in one :class:`ConfigError` line what to do when the database cannot be reached
+    or the service has not created its tables there yet, instead of a missing-table error.
+    """
+    engine = create_engine(database_url, schema, pool_size=1)
+    try:
+        await check_database(engine)
+        async with engine.connect() as conn:
+            migrated = (await conn.execute(text("select to_regclass('alembic_version')"))).scalar()
+        if migrated is None:
+            raise ConfigError(f"this database has no {service} tables yet: start the service "
+                              f"('distillery run {service}') or run 'distillery migrate {service}'")
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.logs import configure_logging
 from distillery_runtime.service import ServiceRunner, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 
-S = TypeVar("S", bound=RuntimeSettings)
+S = TypeVar("S", bound=BaseSettings)
 
 
 def describe_validation_error(exc: ValidationError, prefix: str = "DISTILLERY_",

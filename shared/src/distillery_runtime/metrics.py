@@ -16,6 +16,10 @@ MESSAGES_DUPLICATE = Counter(
 MESSAGES_DEAD_LETTERED = Counter(
     "distillery_messages_dead_lettered_total", "Messages sent to a dead-letter topic", ["service", "topic", "reason"]
 )
+MESSAGES_SKIPPED = Counter(
+    "distillery_messages_skipped_total", "Messages of an event type the subscription does not apply",
+    ["service", "topic"]
+)
 HANDLER_RETRIES = Counter(
     "distillery_handler_retries_total", "Handler attempts that failed and were retried", ["service", "topic"]
 )
@@ -26,3 +30,6 @@ OUTBOX_PUBLISHED = Counter(
     "distillery_outbox_published_total", "Events published from the outbox", ["service"]
 )
 READY = Gauge("distillery_ready", "1 when the service is ready", ["service"])
+WORKER_FAILURES = Counter(
+    "distillery_worker_failures_total", "Background steps that failed and were retried", ["service", "worker"]
+)

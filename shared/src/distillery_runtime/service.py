@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ class ServiceSpec:
     schema: str
     migrations_dir: Path
     subscriptions: Sequence[Subscription] = ()
-    background: Sequence[Callable[[ServiceContext], Awaitable[None]]] = ()
+    background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
     routes: Callable[[ServiceContext], Sequence[BaseRoute]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from distillery_contracts.registry import TRACES_RAW, get_topic
+from distillery_contracts.traces import TraceCaptured, TraceScored
 from distillery_cleaner import __version__
 from distillery_cleaner.adapters.sql import SqlCleanerRepository
 from distillery_cleaner.config import load_cleaner_config, load_cleaner_settings
@@ -35,7 +36,8 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
         version=__version__,
         schema=NAME,
         migrations_dir=Path(__file__).parent / "migrations",
-        subscriptions=[Subscription(topic=get_topic(TRACES_RAW), handler=trace_handler(cleaner),
+        subscriptions=[Subscription[TraceCaptured | TraceScored](
+            topic=get_topic(TRACES_RAW), event=(TraceCaptured, TraceScored), handler=trace_handler(cleaner),
                                     consumer=f"on_traces_raw@{scope}", group=group,
                                     batch_size=cleaner_settings.batch_size)],
         background=[_registration(cleaner, group), collect_garbage_less_often],

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from distillery_contracts.registry import COMMANDS_DATASET, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, get_topic
+from distillery_contracts.commands import BuildDataset
+from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_dataset_builder import __version__
 from distillery_dataset_builder.adapters.blobstore import AbstractBlobStore, LocalBlobStore, S3BlobStore
 from distillery_dataset_builder.builder import DatasetBuilder, builder_job
@@ -71,11 +73,11 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
         schema=SCHEMA,
         migrations_dir=MIGRATIONS,
         subscriptions=[
-            Subscription(topic=get_topic(EXAMPLES_ACCEPTED), handler=accepted_handler(config.base_model),
+            Subscription(topic=get_topic(EXAMPLES_ACCEPTED), event=ExampleAccepted, handler=accepted_handler(config.base_model),
                          group=f"distillery.{NAME}.accepted"),
-            Subscription(topic=get_topic(EXAMPLES_REJECTED), handler=on_example_rejected,
+            Subscription(topic=get_topic(EXAMPLES_REJECTED), event=ExampleRejected, handler=on_example_rejected,
                          group=f"distillery.{NAME}.rejected"),
-            Subscription(topic=get_topic(COMMANDS_DATASET), handler=on_build_dataset,
+            Subscription(topic=get_topic(COMMANDS_DATASET), event=BuildDataset, handler=on_build_dataset,
                          group=f"distillery.{NAME}.commands"),
         ],
         background=[builder_job(make_builder, config.check_interval_s)],

@@ -35,7 +35,7 @@ from distillery_evaluator.scorers import (
     PairwiseJudgeScorer,
     Scorer,
 )
-from distillery_runtime.consumer import Subscription
+
 from distillery_runtime.logs import get_logger
 from distillery_runtime.pricing import PriceTable, UnknownPriceError
 from distillery_runtime.service import ServiceContext, ServiceSpec
@@ -142,8 +142,7 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
     return ServiceSpec(
         name="evaluator", version=__version__, schema="evaluator",
         migrations_dir=Path(__file__).parent / "migrations",
-        subscriptions=[Subscription(topic=get_topic(topic), handler=handler)
-                       for topic, handler in subscriptions_of(handlers)],
+        subscriptions=subscriptions_of(handlers),
         background=[workers.run_offline, workers.run_online],
         extra={"config": config, "wiring": wiring},
     )

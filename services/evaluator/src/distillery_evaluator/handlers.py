@@ -7,6 +7,7 @@ model calls, far too long to hold a consumer batch and its transaction open.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from distillery_contracts.commands import RunEvaluation
 from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
@@ -19,7 +20,7 @@ from distillery_evaluator.domain.requests import (
     run_id_for_job,
 )
 from distillery_evaluator.online import arm_sample_rate, queued_call, rollout_metadata, sampled
-from distillery_runtime.consumer import Delivery
+from distillery_runtime.consumer import Delivery, Subscription
 from distillery_runtime.logs import get_logger
 from distillery_runtime.uow import UnitOfWork
 
@@ -106,14 +107,19 @@ class Handlers:
                                   for d, rollout in picked if rollout not in ended])
 
 
-def subscriptions_of(handlers: Handlers) -> list[tuple[str, Callable]]:
-    """(topic, handler) pairs, in the order the service subscribes."""
+def subscriptions_of(handlers: Handlers) -> list[Subscription[Any]]:
+    """The service's subscriptions, in the order it subscribes."""
     from distillery_contracts import registry as r
+    from distillery_contracts.commands import RunEvaluation
+    from distillery_contracts.datasets import DatasetBuilt
+    from distillery_contracts.finetune import FinetuneJobChanged
+    from distillery_contracts.rollout import RolloutDecided
+    from distillery_contracts.routing import RouteTableUpdated
+    from distillery_contracts.traces import TraceCaptured
 
-    return [(r.DATASETS_BUILT, handlers.on_dataset_built),
-            (r.FINETUNE_JOBS, handlers.on_finetune_job_changed),
-            (r.COMMANDS_EVAL, handlers.on_run_evaluation),
-            (r.ROUTING_TABLE, handlers.on_route_table_updated),
-            (r.ROLLOUT_DECISIONS, handlers.on_rollout_decided),
-            (r.TRACES_RAW, handlers.on_trace_captured)]
-
+    return [Subscription(r.get_topic(r.DATASETS_BUILT), DatasetBuilt, handlers.on_dataset_built),
+            Subscription(r.get_topic(r.FINETUNE_JOBS), FinetuneJobChanged, handlers.on_finetune_job_changed),
+            Subscription(r.get_topic(r.COMMANDS_EVAL), RunEvaluation, handlers.on_run_evaluation),
+            Subscription(r.get_topic(r.ROUTING_TABLE), RouteTableUpdated, handlers.on_route_table_updated),
+            Subscription(r.get_topic(r.ROLLOUT_DECISIONS), RolloutDecided, handlers.on_rollout_decided),
+            Subscription(r.get_topic(r.TRACES_RAW), TraceCaptured, handlers.on_trace_captured)]

@@ -6,6 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from distillery_contracts.registry import COMMANDS_FINETUNE, DATASETS_BUILT, ROLLOUT_DECISIONS, get_topic
+from distillery_contracts.commands import CancelJob
+from distillery_contracts.datasets import DatasetBuilt
+from distillery_contracts.rollout import RolloutDecided
 from distillery_finetune_controller import __version__
 from distillery_finetune_controller.adapters.providers.base import AbstractFineTuneProvider
 from distillery_finetune_controller.adapters.providers.factory import build_provider
@@ -36,11 +39,11 @@ def build(settings: RuntimeSettings, finetune: FinetuneSettings | None = None,
         schema=SCHEMA,
         migrations_dir=Path(__file__).parent / "migrations",
         subscriptions=[
-            Subscription(topic=get_topic(DATASETS_BUILT), handler=handlers.on_dataset_built, batch_size=50,
+            Subscription(topic=get_topic(DATASETS_BUILT), event=DatasetBuilt, handler=handlers.on_dataset_built, batch_size=50,
                          group=f"{GROUP}.datasets"),
-            Subscription(topic=get_topic(COMMANDS_FINETUNE), handler=handlers.on_cancel_job, batch_size=50,
+            Subscription(topic=get_topic(COMMANDS_FINETUNE), event=CancelJob, handler=handlers.on_cancel_job, batch_size=50,
                          group=f"{GROUP}.commands"),
-            Subscription(topic=get_topic(ROLLOUT_DECISIONS), handler=handlers.on_rollout_decided, batch_size=100,
+            Subscription(topic=get_topic(ROLLOUT_DECISIONS), event=RolloutDecided, handler=handlers.on_rollout_decided, batch_size=100,
                          group=f"{GROUP}.decisions"),
         ],
         background=[worker_job(config, provider_factory)],

@@ -15,13 +15,16 @@ from distillery_contracts.registry import (
     TRACES_RAW,
     get_topic,
 )
+from distillery_contracts.commands import RolloutCommand
+from distillery_contracts.evaluations import CallScored, EvaluationCompleted
+from distillery_contracts.traces import TraceCaptured
 from distillery_rollout_controller import __version__
 from distillery_rollout_controller.config import RolloutSettings
 from distillery_rollout_controller.handlers import Handlers, sql_repository
 from distillery_rollout_controller.http import api_routes
 from distillery_rollout_controller.jobs import EvaluationLoop
 from distillery_rollout_controller.services import RolloutController, utcnow
-from distillery_runtime.consumer import BatchHandler, Subscription
+from distillery_runtime.consumer import E, BatchHandler, Subscription
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
@@ -47,10 +50,10 @@ def build(settings: RuntimeSettings, rollout: RolloutSettings | None = None,
         schema=SCHEMA,
         migrations_dir=Path(__file__).parent / "migrations",
         subscriptions=[
-            _subscription(EVALUATIONS_COMPLETED, handlers.on_evaluation_completed),
-            _subscription(EVALUATIONS_ONLINE, handlers.on_call_scored),
-            _subscription(TRACES_RAW, handlers.on_trace_captured),
-            _subscription(COMMANDS_ROLLOUT, handlers.on_rollout_command),
+            _subscription(EVALUATIONS_COMPLETED, EvaluationCompleted, handlers.on_evaluation_completed),
+            _subscription(EVALUATIONS_ONLINE, CallScored, handlers.on_call_scored),
+            _subscription(TRACES_RAW, TraceCaptured, handlers.on_trace_captured),
+            _subscription(COMMANDS_ROLLOUT, RolloutCommand, handlers.on_rollout_command),
         ],
         background=[loop.run_evaluations],
         routes=routes,
@@ -58,8 +61,8 @@ def build(settings: RuntimeSettings, rollout: RolloutSettings | None = None,
     )
 
 
-def _subscription(topic: str, handler: BatchHandler) -> Subscription:
+def _subscription(topic: str, event: type[E], handler: BatchHandler[E]) -> Subscription[E]:
     """One consumer group per topic: four topics in one group would rebalance each other on
     every start (all members stop while one joins), delaying operator commands for seconds."""
     stream = topic.removeprefix("distillery.").rsplit(".v", 1)[0]
-    return Subscription(get_topic(topic), handler, group=f"distillery.{NAME}.{stream}")
+    return Subscription(get_topic(topic), event, handler, group=f"distillery.{NAME}.{stream}")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from distillery_contracts.registry import COMMANDS_INGEST, get_topic
+from distillery_contracts.commands import BackfillRange
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.service import ServiceSpec
@@ -46,7 +47,7 @@ def build(settings: RuntimeSettings, config: IngesterSettings | None = None,
         version=__version__,
         schema=SCHEMA,
         migrations_dir=MIGRATIONS,
-        subscriptions=[Subscription(topic=get_topic(COMMANDS_INGEST), handler=backfill_handler(project_ids),
+        subscriptions=[Subscription(topic=get_topic(COMMANDS_INGEST), event=BackfillRange, handler=backfill_handler(project_ids),
                                     consumer="on_backfill_range")],
         background=[capture_job(config, make_reader or http_reader(config))],
         routes=status_routes,
