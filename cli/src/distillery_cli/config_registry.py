@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
 from distillery_cli.config_fields import describe_default, describe_type, is_secret
-from distillery_cli.services import GROUP
+from distillery_cli.discovery import GROUP
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.settings import RuntimeSettings
 

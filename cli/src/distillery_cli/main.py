@@ -7,7 +7,7 @@ from rich.table import Table
 
 from distillery_cli.common import console, die, friendly, run_async, settings
 from distillery_cli.provision import create_topics, migrate_all
-from distillery_cli.services import installed_services, load_service
+from distillery_cli.discovery import installed_services, load_service
 from distillery_cli.clean import clean
 from distillery_cli.config_cmd import config_app
 from distillery_cli.dataset import dataset_app

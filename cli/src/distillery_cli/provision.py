@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from distillery_cli.services import installed_services, migration_target
+from distillery_cli.discovery import installed_services, migration_target
 from distillery_contracts.registry import all_topic_specs
 from distillery_runtime.db import check_database, create_engine
 from distillery_runtime.kafka import check_broker, ensure_topics

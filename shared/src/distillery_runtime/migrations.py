@@ -5,7 +5,8 @@ A service's ``migrations/env.py`` is two lines::
     from distillery_runtime.migrations import run_env
     run_env()
 
-and its first revision calls :func:`create_runtime_tables` for the inbox and outbox.
+and its revisions create the inbox and outbox with the frozen steps of
+:mod:`distillery_runtime.migration_steps`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from distillery_runtime.tables import runtime_metadata
 
 
 def run_env() -> None:
@@ -29,30 +29,6 @@ def run_env() -> None:
     context.configure(connection=connection, version_table_schema=schema, transaction_per_migration=False)
     with context.begin_transaction():
         context.run_migrations()
-
-
-def create_runtime_tables(bind: Connection) -> None:
-    """Create the inbox and outbox in the current schema (call from a first revision)."""
-    runtime_metadata.create_all(bind)
-    store_outbox_payloads_uncompressed(bind)
-
-
-def store_outbox_payloads_uncompressed(bind: Connection) -> None:
-    """Keep outbox payloads inline and uncompressed (a revision may call this on its own).
-
-    An outbox row lives for well under a second: it is written, read back once by the
-    relay and deleted. By default PostgreSQL compresses (pglz) and moves out of line any
-    payload above 2 KB, which for events of several KB cost the database about three
-    times the insert itself. Rows up to a page now stay inline, uncompressed.
-    """
-    bind.execute(text("alter table outbox alter column payload set storage external"))
-    bind.execute(text("alter table outbox set (toast_tuple_target = 8160)"))
-
-
-def store_outbox_payloads_compressed(bind: Connection) -> None:
-    """Undo :func:`store_outbox_payloads_uncompressed` (PostgreSQL's defaults)."""
-    bind.execute(text("alter table outbox alter column payload set storage extended"))
-    bind.execute(text("alter table outbox reset (toast_tuple_target)"))
 
 
 def _upgrade(connection: Connection, schema: str, migrations_dir: Path, target: str) -> None:

@@ -8,14 +8,14 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from distillery_runtime.migrations import create_runtime_tables
+from distillery_runtime.migration_steps import RUNTIME_TABLES_V1, apply
 
 revision = "0001"
 down_revision = None
 
 
 def upgrade() -> None:
-    create_runtime_tables(op.get_bind())
+    apply(RUNTIME_TABLES_V1)
     op.create_table(
         "config_versions",
         sa.Column("scope_id", sa.BigInteger, primary_key=True),

@@ -1,21 +1,6 @@
-"""Outbox payloads inline and uncompressed: the cleaner publishes one ~7 KB event per
-generation, and compressing each on insert only to read it back once cost more than the
-insert (see ``distillery_runtime.migrations.store_outbox_payloads_uncompressed``).
+"""Outbox payloads inline and uncompressed (see ``distillery_runtime.migration_steps``)."""
 
-Databases created after this change already have it from 0001; running it again is harmless.
-"""
+from distillery_runtime.migration_steps import outbox_uncompressed
 
-from alembic import op
-
-from distillery_runtime.migrations import store_outbox_payloads_compressed, store_outbox_payloads_uncompressed
-
-revision = "0002"
-down_revision = "0001"
-
-
-def upgrade() -> None:
-    store_outbox_payloads_uncompressed(op.get_bind())
-
-
-def downgrade() -> None:
-    store_outbox_payloads_compressed(op.get_bind())
+revision, down_revision = "0002", "0001"
+upgrade, downgrade = outbox_uncompressed.upgrade, outbox_uncompressed.downgrade

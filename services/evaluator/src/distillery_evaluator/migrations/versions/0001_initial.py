@@ -2,7 +2,7 @@
 
 from alembic import op
 
-from distillery_runtime.migrations import create_runtime_tables
+from distillery_runtime.migration_steps import RUNTIME_TABLES_V1, apply
 
 revision = "0001"
 down_revision = None
@@ -138,6 +138,6 @@ TABLES = (
 
 
 def upgrade() -> None:
-    create_runtime_tables(op.get_bind())
+    apply(RUNTIME_TABLES_V1)
     for statement in TABLES:
         op.execute(statement)

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from distillery_runtime.migrations import create_runtime_tables
+from distillery_runtime.migration_steps import RUNTIME_TABLES_V1, apply
 
 revision = "0001"
 down_revision = None
@@ -13,7 +13,7 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    create_runtime_tables(op.get_bind())
+    apply(RUNTIME_TABLES_V1)
     op.create_table(
         "watermarks",
         sa.Column("project_id", sa.Text, primary_key=True),
