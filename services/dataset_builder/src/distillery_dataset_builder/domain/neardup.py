@@ -116,7 +116,3 @@ def _similar_pairs(candidates: np.ndarray, evals: np.ndarray, cand_idx: np.ndarr
         keep[start:stop] = equal.mean(axis=1) >= threshold
     return cand_idx[keep], eval_idx[keep]
 
-
-def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of equal slots of two signatures: the MinHash estimate of their Jaccard similarity."""
-    return float(np.mean(a == b))

@@ -108,7 +108,3 @@ def plan_selection(candidates: Sequence[Candidate], signatures: np.ndarray, eval
 def _rows(signatures: np.ndarray, row_of: dict[str, int], chosen: Collection[Candidate]) -> np.ndarray:
     return signatures[[row_of[c.example_id] for c in chosen]] if chosen else signatures[:0]
 
-
-def sessions_of(chosen: Sequence[Candidate]) -> int:
-    """How many distinct sessions the chosen examples come from."""
-    return len({c.session_key for c in chosen})
