@@ -1,10 +1,16 @@
-"""Builders for the rollout-controller's unit tests: a clock, simulated arms, the controller."""
+"""Builders for the rollout-controller's unit tests: a clock, simulated arms, the controller.
+
+This folder is on ``sys.path`` so that tests import the repository contract suite
+(rollout_repository_contract.py) by name, as the integration suite does.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,13 +18,15 @@ from distillery_contracts.envelope import Envelope
 from distillery_contracts.evaluations import CallScored, JudgeOutcome
 from distillery_contracts.registry import EVALUATIONS_ONLINE
 from distillery_contracts.samples import sample_evaluation_completed
-from distillery_rollout_controller.adapters.fake_repository import FakeRolloutRepository
+from distillery_rollout_controller.adapters.fakes import FakeRolloutRepository
 from distillery_rollout_controller.config import ControllerConfig
 from distillery_rollout_controller.domain.gates import GatePolicy
 from distillery_rollout_controller.handlers import Handlers
 from distillery_rollout_controller.services import RolloutController
 from distillery_runtime.consumer import Delivery
 from distillery_runtime.uow import FakeUnitOfWork
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s1"

@@ -8,7 +8,7 @@ import pytest
 
 from distillery_contracts.samples import sample_call_scored, sample_trace_captured
 from distillery_contracts.traces import ObservationLevel
-from distillery_rollout_controller.adapters.fake_repository import FakeRolloutRepository
+from distillery_rollout_controller.adapters.fakes import FakeRolloutRepository
 from distillery_rollout_controller.domain.observations import (
     observation_from_score,
     observation_from_trace,

@@ -1,8 +1,8 @@
 """Where the controller keeps rollouts, decisions, tables and the calls it has seen.
 
 ``AbstractRolloutRepository`` is what the service layer uses; ``SqlRolloutRepository``
-works inside the unit of work's transaction, ``FakeRolloutRepository`` (in
-fake_repository.py) in memory for unit tests. Every mutation of a route happens after
+works inside the unit of work's transaction, ``FakeRolloutRepository`` (in fakes.py) in
+memory for unit tests. Every mutation of a route happens after
 ``route_state(route, lock=True)``: that row lock orders the consumers, the timer and the
 commands of every instance.
 """
@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import ColumnElement
 
 from distillery_contracts.rollout import RolloutDecided
 from distillery_rollout_controller.adapters import rows
@@ -196,6 +197,6 @@ class SqlRolloutRepository(AbstractRolloutRepository):
                              last_at=r["last_at"])
                 for r in (await self.session.execute(query)).mappings()]
 
-    async def _one(self, condition: object) -> Rollout | None:
-        row = (await self.session.execute(select(rollouts).where(condition))).mappings().first()  # type: ignore[arg-type]
+    async def _one(self, condition: ColumnElement[bool]) -> Rollout | None:
+        row = (await self.session.execute(select(rollouts).where(condition))).mappings().first()
         return rows.rollout_from(row) if row else None

@@ -1,4 +1,9 @@
-"""The repository in memory, for unit tests; it records every table and decision saved."""
+"""Every store of the controller in memory, for unit tests.
+
+Each fake keeps the contract its SQL twin keeps (services/rollout_controller/tests/
+rollout_repository_contract.py runs against both) and records what happened, so tests
+assert on the tables, rollouts and decisions saved.
+"""
 
 from __future__ import annotations
 
