@@ -10,6 +10,7 @@ from typing import Any, Callable, TypeVar
 import typer
 from rich.console import Console
 
+from distillery_cli.extras import install_hint, missing_extra
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.settings import RuntimeSettings
@@ -34,7 +35,7 @@ def die(message: str, code: int = 2) -> None:
 
 
 def friendly(func: Callable[..., T]) -> Callable[..., T]:
-    """Turn configuration errors into one line instead of a traceback."""
+    """Turn configuration errors and a missing optional part into one line, not a traceback."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
@@ -43,5 +44,11 @@ def friendly(func: Callable[..., T]) -> Callable[..., T]:
         except ConfigError as exc:
             die(str(exc))
             raise  # unreachable; keeps type checkers calm
+        except ModuleNotFoundError as exc:
+            extra = missing_extra(exc)
+            if extra is None:
+                raise
+            die(install_hint(extra))
+            raise
 
     return wrapper

@@ -26,8 +26,10 @@ DIRECT = (
     Variable("DISTILLERY_SPECS_DIR", UNSET, "path",
              "Tests only: where the sandbox tests find the vendor API specifications; "
              "unset: shared/specs beside the repository."),
-    Variable("DISTILLERY_IMAGE", "distillery:local", "str",
-             "docker compose only: the image every Distillery container runs."),
+    Variable("DISTILLERY_IMAGE_PREFIX", "distillery", "str",
+             "docker compose only: images are <prefix>-<service>:<tag>, one per service."),
+    Variable("DISTILLERY_IMAGE_TAG", "local", "str",
+             "docker compose only: the tag of every Distillery image."),
     Variable("DISTILLERY_POSTGRES_PASSWORD", SECRET, "secret",
              "docker compose only: password of the distillery PostgreSQL user.", secret=True),
     Variable("DISTILLERY_ROUTING_PORT", "8080", "int",

@@ -8,17 +8,10 @@ from rich.table import Table
 from distillery_cli.common import console, die, friendly, run_async, settings
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_cli.discovery import installed_services, load_service
-from distillery_cli.clean import clean
 from distillery_cli.config_cmd import config_app
-from distillery_cli.dataset import dataset_app
 from distillery_cli.demo_cmd import demo_cmd
-from distillery_cli.evaluate import eval_app
-from distillery_cli.finetune import finetune_app
-from distillery_cli.ingest import ingest_app
-from distillery_cli.rollout import report_cmd, rollout_app
+from distillery_cli.extras import load, unavailable
 from distillery_cli.replay import replay_cmd
-from distillery_cli.sandbox import sandbox_app
-from distillery_cli.sandbox_openai import openai as sandbox_openai
 from distillery_cli.stack_cmd import stack_app
 from distillery_cli.status import status_cmd
 from distillery_cli import topics as topic_ops
@@ -30,20 +23,42 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def add_command(name: str, module: str, attribute: str) -> None:
+    """Add a command whose code needs an optional part (a stand-in says what to install)."""
+    found, extra = load(module, attribute)
+    app.command(name)(unavailable(name, extra) if extra is not None else found)
+
+
+def add_group(name: str, module: str, attribute: str) -> None:
+    found, extra = load(module, attribute)
+    if extra is not None:
+        app.command(name, context_settings=PASS_THROUGH)(unavailable(name, extra))
+    else:
+        app.add_typer(found, name=name)
+
+
 app.add_typer(stack_app, name="stack")
 app.add_typer(config_app, name="config")
-app.add_typer(dataset_app, name="dataset")
+add_group("dataset", "distillery_cli.dataset", "dataset_app")
 app.command("replay")(replay_cmd)
 app.command("status")(status_cmd)
 app.command("demo")(demo_cmd)
-app.command("clean")(clean)
-app.add_typer(finetune_app, name="finetune")
-app.add_typer(eval_app, name="eval")
-app.add_typer(ingest_app, name="ingest")
-app.add_typer(rollout_app, name="rollout")
-app.command("report")(report_cmd)
-sandbox_app.command("openai")(sandbox_openai)
-app.add_typer(sandbox_app, name="sandbox")
+add_command("clean", "distillery_cli.clean", "clean")
+add_group("finetune", "distillery_cli.finetune", "finetune_app")
+add_group("eval", "distillery_cli.evaluate", "eval_app")
+add_group("ingest", "distillery_cli.ingest", "ingest_app")
+add_group("rollout", "distillery_cli.rollout", "rollout_app")
+add_command("report", "distillery_cli.rollout", "report_cmd")
+sandbox_openai, _ = load("distillery_cli.sandbox_openai", "openai")
+sandbox_app, missing = load("distillery_cli.sandbox", "sandbox_app")
+if missing is None and sandbox_openai is not None:
+    sandbox_app.command("openai")(sandbox_openai)
+    app.add_typer(sandbox_app, name="sandbox")
+else:
+    app.command("sandbox", context_settings=PASS_THROUGH)(unavailable("sandbox", missing or "sandbox"))
 topics_app = typer.Typer(help="Inspect and create the topics in the registry.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 

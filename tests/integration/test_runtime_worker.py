@@ -1,0 +1,61 @@
+"""Leadership with the one Worker loop, on a real PostgreSQL: one instance leads, and when its
+lock connection dies another takes over without the first acting on a lock it lost."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from distillery_runtime.db import create_engine
+from distillery_runtime.service import ServiceContext
+from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.worker import Worker
+
+pytestmark = pytest.mark.integration
+
+
+def instance(database_url: str, name: str, stopping: asyncio.Event) -> ServiceContext:
+    engine = create_engine(database_url, name)  # application_name = name: the test can find it
+    return ServiceContext(name=name, settings=RuntimeSettings(), engine=engine, sessions=None,  # type: ignore[arg-type]
+                          new_uow=lambda: None, broker=None, stopping=stopping)  # type: ignore[arg-type,return-value]
+
+
+async def test_one_instance_leads_and_another_takes_over_when_its_connection_dies(database_url: str) -> None:
+    stopping = asyncio.Event()
+    ran: list[str] = []
+    led: list[str] = []
+
+    async def step(ctx: ServiceContext) -> None:
+        ran.append(ctx.name)
+
+    async def on_lead(ctx: ServiceContext) -> None:
+        led.append(ctx.name)
+
+    contexts = [instance(database_url, name, stopping) for name in ("instance_a", "instance_b")]
+    workers = [Worker("leader-test", step, interval_s=0.05, lock="test:leader", on_lead=on_lead,
+                      backoff_s=0.05, max_backoff_s=0.1) for _ in contexts]
+    tasks = [asyncio.create_task(w.run(ctx)) for w, ctx in zip(workers, contexts)]
+    try:
+        await asyncio.sleep(0.5)
+        assert len(led) == 1 and set(ran) == set(led)  # only the leader stepped
+        leader = led[0]
+
+        admin = await asyncpg.connect(make_url(database_url).render_as_string(hide_password=False))
+        await admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1",
+                            leader)
+        await admin.close()
+        ran.clear()
+        await asyncio.sleep(1.0)
+
+        follower = next(c.name for c in contexts if c.name != leader)
+        assert led[1:] == [follower]
+        assert ran and ran[-1] == follower
+        assert ran.count(leader) <= 1  # at most the step already under way when the lock went
+    finally:
+        stopping.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        for ctx in contexts:
+            await ctx.engine.dispose()
