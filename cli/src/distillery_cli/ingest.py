@@ -85,7 +85,7 @@ def import_cmd(
         if path is not None and not path.is_file():
             die(f"no such file: {path}")
     project = project or _only_project()
-    from distillery_trace_ingester.offline import run_import
+    from distillery_trace_ingester.services import run_import
 
     config = settings()
     report, waiting = run_async(run_import(config.require_database_url(), config.kafka_bootstrap,
@@ -119,25 +119,25 @@ def _only_project() -> str:
 @friendly
 def status_cmd() -> None:
     """Where live capture stands per project, and the latest backfills and imports."""
-    from distillery_trace_ingester.offline import read_status
+    from distillery_trace_ingester.views import read_status
 
     status = run_async(read_status(settings().require_database_url()))
-    if not status["projects"] and not status["backfills"] and not status["imports"]:
+    if status.empty:
         console.print("The trace-ingester has not captured anything yet.")
         return
     table = Table("project", "watermark", "behind")
-    for p in status["projects"]:
-        table.add_row(p["project_id"], p["watermark"], f"{p['behind_s']:,.0f}s")
+    for p in status.projects:
+        table.add_row(p.project_id, p.watermark.isoformat(), f"{p.behind_s:,.0f}s")
     console.print(table)
-    if status["backfills"]:
+    if status.backfills:
         table = Table("backfill", "project", "range", "position", "published", "done")
-        for b in status["backfills"]:
-            table.add_row(b["backfill_id"], b["project_id"], f"{b['from']} → {b['to']}", b["position"],
-                          f"{b['published']:,}", "yes" if b["done"] else "no")
+        for b in status.backfills:
+            table.add_row(b.backfill_id, b.project_id, f"{b.from_time.isoformat()} → {b.to_time.isoformat()}",
+                          b.position.isoformat(), f"{b.counts.published:,}", "yes" if b.done else "no")
         console.print(table)
-    if status["imports"]:
+    if status.imports:
         table = Table("import", "project", "file", "published", "already", "dead-lettered", "bad lines")
-        for r in status["imports"]:
-            table.add_row(r["run_id"][:12], r["project_id"], r["file"], f"{r['published']:,}",
-                          f"{r['already_published']:,}", f"{r['dead_lettered']:,}", f"{r['bad_lines']:,}")
+        for r in status.imports:
+            table.add_row(r.run_id[:12], r.project_id, r.file, f"{r.counts.published:,}",
+                          f"{r.counts.already_published:,}", f"{r.counts.dead_lettered:,}", f"{r.bad_lines:,}")
         console.print(table)

@@ -9,11 +9,17 @@ import pytest
 from distillery_contracts.deadletter import DeadLettered
 from distillery_contracts.registry import TRACES_RAW
 from distillery_contracts.traces import TraceCaptured, TraceScored
-from distillery_trace_ingester.adapters.fakes import FakeIngesterHub, FakeLangfuseReader, SimulatedCrash
-from distillery_trace_ingester.adapters.langfuse_client import LangfuseError
-from distillery_trace_ingester.capture import ProjectCapture, capture_next_window
+from distillery_runtime.errors import ConfigError, TransientError
+from distillery_trace_ingester.adapters.fakes import FakeIngesterDatabase, FakeLangfuseReader, SimulatedCrash
+from distillery_trace_ingester.adapters.langfuse_client import LangfuseConfigError, LangfuseError
 from distillery_trace_ingester.domain.windows import Pacing
-from distillery_trace_ingester.publishing import TRACES_DLQ
+from distillery_trace_ingester.services import (
+    TRACES_DLQ,
+    ProjectCapture,
+    capture_next_window,
+    capture_step,
+    forget_old,
+)
 from distillery_trace_ingester.samples import T0, sample_generation, sample_score
 
 PACING = Pacing(overlap=timedelta(minutes=10), settle_delay=timedelta(seconds=30),
@@ -35,11 +41,12 @@ def clock():
 
 @pytest.fixture
 def hub():
-    return FakeIngesterHub()
+    return FakeIngesterDatabase()
 
 
 def project(hub, reader, clock, **kwargs) -> ProjectCapture:
-    return ProjectCapture(project_id="clinic", reader=reader, new_uow=hub.new_uow, pacing=PACING,
+    return ProjectCapture(project_id="clinic", reader=reader, new_uow=hub.new_uow, store=hub.store,
+                          pacing=PACING,
                           initial_watermark=kwargs.pop("initial_watermark", T0),
                           chunk_size=kwargs.pop("chunk_size", 7), clock=clock, **kwargs)
 
@@ -193,8 +200,6 @@ async def test_a_generation_still_running_is_left_for_the_next_poll_then_publish
 
 
 async def test_generations_older_than_the_retention_are_forgotten_behind_the_watermark(hub, clock):
-    from distillery_trace_ingester.capture import forget_old
-
     reader = FakeLangfuseReader("clinic", [sample_generation(n) for n in range(30)])
     capture = project(hub, reader, clock, retention=timedelta(minutes=57))
     await run_until_live(capture)
@@ -203,3 +208,30 @@ async def test_generations_older_than_the_retention_are_forgotten_behind_the_wat
 
     kept = {key[1] for key in hub.state.published}
     assert forgotten == 15 and kept == {f"obs-{n:05d}" for n in range(15, 30)}
+
+
+async def test_wrong_langfuse_keys_stop_the_capture_step_with_a_configuration_error(hub, clock):
+    reader = FakeLangfuseReader("clinic", [sample_generation(1)])
+
+    async def refused(start, end):
+        raise LangfuseConfigError("langfuse refused the keys of project clinic")
+
+    reader.scores = refused
+    with pytest.raises(ConfigError, match="refused the keys"):
+        await capture_step(project(hub, reader, clock))
+
+
+async def test_a_langfuse_outage_in_a_capture_step_is_transient_so_the_worker_retries_it(hub, clock):
+    reader = FakeLangfuseReader("clinic", [sample_generation(n) for n in range(20)], page_size=5)
+    reader.fail_after_pages = 1
+    with pytest.raises(TransientError, match="clinic"):
+        await capture_step(project(hub, reader, clock))
+
+
+async def test_a_capture_step_says_more_work_is_waiting_until_capture_is_live(hub, clock):
+    reader = FakeLangfuseReader("clinic", [sample_generation(n) for n in range(300)])
+    capture = project(hub, reader, clock)
+    steps = 1
+    while await capture_step(capture):
+        steps += 1
+    assert steps == 4 and len(traces(hub)) == 300

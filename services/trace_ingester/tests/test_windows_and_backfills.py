@@ -9,12 +9,15 @@ import pytest
 from distillery_contracts.commands import BackfillRange
 from distillery_contracts.registry import TRACES_RAW
 from distillery_runtime.errors import ConfigError, PermanentError
-from distillery_trace_ingester.adapters.fakes import FakeIngesterHub, FakeLangfuseReader
-from distillery_trace_ingester.capture import ProjectCapture, backfill_next_window
+from distillery_trace_ingester.adapters.fakes import FakeIngesterDatabase, FakeLangfuseReader
 from distillery_trace_ingester.config import IngesterSettings
 from distillery_trace_ingester.domain.windows import Pacing, backfill_window, is_live, next_window
-from distillery_trace_ingester.handlers import backfills_for
-from distillery_trace_ingester.publishing import publish_generations
+from distillery_trace_ingester.services import (
+    ProjectCapture,
+    backfill_next_window,
+    backfills_for,
+    publish_generations,
+)
 from distillery_trace_ingester.samples import T0, sample_generation
 
 PACING = Pacing(overlap=timedelta(minutes=10), settle_delay=timedelta(seconds=30),
@@ -48,15 +51,16 @@ def test_a_backfill_reads_its_range_once_and_leaves_the_present_to_live_capture(
 
 
 async def test_a_backfill_publishes_only_what_is_missing_and_finishes():
-    hub = FakeIngesterHub()
+    hub = FakeIngesterDatabase()
     generations = [sample_generation(n) for n in range(200)]  # 09:00 to 09:33
     reader = FakeLangfuseReader("clinic", generations, page_size=30)
-    capture = ProjectCapture(project_id="clinic", reader=reader, new_uow=hub.new_uow, pacing=PACING,
+    capture = ProjectCapture(project_id="clinic", reader=reader, new_uow=hub.new_uow, store=hub.store,
+                             pacing=PACING,
                              initial_watermark=T0, clock=lambda: T0 + timedelta(days=1))
     command = BackfillRange(from_time=T0, to_time=T0 + timedelta(hours=1), requested_by="ops")
     async with hub.new_uow() as uow:  # and generations 0..99 were published before
-        await uow.repo.add_backfills(backfills_for(command, ["clinic"]))
-        await publish_generations(uow, "clinic", generations[:100], {}, source="x", now=T0)
+        await hub.store(uow).add_backfills(backfills_for(command, ["clinic"]))
+        await publish_generations(uow, hub.store(uow), "clinic", generations[:100], {}, source="x", now=T0)
         await uow.commit()
 
     while (backfill := await backfill_next_window(capture)) is not None and not backfill.done:

@@ -13,12 +13,18 @@ docker-compose.yml passes), named by ``DISTILLERY_LANGFUSE_PROJECT_ID``.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_runtime.errors import ConfigError
 from distillery_trace_ingester.domain.windows import Pacing
+
+NAME = "trace-ingester"
+SCHEMA = "trace_ingester"
+"""The PostgreSQL schema of the ingester's tables, its inbox and its outbox."""
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 PROJECTS_ENV = "DISTILLERY_INGESTER_PROJECTS"
 

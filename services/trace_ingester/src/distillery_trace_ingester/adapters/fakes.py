@@ -1,7 +1,10 @@
-"""In-memory stand-ins for Langfuse and the ingester's database, for unit tests.
+"""Every in-memory stand-in of the ingester, for unit tests: Langfuse, its store, its database.
 
 They record what happened (requests made, events committed) so tests assert on it, and
 can fail on purpose (a Langfuse outage after N pages, a crash before the Nth commit).
+``FakeIngesterStore`` passes the same contract suite as ``SqlIngesterStore``
+(tests/test_ingester_store_contract.py), ``FakeLangfuseReader`` the same as
+``HttpLangfuseReader`` (tests/test_langfuse_reader_contract.py).
 """
 
 from __future__ import annotations
@@ -13,9 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from distillery_contracts.base import Event
-from distillery_trace_ingester.adapters.langfuse_client import AbstractLangfuseReader, LangfuseError
-from distillery_trace_ingester.adapters.repository import AbstractIngesterRepository
-from distillery_trace_ingester.adapters.uow import AbstractIngesterUnitOfWork
+from distillery_contracts.envelope import Envelope
+from distillery_runtime.uow import FakeUnitOfWork, UnitOfWork
+from distillery_trace_ingester.adapters.langfuse_client import (
+    AbstractLangfuseReader,
+    LangfuseConfigError,
+    LangfuseError,
+)
+from distillery_trace_ingester.adapters.store import AbstractIngesterStore
 from distillery_trace_ingester.domain.measures import parse_time
 from distillery_trace_ingester.domain.records import (
     Backfill,
@@ -42,8 +50,6 @@ class FakeLangfuseReader(AbstractLangfuseReader):
 
     async def check_access(self) -> None:
         if self.config_error:
-            from distillery_trace_ingester.adapters.langfuse_client import LangfuseConfigError
-
             raise LangfuseConfigError(self.config_error)
 
     async def generations(self, start: datetime, end: datetime) -> AsyncIterator[list[dict[str, Any]]]:
@@ -72,7 +78,9 @@ class FakeIngesterState:
     imports: dict[str, ImportRun] = field(default_factory=dict)
 
 
-class FakeIngesterRepository(AbstractIngesterRepository):
+class FakeIngesterStore(AbstractIngesterStore):
+    """The store over a :class:`FakeIngesterState`."""
+
     def __init__(self, state: FakeIngesterState | None = None) -> None:
         self.state = state or FakeIngesterState()
 
@@ -148,35 +156,44 @@ class SimulatedCrash(RuntimeError):
     """The process 'died' before this commit."""
 
 
-class FakeIngesterUnitOfWork(AbstractIngesterUnitOfWork):
-    """Works on a copy of the shared state; ``commit`` swaps it in and records the events."""
+class FakeIngesterUnitOfWork(FakeUnitOfWork):
+    """Works on a copy of the database's state; ``commit`` swaps it in and records the events."""
 
-    def __init__(self, shared: FakeIngesterHub) -> None:
-        self._hub = shared
+    def __init__(self, database: FakeIngesterDatabase) -> None:
+        super().__init__()
+        self._database = database
+        self.state = FakeIngesterState()
         self._events: list[tuple[str, Event, str | None]] = []
 
     async def __aenter__(self) -> FakeIngesterUnitOfWork:
-        self.repo = FakeIngesterRepository(copy.deepcopy(self._hub.state))
+        await super().__aenter__()
+        self.state = copy.deepcopy(self._database.state)
         self._events = []
         return self
 
-    def emit(self, topic: str, event: Event, *, key: str | None = None) -> None:
+    def emit(self, topic: str, event: Event, *, cause: Envelope | None = None,
+             correlation_id: str | None = None, key: str | None = None) -> Envelope:
         self._events.append((topic, event, key if key is not None else event.partition_key()))
+        return super().emit(topic, event, cause=cause, correlation_id=correlation_id, key=key)
 
     async def commit(self) -> None:
-        self._hub.commits += 1
-        if self._hub.crash_at_commit is not None and self._hub.commits >= self._hub.crash_at_commit:
-            self._hub.crash_at_commit = None
-            raise SimulatedCrash(f"crashed before commit {self._hub.commits}")
-        assert isinstance(self.repo, FakeIngesterRepository)
-        self._hub.state = self.repo.state
-        self._hub.events.extend(self._events)
+        self._database.commits += 1
+        if self._database.crash_at_commit is not None and self._database.commits >= self._database.crash_at_commit:
+            self._database.crash_at_commit = None
+            raise SimulatedCrash(f"crashed before commit {self._database.commits}")
+        await super().commit()
+        self._database.state = self.state
+        self._database.events.extend(self._events)
         self._events = []
 
 
 @dataclass
-class FakeIngesterHub:
-    """The fake database plus the stream: committed state and every committed event."""
+class FakeIngesterDatabase:
+    """The fake database plus the stream: committed state and every committed event.
+
+    ``new_uow`` and ``store`` are what app.py passes in production (``ctx.new_uow`` and
+    ``sql_store``); ``crash_at_commit`` makes the Nth commit fail, as a dying process would.
+    """
 
     state: FakeIngesterState = field(default_factory=FakeIngesterState)
     events: list[tuple[str, Event, str | None]] = field(default_factory=list)
@@ -185,6 +202,12 @@ class FakeIngesterHub:
 
     def new_uow(self) -> FakeIngesterUnitOfWork:
         return FakeIngesterUnitOfWork(self)
+
+    def store(self, uow: UnitOfWork) -> FakeIngesterStore:
+        """The store of one of this database's units of work."""
+        if not isinstance(uow, FakeIngesterUnitOfWork) or uow._database is not self:
+            raise TypeError("FakeIngesterDatabase.store needs a unit of work from its own new_uow()")
+        return FakeIngesterStore(uow.state)
 
     def on(self, topic: str) -> list[Event]:
         return [event for t, event, _ in self.events if t == topic]

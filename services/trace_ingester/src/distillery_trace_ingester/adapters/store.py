@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import DateTime, Text, bindparam, func, select, text, update
@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from distillery_runtime.uow import UnitOfWork
 from distillery_trace_ingester.adapters.tables import backfills, import_runs, watermarks
 from distillery_trace_ingester.domain.records import (
     Backfill,
@@ -62,8 +63,12 @@ _FORGET = text(
     "delete from published where project_id = :project and coalesce(start_time, published_at) < :before")
 
 
-class AbstractIngesterRepository(abc.ABC):
-    """Everything the capture, backfill and import use cases read and write."""
+class AbstractIngesterStore(abc.ABC):
+    """Everything the capture, backfill and import use cases read and write.
+
+    A store works inside one unit of work: nothing it writes is visible before the unit
+    of work commits, and all of it is gone if it does not.
+    """
 
     @abc.abstractmethod
     async def published_ids(self, project_id: str, observation_ids: Sequence[str]) -> set[str]:
@@ -126,8 +131,8 @@ class AbstractIngesterRepository(abc.ABC):
         """The latest imports, newest first."""
 
 
-class SqlIngesterRepository(AbstractIngesterRepository):
-    """The repository on the session of a unit of work (nothing commits here)."""
+class SqlIngesterStore(AbstractIngesterStore):
+    """The store on the session of a unit of work (nothing commits here)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -226,6 +231,15 @@ class SqlIngesterRepository(AbstractIngesterRepository):
                           finished_at=r["finished_at"], bad_lines=r["bad_lines"],
                           counts=Counts(**r["counts"]))
                 for r in (await self.session.execute(stmt)).mappings()]
+
+
+StoreFactory = Callable[[UnitOfWork], AbstractIngesterStore]
+"""How the use cases get the store of a unit of work; app.py injects :func:`sql_store`."""
+
+
+def sql_store(uow: UnitOfWork) -> AbstractIngesterStore:
+    """The SQL store on ``uow``'s session."""
+    return SqlIngesterStore(uow.session)
 
 
 def _backfill_row(b: Backfill) -> dict:
