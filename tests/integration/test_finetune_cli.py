@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from distillery_cli.finetune import finetune_app
 from distillery_contracts.finetune import Hyperparameters, JobMetrics, JobStatus
 from distillery_contracts.registry import COMMANDS_FINETUNE, all_topic_specs
-from distillery_finetune_controller.adapters.registry_repository import SqlModelRegistry
-from distillery_finetune_controller.adapters.repository import SqlJobRepository
-from distillery_finetune_controller.app import SCHEMA
+from distillery_finetune_controller import SCHEMA
+from distillery_finetune_controller.adapters.job_store import SqlJobStore
+from distillery_finetune_controller.adapters.model_store import SqlModelStore
 from distillery_finetune_controller.domain.job import FileRef, Job, Phase
 from distillery_finetune_controller.domain.provider_types import ProviderCheckpoint, ProviderEvent
 from distillery_finetune_controller.domain.registry import ModelStatus, RegisteredModel
@@ -42,7 +42,7 @@ async def seed(database_url: str) -> None:
     engine = create_engine(database_url, SCHEMA)
     await migrate(engine, SCHEMA, MIGRATIONS)
     async with session_factory(engine)() as session:
-        jobs, registry = SqlJobRepository(session), SqlModelRegistry(session)
+        jobs, registry = SqlJobStore(session), SqlModelStore(session)
         done = job("job-ds-0001", Phase.DONE, JobStatus.SUCCEEDED, provider_job_id="ftjob-1",
                    fine_tuned_model="ft:gpt-4o-mini:distillery:abc", metrics=JobMetrics(step=30, valid_loss=0.42))
         await jobs.add(done, "openai:test")
@@ -113,3 +113,11 @@ def test_cancel_publishes_the_command_and_refuses_ended_jobs(seeded):
     assert (body["job_id"], body["reason"], body["requested_by"]) == ("job-ds-0002", "wrong data", "ops")
     assert message.key == "job-ds-0002"
 
+
+
+def test_reading_a_database_the_controller_has_not_migrated_says_how_to_fix_it(database_url):
+    result = run({"DISTILLERY_DATABASE_URL": database_url, "COLUMNS": "250"}, "list")
+
+    assert result.exit_code == 2
+    assert "no finetune-controller tables yet" in result.output
+    assert "distillery migrate finetune-controller" in result.output

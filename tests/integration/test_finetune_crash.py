@@ -20,7 +20,7 @@ from kafka_helpers import read_topic, wait_until
 from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
 from distillery_contracts.registry import DATASETS_BUILT, FINETUNE_JOBS, all_topic_specs
 from distillery_contracts.samples import sample_dataset_built
-from distillery_finetune_controller.worker.submit import CRASH_AFTER_CREATE
+from distillery_finetune_controller.services import CRASH_AFTER_CREATE
 from distillery_runtime.kafka import ensure_topics, publish_events
 from distillery_sandbox.openai import (
     JobTimings,

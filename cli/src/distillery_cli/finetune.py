@@ -1,6 +1,6 @@
 """``distillery finetune``: the fine-tuning jobs, their progress, and the model registry.
 
-Reading commands read the finetune-controller's own tables; ``cancel`` asks the
+Reading commands go through the finetune-controller's views; ``cancel`` asks the
 controller through its command topic, so the controller stays the only one that talks
 to the provider.
 """
@@ -9,50 +9,27 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import ProgrammingError
 
 from distillery_cli.common import console, die, friendly, run_async, settings
 from distillery_contracts.commands import CancelJob
 from distillery_contracts.registry import COMMANDS_FINETUNE
-from distillery_finetune_controller.adapters.registry_repository import SqlModelRegistry
-from distillery_finetune_controller.adapters.repository import SqlJobRepository
-from distillery_finetune_controller.app import SCHEMA
-from distillery_finetune_controller.domain.job import Job
-from distillery_finetune_controller.domain.registry import ModelStatus
-from distillery_runtime.db import check_database, create_engine, session_factory
+from distillery_finetune_controller import views
+from distillery_finetune_controller.views import JobView, ModelStatus
 from distillery_runtime.kafka import check_broker, publish_events
 
 finetune_app = typer.Typer(help="Fine-tuning jobs and the model registry.", no_args_is_help=True)
 
-T = TypeVar("T")
 STATUS_STYLE = {"succeeded": "green", "failed": "red", "refused": "red", "cancelled": "yellow"}
 
 
-def _read(action: Callable[[SqlJobRepository, SqlModelRegistry], Awaitable[T]]) -> T:
-    """Run ``action`` on the controller's tables; a missing schema is one clear line."""
-
-    async def go() -> T:
-        engine = create_engine(settings().require_database_url(), SCHEMA)
-        try:
-            await check_database(engine)
-            async with session_factory(engine)() as session:
-                return await action(SqlJobRepository(session), SqlModelRegistry(session))
-        except ProgrammingError as exc:
-            if "does not exist" in str(exc):
-                die("the finetune-controller has no tables yet: start it ('distillery run finetune-controller') "
-                    "or run 'distillery migrate finetune-controller'")
-            raise
-        finally:
-            await engine.dispose()
-
-    return run_async(go())
+def _database_url() -> str:
+    return settings().require_database_url()
 
 
 @finetune_app.command("list")
@@ -60,7 +37,7 @@ def _read(action: Callable[[SqlJobRepository, SqlModelRegistry], Awaitable[T]]) 
 def list_cmd(limit: Annotated[int, typer.Option(min=1, help="How many jobs, newest first.")] = 20,
              as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
     """The newest fine-tuning jobs and where each stands."""
-    jobs = _read(lambda repo, _: repo.list_jobs(limit))
+    jobs = run_async(views.list_jobs(_database_url(), limit))
     if as_json:
         for job in jobs:
             typer.echo(json.dumps(_summary(job)))
@@ -80,20 +57,14 @@ def list_cmd(limit: Annotated[int, typer.Option(min=1, help="How many jobs, newe
 def show_cmd(job_id: Annotated[str, typer.Argument(help="Our job id, e.g. job-ds-0007.", show_default=False)],
              events: Annotated[int, typer.Option(min=0, help="How many of the latest provider events.")] = 20) -> None:
     """One job: its state, history, metrics, checkpoints and latest provider events."""
-
-    async def load(repo: SqlJobRepository, _: SqlModelRegistry) -> tuple[Job | None, Any, Any, Any]:
-        job = await repo.get(job_id)
-        if job is None:
-            return None, [], [], []
-        return job, await repo.history(job_id), await repo.checkpoints(job_id), await repo.events(job_id)
-
-    job, history, checkpoints, provider_events = _read(load)
-    if job is None:
+    detail = run_async(views.show_job(_database_url(), job_id))
+    if detail is None:
         die(f"no fine-tuning job {job_id!r}; 'distillery finetune list' shows them")
-    assert job is not None
+    assert detail is not None
+    job, history, checkpoints, provider_events = detail.job, detail.history, detail.checkpoints, detail.events
     console.print(_details(job))
     if history:
-        console.print("History: " + " → ".join(f"{status.value} ({_when(at)})" for status, at in history))
+        console.print("History: " + " → ".join(f"{step.status} ({_when(step.at)})" for step in history))
     if checkpoints:
         table = Table("step", "train loss", "valid loss", "train acc", "valid acc", "checkpoint", title="Checkpoints",
                       title_justify="left")
@@ -114,7 +85,7 @@ def cancel_cmd(job_id: Annotated[str, typer.Argument(help="Our job id.", show_de
                reason: Annotated[str | None, typer.Option(help="Why, kept with the job.")] = None,
                by: Annotated[str, typer.Option(help="Who asks.")] = getpass.getuser()) -> None:
     """Ask the controller to cancel a job (at the provider too, if it has started there)."""
-    job = _read(lambda repo, _: repo.get(job_id))
+    job = run_async(views.get_job(_database_url(), job_id))
     if job is None:
         die(f"no fine-tuning job {job_id!r}; 'distillery finetune list' shows them")
     assert job is not None
@@ -133,7 +104,7 @@ def cancel_cmd(job_id: Annotated[str, typer.Argument(help="Our job id.", show_de
 def models_cmd(status: Annotated[ModelStatus | None, typer.Option(help="Only models with this status.")] = None,
                as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
     """The model registry: every fine-tuned model, its lineage, metrics and status."""
-    models = _read(lambda _, registry: registry.list_models(status))
+    models = run_async(views.list_models(_database_url(), status))
     if as_json:
         for m in models:
             typer.echo(json.dumps({
@@ -154,7 +125,7 @@ def models_cmd(status: Annotated[ModelStatus | None, typer.Option(help="Only mod
     console.print(table)
 
 
-def _details(job: Job) -> Table:
+def _details(job: JobView) -> Table:
     table = Table(show_header=False, title=f"Fine-tuning job {job.job_id}", title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
@@ -179,27 +150,27 @@ def _details(job: Job) -> Table:
     return table
 
 
-def _summary(job: Job) -> dict[str, Any]:
-    return {"job_id": job.job_id, "status": job.status.value if job.status else None, "phase": job.phase.value,
+def _summary(job: JobView) -> dict[str, Any]:
+    return {"job_id": job.job_id, "status": job.status, "phase": job.phase,
             "dataset_id": job.dataset_id, "base_model": job.base_model, "provider": job.provider,
             "provider_job_id": job.provider_job_id, "fine_tuned_model": job.fine_tuned_model,
             "deployment_name": job.deployment_name, "error": job.error.model_dump() if job.error else None}
 
 
-def _provider_job(job: Job) -> str:
+def _provider_job(job: JobView) -> str:
     if job.provider_job_id is None:
         return "not submitted yet"
     return f"{job.provider_job_id} ({job.provider_status})" if job.provider_status else job.provider_job_id
 
 
-def _status(job: Job) -> str:
+def _status(job: JobView) -> str:
     if job.status is None:
-        return f"{job.phase.value} (not submitted yet)"
-    style = STATUS_STYLE.get(job.status.value)
-    return f"[{style}]{job.status.value}[/]" if style else job.status.value
+        return f"{job.phase} (not submitted yet)"
+    style = STATUS_STYLE.get(job.status)
+    return f"[{style}]{job.status}[/]" if style else job.status
 
 
-def _metrics(job: Job) -> str:
+def _metrics(job: JobView) -> str:
     m = job.metrics
     if m.step is None and m.train_loss is None:
         return "-"

@@ -1,9 +1,14 @@
-"""A controller world made of fakes: provider, stores, unit of work and a clock tests move."""
+"""A controller world made of fakes: provider, stores, unit of work and a clock tests move.
+
+This folder is on ``sys.path`` so that tests import the store contract suites
+(finetune_store_contracts.py) by name, as the integration suite does.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -16,17 +21,16 @@ from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
 from distillery_contracts.samples import sample_dataset_built
-from distillery_finetune_controller.adapters.fake_repository import FakeJobRepository
-from distillery_finetune_controller.adapters.providers.fake import FakeProvider
-from distillery_finetune_controller.adapters.registry_repository import FakeModelRegistry
+from distillery_finetune_controller.adapters.fakes import FakeFineTuneProvider, FakeJobStore, FakeModelStore
 from distillery_finetune_controller.config import FinetuneSettings
 from distillery_finetune_controller.domain.job import Job
 from distillery_finetune_controller.domain.status import AZURE_STATUSES
-from distillery_finetune_controller.handlers import FinetuneHandlers
-from distillery_finetune_controller.worker.context import Worker
-from distillery_finetune_controller.worker.loop import tick
+from distillery_finetune_controller.handlers import Handlers
+from distillery_finetune_controller.services import JobContext, tick
 from distillery_runtime.consumer import Delivery
 from distillery_runtime.uow import FakeUnitOfWork
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 BASE = "gpt-4o-mini-2024-07-18"
 TODAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -48,25 +52,25 @@ class World:
     """Everything a worker test touches; ``run`` ticks the worker the way the service would."""
 
     tmp: Path
-    provider: FakeProvider
+    provider: FakeFineTuneProvider
     settings: FinetuneSettings
     clock: Clock = field(default_factory=Clock)
-    jobs: FakeJobRepository = field(default_factory=FakeJobRepository)
-    registry: FakeModelRegistry = field(default_factory=FakeModelRegistry)
+    jobs: FakeJobStore = field(default_factory=FakeJobStore)
+    registry: FakeModelStore = field(default_factory=FakeModelStore)
     uow: FakeUnitOfWork = field(default_factory=FakeUnitOfWork)
 
     def __post_init__(self) -> None:
         self.provider.account = self.settings.provider_account  # as the real providers' from_settings do
 
     @property
-    def worker(self) -> Worker:
-        return Worker(new_uow=lambda: self.uow, provider=self.provider, settings=self.settings,
-                      jobs_in=lambda _: self.jobs, registry_in=lambda _: self.registry, now=self.clock)
+    def context(self) -> JobContext:
+        return JobContext(provider=self.provider, settings=self.settings, jobs_in=lambda _: self.jobs,
+                          registry_in=lambda _: self.registry, now=self.clock, new_uow=lambda: self.uow)
 
     @property
-    def handlers(self) -> FinetuneHandlers:
-        return FinetuneHandlers(self.settings, jobs_in=lambda _: self.jobs, registry_in=lambda _: self.registry,
-                                now=self.clock)
+    def handlers(self) -> Handlers:
+        return Handlers(self.settings, jobs_in=lambda _: self.jobs, registry_in=lambda _: self.registry,
+                        now=self.clock)
 
     def dataset(self, dataset_id: str = "ds-0001", lines: int = 12, *, validation_lines: int = 3,
                 base_model: str = BASE, content_seed: str | None = None, **overrides: Any) -> DatasetBuilt:
@@ -92,7 +96,7 @@ class World:
     async def run(self, ticks: int = 1, step_s: float = 3600.0) -> None:
         """Tick the worker; the clock moves on after each tick so that every job is due."""
         for _ in range(ticks):
-            await tick(self.worker)
+            await tick(self.context)
             self.clock.advance(step_s)
 
     async def job(self, job_id: str = "job-ds-0001") -> Job:
@@ -129,14 +133,14 @@ def settings_for(**overrides: Any) -> FinetuneSettings:
 
 @pytest.fixture
 def world(tmp_path: Path) -> World:
-    provider = FakeProvider()
+    provider = FakeFineTuneProvider()
     provider.offer(BASE, shutdown_date=date(2027, 6, 1))
     return World(tmp=tmp_path, provider=provider, settings=settings_for())
 
 
 @pytest.fixture
 def azure_world(tmp_path: Path) -> World:
-    provider = FakeProvider(name="azure", statuses=AZURE_STATUSES, needs_deployment=True, stores_metadata=False,
+    provider = FakeFineTuneProvider(name="azure", statuses=AZURE_STATUSES, needs_deployment=True, stores_metadata=False,
                             initial_status="pending")
     provider.offer(BASE, shutdown_date=date(2027, 6, 1), fine_tune_until=date(2027, 3, 1))
     settings = settings_for(provider="azure", azure_endpoint="https://aoai.example", azure_api_key="k",
@@ -148,7 +152,7 @@ def azure_world(tmp_path: Path) -> World:
 @pytest.fixture
 def make_world(tmp_path: Path) -> Callable[..., World]:
     def make(**overrides: Any) -> World:
-        provider = FakeProvider()
+        provider = FakeFineTuneProvider()
         provider.offer(BASE, shutdown_date=date(2027, 6, 1))
         return World(tmp=tmp_path, provider=provider, settings=settings_for(**overrides))
 

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from distillery_finetune_controller.config import FinetuneSettings, load_finetune_settings
+from distillery_finetune_controller.adapters.fakes import FakeFineTuneProvider
+from distillery_finetune_controller.app import build
+from distillery_finetune_controller.config import FinetuneSettings
 from distillery_runtime.errors import ConfigError
+from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.worker import Worker
+
+
+def load_finetune_settings() -> None:
+    """Build the service as ``distillery run`` does: settings from the environment, checked."""
+    build(RuntimeSettings(), provider_factory=lambda _: FakeFineTuneProvider())
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +56,12 @@ def test_azure_runs_one_job_at_a_time_unless_told_otherwise():
 
 def test_keys_never_show_in_the_settings_repr():
     assert "sk-secret" not in repr(FinetuneSettings(openai_api_key="sk-secret"))
+
+
+def test_one_leading_instance_moves_the_jobs_at_the_configured_pace():
+    finetune = FinetuneSettings(openai_api_key="sk", worker_interval_s=0.5)
+    [worker] = build(RuntimeSettings(), finetune, provider_factory=lambda _: FakeFineTuneProvider()).background
+
+    assert isinstance(worker, Worker)
+    assert (worker.name, worker.lock, worker.interval_s) == ("advance-jobs", "finetune-controller:worker", 0.5)
+    assert worker.on_lead is not None

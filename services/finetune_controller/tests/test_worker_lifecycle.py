@@ -6,6 +6,7 @@ from distillery_contracts.finetune import JobStatus
 from distillery_contracts.registry import FINETUNE_JOBS
 from distillery_finetune_controller.domain.job import Phase
 from distillery_finetune_controller.domain.registry import ModelStatus
+from distillery_finetune_controller.services import resume
 
 S = JobStatus
 
@@ -145,7 +146,7 @@ async def test_a_restarted_worker_resumes_unfinished_jobs_at_once(world):
     job = await world.job()
     assert job.next_check_at > world.clock()
 
-    resumed = await world.jobs.resume_all(world.settings.provider_account, world.clock())
+    resumed = await resume(world.context)
     await world.run(step_s=0)
 
     assert resumed == 1

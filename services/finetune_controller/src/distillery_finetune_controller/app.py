@@ -1,50 +1,64 @@
-"""The finetune-controller service: consumers, the worker, and how they are wired."""
+"""The finetune-controller service: its consumers and its worker, wired to their stores."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from distillery_contracts.registry import COMMANDS_FINETUNE, DATASETS_BUILT, ROLLOUT_DECISIONS, get_topic
 from distillery_contracts.commands import CancelJob
 from distillery_contracts.datasets import DatasetBuilt
+from distillery_contracts.registry import COMMANDS_FINETUNE, DATASETS_BUILT, ROLLOUT_DECISIONS, get_topic
 from distillery_contracts.rollout import RolloutDecided
-from distillery_finetune_controller import __version__
+from distillery_finetune_controller import NAME, SCHEMA, __version__
+from distillery_finetune_controller.adapters.job_store import AbstractJobStore, SqlJobStore
+from distillery_finetune_controller.adapters.model_store import AbstractModelStore, SqlModelStore
 from distillery_finetune_controller.adapters.providers.base import AbstractFineTuneProvider
 from distillery_finetune_controller.adapters.providers.factory import build_provider
-from distillery_finetune_controller.adapters.registry_repository import SqlModelRegistry
-from distillery_finetune_controller.adapters.repository import SqlJobRepository
-from distillery_finetune_controller.config import FinetuneSettings, load_finetune_settings
-from distillery_finetune_controller.handlers import FinetuneHandlers
-from distillery_finetune_controller.worker.loop import worker_job
+from distillery_finetune_controller.config import FinetuneSettings
+from distillery_finetune_controller.handlers import Handlers
+from distillery_finetune_controller.services import JobContext
 from distillery_runtime.consumer import Subscription
+from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.service import ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.uow import UnitOfWork
+from distillery_runtime.worker import Worker
 
-NAME = "finetune-controller"
-SCHEMA = "finetune_controller"
+__all__ = ["NAME", "SCHEMA", "build"]
+
 GROUP = f"distillery.{NAME}"
+WORKER_LOCK = "finetune-controller:worker"
+"""One instance at a time talks to the provider; when it dies another resumes its jobs."""
+
+
+def sql_jobs(uow: UnitOfWork) -> AbstractJobStore:
+    return SqlJobStore(uow.session)
+
+
+def sql_models(uow: UnitOfWork) -> AbstractModelStore:
+    return SqlModelStore(uow.session)
 
 
 def build(settings: RuntimeSettings, finetune: FinetuneSettings | None = None,
           provider_factory: Callable[[FinetuneSettings], AbstractFineTuneProvider] = build_provider) -> ServiceSpec:
     """The service; ``finetune`` defaults to the DISTILLERY_FINETUNE_* environment."""
-    config = finetune if finetune is not None else load_finetune_settings()
+    config = finetune if finetune is not None else load_settings(FinetuneSettings)
     config.check()
-    handlers = FinetuneHandlers(config, jobs_in=lambda uow: SqlJobRepository(uow.session),
-                                registry_in=lambda uow: SqlModelRegistry(uow.session))
+    handlers = Handlers(config, jobs_in=sql_jobs, registry_in=sql_models)
+    jobs = JobContext(provider=provider_factory(config), settings=config, jobs_in=sql_jobs, registry_in=sql_models)
     return ServiceSpec(
         name=NAME,
         version=__version__,
         schema=SCHEMA,
         migrations_dir=Path(__file__).parent / "migrations",
         subscriptions=[
-            Subscription(topic=get_topic(DATASETS_BUILT), event=DatasetBuilt, handler=handlers.on_dataset_built, batch_size=50,
+            Subscription(get_topic(DATASETS_BUILT), DatasetBuilt, handlers.on_dataset_built, batch_size=50,
                          group=f"{GROUP}.datasets"),
-            Subscription(topic=get_topic(COMMANDS_FINETUNE), event=CancelJob, handler=handlers.on_cancel_job, batch_size=50,
+            Subscription(get_topic(COMMANDS_FINETUNE), CancelJob, handlers.on_cancel_job, batch_size=50,
                          group=f"{GROUP}.commands"),
-            Subscription(topic=get_topic(ROLLOUT_DECISIONS), event=RolloutDecided, handler=handlers.on_rollout_decided, batch_size=100,
+            Subscription(get_topic(ROLLOUT_DECISIONS), RolloutDecided, handlers.on_rollout_decided, batch_size=100,
                          group=f"{GROUP}.decisions"),
         ],
-        background=[worker_job(config, provider_factory)],
+        background=[Worker(name="advance-jobs", step=jobs.step, on_lead=jobs.on_lead, lock=WORKER_LOCK,
+                           interval_s=config.worker_interval_s)],
     )

@@ -1,15 +1,18 @@
-"""Settings of the finetune-controller, from ``DISTILLERY_FINETUNE_*`` environment variables."""
+"""Settings of the finetune-controller, from ``DISTILLERY_FINETUNE_*`` environment variables.
+
+Loaded with ``distillery_runtime.entrypoint.load_settings`` (a bad value is one line naming
+its variable); :meth:`FinetuneSettings.check` then names what the chosen provider lacks.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_finetune_controller.domain.job import JobDefaults
 from distillery_finetune_controller.domain.lifecycle import CalendarEntry, LifecyclePolicy, default_calendar
-from distillery_runtime.entrypoint import describe_validation_error
 from distillery_runtime.errors import ConfigError
 
 ENV_PREFIX = "DISTILLERY_FINETUNE_"
@@ -112,12 +115,3 @@ class FinetuneSettings(BaseSettings):
         if self.poll_max_interval_s < self.poll_interval_s:
             raise ConfigError(f"{ENV_PREFIX}POLL_MAX_INTERVAL_S must not be below {ENV_PREFIX}POLL_INTERVAL_S")
 
-
-def load_finetune_settings() -> FinetuneSettings:
-    """Settings from the environment; a bad or missing value is one clear ConfigError."""
-    try:
-        settings = FinetuneSettings()
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, prefix=ENV_PREFIX)) from None
-    settings.check()
-    return settings

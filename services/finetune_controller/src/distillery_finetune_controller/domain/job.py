@@ -6,8 +6,9 @@ deploying, done); the ``status`` is the contract's state, published once per val
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +36,9 @@ class Phase(StrEnum):
 
 ACTIVE_PHASES = frozenset({Phase.UPLOADING, Phase.CREATING, Phase.TRACKING})
 """Phases that hold one of the provider account's concurrent-job slots."""
+
+POLL_GROWTH = 1.5
+"""A job that did not change is polled 1.5 times later than the last time (up to a ceiling)."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,23 @@ class Job:
         self.deployment_name = deployment_name
         return self.move_to(JobStatus.SUCCEEDED, now)
 
+    def schedule_poll(self, now: datetime, base_s: float, ceiling_s: float, *, changed: bool) -> None:
+        """Poll again after ``base_s`` when the job just changed, else after a growing interval."""
+        grown = min(ceiling_s, self.check_interval_s * POLL_GROWTH)
+        self.check_interval_s = base_s if changed or not self.check_interval_s else grown
+        self.failures = 0
+        self.next_check_at = now + timedelta(seconds=self.check_interval_s)
+
+    def schedule_retry(self, now: datetime, base_s: float, max_s: float, retry_after_s: float | None) -> float:
+        """Count a failed attempt and try again after an exponential backoff, never sooner than
+        the provider asked (capped at ``max_s``); the delay chosen."""
+        self.failures += 1
+        delay = min(max_s, base_s * 2 ** (self.failures - 1))
+        if retry_after_s is not None:
+            delay = max(delay, min(retry_after_s, max_s))
+        self.next_check_at = now + timedelta(seconds=delay)
+        return delay
+
 
 def _resolved(requested: Hyperparameters, reported: dict[str, Any]) -> Hyperparameters:
     """The provider's resolved values replace 'auto' and unset ones; ours otherwise stand."""
@@ -179,6 +200,11 @@ class JobDefaults:
     n_epochs: int | None = None
     batch_size: int | None = None
     learning_rate_multiplier: float | None = None
+
+
+def deployment_name(prefix: str, dataset_id: str) -> str:
+    """Deterministic, so a restart finds the deployment it started; ARM allows [\\w.-]{2,64}."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{prefix}-{dataset_id}")[:64]
 
 
 def job_id_for(dataset_id: str) -> str:

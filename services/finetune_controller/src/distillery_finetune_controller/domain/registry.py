@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from distillery_contracts.finetune import JobMetrics
 from distillery_contracts.rollout import RolloutDecided, RolloutDecision
+from distillery_finetune_controller.domain.job import Job
 
 
 class ModelStatus(StrEnum):
@@ -43,6 +44,19 @@ class RegisteredModel:
     def names(self) -> set[str]:
         """Every name a rollout decision may use for this model."""
         return {self.fine_tuned_model} | ({self.deployment_name} if self.deployment_name else set())
+
+
+def registered_model(job: Job, at: datetime) -> RegisteredModel:
+    """The registry entry of a job that has just succeeded: a candidate."""
+    if job.fine_tuned_model is None:
+        raise ValueError(f"job {job.job_id} succeeded without a fine-tuned model")
+    return RegisteredModel(
+        fine_tuned_model=job.fine_tuned_model, job_id=job.job_id, dataset_id=job.dataset_id,
+        cycle_id=job.cycle_id, base_model=job.base_model, provider=job.provider,
+        provider_job_id=job.provider_job_id, deployment_name=job.deployment_name,
+        trained_tokens=job.trained_tokens, metrics=job.metrics, status=ModelStatus.CANDIDATE,
+        registered_at=at, status_changed_at=at,
+    )
 
 
 @dataclass(frozen=True)

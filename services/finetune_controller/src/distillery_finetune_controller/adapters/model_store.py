@@ -17,7 +17,9 @@ from distillery_finetune_controller.adapters.tables import models
 from distillery_finetune_controller.domain.registry import ModelStatus, RegisteredModel, StatusChange
 
 
-class AbstractModelRegistry(abc.ABC):
+class AbstractModelStore(abc.ABC):
+    """The model registry: every fine-tuned model this controller produced, and its status."""
+
     @abc.abstractmethod
     async def register(self, model: RegisteredModel) -> bool:
         """Add a model as a candidate; False if it is registered already."""
@@ -27,14 +29,17 @@ class AbstractModelRegistry(abc.ABC):
         """Models known by any of ``names`` (id or deployment), plus those in production."""
 
     @abc.abstractmethod
-    async def apply(self, change: StatusChange, at: datetime) -> None: ...
+    async def apply(self, change: StatusChange, at: datetime) -> None:
+        """Give the model the change's status and rollout, as of ``at``."""
 
     @abc.abstractmethod
     async def list_models(self, status: ModelStatus | None = None) -> list[RegisteredModel]:
         """Newest first."""
 
 
-class SqlModelRegistry(AbstractModelRegistry):
+class SqlModelStore(AbstractModelStore):
+    """The registry in PostgreSQL, in the caller's session."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -58,30 +63,6 @@ class SqlModelRegistry(AbstractModelRegistry):
         if status is not None:
             stmt = stmt.where(models.c.status == status.value)
         return [_model(r) for r in (await self.session.execute(stmt)).mappings()]
-
-
-class FakeModelRegistry(AbstractModelRegistry):
-    def __init__(self) -> None:
-        self.models: dict[str, RegisteredModel] = {}
-
-    async def register(self, model: RegisteredModel) -> bool:
-        if model.fine_tuned_model in self.models:
-            return False
-        self.models[model.fine_tuned_model] = model
-        return True
-
-    async def concerned(self, names: Iterable[str]) -> list[RegisteredModel]:
-        wanted = set(names)
-        return [m for m in self.models.values() if m.names() & wanted or m.status is ModelStatus.PRODUCTION]
-
-    async def apply(self, change: StatusChange, at: datetime) -> None:
-        model = self.models[change.fine_tuned_model]
-        self.models[model.fine_tuned_model] = dataclasses.replace(
-            model, status=change.status, rollout_id=change.rollout_id, status_changed_at=at)
-
-    async def list_models(self, status: ModelStatus | None = None) -> list[RegisteredModel]:
-        found = [m for m in self.models.values() if status is None or m.status is status]
-        return sorted(found, key=lambda m: m.registered_at, reverse=True)
 
 
 def _row(model: RegisteredModel) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Where jobs, their history, provider events, checkpoints and uploaded files are kept."""
+"""Where jobs, their history, provider events, checkpoints and uploaded files are kept.
+
+The worker reads and saves jobs through :class:`AbstractJobStore`; the consumers add jobs
+and cancel requests; ``views.py`` reads them for the CLI.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from distillery_finetune_controller.domain.job import ACTIVE_PHASES, FileRef, Jo
 from distillery_finetune_controller.domain.provider_types import ProviderCheckpoint, ProviderEvent
 
 
-class AbstractJobRepository(abc.ABC):
+class AbstractJobStore(abc.ABC):
     """Jobs of this controller and what it learned about them from the provider."""
 
     @abc.abstractmethod
@@ -30,7 +34,8 @@ class AbstractJobRepository(abc.ABC):
         """Store a new job; False if a job with its id exists already."""
 
     @abc.abstractmethod
-    async def get(self, job_id: str) -> Job | None: ...
+    async def get(self, job_id: str) -> Job | None:
+        """The job, or None if there is no such job."""
 
     @abc.abstractmethod
     async def save(self, job: Job) -> None:
@@ -64,7 +69,8 @@ class AbstractJobRepository(abc.ABC):
 
     @abc.abstractmethod
     async def remember_file(self, account: str, sha256: str, file_id: str, filename: str,
-                            size_bytes: int, at: datetime) -> None: ...
+                            size_bytes: int, at: datetime) -> None:
+        """Remember an uploaded file by its content hash, so an identical file is not uploaded twice."""
 
     @abc.abstractmethod
     async def record_status(self, job_id: str, status: JobStatus, at: datetime) -> None:
@@ -75,23 +81,29 @@ class AbstractJobRepository(abc.ABC):
         """Store provider events not stored yet; how many were new."""
 
     @abc.abstractmethod
-    async def add_checkpoints(self, job_id: str, checkpoints: list[ProviderCheckpoint]) -> int: ...
+    async def add_checkpoints(self, job_id: str, checkpoints: list[ProviderCheckpoint]) -> int:
+        """Store checkpoints not stored yet; how many were new."""
 
     @abc.abstractmethod
     async def list_jobs(self, limit: int = 50) -> list[Job]:
         """Newest first."""
 
     @abc.abstractmethod
-    async def history(self, job_id: str) -> list[tuple[JobStatus, datetime]]: ...
+    async def history(self, job_id: str) -> list[tuple[JobStatus, datetime]]:
+        """The statuses the job took, oldest first."""
 
     @abc.abstractmethod
-    async def events(self, job_id: str) -> list[ProviderEvent]: ...
+    async def events(self, job_id: str) -> list[ProviderEvent]:
+        """The provider events stored for the job, oldest first."""
 
     @abc.abstractmethod
-    async def checkpoints(self, job_id: str) -> list[ProviderCheckpoint]: ...
+    async def checkpoints(self, job_id: str) -> list[ProviderCheckpoint]:
+        """The job's checkpoints by step."""
 
 
-class SqlJobRepository(AbstractJobRepository):
+class SqlJobStore(AbstractJobStore):
+    """The jobs in PostgreSQL, in the caller's session (the unit of work's transaction)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

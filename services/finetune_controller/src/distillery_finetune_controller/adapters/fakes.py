@@ -1,16 +1,25 @@
-"""An in-memory provider for unit tests: it records every call and does what the test says."""
+"""In-memory twins of the controller's stores and provider, for unit tests.
+
+The stores keep copies, as a database would, and run the same contract suites as their
+SQL twins (tests/test_*_contract.py here, tests/integration/test_finetune_*_contract.py);
+the provider records every call and does what the test tells it.
+"""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import itertools
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from distillery_contracts.finetune import JobError, JobStatus
+from distillery_finetune_controller.adapters.job_store import AbstractJobStore
+from distillery_finetune_controller.adapters.model_store import AbstractModelStore
 from distillery_finetune_controller.adapters.providers.base import AbstractFineTuneProvider
+from distillery_finetune_controller.domain.job import ACTIVE_PHASES, Job, Phase
 from distillery_finetune_controller.domain.lifecycle import ModelLifecycle
 from distillery_finetune_controller.domain.provider_types import (
     Deployment,
@@ -23,10 +32,125 @@ from distillery_finetune_controller.domain.provider_types import (
     ProviderUnavailable,
     find_own_job,
 )
+from distillery_finetune_controller.domain.registry import ModelStatus, RegisteredModel, StatusChange
 from distillery_finetune_controller.domain.status import OPENAI_STATUSES, map_status
 
 
-class FakeProvider(AbstractFineTuneProvider):
+class FakeJobStore(AbstractJobStore):
+    """Jobs in dicts; ``save`` keeps the stored cancel request, as the SQL store does."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+        self.accounts: dict[str, str] = {}
+        self.files: dict[tuple[str, str], str] = {}
+        self.history_rows: dict[str, list[tuple[JobStatus, datetime]]] = {}
+        self.event_rows: dict[str, dict[str, ProviderEvent]] = {}
+        self.checkpoint_rows: dict[str, dict[str, ProviderCheckpoint]] = {}
+
+    async def add(self, job: Job, account: str) -> bool:
+        if job.job_id in self.jobs:
+            return False
+        self.jobs[job.job_id] = copy.deepcopy(job)
+        self.accounts[job.job_id] = account
+        return True
+
+    async def get(self, job_id: str) -> Job | None:
+        return copy.deepcopy(self.jobs.get(job_id))
+
+    async def save(self, job: Job) -> None:
+        stored = self.jobs[job.job_id]
+        saved = copy.deepcopy(job)
+        saved.cancel_requested, saved.cancel_reason = stored.cancel_requested, stored.cancel_reason
+        self.jobs[job.job_id] = saved
+
+    async def request_cancel(self, job_id: str, reason: str | None) -> None:
+        self.jobs[job_id].cancel_requested = True
+        self.jobs[job_id].cancel_reason = reason
+
+    async def due(self, account: str, now: datetime, limit: int = 100) -> list[Job]:
+        found = [j for j in self.jobs.values() if self.accounts[j.job_id] == account
+                 and j.phase is not Phase.DONE
+                 and (j.next_check_at <= now or (j.cancel_requested and not j.cancel_sent))]
+        return [copy.deepcopy(j) for j in sorted(found, key=lambda j: (j.created_at, j.job_id))[:limit]]
+
+    async def resume_all(self, account: str, now: datetime) -> int:
+        unfinished = [j for j in self.jobs.values() if self.accounts[j.job_id] == account and j.phase is not Phase.DONE]
+        for job in unfinished:
+            job.next_check_at = now
+        return len(unfinished)
+
+    async def count_active(self, account: str) -> int:
+        return sum(1 for j in self.jobs.values() if self.accounts[j.job_id] == account and j.phase in ACTIVE_PHASES)
+
+    async def provider_job_ids(self, account: str) -> set[str]:
+        return {j.provider_job_id for j in self.jobs.values()
+                if self.accounts[j.job_id] == account and j.provider_job_id}
+
+    async def find_file(self, account: str, sha256: str) -> str | None:
+        return self.files.get((account, sha256))
+
+    async def remember_file(self, account: str, sha256: str, file_id: str, filename: str,
+                            size_bytes: int, at: datetime) -> None:
+        self.files[(account, sha256)] = file_id
+
+    async def record_status(self, job_id: str, status: JobStatus, at: datetime) -> None:
+        rows = self.history_rows.setdefault(job_id, [])
+        if status not in [s for s, _ in rows]:
+            rows.append((status, at))
+
+    async def add_events(self, job_id: str, events: list[ProviderEvent]) -> int:
+        stored = self.event_rows.setdefault(job_id, {})
+        new = [e for e in events if e.event_id not in stored]
+        stored.update({e.event_id: e for e in new})
+        return len(new)
+
+    async def add_checkpoints(self, job_id: str, checkpoints: list[ProviderCheckpoint]) -> int:
+        stored = self.checkpoint_rows.setdefault(job_id, {})
+        new = [c for c in checkpoints if c.checkpoint_id not in stored]
+        stored.update({c.checkpoint_id: c for c in new})
+        return len(new)
+
+    async def list_jobs(self, limit: int = 50) -> list[Job]:
+        ordered = sorted(self.jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
+        return [copy.deepcopy(j) for j in ordered[:limit]]
+
+    async def history(self, job_id: str) -> list[tuple[JobStatus, datetime]]:
+        return list(self.history_rows.get(job_id, []))
+
+    async def events(self, job_id: str) -> list[ProviderEvent]:
+        return sorted(self.event_rows.get(job_id, {}).values(), key=lambda e: (e.created_at, e.event_id))
+
+    async def checkpoints(self, job_id: str) -> list[ProviderCheckpoint]:
+        return sorted(self.checkpoint_rows.get(job_id, {}).values(), key=lambda c: c.step)
+
+
+class FakeModelStore(AbstractModelStore):
+    """The registry in a dict, by fine-tuned model id."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, RegisteredModel] = {}
+
+    async def register(self, model: RegisteredModel) -> bool:
+        if model.fine_tuned_model in self.models:
+            return False
+        self.models[model.fine_tuned_model] = model
+        return True
+
+    async def concerned(self, names: Iterable[str]) -> list[RegisteredModel]:
+        wanted = set(names)
+        return [m for m in self.models.values() if m.names() & wanted or m.status is ModelStatus.PRODUCTION]
+
+    async def apply(self, change: StatusChange, at: datetime) -> None:
+        model = self.models[change.fine_tuned_model]
+        self.models[model.fine_tuned_model] = dataclasses.replace(
+            model, status=change.status, rollout_id=change.rollout_id, status_changed_at=at)
+
+    async def list_models(self, status: ModelStatus | None = None) -> list[RegisteredModel]:
+        found = [m for m in self.models.values() if status is None or m.status is status]
+        return sorted(found, key=lambda m: m.registered_at, reverse=True)
+
+
+class FakeFineTuneProvider(AbstractFineTuneProvider):
     """Offers the models in ``models``; jobs stay as created until ``advance`` moves them.
 
     ``fail_next(operation, error, ...)`` makes the next calls of an operation ('model',
@@ -68,8 +192,8 @@ class FakeProvider(AbstractFineTuneProvider):
 
     def advance(self, provider_job_id: str, raw_status: str, **changes: Any) -> None:
         job = self.jobs[provider_job_id]
-        self.jobs[provider_job_id] = replace(job, raw_status=raw_status, status=map_status(raw_status, self.statuses),
-                                             **changes)
+        self.jobs[provider_job_id] = dataclasses.replace(
+            job, raw_status=raw_status, status=map_status(raw_status, self.statuses), **changes)
 
     def add_event(self, provider_job_id: str, message: str, data: dict[str, Any] | None = None) -> None:
         events = self.events.setdefault(provider_job_id, [])
