@@ -1,8 +1,9 @@
 """``distillery rollout ...`` and ``distillery report``: watch and steer progressive rollouts.
 
 Status is read from the rollout-controller's ``GET /v1/rollouts`` when ``--url`` (or
-``DISTILLERY_ROLLOUT_URL``) is given, else from the controller's own tables. Actions are
-commands on ``distillery.commands.rollout.v1``, recorded with who asked ($USER).
+``DISTILLERY_ROLLOUT_URL``) is given, else from the controller's tables through its views
+(the same read models either way). Actions are commands on
+``distillery.commands.rollout.v1``, recorded with who asked ($USER).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 import time
-from datetime import UTC, datetime
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated, TypeVar
 
 import httpx
@@ -24,8 +25,7 @@ from distillery_contracts.commands import AbortRollout, AdvanceRollout, PauseRol
 from distillery_contracts.common import GateResult
 from distillery_contracts.registry import COMMANDS_ROLLOUT
 from distillery_rollout_controller.config import RolloutSettings
-from distillery_rollout_controller.domain.costs import CostReport
-from distillery_rollout_controller.views import RolloutView, StatusDocument
+from distillery_rollout_controller.views import CostReport, RolloutView, RolloutViews, StatusDocument, open_views
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.kafka import check_broker, publish_events
 
@@ -111,22 +111,24 @@ def report_cmd(url: UrlOption = None,
 async def read_status(url: str | None, limit: int = 10) -> StatusDocument:
     if url:
         return await _get(url, "/v1/rollouts", {"limit": limit}, StatusDocument)
-    from distillery_rollout_controller.views import read_status as from_tables
-
-    return await _with_repository(lambda repo, config: from_tables(repo, config, datetime.now(UTC), limit))
+    async with _views() as views:
+        return await views.status(limit)
 
 
 async def read_costs(url: str | None, calls_per_day: float | None) -> CostReport:
     if url:
         params = {"calls_per_day": calls_per_day} if calls_per_day else {}
         return await _get(url, "/v1/report", params, CostReport)
-    from distillery_rollout_controller.views import read_costs as from_tables
-
-    report = await _with_repository(
-        lambda repo, config: from_tables(repo, config, datetime.now(UTC), calls_per_day))
+    async with _views() as views:
+        report = await views.costs(calls_per_day)
     if report is None:
         die("the rollout-controller has not published a routing table yet (is it running?)")
     return report
+
+
+def _views() -> AbstractAsyncContextManager[RolloutViews]:
+    config = load_settings(RolloutSettings).controller_config()
+    return open_views(settings().require_database_url(), config)
 
 
 async def _get(url: str, path: str, params: dict, model: type[M]) -> M:
@@ -143,27 +145,6 @@ async def _get(url: str, path: str, params: dict, model: type[M]) -> M:
     except ValidationError as exc:
         die(f"GET {endpoint} sent something that is not a rollout-controller answer: {exc}")
     raise AssertionError("unreachable")
-
-
-async def _with_repository(read):  # noqa: ANN001, ANN202 - read(repo, config) -> awaitable
-    from sqlalchemy import text
-
-    from distillery_rollout_controller.adapters.repository import SqlRolloutRepository
-    from distillery_rollout_controller.app import SCHEMA
-    from distillery_runtime.db import check_database, create_engine, session_factory
-
-    config = load_settings(RolloutSettings).controller_config()
-    engine = create_engine(settings().require_database_url(), SCHEMA, pool_size=1)
-    try:
-        await check_database(engine)
-        async with session_factory(engine)() as session:
-            exists = await session.scalar(text("select to_regclass('route_state') is not null"))
-            if not exists:
-                die("the rollout-controller's tables do not exist yet: run 'distillery migrate "
-                    "rollout-controller' or start the service")
-            return await read(SqlRolloutRepository(session), config)
-    finally:
-        await engine.dispose()
 
 
 # --- acting ---------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ import pytest
 
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.evaluations import CallScored, JudgeOutcome
-from distillery_contracts.registry import EVALUATIONS_ONLINE
+from distillery_contracts.registry import EVALUATIONS_ONLINE, TRACES_RAW
 from distillery_contracts.samples import sample_evaluation_completed
+from distillery_contracts.traces import TraceCaptured
 from distillery_rollout_controller.adapters.fakes import FakeRolloutRepository
 from distillery_rollout_controller.config import ControllerConfig
 from distillery_rollout_controller.domain.gates import GatePolicy
@@ -92,7 +93,11 @@ class Harness:
     def __post_init__(self) -> None:
         config = ControllerConfig(policy=self.policy)
         self.controller = RolloutController(config, self.clock)
-        self.handlers = Handlers(self.controller, lambda uow: self.repo)
+        self.wakes = 0
+        self.handlers = Handlers(self.controller, lambda uow: self.repo, wake=self._woken)
+
+    def _woken(self) -> None:
+        self.wakes += 1
 
     async def passed_evaluation(self, candidate: str = STUDENT, run_id: str = "eval-1") -> None:
         event = sample_evaluation_completed(candidate_model=candidate, run_id=run_id)
@@ -104,6 +109,14 @@ class Harness:
         events = (scored_calls(rollout_id, stage, "candidate", n, candidate, self.clock())
                   + scored_calls(rollout_id, stage, baseline_arm, n, baseline, self.clock()))
         await self.handlers.on_call_scored(self.uow, deliveries(events))
+        await self.uow.commit()
+
+    async def score(self, scores: list[CallScored]) -> None:
+        await self.handlers.on_call_scored(self.uow, deliveries(scores))
+        await self.uow.commit()
+
+    async def capture(self, traces: list[TraceCaptured]) -> None:
+        await self.handlers.on_trace_captured(self.uow, deliveries(traces, TRACES_RAW))
         await self.uow.commit()
 
     async def evaluate(self):  # noqa: ANN201 - the decision or None

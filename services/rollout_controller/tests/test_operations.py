@@ -96,3 +96,15 @@ async def test_pausing_a_finished_rollout_is_refused_with_its_status(harness):
         await harness.controller.apply_command(harness.repo, harness.uow,
                                                PauseRollout(rollout_id="ro-0001", requested_by="ana"))
     assert harness.weights() == {"teacher": 100.0}
+
+
+async def test_forced_advance_records_the_gate_evidence_it_overruled(harness, good):
+    await harness.passed_evaluation()
+    await harness.serve_stage(0, good, good)
+    held = await harness.evaluate()  # the gates pass, but the stage is younger than its minimum
+
+    await harness.command(AdvanceRollout(rollout_id="ro-0001", force=True, reason="drill", requested_by="ana"))
+
+    forced = harness.repo.saved_decisions[-1]
+    assert held.decision.value == "held" and held.gates
+    assert (forced.gates, forced.arm_metrics) == (held.gates, held.arm_metrics)

@@ -1,9 +1,10 @@
-"""The rollout-controller service: what it consumes, its evaluation loop and its HTTP API."""
+"""The rollout-controller's composition root: what it consumes, its evaluation worker and its HTTP API."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from starlette.routing import BaseRoute
@@ -18,19 +19,20 @@ from distillery_contracts.registry import (
 from distillery_contracts.commands import RolloutCommand
 from distillery_contracts.evaluations import CallScored, EvaluationCompleted
 from distillery_contracts.traces import TraceCaptured
-from distillery_rollout_controller import __version__
+from distillery_rollout_controller import NAME, SCHEMA, __version__
+from distillery_rollout_controller.adapters.repository import AbstractRolloutRepository, SqlRolloutRepository
 from distillery_rollout_controller.config import RolloutSettings
-from distillery_rollout_controller.handlers import Handlers, sql_repository
+from distillery_rollout_controller.handlers import Handlers, evaluate_live_stage
 from distillery_rollout_controller.http import api_routes
-from distillery_rollout_controller.jobs import EvaluationLoop
 from distillery_rollout_controller.services import RolloutController, utcnow
 from distillery_runtime.consumer import E, BatchHandler, Subscription
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.uow import UnitOfWork
+from distillery_runtime.worker import Worker
 
-NAME = "rollout-controller"
-SCHEMA = "rollout_controller"
+__all__ = ["NAME", "SCHEMA", "build"]
 
 
 def build(settings: RuntimeSettings, rollout: RolloutSettings | None = None,
@@ -38,8 +40,10 @@ def build(settings: RuntimeSettings, rollout: RolloutSettings | None = None,
     """The service; ``rollout`` defaults to the ``DISTILLERY_ROLLOUT_*`` environment."""
     rollout = rollout or load_settings(RolloutSettings)
     controller = RolloutController(rollout.controller_config(), clock)
-    loop = EvaluationLoop(controller, sql_repository, rollout.evaluate_interval_s)
-    handlers = Handlers(controller, sql_repository, wake=loop.wake)
+    evaluation = Worker(name="rollout-evaluation",
+                        step=partial(evaluate_live_stage, controller, sql_repository),
+                        interval_s=rollout.evaluate_interval_s, settle_s=0.2)
+    handlers = Handlers(controller, sql_repository, wake=evaluation.wake)
 
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
         return api_routes(ctx.sessions, controller.config, clock, rollout.route_cache_s)
@@ -55,10 +59,14 @@ def build(settings: RuntimeSettings, rollout: RolloutSettings | None = None,
             _subscription(TRACES_RAW, TraceCaptured, handlers.on_trace_captured),
             _subscription(COMMANDS_ROLLOUT, RolloutCommand, handlers.on_rollout_command),
         ],
-        background=[loop.run_evaluations],
+        background=[evaluation],
         routes=routes,
-        extra={"controller": controller, "evaluation_loop": loop},
     )
+
+
+def sql_repository(uow: UnitOfWork) -> AbstractRolloutRepository:
+    """The repository of one unit of work, in its transaction."""
+    return SqlRolloutRepository(uow.session)
 
 
 def _subscription(topic: str, event: type[E], handler: BatchHandler[E]) -> Subscription[E]:

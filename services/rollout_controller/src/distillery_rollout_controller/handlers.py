@@ -1,6 +1,7 @@
-"""Consumers of the controller's four topics: each records, then lets the use cases act.
+"""Consumers of the controller's four topics and its evaluation worker's step: each turns
+what arrived into calls of the use cases in services.py.
 
-Data (traces, online scores) is only recorded here and wakes the evaluation loop, so a
+Data (traces, online scores) is only recorded here and wakes the evaluation worker, so a
 bug or a slow query in the gates can never dead-letter a production trace; offline
 verdicts and operator commands act at once, in the same transaction.
 """
@@ -12,57 +13,53 @@ from collections.abc import Callable
 from distillery_contracts.commands import RolloutCommand
 from distillery_contracts.evaluations import CallScored, EvaluationCompleted
 from distillery_contracts.traces import TraceCaptured
-from distillery_rollout_controller.adapters.repository import AbstractRolloutRepository, SqlRolloutRepository
-from distillery_rollout_controller.domain.observations import (
-    observation_from_score,
-    observation_from_trace,
-    traffic_from_trace,
-)
+from distillery_rollout_controller.adapters.repository import AbstractRolloutRepository
 from distillery_rollout_controller.services import RolloutController
 from distillery_runtime.consumer import Delivery
+from distillery_runtime.service import ServiceContext
 from distillery_runtime.uow import UnitOfWork
 
 RepositoryFactory = Callable[[UnitOfWork], AbstractRolloutRepository]
 
 
-def sql_repository(uow: UnitOfWork) -> AbstractRolloutRepository:
-    return SqlRolloutRepository(uow.session)
-
-
 class Handlers:
-    """The batch handlers, bound to one controller; ``wake`` nudges the evaluation loop."""
+    """The batch handlers over one controller and the repository of each unit of work.
 
-    def __init__(self, controller: RolloutController, repository: RepositoryFactory = sql_repository,
+    ``wake`` nudges the evaluation worker when calls were recorded, so a stage is judged
+    soon after its evidence arrives instead of at the end of the interval.
+    """
+
+    def __init__(self, controller: RolloutController, repository: RepositoryFactory,
                  wake: Callable[[], None] = lambda: None) -> None:
         self.controller = controller
         self.repository = repository
         self.wake = wake
 
-    async def on_evaluation_completed(self, uow: UnitOfWork, deliveries: list[Delivery]) -> None:
+    async def on_evaluation_completed(self, uow: UnitOfWork,
+                                      deliveries: list[Delivery[EvaluationCompleted]]) -> None:
         repo = self.repository(uow)
         for d in deliveries:
-            if isinstance(d.event, EvaluationCompleted):
-                await self.controller.start_rollout(repo, uow, d.event, cause=d.envelope)
+            await self.controller.start_rollout(repo, uow, d.event, cause=d.envelope)
 
-    async def on_call_scored(self, uow: UnitOfWork, deliveries: list[Delivery]) -> None:
-        scored = [observation_from_score(d.event) for d in deliveries if isinstance(d.event, CallScored)]
-        if scored:
-            await self.repository(uow).record_observations(scored)
+    async def on_call_scored(self, uow: UnitOfWork, deliveries: list[Delivery[CallScored]]) -> None:
+        if await self.controller.record_scores(self.repository(uow), [d.event for d in deliveries]):
             self.wake()
 
-    async def on_trace_captured(self, uow: UnitOfWork, deliveries: list[Delivery]) -> None:
-        prices = self.controller.config.prices
-        traces = [d.event for d in deliveries if isinstance(d.event, TraceCaptured)]
-        calls = [o for t in traces if (o := observation_from_trace(t, prices)) is not None]
-        traffic = [s for t in traces if (s := traffic_from_trace(t, prices)) is not None]
-        repo = self.repository(uow)
-        await repo.record_traffic(traffic)
-        if calls:
-            await repo.record_observations(calls)
+    async def on_trace_captured(self, uow: UnitOfWork, deliveries: list[Delivery[TraceCaptured]]) -> None:
+        if await self.controller.record_traces(self.repository(uow), [d.event for d in deliveries]):
             self.wake()
 
-    async def on_rollout_command(self, uow: UnitOfWork, deliveries: list[Delivery]) -> None:
+    async def on_rollout_command(self, uow: UnitOfWork, deliveries: list[Delivery[RolloutCommand]]) -> None:
         repo = self.repository(uow)
         for d in deliveries:
-            if isinstance(d.event, RolloutCommand):
-                await self.controller.apply_command(repo, uow, d.event, cause=d.envelope)
+            await self.controller.apply_command(repo, uow, d.event, cause=d.envelope)
+
+
+async def evaluate_live_stage(controller: RolloutController, repository: RepositoryFactory,
+                              ctx: ServiceContext) -> bool:
+    """The evaluation worker's step: judge the live stage (or start a queued rollout) in one
+    unit of work. Never more waiting at once: the next round is the interval or a wake-up."""
+    async with ctx.new_uow() as uow:
+        await controller.evaluate(repository(uow), uow)
+        await uow.commit()
+    return False

@@ -5,6 +5,8 @@
 - ``GET /v1/rollouts``: the status document (``?limit=N`` rollouts, newest first).
 - ``GET /v1/rollouts/{rollout_id}``: one rollout with every decision.
 - ``GET /v1/report``: the cost report (``?calls_per_day=N`` to project another volume).
+
+Every answer is a read model of views.py, the same the CLI prints.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from distillery_rollout_controller.adapters.repository import SqlRolloutRepository
 from distillery_rollout_controller.config import ControllerConfig
-from distillery_rollout_controller.views import read_costs, read_rollout, read_status
+from distillery_rollout_controller.views import RolloutViews
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,8 @@ class CachedTable:
 class RouteCache:
     """Tables as JSON bytes, read from the database at most once per ``max_age_s`` per route."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_age_s: float) -> None:
-        self._sessions = sessions
+    def __init__(self, views: RolloutViews, max_age_s: float) -> None:
+        self._views = views
         self._max_age_s = max_age_s
         self._tables: dict[str, CachedTable | None] = {}
         self._read_at: dict[str, float] = {}
@@ -51,11 +53,10 @@ class RouteCache:
             return self._tables[route]
         async with self._lock:  # one database read for a burst of requests
             if not self._fresh(route):
-                async with self._sessions() as session:
-                    state = await SqlRolloutRepository(session).route_state(route)
+                table = await self._views.route_table(route)
                 now = time.monotonic()
-                self._tables[route] = (CachedTable(state.version, state.table.model_dump_json().encode(), now)
-                                       if state else None)
+                self._tables[route] = (CachedTable(table.version, table.model_dump_json().encode(), now)
+                                       if table else None)
                 self._read_at[route] = now
         return self._tables[route]
 
@@ -66,7 +67,8 @@ class RouteCache:
 
 def api_routes(sessions: async_sessionmaker[AsyncSession], config: ControllerConfig,
                clock: Callable[[], datetime], route_cache_s: float) -> Sequence[BaseRoute]:
-    cache = RouteCache(sessions, route_cache_s)
+    views = RolloutViews(sessions, config, clock)
+    cache = RouteCache(views, route_cache_s)
 
     async def get_route(request: Request) -> Response:
         route = request.path_params["route"]
@@ -81,22 +83,19 @@ def api_routes(sessions: async_sessionmaker[AsyncSession], config: ControllerCon
 
     async def list_rollouts(request: Request) -> Response:
         limit = _positive(request, "limit", int, 10)
-        async with sessions() as session:
-            doc = await read_status(SqlRolloutRepository(session), config, clock(), limit=limit)
+        doc = await views.status(limit=limit)
         return JSONResponse(doc.model_dump(mode="json"))
 
     async def get_rollout(request: Request) -> Response:
         rollout_id = request.path_params["rollout_id"]
-        async with sessions() as session:
-            view = await read_rollout(SqlRolloutRepository(session), config, rollout_id, clock())
+        view = await views.rollout(rollout_id)
         if view is None:
             return JSONResponse({"error": "NotFound", "message": f"no rollout {rollout_id!r}"}, status_code=404)
         return JSONResponse(view.model_dump(mode="json"))
 
     async def get_report(request: Request) -> Response:
         volume = _positive(request, "calls_per_day", float, None)
-        async with sessions() as session:
-            report = await read_costs(SqlRolloutRepository(session), config, clock(), volume)
+        report = await views.costs(volume)
         if report is None:
             return JSONResponse({"error": "NotFound", "message": "no routing table yet"}, status_code=404)
         return JSONResponse(report.model_dump(mode="json"))
@@ -114,6 +113,8 @@ class BadQuery(ValueError):
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+N = TypeVar("N", int, float)
+D = TypeVar("D")
 
 
 def _answering_bad_queries(endpoint: Endpoint) -> Endpoint:
@@ -126,15 +127,15 @@ def _answering_bad_queries(endpoint: Endpoint) -> Endpoint:
     return guarded
 
 
-def _positive(request: Request, name: str, kind: type, default):  # noqa: ANN001, ANN202
+def _positive(request: Request, name: str, kind: type[N], default: D) -> N | D:
     raw = request.query_params.get(name)
     if raw is None:
         return default
     try:
         value = kind(raw)
     except ValueError:
-        value = None
-    if value is None or value <= 0:
+        raise BadQuery(f"{name} must be a positive number, got {raw!r}") from None
+    if value <= 0:
         raise BadQuery(f"{name} must be a positive number, got {raw!r}")
     return value
 

@@ -1,13 +1,14 @@
-"""The controller's use cases: start a rollout, judge its stage, obey an operator.
+"""The controller's use cases: record calls, start a rollout, judge its stage, obey an operator.
 
-Each runs inside one unit of work and first locks the route's row, so consumers, the
-evaluation timer and commands (in one instance or several) change a route one at a
-time. A state change, its decision event and its routing table commit together.
+Each runs inside one unit of work with the repository it is given. Those that change a
+route first lock the route's row, so consumers, the evaluation worker and commands (in
+one instance or several) change a route one at a time. A state change, its decision
+event and its routing table commit together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,12 +20,18 @@ from distillery_contracts.commands import (
     RolloutCommand,
 )
 from distillery_contracts.envelope import Envelope
-from distillery_contracts.evaluations import EvalOutcome, EvaluationCompleted
+from distillery_contracts.evaluations import CallScored, EvalOutcome, EvaluationCompleted
 from distillery_contracts.registry import ROLLOUT_DECISIONS, ROUTING_TABLE
 from distillery_contracts.rollout import RolloutDecided, RolloutDecision
+from distillery_contracts.traces import TraceCaptured
 from distillery_rollout_controller.adapters.repository import AbstractRolloutRepository
 from distillery_rollout_controller.config import ControllerConfig
 from distillery_rollout_controller.domain.decide import Action, StageVerdict, judge_stage
+from distillery_rollout_controller.domain.observations import (
+    observation_from_score,
+    observation_from_trace,
+    traffic_from_trace,
+)
 from distillery_rollout_controller.domain.plan import TEACHER
 from distillery_rollout_controller.domain.rollout import Rollout, RolloutStateError, RolloutStatus
 from distillery_rollout_controller.domain.routing import RouteState, build_table, weights_of
@@ -45,6 +52,23 @@ class RolloutController:
 
     config: ControllerConfig
     clock: Callable[[], datetime] = field(default=utcnow)
+
+    async def record_scores(self, repo: AbstractRolloutRepository, scores: Sequence[CallScored]) -> bool:
+        """Remember the evaluator's verdicts on calls; True when a stage has new evidence."""
+        if not scores:
+            return False
+        await repo.record_observations([observation_from_score(s) for s in scores])
+        return True
+
+    async def record_traces(self, repo: AbstractRolloutRepository, traces: Sequence[TraceCaptured]) -> bool:
+        """Remember what calls cost and how long they took: per model for the cost report, per
+        arm for the gates when the router tagged the call; True when a stage has new evidence."""
+        prices = self.config.prices
+        await repo.record_traffic([s for t in traces if (s := traffic_from_trace(t, prices)) is not None])
+        calls = [o for t in traces if (o := observation_from_trace(t, prices)) is not None]
+        if calls:
+            await repo.record_observations(calls)
+        return bool(calls)
 
     async def ensure_route(self, repo: AbstractRolloutRepository, uow: UnitOfWork,
                            cause: Envelope | None = None) -> RouteState:
@@ -132,12 +156,12 @@ class RolloutController:
                    rollout: Rollout, verdict: StageVerdict, cause: Envelope | None,
                    *, always_record_hold: bool = False) -> RolloutDecided | None:
         now, plan = self.clock(), self.config.plan
-        evidence = {"gates": verdict.gates, "metrics": verdict.metrics}
         if verdict.action is Action.HOLD:
             code = verdict.hold_code.value if verdict.hold_code else None
             changed = code != rollout.last_hold_code
             rollout.last_hold_code = code
-            decision = (rollout.decide(RolloutDecision.HELD, verdict.reason, plan, now, **evidence)
+            decision = (rollout.decide(RolloutDecision.HELD, verdict.reason, plan, now,
+                                       gates=verdict.gates, metrics=verdict.metrics)
                         if changed or always_record_hold else None)
             await repo.save_rollout(rollout)
             if decision is not None:
@@ -150,7 +174,7 @@ class RolloutController:
             ending = RolloutStatus.COMPLETED if verdict.action is Action.COMPLETE else RolloutStatus.ROLLED_BACK
             rollout.finish(ending, verdict.reason, now)
             kind = RolloutDecision.COMPLETED if ending is RolloutStatus.COMPLETED else RolloutDecision.ROLLED_BACK
-        decision = rollout.decide(kind, verdict.reason, plan, now, **evidence)
+        decision = rollout.decide(kind, verdict.reason, plan, now, gates=verdict.gates, metrics=verdict.metrics)
         return await self._commit_change(repo, uow, state, rollout, decision, cause)
 
     async def _commit_change(self, repo: AbstractRolloutRepository, uow: UnitOfWork, state: RouteState,
@@ -244,14 +268,15 @@ class RolloutController:
             return await self._act(repo, uow, state, rollout, verdict, cause, always_record_hold=True)
         now, plan = self.clock(), self.config.plan
         reason = f"forced by {command.requested_by}: {command.reason}"
-        evidence = {"gates": rollout.last_gates, "metrics": rollout.last_metrics}
+        gates, metrics = rollout.last_gates, rollout.last_metrics  # the evidence overruled, before advancing
         if rollout.stage_index >= plan.last_stage:
             rollout.finish(RolloutStatus.COMPLETED, reason, now)
             kind = RolloutDecision.COMPLETED
         else:
             rollout.advance(plan, now)
             kind = RolloutDecision.FORCE_ADVANCED
-        decision = rollout.decide(kind, reason, plan, now, actor=command.requested_by, **evidence)
+        decision = rollout.decide(kind, reason, plan, now, actor=command.requested_by,
+                                  gates=gates, metrics=metrics)
         return await self._commit_change(repo, uow, state, rollout, decision, cause)
 
     @staticmethod
