@@ -2,7 +2,7 @@
 
 Observations are read as the Langfuse v2 observations API returns them (one JSON object
 a line), scores as the v3 scores API returns them; both go through the trace-ingester's
-own mapping, then through the cleaner's ``clean_batch`` with an in-memory dedup index.
+own mapping, then through the cleaner's own logic (``OfflineCleaner``, an in-memory dedup index).
 Lines that are not JSON, not an object or not an observation are reported with their
 line numbers and skipped; they never stop the run. Observations of other types (spans,
 events) are counted and skipped; generations that cannot be read are rejected as
@@ -26,19 +26,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from distillery_cleaner import __version__
-from distillery_cleaner.adapters.repository import InMemoryCleanerRepository
-from distillery_cleaner.cleaning import Verdict, clean_batch
 from distillery_cleaner.config import load_cleaner_config
-from distillery_cleaner.domain.events import rejected_event
-from distillery_cleaner.domain.screen import Cleaner
-from distillery_cleaner.domain.verdicts import Rejection
-from distillery_contracts.examples import ExampleAccepted, ExampleRejected, Lineage, RejectReason
+from distillery_cleaner.services import OfflineCleaner
+from distillery_contracts.examples import ExampleAccepted, ExampleRejected, Lineage
 from distillery_contracts.traces import TraceCaptured
 from distillery_runtime.errors import ConfigError
-from distillery_trace_ingester.domain.export_rows import BadLine, read_line
-from distillery_trace_ingester.domain.mapping import UnmappableObservation, observation_to_trace
-from distillery_trace_ingester.domain.scores import group_by_observation
+from distillery_trace_ingester.services import (
+    BadLine,
+    UnmappableObservation,
+    group_by_observation,
+    observation_to_trace,
+    read_line,
+)
 
 BATCH = 1000
 SHOWN_BAD_LINES = 20
@@ -87,7 +86,7 @@ def clean(
         if path is not None and not path.is_file():
             _fail(f"no such file: {path}" if not path.exists() else f"not a file: {path}")
     try:
-        cleaner = Cleaner(load_cleaner_config(config), __version__)
+        cleaner = OfflineCleaner(load_cleaner_config(config))
     except ConfigError as exc:
         _fail(str(exc))
     summary = Summary()
@@ -101,9 +100,8 @@ def clean(
     console.print(_summary_table(summary, cleaner, accepted, rejected))
 
 
-async def _run(cleaner: Cleaner, path: Path, scores: dict[str, list[dict[str, Any]]], project: str,
+async def _run(cleaner: OfflineCleaner, path: Path, scores: dict[str, list[dict[str, Any]]], project: str,
                summary: Summary, acc: TextIO, rej: TextIO, output_format: OutputFormat) -> None:
-    repo = InMemoryCleanerRepository()
     ingested_at = datetime.now(UTC)
     batch: list[TraceCaptured] = []
     for item in _observations(path, summary):
@@ -115,10 +113,10 @@ async def _run(cleaner: Cleaner, path: Path, scores: dict[str, list[dict[str, An
             continue
         summary.generations += 1
         if len(batch) >= BATCH:
-            _write(await clean_batch(cleaner, repo, batch, [], datetime.now(UTC)), summary, acc, rej, output_format)
+            _write(await cleaner.clean(batch), summary, acc, rej, output_format)
             batch = []
     if batch:
-        _write(await clean_batch(cleaner, repo, batch, [], datetime.now(UTC)), summary, acc, rej, output_format)
+        _write(await cleaner.clean(batch), summary, acc, rej, output_format)
 
 
 def _observations(path: Path, summary: Summary) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -159,7 +157,7 @@ def _read_scores(path: Path, summary: Summary) -> dict[str, list[dict[str, Any]]
     return group_by_observation(rows)
 
 
-def _unmappable(cleaner: Cleaner, line: int, record: dict[str, Any], project: str, reason: str,
+def _unmappable(cleaner: OfflineCleaner, line: int, record: dict[str, Any], project: str, reason: str,
                 summary: Summary, rej: TextIO) -> None:
     """A generation that cannot be read: a rejection when its lineage is known, else a bad line."""
     lineage = _lineage(record, project)
@@ -167,7 +165,7 @@ def _unmappable(cleaner: Cleaner, line: int, record: dict[str, Any], project: st
         summary.bad_lines.append(f"line {line}: not a usable observation ({reason})")
         return
     summary.generations += 1
-    event = rejected_event(cleaner, lineage, Rejection(RejectReason.UNMAPPABLE, reason), datetime.now(UTC))
+    event = cleaner.reject_unmappable(lineage, reason)
     summary.rejected[event.reason.value] += 1
     rej.write(event.model_dump_json() + "\n")
 
@@ -182,10 +180,9 @@ def _lineage(record: dict[str, Any], project: str) -> Lineage | None:
         return None
 
 
-def _write(verdicts: list[Verdict], summary: Summary, acc: TextIO, rej: TextIO,
+def _write(events: list[ExampleAccepted | ExampleRejected], summary: Summary, acc: TextIO, rej: TextIO,
            output_format: OutputFormat) -> None:
-    for verdict in verdicts:
-        event = verdict.event
+    for event in events:
         if isinstance(event, ExampleAccepted):
             summary.accepted += 1
             summary.redactions.update(event.redactions)
@@ -194,7 +191,6 @@ def _write(verdicts: list[Verdict], summary: Summary, acc: TextIO, rej: TextIO,
             else:
                 acc.write(event.model_dump_json() + "\n")
         else:
-            assert isinstance(event, ExampleRejected)
             summary.rejected[event.reason.value] += 1
             rej.write(event.model_dump_json() + "\n")
 
@@ -219,7 +215,7 @@ def _print_bad_lines(summary: Summary) -> None:
         console.print(Text(f"... and {hidden:,} more skipped line(s)", style="yellow"))
 
 
-def _summary_table(summary: Summary, cleaner: Cleaner, accepted: Path, rejected: Path) -> Table:
+def _summary_table(summary: Summary, cleaner: OfflineCleaner, accepted: Path, rejected: Path) -> Table:
     table = Table(title=f"cleaner {cleaner.version}, config {cleaner.config_hash}", show_header=False,
                   title_justify="left")
     table.add_column("what", style="bold")

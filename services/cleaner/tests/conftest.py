@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from distillery_cleaner.adapters.repository import InMemoryCleanerRepository  # noqa: E402
+from distillery_cleaner.adapters.fakes import FakeCleanerRepository  # noqa: E402
 from distillery_cleaner.domain.config import CleanerConfig  # noqa: E402
 from distillery_cleaner.domain.screen import Cleaner  # noqa: E402
 
@@ -20,5 +20,5 @@ def cleaner() -> Cleaner:
 
 
 @pytest.fixture
-def repo() -> InMemoryCleanerRepository:
-    return InMemoryCleanerRepository()
+def repo() -> FakeCleanerRepository:
+    return FakeCleanerRepository()

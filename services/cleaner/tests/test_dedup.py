@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from cleaner_samples import SYSTEM, trace
 
-from distillery_cleaner.cleaning import clean_batch
+from distillery_cleaner.services import clean_batch
 from distillery_cleaner.domain.config import CleanerConfig, NearDuplicates
 from distillery_cleaner.domain.fingerprint import BandLayout
 from distillery_cleaner.domain.screen import Cleaner

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from cleaner_samples import late, score, trace
 
-from distillery_cleaner.cleaning import clean_batch
+from distillery_cleaner.services import clean_batch
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected, RejectReason
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

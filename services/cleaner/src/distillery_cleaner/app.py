@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
+from dataclasses import asdict
 from pathlib import Path
 
 from starlette.requests import Request
@@ -13,17 +13,25 @@ from starlette.routing import BaseRoute, Route
 from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.traces import TraceCaptured, TraceScored
 from distillery_cleaner import __version__
-from distillery_cleaner.adapters.sql import SqlCleanerRepository
+from distillery_cleaner.adapters.repository import AbstractCleanerRepository, SqlCleanerRepository
 from distillery_cleaner.config import load_cleaner_config, load_cleaner_settings
 from distillery_cleaner.domain.screen import Cleaner
 from distillery_cleaner.handlers import trace_handler
+from distillery_cleaner.services import RepositoryFactory, register_configuration
+from distillery_cleaner.views import running_configuration
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.logs import get_logger
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.uow import UnitOfWork
+from distillery_runtime.worker import Worker
 
 log = get_logger(__name__)
 NAME = "cleaner"
+
+
+def sql_repository(uow: UnitOfWork) -> AbstractCleanerRepository:
+    return SqlCleanerRepository(uow.session)
 
 
 def build(settings: RuntimeSettings) -> ServiceSpec:
@@ -37,34 +45,26 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
         schema=NAME,
         migrations_dir=Path(__file__).parent / "migrations",
         subscriptions=[Subscription[TraceCaptured | TraceScored](
-            topic=get_topic(TRACES_RAW), event=(TraceCaptured, TraceScored), handler=trace_handler(cleaner),
-                                    consumer=f"on_traces_raw@{scope}", group=group,
-                                    batch_size=cleaner_settings.batch_size)],
-        background=[_registration(cleaner, group), collect_garbage_less_often],
+            topic=get_topic(TRACES_RAW), event=(TraceCaptured, TraceScored),
+            handler=trace_handler(cleaner, sql_repository), consumer=f"on_traces_raw@{scope}", group=group,
+            batch_size=cleaner_settings.batch_size)],
+        background=[_registration(cleaner, sql_repository, group), collect_garbage_less_often],
         routes=lambda ctx: _routes(cleaner, group),
     )
 
 
-def _registration(cleaner: Cleaner, group: str):
-    async def register_configuration(ctx: ServiceContext) -> None:
-        """Record the configuration this instance runs under, then idle until shutdown."""
-        delay = 0.5
-        while not ctx.stopping.is_set():
-            try:
-                async with ctx.new_uow() as uow:
-                    await SqlCleanerRepository(uow.session).register_scope(
-                        cleaner.scope_id, cleaner.version, cleaner.config_hash, cleaner.config.canonical_json())
-                    await uow.commit()
-                break
-            except Exception as exc:  # the consumers report the outage too; keep trying
-                log.warning("cannot record the cleaner configuration yet", error=repr(exc))
-                await asyncio.sleep(delay)
-                delay = min(30.0, delay * 2)
+def _registration(cleaner: Cleaner, repository: RepositoryFactory, group: str) -> Worker:
+    """Record the configuration once, retrying through a database outage (the consumers
+    report the outage too), then idle until shutdown."""
+
+    async def step(ctx: ServiceContext) -> bool:
+        async with ctx.new_uow() as uow:
+            await register_configuration(uow, repository(uow), cleaner)
         log.info("cleaner configuration", version=cleaner.version, config_hash=cleaner.config_hash,
                  consumer_group=group)
-        await ctx.stopping.wait()
+        return False
 
-    return register_configuration
+    return Worker("register_configuration", step, interval_s=0.5, max_backoff_s=30.0, until_done=True)
 
 
 async def collect_garbage_less_often(ctx: ServiceContext) -> None:
@@ -91,7 +91,6 @@ async def collect_garbage_less_often(ctx: ServiceContext) -> None:
 
 def _routes(cleaner: Cleaner, group: str) -> list[BaseRoute]:
     async def show_config(_: Request) -> JSONResponse:
-        return JSONResponse({"cleaner_version": cleaner.version, "config_hash": cleaner.config_hash,
-                             "consumer_group": group, "config": cleaner.config.model_dump(mode="json")})
+        return JSONResponse(asdict(running_configuration(cleaner, group)))
 
     return [Route("/config", show_config)]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
 
 from distillery_contracts.examples import ExampleAccepted
-from distillery_cleaner.cleaning import Verdict
+
+if TYPE_CHECKING:  # services.py counts its verdicts here
+    from distillery_cleaner.services import Verdict
 
 ACCEPTED = Counter("distillery_cleaner_accepted_total", "Generations accepted as training examples",
                    ["config_hash"])

@@ -1,9 +1,14 @@
 """The cleaner's store: its dedup index per scope and the late scores it has seen.
 
-``AbstractCleanerRepository`` is what the cleaning service needs; ``SqlCleanerRepository``
-(in ``sql.py``) keeps it in PostgreSQL for the service, ``InMemoryCleanerRepository``
-keeps it in dicts for the offline ``distillery clean`` command and for unit tests, which
-can read its state. Every method works on a whole batch: one round trip each.
+``AbstractCleanerRepository`` is what the cleaning use cases need; ``SqlCleanerRepository``
+keeps it in PostgreSQL, inside the handler's unit of work, so the index and the verdicts'
+outbox rows commit together. ``MemoryCleanerRepository`` (``memory.py``) keeps it in dicts
+for the offline ``distillery clean``; ``FakeCleanerRepository`` (``fakes.py``) is that
+store recording its calls, for tests. Every method works on a whole batch: one round trip.
+
+Each SQL method is one statement whatever the batch size: lookups take arrays (``= any(...)``
+on B-tree keys) and inserts unnest arrays, so a batch of 1,000 generations costs the same
+handful of round trips as a batch of one.
 
 A scope is one (cleaner version, configuration hash): the index of one scope never
 answers for another, so a replay under a new version builds its own, complete index.
@@ -12,15 +17,19 @@ answers for another, so a replay under a new version builds its own, complete in
 from __future__ import annotations
 
 import abc
-import itertools
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Text, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from distillery_contracts.common import Score
 from distillery_contracts.examples import Lineage
+from distillery_cleaner.adapters.tables import config_versions, example_bands, examples, late_scores
 from distillery_cleaner.domain.dedup import IndexedExample
-from distillery_cleaner.domain.events import lineage_of
 from distillery_cleaner.domain.screen import Candidate
 
 ObservationKey = tuple[str, str]
@@ -69,89 +78,133 @@ class AbstractCleanerRepository(abc.ABC):
         and mark them retracted; return those that were accepted and not yet retracted."""
 
 
-@dataclass
-class IndexRow:
-    """One indexed example as the in-memory store keeps it."""
+_TEXTS = ARRAY(Text)
+_KEYS = ARRAY(BigInteger)
 
-    example_id: str
-    content_hash: str
-    session_key: str
-    signature: bytes | None
-    band_keys: tuple[int, ...]
-    rank: int
-    lineage: Lineage
-    retracted_at: datetime | None = None
+_LATE_SCORES = select(late_scores.c.project_id, late_scores.c.observation_id, late_scores.c.scores).where(
+    late_scores.c.observation_id == any_(bindparam("observations", type_=_TEXTS)))
+
+_FIND_EXACT = select(examples.c.content_hash, examples.c.example_id).where(
+    examples.c.scope_id == bindparam("scope"),
+    examples.c.content_hash == any_(bindparam("hashes", type_=_TEXTS)))
+
+_FIND_NEAR = select(examples.c.example_id, examples.c.session_key, examples.c.signature,
+                    examples.c.band_keys, examples.c.rank).where(
+    examples.c.rank.in_(select(example_bands.c.rank).where(
+        example_bands.c.scope_id == bindparam("scope"),
+        example_bands.c.band_key == any_(bindparam("keys", type_=_KEYS)))),
+    examples.c.signature.is_not(None))
+
+_ADD_LATE_SCORES = text("""
+    insert into late_scores (project_id, observation_id, scores)
+    select p, o, cast(s as jsonb)
+    from unnest(cast(:projects as text[]), cast(:observations as text[]), cast(:scores as text[])) as u(p, o, s)
+    on conflict (project_id, observation_id) do update
+    set scores = late_scores.scores || excluded.scores, updated_at = now()
+""")
+
+_ADD_EXAMPLES = text("""
+    with added as (
+        insert into examples (scope_id, content_hash, example_id, project_id, observation_id, trace_id,
+                              session_id, session_key, captured_at, model, signature, band_keys)
+        select :scope, h, e, p, o, t, s, k, c, m, g, cast(b as bigint[])
+        from unnest(cast(:hashes as text[]), cast(:example_ids as text[]), cast(:projects as text[]),
+                    cast(:observations as text[]), cast(:traces as text[]), cast(:sessions as text[]),
+                    cast(:session_keys as text[]), cast(:captured as timestamptz[]), cast(:models as text[]),
+                    cast(:signatures as bytea[]), cast(:bands as text[]))
+             with ordinality as u(h, e, p, o, t, s, k, c, m, g, b, n)
+        order by n
+        on conflict (scope_id, content_hash) do nothing
+        returning content_hash, rank, band_keys
+    ), banded as (
+        insert into example_bands (scope_id, band_key, rank)
+        select :scope, unnest(band_keys), rank from added
+    )
+    select content_hash from added
+""")
+
+_RETRACT = text("""
+    with flagged as (
+        select e.rank, e.band_keys from examples e
+        join unnest(cast(:projects as text[]), cast(:observations as text[])) as u(p, o)
+          on e.scope_id = :scope and e.observation_id = u.o and e.project_id = u.p
+        where e.retracted_at is null
+        for update of e
+    ), unbanded as (
+        delete from example_bands b using (select rank, unnest(band_keys) as band_key from flagged) f
+        where b.scope_id = :scope and b.band_key = f.band_key and b.rank = f.rank
+    )
+    update examples e set retracted_at = now(), band_keys = '{}', signature = null
+    from flagged where e.rank = flagged.rank
+    returning e.example_id, e.project_id, e.observation_id, e.trace_id, e.session_id, e.captured_at, e.model
+""")
 
 
-@dataclass
-class InMemoryCleanerRepository(AbstractCleanerRepository):
-    """The store in dicts: for one process's lifetime (offline runs, unit tests)."""
+class SqlCleanerRepository(AbstractCleanerRepository):
+    """The store on the unit of work's session: effects commit with the batch's events."""
 
-    scopes: dict[int, tuple[str, str, str]] = field(default_factory=dict)
-    rows: dict[int, dict[str, IndexRow]] = field(default_factory=dict)
-    bands: dict[int, dict[int, list[IndexRow]]] = field(default_factory=dict)
-    by_observation: dict[int, dict[ObservationKey, IndexRow]] = field(default_factory=dict)
-    scores: dict[ObservationKey, dict[str, Score]] = field(default_factory=dict)
-    calls: list[str] = field(default_factory=list)
-    _ranks: itertools.count = field(default_factory=lambda: itertools.count(1))
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
     async def register_scope(self, scope: int, version: str, config_hash: str, config_json: str) -> None:
-        self.calls.append("register_scope")
-        self.scopes.setdefault(scope, (version, config_hash, config_json))
+        stmt = pg_insert(config_versions).values(
+            scope_id=scope, cleaner_version=version, config_hash=config_hash, config=json.loads(config_json))
+        await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["scope_id"]))
 
     async def late_scores_for(self, keys: Sequence[ObservationKey]) -> dict[ObservationKey, list[Score]]:
-        self.calls.append("late_scores_for")
-        return {key: list(self.scores[key].values()) for key in keys if key in self.scores}
+        wanted = set(keys)
+        rows = await self.session.execute(_LATE_SCORES, {"observations": sorted({o for _, o in wanted})})
+        found = {}
+        for project_id, observation_id, scores in rows:
+            if (project_id, observation_id) in wanted:
+                by_id = {s["score_id"]: s for s in scores}  # merged rows may repeat a score
+                found[(project_id, observation_id)] = [Score.model_validate(s) for s in by_id.values()]
+        return found
 
     async def add_late_scores(self, scores: Mapping[ObservationKey, Sequence[Score]]) -> None:
-        self.calls.append("add_late_scores")
-        for key, new in scores.items():
-            stored = self.scores.setdefault(key, {})
-            stored.update((s.score_id, s) for s in new)
+        keys = list(scores)
+        payloads = [json.dumps([s.model_dump(mode="json") for s in scores[key]]) for key in keys]
+        await self.session.execute(_ADD_LATE_SCORES, {"projects": [p for p, _ in keys],
+                                                      "observations": [o for _, o in keys],
+                                                      "scores": payloads})
 
     async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:
-        self.calls.append("find_exact")
-        index = self.rows.get(scope, {})
-        return {h: index[h].example_id for h in hashes if h in index}
+        rows = await self.session.execute(_FIND_EXACT, {"scope": scope, "hashes": list(hashes)})
+        return {content_hash: example_id for content_hash, example_id in rows}
 
     async def find_near(self, scope: int, band_keys: Sequence[int]) -> list[IndexedExample]:
-        self.calls.append("find_near")
-        bands = self.bands.get(scope, {})
-        found = {id(row): row for key in set(band_keys) for row in bands.get(key, ())}
-        return [
-            IndexedExample(row.example_id, row.session_key, row.signature, row.band_keys, row.rank)
-            for row in found.values()
-            if row.signature is not None
-        ]
+        rows = await self.session.execute(_FIND_NEAR, {"scope": scope, "keys": list(band_keys)})
+        return [IndexedExample(example_id, session_key, bytes(signature), tuple(keys), rank)
+                for example_id, session_key, signature, keys, rank in rows]
 
     async def add_examples(self, scope: int, kept: Sequence[Candidate]) -> set[str]:
-        self.calls.append("add_examples")
-        index = self.rows.setdefault(scope, {})
-        bands = self.bands.setdefault(scope, {})
-        inserted = set()
-        for candidate in kept:
-            if candidate.content_hash in index:
-                continue
-            row = IndexRow(candidate.example_id, candidate.content_hash, candidate.session_key,
-                           candidate.signature, tuple(candidate.band_keys), next(self._ranks),
-                           lineage_of(candidate.trace))
-            index[candidate.content_hash] = row
-            self.by_observation.setdefault(scope, {})[(row.lineage.project_id, row.lineage.observation_id)] = row
-            for key in row.band_keys:
-                bands.setdefault(key, []).append(row)
-            inserted.add(candidate.content_hash)
-        return inserted
+        if not kept:
+            return set()
+        traces = [c.trace for c in kept]
+        params = {
+            "scope": scope,
+            "hashes": [c.content_hash for c in kept],
+            "example_ids": [c.example_id for c in kept],
+            "projects": [t.project_id for t in traces],
+            "observations": [t.observation_id for t in traces],
+            "traces": [t.trace_id for t in traces],
+            "sessions": [t.session_id for t in traces],
+            "session_keys": [c.session_key for c in kept],
+            "captured": [t.start_time for t in traces],
+            "models": [t.model for t in traces],
+            "signatures": [c.signature for c in kept],
+            "bands": ["{" + ",".join(map(str, c.band_keys)) + "}" for c in kept],
+        }
+        rows = await self.session.execute(_ADD_EXAMPLES, params)
+        return {content_hash for (content_hash,) in rows}
 
     async def retract(self, scope: int, keys: Sequence[ObservationKey]) -> list[Retracted]:
-        self.calls.append("retract")
-        accepted = self.by_observation.get(scope, {})
+        unique = sorted(set(keys))
+        rows = await self.session.execute(_RETRACT, {"scope": scope, "projects": [p for p, _ in unique],
+                                                     "observations": [o for _, o in unique]})
         retracted = []
-        for key in dict.fromkeys(keys):
-            row = accepted.get(key)
-            if row is not None and row.retracted_at is None:
-                bands = self.bands.get(scope, {})
-                for band_key in row.band_keys:
-                    bands[band_key].remove(row)
-                row.retracted_at, row.band_keys, row.signature = datetime.now(UTC), (), None
-                retracted.append(Retracted(row.example_id, row.lineage))
+        for example_id, project_id, observation_id, trace_id, session_id, captured_at, model in rows:
+            lineage = Lineage(project_id=project_id, observation_id=observation_id, trace_id=trace_id,
+                              session_id=session_id, captured_at=captured_at, model=model)
+            retracted.append(Retracted(example_id, lineage))
         return retracted

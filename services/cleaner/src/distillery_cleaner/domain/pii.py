@@ -132,8 +132,3 @@ class PiiRedactor:
         # A business number is written both ways: +353 1 555 0142 and 01 555 0142.
         digits = _NOT_DIGIT.sub("", value).lstrip("0")
         return len(digits) >= 7 and any(a.endswith(digits) for a in self._allowed_digits)
-
-
-def merge_counts(into: Counter[str], counts: Counts) -> None:
-    for kind, n in counts:
-        into[kind] += n

@@ -1,5 +1,9 @@
-"""Cleaning one batch of ``traces.raw``: the service layer both the service and
-``distillery clean`` run, over any :class:`AbstractCleanerRepository`.
+"""The cleaner's use cases: clean a batch of ``traces.raw`` and publish the verdicts,
+record the configuration an instance runs under, and clean an export offline
+(``distillery clean``) with the same logic over the in-memory store.
+
+Stores come in as arguments (``app.py`` injects the SQL store's factory); only the
+offline use case builds its own, the in-memory store, as it runs without a database.
 
 Per batch, in a fixed number of store round trips: store the late scores, read the late
 scores of the batch's generations, screen every generation, fingerprint the survivors,
@@ -30,19 +34,33 @@ was published, so the cleaner keeps every late score per observation (``late_sco
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from distillery_contracts.common import Score
-from distillery_contracts.examples import ExampleAccepted, ExampleRejected, RejectReason
+from distillery_contracts.envelope import Envelope
+from distillery_contracts.examples import ExampleAccepted, ExampleRejected, Lineage, RejectReason
+from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED
 from distillery_contracts.traces import TraceCaptured, TraceScored
+from distillery_cleaner import __version__
+from distillery_cleaner.adapters.memory import MemoryCleanerRepository
 from distillery_cleaner.adapters.repository import AbstractCleanerRepository, ObservationKey
 from distillery_cleaner.domain import filters
+from distillery_cleaner.domain.config import CleanerConfig
 from distillery_cleaner.domain.dedup import resolve_duplicates
 from distillery_cleaner.domain.events import accepted_event, lineage_of, rejected_event
 from distillery_cleaner.domain.screen import Candidate, Cleaner
 from distillery_cleaner.domain.verdicts import Rejection
+from distillery_cleaner.metrics import count_verdicts
+from distillery_runtime.uow import UnitOfWork
+
+T = TypeVar("T")
+Caused = tuple[T, Envelope]
+"""An event and the envelope it came in (the cause of what is emitted for it)."""
+RepositoryFactory = Callable[[UnitOfWork], AbstractCleanerRepository]
+"""The store inside a unit of work; ``app.py`` passes the SQL store's, tests a fake's."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +72,67 @@ class Verdict:
     retraction: bool = False
     """True when a late score caused it (its cause is the ``TraceScored``)."""
 
+    @property
+    def topic(self) -> str:
+        return EXAMPLES_ACCEPTED if isinstance(self.event, ExampleAccepted) else EXAMPLES_REJECTED
+
 
 def key_of(event: TraceCaptured | TraceScored) -> ObservationKey:
     return (event.project_id, event.observation_id)
+
+
+async def clean_and_publish(uow: UnitOfWork, repo: AbstractCleanerRepository, cleaner: Cleaner,
+                            traces: Sequence[Caused[TraceCaptured]], late: Sequence[Caused[TraceScored]],
+                            ) -> list[Verdict]:
+    """Judge a batch of ``traces.raw`` and emit each verdict, caused by what it judges."""
+    verdicts = await clean_batch(cleaner, repo, [t for t, _ in traces], [s for s, _ in late], datetime.now(UTC))
+    publish_verdicts(uow, verdicts, {key_of(t): e for t, e in traces}, {key_of(s): e for s, e in late})
+    count_verdicts(verdicts, cleaner.config_hash)
+    return verdicts
+
+
+def publish_verdicts(uow: UnitOfWork, verdicts: Sequence[Verdict], causes: Mapping[ObservationKey, Envelope],
+                     late_causes: Mapping[ObservationKey, Envelope]) -> None:
+    """Emit each verdict to its topic; a retraction's cause is the late score, not the trace."""
+    for verdict in verdicts:
+        cause = (late_causes if verdict.retraction else causes)[verdict.source]
+        uow.emit(verdict.topic, verdict.event, cause=cause)
+
+
+async def register_configuration(uow: UnitOfWork, repo: AbstractCleanerRepository, cleaner: Cleaner) -> None:
+    """Record the (version, configuration) this instance cleans under, so every scope in the
+    index can be traced to its rules; idempotent, committed at once."""
+    await repo.register_scope(cleaner.scope_id, cleaner.version, cleaner.config_hash,
+                              cleaner.config.canonical_json())
+    await uow.commit()
+
+
+class OfflineCleaner:
+    """``distillery clean``: the service's exact screening and dedup on an export, in one process.
+
+    Its index is a :class:`MemoryCleanerRepository` built here: an offline run has no
+    database, and the index lives as long as the run.
+    """
+
+    def __init__(self, config: CleanerConfig) -> None:
+        self.cleaner = Cleaner(config, __version__)
+        self.repo = MemoryCleanerRepository()
+
+    @property
+    def version(self) -> str:
+        return self.cleaner.version
+
+    @property
+    def config_hash(self) -> str:
+        return self.cleaner.config_hash
+
+    async def clean(self, traces: Sequence[TraceCaptured]) -> list[ExampleAccepted | ExampleRejected]:
+        """One verdict per observation of ``traces``, in their order; later batches dedup against earlier ones."""
+        return [v.event for v in await clean_batch(self.cleaner, self.repo, traces, [], datetime.now(UTC))]
+
+    def reject_unmappable(self, lineage: Lineage, reason: str) -> ExampleRejected:
+        """The rejection of a generation the ingester's mapping cannot read (its lineage is known)."""
+        return rejected_event(self.cleaner, lineage, Rejection(RejectReason.UNMAPPABLE, reason), datetime.now(UTC))
 
 
 async def clean_batch(cleaner: Cleaner, repo: AbstractCleanerRepository, traces: Sequence[TraceCaptured],

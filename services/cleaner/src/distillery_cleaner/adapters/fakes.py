@@ -1,0 +1,48 @@
+"""Test doubles of the cleaner's stores, recording what happened so tests can assert on it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from distillery_contracts.common import Score
+from distillery_cleaner.adapters.memory import MemoryCleanerRepository
+from distillery_cleaner.adapters.repository import ObservationKey, Retracted
+from distillery_cleaner.domain.dedup import IndexedExample
+from distillery_cleaner.domain.screen import Candidate
+
+
+@dataclass
+class FakeCleanerRepository(MemoryCleanerRepository):
+    """The in-memory store that also lists the methods called, in order (``calls``), so a
+    test can check how many round trips a batch costs the SQL store."""
+
+    calls: list[str] = field(default_factory=list)
+
+    async def register_scope(self, scope: int, version: str, config_hash: str, config_json: str) -> None:
+        self.calls.append("register_scope")
+        await super().register_scope(scope, version, config_hash, config_json)
+
+    async def late_scores_for(self, keys: Sequence[ObservationKey]) -> dict[ObservationKey, list[Score]]:
+        self.calls.append("late_scores_for")
+        return await super().late_scores_for(keys)
+
+    async def add_late_scores(self, scores: Mapping[ObservationKey, Sequence[Score]]) -> None:
+        self.calls.append("add_late_scores")
+        await super().add_late_scores(scores)
+
+    async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:
+        self.calls.append("find_exact")
+        return await super().find_exact(scope, hashes)
+
+    async def find_near(self, scope: int, band_keys: Sequence[int]) -> list[IndexedExample]:
+        self.calls.append("find_near")
+        return await super().find_near(scope, band_keys)
+
+    async def add_examples(self, scope: int, kept: Sequence[Candidate]) -> set[str]:
+        self.calls.append("add_examples")
+        return await super().add_examples(scope, kept)
+
+    async def retract(self, scope: int, keys: Sequence[ObservationKey]) -> list[Retracted]:
+        self.calls.append("retract")
+        return await super().retract(scope, keys)

@@ -1,0 +1,27 @@
+"""What the cleaner shows about itself: the configuration an instance runs under.
+
+The cleaner keeps no state a reader needs beyond that (its verdicts are events, read
+from the dataset-builder), so its one view is the ``/config`` route's answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from distillery_cleaner.domain.screen import Cleaner
+
+
+@dataclass(frozen=True)
+class RunningConfiguration:
+    """The rules this instance cleans by and where it reads ``traces.raw`` from."""
+
+    cleaner_version: str
+    config_hash: str
+    consumer_group: str
+    config: dict[str, Any]
+    """The cleaning rules as JSON, defaults filled in."""
+
+
+def running_configuration(cleaner: Cleaner, group: str) -> RunningConfiguration:
+    return RunningConfiguration(cleaner.version, cleaner.config_hash, group, cleaner.config.model_dump(mode="json"))
