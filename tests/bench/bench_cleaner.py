@@ -2,9 +2,9 @@
 
     .venv/bin/python tests/bench/bench_cleaner.py [--generations 100000] [--batch-size 1000]
 
-Simulates clinic calls with the sandbox workload (typical defect rates, several turns,
-about 6 KB per generation), maps them through the trace-ingester's Langfuse mapping,
-publishes them to ``traces.raw`` on a fresh Tansu broker, then measures in the same run:
+Simulates clinic calls with the sandbox workload (``tests/support/cleaner_workload.py``:
+typical defect rates, several turns, about 6 KB per generation), publishes them to
+``traces.raw`` on a fresh Tansu broker, then measures in the same run:
 
 1. the raw consume-and-decode rate: one consumer reading every message and decoding it
    into its event exactly as the runtime does, doing nothing else;
@@ -28,10 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -45,35 +42,10 @@ from distillery_contracts.registry import TRACES_RAW, all_topic_specs, get_topic
 from distillery_contracts.traces import TraceCaptured
 from distillery_contracts.upcasting import decode_event
 from distillery_runtime.kafka import ensure_topics
-from distillery_sandbox.langfuse.records import FIELD_GROUPS, records_from_calls
-from distillery_sandbox.langfuse.render import render_observation, render_score
-from distillery_sandbox.workload import DefectRates, SimulatedCall, WorkloadConfig, simulate_calls
-from distillery_trace_ingester.domain.mapping import observation_to_trace
-from distillery_trace_ingester.domain.scores import group_by_observation
 
-PROJECT = "clinic"
-CLINIC_PHONE = "+353 1 555 0142"
-"""The simulated clinic's own number: public, so the cleaner is told to keep it."""
+sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
-
-def sandbox_traces(calls: int, seed: int = 7, defects: DefectRates | None = None,
-                   ) -> Iterator[tuple[TraceCaptured, Any, SimulatedCall]]:
-    """Simulated generations as ``TraceCaptured`` (via the Langfuse API shape and the
-    ingester's mapping, scores attached), each with its ground-truth generation and call."""
-    config = WorkloadConfig(seed=seed, calls=calls, defects=defects or DefectRates.typical())
-    groups = tuple(g for g in FIELD_GROUPS if g != "core")
-    ingested_at = datetime.now(UTC)
-    for call in simulate_calls(config):
-        yield from _call_traces(call, groups, ingested_at)
-
-
-def _call_traces(call: SimulatedCall, groups: tuple[str, ...], ingested_at: datetime):
-    observations, scores = records_from_calls([call], PROJECT)
-    by_observation = group_by_observation(render_score(s, ("details", "subject")) for s in scores)
-    for record, generation in zip(observations, call.generations, strict=True):
-        rendered = json.loads(json.dumps(render_observation(record, groups, frozenset())))
-        trace = observation_to_trace(rendered, by_observation.get(record["id"], []), PROJECT, ingested_at)
-        yield trace, generation, call
+from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
 
 
 def cleaner_config_file(directory: Path) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,26 +12,24 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from cleaner_workload import CLINIC_PHONE, sandbox_traces
 from kafka_helpers import ReadMessage, wait_until
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 
-from bench_cleaner import CLINIC_PHONE, sandbox_traces  # noqa: E402
-
-from distillery_cleaner.app import build  # noqa: E402
-from distillery_cleaner.domain.config import CleanerConfig  # noqa: E402
-from distillery_contracts.common import Score  # noqa: E402
-from distillery_contracts.registry import (  # noqa: E402
+from distillery_cleaner.app import build
+from distillery_cleaner.domain.config import CleanerConfig
+from distillery_contracts.common import Score
+from distillery_contracts.registry import (
     EXAMPLES_ACCEPTED,
     EXAMPLES_REJECTED,
     TRACES_RAW,
     all_topic_specs,
     get_topic,
 )
-from distillery_contracts.traces import TraceScored  # noqa: E402
-from distillery_runtime.kafka import ensure_topics, publish_events  # noqa: E402
-from distillery_runtime.service import ServiceRunner  # noqa: E402
-from distillery_runtime.settings import RuntimeSettings  # noqa: E402
+from distillery_contracts.traces import TraceScored
+from distillery_runtime.kafka import ensure_topics, publish_events
+from distillery_runtime.service import ServiceRunner
+from distillery_runtime.settings import RuntimeSettings
 
 pytestmark = pytest.mark.integration
 TRACES = [trace for trace, _, _ in sandbox_traces(calls=20, seed=3)]
@@ -172,15 +169,18 @@ async def test_replaying_from_the_beginning_in_the_same_group_adds_nothing(
         await asyncio.sleep(1.0)  # give the relay its chance to publish anything new
     assert len(await verdicts(topics, len(TRACES))) == len(first) == len(TRACES)
     assert await _indexed(database_url) == sum(m.topic == EXAMPLES_ACCEPTED for m in first)
+    assert await _registered(database_url) == [("0.1.0", cleaner.config_hash)]  # once, though it ran twice
 
 
 async def test_a_new_configuration_produces_a_complete_second_version(topics, database_url, tmp_path, monkeypatch):
     await publish_events(topics, TRACES_RAW, TRACES, producer="ingester/test")
-    async with RunningCleaner(topics, database_url, CONFIG, tmp_path, monkeypatch):
+    async with RunningCleaner(topics, database_url, CONFIG, tmp_path, monkeypatch) as first:
         await verdicts(topics, len(TRACES))
     stricter = {**CONFIG, "near_duplicates": {"threshold": 0.9}}
-    async with RunningCleaner(topics, database_url, stricter, tmp_path, monkeypatch):
+    async with RunningCleaner(topics, database_url, stricter, tmp_path, monkeypatch) as second:
         published = await verdicts(topics, 2 * len(TRACES))
+    assert sorted(await _registered(database_url)) == sorted([("0.1.0", first.config_hash),
+                                                              ("0.1.0", second.config_hash)])
     by_version = {}
     for message in published:
         body = json.loads(message.value)
@@ -195,6 +195,16 @@ async def test_a_new_configuration_produces_a_complete_second_version(topics, da
 
 async def _caught_up(bootstrap: str, group: str, total: int) -> bool:
     return await committed(bootstrap, group) >= total
+
+
+async def _registered(database_url: str) -> list[tuple[str, str]]:
+    """The (version, configuration hash) pairs the cleaner recorded running under."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("select cleaner_version, config_hash from cleaner.config_versions")
+        return [(row["cleaner_version"], row["config_hash"]) for row in rows]
+    finally:
+        await conn.close()
 
 
 async def _indexed(database_url: str) -> int:

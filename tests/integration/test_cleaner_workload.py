@@ -1,31 +1,25 @@
 """On the sandbox's simulated clinic traffic, every injected defect is caught and clean calls pass.
 
-Runs the cleaner's own batch logic with the in-memory store (the broker and database add
-nothing to what is decided; test_cleaner_service.py covers them). Generations come from
-the sandbox workload through the Langfuse API shape and the trace-ingester's mapping.
+Runs the cleaner's own batch logic with the in-memory store, as ``distillery clean`` does
+(the broker and database add nothing to what is decided; test_cleaner_service.py covers
+them). Generations come from the sandbox workload through the Langfuse API shape and the
+trace-ingester's mapping (tests/support/cleaner_workload.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections import Counter
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from cleaner_workload import CLINIC_PHONE, sandbox_traces
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 
-from bench_cleaner import CLINIC_PHONE, sandbox_traces  # noqa: E402
-
-from distillery_cleaner.adapters.repository import InMemoryCleanerRepository  # noqa: E402
-from distillery_cleaner.cleaning import clean_batch  # noqa: E402
-from distillery_cleaner.domain.config import CleanerConfig  # noqa: E402
-from distillery_cleaner.domain.screen import Cleaner  # noqa: E402
-from distillery_contracts.examples import ExampleAccepted  # noqa: E402
-from distillery_dataset_builder.domain.limits import limits_for  # noqa: E402
-from distillery_dataset_builder.domain.validation import validate_example  # noqa: E402
+from distillery_cleaner.domain.config import CleanerConfig
+from distillery_cleaner.services import OfflineCleaner
+from distillery_contracts.examples import ExampleAccepted
+from distillery_dataset_builder.domain.limits import limits_for
+from distillery_dataset_builder.domain.validation import validate_example
 
 CALLS = 600
 EXPECTED = {"error": "error", "cut": "incomplete", "truncated": "truncated",
@@ -42,16 +36,15 @@ the simulated callers draw from a finite phrasebook, so openings repeat word for
 
 @pytest.fixture(scope="module")
 def judged():
-    cleaner = Cleaner(CleanerConfig(pii={"allow": [CLINIC_PHONE]}), "0.1.0")
-    repo = InMemoryCleanerRepository()
+    cleaner = OfflineCleaner(CleanerConfig(pii={"allow": [CLINIC_PHONE]}))
     items = list(sandbox_traces(calls=CALLS, seed=11))
     outcome = {}
 
     async def run():
         for start in range(0, len(items), 500):
             batch = [trace for trace, _, _ in items[start:start + 500]]
-            for verdict in await clean_batch(cleaner, repo, batch, [], datetime.now(UTC)):
-                outcome[verdict.source[1]] = verdict.event
+            for event in await cleaner.clean(batch):
+                outcome[event.lineage.observation_id] = event
 
     asyncio.run(run())
     return [(generation, call, outcome[generation.observation_id]) for _, generation, call in items]
