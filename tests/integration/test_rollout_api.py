@@ -166,3 +166,15 @@ def test_cli_refuses_to_act_on_a_rollout_that_is_not_live(seeded, monkeypatch):
 
     assert result.exit_code == 2
     assert "no rollout 'ro-0042'" in result.output
+
+
+def test_cli_status_on_a_database_the_controller_never_migrated_says_how_to_create_its_tables(
+        database_url, monkeypatch):
+    monkeypatch.setenv("DISTILLERY_DATABASE_URL", database_url)
+    monkeypatch.delenv("DISTILLERY_ROLLOUT_URL", raising=False)
+
+    result = CliRunner().invoke(rollout_app, ["status"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 2
+    assert "no rollout-controller tables yet" in result.output
+    assert "distillery migrate rollout-controller" in result.output
