@@ -32,12 +32,11 @@ from distillery_cli.localstack.procs import free_port
 from distillery_contracts.registry import all_topic_specs
 from distillery_dataset_builder.adapters.blobstore import LocalBlobStore
 from distillery_dataset_builder.adapters.example_store import SqlExampleStore
-from distillery_dataset_builder.app import MIGRATIONS, SCHEMA
-from distillery_dataset_builder.builder import DatasetBuilder
+from distillery_dataset_builder.app import MIGRATIONS, SCHEMA, dataset_registry, example_store
 from distillery_dataset_builder.config import DatasetBuilderSettings
 from distillery_dataset_builder.domain.records import records_of
-from distillery_dataset_builder.produce import Producer
 from distillery_dataset_builder.samples import synthetic_calls
+from distillery_dataset_builder.services import BuildPipeline, DatasetBuilder
 from distillery_runtime.db import create_engine, session_factory
 from distillery_runtime.kafka import KafkaPublisher, ensure_topics
 from distillery_runtime.migrations import migrate
@@ -101,10 +100,10 @@ async def build_once(url: str, bootstrap: str, root: str) -> dict:
     publisher = KafkaPublisher(bootstrap, "bench")
     relay = OutboxRelay(engine, publisher, lock_name=f"outbox:{SCHEMA}")
     config = DatasetBuilderSettings(build_threshold=1, schedule="off")
-    builder = DatasetBuilder(Producer(engine, sessions, LocalBlobStore(Path(root)), PriceTable()),
-                             lambda: UnitOfWork(sessions, "dataset-builder/bench"), config)
+    pipeline = BuildPipeline(example_store, dataset_registry, LocalBlobStore(Path(root)), PriceTable())
+    builder = DatasetBuilder(config, pipeline)
     started = time.perf_counter()
-    dataset_id = await builder.tick()
+    dataset_id = await builder.tick(lambda: UnitOfWork(sessions, "dataset-builder/bench"))
     built = time.perf_counter()
     published = await relay.publish_pending()
     acked = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,16 +21,17 @@ from distillery_dataset_builder.adapters.blobstore import LocalBlobStore
 from distillery_dataset_builder.adapters.catalog import SqlDatasetCatalog
 from distillery_dataset_builder.adapters.example_store import SqlExampleStore
 from distillery_dataset_builder.adapters.registry import SqlDatasetRegistry
-from distillery_dataset_builder.app import MIGRATIONS, SCHEMA
-from distillery_dataset_builder.builder import BUILD_LOCK, DatasetBuilder
+from distillery_dataset_builder.app import MIGRATIONS, SCHEMA, build, dataset_registry, example_store
 from distillery_dataset_builder.config import DatasetBuilderSettings
 from distillery_dataset_builder.domain.records import records_of
 from distillery_dataset_builder.domain.sketch import conversation_text, sketch_texts
-from distillery_dataset_builder.produce import Producer
 from distillery_dataset_builder.samples import synthetic_calls
+from distillery_dataset_builder.services import BUILD_LOCK, BuildPipeline, DatasetBuilder
 from distillery_runtime.db import create_engine, session_factory
 from distillery_runtime.migrations import migrate
 from distillery_runtime.pricing import PriceTable
+from distillery_runtime.service import ServiceContext
+from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.tokens import tokenizer_for
 from distillery_runtime.uow import UnitOfWork
 
@@ -48,12 +50,14 @@ class Lab:
     sessions: object
     now: datetime = datetime(2026, 10, 1, tzinfo=UTC)
 
+    def new_uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, "dataset-builder/0.1.0")
+
     def builder(self, **config: object) -> DatasetBuilder:
         settings = DatasetBuilderSettings(**{"build_threshold": 1, "schedule": "off", "target_size": 1_000,
                                              **config})
-        producer = Producer(self.engine, self.sessions, LocalBlobStore(self.root), PriceTable())
-        return DatasetBuilder(producer, lambda: UnitOfWork(self.sessions, "dataset-builder/0.1.0"), settings,
-                              clock=lambda: self.now)
+        pipeline = BuildPipeline(example_store, dataset_registry, LocalBlobStore(self.root), PriceTable())
+        return DatasetBuilder(settings, pipeline, clock=lambda: self.now)
 
     async def store(self, events: list[ExampleAccepted]) -> None:
         async with self.sessions() as session:
@@ -101,10 +105,10 @@ def copy_into_new_call(example: ExampleAccepted, session: str) -> ExampleAccepte
 async def test_two_builds_over_the_same_examples_write_byte_identical_files(lab: Lab):
     await lab.store(list(synthetic_calls(40, turns=5)))
     builder = lab.builder()
-    assert await builder.tick() == "ds-0001"
-    assert await builder.tick() is None, "nothing new: no second build without a command"
+    assert await builder.tick(lab.new_uow) == "ds-0001"
+    assert await builder.tick(lab.new_uow) is None, "nothing new: no second build without a command"
     await lab.request()
-    assert await builder.tick() == "ds-0002"
+    assert await builder.tick(lab.new_uow) == "ds-0002"
 
     for name in ("train.jsonl", "validation.jsonl"):
         assert (lab.root / "ds-0001" / name).read_bytes() == (lab.root / "ds-0002" / name).read_bytes()
@@ -118,7 +122,7 @@ async def test_two_builds_over_the_same_examples_write_byte_identical_files(lab:
 async def test_no_session_is_in_both_splits_and_train_copies_no_evaluation_example(lab: Lab, tmp_path: Path):
     calls = list(synthetic_calls(40, turns=5))
     await lab.store(calls)
-    assert await lab.builder().tick() == "ds-0001"
+    assert await lab.builder().tick(lab.new_uow) == "ds-0001"
     first_validation = {row["example_id"] for row in await lab.fetch(
         "select example_id from dataset_examples where dataset_id = 'ds-0001' and split = 'validation'")}
     leaked = [copy_into_new_call(e, f"leak-{n}") for n, e in enumerate(calls) if e.example_id in first_validation]
@@ -130,7 +134,7 @@ async def test_no_session_is_in_both_splits_and_train_copies_no_evaluation_examp
         *[m.model_dump(exclude_none=True) for m in golden_source.messages[1:]]]}) + "\n")
     await lab.store(leaked + later)
 
-    assert await lab.builder(golden_set=golden).tick() == "ds-0002"
+    assert await lab.builder(golden_set=golden).tick(lab.new_uow) == "ds-0002"
 
     sides = await lab.fetch("select d.split, e.session_key from dataset_examples d join examples e "
                             "using (example_id) where d.dataset_id = 'ds-0002'")
@@ -154,12 +158,12 @@ async def test_a_retracted_example_stays_out_of_later_builds_and_is_flagged_on_e
     rejection = sample_example_rejected(
         rejection_id="rj-late", cleaner_version=taken_back.cleaner_version, config_hash=taken_back.config_hash,
         reason="hallucination", lineage=taken_back.lineage.model_dump())
-    assert await lab.builder().tick() == "ds-0001"
+    assert await lab.builder().tick(lab.new_uow) == "ds-0001"
     async with lab.sessions() as session:
         assert await SqlExampleStore(session).retract([rejection]) == [taken_back.example_id]
         await session.commit()
     await lab.request()
-    assert await lab.builder().tick() == "ds-0002"
+    assert await lab.builder().tick(lab.new_uow) == "ds-0002"
 
     members = {r["example_id"] for r in await lab.fetch(
         "select example_id from dataset_examples where dataset_id = 'ds-0002'")}
@@ -171,7 +175,7 @@ async def test_a_retracted_example_stays_out_of_later_builds_and_is_flagged_on_e
 async def test_a_build_the_provider_would_refuse_fails_with_its_reason_and_publishes_nothing(lab: Lab):
     await lab.store(list(synthetic_calls(2, turns=3)))
     await lab.request(target_size=100)
-    assert await lab.builder().tick() is None
+    assert await lab.builder().tick(lab.new_uow) is None
 
     [failure] = await lab.fetch("select dataset_id, trigger, reason from build_failures")
     assert failure["trigger"] == "command"
@@ -181,26 +185,41 @@ async def test_a_build_the_provider_would_refuse_fails_with_its_reason_and_publi
     assert not (lab.root / failure["dataset_id"]).exists()
 
 
-async def test_only_one_build_runs_at_a_time(lab: Lab):
+async def test_only_the_instance_holding_the_build_lock_builds(lab: Lab):
     await lab.store(list(synthetic_calls(20, turns=3)))
+    settings = RuntimeSettings(database_url=lab.url, home=lab.root.parent)
+    config = DatasetBuilderSettings(build_threshold=1, schedule="off", target_size=1_000, check_interval_s=0.05,
+                                    datasets_dir=lab.root)
+    [build_loop] = build(settings, config).background
+    ctx = ServiceContext(name="dataset-builder", settings=settings, engine=lab.engine, sessions=lab.sessions,
+                         new_uow=lab.new_uow, broker=None, stopping=asyncio.Event())
     other = await asyncpg.connect(lab.url)
     try:
         assert await other.fetchval("select pg_try_advisory_lock(hashtext($1))", BUILD_LOCK)
-        assert await lab.builder().tick() is None
+        loop = asyncio.create_task(build_loop(ctx))
+        await asyncio.sleep(0.5)
+        assert await lab.fetch("select * from datasets") == [], "built without the lock"
         await other.execute("select pg_advisory_unlock(hashtext($1))", BUILD_LOCK)
-        assert await lab.builder().tick() == "ds-0001"
+        for _ in range(300):
+            if await lab.fetch("select 1 from datasets where status = 'published'"):
+                break
+            await asyncio.sleep(0.1)
+        assert [r["dataset_id"] for r in await lab.fetch("select dataset_id from datasets")] == ["ds-0001"]
+        ctx.stopping.set()
+        await asyncio.wait_for(loop, 10)
     finally:
+        ctx.stopping.set()
         await other.close()
 
 
 async def test_the_schedule_builds_when_it_comes_due_and_only_with_new_examples(lab: Lab):
     await lab.store(list(synthetic_calls(20, turns=3)))
     builder = lab.builder(build_threshold=1_000, schedule="0 0 1 */3 *")
-    assert await builder.tick() is None, "first sight of the schedule only starts counting"
+    assert await builder.tick(lab.new_uow) is None, "first sight of the schedule only starts counting"
     lab.now = datetime(2026, 10, 2, tzinfo=UTC) + timedelta(days=91)
-    assert await builder.tick() == "ds-0001"
+    assert await builder.tick(lab.new_uow) == "ds-0001"
     lab.now += timedelta(days=92)
-    assert await builder.tick() is None, "nothing new since the last build"
+    assert await builder.tick(lab.new_uow) is None, "nothing new since the last build"
     [row] = await lab.fetch("select trigger, cycle_id from datasets")
     assert (row["trigger"], row["cycle_id"]) == ("schedule", "cycle-0001")
 
@@ -217,16 +236,16 @@ async def test_a_build_killed_after_publishing_its_files_is_finished_without_wri
         if point == "dataset_files_published":
             raise Killed(point)
 
-    monkeypatch.setattr("distillery_dataset_builder.builder.crash_point", die_after_files)
+    monkeypatch.setattr("distillery_dataset_builder.services.crash_point", die_after_files)
     with pytest.raises(Killed):
-        await lab.builder().tick()
+        await lab.builder().tick(lab.new_uow)
     written = {p.name: (p.stat().st_ino, p.read_bytes()) for p in (lab.root / "ds-0001").iterdir()}
     assert len(written) == 3
     assert [(r["status"], r["published_at"]) for r in await lab.fetch("select * from datasets")] == \
         [("building", None)]
     assert await lab.fetch("select * from outbox") == [], "announced before the crash"
 
-    assert await lab.builder().tick() == "ds-0001"
+    assert await lab.builder().tick(lab.new_uow) == "ds-0001"
     assert {p.name: (p.stat().st_ino, p.read_bytes()) for p in (lab.root / "ds-0001").iterdir()} == written
     [row] = await lab.fetch("select status, attempts from datasets")
     assert (row["status"], row["attempts"]) == ("published", 1)
@@ -245,8 +264,8 @@ async def test_a_build_that_keeps_crashing_is_given_up_after_its_attempts(lab: L
     (lab.root / "ds-0001").mkdir(parents=True)
     (lab.root / "ds-0001" / "train.jsonl").write_text("half a line")
 
-    assert await lab.builder(max_build_attempts=3).tick() is None
+    assert await lab.builder(max_build_attempts=3).tick(lab.new_uow) is None
     [failure] = await lab.fetch("select dataset_id, reason from build_failures")
     assert failure["reason"] == "gave up after 3 interrupted attempts"
     assert not (lab.root / "ds-0001").exists()
-    assert await lab.builder().tick() is None, "a failed build's examples do not count as new again"
+    assert await lab.builder().tick(lab.new_uow) is None, "a failed build's examples do not count as new again"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,11 +14,11 @@ from rich.text import Text
 from distillery_cli.common import friendly, run_async, settings
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.registry import COMMANDS_DATASET
-from distillery_dataset_builder.domain.limits import UnknownLimitsError, limits_for
-from distillery_dataset_builder.domain.report import ValidationReport
-from distillery_dataset_builder.domain.validation import size_text, validate_jsonl
 from distillery_runtime.kafka import check_broker, publish_events
-from distillery_runtime.tokens import UnknownModelError, tokenizer_for
+from distillery_runtime.tokens import UnknownModelError
+
+if TYPE_CHECKING:
+    from distillery_dataset_builder.views import ValidationReport
 
 DEFAULT_MODEL = "gpt-4o-mini-2024-07-18"
 SHOWN_ERRORS = 50
@@ -47,10 +47,12 @@ def validate_cmd(
 
     Exits 0 when the file is valid, 1 when it is not, 2 when it cannot be checked.
     """
+    from distillery_dataset_builder.views import UnknownLimitsError, validate_file
+
     if not file.is_file():
         _fail(f"no such file: {file}" if not file.exists() else f"not a file: {file}")
     try:
-        report = validate_jsonl(file, model, epochs)
+        report = validate_file(file, model, epochs)
     except (UnknownModelError, UnknownLimitsError) as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -88,6 +90,8 @@ def _print_errors(report: ValidationReport) -> None:
 
 
 def _summary_table(report: ValidationReport) -> Table:
+    from distillery_dataset_builder.views import size_text
+
     table = Table(title=f"{report.path} for {report.limits.model}", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
@@ -124,10 +128,11 @@ def build_cmd(
     cycle_id: Annotated[str | None, typer.Option("--cycle-id", help="Cycle to attach the build to.")] = None,
 ) -> None:
     """Ask the dataset-builder to build a dataset now; it announces the result on datasets.built."""
+    from distillery_dataset_builder.views import UnknownLimitsError, model_limits
+
     if base_model is not None:
         try:
-            limits_for(base_model)
-            tokenizer_for(base_model)
+            model_limits(base_model)
         except (UnknownLimitsError, UnknownModelError) as exc:
             _fail(str(exc))
     command = BuildDataset(target_size=target_size, base_model=base_model, cycle_id=cycle_id,
@@ -142,13 +147,10 @@ def build_cmd(
 @friendly
 def list_cmd() -> None:
     """Every dataset, newest first, and the builds that failed."""
-    from distillery_dataset_builder.views import open_catalog
+    from distillery_dataset_builder.views import list_datasets
 
-    async def read() -> tuple[list[Any], list[Any]]:
-        async with open_catalog(settings().require_database_url()) as catalog:
-            return await catalog.list_datasets(), await catalog.failures()
-
-    found, failures = run_async(read())
+    listing = run_async(list_datasets(settings().require_database_url()))
+    found, failures = listing.datasets, listing.failures
     if not found:
         console.print("No datasets yet.")
     else:
@@ -172,14 +174,10 @@ def list_cmd() -> None:
 @friendly
 def show_cmd(dataset_id: Annotated[str, typer.Argument(help="Dataset id, e.g. ds-0003.")]) -> None:
     """Files, counts, tokens, cost, lineage and selection of one dataset."""
-    from distillery_dataset_builder.views import UnknownDataset, details, open_catalog
-
-    async def read() -> Any:
-        async with open_catalog(settings().require_database_url()) as catalog:
-            return await details(catalog, dataset_id)
+    from distillery_dataset_builder.views import UnknownDataset, dataset_details, size_text
 
     try:
-        found = run_async(read())
+        found = run_async(dataset_details(settings().require_database_url(), dataset_id))
     except UnknownDataset as exc:
         _fail(str(exc))
     d, m = found.summary, found.summary.manifest
@@ -225,14 +223,10 @@ def show_cmd(dataset_id: Annotated[str, typer.Argument(help="Dataset id, e.g. ds
 def diff_cmd(first: Annotated[str, typer.Argument(help="The earlier dataset.")],
              second: Annotated[str, typer.Argument(help="The later dataset.")]) -> None:
     """What was added and removed between two datasets, and how tokens and tags moved."""
-    from distillery_dataset_builder.views import UnknownDataset, compare, open_catalog
-
-    async def read() -> Any:
-        async with open_catalog(settings().require_database_url()) as catalog:
-            return await compare(catalog, first, second)
+    from distillery_dataset_builder.views import UnknownDataset, compare_datasets
 
     try:
-        diff = run_async(read())
+        diff = run_async(compare_datasets(settings().require_database_url(), first, second))
     except UnknownDataset as exc:
         _fail(str(exc))
     o = diff.overlap

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from distillery_dataset_builder.adapters.blobstore import LocalBlobStore, S3BlobStore
+from distillery_dataset_builder.adapters.fakes import FakeS3Client
 
 
 def stage(store, dataset_id: str = "ds-0001") -> dict[str, tuple[str, int]]:
@@ -42,31 +43,6 @@ def test_discarding_removes_staged_and_published_files(tmp_path: Path):
     stage(store, "ds-0001")
     store.discard("ds-0001")
     assert not (tmp_path / "ds-0001").exists() and not (tmp_path / ".staging" / "ds-0001").exists()
-
-
-class FakeS3Client:
-    """The three boto3 S3 calls the store makes, on a dict; remembers the upload order."""
-
-    class NotFound(Exception):
-        response = {"Error": {"Code": "404"}}
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], tuple[bytes, dict[str, str]]] = {}
-        self.uploads: list[str] = []
-
-    def upload_file(self, filename: str, bucket: str, key: str, ExtraArgs: dict) -> None:  # noqa: N803
-        self.objects[(bucket, key)] = (Path(filename).read_bytes(), dict(ExtraArgs["Metadata"]))
-        self.uploads.append(key)
-
-    def head_object(self, Bucket: str, Key: str) -> dict:  # noqa: N803
-        if (Bucket, Key) not in self.objects:
-            raise self.NotFound(Key)
-        data, metadata = self.objects[(Bucket, Key)]
-        return {"ContentLength": len(data), "Metadata": metadata}
-
-    def delete_objects(self, Bucket: str, Delete: dict) -> None:  # noqa: N803
-        for item in Delete["Objects"]:
-            self.objects.pop((Bucket, item["Key"]), None)
 
 
 def test_s3_uploads_the_manifest_last_with_every_files_digest(tmp_path: Path):

@@ -1,19 +1,24 @@
-"""The dataset-builder service: examples in, versioned training sets out (``datasets.built``)."""
+"""The dataset-builder service: examples in, versioned training sets out (``datasets.built``).
+
+The composition root: the stores' factories, the three subscriptions and the build loop,
+a ``Worker`` that runs only while this instance holds the build lock.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from distillery_contracts.registry import COMMANDS_DATASET, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, get_topic
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
+from distillery_contracts.registry import COMMANDS_DATASET, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, get_topic
 from distillery_dataset_builder import __version__
 from distillery_dataset_builder.adapters.blobstore import AbstractBlobStore, LocalBlobStore, S3BlobStore
-from distillery_dataset_builder.builder import DatasetBuilder, builder_job
+from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
+from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, SqlDatasetRegistry
 from distillery_dataset_builder.config import DatasetBuilderSettings
 from distillery_dataset_builder.domain.limits import UnknownLimitsError, limits_for
-from distillery_dataset_builder.handlers import accepted_handler, on_build_dataset, on_example_rejected
-from distillery_dataset_builder.produce import Producer
+from distillery_dataset_builder.handlers import Handlers
+from distillery_dataset_builder.services import BUILD_LOCK, BuildPipeline, DatasetBuilder
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.errors import ConfigError
@@ -21,10 +26,20 @@ from distillery_runtime.pricing import PriceTable, UnknownPriceError
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.tokens import UnknownModelError, tokenizer_for
+from distillery_runtime.uow import UnitOfWork
+from distillery_runtime.worker import Worker
 
 NAME = "dataset-builder"
 SCHEMA = "dataset_builder"
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def example_store(uow: UnitOfWork) -> AbstractExampleStore:
+    return SqlExampleStore(uow.session)
+
+
+def dataset_registry(uow: UnitOfWork) -> AbstractDatasetRegistry:
+    return SqlDatasetRegistry(uow.session)
 
 
 def blob_store(config: DatasetBuilderSettings, home: Path) -> AbstractBlobStore:
@@ -62,10 +77,12 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
     config = config or load_settings(DatasetBuilderSettings)
     table = prices()
     check_base_model(config, table)
+    pipeline = BuildPipeline(example_store, dataset_registry, blobs or blob_store(config, settings.home), table)
+    builder = DatasetBuilder(config, pipeline)
+    handlers = Handlers(example_store, dataset_registry, tokenizer_for(config.base_model))
 
-    def make_builder(ctx: ServiceContext) -> DatasetBuilder:
-        producer = Producer(ctx.engine, ctx.sessions, blobs or blob_store(config, settings.home), table)
-        return DatasetBuilder(producer, ctx.new_uow, config)
+    async def build_datasets(ctx: ServiceContext) -> bool:
+        return await builder.step(ctx.new_uow)
 
     return ServiceSpec(
         name=NAME,
@@ -73,12 +90,12 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
         schema=SCHEMA,
         migrations_dir=MIGRATIONS,
         subscriptions=[
-            Subscription(topic=get_topic(EXAMPLES_ACCEPTED), event=ExampleAccepted, handler=accepted_handler(config.base_model),
+            Subscription(get_topic(EXAMPLES_ACCEPTED), ExampleAccepted, handlers.on_example_accepted,
                          group=f"distillery.{NAME}.accepted"),
-            Subscription(topic=get_topic(EXAMPLES_REJECTED), event=ExampleRejected, handler=on_example_rejected,
+            Subscription(get_topic(EXAMPLES_REJECTED), ExampleRejected, handlers.on_example_rejected,
                          group=f"distillery.{NAME}.rejected"),
-            Subscription(topic=get_topic(COMMANDS_DATASET), event=BuildDataset, handler=on_build_dataset,
+            Subscription(get_topic(COMMANDS_DATASET), BuildDataset, handlers.on_build_dataset,
                          group=f"distillery.{NAME}.commands"),
         ],
-        background=[builder_job(make_builder, config.check_interval_s)],
+        background=[Worker("build_datasets", build_datasets, config.check_interval_s, lock=BUILD_LOCK)],
     )

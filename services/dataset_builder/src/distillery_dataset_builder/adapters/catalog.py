@@ -2,63 +2,48 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import abc
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 
 from distillery_dataset_builder.adapters.tables import build_failures, dataset_examples, datasets, examples
+from distillery_dataset_builder.domain.summaries import DatasetSummary, FailedBuild, Overlap
 
 
-@dataclass(frozen=True)
-class DatasetSummary:
-    """One dataset (or the build in progress) as a row of ``distillery dataset list``."""
+class AbstractDatasetCatalog(abc.ABC):
+    """The datasets and failed builds as an operator reads them; never writes."""
 
-    dataset_id: str
-    version: int
-    status: str
-    cycle_id: str
-    trigger: str
-    base_model: str
-    started_at: datetime
-    published_at: datetime | None
-    manifest: dict[str, Any] | None
-    files: dict[str, Any] | None
+    @abc.abstractmethod
+    async def list_datasets(self) -> list[DatasetSummary]:
+        """Every dataset, the build in progress included, newest version first."""
 
-    def count(self, split: str) -> int | None:
-        return None if self.manifest is None else self.manifest["files"][split]["examples"]
+    @abc.abstractmethod
+    async def get(self, dataset_id: str) -> DatasetSummary | None:
+        """One dataset (published or building), or None."""
 
+    @abc.abstractmethod
+    async def failures(self, limit: int = 10) -> list[FailedBuild]:
+        """The most recent builds that published nothing, newest first."""
 
-@dataclass(frozen=True)
-class FailedBuild:
-    """A build that published nothing, and why."""
+    @abc.abstractmethod
+    async def retracted_since(self, dataset_id: str) -> int:
+        """Members of the dataset that the cleaner has since taken back."""
 
-    dataset_id: str
-    version: int
-    trigger: str
-    reason: str
-    failed_at: datetime
+    @abc.abstractmethod
+    async def tag_counts(self, dataset_id: str) -> dict[str, int]:
+        """Examples per tag (and per intent, as ``intent:<value>`` when no such tag exists)."""
+
+    @abc.abstractmethod
+    async def overlap(self, first: str, second: str) -> Overlap:
+        """Examples only in ``second`` (added), only in ``first`` (removed) and in both."""
 
 
-@dataclass(frozen=True)
-class Overlap:
-    """How two datasets' examples compare (by example id)."""
-
-    added: int
-    removed: int
-    kept: int
-
-
-class SqlDatasetCatalog:
+class SqlDatasetCatalog(AbstractDatasetCatalog):
     """Reads the dataset-builder's schema; ``conn`` is an async connection or session."""
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
-
-    async def schema_ready(self) -> bool:
-        """Whether the dataset-builder has created its tables in this database."""
-        return (await self._conn.execute(text("select to_regclass('datasets')"))).scalar() is not None
 
     async def list_datasets(self) -> list[DatasetSummary]:
         rows = await self._conn.execute(_summary().order_by(datasets.c.version.desc()))
@@ -75,14 +60,12 @@ class SqlDatasetCatalog:
         return [FailedBuild(**row._mapping) for row in rows]
 
     async def retracted_since(self, dataset_id: str) -> int:
-        """Members of the dataset that the cleaner has since taken back."""
         stmt = (select(func.count()).select_from(dataset_examples.join(
             examples, dataset_examples.c.example_id == examples.c.example_id))
             .where(dataset_examples.c.dataset_id == dataset_id, examples.c.retracted.is_(True)))
         return int((await self._conn.execute(stmt)).scalar_one())
 
     async def tag_counts(self, dataset_id: str) -> dict[str, int]:
-        """Examples per tag (and per intent, as ``intent:<value>`` when no such tag exists)."""
         rows = await self._conn.execute(text("""
             select tag, count(*) from (
                 select distinct e.example_id, t.tag
@@ -104,7 +87,7 @@ class SqlDatasetCatalog:
         return Overlap(added=row.added, removed=row.removed, kept=row.kept)
 
 
-def _summary():  # type: ignore[no-untyped-def]
+def _summary() -> Select[Any]:
     d = datasets.c
     return select(d.dataset_id, d.version, d.status, d.cycle_id, d.trigger, d.base_model, d.started_at,
                   d.published_at, d.manifest, d.files)

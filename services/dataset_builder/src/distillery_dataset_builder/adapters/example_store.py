@@ -1,7 +1,7 @@
 """The example store: accepted examples in, candidates and training lines out.
 
-``SqlExampleStore`` works on any SQLAlchemy async connection or session (a handler's unit
-of work, or the builder's own connection); every method is one statement per call.
+``SqlExampleStore`` works on a unit of work's session (or any async connection); every
+method is one statement per call. The fake, for unit tests, is in ``adapters/fakes.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.types import NullType, Text
 
 from distillery_contracts.examples import ExampleRejected
 from distillery_dataset_builder.adapters.tables import examples, retractions
-from distillery_dataset_builder.domain.records import ExampleRecord, kept_for_later, retracts
+from distillery_dataset_builder.domain.records import ExampleRecord, kept_for_later
 from distillery_dataset_builder.domain.selection import Candidate, stratum_of
 from distillery_dataset_builder.domain.sketch import NUM_PERM, signatures_from_bytes
 
@@ -65,8 +65,14 @@ class AbstractExampleStore(abc.ABC):
 
 
 class SqlExampleStore(AbstractExampleStore):
+    """The examples table; ``conn`` is an async session (a unit of work's) or connection."""
+
     def __init__(self, conn: Any) -> None:
         self._conn = conn
+
+    async def _connection(self) -> AsyncConnection:
+        """The connection under ``conn``: the heavy reads go around the ORM session."""
+        return self._conn if isinstance(self._conn, AsyncConnection) else await self._conn.connection()
 
     async def add(self, records: Sequence[ExampleRecord]) -> int:
         if not records:
@@ -128,7 +134,7 @@ class SqlExampleStore(AbstractExampleStore):
         )
         found: list[Candidate] = []
         chunks = [np.empty((0, NUM_PERM), dtype=np.uint32)]
-        result = await self._conn.stream(stmt)
+        result = await (await self._connection()).stream(stmt)
         async for partition in result.partitions(5_000):
             found.extend(Candidate(r[0], r[1], r[2], stratum_of(r[3], r[4], stratify_by), r[5], r[6])
                          for r in partition)
@@ -140,8 +146,7 @@ class SqlExampleStore(AbstractExampleStore):
             return {}
         # A build reads every chosen line (hundreds of MB): asyncpg directly is a third faster
         # than through SQLAlchemy's result processing, and these are plain text columns.
-        conn = self._conn if isinstance(self._conn, AsyncConnection) else await self._conn.connection()
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver = (await (await self._connection()).get_raw_connection()).driver_connection
         rows = await driver.fetch("select example_id, body from examples where example_id = any($1::text[])",
                                   list(example_ids))
         return {row[0]: row[1] for row in rows}
@@ -162,60 +167,3 @@ _RETRACT = text("""
       and (r.reason = 'hallucination' or (e.cleaner_version = r.cleaner_version and e.config_hash = r.config_hash))
     returning e.example_id, r.rejection_id
 """).bindparams(*(bindparam(n, type_=ARRAY(Text)) for n in ("rid", "obs", "ver", "cfg", "reason")))
-
-
-class FakeExampleStore(AbstractExampleStore):
-    """In memory; records the rejections it kept so tests can assert on them."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, ExampleRecord] = {}
-        self.seq: dict[str, int] = {}
-        self.retracted: dict[str, str] = {}
-        self.kept_rejections: list[ExampleRejected] = []
-
-    async def add(self, records: Sequence[ExampleRecord]) -> int:
-        new = [r for r in dict((r.example_id, r) for r in records).values() if r.example_id not in self.rows]
-        for record in new:
-            self.rows[record.example_id] = record
-            self.seq[record.example_id] = len(self.seq) + 1
-            pending = next((k for k in self.kept_rejections if retracts(k, record)), None)
-            if pending is not None:
-                self.retracted[record.example_id] = pending.rejection_id
-        return len(new)
-
-    async def retract(self, rejections: Sequence[ExampleRejected]) -> list[str]:
-        hit: set[str] = set()
-        for rejection in rejections:
-            matched = [r for r in self.rows.values() if r.example_id not in self.retracted and retracts(rejection, r)]
-            for record in matched:
-                self.retracted[record.example_id] = rejection.rejection_id
-                hit.add(record.example_id)
-            if matched or kept_for_later(rejection):
-                self.kept_rejections.append(rejection)
-        return sorted(hit)
-
-    async def high_water_mark(self) -> int:
-        return max(self.seq.values(), default=0)
-
-    async def count_new(self, after_seq: int) -> int:
-        return sum(1 for i, s in self.seq.items() if s > after_seq and i not in self.retracted)
-
-    async def newest_version(self, cleaner_version: str | None, up_to_seq: int) -> CleanerVersion | None:
-        usable = [i for i, s in sorted(self.seq.items(), key=lambda kv: -kv[1]) if s <= up_to_seq
-                  and (cleaner_version is None or self.rows[i].cleaner_version == cleaner_version)]
-        return (self.rows[usable[0]].cleaner_version, self.rows[usable[0]].config_hash) if usable else None
-
-    async def candidates(self, version: CleanerVersion, up_to_seq: int, limit: int, stratify_by: Sequence[str],
-                         encoding: str) -> tuple[list[Candidate], np.ndarray]:
-        usable = [r for r in self.rows.values() if (r.cleaner_version, r.config_hash) == version
-                  and r.example_id not in self.retracted and self.seq[r.example_id] <= up_to_seq]
-        usable.sort(key=lambda r: r.example_id)
-        usable.sort(key=lambda r: r.captured_at, reverse=True)
-        chosen = usable[:limit]
-        found = [Candidate(r.example_id, r.session_key, r.captured_at, stratum_of(r.intent, r.tags, stratify_by),
-                           r.body_bytes, r.tokens if r.token_encoding == encoding else None) for r in chosen]
-        return found, signatures_from_bytes([r.signature for r in chosen])
-
-    async def lines(self, example_ids: Sequence[str]) -> dict[str, str]:
-        return {i: self.rows[i].body for i in example_ids if i in self.rows}
-

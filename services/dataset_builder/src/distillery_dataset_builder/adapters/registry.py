@@ -66,22 +66,65 @@ class BuildRecord:
 
 
 class AbstractDatasetRegistry(abc.ABC):
-    """Where BuildDataset commands wait for the builder.
-
-    Only the command handler goes through this interface; the builder itself works on
-    :class:`SqlDatasetRegistry`, whose transactions it needs to control.
-    """
+    """Build requests, the one build in progress, published datasets and failed builds."""
 
     @abc.abstractmethod
     async def add_requests(self, commands: Sequence[tuple[BuildDataset, Envelope]]) -> None:
-        """Remember BuildDataset commands until a build takes them."""
+        """Remember BuildDataset commands until a build takes them (a known command id is ignored)."""
 
     @abc.abstractmethod
     async def next_request(self) -> BuildRequest | None:
         """The oldest command no build has taken yet."""
 
+    @abc.abstractmethod
+    async def building(self) -> BuildRecord | None:
+        """The build in progress (at most one), with what it staged so far."""
+
+    @abc.abstractmethod
+    async def next_version(self) -> int:
+        """The version the next build gets: one more than the highest in use."""
+
+    @abc.abstractmethod
+    async def last_high_water(self) -> int:
+        """Where the last build (published or failed) stopped reading; new examples count from here."""
+
+    @abc.abstractmethod
+    async def begin(self, record: BuildRecord) -> None:
+        """Record ``record`` as the build in progress; it takes its command, if it has one."""
+
+    @abc.abstractmethod
+    async def stage(self, dataset_id: str, members: Mapping[str, Sequence[str]], manifest: dict[str, Any],
+                    files: dict[str, Any]) -> None:
+        """Save what a build wrote (members by split, manifest, file digests) before publishing it."""
+
+    @abc.abstractmethod
+    async def publish(self, dataset_id: str, at: datetime) -> None:
+        """Mark the build published at ``at``."""
+
+    @abc.abstractmethod
+    async def retry(self, dataset_id: str) -> None:
+        """Forget a crashed attempt's output and count the next attempt."""
+
+    @abc.abstractmethod
+    async def fail(self, record: BuildRecord, reason: str) -> None:
+        """Record why a build cannot be published and remove it (its version is free again)."""
+
+    @abc.abstractmethod
+    async def previous_validation(self) -> tuple[set[str], list[bytes]]:
+        """Sessions and signatures of every published validation split: the eval set to protect."""
+
+    @abc.abstractmethod
+    async def schedule_anchor(self, expression: str, now: datetime) -> datetime:
+        """When the schedule last fired; a new or changed expression starts counting from ``now``."""
+
+    @abc.abstractmethod
+    async def set_schedule_anchor(self, expression: str, at: datetime) -> None:
+        """Remember that the schedule ``expression`` fired at ``at``."""
+
 
 class SqlDatasetRegistry(AbstractDatasetRegistry):
+    """The registry in the dataset-builder's tables; ``conn`` is an async session or connection."""
+
     def __init__(self, conn: Any) -> None:
         self._conn = conn
 
@@ -112,7 +155,6 @@ class SqlDatasetRegistry(AbstractDatasetRegistry):
         return int((await self._conn.execute(select(func.coalesce(func.max(datasets.c.version), 0)))).scalar_one()) + 1
 
     async def last_high_water(self) -> int:
-        """Where the last build (published or failed) stopped reading; new examples count from here."""
         published = select(func.max(datasets.c.high_water_seq)).scalar_subquery()
         failed = select(func.max(build_failures.c.high_water_seq)).scalar_subquery()
         return int((await self._conn.execute(select(func.coalesce(func.greatest(published, failed), 0)))).scalar_one())
@@ -129,7 +171,6 @@ class SqlDatasetRegistry(AbstractDatasetRegistry):
 
     async def stage(self, dataset_id: str, members: Mapping[str, Sequence[str]], manifest: dict[str, Any],
                     files: dict[str, Any]) -> None:
-        """Save what a build wrote (members by split, manifest, file digests) before publishing it."""
         await self._conn.execute(delete(dataset_examples).where(dataset_examples.c.dataset_id == dataset_id))
         ids = [i for split in members.values() for i in split]
         splits = [name for name, split in members.items() for _ in split]
@@ -145,20 +186,17 @@ class SqlDatasetRegistry(AbstractDatasetRegistry):
                                  .values(status=PUBLISHED, published_at=at))
 
     async def retry(self, dataset_id: str) -> None:
-        """Forget a crashed attempt's output and count the next attempt."""
         await self._conn.execute(delete(dataset_examples).where(dataset_examples.c.dataset_id == dataset_id))
         await self._conn.execute(update(datasets).where(datasets.c.dataset_id == dataset_id)
                                  .values(attempts=datasets.c.attempts + 1, manifest=None, files=None))
 
     async def fail(self, record: BuildRecord, reason: str) -> None:
-        """Record why a build cannot be published and remove it (its version is free again)."""
         await self._conn.execute(insert(build_failures).values(
             dataset_id=record.dataset_id, version=record.version, trigger=record.trigger,
             command_id=record.command_id, reason=reason, high_water_seq=record.high_water_seq))
         await self._conn.execute(delete(datasets).where(datasets.c.dataset_id == record.dataset_id))
 
     async def previous_validation(self) -> tuple[set[str], list[bytes]]:
-        """Sessions and signatures of every published validation split: the eval set to protect."""
         e, m = examples.c, dataset_examples.c
         rows = (await self._conn.execute(
             select(e.session_key, e.signature).distinct()
@@ -168,7 +206,6 @@ class SqlDatasetRegistry(AbstractDatasetRegistry):
         return {r.session_key for r in rows}, [r.signature for r in rows]
 
     async def schedule_anchor(self, expression: str, now: datetime) -> datetime:
-        """When the schedule last fired; a new or changed expression starts counting from ``now``."""
         t = trigger_state.c
         row = (await self._conn.execute(select(t.expression, t.anchor).where(t.name == SCHEDULE))).first()
         if row is not None and row.expression == expression:
@@ -180,19 +217,3 @@ class SqlDatasetRegistry(AbstractDatasetRegistry):
         stmt = pg_insert(trigger_state).values(name=SCHEDULE, expression=expression, anchor=at)
         await self._conn.execute(stmt.on_conflict_do_update(
             index_elements=["name"], set_={"expression": expression, "anchor": at}))
-
-
-class FakeDatasetRegistry(AbstractDatasetRegistry):
-    """In memory, for the command handler's tests; records the requests it was given."""
-
-    def __init__(self) -> None:
-        self.requests: dict[str, BuildRequest] = {}
-
-    async def add_requests(self, commands: Sequence[tuple[BuildDataset, Envelope]]) -> None:
-        for command, envelope in commands:
-            self.requests.setdefault(command.command_id, BuildRequest(
-                command.command_id, command.requested_by, command.target_size, command.base_model,
-                command.cycle_id, envelope.model_dump(mode="json")))
-
-    async def next_request(self) -> BuildRequest | None:
-        return next(iter(self.requests.values()), None)

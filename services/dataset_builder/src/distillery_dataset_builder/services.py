@@ -1,9 +1,9 @@
-"""The build loop: one build at a time, started by a trigger, finished or discarded after a crash.
+"""The dataset-builder's use cases: keep examples, take them back, queue and run builds.
 
-Each tick takes a PostgreSQL advisory lock (held by the connection for the whole build,
-released by the server if the process dies), so with several instances one builds and
-the others wait. Holding it, the builder first looks for a build an earlier process left
-in status ``building``:
+Handlers call the first three inside the consumer's unit of work; the build loop (a
+``Worker`` holding the ``dataset-builder:build`` advisory lock, so one instance builds
+while the others stand by) calls :meth:`DatasetBuilder.step`. Each step first looks for a
+build an earlier attempt left in status ``building``:
 
 - its files are published and match its manifest → only the last step was lost: publish;
 - otherwise its output is discarded and it runs again from its stored parameters, up to
@@ -11,105 +11,125 @@ in status ``building``:
 
 Publishing is one transaction: the row turns ``published`` and DatasetBuilt enters the
 outbox. Before it, the files are already in place (fsynced and renamed, or uploaded).
+Stores come from the factories the composition root injects, one per unit of work.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import text
-
+from distillery_contracts.commands import BuildDataset
 from distillery_contracts.envelope import Envelope
+from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.registry import DATASETS_BUILT
-from distillery_dataset_builder.adapters.example_store import SqlExampleStore
-from distillery_dataset_builder.adapters.registry import BuildRecord, BuildRequest, SqlDatasetRegistry
+from distillery_dataset_builder.adapters.example_store import AbstractExampleStore
+from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, BuildRecord, BuildRequest
 from distillery_dataset_builder.config import DatasetBuilderSettings
 from distillery_dataset_builder.domain.manifest import FILE_NAMES, MANIFEST, dataset_built
 from distillery_dataset_builder.domain.parameters import BuildParameters
+from distillery_dataset_builder.domain.records import records_of
 from distillery_dataset_builder.domain.triggers import TriggerView, decide
-from distillery_dataset_builder.produce import BuildFailed, Producer
+from distillery_dataset_builder.pipeline import (
+    BuildFailed,
+    BuildPipeline,
+    ExampleStoreFactory,
+    RegistryFactory,
+)
 from distillery_runtime.faults import crash_point
 from distillery_runtime.logs import get_logger
-from distillery_runtime.service import ServiceContext
+from distillery_runtime.tokens import Tokenizer
 from distillery_runtime.uow import UnitOfWork
-from distillery_runtime.waiting import sleep_unless_stopped
 
 log = get_logger(__name__)
 
 BUILD_LOCK = "dataset-builder:build"
+"""The advisory lock the build loop holds for its life: one instance builds at a time."""
+
 Clock = Callable[[], datetime]
+UnitsOfWork = Callable[[], UnitOfWork]
+
+__all__ = ["BUILD_LOCK", "BuildFailed", "BuildPipeline", "DatasetBuilder", "ExampleStoreFactory",
+           "RegistryFactory", "record_examples", "record_rejections", "request_builds"]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+async def record_examples(store: AbstractExampleStore, accepted: Sequence[ExampleAccepted],
+                          tokenizer: Tokenizer) -> int:
+    """Keep accepted examples with lineage, training line, token count and sketch; returns how many were new."""
+    records = await asyncio.to_thread(records_of, accepted, tokenizer)  # CPU work; keep the loop free
+    return await store.add(records)
+
+
+async def record_rejections(store: AbstractExampleStore, rejected: Sequence[ExampleRejected]) -> list[str]:
+    """Withdraw stored examples that the rejections take back; returns their ids."""
+    retracted = await store.retract(rejected)
+    if retracted:
+        log.info("examples retracted", count=len(retracted))
+    return retracted
+
+
+async def request_builds(registry: AbstractDatasetRegistry,
+                         commands: Sequence[tuple[BuildDataset, Envelope]]) -> None:
+    """Queue BuildDataset commands for the build loop (which runs outside the consumer)."""
+    await registry.add_requests(commands)
+    for command, _ in commands:
+        log.info("dataset build requested", command_id=command.command_id, requested_by=command.requested_by,
+                 target_size=command.target_size, base_model=command.base_model)
+
+
 class DatasetBuilder:
     """Decides when to build, runs builds and publishes them; see the module docstring."""
 
-    def __init__(self, producer: Producer, new_uow: Callable[[], UnitOfWork], config: DatasetBuilderSettings,
-                 clock: Clock = utc_now) -> None:
-        self._producer = producer
-        self._engine = producer.engine
-        self._new_uow = new_uow
+    def __init__(self, config: DatasetBuilderSettings, pipeline: BuildPipeline, clock: Clock = utc_now) -> None:
         self._config = config
+        self._pipeline = pipeline
+        self._registry = pipeline.registry
+        self._examples = pipeline.examples
+        self._blobs = pipeline.blobs
         self._clock = clock
 
-    async def tick(self) -> str | None:
+    async def step(self, new_uow: UnitsOfWork) -> bool:
+        """One round of the build loop; True when it published (another build may be due at once)."""
+        return await self.tick(new_uow) is not None
+
+    async def tick(self, new_uow: UnitsOfWork) -> str | None:
         """Recover or start at most one build; returns the id of a dataset it published."""
-        async with self._build_lock() as held:
-            if not held:
-                return None
-            leftover = await self._building()
-            if leftover is not None:
-                return await self._recover(leftover)
-            record = await self._start_next()
-            return await self._run(record) if record is not None else None
+        async with new_uow() as uow:
+            leftover = await self._registry(uow).building()
+        if leftover is not None:
+            return await self._recover(new_uow, leftover)
+        record = await self._start_next(new_uow)
+        return await self._run(new_uow, record) if record is not None else None
 
-    @asynccontextmanager
-    async def _build_lock(self) -> AsyncIterator[bool]:
-        async with self._engine.connect() as conn:
-            held = bool((await conn.execute(text("select pg_try_advisory_lock(hashtext(:n))"),
-                                            {"n": BUILD_LOCK})).scalar())
-            await conn.commit()
-            try:
-                yield held
-            finally:
-                if held:
-                    await conn.execute(text("select pg_advisory_unlock(hashtext(:n))"), {"n": BUILD_LOCK})
-                    await conn.commit()
-
-    async def _building(self) -> BuildRecord | None:
-        async with self._engine.connect() as conn:
-            return await SqlDatasetRegistry(conn).building()
-
-    async def _recover(self, record: BuildRecord) -> str | None:
+    async def _recover(self, new_uow: UnitsOfWork, record: BuildRecord) -> str | None:
         if record.files is not None and await asyncio.to_thread(self._published_intact, record):
             log.info("finishing a build whose files were already published", dataset_id=record.dataset_id)
-            await self._publish(record)
+            await self._publish(new_uow, record)
             return record.dataset_id
-        await asyncio.to_thread(self._producer.blobs.discard, record.dataset_id)
+        await asyncio.to_thread(self._blobs.discard, record.dataset_id)
         if record.attempts >= self._config.max_build_attempts:
-            await self._fail(record, f"gave up after {record.attempts} interrupted attempts")
+            await self._fail(new_uow, record, f"gave up after {record.attempts} interrupted attempts")
             return None
         log.warning("discarding an interrupted build and running it again", dataset_id=record.dataset_id,
                     attempt=record.attempts + 1)
-        async with self._producer.sessions() as session:
-            await SqlDatasetRegistry(session).retry(record.dataset_id)
-            await session.commit()
-        return await self._run(record)
+        async with new_uow() as uow:
+            await self._registry(uow).retry(record.dataset_id)
+            await uow.commit()
+        return await self._run(new_uow, record)
 
     def _published_intact(self, record: BuildRecord) -> bool:
         expected = {FILE_NAMES[name]: (f["sha256"], f["size_bytes"]) for name, f in (record.files or {}).items()}
-        return self._producer.blobs.is_complete(record.dataset_id, expected)
+        return self._blobs.is_complete(record.dataset_id, expected)
 
-    async def _start_next(self) -> BuildRecord | None:
+    async def _start_next(self, new_uow: UnitsOfWork) -> BuildRecord | None:
         now = self._clock()
-        async with self._producer.sessions() as session:
-            registry, store = SqlDatasetRegistry(session), SqlExampleStore(session)
+        async with new_uow() as uow:
+            registry, store = self._registry(uow), self._examples(uow)
             schedule = self._config.schedule
             anchor = await registry.schedule_anchor(schedule, now) if schedule else None
             request = await registry.next_request()
@@ -125,7 +145,7 @@ class DatasetBuilder:
                 await registry.begin(record)
                 log.info("dataset build started", dataset_id=record.dataset_id, trigger=record.trigger,
                          new_examples=new)
-            await session.commit()
+            await uow.commit()
             return record
 
     def record_for(self, version: int, trigger: str, request: BuildRequest | None, high_water: int) -> BuildRecord:
@@ -149,53 +169,37 @@ class DatasetBuilder:
             cause=request.cause if request else None,
         )
 
-    async def _run(self, record: BuildRecord) -> str | None:
+    async def _run(self, new_uow: UnitsOfWork, record: BuildRecord) -> str | None:
         try:
-            staged = await self._producer.produce(record)
+            staged = await self._pipeline.write(new_uow, record)
         except BuildFailed as exc:
-            await asyncio.to_thread(self._producer.blobs.discard, record.dataset_id)
-            await self._fail(record, str(exc))
+            await asyncio.to_thread(self._blobs.discard, record.dataset_id)
+            await self._fail(new_uow, record, str(exc))
             return None
-        await asyncio.to_thread(self._producer.blobs.publish, record.dataset_id, staged)
+        await asyncio.to_thread(self._blobs.publish, record.dataset_id, staged)
         crash_point("dataset_files_published")
-        staged_record = await self._building()
+        async with new_uow() as uow:
+            staged_record = await self._registry(uow).building()
         assert staged_record is not None, "the build row vanished while the build lock was held"
-        await self._publish(staged_record)
+        await self._publish(new_uow, staged_record)
         return record.dataset_id
 
-    async def _publish(self, record: BuildRecord) -> None:
+    async def _publish(self, new_uow: UnitsOfWork, record: BuildRecord) -> None:
         assert record.manifest is not None and record.files is not None
         now = self._clock()
         files = record.files
         event = dataset_built(record.manifest, {name: f["uri"] for name, f in files.items()},
                               (files[MANIFEST]["sha256"], files[MANIFEST]["size_bytes"]), now)
         cause = Envelope.model_validate(record.cause) if record.cause else None
-        async with self._new_uow() as uow:
-            await SqlDatasetRegistry(uow.session).publish(record.dataset_id, now)
+        async with new_uow() as uow:
+            await self._registry(uow).publish(record.dataset_id, now)
             uow.emit(DATASETS_BUILT, event, cause=cause, correlation_id=record.cycle_id)
             await uow.commit()
         log.info("dataset published", dataset_id=record.dataset_id, version=record.version, cycle_id=record.cycle_id,
                  train=event.counts.train_examples, validation=event.counts.validation_examples)
 
-    async def _fail(self, record: BuildRecord, reason: str) -> None:
-        async with self._producer.sessions() as session:
-            await SqlDatasetRegistry(session).fail(record, reason)
-            await session.commit()
+    async def _fail(self, new_uow: UnitsOfWork, record: BuildRecord, reason: str) -> None:
+        async with new_uow() as uow:
+            await self._registry(uow).fail(record, reason)
+            await uow.commit()
         log.error("dataset build failed; nothing was published", dataset_id=record.dataset_id, reason=reason)
-
-
-def builder_job(make_builder: Callable[[ServiceContext], DatasetBuilder], interval_s: float):
-    """The background task: check the triggers every ``interval_s`` until the service stops."""
-
-    async def build_datasets(ctx: ServiceContext) -> None:
-        builder = make_builder(ctx)
-        while not ctx.stopping.is_set():
-            try:
-                published = await builder.tick()
-            except Exception as exc:  # an outage or a bug: the build row stays and is retried
-                log.exception("dataset build tick failed; will retry", error=repr(exc))
-                published = None
-            if published is None:
-                await sleep_unless_stopped(ctx.stopping, interval_s)
-
-    return build_datasets

@@ -1,0 +1,65 @@
+"""The dataset-builder's store contracts against PostgreSQL: the fakes the unit tests use behave like it.
+
+Each suite is written once, in ``services/dataset_builder/tests/test_*_contract.py``, where
+it runs against the fakes; here the same classes run against the SQL stores, all three on
+one transaction of a freshly migrated schema (rolled back after each test).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from db_helpers import migrated_session
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import distillery_dataset_builder
+from distillery_dataset_builder.adapters.catalog import SqlDatasetCatalog
+from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
+from distillery_dataset_builder.adapters.registry import SqlDatasetRegistry
+from distillery_dataset_builder.app import MIGRATIONS, SCHEMA
+
+pytestmark = pytest.mark.integration
+
+CONTRACTS = Path(distillery_dataset_builder.__file__).parents[2] / "tests"
+
+
+def contract(name: str) -> ModuleType:
+    """A contract module of the service's unit tests (not a package, so loaded by path)."""
+    spec = importlib.util.spec_from_file_location(f"dataset_builder_{name}", CONTRACTS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ExampleStoreContract = contract("test_example_store_contract").ExampleStoreContract
+DatasetRegistryContract = contract("test_dataset_registry_contract").DatasetRegistryContract
+DatasetCatalogContract = contract("test_dataset_catalog_contract").DatasetCatalogContract
+
+
+@pytest.fixture
+async def session(database_url: str) -> AsyncIterator[AsyncSession]:
+    async with migrated_session(database_url, SCHEMA, MIGRATIONS) as session:
+        yield session
+
+
+class TestSqlExampleStore(ExampleStoreContract):
+    @pytest.fixture
+    def store(self, session: AsyncSession) -> AbstractExampleStore:
+        return SqlExampleStore(session)
+
+
+class TestSqlDatasetRegistry(DatasetRegistryContract):
+    @pytest.fixture
+    def stores(self, session: AsyncSession) -> tuple[SqlExampleStore, SqlDatasetRegistry]:
+        return SqlExampleStore(session), SqlDatasetRegistry(session)
+
+
+class TestSqlDatasetCatalog(DatasetCatalogContract):
+    @pytest.fixture
+    def stores(self, session: AsyncSession) -> tuple[SqlExampleStore, SqlDatasetRegistry, SqlDatasetCatalog]:
+        return SqlExampleStore(session), SqlDatasetRegistry(session), SqlDatasetCatalog(session)
