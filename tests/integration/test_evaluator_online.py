@@ -18,14 +18,14 @@ from distillery_contracts.registry import (
 )
 from distillery_contracts.samples import sample_rollout_decided, sample_trace_captured
 from distillery_evaluator.adapters.chat import OpenAIChatClient
-from distillery_evaluator.adapters.embeddings import FakeEmbedder
-from distillery_evaluator.adapters.sandbox_golden import sandbox_golden_items
+from distillery_evaluator.adapters.fakes import FakeEmbedder
 from distillery_evaluator.adapters.sources import golden_loader
 from distillery_evaluator.app import Wiring, build
 from distillery_evaluator.config import EvaluatorSettings
 from distillery_runtime.kafka import ensure_topics, publish_events
 from distillery_runtime.service import ServiceRunner
 from distillery_runtime.settings import RuntimeSettings
+from distillery_sandbox.golden import golden_items
 from distillery_sandbox.openai import LatencyProfile, SandboxConfig, run_in_thread
 
 pytestmark = pytest.mark.integration
@@ -50,11 +50,11 @@ async def online_evaluator(broker, database_url, tmp_path):
 
 
 def live_call(n: int, arm: str, answer: str, rollout: str = "ro-1"):
-    skin = next(i for i in sandbox_golden_items() if i.item_id == "golden-prices-skin_check")
+    skin = next(i for i in golden_items() if i["id"] == "golden-prices-skin_check")
     return sample_trace_captured(
         observation_id=f"obs-live-{n}", trace_id=f"tr-live-{n}", session_id=f"call-{n}",
         model="gpt-4.1" if arm == "teacher" else "ft:gpt-4o-mini-2024-07-18:distillery::abc",
-        input_messages=skin.messages, tools=[], output={"role": "assistant", "content": answer},
+        input_messages=skin["messages"], tools=[], output={"role": "assistant", "content": answer},
         metadata={"arm": arm, "rollout_id": rollout, "stage": 2, "call_id": f"call-{n}"})
 
 

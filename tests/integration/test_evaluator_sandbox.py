@@ -30,7 +30,7 @@ from distillery_contracts.registry import (
 )
 from distillery_contracts.samples import sample_dataset_built, sample_finetune_job_changed
 from distillery_evaluator.adapters.chat import OpenAIChatClient
-from distillery_evaluator.adapters.embeddings import FakeEmbedder
+from distillery_evaluator.adapters.fakes import FakeEmbedder
 from distillery_evaluator.adapters.sources import golden_loader
 from distillery_evaluator.app import Wiring, build
 from distillery_evaluator.config import EvaluatorSettings
@@ -46,6 +46,7 @@ from distillery_sandbox.openai import (
     run_in_thread,
     to_jsonl,
 )
+from distillery_sandbox.golden import write_golden_set
 from distillery_sandbox.workload import DefectRates, WorkloadConfig, simulate_calls
 
 pytestmark = pytest.mark.integration
@@ -88,6 +89,9 @@ async def start_evaluator(broker, database_url, sandbox, tmp_path):
     await ensure_topics(broker.bootstrap, all_topic_specs())
     started = []
 
+    golden_set = tmp_path / "golden.jsonl"
+    write_golden_set(golden_set)  # the simulated clinic's, as the demo writes it
+
     async def start(golden: int, validation: int) -> ServiceRunner:
         settings = RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url,
                                    home=tmp_path, consumer_batch_timeout_ms=50, outbox_poll_s=0.1,
@@ -97,7 +101,7 @@ async def start_evaluator(broker, database_url, sandbox, tmp_path):
                                    attempts=4, retry_backoff_s=0.05, concurrency=8,
                                    reports_dir=tmp_path / "reports")
         wiring = Wiring(models=OpenAIChatClient(api_key="sk-sandbox", base_url=sandbox.openai_base_url),
-                        judge=None, embedder=FakeEmbedder(), golden=golden_loader("sandbox", limit=golden))
+                        judge=None, embedder=FakeEmbedder(), golden=golden_loader("file", path=golden_set, limit=golden))
         runner = ServiceRunner(build(settings, config, wiring), settings)
         started.append((runner, asyncio.create_task(runner.run())))
         return runner

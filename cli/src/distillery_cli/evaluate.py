@@ -35,11 +35,11 @@ def run_cmd(
     bootstrap = settings().kafka_bootstrap
     run_async(check_broker(bootstrap))
     run_async(publish_events(bootstrap, COMMANDS_EVAL, [command], producer="cli/0.1.0"))
-    from distillery_evaluator.domain.requests import run_id_for_command
+    from distillery_evaluator.views import run_id_of
 
-    console.print(f"Requested evaluation [bold]{run_id_for_command(command.command_id)}[/] of "
-                  f"{model}; follow it with 'distillery eval show "
-                  f"{run_id_for_command(command.command_id)}'.", highlight=False)
+    run_id = run_id_of(command)
+    console.print(f"Requested evaluation [bold]{run_id}[/] of {model}; follow it with "
+                  f"'distillery eval show {run_id}'.", highlight=False)
 
 
 @eval_app.command("golden-set")
@@ -48,39 +48,26 @@ def golden_set_cmd(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Write at most N items.")] = None,
 ) -> None:
     """Write the sandbox golden set (prompts, facts, reference answers) as JSONL."""
-    from distillery_evaluator.adapters.sandbox_golden import sandbox_golden_set
-    from distillery_evaluator.domain.evalset import golden_line
+    from distillery_evaluator.views import golden_set_file
+    from distillery_sandbox.golden import write_golden_set
 
-    golden = sandbox_golden_set(limit)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("".join(golden_line(item) + "\n" for item in golden.items), encoding="utf-8")
+        write_golden_set(out, limit)
     except OSError as exc:
         die(f"cannot write {out}: {exc.strerror or exc}")
-    console.print(f"Wrote {len(golden)} golden items to {out} (version {golden.version}).",
+    golden = run_async(golden_set_file(out))
+    console.print(f"Wrote {golden.size} golden items to {out} (version {golden.version}).",
                   highlight=False)
-
-
-async def _read(action: str, argument: Any = None) -> Any:
-    from distillery_evaluator.adapters.repository import SqlEvalRepository
-    from distillery_runtime.db import check_database, create_engine, session_factory
-
-    engine = create_engine(settings().require_database_url(), "evaluator", pool_size=1)
-    try:
-        await check_database(engine)
-        async with session_factory(engine)() as session:
-            repo = SqlEvalRepository(session)
-            return await (repo.list_runs(argument) if action == "list" else repo.run(argument))
-    finally:
-        await engine.dispose()
 
 
 @eval_app.command("list")
 @friendly
 def list_cmd(limit: Annotated[int, typer.Option("--limit", min=1)] = 20) -> None:
     """The latest evaluation runs and their verdicts."""
+    from distillery_evaluator.views import latest_runs
+
     try:
-        runs = run_async(_read("list", limit))
+        runs = run_async(latest_runs(settings().require_database_url(), limit))
     except Exception as exc:  # the schema does not exist before the evaluator first ran
         die(f"cannot read evaluations: {_first_line(exc)} (has the evaluator run yet?)")
     if not runs:
@@ -90,9 +77,8 @@ def list_cmd(limit: Annotated[int, typer.Option("--limit", min=1)] = 20) -> None
     table.columns.insert(0, Column("run", no_wrap=True))
     table.columns.insert(3, Column("candidate", overflow="fold"))
     for r in runs:
-        table.add_row(r.run_id, r.status, _outcome(r.outcome), r.request.candidate.model,
-                      r.request.trigger, f"{r.requested_at:%Y-%m-%d %H:%M}",
-                      f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "")
+        table.add_row(r.run_id, r.status, _outcome(r.outcome), r.candidate_model, r.trigger,
+                      f"{r.requested_at:%Y-%m-%d %H:%M}", f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "")
     console.print(table)
 
 
@@ -100,17 +86,18 @@ def list_cmd(limit: Annotated[int, typer.Option("--limit", min=1)] = 20) -> None
 @friendly
 def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (from 'distillery eval list').")]) -> None:
     """The summary of one run: verdict, gates with their numbers, metrics, report."""
+    from distillery_evaluator.views import run_by_id
+
     try:
-        record = run_async(_read("show", run_id))
+        record = run_async(run_by_id(settings().require_database_url(), run_id))
     except Exception as exc:
         die(f"cannot read evaluations: {_first_line(exc)} (has the evaluator run yet?)")
     if record is None:
         die(f"no evaluation run {run_id!r}; see 'distillery eval list'")
-    request = record.request
     verdict = _outcome_text(record.outcome or record.status)
     console.print(Text.assemble((f"{record.run_id}  ", "bold"), verdict))
-    console.print(f"candidate {request.candidate.model}   teacher {request.teacher.model}", highlight=False)
-    result = record.result or {}
+    console.print(f"candidate {record.candidate_model}   teacher {record.teacher_model}", highlight=False)
+    result = record.result
     if result.get("production_model"):
         console.print(f"compared with {result['production_model']}", highlight=False)
     if result.get("error_message"):
@@ -121,7 +108,7 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (from 'distiller
         console.print(_gate_table(result["gates"]))
     if result.get("metrics"):
         console.print(_metrics_table(result["metrics"]))
-    notes = record.notes or {}
+    notes = record.notes
     console.print(f"scorers: {', '.join(result.get('scorers_ran', [])) or 'none'}", highlight=False)
     for skipped in notes.get("skipped_scorers", []) + notes.get("skipped_gates", []):
         console.print(Text(f"not evaluated: {skipped}", style="yellow"))

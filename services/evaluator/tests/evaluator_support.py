@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from distillery_evaluator.adapters.chat import EndpointError, FakeChatClient
-from distillery_evaluator.adapters.embeddings import FakeEmbedder
-from distillery_evaluator.adapters.fakes import FakeEvalRepository
-from distillery_evaluator.adapters.langfuse_sink import FakeLangfuseSink
-from distillery_evaluator.calls import CallPolicy
+from distillery_evaluator.adapters.chat import CallPolicy, EndpointError
+from distillery_evaluator.adapters.fakes import FakeChatClient, FakeEmbedder, FakeEvalRepository, FakeLangfuseSink
 from distillery_evaluator.domain.evalset import GOLDEN, EvalItem, EvalSet
 from distillery_evaluator.domain.gates import GateConfig
 from distillery_evaluator.domain.requests import ModelTarget, RunRequest
 from distillery_evaluator.domain.results import Usage
-from distillery_evaluator.offline import OfflineEvaluator, RunLimits
 from distillery_evaluator.scorers import (
     DeterministicHallucinationScorer,
     EmbeddingSimilarityScorer,
     LlmHallucinationScorer,
     PairwiseJudgeScorer,
 )
+from distillery_evaluator.services import OfflineEvaluator, RunLimits
+from distillery_runtime.uow import FakeUnitOfWork
 
 TEACHER = "gpt-4.1"
 STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::good"
@@ -81,10 +78,12 @@ def transient_failure(status: int = 503) -> EndpointError:
 def make_evaluator(repo: FakeEvalRepository, client: FakeChatClient, tmp_path: Path, *,
                    judge: bool = True, langfuse: FakeLangfuseSink | None = None,
                    attempts: int = 3, gates: GateConfig | None = None,
-                   figures: bool = False) -> OfflineEvaluator:
-    @asynccontextmanager
-    async def store():
-        yield repo
+                   figures: bool = False, uows: list[FakeUnitOfWork] | None = None) -> OfflineEvaluator:
+    def new_uow() -> FakeUnitOfWork:
+        uow = FakeUnitOfWork()
+        if uows is not None:
+            uows.append(uow)
+        return uow
 
     policy = CallPolicy(attempts=attempts, backoff_s=0.0, timeout_s=2.0)
     judge_target = ModelTarget(model=TEACHER)
@@ -100,7 +99,7 @@ def make_evaluator(repo: FakeEvalRepository, client: FakeChatClient, tmp_path: P
         raise AssertionError("no validation file in these tests")
 
     return OfflineEvaluator(
-        store=store, models=client, scorers=scorers, golden=golden, read_lines=no_lines,
+        new_uow=new_uow, repo_for=lambda uow: repo, models=client, scorers=scorers, golden=golden, read_lines=no_lines,
         cost_of=lambda model, usage: 0.001 if usage != Usage() else None,
         gates=gates or GateConfig(similarity_floor=0.5), reports_dir=tmp_path / "reports",
         limits=RunLimits(concurrency=4, policy=policy, max_failed_share=0.0),

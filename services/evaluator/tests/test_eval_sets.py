@@ -1,4 +1,4 @@
-"""Golden set files, the validation split and the sandbox golden set."""
+"""Golden set files and the validation split."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from distillery_evaluator.adapters.sandbox_golden import sandbox_golden_set
 from distillery_evaluator.domain.evalset import (
     EvalSet,
     EvalSetError,
@@ -58,13 +57,3 @@ def test_the_validation_subset_is_deterministic():
     lines = [json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
                                       {"role": "assistant", "content": f"a{i}"}]}) for i in range(20)]
     assert validation_items(lines, 5) == validation_items(list(reversed(lines)), 5)
-
-
-def test_the_sandbox_golden_set_covers_the_clinic_with_facts_and_reference_answers():
-    golden = sandbox_golden_set()
-    assert len(golden) >= 25 and golden.version == sandbox_golden_set().version
-    by_id = {item.item_id: item for item in golden.items}
-    skin = by_id["golden-prices-skin_check"]
-    assert "A skin check costs €90." in skin.facts and "€90" in skin.reference
-    assert skin.messages[0]["role"] == "system" and skin.messages[-1]["role"] == "user"
-    assert by_id["golden-hours-sunday"].facts == ["Closed on Sunday."]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from evaluator_support import SYSTEM, TEACHER
 
 from distillery_contracts.evaluations import JudgeOutcome
-from distillery_evaluator.adapters.chat import FakeChatClient
-from distillery_evaluator.calls import CallPolicy
+from distillery_evaluator.adapters.chat import CallPolicy
+from distillery_evaluator.adapters.fakes import FakeChatClient
 from distillery_evaluator.domain.evalset import GOLDEN, EvalItem
 from distillery_evaluator.domain.judging import PairwiseVerdict, combine_orders, outcome_of
 from distillery_evaluator.domain.requests import ModelTarget

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 from evaluator_support import (
     PROD,
     STUDENT,
@@ -14,9 +18,11 @@ from evaluator_support import (
     wrong_prices,
 )
 
+from distillery_contracts.envelope import Envelope
 from distillery_contracts.evaluations import EvalOutcome
-from distillery_evaluator.adapters.chat import EndpointError, FakeChatClient
-from distillery_evaluator.adapters.langfuse_sink import FakeLangfuseSink
+from distillery_contracts.registry import EVALUATIONS_COMPLETED
+from distillery_evaluator.adapters.chat import EndpointError
+from distillery_evaluator.adapters.fakes import FakeChatClient, FakeLangfuseSink
 from distillery_evaluator.domain.requests import ModelTarget
 
 
@@ -178,3 +184,35 @@ async def test_calls_stay_within_the_concurrency_limit(repo, request_, tmp_path)
     await make_evaluator(repo, client, tmp_path).execute(await queued(repo, request_))
     assert 1 < client.max_in_flight <= 4 + 4  # run limit, plus the judges' own limit
     assert TEACHER in {name for name, _ in client.calls}
+
+
+async def test_the_next_run_is_taken_judged_and_its_verdict_published_with_its_cause(repo, request_, tmp_path):
+    cause = Envelope.new(event_type="FinetuneJobChanged", schema_version=1, producer="finetune/1",
+                         event_id="job-1:succeeded", correlation_id="cycle-0001")
+    await repo.create_run(request_, cause.model_dump(mode="json"))
+    uows = []
+    evaluator = make_evaluator(repo, FakeChatClient(teacher_like), tmp_path, uows=uows)
+
+    assert await evaluator.run_next() is True
+    assert await evaluator.run_next() is False
+
+    [published] = [m for uow in uows for m in uow.committed]
+    assert published.topic == EVALUATIONS_COMPLETED
+    assert published.envelope.causation_id == "job-1:succeeded"
+    assert published.envelope.correlation_id == "cycle-0001"
+    stored = await repo.run("eval-test")
+    assert stored.status == "done" and stored.outcome == "passed"
+    assert json.loads(published.payload)["run_id"] == "eval-test" == stored.result["run_id"]
+
+
+async def test_a_run_waiting_for_its_dataset_is_handed_back_unpublished(repo, request_, tmp_path):
+    await repo.create_run(request_.model_copy(update={"dataset_id": "ds-late"}), None)
+    repo.runs["eval-test"] = replace(repo.runs["eval-test"], requested_at=datetime.now(UTC))
+    uows = []
+    evaluator = make_evaluator(repo, FakeChatClient(teacher_like), tmp_path, uows=uows)
+
+    assert await evaluator.run_next() is True
+
+    assert [m for uow in uows for m in uow.committed] == []
+    assert (await repo.run("eval-test")).status == "running"
+    assert repo.leases["eval-test"] < datetime.now(UTC) + timedelta(seconds=3)

@@ -10,17 +10,15 @@ from evaluator_support import STUDENT, TEACHER, transient_failure
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.registry import EVALUATIONS_ONLINE
 from distillery_contracts.samples import sample_trace_captured
-from distillery_evaluator.adapters.chat import FakeChatClient
-from distillery_evaluator.adapters.embeddings import FakeEmbedder
-from distillery_evaluator.adapters.langfuse_sink import FakeLangfuseSink
-from distillery_evaluator.calls import CallPolicy
+from distillery_evaluator.adapters.chat import CallPolicy
+from distillery_evaluator.adapters.fakes import FakeChatClient, FakeEmbedder, FakeLangfuseSink
 from distillery_evaluator.domain.requests import ModelTarget
-from distillery_evaluator.online import OnlineEvaluator, queued_call
 from distillery_evaluator.scorers import (
     DeterministicHallucinationScorer,
     EmbeddingSimilarityScorer,
     PairwiseJudgeScorer,
 )
+from distillery_evaluator.services import OnlineEvaluator, queue_live_calls
 from distillery_runtime.uow import FakeUnitOfWork
 
 QUESTION = [{"role": "system", "content": "Clinic line. Facts: a skin check costs €90."},
@@ -59,7 +57,7 @@ def teacher_and_judge(target, messages):
 async def enqueue(repo, trace):
     cause = Envelope.new(event_type="TraceCaptured", schema_version=1, producer="ingester/1",
                          event_id=trace.observation_id, correlation_id="cycle-0002")
-    await repo.enqueue_calls([queued_call(trace, "ro-1", cause)])
+    await queue_live_calls(repo, [(trace, cause)], sample_rate=1.0)
 
 
 def emitted(uows):

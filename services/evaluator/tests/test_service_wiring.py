@@ -8,12 +8,12 @@ import pytest
 from evaluator_support import make_evaluator, queued, teacher_like
 
 from distillery_contracts.evaluations import EvalOutcome
-from distillery_evaluator.adapters.chat import EndpointError, FakeChatClient
-from distillery_evaluator.app import UnconfiguredChatClient, build, build_scorers, default_wiring
-from distillery_evaluator.calls import CallPolicy
+from distillery_evaluator.adapters.chat import CallPolicy, EndpointError, UnconfiguredChatClient
+from distillery_evaluator.adapters.fakes import FakeChatClient
+from distillery_evaluator.app import build, build_scorers, default_wiring
 from distillery_evaluator.config import EvaluatorSettings, load_config
 from distillery_evaluator.domain.requests import ModelTarget
-from distillery_evaluator.offline import RunDeferred
+from distillery_evaluator.services import RunDeferred
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.settings import RuntimeSettings
 
@@ -49,7 +49,7 @@ def test_the_service_subscribes_to_its_inputs_and_runs_two_workers():
     assert {s.topic.name.split(".")[1] + "." + s.topic.name.split(".")[2] for s in spec.subscriptions} == {
         "datasets.built", "finetune.jobs", "commands.eval", "routing.table", "rollout.decisions",
         "traces.raw"}
-    assert [job.__name__ for job in spec.background] == ["run_offline", "run_online"]
+    assert [job.__name__ for job in spec.background] == ["evaluate_runs", "score_live_calls"]
 
 
 async def test_a_run_whose_dataset_is_not_known_yet_waits_then_errors(repo, request_, tmp_path):

@@ -47,7 +47,10 @@ class DemoPlan:
             "HF_HUB_OFFLINE": "1",
         }
 
-    def service_env(self, langfuse_url: str, openai_url: str, routing_port: int) -> dict[str, dict[str, str]]:
+    def service_env(self, langfuse_url: str, openai_url: str, routing_port: int,
+                    golden_set: Path) -> dict[str, dict[str, str]]:
+        """Each service's environment; ``golden_set`` is the simulated clinic's golden set file
+        (written by the demo: the evaluator reads a file, it never imports the simulator)."""
         public, secret = LANGFUSE_KEYS
         langfuse = {"DISTILLERY_LANGFUSE_HOST": langfuse_url, "DISTILLERY_LANGFUSE_PUBLIC_KEY": public,
                     "DISTILLERY_LANGFUSE_SECRET_KEY": secret}
@@ -80,7 +83,8 @@ class DemoPlan:
                 **{k.replace("DISTILLERY_", "DISTILLERY_EVALUATOR_"): v for k, v in langfuse.items()},
                 "DISTILLERY_EVALUATOR_OPENAI_BASE_URL": f"{openai_url}/v1",
                 "DISTILLERY_EVALUATOR_OPENAI_API_KEY": OPENAI_KEY,
-                "DISTILLERY_EVALUATOR_GOLDEN_SOURCE": "sandbox",
+                "DISTILLERY_EVALUATOR_GOLDEN_SOURCE": "file",
+                "DISTILLERY_EVALUATOR_GOLDEN_PATH": str(golden_set),
                 "DISTILLERY_EVALUATOR_GOLDEN_LIMIT": str(self.eval_golden_limit),
                 "DISTILLERY_EVALUATOR_VALIDATION_LIMIT": str(self.eval_validation_limit),
                 "DISTILLERY_EVALUATOR_ONLINE_SAMPLE_RATE": str(self.online_sample_rate),

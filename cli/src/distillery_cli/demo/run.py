@@ -28,6 +28,7 @@ from distillery_cli.provision import create_topics, migrate_all
 from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, TRACES_RAW
 from distillery_runtime.registration import registrations
 from distillery_runtime.stackstate import StackState, clear_stack_state, write_stack_state
+from distillery_sandbox.golden import write_golden_set
 
 SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "finetune-controller", "evaluator",
             "rollout-controller")
@@ -99,7 +100,9 @@ class Demo:
         ends = Endpoints(broker.bootstrap, pg.url, f"http://127.0.0.1:{langfuse_port}",
                          f"http://127.0.0.1:{openai_port}", f"http://127.0.0.1:{routing_port}")
         common = self.plan.common_env(self.home, ends.bootstrap, ends.database_url)
-        per_service = self.plan.service_env(ends.langfuse_url, ends.openai_url, routing_port)
+        golden_set = self.home / "golden.jsonl"
+        await asyncio.to_thread(write_golden_set, golden_set)
+        per_service = self.plan.service_env(ends.langfuse_url, ends.openai_url, routing_port, golden_set)
         for name in SERVICES:
             self.group.distillery(name, ["run", name], {**common, **per_service[name]})
         await self._wait_until_ready()

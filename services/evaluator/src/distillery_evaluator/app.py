@@ -1,33 +1,38 @@
-"""The evaluator service: subscriptions, the offline-run worker and the live-call scorer."""
+"""The evaluator service's composition root: its clients, store, subscriptions and the two
+workers (offline runs, live calls); every decision is in services.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from distillery_contracts.envelope import Envelope
-from distillery_contracts.registry import EVALUATIONS_COMPLETED, get_topic
+from distillery_contracts import registry as r
+from distillery_contracts.commands import RunEvaluation
+from distillery_contracts.datasets import DatasetBuilt
+from distillery_contracts.finetune import FinetuneJobChanged
+from distillery_contracts.rollout import RolloutDecided
+from distillery_contracts.routing import RouteTableUpdated
+from distillery_contracts.traces import TraceCaptured
 from distillery_evaluator import __version__
-from distillery_evaluator.adapters.chat import AbstractChatClient, EndpointError, OpenAIChatClient
+from distillery_evaluator.adapters.chat import (
+    AbstractChatClient,
+    CallPolicy,
+    OpenAIChatClient,
+    UnconfiguredChatClient,
+)
 from distillery_evaluator.adapters.embeddings import AbstractEmbedder, MiniLmEmbedder
 from distillery_evaluator.adapters.langfuse_sink import AbstractLangfuseSink, LangfuseSdkSink
-from distillery_evaluator.adapters.repository import (
-    AbstractEvalRepository,
-    RunRecord,
-    SqlEvalRepository,
-)
+from distillery_evaluator.adapters.repository import AbstractEvalRepository, SqlEvalRepository
 from distillery_evaluator.adapters.sources import GoldenLoader, golden_loader, read_lines
-from distillery_evaluator.calls import CallPolicy
 from distillery_evaluator.config import EvaluatorSettings, load_config
 from distillery_evaluator.domain.metrics import CostFn
 from distillery_evaluator.domain.requests import ModelTarget
 from distillery_evaluator.domain.results import Usage
-from distillery_evaluator.handlers import Handlers, subscriptions_of
-from distillery_evaluator.offline import OfflineEvaluator, RunDeferred, RunLimits
-from distillery_evaluator.online import OnlineEvaluator
+from distillery_evaluator.handlers import Handlers
+from distillery_evaluator.services import OfflineEvaluator, OnlineEvaluator, RunLimits
 from distillery_evaluator.scorers import (
     DeterministicHallucinationScorer,
     EmbeddingSimilarityScorer,
@@ -36,24 +41,12 @@ from distillery_evaluator.scorers import (
     Scorer,
 )
 
-from distillery_runtime.logs import get_logger
+from distillery_runtime.consumer import Subscription
 from distillery_runtime.pricing import PriceTable, UnknownPriceError
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.uow import UnitOfWork
-from distillery_runtime.waiting import sleep_unless_stopped
-
-log = get_logger(__name__)
-
-
-class UnconfiguredChatClient(AbstractChatClient):
-    """Stands in when no API key is set: every call fails at once, saying what to set."""
-
-    def __init__(self, variable: str) -> None:
-        self.variable = variable
-
-    async def complete(self, target, messages, **_: object):  # type: ignore[override]
-        raise EndpointError(f"no model endpoint configured: set {self.variable}", retryable=False)
+from distillery_runtime.worker import Worker
 
 
 @dataclass
@@ -66,7 +59,7 @@ class Wiring:
     golden: GoldenLoader
     langfuse: AbstractLangfuseSink | None = None
     cost_of: CostFn = field(default_factory=lambda: price_lookup(PriceTable.from_env()))
-    read_lines: Callable = read_lines
+    read_lines: Callable[[str], Awaitable[list[str]]] = read_lines
 
 
 def price_lookup(prices: PriceTable) -> CostFn:
@@ -129,97 +122,49 @@ def repo_for(uow: UnitOfWork) -> AbstractEvalRepository:
     return SqlEvalRepository(uow.session)
 
 
+def subscriptions_of(handlers: Handlers) -> list[Subscription[Any]]:
+    """The service's subscriptions, in the order it subscribes."""
+    return [Subscription(r.get_topic(r.DATASETS_BUILT), DatasetBuilt, handlers.on_dataset_built),
+            Subscription(r.get_topic(r.FINETUNE_JOBS), FinetuneJobChanged, handlers.on_finetune_job_changed),
+            Subscription(r.get_topic(r.COMMANDS_EVAL), RunEvaluation, handlers.on_run_evaluation),
+            Subscription(r.get_topic(r.ROUTING_TABLE), RouteTableUpdated, handlers.on_route_table_updated),
+            Subscription(r.get_topic(r.ROLLOUT_DECISIONS), RolloutDecided, handlers.on_rollout_decided),
+            Subscription(r.get_topic(r.TRACES_RAW), TraceCaptured, handlers.on_trace_captured)]
+
+
 def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
           wiring: Wiring | None = None) -> ServiceSpec:
-    config = config or load_config()
-    wiring = wiring or default_wiring(config)
-    teacher = ModelTarget(model=config.teacher_model, deployment=config.teacher_deployment)
-    handlers = Handlers(repo_for, teacher, config.route, config.online_sample_rate)
-    policy = CallPolicy(config.attempts, config.retry_backoff_s, timeout_s=config.request_timeout_s)
-    scorers, skipped = build_scorers(config, wiring, policy)
-    reports = config.reports_dir or settings.home / "reports"
-    workers = Workers(config, wiring, teacher, policy, scorers, skipped, Path(reports))
-    return ServiceSpec(
-        name="evaluator", version=__version__, schema="evaluator",
-        migrations_dir=Path(__file__).parent / "migrations",
-        subscriptions=subscriptions_of(handlers),
-        background=[workers.run_offline, workers.run_online],
-        extra={"config": config, "wiring": wiring},
-    )
+    """The service; ``config`` defaults to the DISTILLERY_EVALUATOR_* environment."""
+    c = config or load_config()
+    wiring = wiring or default_wiring(c)
+    teacher = ModelTarget(model=c.teacher_model, deployment=c.teacher_deployment)
+    handlers = Handlers(repo_for, teacher, c.route, c.online_sample_rate)
+    policy = CallPolicy(c.attempts, c.retry_backoff_s, timeout_s=c.request_timeout_s)
+    scorers, skipped = build_scorers(c, wiring, policy)
+    reports = Path(c.reports_dir or settings.home / "reports")
+    lease = timedelta(seconds=c.lease_s)
+    limits = RunLimits(c.concurrency, policy, c.max_failed_share, c.max_tokens, c.temperature,
+                       c.validation_limit, lease)
 
+    def offline(ctx: ServiceContext) -> OfflineEvaluator:
+        return OfflineEvaluator(ctx.new_uow, repo_for, wiring.models, scorers, wiring.golden,
+                                wiring.read_lines, wiring.cost_of, c.gates, reports, limits,
+                                wiring.langfuse, skipped)
 
-@dataclass
-class Workers:
-    """The two background loops; both stop when the service is asked to."""
+    def online(ctx: ServiceContext) -> OnlineEvaluator:
+        return OnlineEvaluator(ctx.new_uow, repo_for, wiring.models, teacher, scorers, wiring.cost_of,
+                               policy, c.online_attempts, c.online_batch, lease, wiring.langfuse)
 
-    config: EvaluatorSettings
-    wiring: Wiring
-    teacher: ModelTarget
-    policy: CallPolicy
-    scorers: list[Scorer]
-    skipped: list[str]
-    reports_dir: Path
+    async def evaluate_runs(ctx: ServiceContext) -> bool:
+        return await offline(ctx).run_next()
 
-    def offline(self, ctx: ServiceContext) -> OfflineEvaluator:
-        @asynccontextmanager
-        async def store() -> AsyncIterator[AbstractEvalRepository]:
-            async with ctx.new_uow() as uow:
-                yield repo_for(uow)
-                await uow.commit()
+    async def score_live_calls(ctx: ServiceContext) -> bool:
+        return await online(ctx).score_pending() > 0
 
-        c = self.config
-        limits = RunLimits(c.concurrency, self.policy, c.max_failed_share, c.max_tokens,
-                           c.temperature, c.validation_limit, timedelta(seconds=c.lease_s))
-        return OfflineEvaluator(store, self.wiring.models, self.scorers, self.wiring.golden,
-                                self.wiring.read_lines, self.wiring.cost_of, c.gates,
-                                self.reports_dir, limits, self.wiring.langfuse, self.skipped)
-
-    async def run_offline(self, ctx: ServiceContext) -> None:
-        evaluator = self.offline(ctx)
-        lease = timedelta(seconds=self.config.lease_s)
-        while not ctx.stopping.is_set():
-            try:
-                async with ctx.new_uow() as uow:
-                    record = await repo_for(uow).claim_run(datetime.now(UTC), lease)
-                    await uow.commit()
-                if record is None:
-                    await sleep_unless_stopped(ctx.stopping, self.config.poll_s)
-                    continue
-                await self._evaluate(ctx, evaluator, record)
-            except Exception as exc:  # the database is down: the run's lease lets it resume later
-                log.warning("evaluation worker paused by a failure", error=repr(exc))
-                await sleep_unless_stopped(ctx.stopping, 5.0)
-
-    async def _evaluate(self, ctx: ServiceContext, evaluator: OfflineEvaluator,
-                        record: RunRecord) -> None:
-        log.info("evaluation started", run_id=record.run_id, model=record.request.candidate.model)
-        try:
-            event, notes = await evaluator.execute(record)
-        except RunDeferred as exc:
-            log.info("evaluation deferred", run_id=record.run_id, reason=str(exc))
-            async with ctx.new_uow() as uow:  # the lease runs out soon and the run is retaken
-                await repo_for(uow).renew_lease(record.run_id, datetime.now(UTC) + timedelta(seconds=2))
-                await uow.commit()
-            return
-        cause = Envelope.model_validate(record.cause) if record.cause else None
-        async with ctx.new_uow() as uow:
-            await repo_for(uow).finish_run(record.run_id, event.outcome.value,
-                                           event.model_dump(mode="json"), notes, event.completed_at)
-            uow.emit(EVALUATIONS_COMPLETED, event, cause=cause,
-                     correlation_id=(cause.correlation_id if cause else None) or event.cycle_id)
-            await uow.commit()
-        log.info("evaluation finished", run_id=record.run_id, outcome=event.outcome.value,
-                 report=event.report_uri)
-
-    async def run_online(self, ctx: ServiceContext) -> None:
-        c = self.config
-        evaluator = OnlineEvaluator(ctx.new_uow, repo_for, self.wiring.models, self.teacher,
-                                    self.scorers, self.wiring.cost_of, self.policy, c.online_attempts,
-                                    c.online_batch, timedelta(seconds=c.lease_s), self.wiring.langfuse)
-        while not ctx.stopping.is_set():
-            try:
-                if not await evaluator.score_pending():
-                    await sleep_unless_stopped(ctx.stopping, self.config.poll_s)
-            except Exception as exc:  # claimed calls come back when their lease runs out
-                log.warning("online scoring paused by a failure", error=repr(exc))
-                await sleep_unless_stopped(ctx.stopping, 5.0)
+    # A failed round (the database is down) is retried every 5 s, as before; a run's lease
+    # and a claimed call's lease let another instance resume what this one left.
+    workers = [Worker("evaluate_runs", evaluate_runs, c.poll_s, backoff_s=5.0, max_backoff_s=5.0),
+               Worker("score_live_calls", score_live_calls, c.poll_s, backoff_s=5.0, max_backoff_s=5.0)]
+    return ServiceSpec(name="evaluator", version=__version__, schema="evaluator",
+                       migrations_dir=Path(__file__).parent / "migrations",
+                       subscriptions=subscriptions_of(handlers), background=workers)

@@ -39,10 +39,10 @@ class EvaluatorSettings(BaseSettings):
     embedding_enabled: bool = Field(
         default=True, description="Score similarity with the local all-MiniLM-L6-v2 model.")
 
-    golden_source: Literal["sandbox", "file", "langfuse", "none"] = Field(
+    golden_source: Literal["file", "langfuse", "none"] = Field(
         default="none",
-        description="Where the golden set (prompts with ground truth) comes from: file or langfuse in "
-        "production; sandbox is the simulated clinic's, for the demo; none: the validation split only.")
+        description="Where the golden set (prompts with ground truth) comes from: a JSONL file (the demo "
+        "writes the simulated clinic's there) or a Langfuse dataset; none: the validation split only.")
     golden_path: Path | None = Field(default=None, description="Golden set JSONL (golden_source=file).")
     golden_dataset: str | None = Field(
         default=None, description="Langfuse dataset name (golden_source=langfuse).")

@@ -4,50 +4,20 @@ worst examples side by side with the teacher's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from distillery_contracts.evaluations import EvalOutcome, EvalSetRef
 from distillery_evaluator import plots
 from distillery_evaluator.domain.evalset import EvalItem
-from distillery_evaluator.domain.gates import GateReport
-from distillery_evaluator.domain.metrics import RoleStats
-from distillery_evaluator.domain.requests import RunRequest
+from distillery_evaluator.domain.runs import RunSummary
 from distillery_evaluator.domain.results import (
     CANDIDATE,
     DETERMINISTIC,
     EMBEDDING,
     LLM_HALLUCINATION,
     TEACHER,
-    Answer,
-    ItemScore,
 )
 
 WORST_SHOWN = 10
-
-
-@dataclass
-class RunSummary:
-    """Everything a finished (or failed) run knows, for the report and the event."""
-
-    request: RunRequest
-    outcome: EvalOutcome
-    eval_sets: list[EvalSetRef] = field(default_factory=list)
-    items: dict[str, EvalItem] = field(default_factory=dict)
-    answers: list[Answer] = field(default_factory=list)
-    scores: list[ItemScore] = field(default_factory=list)
-    roles: dict[str, RoleStats] = field(default_factory=dict)
-    gates: GateReport | None = None
-    scorers_ran: list[str] = field(default_factory=list)
-    skipped_scorers: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def answer(self, item_id: str, role: str) -> Answer | None:
-        return next((a for a in self.answers if a.item_id == item_id and a.role == role), None)
-
-    def score(self, item_id: str, role: str, scorer: str) -> ItemScore | None:
-        return next((s for s in self.scores
-                     if s.item_id == item_id and s.role == role and s.scorer == scorer), None)
 
 
 def write_report(summary: RunSummary, reports_dir: Path, figures: bool = True) -> Path:

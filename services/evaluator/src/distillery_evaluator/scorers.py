@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from distillery_evaluator.adapters.chat import AbstractChatClient
+from distillery_evaluator.adapters.chat import AbstractChatClient, CallPolicy, complete_with_retries
 from distillery_evaluator.adapters.embeddings import AbstractEmbedder, cosine
-from distillery_evaluator.calls import CallPolicy, complete_with_retries
 from distillery_evaluator.domain import judging
 from distillery_evaluator.domain.evalset import EvalItem
 from distillery_evaluator.domain.hallucination import Reference, check_answer

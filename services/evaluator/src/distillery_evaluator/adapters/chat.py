@@ -1,15 +1,16 @@
-"""Chat completion endpoints: OpenAI or Azure OpenAI through the ``openai`` SDK, and a fake.
+"""Chat completion endpoints: OpenAI or Azure OpenAI through the ``openai`` SDK.
 
-The SDK's own retries are off (``max_retries=0``): the evaluator retries itself, so that
-the attempts are counted, stored with each answer, and bounded by its configuration.
-Errors come out as :class:`EndpointError`, retryable or not.
+The SDK's own retries are off (``max_retries=0``): the evaluator retries itself
+(:func:`complete_with_retries`), so that the attempts are counted, stored with each
+answer, and bounded by its configuration. Errors come out as :class:`EndpointError`,
+retryable or not. The fake client is in fakes.py.
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,9 @@ import openai
 
 from distillery_evaluator.domain.requests import ModelTarget
 from distillery_evaluator.domain.results import Usage
+from distillery_runtime.logs import get_logger
+
+log = get_logger(__name__)
 
 
 class EndpointError(Exception):
@@ -51,6 +55,18 @@ class AbstractChatClient(abc.ABC):
 
     async def close(self) -> None:
         return None
+
+
+class UnconfiguredChatClient(AbstractChatClient):
+    """Stands in when no API key is set: every call fails at once, saying what to set."""
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+
+    async def complete(self, target: ModelTarget, messages: list[dict[str, Any]], *,
+                       tools: list[dict[str, Any]] | None = None, max_tokens: int | None = None,
+                       temperature: float | None = None, timeout_s: float = 30.0) -> Completion:
+        raise EndpointError(f"no model endpoint configured: set {self.variable}", retryable=False)
 
 
 class OpenAIChatClient(AbstractChatClient):
@@ -120,40 +136,57 @@ def _completion(response: Any) -> Completion:
     return Completion(message.content, calls, usage, choice.finish_reason)
 
 
-Responder = Callable[[ModelTarget, list[dict[str, Any]]], "str | Completion | Exception"]
+@dataclass(frozen=True)
+class CallPolicy:
+    """How hard to try: ``attempts`` in all, waits doubling from ``backoff_s`` (or the
+    server's Retry-After when it gives one, up to ``max_backoff_s``), and ``timeout_s``
+    per request."""
+
+    attempts: int = 4
+    backoff_s: float = 0.5
+    max_backoff_s: float = 20.0
+    timeout_s: float = 30.0
 
 
-class FakeChatClient(AbstractChatClient):
-    """Answers with ``responder(target, messages)``; an Exception it returns is raised.
+class CallFailed(Exception):
+    """A call that did not succeed within its attempts; the message has the last error."""
 
-    Records every request in ``calls`` so tests can count attempts; ``delay_s`` makes each
-    call take that long (for timeouts and concurrency).
-    """
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
 
-    def __init__(self, responder: Responder, delay_s: float = 0.0) -> None:
-        self.responder = responder
-        self.delay_s = delay_s
-        self.calls: list[tuple[str, list[dict[str, Any]]]] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
 
-    async def complete(self, target: ModelTarget, messages: list[dict[str, Any]], *,
-                       tools: list[dict[str, Any]] | None = None, max_tokens: int | None = None,
-                       temperature: float | None = None, timeout_s: float = 30.0) -> Completion:
-        self.calls.append((target.served_as, messages))
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+@dataclass(frozen=True)
+class TimedCompletion:
+    completion: Completion
+    attempts: int
+    latency_ms: float
+    """Latency of the attempt that succeeded, as a caller would have waited for it."""
+
+
+async def complete_with_retries(client: AbstractChatClient, target: ModelTarget,
+                                messages: list[dict[str, Any]], policy: CallPolicy,
+                                **options: Any) -> TimedCompletion:
+    """One completion, retried on 429, 5xx, timeouts and lost connections."""
+    last = ""
+    for attempt in range(1, policy.attempts + 1):
+        started = time.perf_counter()
+        wait = policy.backoff_s * 2 ** (attempt - 1)
         try:
-            if self.delay_s:
-                await asyncio.sleep(self.delay_s)
-            result = self.responder(target, messages)
-        finally:
-            self.in_flight -= 1
-        if isinstance(result, Exception):
-            raise result
-        if isinstance(result, Completion):
-            return result
-        return Completion(result, usage=Usage(input_tokens=100, output_tokens=20))
-
-    def calls_to(self, served_as: str) -> int:
-        return sum(1 for name, _ in self.calls if name == served_as)
+            completion = await asyncio.wait_for(
+                client.complete(target, messages, timeout_s=policy.timeout_s, **options),
+                timeout=policy.timeout_s)
+            return TimedCompletion(completion, attempt, (time.perf_counter() - started) * 1000)
+        except EndpointError as exc:
+            last = str(exc)
+            if not exc.retryable:
+                raise CallFailed(last, attempt) from None
+            if exc.retry_after_s is not None:
+                wait = exc.retry_after_s
+        except TimeoutError:
+            last = f"{target.served_as}: no answer within {policy.timeout_s:g}s"
+        if attempt < policy.attempts:
+            log.info("model call failed; retrying", model=target.served_as, attempt=attempt,
+                     error=last)
+            await asyncio.sleep(min(wait, policy.max_backoff_s))
+    raise CallFailed(f"{last} (gave up after {policy.attempts} attempts)", policy.attempts)

@@ -63,28 +63,6 @@ class MiniLmEmbedder(AbstractEmbedder):
         return [list(map(float, v)) for v in vectors]
 
 
-class FakeEmbedder(AbstractEmbedder):
-    """Hashed bag of words: same words, similarity 1; no shared words, 0. Counts calls."""
-
-    name = "fake-bag-of-words"
-
-    def __init__(self, dimensions: int = 256) -> None:
-        self.dimensions = dimensions
-        self.embedded: list[str] = []
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        self.embedded.extend(texts)
-        return [self._vector(text) for text in texts]
-
-    def _vector(self, text: str) -> list[float]:
-        vector = [0.0] * self.dimensions
-        for word in re.findall(r"\w+", text.lower()):
-            slot = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimensions
-            vector[slot] += 1.0
-        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-        return [v / norm for v in vector]
-
-
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine of two vectors (unit vectors: their dot product)."""
     dot = sum(x * y for x, y in zip(a, b))

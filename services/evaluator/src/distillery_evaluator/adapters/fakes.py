@@ -1,7 +1,14 @@
-"""In-memory evaluator store for unit tests; behaves like SqlEvalRepository, without a database."""
+"""Every fake of the evaluator's adapters, for tests: the store (behaves like
+SqlEvalRepository, checked by the same contract suite), a scripted chat endpoint, a
+bag-of-words embedder and a Langfuse sink; each records what it was asked."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import math
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,6 +16,9 @@ from typing import Any
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.rollout import RolloutDecided, RolloutDecision
 from distillery_contracts.routing import RouteTableUpdated
+from distillery_evaluator.adapters.chat import AbstractChatClient, Completion
+from distillery_evaluator.adapters.embeddings import AbstractEmbedder
+from distillery_evaluator.adapters.langfuse_sink import AbstractLangfuseSink, EvalGeneration, ScoreWrite
 from distillery_evaluator.adapters.repository import (
     ENDED_DECISIONS,
     PRODUCTION_ARM,
@@ -18,7 +28,7 @@ from distillery_evaluator.adapters.repository import (
 )
 from distillery_evaluator.domain.evalset import EvalItem
 from distillery_evaluator.domain.requests import ModelTarget, RunRequest
-from distillery_evaluator.domain.results import Answer, ItemScore
+from distillery_evaluator.domain.results import Answer, ItemScore, Usage
 
 _EPOCH = datetime(2000, 1, 1).astimezone()
 
@@ -169,3 +179,86 @@ class FakeEvalRepository(AbstractEvalRepository):
     async def defer_call(self, observation_id: str, attempts: int, not_before: datetime) -> None:
         self.queue[observation_id] = replace(self.queue[observation_id], attempts=attempts)
         self.queue_state[observation_id] = ("pending", not_before)
+
+
+Responder = Callable[[ModelTarget, list[dict[str, Any]]], "str | Completion | Exception"]
+
+
+class FakeChatClient(AbstractChatClient):
+    """Answers with ``responder(target, messages)``; an Exception it returns is raised.
+
+    Records every request in ``calls`` so tests can count attempts; ``delay_s`` makes each
+    call take that long (for timeouts and concurrency).
+    """
+
+    def __init__(self, responder: Responder, delay_s: float = 0.0) -> None:
+        self.responder = responder
+        self.delay_s = delay_s
+        self.calls: list[tuple[str, list[dict[str, Any]]]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def complete(self, target: ModelTarget, messages: list[dict[str, Any]], *,
+                       tools: list[dict[str, Any]] | None = None, max_tokens: int | None = None,
+                       temperature: float | None = None, timeout_s: float = 30.0) -> Completion:
+        self.calls.append((target.served_as, messages))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+            result = self.responder(target, messages)
+        finally:
+            self.in_flight -= 1
+        if isinstance(result, Exception):
+            raise result
+        if isinstance(result, Completion):
+            return result
+        return Completion(result, usage=Usage(input_tokens=100, output_tokens=20))
+
+    def calls_to(self, served_as: str) -> int:
+        return sum(1 for name, _ in self.calls if name == served_as)
+
+
+class FakeEmbedder(AbstractEmbedder):
+    """Hashed bag of words: same words, similarity 1; no shared words, 0. Counts calls."""
+
+    name = "fake-bag-of-words"
+
+    def __init__(self, dimensions: int = 256) -> None:
+        self.dimensions = dimensions
+        self.embedded: list[str] = []
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.embedded.extend(texts)
+        return [self._vector(text) for text in texts]
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [0.0] * self.dimensions
+        for word in re.findall(r"\w+", text.lower()):
+            slot = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimensions
+            vector[slot] += 1.0
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        return [v / norm for v in vector]
+
+
+
+
+class FakeLangfuseSink(AbstractLangfuseSink):
+    """Records what would have been written; ``fail`` makes every write raise."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.generations: list[EvalGeneration] = []
+        self.trace_scores: list[tuple[str, str | None, ScoreWrite]] = []
+        self.fail = fail
+
+    async def record_run(self, generations: list[EvalGeneration]) -> None:
+        if self.fail:
+            raise ConnectionError("langfuse unreachable")
+        self.generations.extend(generations)
+
+    async def score_trace(self, trace_id: str, observation_id: str | None,
+                          scores: list[ScoreWrite]) -> None:
+        if self.fail:
+            raise ConnectionError("langfuse unreachable")
+        self.trace_scores.extend((trace_id, observation_id, s) for s in scores)

@@ -111,23 +111,3 @@ class LangfuseSdkSink(AbstractLangfuseSink):
 
 def score_id(trace_id: str, observation_id: str | None, name: str) -> str:
     return stable_hash("distillery-eval", trace_id, observation_id or "", name)
-
-
-class FakeLangfuseSink(AbstractLangfuseSink):
-    """Records what would have been written; ``fail`` makes every write raise."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.generations: list[EvalGeneration] = []
-        self.trace_scores: list[tuple[str, str | None, ScoreWrite]] = []
-        self.fail = fail
-
-    async def record_run(self, generations: list[EvalGeneration]) -> None:
-        if self.fail:
-            raise ConnectionError("langfuse unreachable")
-        self.generations.extend(generations)
-
-    async def score_trace(self, trace_id: str, observation_id: str | None,
-                          scores: list[ScoreWrite]) -> None:
-        if self.fail:
-            raise ConnectionError("langfuse unreachable")
-        self.trace_scores.extend((trace_id, observation_id, s) for s in scores)

@@ -1,5 +1,5 @@
-"""Where evaluation sets come from: golden set files, Langfuse datasets, the sandbox's
-knowledge base, and the dataset-builder's validation files (``file://`` URIs)."""
+"""Where evaluation sets come from: golden set files, Langfuse datasets, and the
+dataset-builder's validation files (``file://`` URIs)."""
 
 from __future__ import annotations
 
@@ -78,8 +78,6 @@ def golden_loader(source: str, *, path: Path | None = None, dataset: str | None 
         if source == "langfuse":
             assert dataset is not None and langfuse_client is not None
             return await asyncio.to_thread(golden_from_langfuse, langfuse_client(), dataset, limit)
-        from distillery_evaluator.adapters.sandbox_golden import sandbox_golden_set
-
-        return await asyncio.to_thread(sandbox_golden_set, limit)
+        raise EvalSetError(f"unknown golden set source {source!r}: use file, langfuse or none")
 
     return load

@@ -10,11 +10,9 @@ never also yields the numbers 8 and 0.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-
-KINDS = ("date", "time", "price", "phone", "code", "name", "number")
 
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -253,8 +251,3 @@ def extract_claims(text: str) -> list[Claim]:
                 claims.append(claim)
                 taken.append((start, end))
     return claims
-
-
-def iter_values(claims: list[Claim]) -> Iterator[tuple]:
-    for claim in claims:
-        yield from claim.values

@@ -1,15 +1,20 @@
-"""The sandbox's golden set: questions a caller asks the clinic line, with the facts from
-the simulated workload's knowledge base that a correct answer rests on.
+"""The simulated clinic's golden set: questions a caller asks the clinic line, with the
+facts from the workload's knowledge base that a correct answer rests on.
 
 Each question is kept only if the workload reads it with the intended intent, so the
-sandbox's teacher answers it as intended; its answer is the item's reference.
+sandbox's teacher answers it as intended; its answer is the item's reference. The set is
+written in the evaluator's golden set file format (one JSON object a line: ``id``,
+``messages``, ``facts``, ``reference``), which the demo points the evaluator at
+(``DISTILLERY_EVALUATOR_GOLDEN_SOURCE=file``): no service imports the simulator.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-from distillery_evaluator.domain.evalset import GOLDEN, EvalItem, EvalSet
 from distillery_sandbox.workload import (
     KnowledgeBase,
     WorkloadConfig,
@@ -57,20 +62,27 @@ def _questions(kb: KnowledgeBase) -> Iterator[tuple[str, str, str, list[str]]]:
     yield ("front-desk", "other", "Can I speak to someone at the front desk?", clinic)
 
 
-def sandbox_golden_items(kb: KnowledgeBase | None = None) -> list[EvalItem]:
-    """Every golden item for the knowledge base (the sandbox's default clinic when None)."""
+def golden_items(kb: KnowledgeBase | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Every golden item for the knowledge base (the sandbox's default clinic when None),
+    as golden set file lines; at most ``limit``."""
     kb = kb or default_knowledge_base()
     system = {"role": "system", "content": system_prompt(kb, WorkloadConfig(knowledge_base=kb))}
-    items = []
+    items: list[dict[str, Any]] = []
     for item_id, intent, question, fact_texts in _questions(kb):
         if classify_intent(question) != intent:
             continue  # the workload would not read it as meant; its answer would not fit
         messages = [system, {"role": "user", "content": question}]
+        item: dict[str, Any] = {"id": f"golden-{item_id}", "messages": messages, "facts": fact_texts}
         reference = teacher_answer(kb, messages, use_tools=False).get("content") or None
-        items.append(EvalItem(f"golden-{item_id}", GOLDEN, messages, fact_texts, reference))
-    return items
+        if reference is not None:
+            item["reference"] = reference
+        items.append(item)
+    return items[:limit] if limit else items
 
 
-def sandbox_golden_set(limit: int | None = None, kb: KnowledgeBase | None = None) -> EvalSet:
-    items = sandbox_golden_items(kb)
-    return EvalSet.of(GOLDEN, items[:limit] if limit else items)
+def write_golden_set(path: Path, limit: int | None = None, kb: KnowledgeBase | None = None) -> int:
+    """Write the golden set file (JSONL) at ``path``; returns how many items it holds."""
+    items = golden_items(kb, limit)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items), encoding="utf-8")
+    return len(items)
