@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,7 +29,7 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def die(message: str, code: int = 2) -> None:
+def die(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -43,12 +43,10 @@ def friendly(func: Callable[..., T]) -> Callable[..., T]:
             return func(*args, **kwargs)
         except ConfigError as exc:
             die(str(exc))
-            raise  # unreachable; keeps type checkers calm
         except ModuleNotFoundError as exc:
             extra = missing_extra(exc)
             if extra is None:
                 raise
             die(install_hint(extra))
-            raise
 
     return wrapper

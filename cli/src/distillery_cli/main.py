@@ -9,8 +9,7 @@ from distillery_cli.common import console, die, friendly, run_async, settings
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_cli.discovery import installed_services, load_service
 from distillery_cli.config_cmd import config_app
-from distillery_cli.demo_cmd import demo_cmd
-from distillery_cli.extras import load, unavailable
+from distillery_cli.extras import EXTRAS, NotInstalled, load, unavailable
 from distillery_cli.replay import replay_cmd
 from distillery_cli.stack_cmd import stack_app
 from distillery_cli.status import status_cmd
@@ -26,18 +25,29 @@ app = typer.Typer(
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 
 
-def add_command(name: str, module: str, attribute: str) -> None:
+def add_command(name: str, module: str, attribute: str, needs: tuple[str, ...] = (),
+                extra: str | None = None) -> None:
     """Add a command whose code needs an optional part (a stand-in says what to install)."""
-    found, extra = load(module, attribute)
-    app.command(name)(unavailable(name, extra) if extra is not None else found)
+    try:
+        app.command(name)(load(module, attribute, needs, extra))
+    except NotInstalled as missing:
+        app.command(name, context_settings=PASS_THROUGH)(unavailable(name, missing.extra))
 
 
-def add_group(name: str, module: str, attribute: str) -> None:
-    found, extra = load(module, attribute)
-    if extra is not None:
-        app.command(name, context_settings=PASS_THROUGH)(unavailable(name, extra))
-    else:
-        app.add_typer(found, name=name)
+def add_group(name: str, module: str, attribute: str, needs: tuple[str, ...] = ()) -> None:
+    try:
+        app.add_typer(load(module, attribute, needs), name=name)
+    except NotInstalled as missing:
+        app.command(name, context_settings=PASS_THROUGH)(unavailable(name, missing.extra))
+
+
+def add_sandbox() -> None:
+    try:
+        sandbox_app = load("distillery_cli.sandbox", "sandbox_app", needs=("distillery_sandbox",))
+        sandbox_app.command("openai")(load("distillery_cli.sandbox_openai", "openai"))
+        app.add_typer(sandbox_app, name="sandbox")
+    except NotInstalled as missing:
+        app.command("sandbox", context_settings=PASS_THROUGH)(unavailable("sandbox", missing.extra))
 
 
 app.add_typer(stack_app, name="stack")
@@ -45,20 +55,15 @@ app.add_typer(config_app, name="config")
 add_group("dataset", "distillery_cli.dataset", "dataset_app")
 app.command("replay")(replay_cmd)
 app.command("status")(status_cmd)
-app.command("demo")(demo_cmd)
+add_command("demo", "distillery_cli.demo_cmd", "demo_cmd", extra="all",
+            needs=tuple(EXTRAS))
 add_command("clean", "distillery_cli.clean", "clean")
 add_group("finetune", "distillery_cli.finetune", "finetune_app")
-add_group("eval", "distillery_cli.evaluate", "eval_app")
-add_group("ingest", "distillery_cli.ingest", "ingest_app")
+add_group("eval", "distillery_cli.evaluate", "eval_app", needs=("distillery_evaluator",))
+add_group("ingest", "distillery_cli.ingest", "ingest_app", needs=("distillery_trace_ingester",))
 add_group("rollout", "distillery_cli.rollout", "rollout_app")
 add_command("report", "distillery_cli.rollout", "report_cmd")
-sandbox_openai, _ = load("distillery_cli.sandbox_openai", "openai")
-sandbox_app, missing = load("distillery_cli.sandbox", "sandbox_app")
-if missing is None and sandbox_openai is not None:
-    sandbox_app.command("openai")(sandbox_openai)
-    app.add_typer(sandbox_app, name="sandbox")
-else:
-    app.command("sandbox", context_settings=PASS_THROUGH)(unavailable("sandbox", missing or "sandbox"))
+add_sandbox()
 topics_app = typer.Typer(help="Inspect and create the topics in the registry.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 

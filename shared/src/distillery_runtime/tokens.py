@@ -21,9 +21,9 @@ from typing import Any
 # The public ``bpe_openai.Encoding`` rebuilds a Python rank table on load (over a second)
 # and returns token lists; the native tokenizer counts without allocating them, which is
 # what a 100,000-example file needs. Its ``encode_*_batch`` helpers use threads, but the
-# native call holds the GIL, so they run slower than a plain loop.
-from bpe_openai import _bindings
-
+# native call holds the GIL, so they run slower than a plain loop. Imported where a
+# tokenizer is first built: loading it takes over a second, which every CLI command and
+# service start would otherwise pay.
 from distillery_runtime.pricing import resolve_model
 
 ENCODING_BY_FAMILY: dict[str, str] = {
@@ -74,6 +74,8 @@ class Tokenizer:
             raise UnknownModelError(f"no chat token rules for encoding {encoding!r}")
         self.encoding = encoding
         self.chat_format = CHAT_FORMATS[encoding]
+        from bpe_openai import _bindings
+
         self._native = _bindings.tokenizer_for_encoding(encoding)
         # Training sets repeat text: one system prompt in every example, and each turn of a
         # call carries the turns before it. Remembering recent counts saves a third or more.
