@@ -12,19 +12,17 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from cleaner_workload import sandbox_traces
 from kafka_helpers import read_topic, wait_until
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 
-from bench_cleaner import sandbox_traces  # noqa: E402
-
-from distillery_contracts.registry import (  # noqa: E402
+from distillery_contracts.registry import (
     EXAMPLES_ACCEPTED,
     EXAMPLES_REJECTED,
     TRACES_RAW,
     all_topic_specs,
 )
-from distillery_runtime.kafka import ensure_topics, publish_events  # noqa: E402
+from distillery_runtime.kafka import ensure_topics, publish_events
 
 pytestmark = pytest.mark.e2e
 

@@ -3,19 +3,18 @@ store pass in the unit suite (services/cleaner/tests/cleaner_repository_contract
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from contracts import contract_suite
 from db_helpers import migrated_session
 
 import distillery_cleaner
 from distillery_cleaner.adapters.repository import SqlCleanerRepository
 
 # The contract lives beside the fake's unit tests, where the service's own suite runs it.
-sys.path.insert(0, str(Path(__file__).parents[2] / "services" / "cleaner" / "tests"))
-from cleaner_repository_contract import CleanerRepositoryContract  # noqa: E402
+CleanerRepositoryContract = contract_suite("cleaner", "cleaner_repository_contract").CleanerRepositoryContract
 
 pytestmark = pytest.mark.integration
 

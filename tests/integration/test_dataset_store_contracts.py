@@ -7,16 +7,13 @@ one transaction of a freshly migrated schema (rolled back after each test).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
+from contracts import contract_suite
 from db_helpers import migrated_session
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import distillery_dataset_builder
 from distillery_dataset_builder.adapters.catalog import SqlDatasetCatalog
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
 from distillery_dataset_builder.adapters.registry import SqlDatasetRegistry
@@ -24,21 +21,9 @@ from distillery_dataset_builder.app import MIGRATIONS, SCHEMA
 
 pytestmark = pytest.mark.integration
 
-CONTRACTS = Path(distillery_dataset_builder.__file__).parents[2] / "tests"
-
-
-def contract(name: str) -> ModuleType:
-    """A contract module of the service's unit tests (not a package, so loaded by path)."""
-    spec = importlib.util.spec_from_file_location(f"dataset_builder_{name}", CONTRACTS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ExampleStoreContract = contract("test_example_store_contract").ExampleStoreContract
-DatasetRegistryContract = contract("test_dataset_registry_contract").DatasetRegistryContract
-DatasetCatalogContract = contract("test_dataset_catalog_contract").DatasetCatalogContract
+ExampleStoreContract = contract_suite("dataset_builder", "test_example_store_contract").ExampleStoreContract
+DatasetRegistryContract = contract_suite("dataset_builder", "test_dataset_registry_contract").DatasetRegistryContract
+DatasetCatalogContract = contract_suite("dataset_builder", "test_dataset_catalog_contract").DatasetCatalogContract
 
 
 @pytest.fixture

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from contracts import contract_suite
 from db_helpers import migrated_session
 
 import distillery_rollout_controller
 from distillery_rollout_controller.adapters.repository import SqlRolloutRepository
 
 # The contract lives beside the fake's unit tests, where the service's own suite runs it.
-sys.path.insert(0, str(Path(__file__).parents[2] / "services" / "rollout_controller" / "tests"))
-from rollout_repository_contract import RolloutRepositoryContract  # noqa: E402
+RolloutRepositoryContract = contract_suite("rollout_controller", "rollout_repository_contract").RolloutRepositoryContract
 
 pytestmark = pytest.mark.integration
 
