@@ -47,17 +47,6 @@ class OutgoingMessage:
             payload=event.model_dump_json(exclude_none=False).encode(),
         )
 
-    def row(self) -> dict[str, object]:
-        return {
-            "topic": self.topic,
-            "key": self.key,
-            "event_id": self.envelope.event_id,
-            "event_type": self.envelope.event_type,
-            "schema_version": self.envelope.schema_version,
-            "headers": {k: v.decode() for k, v in self.envelope.to_headers()},
-            "payload": self.payload,
-        }
-
 
 class AbstractPublisher(abc.ABC):
     """What the relay needs from a broker: send many, wait until all are acknowledged."""

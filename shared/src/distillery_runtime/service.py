@@ -12,7 +12,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,6 @@ class ServiceSpec:
     subscriptions: Sequence[Subscription] = ()
     background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
     routes: Callable[[ServiceContext], Sequence[BaseRoute]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def producer(self) -> str:
