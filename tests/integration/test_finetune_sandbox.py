@@ -111,6 +111,10 @@ async def running_controller(tmp: Path, server_url: str, finetune: FinetuneSetti
                                    shutdown_grace_s=2)
         runner = ServiceRunner(build(settings, finetune), settings)
         task = asyncio.create_task(runner.run())
+        # Alembic keeps its migration context in module globals: two services of one process
+        # must not migrate at once, so the next controller starts once this one serves.
+        while runner.http is None and not task.done():
+            await asyncio.sleep(0.05)
         try:
             yield Stack(broker.bootstrap, database_url)
         finally:
