@@ -43,6 +43,7 @@ def run_cmd(
 
 
 @eval_app.command("golden-set")
+@friendly
 def golden_set_cmd(
     out: Annotated[Path, typer.Option("--out", help="Where to write the JSONL file.", show_default=False)],
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Write at most N items.")] = None,
