@@ -12,7 +12,7 @@ from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.worker import Worker
 
 
-def load_finetune_settings() -> None:
+def build_from_the_environment() -> None:
     """Build the service as ``distillery run`` does: settings from the environment, checked."""
     build(RuntimeSettings(), provider_factory=lambda _: FakeFineTuneProvider())
 
@@ -28,14 +28,14 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_openai_provider_without_a_key_names_the_missing_variable():
     with pytest.raises(ConfigError, match="the openai provider needs DISTILLERY_FINETUNE_OPENAI_API_KEY"):
-        load_finetune_settings()
+        build_from_the_environment()
 
 
 def test_the_azure_provider_names_everything_it_still_needs(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DISTILLERY_FINETUNE_PROVIDER", "azure")
     monkeypatch.setenv("DISTILLERY_FINETUNE_AZURE_ENDPOINT", "https://aoai.example")
     with pytest.raises(ConfigError) as caught:
-        load_finetune_settings()
+        build_from_the_environment()
     message = str(caught.value)
     assert "DISTILLERY_FINETUNE_AZURE_API_KEY" in message and "DISTILLERY_FINETUNE_AZURE_ACCOUNT" in message
     assert "DISTILLERY_FINETUNE_AZURE_ENDPOINT" not in message
@@ -45,7 +45,7 @@ def test_an_invalid_value_names_its_variable(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DISTILLERY_FINETUNE_OPENAI_API_KEY", "sk")
     monkeypatch.setenv("DISTILLERY_FINETUNE_POLL_INTERVAL_S", "-1")
     with pytest.raises(ConfigError, match="DISTILLERY_FINETUNE_POLL_INTERVAL_S"):
-        load_finetune_settings()
+        build_from_the_environment()
 
 
 def test_azure_runs_one_job_at_a_time_unless_told_otherwise():
