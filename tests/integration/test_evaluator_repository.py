@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from contracts import contract_suite
 from db_helpers import migrated_session
 
 import distillery_evaluator
 from distillery_evaluator.adapters.repository import SqlEvalRepository
 
 # The contract lives beside the fake's unit tests, where the service's own suite runs it.
-sys.path.insert(0, str(Path(__file__).parents[2] / "services" / "evaluator" / "tests"))
-from eval_repository_contract import EvalRepositoryContract  # noqa: E402
+EvalRepositoryContract = contract_suite("evaluator", "eval_repository_contract").EvalRepositoryContract
 
 pytestmark = pytest.mark.integration
 
