@@ -104,3 +104,15 @@ async def test_stopping_ends_a_long_wait_at_once():
     await asyncio.sleep(0.05)
     ctx.stopping.set()
     await asyncio.wait_for(task, 1)
+
+
+async def test_on_stop_runs_when_the_loop_ends_even_on_a_fatal_error():
+    ctx = context()
+    closed: list[bool] = []
+
+    async def close() -> None:
+        closed.append(True)
+
+    with pytest.raises(ConfigError):
+        await Worker("w", Steps(ctx, ConfigError("bad")), interval_s=0, on_stop=close).run(ctx)
+    assert closed == [True]

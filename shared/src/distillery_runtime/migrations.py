@@ -11,6 +11,7 @@ and its revisions create the inbox and outbox with the frozen steps of
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command, context
@@ -39,9 +40,14 @@ def _upgrade(connection: Connection, schema: str, migrations_dir: Path, target: 
     command.upgrade(config, target)
 
 
+# Alembic keeps the running migration's context in module globals, so two migrations in
+# one process (the demo, tests starting several services) must not interleave.
+_ONE_AT_A_TIME = asyncio.Lock()
+
+
 async def migrate(engine: AsyncEngine, schema: str, migrations_dir: Path, target: str = "head") -> None:
     """Bring ``schema`` to ``target``; safe when several instances start at once."""
-    async with engine.begin() as conn:
+    async with _ONE_AT_A_TIME, engine.begin() as conn:
         await conn.execute(text("select pg_advisory_xact_lock(hashtext(:s))"), {"s": f"migrate:{schema}"})
         await conn.execute(text(f'create schema if not exists "{schema}"'))
         await conn.run_sync(_upgrade, schema, migrations_dir, target)

@@ -14,7 +14,7 @@ service context that does one round of work and says whether more is waiting at 
 - with ``lock`` set, the loop runs only while this instance holds that advisory lock,
   for the loop's whole life: several instances may run, one leads, and when the leader's
   connection dies another takes over. ``on_lead`` runs once each time leadership is won
-  (resuming what a dead leader left half done);
+  (resuming what a dead leader left half done); ``on_stop`` runs when the loop ends;
 - with ``until_done``, the loop stops after its first successful step (one-off start-up
   work that must survive an outage), and the task idles until shutdown.
 """
@@ -48,6 +48,7 @@ class Worker:
     interval_s: float
     lock: str | None = None
     on_lead: Callable[[ServiceContext], Awaitable[None]] | None = None
+    on_stop: Callable[[], Awaitable[None]] | None = None
     settle_s: float = 0.0
     backoff_s: float = 0.5
     max_backoff_s: float = 60.0
@@ -69,7 +70,15 @@ class Worker:
         await self.run(ctx)
 
     async def run(self, ctx: ServiceContext) -> None:
-        """Run until the service stops; raises only ``fatal`` errors."""
+        """Run until the service stops; raises only ``fatal`` errors. ``on_stop`` runs last
+        (closing the clients the steps used)."""
+        try:
+            await self._run(ctx)
+        finally:
+            if self.on_stop is not None:
+                await self.on_stop()
+
+    async def _run(self, ctx: ServiceContext) -> None:
         while not ctx.stopping.is_set():
             try:
                 if self.lock is None:
