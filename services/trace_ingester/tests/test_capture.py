@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,8 +12,11 @@ from distillery_contracts.deadletter import DeadLettered
 from distillery_contracts.registry import TRACES_RAW
 from distillery_contracts.traces import TraceCaptured, TraceScored
 from distillery_runtime.errors import ConfigError, TransientError
+from distillery_runtime.settings import RuntimeSettings
 from distillery_trace_ingester.adapters.fakes import FakeIngesterDatabase, FakeLangfuseReader, SimulatedCrash
 from distillery_trace_ingester.adapters.langfuse_client import LangfuseConfigError, LangfuseError
+from distillery_trace_ingester.app import build
+from distillery_trace_ingester.config import IngesterSettings, LangfuseProject
 from distillery_trace_ingester.domain.windows import Pacing
 from distillery_trace_ingester.services import (
     TRACES_DLQ,
@@ -235,3 +240,40 @@ async def test_a_capture_step_says_more_work_is_waiting_until_capture_is_live(hu
     while await capture_step(capture):
         steps += 1
     assert steps == 4 and len(traces(hub)) == 300
+
+
+async def test_the_service_stops_with_one_configuration_error_when_langfuse_refuses_the_keys(hub):
+    refusing = FakeLangfuseReader("clinic")
+    refusing.config_error = "Langfuse refused the API keys of project 'clinic'"
+    config = IngesterSettings(projects=[LangfuseProject(project_id="clinic", host="http://lf", public_key="pk",
+                                                        secret_key="sk")])
+    spec = build(RuntimeSettings(), config, make_reader=lambda project: refusing, store=hub.store)
+    ctx = SimpleNamespace(new_uow=hub.new_uow, stopping=asyncio.Event(), name="trace-ingester")
+
+    [capture] = spec.background
+    with pytest.raises(ConfigError, match="refused the API keys"):
+        await capture(ctx)
+
+
+async def test_the_capture_workers_publish_every_project_until_the_service_stops(hub):
+    now = datetime.now(UTC)
+    readers = {p: FakeLangfuseReader(p, [sample_generation(n, start=now - timedelta(minutes=10, seconds=-n))
+                                         for n in range(20)]) for p in ("a", "b")}
+    config = IngesterSettings(start_from=now - timedelta(minutes=20), poll_interval_s=0.05, projects=[
+        LangfuseProject(project_id=p, host="http://lf", public_key="pk", secret_key="sk") for p in readers])
+    spec = build(RuntimeSettings(), config, make_reader=lambda project: readers[project.project_id],
+                 store=hub.store)
+    ctx = SimpleNamespace(new_uow=hub.new_uow, stopping=asyncio.Event(), name="trace-ingester")
+
+    [capture] = spec.background
+    task = asyncio.create_task(capture(ctx))
+    for _ in range(200):
+        if len(traces(hub)) == 40:
+            break
+        await asyncio.sleep(0.02)
+    ctx.stopping.set()
+    await asyncio.wait_for(task, 5)
+
+    assert sorted((t.project_id, t.observation_id) for t in traces(hub)) == sorted(
+        (p, f"obs-{n:05d}") for p in readers for n in range(20))
+    assert set(hub.state.watermarks) == {"a", "b"}

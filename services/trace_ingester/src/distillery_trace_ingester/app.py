@@ -20,6 +20,7 @@ from distillery_contracts.commands import BackfillRange
 from distillery_contracts.registry import COMMANDS_INGEST, get_topic
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.entrypoint import load_settings
+from distillery_runtime.errors import ConfigError
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.worker import Step, Worker
@@ -70,7 +71,12 @@ def build(settings: RuntimeSettings, config: IngesterSettings | None = None,
 
 def capture_workers(config: IngesterSettings, projects: Sequence[LangfuseProject],
                     make_reader: ReaderFactory, store: StoreFactory) -> Callable[[ServiceContext], Coroutine[Any, Any, None]]:
-    """Check every project's keys once, then run its workers; the readers close at the end."""
+    """Check every project's keys once, then run its workers; the readers close at the end.
+
+    Per project: a ``Worker`` capturing one live and one backfill window per step (wrong
+    keys stop the service with one line, Langfuse or database outages are retried with
+    backoff) and, with a retention, one forgetting old records hourly.
+    """
 
     async def capture(ctx: ServiceContext) -> None:
         readers = [make_reader(p) for p in projects]
@@ -90,7 +96,11 @@ def capture_workers(config: IngesterSettings, projects: Sequence[LangfuseProject
             workers += [Worker(f"forget-old-{c.project_id}", _forget_step(c), interval_s=FORGET_EVERY_S,
                                max_backoff_s=MAX_BACKOFF_S)
                         for c in captures if c.retention is not None]
-            await asyncio.gather(*(w.run(ctx) for w in workers))
+            async with asyncio.TaskGroup() as group:  # one fatal error stops them all
+                for worker in workers:
+                    group.create_task(worker.run(ctx), name=worker.name)
+        except* ConfigError as fatal:
+            raise fatal.exceptions[0] from None  # the one line the service stops with
         finally:
             for reader in readers:
                 await reader.close()
