@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from contracts import contract_suite
+from contract_suites import contract_suite
 from db_helpers import migrated_session
 from sqlalchemy.ext.asyncio import AsyncSession
 

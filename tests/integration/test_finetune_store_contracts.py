@@ -3,11 +3,11 @@ unit suite."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from contract_suites import contract_suite
 from db_helpers import migrated_session
 
 import distillery_finetune_controller
@@ -16,8 +16,8 @@ from distillery_finetune_controller.adapters.job_store import SqlJobStore
 from distillery_finetune_controller.adapters.model_store import SqlModelStore
 
 # The contracts live beside the fakes' unit tests, where the service's own suite runs them.
-sys.path.insert(0, str(Path(__file__).parents[2] / "services" / "finetune_controller" / "tests"))
-from finetune_store_contracts import JobStoreContract, ModelStoreContract  # noqa: E402
+_suites = contract_suite("finetune_controller", "finetune_store_contracts")
+JobStoreContract, ModelStoreContract = _suites.JobStoreContract, _suites.ModelStoreContract
 
 pytestmark = pytest.mark.integration
 

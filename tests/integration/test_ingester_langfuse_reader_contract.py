@@ -3,12 +3,11 @@ against the sandbox's Langfuse API, in process."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 import pytest
+from contract_suites import contract_suite
 
 from distillery_sandbox.langfuse import LangfuseStore, Project, create_app
 from distillery_trace_ingester.adapters.langfuse_client import HttpLangfuseReader
@@ -16,11 +15,7 @@ from distillery_trace_ingester.config import LangfuseProject
 
 pytestmark = pytest.mark.integration
 
-_CONTRACT = Path(__file__).resolve().parents[2] / "services/trace_ingester/tests/test_langfuse_reader_contract.py"
-_spec = importlib.util.spec_from_file_location("trace_ingester_langfuse_reader_contract", _CONTRACT)
-assert _spec is not None and _spec.loader is not None
-contract = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(contract)
+contract = contract_suite("trace_ingester", "test_langfuse_reader_contract")
 
 KEYS = ("pk-lf-contract", "sk-lf-contract")
 _TIMES = ("startTime", "endTime", "completionStartTime", "timestamp", "createdAt", "updatedAt")

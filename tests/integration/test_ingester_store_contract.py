@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import pytest
+from contract_suites import contract_suite
 
 from distillery_runtime.db import create_engine, session_factory
 from distillery_runtime.migrations import migrate
@@ -14,11 +13,7 @@ from distillery_trace_ingester.app import MIGRATIONS, SCHEMA
 
 pytestmark = pytest.mark.integration
 
-_CONTRACT = Path(__file__).resolve().parents[2] / "services/trace_ingester/tests/test_ingester_store_contract.py"
-_spec = importlib.util.spec_from_file_location("trace_ingester_store_contract", _CONTRACT)
-assert _spec is not None and _spec.loader is not None
-contract = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(contract)
+contract = contract_suite("trace_ingester", "test_ingester_store_contract")
 
 
 class TestSqlIngesterStore(contract.IngesterStoreContract):

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from contracts import contract_suite
+from contract_suites import contract_suite
 from db_helpers import migrated_session
 
 import distillery_rollout_controller
