@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Tests start many Python processes: let them reuse compiled modules.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-unit test-integration schemas docs bench clean stack-up stack-down
+.PHONY: setup demo test test-unit test-integration typecheck schemas docs bench clean stack-up stack-down
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,6 +32,10 @@ test-unit: setup
 
 test-integration: setup
 	$(VENV)/bin/pytest -m "integration or e2e"
+
+# The one shape's type check alone (tests/test_shape.py runs it inside `make test` too).
+typecheck: setup
+	$(VENV)/bin/pytest -q tests/test_shape.py
 
 schemas: setup
 	$(VENV)/bin/python -m distillery_contracts.schemagen
