@@ -19,6 +19,12 @@ class QueryError(ValueError):
     """A request the API answers with 400; the message says what to change."""
 
 
+def validation_problems(exc: ValidationError, whole: str = "body") -> str:
+    """Pydantic's errors as one line for a 400, `where: what; ...` (`whole` stands for
+    an error about the value as a whole)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or whole}: {e['msg']}" for e in exc.errors())
+
+
 class FilterCondition(BaseModel):
     """One condition of the `filter` JSON array."""
 
@@ -93,7 +99,7 @@ def parse_filter(text: str) -> list[FilterCondition]:
     try:
         conditions = TypeAdapter(list[FilterCondition]).validate_python(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = validation_problems(exc, whole="")
         raise QueryError(f"filter must be a JSON array of conditions ({problems})") from exc
     for condition in conditions:
         _check(condition)

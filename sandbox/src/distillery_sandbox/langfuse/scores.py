@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from distillery_sandbox.langfuse.filters import validation_problems
 from distillery_sandbox.langfuse.records import new_score
 
 _ENVIRONMENT = re.compile(r"^(?!langfuse)[a-z0-9_-]+$")
@@ -54,9 +55,7 @@ def accept_score(body: Any, project_id: str, now: datetime) -> dict[str, Any]:
     try:
         request = CreateScore.model_validate(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                             for e in exc.errors())
-        raise ScoreRejected(f"invalid score: {problems}") from exc
+        raise ScoreRejected(f"invalid score: {validation_problems(exc)}") from exc
     data_type = (request.data_type or "NUMERIC").upper()
     value = _checked_value(request.value, data_type)
     _check_subject(request)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from distillery_sandbox.langfuse.filters import QueryError
+from distillery_sandbox.langfuse.filters import QueryError, validation_problems
 from distillery_sandbox.workload.defects import DefectRates
 from distillery_sandbox.workload.records import SimulatedCall
 from distillery_sandbox.workload.simulate import WorkloadConfig, simulate_calls
@@ -33,9 +33,7 @@ def simulation_from_body(body: Any, now: datetime) -> list[SimulatedCall]:
     try:
         request = SimulateRequest.model_validate(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                             for e in exc.errors())
-        raise QueryError(f"invalid simulate request: {problems}") from exc
+        raise QueryError(f"invalid simulate request: {validation_problems(exc)}") from exc
     try:
         defects = DefectRates(**request.defects)
         start = request.start or now - timedelta(hours=request.calls / request.calls_per_hour)

@@ -89,8 +89,13 @@ class _TimeIndex:
         entry = self._by_id.get(item_id)
         return entry.record if entry else None
 
-    def put(self, record: dict[str, Any], visible_at: datetime) -> None:
+    def put(self, record: dict[str, Any], now: datetime, lag: timedelta) -> None:
+        """Store `record` stamped as Langfuse does (createdAt kept from an older version,
+        updatedAt `now`), visible from `now + lag` or when the older version already was."""
         old = self._by_id.get(record["id"])
+        record["createdAt"] = old.record["createdAt"] if old else now
+        record["updatedAt"] = now
+        visible_at = now + lag
         if old is not None:
             self._sorted.remove(old)
             visible_at = min(visible_at, old.visible_at)
@@ -156,11 +161,7 @@ class LangfuseStore:
         """Insert or replace an observation (same id: the newer version wins)."""
         record = with_metrics(_millis(record))
         with self._lock:
-            now = self._clock()
-            old = self._observations.get(record["id"])
-            record["createdAt"] = old["createdAt"] if old else now
-            record["updatedAt"] = now
-            self._observations.put(record, now + self.lag)
+            self._observations.put(record, self._clock(), self.lag)
             if record.get("traceId"):
                 self._join_trace(record)
 
@@ -188,11 +189,7 @@ class LangfuseStore:
     def put_score(self, score: dict[str, Any]) -> None:
         score = _millis(score)
         with self._lock:
-            now = self._clock()
-            old = self._scores.get(score["id"])
-            score["createdAt"] = old["createdAt"] if old else now
-            score["updatedAt"] = now
-            self._scores.put(score, now + self.lag)
+            self._scores.put(score, self._clock(), self.lag)
 
     def observation(self, observation_id: str) -> dict[str, Any] | None:
         with self._lock:
