@@ -2,16 +2,7 @@
 
 import pytest
 
-from distillery_contracts import (
-    DeadLettered,
-    TraceCaptured,
-    UnknownTopic,
-    all_topic_specs,
-    dlq_spec,
-    event_classes,
-    get_topic,
-    topic_for,
-)
+from distillery_contracts import DeadLettered, TraceCaptured, registry
 from distillery_contracts.registry import (
     DAY_MS,
     EVALUATIONS_ONLINE,
@@ -43,7 +34,7 @@ def test_every_stream_of_the_design_has_a_topic():
     assert {name.removeprefix("distillery.").rsplit(".v", 1)[0] for name in TOPICS} == STREAMS
 
 
-@pytest.mark.parametrize("name", [s.name for s in all_topic_specs()])
+@pytest.mark.parametrize("name", [s.name for s in registry.all_topic_specs()])
 def test_topic_names_follow_distillery_stream_version(name):
     assert TOPIC_NAME_PATTERN.match(name.removesuffix(".dlq")), name
 
@@ -57,7 +48,7 @@ def test_the_name_pattern_rejects_malformed_names(bad):
 
 
 def test_every_topic_has_a_dead_letter_topic():
-    specs = {s.name: s for s in all_topic_specs()}
+    specs = {s.name: s for s in registry.all_topic_specs()}
     for name in TOPICS:
         dlq = specs[f"{name}.dlq"]
         assert dlq.events == (DeadLettered,)
@@ -77,26 +68,26 @@ def test_partitions_and_retention_follow_volume_and_purpose():
 
 
 def test_each_event_class_lives_on_exactly_one_topic():
-    for cls in event_classes():
+    for cls in registry.event_classes():
         if cls is not DeadLettered:
-            assert cls in topic_for(cls).events
-    assert topic_for(TraceCaptured).name == TRACES_RAW
+            assert cls in registry.topic_for(cls).events
+    assert registry.topic_for(TraceCaptured).name == TRACES_RAW
 
 
 def test_event_types_are_unique_so_headers_identify_the_model():
-    types = [cls.event_type for cls in event_classes()]
+    types = [cls.event_type for cls in registry.event_classes()]
     assert len(types) == len(set(types))
 
 
 def test_get_topic_finds_topics_and_their_dead_letter_topics():
-    assert get_topic(TRACES_RAW) is TOPICS[TRACES_RAW]
-    assert get_topic(f"{TRACES_RAW}.dlq") == dlq_spec(TOPICS[TRACES_RAW])
+    assert registry.get_topic(TRACES_RAW) is TOPICS[TRACES_RAW]
+    assert registry.get_topic(f"{TRACES_RAW}.dlq") == registry.dlq_spec(TOPICS[TRACES_RAW])
 
 
 def test_an_unknown_topic_is_named_with_the_known_ones():
     with pytest.raises(
-        UnknownTopic, match="unknown topic 'distillery.traces.v1'; known topics: distillery"
+        registry.UnknownTopic, match="unknown topic 'distillery.traces.v1'; known topics: distillery"
     ):
-        get_topic("distillery.traces.v1")
-    with pytest.raises(UnknownTopic, match="DeadLettered is published on 14 topics"):
-        topic_for(DeadLettered)
+        registry.get_topic("distillery.traces.v1")
+    with pytest.raises(registry.UnknownTopic, match="DeadLettered is published on 14 topics"):
+        registry.topic_for(DeadLettered)

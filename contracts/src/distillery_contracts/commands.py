@@ -130,3 +130,12 @@ class AdvanceRollout(RolloutCommand):
         if self.force and not self.reason:
             raise ValueError("a forced advance needs a reason")
         return self
+
+
+ROLLOUT_COMMANDS: tuple[type[RolloutCommand], ...] = (
+    PauseRollout,
+    ResumeRollout,
+    AbortRollout,
+    AdvanceRollout,
+)
+"""Every command on one rollout: what ``distillery.commands.rollout.v1`` carries, in order."""

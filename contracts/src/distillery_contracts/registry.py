@@ -10,13 +10,10 @@ import re
 
 from distillery_contracts.base import Event, TopicSpec
 from distillery_contracts.commands import (
-    AbortRollout,
-    AdvanceRollout,
+    ROLLOUT_COMMANDS,
     BackfillRange,
     BuildDataset,
     CancelJob,
-    PauseRollout,
-    ResumeRollout,
     RunEvaluation,
 )
 from distillery_contracts.datasets import DatasetBuilt
@@ -182,7 +179,7 @@ _SPECS = (
     ),
     _spec(
         COMMANDS_ROLLOUT,
-        (PauseRollout, ResumeRollout, AbortRollout, AdvanceRollout),
+        ROLLOUT_COMMANDS,
         "rollout_id",
         LOW_VOLUME_PARTITIONS,
         7,

@@ -8,17 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from distillery_contracts import commands
 from distillery_contracts.base import Event
-from distillery_contracts.commands import (
-    AbortRollout,
-    AdvanceRollout,
-    BackfillRange,
-    BuildDataset,
-    CancelJob,
-    PauseRollout,
-    ResumeRollout,
-    RunEvaluation,
-)
 from distillery_contracts.samples.pipeline import (
     FIND_SLOT_TOOL,
     STUDENT,
@@ -89,14 +80,14 @@ def sample_events() -> list[Event]:
         sample_rollout_decided(),
         sample_route_table(),
         sample_dead_lettered(),
-        BackfillRange(
+        commands.BackfillRange(
             from_time=T0 - timedelta(days=1), to_time=T0, project_id="clinic-prod", **who
         ),
-        BuildDataset(target_size=100_000, **who),
-        CancelJob(job_id="job-0007", reason="wrong base", **who),
-        RunEvaluation(model=STUDENT, baselines=[TEACHER], **who),
-        PauseRollout(rollout_id="ro-0007", reason="holiday traffic", **who),
-        ResumeRollout(rollout_id="ro-0007", **who),
-        AbortRollout(rollout_id="ro-0007", reason="complaints", **who),
-        AdvanceRollout(rollout_id="ro-0007", force=True, reason="approved by on-call after manual review", **who),
+        commands.BuildDataset(target_size=100_000, **who),
+        commands.CancelJob(job_id="job-0007", reason="wrong base", **who),
+        commands.RunEvaluation(model=STUDENT, baselines=[TEACHER], **who),
+        commands.PauseRollout(rollout_id="ro-0007", reason="holiday traffic", **who),
+        commands.ResumeRollout(rollout_id="ro-0007", **who),
+        commands.AbortRollout(rollout_id="ro-0007", reason="complaints", **who),
+        commands.AdvanceRollout(rollout_id="ro-0007", force=True, reason="approved by on-call after manual review", **who),
     ]
