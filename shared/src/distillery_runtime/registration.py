@@ -41,18 +41,25 @@ def registrations(home: Path) -> list[Registration]:
             reg = Registration(**json.loads(path.read_text()))
         except (OSError, ValueError, TypeError):
             continue
-        if _alive(reg.pid):
+        if pid_alive(reg.pid):
             found.append(reg)
         else:
             path.unlink(missing_ok=True)
     return found
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process runs (a zombie child, exited but not yet reaped, does not)."""
+    if not pid:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True

@@ -13,7 +13,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from distillery_cli.localstack.procs import pid_alive, wait_for_port
+from distillery_cli.localstack.procs import wait_for_port
+from distillery_runtime.registration import pid_alive
 
 DATABASE = "distillery"
 

@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from distillery_runtime.registration import pid_alive
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -34,22 +36,6 @@ def wait_for_port(host: str, port: int, timeout: float, what: str, log: Path | N
     if log is not None and log.exists():
         tail = " Last log lines: " + " | ".join(log.read_text(errors="replace").splitlines()[-5:])
     raise RuntimeError(f"{what} did not start listening on {host}:{port} within {timeout:.0f}s.{tail}")
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours is not alive
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return True
 
 
 def spawn_detached(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from distillery_cli.localstack.broker import start_broker
 from distillery_cli.localstack.postgres import PostgresProcess, start_postgres
-from distillery_cli.localstack.procs import pid_alive, port_open, terminate
+from distillery_cli.localstack.procs import port_open, terminate
+from distillery_runtime.registration import pid_alive
 from distillery_runtime.stackstate import (
     StackState,
     clear_stack_state,
