@@ -26,6 +26,11 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+def _say(pick: Pick, salt: str, templates: Sequence[str], **values: Any) -> str:
+    """One of `templates`, chosen by `pick`, filled in with `values`."""
+    return pick(templates, salt).format(**values)
+
+
 def offer_slots(kb: KnowledgeBase, availability: dict[str, Any], pick: Pick) -> str:
     service = kb.service(availability["service"])
     values = {
@@ -38,17 +43,13 @@ def offer_slots(kb: KnowledgeBase, availability: dict[str, Any], pick: Pick) -> 
         "minutes": service.duration_minutes,
         "price": kb.price_text(service),
     }
-    template = pick(
-        (
-            "On {day}, {doctor} has {slots} free for {a_service}. It takes {minutes} minutes "
-            "and costs {price}. Which time suits you?",
-            "{doctor} can see you on {day} at {slots}. {A_service} is {price} for {minutes} "
-            "minutes. Which would you like?",
-            "I have {slots} on {day} with {doctor}. Which of those works for you?",
-        ),
-        "offer",
-    )
-    return template.format(**values)
+    return _say(pick, "offer", (
+        "On {day}, {doctor} has {slots} free for {a_service}. It takes {minutes} minutes "
+        "and costs {price}. Which time suits you?",
+        "{doctor} can see you on {day} at {slots}. {A_service} is {price} for {minutes} "
+        "minutes. Which would you like?",
+        "I have {slots} on {day} with {doctor}. Which of those works for you?",
+    ), **values)
 
 
 def no_availability(reason: str, pick: Pick) -> str:
@@ -69,27 +70,19 @@ def booking_confirmed(kb: KnowledgeBase, booking: dict[str, Any], pick: Pick) ->
         "policy": kb.policy("booking").text,
     }
     if booking.get("status") == "rescheduled":
-        template = pick(
-            (
-                "I've moved appointment {old} to {day} at {time} with {doctor}. Your new "
-                "reference is {ref}.",
-                "Done: your {service} is now on {day} at {time} with {doctor}, reference {ref}.",
-            ),
-            "moved",
-        )
-    else:
-        template = pick(
-            (
-                "You're booked in for {a_service} with {doctor} on {day} at {time}. Your "
-                "reference is {ref}. {policy}",
-                "All set: {day} at {time} with {doctor} for your {service}. The reference is "
-                "{ref}. {policy}",
-                "That's confirmed, {a_service} on {day} at {time} with {doctor}. Your "
-                "reference number is {ref}.",
-            ),
-            "booked",
-        )
-    return template.format(**values)
+        return _say(pick, "moved", (
+            "I've moved appointment {old} to {day} at {time} with {doctor}. Your new "
+            "reference is {ref}.",
+            "Done: your {service} is now on {day} at {time} with {doctor}, reference {ref}.",
+        ), **values)
+    return _say(pick, "booked", (
+        "You're booked in for {a_service} with {doctor} on {day} at {time}. Your "
+        "reference is {ref}. {policy}",
+        "All set: {day} at {time} with {doctor} for your {service}. The reference is "
+        "{ref}. {policy}",
+        "That's confirmed, {a_service} on {day} at {time} with {doctor}. Your "
+        "reference number is {ref}.",
+    ), **values)
 
 
 def system_error(problem: str, pick: Pick) -> str:
@@ -99,15 +92,11 @@ def system_error(problem: str, pick: Pick) -> str:
 
 def ask_service(kb: KnowledgeBase, pick: Pick) -> str:
     examples = join_or([s.a_name for s in kb.services[:1] + kb.services[4:5] + kb.services[7:8]])
-    template = pick(
-        (
-            "Of course. What would you like to come in for, for example {examples}?",
-            "Happy to help with that. Which service do you need? We do {examples}, among others.",
-            "Sure. What's the appointment for?",
-        ),
-        "ask-service",
-    )
-    return template.format(examples=examples)
+    return _say(pick, "ask-service", (
+        "Of course. What would you like to come in for, for example {examples}?",
+        "Happy to help with that. Which service do you need? We do {examples}, among others.",
+        "Sure. What's the appointment for?",
+    ), examples=examples)
 
 
 def ask_day(kb: KnowledgeBase, service: Service, pick: Pick) -> str:
@@ -117,27 +106,19 @@ def ask_day(kb: KnowledgeBase, service: Service, pick: Pick) -> str:
     ]
     values = {"service": service.name, "a_service": service.a_name,
               "days": join_or([d.capitalize() for d in days])}
-    template = pick(
-        (
-            "Sure, {a_service}. Which day would suit you? We offer those on {days}.",
-            "No problem. What day works best for your {service}? It's available on {days}.",
-            "Which day would you like to come in?",
-        ),
-        "ask-day",
-    )
-    return template.format(**values)
+    return _say(pick, "ask-day", (
+        "Sure, {a_service}. Which day would suit you? We offer those on {days}.",
+        "No problem. What day works best for your {service}? It's available on {days}.",
+        "Which day would you like to come in?",
+    ), **values)
 
 
 def ask_name(weekday: str, time: str, pick: Pick) -> str:
-    template = pick(
-        (
-            "Great, {time} on {day}. Can I have the patient's full name, please?",
-            "Lovely, {day} at {time}. And whose name should I put the booking under?",
-            "Perfect. Who is the appointment for?",
-        ),
-        "ask-name",
-    )
-    return template.format(day=weekday.capitalize(), time=time)
+    return _say(pick, "ask-name", (
+        "Great, {time} on {day}. Can I have the patient's full name, please?",
+        "Lovely, {day} at {time}. And whose name should I put the booking under?",
+        "Perfect. Who is the appointment for?",
+    ), day=weekday.capitalize(), time=time)
 
 
 def ask_reference(pick: Pick) -> str:
@@ -152,38 +133,26 @@ def ask_reference(pick: Pick) -> str:
 
 
 def ask_booked_service(reference: str, pick: Pick) -> str:
-    template = pick(
-        (
-            "Thanks. And what kind of appointment is {ref}, so I can find a matching slot?",
-            "Got it, {ref}. Which service was that booking for?",
-        ),
-        "ask-booked",
-    )
-    return template.format(ref=reference)
+    return _say(pick, "ask-booked", (
+        "Thanks. And what kind of appointment is {ref}, so I can find a matching slot?",
+        "Got it, {ref}. Which service was that booking for?",
+    ), ref=reference)
 
 
 def ask_new_day(reference: str, pick: Pick) -> str:
-    template = pick(
-        (
-            "No problem. Which day would you like to move {ref} to?",
-            "Sure, I can move {ref}. What day would suit you better?",
-        ),
-        "ask-new-day",
-    )
-    return template.format(ref=reference)
+    return _say(pick, "ask-new-day", (
+        "No problem. Which day would you like to move {ref} to?",
+        "Sure, I can move {ref}. What day would suit you better?",
+    ), ref=reference)
 
 
 def cancelled(kb: KnowledgeBase, reference: str, pick: Pick) -> str:
     policy = _lower_first(kb.policy("cancellation").text)
-    template = pick(
-        (
-            "I've cancelled appointment {ref} for you. Just so you know, {policy}",
-            "That's done, {ref} is cancelled. Please note that {policy}",
-            "Appointment {ref} is now cancelled. You'll get a text to confirm.",
-        ),
-        "cancel",
-    )
-    return template.format(ref=reference, policy=policy)
+    return _say(pick, "cancel", (
+        "I've cancelled appointment {ref} for you. Just so you know, {policy}",
+        "That's done, {ref} is cancelled. Please note that {policy}",
+        "Appointment {ref} is now cancelled. You'll get a text to confirm.",
+    ), ref=reference, policy=policy)
 
 
 def hours_on(kb: KnowledgeBase, weekday: str, pick: Pick) -> str:
@@ -194,15 +163,11 @@ def hours_on(kb: KnowledgeBase, weekday: str, pick: Pick) -> str:
             (f"We're closed on {label}s, I'm afraid.", f"On {label} the clinic is closed."),
             "hours-closed",
         )
-    template = pick(
-        (
-            "On {day} we're open from {opens} to {closes}.",
-            "We open at {opens} on {day} and close at {closes}.",
-            "{day}'s hours are {opens} to {closes}.",
-        ),
-        "hours-day",
-    )
-    return template.format(day=label, opens=day.opens, closes=day.closes)
+    return _say(pick, "hours-day", (
+        "On {day} we're open from {opens} to {closes}.",
+        "We open at {opens} on {day} and close at {closes}.",
+        "{day}'s hours are {opens} to {closes}.",
+    ), day=label, opens=day.opens, closes=day.closes)
 
 
 def hours_summary(kb: KnowledgeBase, pick: Pick) -> str:
@@ -225,22 +190,19 @@ def hours_summary(kb: KnowledgeBase, pick: Pick) -> str:
 
 
 def price_of(kb: KnowledgeBase, service: Service, pick: Pick) -> str:
-    template = pick(
-        (
-            "{A_service} costs {price} and takes about {minutes} minutes.",
-            "It's {price} for {a_service}, and it takes {minutes} minutes.",
-            "The {service} is {price}. {payment}",
-        ),
-        "price",
-    )
-    return template.format(
-        service=service.name,
-        a_service=service.a_name,
-        A_service=service.a_name.capitalize(),
-        price=kb.price_text(service),
-        minutes=service.duration_minutes,
-        payment=kb.policy("payment").text,
-    )
+    values = {
+        "service": service.name,
+        "a_service": service.a_name,
+        "A_service": service.a_name.capitalize(),
+        "price": kb.price_text(service),
+        "minutes": service.duration_minutes,
+        "payment": kb.policy("payment").text,
+    }
+    return _say(pick, "price", (
+        "{A_service} costs {price} and takes about {minutes} minutes.",
+        "It's {price} for {a_service}, and it takes {minutes} minutes.",
+        "The {service} is {price}. {payment}",
+    ), **values)
 
 
 def price_overview(kb: KnowledgeBase, number: int, pick: Pick) -> str:
