@@ -6,19 +6,16 @@ reads it: the session is the call id and the metadata carries the routing facts.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from distillery_router import RouteTable, Router
 from distillery_router.client import LangfuseGenerationRecorder, ProviderEndpoint, RoutedChatClient
 
 pytest.importorskip("distillery_sandbox")
-from distillery_sandbox.langfuse import LangfuseStore, Project, create_app  # noqa: E402
+from distillery_sandbox.langfuse import LangfuseStore, Project  # noqa: E402
+from distillery_sandbox.langfuse import run_in_thread as run_langfuse_in_thread  # noqa: E402
 from distillery_sandbox.openai import LatencyProfile, SandboxConfig, run_in_thread  # noqa: E402
 
 KEYS = ("pk-lf-router", "sk-lf-router")
@@ -33,19 +30,8 @@ def openai_sandbox() -> Iterator[str]:
 
 @pytest.fixture
 def langfuse_sandbox() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app([Project(*KEYS, LangfuseStore("router-tests"))])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with run_langfuse_in_thread([Project(*KEYS, LangfuseStore("router-tests"))]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,14 +2,10 @@
 
 import gzip
 import json
-import socket
-import threading
-import time
 import uuid
 
 import pytest
-import uvicorn
-from distillery_sandbox.langfuse import LangfuseStore, Project, create_app
+from distillery_sandbox.langfuse import LangfuseStore, Project, create_app, run_in_thread
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
@@ -167,26 +163,11 @@ def test_scores_page_out_exactly_once_and_filter_by_value(app_and_store):
     assert len(flagged["data"]) == 100 and {s["value"] for s in flagged["data"]} == {1.0}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture()
 def running_sandbox():
     store = LangfuseStore("sdk-project")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app([Project(*AUTH, store)]), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(timeout=5)
+    with run_in_thread([Project(*AUTH, store)]) as url:
+        yield url, store
 
 
 @pytest.fixture()

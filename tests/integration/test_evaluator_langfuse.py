@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import httpx
 import pytest
-import uvicorn
 
 from distillery_evaluator.adapters.langfuse_sink import EvalGeneration, LangfuseSdkSink, ScoreWrite
-from distillery_sandbox.langfuse import LangfuseStore, Project, create_app
+from distillery_sandbox.langfuse import LangfuseStore, Project, run_in_thread
 
 pytestmark = pytest.mark.integration
 AUTH = ("pk-lf-eval", "sk-lf-eval")
@@ -19,19 +14,8 @@ AUTH = ("pk-lf-eval", "sk-lf-eval")
 
 @pytest.fixture
 def langfuse_url():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app([Project(*AUTH, LangfuseStore("eval"))]),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with run_in_thread([Project(*AUTH, LangfuseStore("eval"))]) as url:
+        yield url
 
 
 async def test_eval_answers_become_traces_with_their_scores_and_live_scores_land_on_the_call(langfuse_url):

@@ -7,6 +7,7 @@ Public API:
 - `create_app(projects, faults)`: the Starlette app; `Project(public_key, secret_key, store)`.
 - `Faults`: injected 429s, 500s and malformed observations (off by default).
 - `serve(host, port, settings)`, `SandboxSettings`, `build_sandbox(settings)`.
+- `run_in_thread(projects, faults)`: serve in a background thread (tests); yields the base URL.
 """
 
 from distillery_sandbox.langfuse.app import SANDBOX_VERSION, Project, create_app
@@ -16,7 +17,13 @@ from distillery_sandbox.langfuse.records import (
     observation_from_generation,
     score_from_simulated,
 )
-from distillery_sandbox.langfuse.server import BANNER, SandboxSettings, build_sandbox, serve
+from distillery_sandbox.langfuse.server import (
+    BANNER,
+    SandboxSettings,
+    build_sandbox,
+    run_in_thread,
+    serve,
+)
 from distillery_sandbox.langfuse.store import LangfuseStore
 
 __all__ = [
@@ -31,6 +38,7 @@ __all__ = [
     "build_sandbox",
     "create_app",
     "observation_from_generation",
+    "run_in_thread",
     "score_from_simulated",
     "serve",
 ]

@@ -1,9 +1,11 @@
-"""Running the Langfuse sandbox: projects and seeded traffic, a banner, then uvicorn."""
+"""Running the Langfuse sandbox: projects and seeded traffic, a banner, then uvicorn; or in a
+thread (tests and other services' integration tests)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -13,6 +15,7 @@ from starlette.applications import Starlette
 from distillery_sandbox.langfuse.app import Project, create_app
 from distillery_sandbox.langfuse.faults import Faults
 from distillery_sandbox.langfuse.store import LangfuseStore
+from distillery_sandbox.threaded import serve_in_thread
 from distillery_sandbox.workload.defects import DefectRates
 from distillery_sandbox.workload.simulate import WorkloadConfig, simulate_calls
 
@@ -74,3 +77,12 @@ def serve(host: str = "127.0.0.1", port: int = 3000, settings: SandboxSettings |
     stream = out or sys.stdout
     print(banner(host, port, projects), file=stream, flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+@contextmanager
+def run_in_thread(projects: Sequence[Project], faults: Faults | None = None,
+                  host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve these projects on `port` (0: a free one) in a daemon thread until the block
+    ends; yields the base URL (LANGFUSE_BASE_URL)."""
+    with serve_in_thread(create_app(projects, faults), "Langfuse sandbox", host, port) as url:
+        yield url

@@ -3,10 +3,7 @@ the demo and other services' integration tests)."""
 
 from __future__ import annotations
 
-import socket
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +14,7 @@ from starlette.applications import Starlette
 
 from distillery_sandbox.openai.app import Sandbox, create_app
 from distillery_sandbox.openai.config import SandboxConfig
+from distillery_sandbox.threaded import serve_in_thread
 
 BANNER = (
     "SIMULATION: Distillery OpenAI/Azure sandbox, not OpenAI and not Azure OpenAI. Its\n"
@@ -79,24 +77,5 @@ def run_in_thread(config: SandboxConfig | None = None, host: str = "127.0.0.1",
                   port: int = 0) -> Iterator[RunningSandbox]:
     """Serve on `port` (0: a free one) in a daemon thread until the block ends."""
     app = create_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit this; without it the response's separate header and
-    # body writes wait on the client's delayed ACK, 40 ms a request.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name="openai-sandbox")
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the OpenAI sandbox did not start (see the log above)")
-        time.sleep(0.01)
-    try:
-        yield RunningSandbox(f"http://{host}:{sock.getsockname()[1]}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve_in_thread(app, "OpenAI sandbox", host, port) as url:
+        yield RunningSandbox(url, app)
