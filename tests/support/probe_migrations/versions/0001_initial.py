@@ -1,19 +1,19 @@
 """Runtime tables and the probe's table."""
 
-import sqlalchemy as sa
-from alembic import op
-
 from distillery_runtime.migration_steps import RUNTIME_TABLES_V1, apply
 
-revision = "0001"
-down_revision = None
+revision, down_revision = "0001", None
+
+PROBE_TABLES_V1 = """
+create table seen (
+    observation_id text not null,
+    session_id text,
+    applied integer default 1 not null,
+    primary key (observation_id)
+);
+"""
 
 
 def upgrade() -> None:
     apply(RUNTIME_TABLES_V1)
-    op.create_table(
-        "seen",
-        sa.Column("observation_id", sa.Text, primary_key=True),
-        sa.Column("session_id", sa.Text),
-        sa.Column("applied", sa.Integer, nullable=False, server_default="1"),
-    )
+    apply(PROBE_TABLES_V1)

@@ -1,63 +1,60 @@
-"""Runtime tables, configuration versions, the dedup index and late scores.
-
-Written out rather than created from ``adapters/tables.py``: a later change to the
-tables must come with its own revision, not silently change this one.
-"""
-
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+"""Runtime tables, configuration versions, the dedup index and late scores."""
 
 from distillery_runtime.migration_steps import RUNTIME_TABLES_V1, apply
 
-revision = "0001"
-down_revision = None
+revision, down_revision = "0001", None
+
+# Frozen: deployed databases ran revision 0001, so this text must create exactly their
+# schema, and a later change to adapters/tables.py comes with a revision of its own
+# (tests/integration/test_migrations_match_tables.py checks that the two agree).
+CLEANER_TABLES_V1 = """
+create table config_versions (
+    scope_id bigserial not null,
+    cleaner_version text not null,
+    config_hash text not null,
+    config jsonb not null,
+    registered_at timestamp with time zone default now() not null,
+    primary key (scope_id),
+    constraint config_versions_version_hash_key unique (cleaner_version, config_hash)
+);
+create table examples (
+    scope_id bigint not null,
+    content_hash text not null,
+    example_id text not null,
+    rank bigint generated always as identity,
+    project_id text not null,
+    observation_id text not null,
+    trace_id text not null,
+    session_id text,
+    session_key text not null,
+    captured_at timestamp with time zone not null,
+    model text,
+    signature bytea,
+    band_keys bigint[] default '{}' not null,
+    accepted_at timestamp with time zone default now() not null,
+    retracted_at timestamp with time zone,
+    primary key (scope_id, content_hash)
+);
+create index examples_observation_idx on examples (scope_id, observation_id);
+create unique index examples_rank_key on examples (rank);
+create table example_bands (
+    scope_id bigint not null,
+    band_key bigint not null,
+    rank bigint not null,
+    primary key (scope_id, band_key, rank)
+);
+create table late_scores (
+    project_id text not null,
+    observation_id text not null,
+    scores jsonb not null,
+    updated_at timestamp with time zone default now() not null,
+    primary key (project_id, observation_id)
+);
+"""
+"""Scope ids are derived from the version and hash; ``bigserial`` is how the first release
+created that primary key (an unused sequence), kept so every database has the same schema."""
 
 
 def upgrade() -> None:
     apply(RUNTIME_TABLES_V1)
-    op.create_table(
-        "config_versions",
-        sa.Column("scope_id", sa.BigInteger, primary_key=True),
-        sa.Column("cleaner_version", sa.Text, nullable=False),
-        sa.Column("config_hash", sa.Text, nullable=False),
-        sa.Column("config", JSONB, nullable=False),
-        sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.UniqueConstraint("cleaner_version", "config_hash", name="config_versions_version_hash_key"),
-    )
-    op.create_table(
-        "examples",
-        sa.Column("scope_id", sa.BigInteger, nullable=False),
-        sa.Column("content_hash", sa.Text, nullable=False),
-        sa.Column("example_id", sa.Text, nullable=False),
-        sa.Column("rank", sa.BigInteger, sa.Identity(always=True), nullable=False),
-        sa.Column("project_id", sa.Text, nullable=False),
-        sa.Column("observation_id", sa.Text, nullable=False),
-        sa.Column("trace_id", sa.Text, nullable=False),
-        sa.Column("session_id", sa.Text, nullable=True),
-        sa.Column("session_key", sa.Text, nullable=False),
-        sa.Column("captured_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("model", sa.Text, nullable=True),
-        sa.Column("signature", sa.LargeBinary, nullable=True),
-        sa.Column("band_keys", ARRAY(sa.BigInteger), nullable=False, server_default=sa.text("'{}'")),
-        sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("retracted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("scope_id", "content_hash", name="examples_pkey"),
-    )
-    op.create_index("examples_observation_idx", "examples", ["scope_id", "observation_id"])
-    op.create_index("examples_rank_key", "examples", ["rank"], unique=True)
-    op.create_table(
-        "example_bands",
-        sa.Column("scope_id", sa.BigInteger, nullable=False),
-        sa.Column("band_key", sa.BigInteger, nullable=False),
-        sa.Column("rank", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("scope_id", "band_key", "rank", name="example_bands_pkey"),
-    )
-    op.create_table(
-        "late_scores",
-        sa.Column("project_id", sa.Text, nullable=False),
-        sa.Column("observation_id", sa.Text, nullable=False),
-        sa.Column("scores", JSONB, nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.PrimaryKeyConstraint("project_id", "observation_id", name="late_scores_pkey"),
-    )
+    apply(CLEANER_TABLES_V1)

@@ -2,120 +2,124 @@
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from distillery_runtime.migration_steps import RUNTIME_TABLES_V1, apply
 
-revision = "0001"
-down_revision = None
+revision, down_revision = "0001", None
 
-TIME = sa.DateTime(timezone=True)
+# Frozen: deployed databases ran revision 0001, so this text must create exactly their
+# schema, and a later change to adapters/tables.py comes with a revision of its own
+# (tests/integration/test_migrations_match_tables.py checks that the two agree).
+DATASET_BUILDER_TABLES_V1 = """
+create table examples (
+    example_id text not null,
+    seq bigint generated always as identity,
+    observation_id text not null,
+    project_id text not null,
+    trace_id text not null,
+    session_id text,
+    session_key text not null,
+    captured_at timestamp with time zone not null,
+    accepted_at timestamp with time zone not null,
+    stored_at timestamp with time zone default now() not null,
+    cleaner_version text not null,
+    config_hash text not null,
+    source_model text,
+    tags text[] not null,
+    intent text,
+    token_count integer not null,
+    body text not null,
+    body_bytes integer not null,
+    signature bytea not null,
+    tokens integer not null,
+    token_encoding text not null,
+    retracted boolean default false not null,
+    retracted_by text,
+    primary key (example_id),
+    unique (seq)
+);
+create index examples_observation on examples (observation_id);
+create index examples_newest on examples (cleaner_version, config_hash, captured_at desc, example_id);
+create table retractions (
+    rejection_id text not null,
+    observation_id text not null,
+    cleaner_version text not null,
+    config_hash text not null,
+    reason text not null,
+    rejected_at timestamp with time zone not null,
+    primary key (rejection_id)
+);
+create index retractions_observation on retractions (observation_id);
+create table build_requests (
+    command_id text not null,
+    requested_by text not null,
+    requested_at timestamp with time zone not null,
+    target_size integer,
+    base_model text,
+    cycle_id text,
+    cause jsonb not null,
+    received_seq bigint generated always as identity,
+    dataset_id text,
+    primary key (command_id)
+);
+create table datasets (
+    dataset_id text not null,
+    version integer not null,
+    cycle_id text not null,
+    status text not null,
+    trigger text not null,
+    command_id text,
+    cause jsonb,
+    base_model text not null,
+    epochs integer not null,
+    parameters jsonb not null,
+    high_water_seq bigint not null,
+    attempts integer default 1 not null,
+    started_at timestamp with time zone default now() not null,
+    published_at timestamp with time zone,
+    manifest jsonb,
+    files jsonb,
+    primary key (dataset_id),
+    unique (version),
+    constraint datasets_status check (status in ('building', 'published'))
+);
+create unique index datasets_one_building on datasets (status) where status = 'building';
+create table dataset_examples (
+    dataset_id text not null references datasets (dataset_id) on delete cascade,
+    example_id text not null,
+    split text not null,
+    primary key (dataset_id, example_id),
+    constraint dataset_examples_split check (split in ('train', 'validation'))
+);
+create index dataset_examples_example on dataset_examples (example_id);
+create table build_failures (
+    id bigint generated always as identity,
+    dataset_id text not null,
+    version integer not null,
+    trigger text not null,
+    command_id text,
+    reason text not null,
+    high_water_seq bigint not null,
+    failed_at timestamp with time zone default now() not null,
+    primary key (id)
+);
+create table trigger_state (
+    name text not null,
+    expression text not null,
+    anchor timestamp with time zone not null,
+    primary key (name)
+);
+"""
+
+LZ4_BODIES = "alter table examples alter column body set compression lz4"
+"""Builds read every chosen line; lz4 decompresses them a third faster than pglz."""
 
 
 def upgrade() -> None:
     apply(RUNTIME_TABLES_V1)
-    op.create_table(
-        "examples",
-        sa.Column("example_id", sa.Text, primary_key=True),
-        sa.Column("seq", sa.BigInteger, sa.Identity(always=True), nullable=False, unique=True),
-        sa.Column("observation_id", sa.Text, nullable=False),
-        sa.Column("project_id", sa.Text, nullable=False),
-        sa.Column("trace_id", sa.Text, nullable=False),
-        sa.Column("session_id", sa.Text),
-        sa.Column("session_key", sa.Text, nullable=False),
-        sa.Column("captured_at", TIME, nullable=False),
-        sa.Column("accepted_at", TIME, nullable=False),
-        sa.Column("stored_at", TIME, nullable=False, server_default=sa.func.now()),
-        sa.Column("cleaner_version", sa.Text, nullable=False),
-        sa.Column("config_hash", sa.Text, nullable=False),
-        sa.Column("source_model", sa.Text),
-        sa.Column("tags", ARRAY(sa.Text), nullable=False),
-        sa.Column("intent", sa.Text),
-        sa.Column("token_count", sa.Integer, nullable=False),
-        sa.Column("body", sa.Text, nullable=False),
-        sa.Column("body_bytes", sa.Integer, nullable=False),
-        sa.Column("signature", sa.LargeBinary, nullable=False),
-        sa.Column("tokens", sa.Integer, nullable=False),
-        sa.Column("token_encoding", sa.Text, nullable=False),
-        sa.Column("retracted", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("retracted_by", sa.Text),
-    )
+    apply(DATASET_BUILDER_TABLES_V1)
     if _server_has_lz4():
-        # Builds read every chosen line; lz4 decompresses them a third faster than pglz.
-        op.execute("alter table examples alter column body set compression lz4")
-    op.create_index("examples_observation", "examples", ["observation_id"])
-    op.create_index("examples_newest", "examples",
-                    ["cleaner_version", "config_hash", sa.text("captured_at desc"), "example_id"])
-    op.create_table(
-        "retractions",
-        sa.Column("rejection_id", sa.Text, primary_key=True),
-        sa.Column("observation_id", sa.Text, nullable=False),
-        sa.Column("cleaner_version", sa.Text, nullable=False),
-        sa.Column("config_hash", sa.Text, nullable=False),
-        sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("rejected_at", TIME, nullable=False),
-    )
-    op.create_index("retractions_observation", "retractions", ["observation_id"])
-    op.create_table(
-        "build_requests",
-        sa.Column("command_id", sa.Text, primary_key=True),
-        sa.Column("requested_by", sa.Text, nullable=False),
-        sa.Column("requested_at", TIME, nullable=False),
-        sa.Column("target_size", sa.Integer),
-        sa.Column("base_model", sa.Text),
-        sa.Column("cycle_id", sa.Text),
-        sa.Column("cause", JSONB, nullable=False),
-        sa.Column("received_seq", sa.BigInteger, sa.Identity(always=True), nullable=False),
-        sa.Column("dataset_id", sa.Text),
-    )
-    op.create_table(
-        "datasets",
-        sa.Column("dataset_id", sa.Text, primary_key=True),
-        sa.Column("version", sa.Integer, nullable=False, unique=True),
-        sa.Column("cycle_id", sa.Text, nullable=False),
-        sa.Column("status", sa.Text, nullable=False),
-        sa.Column("trigger", sa.Text, nullable=False),
-        sa.Column("command_id", sa.Text),
-        sa.Column("cause", JSONB),
-        sa.Column("base_model", sa.Text, nullable=False),
-        sa.Column("epochs", sa.Integer, nullable=False),
-        sa.Column("parameters", JSONB, nullable=False),
-        sa.Column("high_water_seq", sa.BigInteger, nullable=False),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("1")),
-        sa.Column("started_at", TIME, nullable=False, server_default=sa.func.now()),
-        sa.Column("published_at", TIME),
-        sa.Column("manifest", JSONB),
-        sa.Column("files", JSONB),
-        sa.CheckConstraint("status in ('building', 'published')", name="datasets_status"),
-    )
-    op.create_index("datasets_one_building", "datasets", ["status"], unique=True,
-                    postgresql_where=sa.text("status = 'building'"))
-    op.create_table(
-        "dataset_examples",
-        sa.Column("dataset_id", sa.Text, sa.ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
-                  primary_key=True),
-        sa.Column("example_id", sa.Text, primary_key=True),
-        sa.Column("split", sa.Text, nullable=False),
-        sa.CheckConstraint("split in ('train', 'validation')", name="dataset_examples_split"),
-    )
-    op.create_index("dataset_examples_example", "dataset_examples", ["example_id"])
-    op.create_table(
-        "build_failures",
-        sa.Column("id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
-        sa.Column("dataset_id", sa.Text, nullable=False),
-        sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("trigger", sa.Text, nullable=False),
-        sa.Column("command_id", sa.Text),
-        sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("high_water_seq", sa.BigInteger, nullable=False),
-        sa.Column("failed_at", TIME, nullable=False, server_default=sa.func.now()),
-    )
-    op.create_table(
-        "trigger_state",
-        sa.Column("name", sa.Text, primary_key=True),
-        sa.Column("expression", sa.Text, nullable=False),
-        sa.Column("anchor", TIME, nullable=False),
-    )
+        op.execute(LZ4_BODIES)
 
 
 def _server_has_lz4() -> bool:

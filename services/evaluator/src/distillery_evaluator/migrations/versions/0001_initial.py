@@ -1,143 +1,130 @@
 """Runtime tables and the evaluator's own: remembered events, runs, answers, scores, online queue."""
 
-from alembic import op
-
 from distillery_runtime.migration_steps import RUNTIME_TABLES_V1, apply
 
-revision = "0001"
-down_revision = None
+revision, down_revision = "0001", None
 
-# Frozen DDL of the first schema (later revisions alter it; tables.py describes the latest).
-TABLES = (
-    """CREATE TABLE answers (
-    run_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    role TEXT NOT NULL,
-    model TEXT NOT NULL,
-    text TEXT,
-    tool_calls JSONB,
-    latency_ms FLOAT,
-    input_tokens INTEGER,
-    output_tokens INTEGER,
-    cached_input_tokens INTEGER,
-    error TEXT,
-    attempts INTEGER NOT NULL,
-    answered_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
-    PRIMARY KEY (run_id, item_id, role)
-)
-    """,
-    """CREATE TABLE datasets (
-    dataset_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    cycle_id TEXT,
-    validation_uri TEXT NOT NULL,
-    validation_sha256 TEXT NOT NULL,
-    built_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    PRIMARY KEY (dataset_id)
-)
-    """,
-    """CREATE TABLE eval_sets (
-    version TEXT NOT NULL,
-    name TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    first_used_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
-    PRIMARY KEY (version)
-)
-    """,
-    """CREATE TABLE models (
-    model TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    deployment TEXT,
-    job_id TEXT,
-    dataset_id TEXT,
-    seen_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
-    PRIMARY KEY (model)
-)
-    """,
-    """CREATE TABLE online_queue (
-    observation_id TEXT NOT NULL,
-    rollout_id TEXT NOT NULL,
-    trace JSONB NOT NULL,
-    cause JSONB NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER DEFAULT '0' NOT NULL,
-    not_before TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
-    enqueued_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
-    PRIMARY KEY (observation_id)
-)
-    """,
-    """CREATE TABLE online_scores (
-    observation_id TEXT NOT NULL,
-    rollout_id TEXT NOT NULL,
-    arm TEXT NOT NULL,
-    model TEXT NOT NULL,
-    scored JSONB NOT NULL,
-    teacher_answer TEXT,
-    findings JSONB NOT NULL,
-    scored_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    PRIMARY KEY (observation_id)
-)
-    """,
-    """CREATE TABLE rollouts (
-    rollout_id TEXT NOT NULL,
-    candidate_model TEXT NOT NULL,
-    previous_model TEXT,
-    teacher_model TEXT NOT NULL,
-    active BOOLEAN NOT NULL,
-    last_decision TEXT NOT NULL,
-    decided_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    PRIMARY KEY (rollout_id)
-)
-    """,
-    """CREATE TABLE routes (
-    route TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    rollout_id TEXT,
-    arms JSONB NOT NULL,
-    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    PRIMARY KEY (route)
-)
-    """,
-    """CREATE TABLE run_items (
-    run_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    set_name TEXT NOT NULL,
-    item JSONB NOT NULL,
-    PRIMARY KEY (run_id, item_id)
-)
-    """,
-    """CREATE TABLE runs (
-    run_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    trigger TEXT NOT NULL,
-    request JSONB NOT NULL,
-    cause JSONB,
-    lease_until TIMESTAMP WITH TIME ZONE,
-    requested_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
-    started_at TIMESTAMP WITH TIME ZONE,
-    completed_at TIMESTAMP WITH TIME ZONE,
-    outcome TEXT,
-    result JSONB,
-    notes JSONB,
-    PRIMARY KEY (run_id)
-)
-    """,
-    """CREATE TABLE scores (
-    run_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    role TEXT NOT NULL,
-    scorer TEXT NOT NULL,
-    value FLOAT,
-    label TEXT,
-    detail JSONB NOT NULL,
-    PRIMARY KEY (run_id, item_id, role, scorer)
-)
-    """,
-)
+# Frozen: deployed databases ran revision 0001, so this text must create exactly their
+# schema, and a later change to adapters/tables.py comes with a revision of its own
+# (tests/integration/test_migrations_match_tables.py checks that the two agree).
+EVALUATOR_TABLES_V1 = """
+create table answers (
+    run_id text not null,
+    item_id text not null,
+    role text not null,
+    model text not null,
+    text text,
+    tool_calls jsonb,
+    latency_ms double precision,
+    input_tokens integer,
+    output_tokens integer,
+    cached_input_tokens integer,
+    error text,
+    attempts integer not null,
+    answered_at timestamp with time zone default now() not null,
+    primary key (run_id, item_id, role)
+);
+create table datasets (
+    dataset_id text not null,
+    version integer not null,
+    cycle_id text,
+    validation_uri text not null,
+    validation_sha256 text not null,
+    built_at timestamp with time zone not null,
+    primary key (dataset_id)
+);
+create table eval_sets (
+    version text not null,
+    name text not null,
+    size integer not null,
+    source text not null,
+    first_used_at timestamp with time zone default now() not null,
+    primary key (version)
+);
+create table models (
+    model text not null,
+    provider text not null,
+    deployment text,
+    job_id text,
+    dataset_id text,
+    seen_at timestamp with time zone default now() not null,
+    primary key (model)
+);
+create table online_queue (
+    observation_id text not null,
+    rollout_id text not null,
+    trace jsonb not null,
+    cause jsonb not null,
+    status text not null,
+    attempts integer default 0 not null,
+    not_before timestamp with time zone default now() not null,
+    enqueued_at timestamp with time zone default now() not null,
+    primary key (observation_id)
+);
+create table online_scores (
+    observation_id text not null,
+    rollout_id text not null,
+    arm text not null,
+    model text not null,
+    scored jsonb not null,
+    teacher_answer text,
+    findings jsonb not null,
+    scored_at timestamp with time zone not null,
+    primary key (observation_id)
+);
+create table rollouts (
+    rollout_id text not null,
+    candidate_model text not null,
+    previous_model text,
+    teacher_model text not null,
+    active boolean not null,
+    last_decision text not null,
+    decided_at timestamp with time zone not null,
+    primary key (rollout_id)
+);
+create table routes (
+    route text not null,
+    version integer not null,
+    rollout_id text,
+    arms jsonb not null,
+    updated_at timestamp with time zone not null,
+    primary key (route)
+);
+create table run_items (
+    run_id text not null,
+    item_id text not null,
+    set_name text not null,
+    item jsonb not null,
+    primary key (run_id, item_id)
+);
+create table runs (
+    run_id text not null,
+    status text not null,
+    trigger text not null,
+    request jsonb not null,
+    cause jsonb,
+    lease_until timestamp with time zone,
+    requested_at timestamp with time zone default now() not null,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    outcome text,
+    result jsonb,
+    notes jsonb,
+    primary key (run_id)
+);
+create table scores (
+    run_id text not null,
+    item_id text not null,
+    role text not null,
+    scorer text not null,
+    value double precision,
+    label text,
+    detail jsonb not null,
+    primary key (run_id, item_id, role, scorer)
+);
+"""
 
 
 def upgrade() -> None:
     apply(RUNTIME_TABLES_V1)
-    for statement in TABLES:
-        op.execute(statement)
+    apply(EVALUATOR_TABLES_V1)
