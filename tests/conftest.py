@@ -10,21 +10,20 @@ import os
 import shutil
 import sys
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 # Tansu holds every group join for half the session timeout: keep joins short in tests.
 os.environ.setdefault("DISTILLERY_CONSUMER_SESSION_TIMEOUT_MS", "3000")
 
+from db_helpers import create_database, drop_database  # noqa: E402
+
 from distillery_cli.localstack.broker import BrokerProcess, start_broker  # noqa: E402
 from distillery_cli.localstack.postgres import start_postgres  # noqa: E402
 from distillery_cli.localstack.procs import free_port  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -48,16 +47,9 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 @pytest.fixture
 async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
-    server = make_url(postgres_server_url)
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'create database "{name}"')
-    await conn.close()
-    yield server.set(database=name).render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'drop database if exists "{name}" with (force)')
-    await conn.close()
+    url = await create_database(postgres_server_url)
+    yield url
+    await drop_database(url)
 
 
 @pytest.fixture

@@ -11,13 +11,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from contract_suites import contract_suite
-from db_helpers import migrated_session
+from db_helpers import service_session
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from distillery_dataset_builder.adapters.catalog import SqlDatasetCatalog
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
 from distillery_dataset_builder.adapters.registry import SqlDatasetRegistry
-from distillery_dataset_builder.app import MIGRATIONS, SCHEMA
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +27,7 @@ DatasetCatalogContract = contract_suite("dataset_builder", "test_dataset_catalog
 
 @pytest.fixture
 async def session(database_url: str) -> AsyncIterator[AsyncSession]:
-    async with migrated_session(database_url, SCHEMA, MIGRATIONS) as session:
+    async with service_session(database_url, "dataset-builder") as session:
         yield session
 
 
