@@ -32,7 +32,6 @@ from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy.engine import make_url
 
 from distillery_cli.localstack.broker import start_broker
 from distillery_cli.localstack.postgres import start_postgres
@@ -46,6 +45,7 @@ from distillery_runtime.kafka import ensure_topics
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
 from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
+from db_helpers import create_database  # noqa: E402
 
 
 def cleaner_config_file(directory: Path) -> Path:
@@ -133,19 +133,6 @@ async def outcome_counts(database_url: str) -> dict[str, int]:
         await conn.close()
 
 
-def fresh_database(server_url: str) -> str:
-    async def create() -> str:
-        server = make_url(server_url)
-        name = f"bench_cleaner_{uuid.uuid4().hex[:8]}"
-        admin = server.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'create database "{name}"')
-        await conn.close()
-        return server.set(database=name).render_as_string(hide_password=False)
-
-    return asyncio.run(create())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--generations", type=int, default=100_000)
@@ -164,7 +151,7 @@ def main() -> None:
         if not server_url:
             postgres = start_postgres(home / "pg", free_port())
             server_url = postgres.url
-        run(args, home, broker.bootstrap, fresh_database(server_url))
+        run(args, home, broker.bootstrap, asyncio.run(create_database(server_url, "bench_cleaner")))
     finally:
         broker.stop()
         if postgres is not None:

@@ -21,10 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
 
 from distillery_cli.localstack.broker import start_broker
 from distillery_cli.localstack.postgres import start_postgres
@@ -45,29 +43,13 @@ from distillery_runtime.pricing import PriceTable
 from distillery_runtime.tokens import tokenizer_for
 from distillery_runtime.uow import UnitOfWork
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
+
+from db_helpers import create_database, drop_database  # noqa: E402
+
 BATCH = 2_000
 
 TOKENIZER = tokenizer_for("gpt-4o-mini-2024-07-18")
-
-
-async def fresh_database(server_url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    server = make_url(server_url)
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(server.set(database="postgres").render_as_string(hide_password=False))
-    await conn.execute(f'create database "{name}"')
-    await conn.close()
-    return server.set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_database(url: str) -> None:
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    conn = await asyncpg.connect(target.set(database="postgres").render_as_string(hide_password=False))
-    await conn.execute(f'drop database if exists "{target.database}" with (force)')
-    await conn.close()
 
 
 async def store_examples(url: str, examples: int, turns: int) -> float:
@@ -127,7 +109,7 @@ async def main(args: argparse.Namespace) -> None:
     broker = start_broker(home, free_port())
     url = None
     try:
-        url = await fresh_database(server or pg.url)
+        url = await create_database(server or pg.url, "bench")
         await ensure_topics(broker.bootstrap, all_topic_specs())
         print(f"storing {args.examples:,} examples ...", flush=True)
         ingest_s = await store_examples(url, args.examples, args.turns)

@@ -17,11 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 from distillery_cli.localstack.broker import start_broker
@@ -34,6 +32,10 @@ from distillery_runtime.service import ServiceRunner
 from distillery_runtime.settings import RuntimeSettings
 from distillery_trace_ingester.app import build
 from distillery_trace_ingester.config import IngesterSettings, LangfuseProject
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
+
+from db_helpers import count_rows, create_database  # noqa: E402
 
 KEYS = ("pk-lf-bench", "sk-lf-bench")
 SANDBOX = """
@@ -56,25 +58,6 @@ def start_sandbox() -> tuple[str, subprocess.Popen]:
     raise SystemExit("the sandbox did not start")
 
 
-async def fresh_database(server_url: str) -> str:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = server_url.rsplit("/", 1)[0] + "/postgres"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'create database "{name}"')
-    await conn.close()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def count(database_url: str, table: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchval(f"select count(*) from trace_ingester.{table}")
-    except asyncpg.UndefinedTableError:
-        return 0
-    finally:
-        await conn.close()
-
-
 async def bench(calls: int, page_size: int, chunk_size: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="bench-ingester-"))
     broker = start_broker(home, free_port())
@@ -92,7 +75,7 @@ async def bench(calls: int, page_size: int, chunk_size: int) -> None:
             "calls": calls, "seed": 5, "start": start.isoformat(), "calls_per_hour": calls * 1.1}).json()
         total = fed["observations"]
         print(f"sandbox: {total:,} generations in {calls:,} calls, simulated in {time.perf_counter() - t0:.1f}s")
-        database_url = await fresh_database(server)
+        database_url = await create_database(server, "bench")
         await ensure_topics(broker.bootstrap, all_topic_specs())
         settings = RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url, home=home,
                                    outbox_poll_s=0.1, log_level="WARNING")
@@ -107,10 +90,10 @@ async def bench(calls: int, page_size: int, chunk_size: int) -> None:
         claimed_at = None
         while True:
             await asyncio.sleep(0.25)
-            published = await count(database_url, "published")
+            published = await count_rows(database_url, "trace_ingester.published")
             if claimed_at is None and published >= total:
                 claimed_at = time.perf_counter() - t1
-            if published >= total and await count(database_url, "outbox") == 0:
+            if published >= total and await count_rows(database_url, "trace_ingester.outbox") == 0:
                 break
             if task.done():
                 task.result()

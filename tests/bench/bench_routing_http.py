@@ -19,13 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 from distillery_router.bench import LatencyReport, bench_http
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
 ROUTE = "voice-agent"
 SERVER = """
@@ -47,19 +47,19 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))
 
 async def seed(database_url: str) -> None:
     """A rollout of a student at its third stage, made by the controller's use cases."""
+    from distillery_cli.discovery import migration_target
     from distillery_contracts.commands import AdvanceRollout
     from distillery_contracts.samples import sample_evaluation_completed
     from distillery_rollout_controller.adapters.repository import SqlRolloutRepository
-    from distillery_rollout_controller.app import SCHEMA
     from distillery_rollout_controller.config import ControllerConfig
     from distillery_rollout_controller.services import RolloutController
     from distillery_runtime.db import create_engine, session_factory
     from distillery_runtime.migrations import migrate
     from distillery_runtime.uow import FakeUnitOfWork
 
-    engine = create_engine(database_url, SCHEMA)
-    await migrate(engine, SCHEMA, Path(sys.modules[SqlRolloutRepository.__module__].__file__).parents[1]
-                  / "migrations")
+    schema, migrations = migration_target("rollout-controller")
+    engine = create_engine(database_url, schema)
+    await migrate(engine, schema, migrations)
     controller = RolloutController(ControllerConfig())
     async with session_factory(engine)() as session:
         repo, uow = SqlRolloutRepository(session), FakeUnitOfWork()
@@ -72,6 +72,8 @@ async def seed(database_url: str) -> None:
 
 
 async def fresh_database() -> tuple[str, object | None]:
+    from db_helpers import create_database
+
     server_url, embedded = os.environ.get("DISTILLERY_TEST_DATABASE_URL"), None
     if not server_url:
         from distillery_cli.localstack.postgres import start_postgres
@@ -81,12 +83,7 @@ async def fresh_database() -> tuple[str, object | None]:
         home.chmod(0o755)
         embedded = start_postgres(home, free_port())
         server_url = embedded.url
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = server_url.rsplit("/", 1)[0] + "/postgres"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'create database "{name}"')
-    await conn.close()
-    return server_url.rsplit("/", 1)[0] + f"/{name}", embedded
+    return await create_database(server_url, "bench"), embedded
 
 
 def serve(database_url: str, cache_s: float) -> tuple[str, subprocess.Popen]:

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from urllib.parse import urlparse
 
-import asyncpg
 import pytest
 import typer
+from db_helpers import count_rows
 from kafka_helpers import read_topic, wait_until
 from typer.testing import CliRunner
 
@@ -68,7 +68,7 @@ async def test_examples_become_a_dataset_then_an_operator_builds_lists_shows_and
         rejection_id="rj-late", cleaner_version=taken_back.cleaner_version, config_hash=taken_back.config_hash,
         reason="hallucination", lineage=taken_back.lineage.model_dump())
     await publish_events(broker.bootstrap, EXAMPLES_REJECTED, [rejection], producer="cleaner/0.1.0")
-    assert await wait_until(lambda: _count(database_url, "retractions"), timeout=30), "rejection never stored"
+    assert await wait_until(lambda: count_rows(database_url, "dataset_builder.retractions"), timeout=30), "rejection never stored"
     await publish_events(broker.bootstrap, EXAMPLES_ACCEPTED, calls, producer="cleaner/0.1.0")
 
     [message] = await read_topic(broker.bootstrap, DATASETS_BUILT, expect=1, timeout=40, settle=0.2)
@@ -108,16 +108,6 @@ async def test_examples_become_a_dataset_then_an_operator_builds_lists_shows_and
     missing = await run_cli(broker, database_url, "show", "ds-0099")
     assert missing.exit_code == 2
     assert "no published dataset 'ds-0099'; published datasets: ds-0002, ds-0001" in missing.output
-
-
-async def _count(database_url: str, table: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchval(f"select count(*) from dataset_builder.{table}")
-    except asyncpg.UndefinedTableError:
-        return 0
-    finally:
-        await conn.close()
 
 
 async def _built(broker, n: int, timeout: float = 5.0):

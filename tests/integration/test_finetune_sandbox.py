@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from db_helpers import create_database
 from kafka_helpers import read_topic
-from sqlalchemy.engine import make_url
 
 from distillery_cli.localstack.broker import start_broker
 from distillery_cli.localstack.procs import free_port
@@ -122,18 +121,6 @@ async def running_controller(tmp: Path, server_url: str, finetune: FinetuneSetti
             await asyncio.wait_for(task, 30)
     finally:
         broker.stop()
-
-
-async def create_database(server_url: str) -> str:
-    server = make_url(server_url)
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server.set(drivername="postgresql", database="postgres")
-                                 .render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'create database "{name}"')
-    finally:
-        await conn.close()
-    return server.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="module")
