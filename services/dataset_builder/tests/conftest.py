@@ -1,17 +1,17 @@
+"""Fixtures of the dataset-builder's unit tests; example builders live in dataset_examples.py."""
+
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from distillery_dataset_builder.domain.validation import validate_jsonl
+sys.path.insert(0, str(Path(__file__).parent))
 
-VALID_EXAMPLE = {
-    "messages": [
-        {"role": "user", "content": "hello world"},
-        {"role": "assistant", "content": "hello world"},
-    ]
-}
+from dataset_examples import VALID_EXAMPLE  # noqa: E402
+
+from distillery_dataset_builder.domain.validation import validate_jsonl  # noqa: E402
 
 
 @pytest.fixture

@@ -1,13 +1,11 @@
 """``distillery dataset validate`` as a user runs it: output and exit codes."""
 
 import typer
+from dataset_examples import VALID_EXAMPLE as HELLO
 from typer.testing import CliRunner
 
 from distillery_cli.dataset import dataset_app
 
-HELLO = {
-    "messages": [{"role": "user", "content": "hello world"}, {"role": "assistant", "content": "hello world"}]
-}
 
 # Mounted the way the lead registers it, so the command line reads as users type it.
 app = typer.Typer()

@@ -5,18 +5,7 @@ test says otherwise), so each test also shows that only the broken line is repor
 """
 
 import pytest
-
-
-def example(*messages: dict, **extra: object) -> dict:
-    return {"messages": list(messages), **extra}
-
-
-def user(text: str = "hello world", **extra: object) -> dict:
-    return {"role": "user", "content": text, **extra}
-
-
-def assistant(text: str | None = "hello world", **extra: object) -> dict:
-    return {"role": "assistant", "content": text, **extra}
+from dataset_examples import assistant, example, user
 
 
 # --- the line itself ---------------------------------------------------------------

@@ -4,6 +4,8 @@ Every file holds ten valid examples with the broken one inserted (at line 4 unle
 test says otherwise), so each test also shows that only the broken line is reported.
 """
 
+from dataset_examples import assistant, example, user
+
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -12,18 +14,6 @@ WEATHER_TOOL = {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
     },
 }
-
-
-def example(*messages: dict, **extra: object) -> dict:
-    return {"messages": list(messages), **extra}
-
-
-def user(text: str = "hello world", **extra: object) -> dict:
-    return {"role": "user", "content": text, **extra}
-
-
-def assistant(text: str | None = "hello world", **extra: object) -> dict:
-    return {"role": "assistant", "content": text, **extra}
 
 
 def call(call_id: str = "call_1", name: str = "get_weather", arguments: str = '{"city": "Rome"}') -> dict:

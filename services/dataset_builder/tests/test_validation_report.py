@@ -1,6 +1,7 @@
 """Whole-file behaviour: file rules, token statistics and the training estimate."""
 
 import pytest
+from dataset_examples import VALID_EXAMPLE as HELLO
 
 from distillery_dataset_builder.domain.limits import UnknownLimitsError, limits_for
 from distillery_dataset_builder.domain.validation import (
@@ -13,9 +14,6 @@ from distillery_dataset_builder.domain.validation import (
 )
 from distillery_runtime.pricing import PriceTable
 
-HELLO = {
-    "messages": [{"role": "user", "content": "hello world"}, {"role": "assistant", "content": "hello world"}]
-}
 # HELLO plus one more user turn: 15 + 3 (framing) + 1 ("user") + 2 ("hello world") = 21 tokens.
 LONGER = {"messages": HELLO["messages"] + [{"role": "user", "content": "hello world"}]}
 
