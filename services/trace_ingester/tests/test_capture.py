@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
+from ingester_support import PACING, project_capture
 
 from distillery_contracts.deadletter import DeadLettered
 from distillery_contracts.registry import TRACES_RAW
@@ -17,7 +19,6 @@ from distillery_trace_ingester.adapters.fakes import FakeIngesterDatabase, FakeL
 from distillery_trace_ingester.adapters.langfuse_client import LangfuseConfigError, LangfuseError
 from distillery_trace_ingester.app import build
 from distillery_trace_ingester.config import IngesterSettings, LangfuseProject
-from distillery_trace_ingester.domain.windows import Pacing
 from distillery_trace_ingester.services import (
     TRACES_DLQ,
     ProjectCapture,
@@ -27,8 +28,6 @@ from distillery_trace_ingester.services import (
 )
 from distillery_trace_ingester.samples import T0, sample_generation, sample_score
 
-PACING = Pacing(overlap=timedelta(minutes=10), settle_delay=timedelta(seconds=30),
-                max_span=timedelta(minutes=15), poll_interval=timedelta(seconds=15))
 
 
 class Clock:
@@ -49,11 +48,7 @@ def hub():
     return FakeIngesterDatabase()
 
 
-def project(hub, reader, clock, **kwargs) -> ProjectCapture:
-    return ProjectCapture(project_id="clinic", reader=reader, new_uow=hub.new_uow, store=hub.store,
-                          pacing=PACING,
-                          initial_watermark=kwargs.pop("initial_watermark", T0),
-                          chunk_size=kwargs.pop("chunk_size", 7), clock=clock, **kwargs)
+project = partial(project_capture, chunk_size=7)  # several transactions per window
 
 
 async def run_until_live(capture: ProjectCapture) -> int:

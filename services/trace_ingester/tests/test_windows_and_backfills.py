@@ -5,23 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from ingester_support import PACING, project_capture
 
 from distillery_contracts.commands import BackfillRange
 from distillery_contracts.registry import TRACES_RAW
 from distillery_runtime.errors import ConfigError, PermanentError
 from distillery_trace_ingester.adapters.fakes import FakeIngesterDatabase, FakeLangfuseReader
 from distillery_trace_ingester.config import IngesterSettings
-from distillery_trace_ingester.domain.windows import Pacing, backfill_window, is_live, next_window
-from distillery_trace_ingester.services import (
-    ProjectCapture,
-    backfill_next_window,
-    backfills_for,
-    publish_generations,
-)
+from distillery_trace_ingester.domain.windows import backfill_window, is_live, next_window
+from distillery_trace_ingester.services import backfill_next_window, backfills_for, publish_generations
 from distillery_trace_ingester.samples import T0, sample_generation
 
-PACING = Pacing(overlap=timedelta(minutes=10), settle_delay=timedelta(seconds=30),
-                max_span=timedelta(minutes=15), poll_interval=timedelta(seconds=15))
 
 
 def test_a_poll_re_reads_the_overlap_and_stops_short_of_now():
@@ -54,9 +48,7 @@ async def test_a_backfill_publishes_only_what_is_missing_and_finishes():
     hub = FakeIngesterDatabase()
     generations = [sample_generation(n) for n in range(200)]  # 09:00 to 09:33
     reader = FakeLangfuseReader("clinic", generations, page_size=30)
-    capture = ProjectCapture(project_id="clinic", reader=reader, new_uow=hub.new_uow, store=hub.store,
-                             pacing=PACING,
-                             initial_watermark=T0, clock=lambda: T0 + timedelta(days=1))
+    capture = project_capture(hub, reader, clock=lambda: T0 + timedelta(days=1))
     command = BackfillRange(from_time=T0, to_time=T0 + timedelta(hours=1), requested_by="ops")
     async with hub.new_uow() as uow:  # and generations 0..99 were published before
         await hub.store(uow).add_backfills(backfills_for(command, ["clinic"]))
