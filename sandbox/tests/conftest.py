@@ -1,12 +1,21 @@
-"""Shared fixtures: the Langfuse OpenAPI document as a validator, and one large traffic sample."""
+"""Shared fixtures: the Langfuse OpenAPI document as a validator, one large traffic sample,
+and the OpenAI/Azure sandbox serving a test module."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from distillery_sandbox.openai import (
+    JobTimings,
+    LatencyProfile,
+    RunningSandbox,
+    SandboxConfig,
+    run_in_thread,
+)
 from distillery_sandbox.workload import DefectRates, WorkloadConfig, simulate_calls
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from referencing import Registry, Resource
@@ -16,6 +25,9 @@ from referencing.jsonschema import DRAFT4
 TEST_RATES = DefectRates(cut=0.03, truncated=0.05, error=0.03, hallucination=0.08,
                          near_duplicate=0.08, pii=0.10, other_model=0.05)
 LARGE_SAMPLE_CALLS = 4500  # a little over 25,000 generations
+# A whole fine-tuning job in well under a second.
+FAST_JOBS = JobTimings(validating=0.1, queued=0.05, running=0.4, file_processing=0.05,
+                      deployment=0.2)
 
 
 def specs_dir() -> Path:
@@ -68,3 +80,17 @@ def large_sample() -> tuple[WorkloadConfig, list]:
     """About 25,000 generations with every defect injected, shared by the slow tests."""
     config = WorkloadConfig(seed=2026, calls=LARGE_SAMPLE_CALLS, defects=TEST_RATES)
     return config, list(simulate_calls(config))
+
+
+@pytest.fixture(scope="module")
+def sandbox_timings() -> JobTimings:
+    """How long the jobs of a module's sandbox take; a module overrides it to change them."""
+    return FAST_JOBS
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_timings: JobTimings) -> Iterator[RunningSandbox]:
+    """The OpenAI/Azure sandbox, in a thread for the whole module, answering chats at once."""
+    config = SandboxConfig(timings=sandbox_timings, latency=LatencyProfile(scale=0))
+    with run_in_thread(config) as running:
+        yield running

@@ -10,30 +10,20 @@ import httpx
 import openai
 import pytest
 
-from distillery_sandbox.openai import (
-    JobTimings,
-    LatencyProfile,
-    SandboxConfig,
-    examples_from_calls,
-    run_in_thread,
-    to_jsonl,
-)
+from distillery_sandbox.openai import JobTimings, simulated_training_file
 from distillery_sandbox.openai.catalogue import unix_day
-from distillery_sandbox.workload import WorkloadConfig, simulate_calls
+from distillery_sandbox.workload import WorkloadConfig
 
-TRAINING = to_jsonl(examples_from_calls(simulate_calls(WorkloadConfig(seed=8, calls=40))))
-# Deployments take long enough that a chat sent right after the PUT still finds it
-# provisioning, even on a busy machine.
-TIMINGS = JobTimings(validating=0.1, queued=0.05, running=0.5, file_processing=0.15,
-                     deployment=1.0)
+TRAINING = simulated_training_file(WorkloadConfig(seed=8, calls=40))
 ARM_TOKEN = {"Authorization": "Bearer sandbox-arm-token"}
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    config = SandboxConfig(timings=TIMINGS, latency=LatencyProfile(scale=0))
-    with run_in_thread(config) as running:
-        yield running
+def sandbox_timings() -> JobTimings:
+    # Deployments take long enough that a chat sent right after the PUT still finds it
+    # provisioning, even on a busy machine.
+    return JobTimings(validating=0.1, queued=0.05, running=0.5, file_processing=0.15,
+                      deployment=1.0)
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,13 @@ from distillery_sandbox.openai import (
     JobTimings,
     LatencyProfile,
     SandboxConfig,
-    examples_from_calls,
-    to_jsonl,
+    simulated_training_file,
 )
 from distillery_sandbox.openai.account import Account
 from distillery_sandbox.openai.errors import ApiError
-from distillery_sandbox.workload import WorkloadConfig, simulate_calls
+from distillery_sandbox.workload import WorkloadConfig
 
-TRAINING = to_jsonl(examples_from_calls(simulate_calls(WorkloadConfig(seed=3, calls=12))))
+TRAINING = simulated_training_file(WorkloadConfig(seed=3, calls=12))
 TIMINGS = JobTimings(validating=1, queued=1, running=10, file_processing=0.5, deployment=2)
 
 

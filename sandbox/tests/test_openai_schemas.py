@@ -4,7 +4,6 @@ management plane's PutDeployment example."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
@@ -16,20 +15,8 @@ import pytest
 import yaml
 from openapi_schema_validator import OAS31Validator
 
-from distillery_sandbox.openai import (
-    JobTimings,
-    LatencyProfile,
-    SandboxConfig,
-    examples_from_calls,
-    run_in_thread,
-    to_jsonl,
-)
-from distillery_sandbox.workload import (
-    WorkloadConfig,
-    default_knowledge_base,
-    simulate_calls,
-    tool_definitions,
-)
+from distillery_sandbox.openai import JobTimings, simulated_training_file
+from distillery_sandbox.workload import WorkloadConfig, default_knowledge_base, tool_definitions
 
 
 def specs_dir() -> Path:
@@ -41,7 +28,7 @@ SPECS = specs_dir()
 OPENAI_DOC = yaml.safe_load((SPECS / "openai-finetune-subset.yml").read_text())
 AZURE_DOC = json.loads((SPECS / "azure-openai-authoring-2024-10-21.json").read_text())
 PUT_EXAMPLE = json.loads((SPECS / "azure-examples" / "PutDeployment.json").read_text())
-TRAINING = to_jsonl(examples_from_calls(simulate_calls(WorkloadConfig(seed=4, calls=20))))
+TRAINING = simulated_training_file(WorkloadConfig(seed=4, calls=20))
 OPENAI = {"Authorization": "Bearer sk-sandbox"}
 AZURE = {"api-key": "azure-sandbox-key"}
 ARM = {"Authorization": "Bearer sandbox-arm-token"}
@@ -76,15 +63,19 @@ def azure_errors(name: str, instance: object) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def served():
-    """A sandbox with a succeeded job in each flavour, and an HTTP client."""
-    timings = JobTimings(validating=0.05, queued=0.05, running=0.3, file_processing=0.05,
-                         deployment=0.1)
-    with run_in_thread(SandboxConfig(timings=timings, latency=LatencyProfile(scale=0))) as sandbox:
-        with httpx.Client(base_url=sandbox.url) as http:
-            jobs = {"openai": _finished_job(http, "/v1", OPENAI, {}),
-                    "azure": _finished_job(http, "/openai", AZURE, V)}
-            yield http, jobs
+def sandbox_timings() -> JobTimings:
+    # Deployments provision within the 0.15 s the deployment test waits.
+    return JobTimings(validating=0.05, queued=0.05, running=0.3, file_processing=0.05,
+                      deployment=0.1)
+
+
+@pytest.fixture(scope="module")
+def served(sandbox):
+    """The sandbox with a succeeded job in each flavour, and an HTTP client."""
+    with httpx.Client(base_url=sandbox.url) as http:
+        jobs = {"openai": _finished_job(http, "/v1", OPENAI, {}),
+                "azure": _finished_job(http, "/openai", AZURE, V)}
+        yield http, jobs
 
 
 def _finished_job(http: httpx.Client, prefix: str, headers: dict, params: dict) -> dict:

@@ -10,34 +10,17 @@ import httpx
 import openai
 import pytest
 
-from distillery_sandbox.openai import (
-    FaultRule,
-    JobTimings,
-    LatencyProfile,
-    SandboxConfig,
-    examples_from_calls,
-    run_in_thread,
-    to_jsonl,
-)
+from distillery_sandbox.openai import FaultRule, simulated_training_file
 from distillery_sandbox.workload import (
     DefectRates,
     WorkloadConfig,
     default_knowledge_base,
-    simulate_calls,
     system_prompt,
     tool_definitions,
 )
 
 KB = default_knowledge_base()
 SYSTEM = {"role": "system", "content": system_prompt(KB, WorkloadConfig())}
-FAST = JobTimings(validating=0.1, queued=0.05, running=0.4, file_processing=0.05, deployment=0.2)
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    config = SandboxConfig(timings=FAST, latency=LatencyProfile(scale=0))
-    with run_in_thread(config) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +29,8 @@ def client(sandbox):
 
 
 def training_file(hallucination: float = 0.0, calls: int = 60) -> bytes:
-    traffic = simulate_calls(WorkloadConfig(seed=21, calls=calls,
-                                            defects=DefectRates(hallucination=hallucination)))
-    return to_jsonl(examples_from_calls(traffic))
+    return simulated_training_file(WorkloadConfig(seed=21, calls=calls,
+                                                  defects=DefectRates(hallucination=hallucination)))
 
 
 def train(client: openai.OpenAI, content: bytes, **fields):

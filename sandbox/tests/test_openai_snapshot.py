@@ -11,13 +11,12 @@ from distillery_sandbox.openai import (
     JobTimings,
     LatencyProfile,
     SandboxConfig,
-    examples_from_calls,
     run_in_thread,
-    to_jsonl,
+    simulated_training_file,
 )
-from distillery_sandbox.workload import WorkloadConfig, simulate_calls
+from distillery_sandbox.workload import WorkloadConfig
 
-TRAINING = to_jsonl(examples_from_calls(simulate_calls(WorkloadConfig(seed=9, calls=25))))
+TRAINING = simulated_training_file(WorkloadConfig(seed=9, calls=25))
 QUESTIONS = ["How much is a skin check?", "When are you open on Friday?", "Do you take VHI?"]
 
 

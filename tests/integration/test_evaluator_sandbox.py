@@ -37,17 +37,16 @@ from distillery_evaluator.config import EvaluatorSettings
 from distillery_runtime.kafka import ensure_topics, publish_events
 from distillery_runtime.service import ServiceRunner
 from distillery_runtime.settings import RuntimeSettings
+from distillery_sandbox.golden import write_golden_set
 from distillery_sandbox.openai import (
     FaultRule,
     JobTimings,
     LatencyProfile,
     SandboxConfig,
-    examples_from_calls,
     run_in_thread,
-    to_jsonl,
+    simulated_training_file,
 )
-from distillery_sandbox.golden import write_golden_set
-from distillery_sandbox.workload import DefectRates, WorkloadConfig, simulate_calls
+from distillery_sandbox.workload import DefectRates, WorkloadConfig
 
 pytestmark = pytest.mark.integration
 
@@ -64,10 +63,9 @@ def sandbox():
 
 def fine_tune(sandbox, hallucination: float) -> str:
     client = openai.OpenAI(base_url=sandbox.openai_base_url, api_key="sk-sandbox", max_retries=0)
-    traffic = simulate_calls(WorkloadConfig(seed=21, calls=150,
-                                            defects=DefectRates(hallucination=hallucination)))
-    upload = client.files.create(file=("train.jsonl", io.BytesIO(to_jsonl(examples_from_calls(traffic)))),
-                                 purpose="fine-tune")
+    content = simulated_training_file(WorkloadConfig(seed=21, calls=150,
+                                                     defects=DefectRates(hallucination=hallucination)))
+    upload = client.files.create(file=("train.jsonl", io.BytesIO(content)), purpose="fine-tune")
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=upload.id)
     deadline = time.monotonic() + 30
     while job.status not in ("succeeded", "failed", "cancelled"):
@@ -113,9 +111,8 @@ async def start_evaluator(broker, database_url, sandbox, tmp_path):
 
 
 def validation_file(folder: Path) -> Path:
-    traffic = simulate_calls(WorkloadConfig(seed=99, calls=25))
     path = folder / "validation.jsonl"
-    path.write_bytes(to_jsonl(examples_from_calls(traffic)))
+    path.write_bytes(simulated_training_file(WorkloadConfig(seed=99, calls=25)))
     return path
 
 

@@ -12,7 +12,8 @@ Public API:
   simulation banner; `run_in_thread(config)`: run it in a background thread (tests).
 - `StudentModel`, `TeacherModel`, `UntunedModel`: the brains, usable without HTTP.
 - `read_training_file(content)`: the provider's training-file checks.
-- `examples_from_calls(calls)`, `to_jsonl(examples)`: training files from simulated traffic.
+- `examples_from_calls(calls)`, `to_jsonl(examples)`: training files from simulated traffic;
+  `simulated_training_file(workload_config)`: both in one step.
 """
 
 from distillery_sandbox.openai.app import Sandbox, create_app
@@ -32,7 +33,7 @@ from distillery_sandbox.openai.config import (
     SandboxConfig,
     SystemClock,
 )
-from distillery_sandbox.openai.examples import examples_from_calls, to_jsonl
+from distillery_sandbox.openai.examples import examples_from_calls, simulated_training_file, to_jsonl
 from distillery_sandbox.openai.faults import FaultRule, Faults
 from distillery_sandbox.openai.server import BANNER, RunningSandbox, run_in_thread, serve
 from distillery_sandbox.openai.student import StudentModel, StudentSummary
@@ -66,6 +67,7 @@ __all__ = [
     "read_training_file",
     "run_in_thread",
     "serve",
+    "simulated_training_file",
     "to_jsonl",
     "with_dates",
 ]

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from distillery_sandbox.workload import SimulatedCall
+from distillery_sandbox.workload import SimulatedCall, WorkloadConfig, simulate_calls
 
 
 def examples_from_calls(calls: Iterable[SimulatedCall], *,
@@ -34,3 +34,8 @@ def examples_from_calls(calls: Iterable[SimulatedCall], *,
 def to_jsonl(examples: Iterable[dict[str, Any]]) -> bytes:
     """Examples as a JSON-lines file body."""
     return "".join(json.dumps(example, ensure_ascii=False) + "\n" for example in examples).encode()
+
+
+def simulated_training_file(config: WorkloadConfig) -> bytes:
+    """A training file of every answer the simulated traffic of `config` holds."""
+    return to_jsonl(examples_from_calls(simulate_calls(config)))
