@@ -104,13 +104,11 @@ def ask_day(kb: KnowledgeBase, service: Service, pick: Pick) -> str:
         day for day in WEEKDAYS
         if kb.doctors_for(service, day) and not kb.hours_on(day).closed
     ]
-    values = {"service": service.name, "a_service": service.a_name,
-              "days": join_or([d.capitalize() for d in days])}
     return _say(pick, "ask-day", (
         "Sure, {a_service}. Which day would suit you? We offer those on {days}.",
         "No problem. What day works best for your {service}? It's available on {days}.",
         "Which day would you like to come in?",
-    ), **values)
+    ), service=service.name, a_service=service.a_name, days=join_or([d.capitalize() for d in days]))
 
 
 def ask_name(weekday: str, time: str, pick: Pick) -> str:
