@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -87,13 +87,7 @@ def golden_line(item: EvalItem) -> str:
 def parse_golden_lines(lines: Iterable[str], source: str = "golden set") -> list[EvalItem]:
     """Read golden set JSONL; raises EvalSetError naming the first bad line."""
     items, seen = [], set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalSetError(f"{source} line {number}: not valid JSON ({exc.msg})") from None
+    for number, _, data in _json_lines(lines, source):
         item = _golden_item(data, f"{source} line {number}")
         if item.item_id in seen:
             raise EvalSetError(f"{source} line {number}: duplicate id {item.item_id!r}")
@@ -102,6 +96,19 @@ def parse_golden_lines(lines: Iterable[str], source: str = "golden set") -> list
     if not items:
         raise EvalSetError(f"{source} has no items")
     return items
+
+
+def _json_lines(lines: Iterable[str], source: str) -> Iterator[tuple[int, str, Any]]:
+    """(line number, line, decoded value) of each non-blank line; EvalSetError at the first
+    line that is not JSON."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalSetError(f"{source} line {number}: not valid JSON ({exc.msg})") from None
+        yield number, line, data
 
 
 def golden_item(data: Any, where: str) -> EvalItem:
@@ -161,13 +168,7 @@ def validation_items(lines: Iterable[str], limit: int | None = None) -> list[Eva
     subset (lowest content hashes), so reruns use the same items.
     """
     items = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            example = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalSetError(f"validation file line {number}: not valid JSON ({exc.msg})") from None
+    for _, line, example in _json_lines(lines, "validation file"):
         item = _validation_item(example, line)
         if item is not None:
             items.append(item)
