@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import matplotlib
@@ -22,30 +22,28 @@ def _save(fig, path: Path) -> str:
 
 
 def latency_histogram(latencies: Mapping[str, list[float]], path: Path) -> str | None:
-    """One histogram per model of answer latencies, p50 and p95 marked."""
+    """One histogram per model of answer latencies."""
     shown = {role: values for role, values in latencies.items() if values}
-    if not shown:
-        return None
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    for role, values in shown.items():
-        ax.hist(values, bins=20, alpha=0.5, label=role)
-    ax.set_xlabel("latency (ms)")
-    ax.set_ylabel("answers")
-    ax.set_title("Latency per model")
-    ax.legend()
-    return _save(fig, path)
+    return _histograms(shown, path, "latency (ms)", "Latency per model")
 
 
 def similarity_histogram(roles: Mapping[str, RoleStats], path: Path) -> str | None:
     shown = {role: s.similarities for role, s in roles.items() if s.similarities}
+    return _histograms(shown, path, "cosine similarity to the teacher's answer", "Similarity to the teacher",
+                       value_range=lambda values: (min(0.0, min(values)), 1.0))
+
+
+def _histograms(shown: Mapping[str, list[float]], path: Path, xlabel: str, title: str,
+                value_range: Callable[[list[float]], tuple[float, float]] | None = None) -> str | None:
+    """The models' histograms over each other, counting answers; None when no model has values."""
     if not shown:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for role, values in shown.items():
-        ax.hist(values, bins=20, range=(min(0.0, min(values)), 1.0), alpha=0.5, label=role)
-    ax.set_xlabel("cosine similarity to the teacher's answer")
+        ax.hist(values, bins=20, range=value_range(values) if value_range else None, alpha=0.5, label=role)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("answers")
-    ax.set_title("Similarity to the teacher")
+    ax.set_title(title)
     ax.legend()
     return _save(fig, path)
 
