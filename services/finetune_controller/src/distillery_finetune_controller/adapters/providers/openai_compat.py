@@ -8,7 +8,7 @@ is one such subclass.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -51,12 +51,8 @@ class OpenAICompatibleProvider(AbstractFineTuneProvider):
         self.account = account
 
     async def model_lifecycle(self, model: str) -> ModelLifecycle | None:
-        async with sdk_errors(f"GET model {model}"):
-            try:
-                found = await self.client.models.retrieve(model)
-            except openai.NotFoundError:
-                return None
-        return self.lifecycle_of(model, found.to_dict())
+        found = await _retrieved(f"GET model {model}", self.client.models.retrieve(model))
+        return None if found is None else self.lifecycle_of(model, found)
 
     def lifecycle_of(self, model: str, raw: dict[str, Any]) -> ModelLifecycle:
         return ModelLifecycle(model=model, source="provider's shutdown_date",
@@ -69,12 +65,8 @@ class OpenAICompatibleProvider(AbstractFineTuneProvider):
         return self.file_of(uploaded.to_dict())
 
     async def get_file(self, file_id: str) -> ProviderFile | None:
-        async with sdk_errors(f"GET file {file_id}"):
-            try:
-                found = await self.client.files.retrieve(file_id)
-            except openai.NotFoundError:
-                return None
-        return self.file_of(found.to_dict())
+        found = await _retrieved(f"GET file {file_id}", self.client.files.retrieve(file_id))
+        return None if found is None else self.file_of(found)
 
     def file_of(self, raw: dict[str, Any]) -> ProviderFile:
         state = self.file_states.get(str(raw.get("status") or "processed"), FileState.PROCESSING)
@@ -170,6 +162,15 @@ class OpenAICompatibleProvider(AbstractFineTuneProvider):
         optional = {"validation_file": request.validation_file, "suffix": request.suffix, "seed": request.seed}
         args.update({k: v for k, v in optional.items() if v is not None})
         return args
+
+
+async def _retrieved(what: str, retrieve: Awaitable[Any]) -> dict[str, Any] | None:
+    """The retrieved object as a dict; None when the provider answers that it has no such object."""
+    async with sdk_errors(what):
+        try:
+            return (await retrieve).to_dict()
+        except openai.NotFoundError:
+            return None
 
 
 def chosen_hyperparameters(request: JobRequest) -> dict[str, Any]:
