@@ -1,8 +1,9 @@
-"""Builders shared by the router's tests."""
+"""Builders and waits shared by the router's tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +18,7 @@ MODELS = {
 }
 
 TableFactory = Callable[..., RouteTable]
+Eventually = Callable[..., Awaitable[None]]
 
 
 def build_table(route: str = "voice-agent", version: int = 1, **weights: float) -> RouteTable:
@@ -33,3 +35,17 @@ def build_table(route: str = "voice-agent", version: int = 1, **weights: float) 
 @pytest.fixture
 def table_of() -> TableFactory:
     return build_table
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Return once `predicate` holds; AssertionError when it still does not after `timeout` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def eventually() -> Eventually:
+    return wait_until

