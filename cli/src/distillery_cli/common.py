@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 
 from distillery_cli.extras import install_hint, missing_extra
+from distillery_contracts.base import Command
+from distillery_contracts.registry import topic_for
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.settings import RuntimeSettings
@@ -27,6 +29,15 @@ def settings() -> RuntimeSettings:
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+def send_command(command: Command) -> None:
+    """Publish one command on its topic (from the registry), after checking the broker answers."""
+    from distillery_runtime.kafka import check_broker, publish_events
+
+    bootstrap = settings().kafka_bootstrap
+    run_async(check_broker(bootstrap))
+    run_async(publish_events(bootstrap, topic_for(type(command)).name, [command], producer="cli/0.1.0"))
 
 
 def die(message: str, code: int = 2) -> NoReturn:

@@ -11,10 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from distillery_cli.common import friendly, run_async, settings
+from distillery_cli.common import friendly, run_async, send_command, settings
 from distillery_contracts.commands import BuildDataset
-from distillery_contracts.registry import COMMANDS_DATASET
-from distillery_runtime.kafka import check_broker, publish_events
 from distillery_runtime.tokens import UnknownModelError
 
 if TYPE_CHECKING:
@@ -137,9 +135,7 @@ def build_cmd(
             _fail(str(exc))
     command = BuildDataset(target_size=target_size, base_model=base_model, cycle_id=cycle_id,
                            requested_by=getpass.getuser())
-    bootstrap = settings().kafka_bootstrap
-    run_async(check_broker(bootstrap))
-    run_async(publish_events(bootstrap, COMMANDS_DATASET, [command], producer="cli/0.1.0"))
+    send_command(command)
     console.print(f"Build requested (command {command.command_id}); follow it with 'distillery dataset list'.")
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Column, Table
 from rich.text import Text
 
-from distillery_cli.common import console, die, friendly, run_async, settings
+from distillery_cli.common import console, die, friendly, run_async, send_command, settings
 from distillery_contracts.commands import RunEvaluation
-from distillery_contracts.registry import COMMANDS_EVAL
+
+T = TypeVar("T")
 
 eval_app = typer.Typer(help="Evaluate students offline and read the verdicts.", no_args_is_help=True)
 
@@ -28,13 +30,9 @@ def run_cmd(
     requested_by: Annotated[str, typer.Option("--as", help="Who asks, for the record.")] = "cli",
 ) -> None:
     """Ask the evaluator to run an offline evaluation of MODEL."""
-    from distillery_runtime.kafka import check_broker, publish_events
-
     command = RunEvaluation(model=model, baselines=baseline or [], dataset_id=dataset,
                             requested_by=requested_by)
-    bootstrap = settings().kafka_bootstrap
-    run_async(check_broker(bootstrap))
-    run_async(publish_events(bootstrap, COMMANDS_EVAL, [command], producer="cli/0.1.0"))
+    send_command(command)
     from distillery_evaluator.views import run_id_of
 
     run_id = run_id_of(command)
@@ -67,10 +65,7 @@ def list_cmd(limit: Annotated[int, typer.Option("--limit", min=1)] = 20) -> None
     """The latest evaluation runs and their verdicts."""
     from distillery_evaluator.views import latest_runs
 
-    try:
-        runs = run_async(latest_runs(settings().require_database_url(), limit))
-    except Exception as exc:  # the schema does not exist before the evaluator first ran
-        die(f"cannot read evaluations: {_first_line(exc)} (has the evaluator run yet?)")
+    runs = _read(latest_runs, limit)
     if not runs:
         console.print("No evaluation runs yet.")
         return
@@ -89,10 +84,7 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (from 'distiller
     """The summary of one run: verdict, gates with their numbers, metrics, report."""
     from distillery_evaluator.views import run_by_id
 
-    try:
-        record = run_async(run_by_id(settings().require_database_url(), run_id))
-    except Exception as exc:
-        die(f"cannot read evaluations: {_first_line(exc)} (has the evaluator run yet?)")
+    record = _read(run_by_id, run_id)
     if record is None:
         die(f"no evaluation run {run_id!r}; see 'distillery eval list'")
     verdict = _outcome_text(record.outcome or record.status)
@@ -149,6 +141,14 @@ def _outcome(outcome: str | None) -> str:
 def _outcome_text(outcome: str) -> Text:
     return Text(outcome.upper(), style={"passed": "bold green", "failed": "bold red",
                                         "error": "bold red"}.get(outcome, "yellow"))
+
+
+def _read(query: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+    """Run one of the evaluator's views; its tables do not exist before the evaluator first ran."""
+    try:
+        return run_async(query(settings().require_database_url(), *args))
+    except Exception as exc:
+        die(f"cannot read evaluations: {_first_line(exc)} (has the evaluator run yet?)")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -16,12 +16,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from distillery_cli.common import console, die, friendly, run_async, settings
+from distillery_cli.common import console, die, friendly, run_async, send_command, settings
 from distillery_contracts.commands import CancelJob
-from distillery_contracts.registry import COMMANDS_FINETUNE
 from distillery_finetune_controller import views
 from distillery_finetune_controller.views import JobView, ModelStatus
-from distillery_runtime.kafka import check_broker, publish_events
 
 finetune_app = typer.Typer(help="Fine-tuning jobs and the model registry.", no_args_is_help=True)
 
@@ -91,10 +89,8 @@ def cancel_cmd(job_id: Annotated[str, typer.Argument(help="Our job id.", show_de
     assert job is not None
     if job.finished:
         die(f"job {job_id} has already ended ({_status(job)}); nothing to cancel", code=1)
-    bootstrap = settings().kafka_bootstrap
-    run_async(check_broker(bootstrap))
     command = CancelJob(job_id=job_id, reason=reason, requested_by=by)
-    run_async(publish_events(bootstrap, COMMANDS_FINETUNE, [command], producer="cli/0.1.0"))
+    send_command(command)
     console.print(f"Cancel of {job_id} requested (command {command.command_id}); "
                   f"'distillery finetune show {job_id}' follows it.")
 

@@ -12,11 +12,10 @@ from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
-from distillery_cli.common import console, die, friendly, run_async, settings
+from distillery_cli.common import console, die, friendly, run_async, send_command, settings
 from distillery_contracts.commands import BackfillRange
-from distillery_contracts.registry import COMMANDS_INGEST, TRACES_RAW
+from distillery_contracts.registry import TRACES_RAW
 from distillery_runtime.entrypoint import load_settings
-from distillery_runtime.kafka import check_broker, publish_events
 
 ingest_app = typer.Typer(help="Capture Langfuse generations: backfill, import an export, status.",
                          no_args_is_help=True)
@@ -59,9 +58,7 @@ def backfill_cmd(
                                 project_id=project, requested_by=requested_by or getpass.getuser())
     except ValidationError as exc:
         die(exc.errors()[0]["msg"].removeprefix("Value error, "))
-    bootstrap = settings().kafka_bootstrap
-    run_async(check_broker(bootstrap))
-    run_async(publish_events(bootstrap, COMMANDS_INGEST, [command], producer="cli/0.1.0"))
+    send_command(command)
     console.print(f"Asked the trace-ingester to re-read {project or 'every project'} from "
                   f"{command.from_time.isoformat()} to {command.to_time.isoformat()} "
                   f"(request {command.command_id}).")

@@ -12,7 +12,7 @@ import getpass
 import os
 import time
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
@@ -20,14 +20,12 @@ from pydantic import BaseModel, ValidationError
 from rich.table import Table
 from rich.text import Text
 
-from distillery_cli.common import console, die, friendly, run_async, settings
+from distillery_cli.common import console, die, friendly, run_async, send_command, settings
 from distillery_contracts.commands import AbortRollout, AdvanceRollout, PauseRollout, ResumeRollout, RolloutCommand
 from distillery_contracts.common import GateResult
-from distillery_contracts.registry import COMMANDS_ROLLOUT
 from distillery_rollout_controller.config import RolloutSettings
 from distillery_rollout_controller.views import CostReport, RolloutView, RolloutViews, StatusDocument, open_views
 from distillery_runtime.entrypoint import load_settings
-from distillery_runtime.kafka import check_broker, publish_events
 
 rollout_app = typer.Typer(help="Watch and steer progressive rollouts of students.", no_args_is_help=True)
 
@@ -58,8 +56,7 @@ def status_cmd(url: UrlOption = None, as_json: Annotated[bool, typer.Option("--j
 def pause_cmd(rollout_id: RolloutArg = None, reason: ReasonOption = None, url: UrlOption = None,
               wait: WaitOption = 15.0) -> None:
     """Hold the rollout's weights until resumed."""
-    target = _target(url, rollout_id, "pause")
-    _send(PauseRollout(rollout_id=target, reason=reason, requested_by=_who()), url, wait)
+    _act("pause", PauseRollout, rollout_id, url, wait, reason=reason)
 
 
 @rollout_app.command("resume")
@@ -67,8 +64,7 @@ def pause_cmd(rollout_id: RolloutArg = None, reason: ReasonOption = None, url: U
 def resume_cmd(rollout_id: RolloutArg = None, reason: ReasonOption = None, url: UrlOption = None,
                wait: WaitOption = 15.0) -> None:
     """Let a paused rollout evaluate its gates again."""
-    target = _target(url, rollout_id, "resume")
-    _send(ResumeRollout(rollout_id=target, reason=reason, requested_by=_who()), url, wait)
+    _act("resume", ResumeRollout, rollout_id, url, wait, reason=reason)
 
 
 @rollout_app.command("abort")
@@ -77,8 +73,7 @@ def abort_cmd(rollout_id: RolloutArg = None,
               reason: Annotated[str, typer.Option("--reason", help="Why (required).")] = ...,  # type: ignore[assignment]
               url: UrlOption = None, wait: WaitOption = 15.0) -> None:
     """Stop the rollout: all student traffic goes back to the previous model at once."""
-    target = _target(url, rollout_id, "abort")
-    _send(AbortRollout(rollout_id=target, reason=reason, requested_by=_who()), url, wait)
+    _act("abort", AbortRollout, rollout_id, url, wait, reason=reason)
 
 
 @rollout_app.command("advance")
@@ -89,8 +84,7 @@ def advance_cmd(rollout_id: RolloutArg = None,
     """Move to the next stage when the gates allow it now, or with --force (needs --reason)."""
     if force and not reason:
         die("--force needs --reason: a forced advance is recorded with who asked and why")
-    target = _target(url, rollout_id, "advance")
-    _send(AdvanceRollout(rollout_id=target, force=force, reason=reason, requested_by=_who()), url, wait)
+    _act("advance", AdvanceRollout, rollout_id, url, wait, force=force, reason=reason)
 
 
 @friendly
@@ -149,6 +143,13 @@ async def _get(url: str, path: str, params: dict, model: type[M]) -> M:
 
 # --- acting ---------------------------------------------------------------------------------
 
+def _act(action: str, command: type[RolloutCommand], rollout_id: str | None, url: str | None,
+         wait_s: float, **fields: Any) -> None:
+    """Send ``command`` for the rollout (default: the live one) as $USER, then await the decision."""
+    target = _target(url, rollout_id, action)
+    _send(command(rollout_id=target, requested_by=_who(), **fields), url, wait_s)
+
+
 def _who() -> str:
     return os.environ.get("USER") or getpass.getuser() or "unknown"
 
@@ -169,10 +170,8 @@ def _target(url: str | None, rollout_id: str | None, action: str) -> str:
 
 
 def _send(command: RolloutCommand, url: str | None, wait_s: float) -> None:
-    bootstrap = settings().kafka_bootstrap
     before = _last_decision_id(url, command.rollout_id)
-    run_async(check_broker(bootstrap))
-    run_async(publish_events(bootstrap, COMMANDS_ROLLOUT, [command], producer="cli/0.1.0"))
+    send_command(command)
     console.print(f"Sent {command.event_type} for {command.rollout_id} as {command.requested_by}.")
     if wait_s <= 0:
         return
