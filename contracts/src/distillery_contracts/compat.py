@@ -140,16 +140,20 @@ def _json_types(node: Schema) -> list[str]:
     return ["any"]
 
 
+_JSON_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (type(None), "null"),
+    (bool, "boolean"),  # before int: a bool is an int in Python, not in JSON
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+)
+
+
 def _type_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}[type(value)]
+    """The JSON Schema type of a value parsed from JSON (an enum member or a const)."""
+    return next(name for kind, name in _JSON_TYPE_NAMES if isinstance(value, kind))
 
 
 def _enum_values(node: Schema) -> set[Any] | None:
