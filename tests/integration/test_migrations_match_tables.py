@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData
+from sqlalchemy import CheckConstraint, MetaData, inspect
 
 from distillery_cli.discovery import installed_services, migration_target
 from distillery_runtime.db import create_engine
@@ -37,9 +37,18 @@ def described_tables(service: str, schema: str) -> MetaData:
 
 
 def differences(connection, metadata: MetaData) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": False})
-    return [d for d in compare_metadata(context, metadata)
-            if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
+    """Alembic's comparison (columns, types, defaults, keys, indexes, comments) and the checks'
+    names, which Alembic does not compare."""
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+    found = [d for d in compare_metadata(context, metadata)
+             if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
+    inspector = inspect(connection)
+    migrated = {(t, c["name"]) for t in inspector.get_table_names() for c in inspector.get_check_constraints(t)}
+    described = {(t.name, c.name) for t in metadata.tables.values() for c in t.constraints
+                 if isinstance(c, CheckConstraint)}
+    found += [("check only migrated", *c) for c in sorted(migrated - described)]
+    found += [("check only described", *c) for c in sorted(described - migrated)]
+    return found
 
 
 @pytest.mark.parametrize("service", installed_services())

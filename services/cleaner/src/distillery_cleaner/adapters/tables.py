@@ -14,74 +14,55 @@ late_scores:     scores that reached Langfuse after their generation was publish
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Identity,
-    Index,
-    LargeBinary,
-    MetaData,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    UniqueConstraint,
-    func,
-    text,
-)
+from sqlalchemy import BigInteger, Identity, Index, LargeBinary, MetaData, Table, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from distillery_runtime.tables import Timestamp, key, optional, required, timestamp_now
 
 metadata = MetaData()
 
 config_versions = Table(
-    "config_versions",
-    metadata,
-    Column("scope_id", BigInteger, primary_key=True),
-    Column("cleaner_version", Text, nullable=False),
-    Column("config_hash", Text, nullable=False),
-    Column("config", JSONB, nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    "config_versions", metadata,
+    key("scope_id", BigInteger),
+    required("cleaner_version", Text),
+    required("config_hash", Text),
+    required("config", JSONB),
+    timestamp_now("registered_at"),
     UniqueConstraint("cleaner_version", "config_hash", name="config_versions_version_hash_key"),
 )
 
 examples = Table(
-    "examples",
-    metadata,
-    Column("scope_id", BigInteger, nullable=False),
-    Column("content_hash", Text, nullable=False),
-    Column("example_id", Text, nullable=False),
-    Column("rank", BigInteger, Identity(always=True), nullable=False),
-    Column("project_id", Text, nullable=False),
-    Column("observation_id", Text, nullable=False),
-    Column("trace_id", Text, nullable=False),
-    Column("session_id", Text, nullable=True),
-    Column("session_key", Text, nullable=False),
-    Column("captured_at", DateTime(timezone=True), nullable=False),
-    Column("model", Text, nullable=True),
-    Column("signature", LargeBinary, nullable=True),
-    Column("band_keys", ARRAY(BigInteger), nullable=False, server_default=text("'{}'")),
-    Column("accepted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("retracted_at", DateTime(timezone=True), nullable=True),
-    PrimaryKeyConstraint("scope_id", "content_hash", name="examples_pkey"),
+    "examples", metadata,
+    key("scope_id", BigInteger),
+    key("content_hash", Text),
+    required("example_id", Text),
+    required("rank", BigInteger, Identity(always=True)),
+    required("project_id", Text),
+    required("observation_id", Text),
+    required("trace_id", Text),
+    optional("session_id", Text),
+    required("session_key", Text),
+    required("captured_at", Timestamp),
+    optional("model", Text),
+    optional("signature", LargeBinary),
+    required("band_keys", ARRAY(BigInteger), server_default=text("'{}'")),
+    timestamp_now("accepted_at"),
+    optional("retracted_at", Timestamp),
     Index("examples_observation_idx", "scope_id", "observation_id"),
     Index("examples_rank_key", "rank", unique=True),
 )
 
 example_bands = Table(
-    "example_bands",
-    metadata,
-    Column("scope_id", BigInteger, nullable=False),
-    Column("band_key", BigInteger, nullable=False),
-    Column("rank", BigInteger, nullable=False),
-    PrimaryKeyConstraint("scope_id", "band_key", "rank", name="example_bands_pkey"),
+    "example_bands", metadata,
+    key("scope_id", BigInteger),
+    key("band_key", BigInteger),
+    key("rank", BigInteger),
 )
 
 late_scores = Table(
-    "late_scores",
-    metadata,
-    Column("project_id", Text, nullable=False),
-    Column("observation_id", Text, nullable=False),
-    Column("scores", JSONB, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("project_id", "observation_id", name="late_scores_pkey"),
+    "late_scores", metadata,
+    key("project_id", Text),
+    key("observation_id", Text),
+    required("scores", JSONB),
+    timestamp_now("updated_at"),
 )

@@ -2,74 +2,64 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    func,
-)
+from sqlalchemy import Boolean, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
+
+from distillery_runtime.tables import Timestamp, key, optional, required, timestamp_now
 
 metadata = MetaData()
 
 watermarks = Table(
     "watermarks", metadata,
-    Column("project_id", Text, primary_key=True),
-    Column("position", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    key("project_id", Text),
+    required("position", Timestamp),
+    timestamp_now("updated_at"),
 )
 """Per project: every generation that started before `position` has been read."""
 
 published = Table(
     "published", metadata,
-    Column("project_id", Text, nullable=False),
-    Column("observation_id", Text, nullable=False),
-    Column("trace_id", Text, nullable=False),
-    Column("session_id", Text, nullable=True),
-    Column("start_time", DateTime(timezone=True), nullable=True),
-    Column("outcome", Text, nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("project_id", "observation_id", name="published_pkey"),
+    key("project_id", Text),
+    key("observation_id", Text),
+    required("trace_id", Text),
+    optional("session_id", Text),
+    optional("start_time", Timestamp),
+    required("outcome", Text),
+    timestamp_now("published_at"),
 )
 """Every generation already sent to traces.raw (or its dead-letter topic): sent once."""
 
 sent_scores = Table(
     "sent_scores", metadata,
-    Column("project_id", Text, nullable=False),
-    Column("observation_id", Text, nullable=False),
-    Column("score_id", Text, nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("project_id", "observation_id", "score_id", name="sent_scores_pkey"),
+    key("project_id", Text),
+    key("observation_id", Text),
+    key("score_id", Text),
+    timestamp_now("sent_at"),
 )
 """Score ids already carried to the stream, in a TraceCaptured or a TraceScored."""
 
 backfills = Table(
     "backfills", metadata,
-    Column("backfill_id", Text, primary_key=True),
-    Column("project_id", Text, nullable=False),
-    Column("from_time", DateTime(timezone=True), nullable=False),
-    Column("to_time", DateTime(timezone=True), nullable=False),
-    Column("position", DateTime(timezone=True), nullable=False),
-    Column("requested_by", Text, nullable=False),
-    Column("requested_at", DateTime(timezone=True), nullable=False),
-    Column("done", Boolean, nullable=False, server_default="false"),
-    Column("counts", JSONB, nullable=False, server_default="{}"),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    key("backfill_id", Text),
+    required("project_id", Text),
+    required("from_time", Timestamp),
+    required("to_time", Timestamp),
+    required("position", Timestamp),
+    required("requested_by", Text),
+    required("requested_at", Timestamp),
+    required("done", Boolean, server_default="false"),
+    required("counts", JSONB, server_default="{}"),
+    timestamp_now("updated_at"),
 )
 
 import_runs = Table(
     "import_runs", metadata,
-    Column("run_id", Text, primary_key=True),
-    Column("project_id", Text, nullable=False),
-    Column("file", Text, nullable=False),
-    Column("scores_file", Text, nullable=True),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
-    Column("bad_lines", Integer, nullable=False, server_default="0"),
-    Column("counts", JSONB, nullable=False, server_default="{}"),
+    key("run_id", Text),
+    required("project_id", Text),
+    required("file", Text),
+    optional("scores_file", Text),
+    required("started_at", Timestamp),
+    optional("finished_at", Timestamp),
+    required("bad_lines", Integer, server_default="0"),
+    required("counts", JSONB, server_default="{}"),
 )
