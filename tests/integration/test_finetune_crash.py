@@ -3,39 +3,26 @@ finds that job again on restart: no second paid job is started."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
+from finetune_sandbox import remote_jobs, sandbox_config, write_dataset
 from kafka_helpers import read_topic, wait_until
 
 from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
 from distillery_contracts.registry import DATASETS_BUILT, FINETUNE_JOBS, all_topic_specs
-from distillery_contracts.samples import sample_dataset_built
 from distillery_finetune_controller.services import CRASH_AFTER_CREATE
 from distillery_runtime.kafka import ensure_topics, publish_events
-from distillery_sandbox.openai import (
-    JobTimings,
-    LatencyProfile,
-    SandboxConfig,
-    default_catalogue,
-    run_in_thread,
-    with_dates,
-)
+from distillery_sandbox.openai import JobTimings, run_in_thread
 
 pytestmark = pytest.mark.integration
 
 S = JobStatus
-MINI = "gpt-4o-mini-2024-07-18"
-FAR = date(2099, 1, 1)
 ORDER = [S.SUBMITTED, S.VALIDATING, S.QUEUED, S.RUNNING, S.SUCCEEDED]
 
 
@@ -52,20 +39,6 @@ def start_controller(broker: Any, database_url: str, box: Any, tmp_path: Path, *
                             stderr=subprocess.STDOUT)
 
 
-def write_dataset(folder: Path, dataset_id: str) -> Any:
-    def write(name: str, count: int) -> dict[str, Any]:
-        lines = [json.dumps({"messages": [{"role": "user", "content": f"Do you take walk-ins? ({n})"},
-                                          {"role": "assistant", "content": "Yes, until 4 pm."}]})
-                 for n in range(count)]
-        data = ("\n".join(lines) + "\n").encode()
-        (folder / name).write_bytes(data)
-        return {"uri": (folder / name).as_uri(), "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
-
-    files = {"train": write("train.jsonl", 15), "validation": write("validation.jsonl", 10),
-             "manifest": write("manifest.json", 1)}
-    return sample_dataset_built(dataset_id=dataset_id, base_model=MINI, files=files, epochs=1)
-
-
 async def local_job(database_url: str) -> asyncpg.Record | None:
     conn = await asyncpg.connect(database_url)
     try:
@@ -79,17 +52,15 @@ async def local_job(database_url: str) -> asyncpg.Record | None:
 async def test_killed_between_the_providers_answer_and_the_commit_no_second_job_is_created(
         broker, database_url, tmp_path):
     await ensure_topics(broker.bootstrap, all_topic_specs())
-    models = with_dates(default_catalogue(), shutdown={MINI: FAR}, fine_tune_until={MINI: FAR})
-    config = SandboxConfig(timings=JobTimings(validating=0.3, queued=0.3, running=1.0), models=models,
-                           latency=LatencyProfile(scale=0))
+    config = sandbox_config(JobTimings(validating=0.3, queued=0.3, running=1.0))
     log = tmp_path / "controller.log"
     with run_in_thread(config) as box:
-        await publish_events(broker.bootstrap, DATASETS_BUILT, [write_dataset(tmp_path, "ds-0050")],
+        await publish_events(broker.bootstrap, DATASETS_BUILT, [write_dataset(tmp_path, "ds-0050", epochs=1)],
                              producer="test/1")
         first = start_controller(broker, database_url, box, tmp_path, DISTILLERY_CRASH_AT=CRASH_AFTER_CREATE,
                                  DISTILLERY_CRASH_MARKER=str(tmp_path / "crashed"))
         assert first.wait(timeout=90) == 137, log.read_text()[-3000:]
-        remote_after_crash = _remote_jobs(box)
+        remote_after_crash = remote_jobs(box)
         stranded = await local_job(database_url)
 
         second = start_controller(broker, database_url, box, tmp_path)
@@ -98,7 +69,7 @@ async def test_killed_between_the_providers_answer_and_the_commit_no_second_job_
         finally:
             second.terminate()
             assert second.wait(timeout=30) == 0, log.read_text()[-3000:]
-        remote_at_end = _remote_jobs(box)
+        remote_at_end = remote_jobs(box)
 
     assert len(remote_after_crash) == 1, "the provider should have accepted the job before the crash"
     assert stranded["phase"] == "creating" and stranded["provider_job_id"] is None
@@ -110,11 +81,6 @@ async def test_killed_between_the_providers_answer_and_the_commit_no_second_job_
     assert statuses == [s for s in ORDER if s in statuses]
     assert {e.provider_job_id for e in events} == {remote_after_crash[0]["id"]}
     assert "found the job an earlier attempt created" in log.read_text()
-
-
-def _remote_jobs(box: Any) -> list[dict[str, Any]]:
-    return httpx.get(f"{box.openai_base_url}/fine_tuning/jobs", headers={"Authorization": "Bearer sk-sandbox"},
-                     ).json()["data"]
 
 
 async def _finished(bootstrap: str) -> list[FinetuneJobChanged] | None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -18,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 from db_helpers import create_database
+from finetune_sandbox import MINI, remote_jobs, sandbox_config, write_dataset
 from kafka_helpers import read_topic
 
 from distillery_cli.localstack.broker import start_broker
@@ -26,29 +25,17 @@ from distillery_cli.localstack.procs import free_port
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
 from distillery_contracts.registry import DATASETS_BUILT, FINETUNE_JOBS, all_topic_specs
-from distillery_contracts.samples import sample_dataset_built
 from distillery_finetune_controller.app import build
 from distillery_finetune_controller.config import FinetuneSettings
 from distillery_runtime.kafka import ensure_topics, publish_events
 from distillery_runtime.service import ServiceRunner
 from distillery_runtime.settings import RuntimeSettings
-from distillery_sandbox.openai import (
-    FaultRule,
-    Faults,
-    JobTimings,
-    LatencyProfile,
-    SandboxConfig,
-    default_catalogue,
-    run_in_thread,
-    with_dates,
-)
+from distillery_sandbox.openai import FaultRule, Faults, JobTimings, run_in_thread
 
 pytestmark = pytest.mark.integration
 
 S = JobStatus
-MINI = "gpt-4o-mini-2024-07-18"
 FAST = JobTimings(validating=0.4, queued=0.4, running=1.2, file_processing=0.2, deployment=0.5)
-FAR = date(2099, 1, 1)
 RETIRED = "gpt-4.1-2025-04-14"
 
 
@@ -71,10 +58,7 @@ def faults() -> CountingFaults:
 @pytest.fixture(scope="module")
 def box(faults: CountingFaults) -> Iterator[Any]:
     """One sandbox serving both flavours; gpt-4.1's snapshot is retired, gpt-4o-mini is not."""
-    models = with_dates(default_catalogue(), shutdown={MINI: FAR, "gpt-4o-mini": FAR, RETIRED: date(2026, 1, 1)},
-                        fine_tune_until={MINI: FAR, "gpt-4o-mini": FAR})
-    config = SandboxConfig(timings=FAST, latency=LatencyProfile(scale=0), models=models, faults=faults)
-    with run_in_thread(config) as running:
+    with run_in_thread(sandbox_config(FAST, retired={RETIRED: date(2026, 1, 1)}, faults=faults)) as running:
         yield running
 
 
@@ -142,27 +126,6 @@ def azure_stack(stacks: dict[str, Stack]) -> Stack:
     return stacks["azure"]
 
 
-def write_dataset(folder: Path, dataset_id: str, *, broken_line: int | None = None,
-                  base_model: str = MINI) -> DatasetBuilt:
-    """A 12-line train and 10-line validation file, and the DatasetBuilt announcing them."""
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def write(name: str, count: int, broken: int | None = None) -> dict[str, Any]:
-        lines = [json.dumps({"messages": [{"role": "user", "content": f"What time do you open? ({name} {n})"},
-                                          {"role": "assistant", "content": "We open at 8 am."}]})
-                 for n in range(count)]
-        if broken is not None:
-            lines[broken - 1] = '{"messages": [{"role": "user", "content": "cut off'
-        data = ("\n".join(lines) + "\n").encode()
-        (folder / name).write_bytes(data)
-        return {"uri": (folder / name).as_uri(), "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data)}
-
-    files = {"train": write("train.jsonl", 12, broken_line), "validation": write("validation.jsonl", 10),
-             "manifest": write("manifest.json", 1)}
-    return sample_dataset_built(dataset_id=dataset_id, cycle_id="cycle-0042", base_model=base_model, files=files,
-                                epochs=2)
-
-
 async def job_events(stack: Stack, dataset: DatasetBuilt, until: JobStatus,
                      timeout: float = 30.0) -> list[FinetuneJobChanged]:
     """The dataset's job's events, in order, once ``until`` (or any end) is among them."""
@@ -188,11 +151,6 @@ async def fetch(database_url: str, query: str) -> list[asyncpg.Record]:
     finally:
         await conn.close()
 
-
-
-def remote_jobs(box: Any) -> list[dict[str, Any]]:
-    return httpx.get(f"{box.openai_base_url}/fine_tuning/jobs", params={"limit": 100},
-                     headers={"Authorization": "Bearer sk-sandbox"}).json()["data"]
 
 
 async def test_openai_dataset_becomes_a_trained_model_with_every_state_in_order(openai_stack, box, tmp_path):
