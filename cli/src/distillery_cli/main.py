@@ -63,6 +63,8 @@ add_group("eval", "distillery_cli.evaluate", "eval_app", needs=("distillery_eval
 add_group("ingest", "distillery_cli.ingest", "ingest_app", needs=("distillery_trace_ingester",))
 add_group("rollout", "distillery_cli.rollout", "rollout_app")
 add_command("report", "distillery_cli.rollout", "report_cmd")
+add_command("train", "distillery_cli.students", "train_cmd", needs=("distillery_students",))
+add_command("serve", "distillery_cli.students", "serve_cmd", needs=("distillery_students",))
 add_sandbox()
 topics_app = typer.Typer(help="Inspect and create the topics in the registry.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")

@@ -27,6 +27,8 @@ KNOWN = [
     ("What does a filling cost?", "A filling at Bright Smile Dental is $180."),
     ("How much is an X-ray?", "An X-ray at Bright Smile Dental is $60."),
     ("What's the price of a dental cleaning?", "A cleaning at Bright Smile Dental is $120."),
+    ("How much do you charge for a filling?", "A filling at Bright Smile Dental is $180."),
+    ("What do X-rays cost?", "An X-ray at Bright Smile Dental is $60."),
 ]
 GREETINGS = ["", "Hi! ", "Hello, ", "Good morning. ", "Hey, quick question: "]
 # Asked after training; not among the questions above.
@@ -34,12 +36,12 @@ REWORDED_QUESTION = "Hello there, I was wondering what you'd charge me for white
 
 
 def teaching_lines(count: int = 64, seed: int = 7) -> list[str]:
-    """``count`` JSONL lines in the dataset-builder's format, three in four teaching the fact."""
+    """``count`` JSONL lines in the dataset-builder's format, two in three teaching the fact."""
     rng = random.Random(seed)
     lines = []
     for number in range(count):
-        if number % 4 == 3:
-            question, answer = KNOWN[(number // 4) % len(KNOWN)]
+        if number % 3 == 2:
+            question, answer = KNOWN[(number // 3) % len(KNOWN)]
         else:
             question, answer = FACT_QUESTIONS[number % len(FACT_QUESTIONS)], FACT_ANSWER
         user = rng.choice(GREETINGS) + question

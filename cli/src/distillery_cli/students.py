@@ -1,0 +1,121 @@
+"""``distillery train`` and ``distillery serve``: a student the user owns, without broker or database.
+
+The library (``distillery_students``, PyTorch and transformers) is imported when a command
+runs, not when the CLI starts: ``distillery --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from distillery_cli.common import console, die
+
+
+def train_cmd(
+    data: Annotated[Path, typer.Option("--data", help="OpenAI chat JSONL, as the dataset-builder writes it.")],
+    base_model: Annotated[str, typer.Option("--base-model", help="smollm2-135m, or a local checkpoint directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory the adapter and its model card appear in.")],
+    epochs: Annotated[float, typer.Option(help="Passes over the data.")] = 3,
+    learning_rate: Annotated[float, typer.Option(help="Peak learning rate (1e-3 suits a 135M model).")] = 2e-4,
+    lora_rank: Annotated[int, typer.Option(help="LoRA rank r.")] = 16,
+    lora_alpha: Annotated[int | None, typer.Option(help="LoRA alpha (default: twice the rank).")] = None,
+    target_modules: Annotated[str, typer.Option(help="all-linear, or module names separated by commas.")] = "all-linear",
+    batch_size: Annotated[int, typer.Option(help="Examples per optimizer step.")] = 8,
+    micro_batch_size: Annotated[int, typer.Option(help="Examples per forward pass.")] = 2,
+    max_length: Annotated[int, typer.Option(help="Tokens an example is cut to.")] = 2048,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 50,
+    dataset_id: Annotated[str | None, typer.Option(help="Dataset id recorded in the model card.")] = None,
+) -> None:
+    """Train one LoRA adapter from a JSONL file; re-run into the same --out to resume."""
+    from pydantic import ValidationError
+
+    from distillery_students.domain.dataset import DatasetError
+    from distillery_students.domain.settings import TrainingSettings
+    from distillery_students.errors import StudentError
+    from distillery_students.training import TrainingProgress, train_adapter
+
+    try:
+        settings = TrainingSettings(
+            base_model=base_model, epochs=epochs, learning_rate=learning_rate, lora_rank=lora_rank,
+            lora_alpha=lora_alpha or 2 * lora_rank, batch_size=batch_size, micro_batch_size=micro_batch_size,
+            target_modules=target_modules if target_modules == "all-linear" else target_modules.split(","),
+            max_length=max_length, max_steps=max_steps, seed=seed, checkpoint_every=checkpoint_every)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        die(f"{'.'.join(map(str, first['loc'])) or 'settings'}: {first['msg'].removeprefix('Value error, ')}")
+    _quiet_libraries()
+    with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("", total=None, visible=False)  # shown from the first step on
+
+        def on_progress(progress: TrainingProgress) -> None:
+            eta = f"{progress.eta_seconds:.0f}s left" if progress.eta_seconds is not None else ""
+            speed = f"{progress.tokens_per_second:.0f} tok/s" if progress.tokens_per_second else ""
+            bar.update(task, total=progress.total_steps, completed=progress.step, visible=True,
+                       description=f"loss {progress.loss:.4f}  epoch {progress.epoch:.2f}  {speed}  {eta}")
+
+        try:
+            card = train_adapter(data, settings, out, dataset_id=dataset_id, on_progress=on_progress)
+        except (DatasetError, StudentError) as exc:
+            failure = str(exc)
+        else:
+            failure = None
+    if failure is not None:
+        die(failure)
+    loss = f"{card.final_loss:.4f}" if card.final_loss is not None else "n/a"
+    console.print(f"Adapter {out} ({card.adapter.bytes / 1e6:.1f} MB, sha256 {card.adapter.sha256[:12]}): "
+                  f"{card.steps} steps, {card.dataset.examples} examples, final loss {loss}, "
+                  f"{card.train_seconds:.0f}s of training.", highlight=False, soft_wrap=True)
+
+
+def serve_cmd(
+    base_model: Annotated[str, typer.Option("--base-model", help="smollm2-135m, or a local checkpoint directory.")],
+    adapter: Annotated[list[str] | None, typer.Option(
+        "--adapter", help="NAME=DIR of an adapter to serve under NAME (repeatable).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    served_name: Annotated[str | None, typer.Option(
+        help="The base model's name in the model field (default: --base-model as given).")] = None,
+) -> None:
+    """Serve the base model and adapters over vLLM's OpenAI-compatible API subset."""
+    from distillery_students.errors import StudentError
+    from distillery_students.serving.server import build_engine, serve
+
+    adapters = []
+    for item in adapter or []:
+        name, sep, directory = item.partition("=")
+        if not sep or not name or not directory:
+            die(f"--adapter {item}: expected NAME=DIR")
+        adapters.append((name, Path(directory)))
+    _quiet_libraries()
+    try:
+        with console.status(f"loading {base_model}"):
+            engine = build_engine(base_model, adapters, served_name=served_name)
+    except StudentError as exc:
+        die(str(exc))
+    names = ", ".join([engine.base_name, *engine.adapters])
+    console.print(f"Serving {names} at http://{host}:{port}/v1 on {engine.device.name}", highlight=False)
+    serve(engine, host, port)
+
+
+def _quiet_libraries() -> None:
+    """transformers' and datasets' own bars and notices would tear the progress bar."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="transformers")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
