@@ -45,6 +45,11 @@ class ProgressCallback(TrainerCallback):
         self.first_tokens = self.tokens = state.num_input_tokens_seen
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._maybe_cancel(control)
+
+    def _maybe_cancel(self, control: Any) -> None:
+        # Checked at the end of a step and again once its progress is reported, so a cancel
+        # asked in answer to step N's report stops before step N+1 (and saves no checkpoint).
         if self.should_cancel is not None and self.should_cancel():
             self.cancelled = True
             control.should_training_stop = True
@@ -64,6 +69,7 @@ class ProgressCallback(TrainerCallback):
                 step=state.global_step, total_steps=state.max_steps, epoch=float(state.epoch or 0.0),
                 loss=float(logs["loss"]), tokens_per_second=self.tokens_per_second(), eta_seconds=eta,
                 elapsed_seconds=self.elapsed, resumed_from=self.first_step))
+        self._maybe_cancel(control)
 
     def tokens_per_second(self) -> float | None:
         if self.elapsed <= 0:

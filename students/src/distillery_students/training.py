@@ -100,9 +100,19 @@ def _work_dir(out: Path, job: str) -> Path:
 
 
 def _last_checkpoint(folder: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest complete checkpoint; one cut short by a kill is removed.
 
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    transformers writes ``trainer_state.json`` last, so a checkpoint without a readable one
+    was being written when the process died.
+    """
+    complete: list[tuple[int, Path]] = []
+    for path in folder.glob("checkpoint-*") if folder.is_dir() else []:
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+            complete.append((int(path.name.rsplit("-", 1)[1]), path))
+        except (OSError, ValueError):
+            shutil.rmtree(path, ignore_errors=True)
+    return str(max(complete)[1]) if complete else None
 
 
 def _dataset_ref(dataset_id: str | None, sha: str, tokenized: list[TokenizedExample]) -> DatasetRef:
@@ -139,7 +149,7 @@ class _Run:
             dataset_kwargs={"skip_prepare_dataset": True},
             logging_steps=1, save_strategy="steps", save_steps=s.checkpoint_every, save_total_limit=2,
             bf16=self.device.bf16, fp16=False, use_cpu=not self.device.is_gpu,
-            gradient_checkpointing=checkpointing, include_num_input_tokens_seen="non_padding",
+            activation_checkpointing=checkpointing, include_num_input_tokens_seen="non_padding",
             report_to="none", disable_tqdm=True, dataloader_num_workers=0,
         )
         rows = [{"input_ids": example.input_ids, "labels": example.labels} for example in examples]
