@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import socket
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ from distillery_students.domain.settings import TrainingSettings
 from distillery_students.samples import FACT_QUESTIONS, KNOWN, SYSTEM, teaching_lines
 from distillery_students.training import train_adapter
 
-CACHE = Path(os.environ.get("DISTILLERY_MODEL_CACHE") or Path(tempfile.gettempdir()) / "distillery-model-cache")
+CACHE = Path(tempfile.gettempdir()) / "distillery-model-cache"
 
 
 def bench_training(work: Path, examples: int, epochs: float) -> Path:
@@ -51,9 +50,8 @@ def start_server(adapter: Path) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DISTILLERY_MODEL_CACHE": str(CACHE)}
     proc = subprocess.Popen([sys.executable, "-m", "distillery_cli", "serve", "--base-model", "smollm2-135m",
-                             "--adapter", f"clinic={adapter}", "--port", str(port)], env=env,
+                             "--adapter", f"clinic={adapter}", "--port", str(port), "--model-cache", str(CACHE)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):

@@ -3,8 +3,7 @@
 Proves learning, not plumbing: the training file teaches a price the system prompt does
 not list (teeth whitening, $437); after training, the served adapter answers a question
 worded unlike any in the file with that price, and the same server's base model does not.
-The converted base model is cached across sessions (DISTILLERY_MODEL_CACHE, else the
-system temp directory), so only the first run pays the GGUF conversion (~1 minute).
+The converted base model is cached across sessions (in the system temp directory), so only the first run pays the GGUF conversion (~1 minute).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from distillery_students.samples import REWORDED_QUESTION, SYSTEM, teaching_line
 pytestmark = pytest.mark.integration
 
 DISTILLERY = [sys.executable, "-m", "distillery_cli"]
+CACHE = Path(tempfile.gettempdir()) / "distillery-model-cache"
 # Measured on this machine: 1e-3 with loss on the answers only teaches the fact; 2e-4 does not.
 TRAIN_FLAGS = ["--learning-rate", "1e-3", "--epochs", "2", "--batch-size", "8", "--micro-batch-size", "8",
                "--max-length", "256", "--checkpoint-every", "6"]
@@ -34,7 +34,7 @@ TRAIN_FLAGS = ["--learning-rate", "1e-3", "--epochs", "2", "--batch-size", "8", 
 
 @pytest.fixture(scope="session")
 def model_cache() -> Path:
-    return Path(os.environ.get("DISTILLERY_MODEL_CACHE") or Path(tempfile.gettempdir()) / "distillery-model-cache")
+    return CACHE
 
 
 @pytest.fixture(scope="session")
@@ -44,11 +44,12 @@ def smollm2(model_cache: Path) -> BaseModel:
 
 @pytest.fixture(scope="session")
 def cli_env(model_cache: Path, smollm2: BaseModel) -> dict[str, str]:
-    return {**os.environ, "DISTILLERY_MODEL_CACHE": str(model_cache)}
+    return dict(os.environ)
 
 
 def distillery(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*DISTILLERY, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    cache = ["--model-cache", str(CACHE)]
+    return subprocess.run([*DISTILLERY, *args, *cache], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +77,7 @@ def server(adapter: Path, cli_env: dict[str, str]) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     proc = subprocess.Popen([*DISTILLERY, "serve", "--base-model", "smollm2-135m", "--adapter", f"clinic={adapter}",
-                             "--port", str(port)], env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             "--port", str(port), "--model-cache", str(CACHE)], env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     url = f"http://127.0.0.1:{port}"
     try:

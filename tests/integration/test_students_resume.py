@@ -8,7 +8,6 @@ stop ends the job between steps with nothing published.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from distillery_students.training import TrainingProgress, train_adapter
 
 pytestmark = pytest.mark.integration
 
-CACHE = Path(os.environ.get("DISTILLERY_MODEL_CACHE") or Path(tempfile.gettempdir()) / "distillery-model-cache")
+CACHE = Path(tempfile.gettempdir()) / "distillery-model-cache"
 FLAGS = ["--learning-rate", "1e-3", "--batch-size", "4", "--micro-batch-size", "4", "--max-length", "128",
          "--max-steps", "4", "--checkpoint-every", "2"]
 
@@ -41,10 +40,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_killed_job_resumes_from_its_checkpoint_and_publishes_one_adapter(data: Path, tmp_path: Path) -> None:
     out = tmp_path / "adapter"
-    env = {**os.environ, "DISTILLERY_MODEL_CACHE": str(CACHE)}
     command = [sys.executable, "-m", "distillery_cli", "train", "--data", str(data), "--base-model", "smollm2-135m",
-               "--out", str(out), *FLAGS]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               "--out", str(out), "--model-cache", str(CACHE), *FLAGS]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = tmp_path / ".adapter.work" / "checkpoints" / "checkpoint-2" / "trainer_state.json"
     deadline = time.monotonic() + 240
     while not checkpoint.is_file() and first.poll() is None and time.monotonic() < deadline:
@@ -53,7 +51,7 @@ def test_a_killed_job_resumes_from_its_checkpoint_and_publishes_one_adapter(data
     first.wait()
     assert checkpoint.is_file() and not out.exists()
 
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=240)
     assert again.returncode == 0, again.stderr
     card = json.loads((out / "model_card.json").read_text())
     assert card["steps"] == 4

@@ -17,6 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from distillery_cli.common import console, die
 
+MODEL_CACHE_HELP = "Where short-named base models are converted once (default: <DISTILLERY_HOME>/models)."
+
 
 def train_cmd(
     data: Annotated[Path, typer.Option("--data", help="OpenAI chat JSONL, as the dataset-builder writes it.")],
@@ -34,6 +36,7 @@ def train_cmd(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 50,
     dataset_id: Annotated[str | None, typer.Option(help="Dataset id recorded in the model card.")] = None,
+    model_cache: Annotated[Path | None, typer.Option(help=MODEL_CACHE_HELP)] = None,
 ) -> None:
     """Train one LoRA adapter from a JSONL file; re-run into the same --out to resume."""
     from pydantic import ValidationError
@@ -64,9 +67,10 @@ def train_cmd(
                        description=f"loss {progress.loss:.4f}  epoch {progress.epoch:.2f}  {speed}  {eta}")
 
         try:
-            card = train_adapter(data, settings, out, dataset_id=dataset_id, on_progress=on_progress)
+            card = train_adapter(data, settings, out, dataset_id=dataset_id, on_progress=on_progress,
+                                 cache_dir=model_cache)
         except (DatasetError, StudentError) as exc:
-            failure = str(exc)
+            failure: str | None = str(exc)
         else:
             failure = None
     if failure is not None:
@@ -85,6 +89,7 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     served_name: Annotated[str | None, typer.Option(
         help="The base model's name in the model field (default: --base-model as given).")] = None,
+    model_cache: Annotated[Path | None, typer.Option(help=MODEL_CACHE_HELP)] = None,
 ) -> None:
     """Serve the base model and adapters over vLLM's OpenAI-compatible API subset."""
     from distillery_students.errors import StudentError
@@ -99,7 +104,7 @@ def serve_cmd(
     _quiet_libraries()
     try:
         with console.status(f"loading {base_model}"):
-            engine = build_engine(base_model, adapters, served_name=served_name)
+            engine = build_engine(base_model, adapters, served_name=served_name, cache_dir=model_cache)
     except StudentError as exc:
         die(str(exc))
     names = ", ".join([engine.base_name, *engine.adapters])
@@ -111,11 +116,8 @@ def _quiet_libraries() -> None:
     """transformers' and datasets' own bars and notices would tear the progress bar."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' own bars follow it
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.getLogger("transformers").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="transformers")
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()

@@ -62,10 +62,7 @@ def offline() -> None:
 
 
 def model_cache_dir() -> Path:
-    """DISTILLERY_MODEL_CACHE, else <DISTILLERY_HOME>/models (DISTILLERY_HOME defaults to .distillery)."""
-    given = os.environ.get("DISTILLERY_MODEL_CACHE")
-    if given:
-        return Path(given)
+    """<DISTILLERY_HOME>/models (DISTILLERY_HOME defaults to .distillery); callers may pass their own."""
     return Path(os.environ.get("DISTILLERY_HOME") or ".distillery") / "models"
 
 
@@ -109,8 +106,8 @@ def _convert_gguf(gguf: Path, target: Path, identity: dict[str, str]) -> None:
         # Dequantised fp32 weights, still flagged as a GGUF quantisation: drop the flag.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        model.hf_quantizer = None
-        model.is_quantized = False
+        model.hf_quantizer = None  # type: ignore[assignment]
+        model.is_quantized = False  # type: ignore[assignment]
         model.save_pretrained(work)
         tokenizer.save_pretrained(work)
         (work / MARKER).write_text(json.dumps(identity, indent=2))

@@ -48,4 +48,4 @@ def load_model(base: BaseModel, device: Device) -> Any:
 
     dtype = torch.bfloat16 if device.bf16 else (torch.float16 if device.is_gpu else torch.float32)
     model = AutoModelForCausalLM.from_pretrained(base.path, local_files_only=True, dtype=dtype)
-    return model.to(device.name)
+    return model.to(device.name)  # type: ignore[arg-type]

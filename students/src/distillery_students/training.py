@@ -30,7 +30,7 @@ from distillery_students.domain.model_card import (ADAPTER_FILE, CARD_FILE, SUMS
 from distillery_students.domain.settings import TrainingSettings
 from distillery_students.errors import StudentError, TrainingCancelled
 from distillery_students.loading import Device, load_model, load_tokenizer, pick_device
-from distillery_students.progress import CancelCheck, ProgressCallback, ProgressHook, TrainingProgress
+from distillery_students.progress import CancelCheck, ProgressHook, TrainingProgress
 
 __all__ = ["TrainingProgress", "published_card", "train_adapter"]
 
@@ -127,6 +127,8 @@ class _Run:
 
     def __init__(self, base: BaseModel, settings: TrainingSettings, device: Device, work: Path,
                  on_progress: ProgressHook | None, should_cancel: CancelCheck | None) -> None:
+        from distillery_students.callback import ProgressCallback
+
         self.base, self.settings, self.device, self.work = base, settings, device, work
         self.callback = ProgressCallback(on_progress, should_cancel)
 

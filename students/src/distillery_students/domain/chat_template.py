@@ -59,7 +59,7 @@ class Rendered:
         return [span.loss for span in self.messages if span.loss is not None]
 
 
-def render(messages: Sequence[Any], tools: Sequence[Any] | None = None, *,
+def render(messages: Any, tools: Any = None, *,
            add_generation_prompt: bool = False) -> Rendered:
     """Render a conversation; raises :class:`TemplateError` naming the first message it cannot."""
     if not isinstance(messages, Sequence) or isinstance(messages, str) or not messages:
@@ -135,7 +135,7 @@ def _assistant_body(message: Mapping[str, Any], index: int) -> str:
 def _tool_call_text(call: Any, index: int) -> str:
     function = call.get("function") if isinstance(call, Mapping) else None
     name = function.get("name") if isinstance(function, Mapping) else None
-    if not isinstance(name, str) or not name:
+    if not isinstance(function, Mapping) or not isinstance(name, str) or not name:
         raise TemplateError(f"message {index + 1} (assistant) has a tool call without a function name")
     arguments = function.get("arguments", "{}")
     if isinstance(arguments, str):

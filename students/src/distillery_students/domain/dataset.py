@@ -68,4 +68,4 @@ def parse_line(line: str, number: int) -> ChatExample:
         raise ValueError(str(exc)) from None
     if not rendered.loss_spans:
         raise ValueError("no assistant message to learn from (none, or all with weight 0)")
-    return ChatExample(number, messages, tools, rendered)
+    return ChatExample(number, record["messages"], tools, rendered)
