@@ -111,6 +111,7 @@ def _convert_gguf(gguf: Path, target: Path, identity: dict[str, str]) -> None:
         model.save_pretrained(work)
         tokenizer.save_pretrained(work)
         (work / MARKER).write_text(json.dumps(identity, indent=2))
+        work.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
         try:
             work.rename(target)
         except OSError:
