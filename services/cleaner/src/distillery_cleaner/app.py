@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 from dataclasses import asdict
-from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -12,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.traces import TraceCaptured, TraceScored
+import distillery_cleaner
 from distillery_cleaner import __version__
 from distillery_cleaner.adapters.repository import AbstractCleanerRepository, SqlCleanerRepository
 from distillery_cleaner.config import load_cleaner_config, load_cleaner_settings
@@ -39,11 +39,8 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
     cleaner = Cleaner(load_cleaner_config(cleaner_settings.config_file), __version__)
     scope = f"{cleaner.version}-{cleaner.config_hash}"
     group = cleaner_settings.consumer_group or f"distillery.{NAME}.{scope}"
-    return ServiceSpec(
-        name=NAME,
-        version=__version__,
-        schema=NAME,
-        migrations_dir=Path(__file__).parent / "migrations",
+    return ServiceSpec.of(
+        distillery_cleaner,
         subscriptions=[Subscription[TraceCaptured | TraceScored](
             topic=get_topic(TRACES_RAW), event=(TraceCaptured, TraceScored),
             handler=trace_handler(cleaner, sql_repository), consumer=f"on_traces_raw@{scope}", group=group,

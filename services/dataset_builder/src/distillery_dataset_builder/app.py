@@ -11,7 +11,7 @@ from pathlib import Path
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.registry import COMMANDS_DATASET, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, get_topic
-from distillery_dataset_builder import __version__
+import distillery_dataset_builder
 from distillery_dataset_builder.adapters.blobstore import AbstractBlobStore, LocalBlobStore, S3BlobStore
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, SqlDatasetRegistry
@@ -84,11 +84,8 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
     async def build_datasets(ctx: ServiceContext) -> bool:
         return await builder.step(ctx.new_uow)
 
-    return ServiceSpec(
-        name=NAME,
-        version=__version__,
-        schema=SCHEMA,
-        migrations_dir=MIGRATIONS,
+    return ServiceSpec.of(
+        distillery_dataset_builder,
         subscriptions=[
             Subscription(get_topic(EXAMPLES_ACCEPTED), ExampleAccepted, handlers.on_example_accepted,
                          group=f"distillery.{NAME}.accepted"),

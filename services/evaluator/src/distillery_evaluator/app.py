@@ -16,7 +16,7 @@ from distillery_contracts.finetune import FinetuneJobChanged
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_contracts.traces import TraceCaptured
-from distillery_evaluator import __version__
+import distillery_evaluator
 from distillery_evaluator.adapters.chat import (
     AbstractChatClient,
     CallPolicy,
@@ -165,6 +165,4 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
     # and a claimed call's lease let another instance resume what this one left.
     workers = [Worker("evaluate_runs", evaluate_runs, c.poll_s, backoff_s=5.0, max_backoff_s=5.0),
                Worker("score_live_calls", score_live_calls, c.poll_s, backoff_s=5.0, max_backoff_s=5.0)]
-    return ServiceSpec(name="evaluator", version=__version__, schema="evaluator",
-                       migrations_dir=Path(__file__).parent / "migrations",
-                       subscriptions=subscriptions_of(handlers), background=workers)
+    return ServiceSpec.of(distillery_evaluator, subscriptions=subscriptions_of(handlers), background=workers)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from distillery_contracts.commands import CancelJob
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.registry import COMMANDS_FINETUNE, DATASETS_BUILT, ROLLOUT_DECISIONS, get_topic
 from distillery_contracts.rollout import RolloutDecided
-from distillery_finetune_controller import NAME, SCHEMA, __version__
+import distillery_finetune_controller
+from distillery_finetune_controller import NAME, SCHEMA
 from distillery_finetune_controller.adapters.job_store import AbstractJobStore, SqlJobStore
 from distillery_finetune_controller.adapters.model_store import AbstractModelStore, SqlModelStore
 from distillery_finetune_controller.adapters.providers.base import AbstractFineTuneProvider
@@ -46,11 +46,8 @@ def build(settings: RuntimeSettings, finetune: FinetuneSettings | None = None,
     config.check()
     handlers = Handlers(config, jobs_in=sql_jobs, registry_in=sql_models)
     jobs = JobContext(provider=provider_factory(config), settings=config, jobs_in=sql_jobs, registry_in=sql_models)
-    return ServiceSpec(
-        name=NAME,
-        version=__version__,
-        schema=SCHEMA,
-        migrations_dir=Path(__file__).parent / "migrations",
+    return ServiceSpec.of(
+        distillery_finetune_controller,
         subscriptions=[
             Subscription(get_topic(DATASETS_BUILT), DatasetBuilt, handlers.on_dataset_built, batch_size=50,
                          group=f"{GROUP}.datasets"),

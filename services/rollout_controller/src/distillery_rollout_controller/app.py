@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 
 from starlette.routing import BaseRoute
 
@@ -19,7 +18,8 @@ from distillery_contracts.registry import (
 from distillery_contracts.commands import RolloutCommand
 from distillery_contracts.evaluations import CallScored, EvaluationCompleted
 from distillery_contracts.traces import TraceCaptured
-from distillery_rollout_controller import NAME, SCHEMA, __version__
+import distillery_rollout_controller
+from distillery_rollout_controller import NAME, SCHEMA
 from distillery_rollout_controller.adapters.repository import AbstractRolloutRepository, SqlRolloutRepository
 from distillery_rollout_controller.config import RolloutSettings
 from distillery_rollout_controller.handlers import Handlers, evaluate_live_stage
@@ -48,11 +48,8 @@ def build(settings: RuntimeSettings, rollout: RolloutSettings | None = None,
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
         return api_routes(ctx.sessions, controller.config, clock, rollout.route_cache_s)
 
-    return ServiceSpec(
-        name=NAME,
-        version=__version__,
-        schema=SCHEMA,
-        migrations_dir=Path(__file__).parent / "migrations",
+    return ServiceSpec.of(
+        distillery_rollout_controller,
         subscriptions=[
             _subscription(EVALUATIONS_COMPLETED, EvaluationCompleted, handlers.on_evaluation_completed),
             _subscription(EVALUATIONS_ONLINE, CallScored, handlers.on_call_scored),

@@ -24,7 +24,7 @@ from distillery_runtime.errors import ConfigError
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.worker import Step, Worker
-from distillery_trace_ingester import __version__
+import distillery_trace_ingester
 from distillery_trace_ingester.adapters.langfuse_client import AbstractLangfuseReader, HttpLangfuseReader
 from distillery_trace_ingester.adapters.store import StoreFactory, sql_store
 from distillery_trace_ingester.config import MIGRATIONS, NAME, SCHEMA, IngesterSettings, LangfuseProject
@@ -58,11 +58,8 @@ def build(settings: RuntimeSettings, config: IngesterSettings | None = None,
     config = config or load_settings(IngesterSettings)
     projects = config.resolved_projects()
     handlers = Handlers(store, [p.project_id for p in projects])
-    return ServiceSpec(
-        name=NAME,
-        version=__version__,
-        schema=SCHEMA,
-        migrations_dir=MIGRATIONS,
+    return ServiceSpec.of(
+        distillery_trace_ingester,
         subscriptions=[Subscription(get_topic(COMMANDS_INGEST), BackfillRange, handlers.on_backfill_range)],
         background=[capture_workers(config, projects, make_reader or http_reader(config), store)],
         routes=status_routes,
