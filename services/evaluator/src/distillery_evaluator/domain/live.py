@@ -11,14 +11,7 @@ from distillery_contracts.evaluations import CallScored, JudgeOutcome
 from distillery_contracts.traces import ObservationLevel, TraceCaptured
 from distillery_evaluator.domain.evalset import EvalItem, message_text
 from distillery_evaluator.domain.metrics import CostFn
-from distillery_evaluator.domain.results import (
-    EMBEDDING,
-    HALLUCINATION_SCORERS,
-    JUDGE,
-    Answer,
-    ItemScore,
-    Usage,
-)
+from distillery_evaluator.domain.results import EMBEDDING, HALLUCINATION_SCORERS, JUDGE, Answer, ItemScore, Usage
 
 
 def sampled(observation_id: str, rate: float) -> bool:
