@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from distillery_cli.localstack.procs import free_port
 
 from distillery_students.domain.settings import TrainingSettings
 from distillery_students.samples import FACT_QUESTIONS, KNOWN, SYSTEM, teaching_lines
@@ -47,9 +48,7 @@ def bench_training(work: Path, examples: int, epochs: float) -> Path:
 
 
 def start_server(adapter: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "distillery_cli", "serve", "--base-model", "smollm2-135m",
                              "--adapter", f"clinic={adapter}", "--port", str(port), "--model-cache", str(CACHE)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
