@@ -1,5 +1,6 @@
 """Leadership with the one Worker loop, on a real PostgreSQL: one instance leads, and when its
-lock connection dies another takes over without the first acting on a lock it lost."""
+lock connection dies the lead is taken again (by whichever instance wins the lock) and only
+the new leader acts: nobody acts on a lock it lost."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def instance(database_url: str, name: str, stopping: asyncio.Event) -> ServiceCo
                           new_uow=lambda: None, broker=None, stopping=stopping)  # type: ignore[arg-type,return-value]
 
 
-async def test_one_instance_leads_and_another_takes_over_when_its_connection_dies(database_url: str) -> None:
+async def test_one_instance_leads_and_the_lead_is_retaken_when_its_connection_dies(database_url: str) -> None:
     stopping = asyncio.Event()
     ran: list[str] = []
     led: list[str] = []
@@ -47,13 +48,15 @@ async def test_one_instance_leads_and_another_takes_over_when_its_connection_die
         await admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1",
                             leader)
         await admin.close()
+        for _ in range(300):  # the server releases the lock once the killed backend has exited
+            if len(led) > 1:
+                break
+            await asyncio.sleep(0.05)
+        assert len(led) == 2, "nobody took the lead after the leader's connection died"
         ran.clear()
-        await asyncio.sleep(1.0)
-
-        follower = next(c.name for c in contexts if c.name != leader)
-        assert led[1:] == [follower]
-        assert ran and ran[-1] == follower
-        assert ran.count(leader) <= 1  # at most the step already under way when the lock went
+        await asyncio.sleep(0.5)
+        # Whoever won the lock again (either may), only it steps from then on.
+        assert ran and set(ran) == {led[1]}
     finally:
         stopping.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
