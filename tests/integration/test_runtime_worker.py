@@ -62,3 +62,23 @@ async def test_one_instance_leads_and_the_lead_is_retaken_when_its_connection_di
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
         for ctx in contexts:
             await ctx.engine.dispose()
+
+
+async def test_a_lock_whose_holder_failed_mid_transaction_is_released_for_others(database_url: str) -> None:
+    """A failed statement aborts the holder's transaction; the lock must still be released
+    (or its connection discarded), never left held by a pooled connection."""
+    from sqlalchemy import text
+
+    from distillery_runtime.locks import advisory_lock
+
+    holder, other = create_engine(database_url, "holder"), create_engine(database_url, "other")
+    try:
+        with pytest.raises(Exception, match="division by zero"):
+            async with advisory_lock(holder, "test:released") as held:
+                assert held is not None
+                await held.conn.execute(text("select 1 / 0"))
+        async with advisory_lock(other, "test:released") as taken:
+            assert taken is not None
+    finally:
+        await holder.dispose()
+        await other.dispose()

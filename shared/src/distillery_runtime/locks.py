@@ -54,7 +54,12 @@ class HeldLock:
 @asynccontextmanager
 async def advisory_lock(engine: AsyncEngine, name: str) -> AsyncIterator[HeldLock | None]:
     """Try to take ``name`` on a connection of its own; yields the held lock, or None when
-    another session holds it. Released on exit (a dead connection has released it already)."""
+    another session holds it.
+
+    Released on exit; work on ``HeldLock.conn`` that was not committed is rolled back first.
+    A connection that cannot release the lock (broken mid-transaction) is discarded rather
+    than returned to the pool still holding it, where it would block every later taker.
+    """
     async with engine.connect() as conn:
         if not await try_lock(conn, name):
             yield None
@@ -62,5 +67,9 @@ async def advisory_lock(engine: AsyncEngine, name: str) -> AsyncIterator[HeldLoc
         try:
             yield HeldLock(conn, name)
         finally:
-            with suppress(Exception):
+            try:
+                await conn.rollback()
                 await unlock(conn, name)
+            except Exception:
+                with suppress(Exception):
+                    await conn.invalidate()

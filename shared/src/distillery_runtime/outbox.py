@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from distillery_contracts.base import Event
 from distillery_contracts.envelope import Envelope
+from distillery_runtime.locks import advisory_lock
 from distillery_runtime.logs import get_logger
 from distillery_runtime.metrics import OUTBOX_PUBLISHED
 
@@ -106,22 +107,18 @@ class OutboxRelay:
             log.warning("outbox not drained at shutdown; rows stay for the next start", error=str(exc))
 
     async def publish_pending(self) -> int:
-        async with self._engine.connect() as conn:
-            got_lock = (await conn.execute(
-                text("select pg_try_advisory_lock(hashtext(:n))"), {"n": self._lock_name}
-            )).scalar()
-            if not got_lock:
+        """Publish one batch while holding the relay's lock (one relay per schema keeps each
+        key's order); 0 when another instance's relay holds it."""
+        async with advisory_lock(self._engine, self._lock_name) as held:
+            if held is None:
                 return 0
-            try:
-                rows = [{"id": id_, "topic": topic, "key": key, "headers": json.loads(headers), "payload": payload}
-                        for id_, topic, key, headers, payload
-                        in await conn.execute(_PENDING, {"n": self._batch_size})]
-                if rows:
-                    await self._publisher.send_all(rows)
-                    await conn.execute(_PUBLISHED, {"ids": [r["id"] for r in rows]})
-                    await conn.commit()
-                    OUTBOX_PUBLISHED.labels(service=self._lock_name).inc(len(rows))
-                return len(rows)
-            finally:
-                await conn.execute(text("select pg_advisory_unlock(hashtext(:n))"), {"n": self._lock_name})
+            conn = held.conn
+            rows = [{"id": id_, "topic": topic, "key": key, "headers": json.loads(headers), "payload": payload}
+                    for id_, topic, key, headers, payload
+                    in await conn.execute(_PENDING, {"n": self._batch_size})]
+            if rows:
+                await self._publisher.send_all(rows)
+                await conn.execute(_PUBLISHED, {"ids": [r["id"] for r in rows]})
                 await conn.commit()
+                OUTBOX_PUBLISHED.labels(service=self._lock_name).inc(len(rows))
+            return len(rows)
