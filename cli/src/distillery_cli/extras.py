@@ -27,6 +27,11 @@ EXTRAS = {
 }
 
 
+# What `distillery demo` runs: every service, both sandboxes, the voice platform's router
+# and the local stack (not the students: the default demo's student is hosted).
+DEMO_NEEDS = tuple(package for package in EXTRAS if package != "distillery_students")
+
+
 def missing_extra(exc: ModuleNotFoundError) -> str | None:
     """The extra that would have installed the module ``exc`` did not find, if any."""
     return EXTRAS.get((exc.name or "").split(".")[0])

@@ -9,7 +9,7 @@ from distillery_cli.common import console, die, friendly, run_async, settings
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_cli.discovery import installed_services, load_service
 from distillery_cli.config_cmd import config_app
-from distillery_cli.extras import EXTRAS, NotInstalled, load, unavailable
+from distillery_cli.extras import DEMO_NEEDS, NotInstalled, load, unavailable
 from distillery_cli.replay import replay_cmd
 from distillery_cli.stack_cmd import stack_app
 from distillery_cli.status import status_cmd
@@ -55,8 +55,7 @@ app.add_typer(config_app, name="config")
 add_group("dataset", "distillery_cli.dataset", "dataset_app")
 app.command("replay")(replay_cmd)
 app.command("status")(status_cmd)
-add_command("demo", "distillery_cli.demo_cmd", "demo_cmd", extra="all",
-            needs=tuple(EXTRAS))
+add_command("demo", "distillery_cli.demo_cmd", "demo_cmd", needs=DEMO_NEEDS, extra="all")
 add_command("clean", "distillery_cli.clean", "clean")
 add_group("finetune", "distillery_cli.finetune", "finetune_app")
 add_group("eval", "distillery_cli.evaluate", "eval_app", needs=("distillery_evaluator",))
