@@ -43,6 +43,12 @@ class EvaluationCompleted(Event):
 
     run_id: str = Field(min_length=1, description="Evaluation run id.")
     candidate_model: str = Field(min_length=1, description="The model under evaluation.")
+    candidate_provider: str | None = Field(
+        default=None, min_length=1,
+        description="Provider the candidate was trained with and is served by ('openai', 'azure', "
+        "'selfhosted', ...), the name its routing-table arm carries; None: not known, and the "
+        "rollout-controller's configured student provider applies.",
+    )
     teacher_model: str = Field(min_length=1, description="The teacher it is compared with.")
     production_model: str | None = Field(
         default=None, description="The student in production it must beat; None on the first cycle."
