@@ -28,7 +28,7 @@ from distillery_cli.localstack.broker import start_broker
 from distillery_cli.localstack.postgres import start_postgres
 from distillery_cli.localstack.procs import free_port
 from distillery_contracts.registry import all_topic_specs
-from distillery_dataset_builder.adapters.blobstore import LocalBlobStore
+from distillery_runtime.blobstore import LocalBlobStore
 from distillery_dataset_builder.adapters.example_store import SqlExampleStore
 from distillery_dataset_builder.app import MIGRATIONS, SCHEMA, dataset_registry, example_store
 from distillery_dataset_builder.config import DatasetBuilderSettings

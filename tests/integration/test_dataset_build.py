@@ -17,7 +17,7 @@ from distillery_contracts.commands import BuildDataset
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.examples import ExampleAccepted
 from distillery_contracts.samples import sample_example_rejected
-from distillery_dataset_builder.adapters.blobstore import LocalBlobStore
+from distillery_runtime.blobstore import LocalBlobStore
 from distillery_dataset_builder.adapters.catalog import SqlDatasetCatalog
 from distillery_dataset_builder.adapters.example_store import SqlExampleStore
 from distillery_dataset_builder.adapters.registry import SqlDatasetRegistry

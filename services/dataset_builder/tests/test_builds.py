@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from distillery_contracts.registry import DATASETS_BUILT
-from distillery_dataset_builder.adapters.blobstore import LocalBlobStore
+from distillery_runtime.blobstore import LocalBlobStore
 from distillery_dataset_builder.adapters.fakes import FakeDatasetRegistry
 from distillery_dataset_builder.config import DatasetBuilderSettings
 from distillery_dataset_builder.domain.records import records_of

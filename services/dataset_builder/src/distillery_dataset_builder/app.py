@@ -12,7 +12,7 @@ from distillery_contracts.commands import BuildDataset
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.registry import COMMANDS_DATASET, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, get_topic
 import distillery_dataset_builder
-from distillery_dataset_builder.adapters.blobstore import AbstractBlobStore, LocalBlobStore, S3BlobStore
+from distillery_runtime.blobstore import AbstractBlobStore, LocalBlobStore, S3BlobStore
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, SqlDatasetRegistry
 from distillery_dataset_builder.config import DatasetBuilderSettings

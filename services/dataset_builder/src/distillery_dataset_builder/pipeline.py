@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from distillery_contracts.datasets import BuildTrigger
-from distillery_dataset_builder.adapters.blobstore import AbstractBlobStore, sha256_of
+from distillery_runtime.blobstore import AbstractBlobStore, sha256_of
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, BuildRecord
 from distillery_dataset_builder.domain.golden import GoldenSet, GoldenSetError, read_golden_set

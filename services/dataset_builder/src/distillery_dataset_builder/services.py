@@ -111,7 +111,7 @@ class DatasetBuilder:
             log.info("finishing a build whose files were already published", dataset_id=record.dataset_id)
             await self._publish(new_uow, record)
             return record.dataset_id
-        await asyncio.to_thread(self._blobs.discard, record.dataset_id)
+        await asyncio.to_thread(self._blobs.discard, record.dataset_id, list(FILE_NAMES.values()))
         if record.attempts >= self._config.max_build_attempts:
             await self._fail(new_uow, record, f"gave up after {record.attempts} interrupted attempts")
             return None
@@ -173,7 +173,7 @@ class DatasetBuilder:
         try:
             staged = await self._pipeline.write(new_uow, record)
         except BuildFailed as exc:
-            await asyncio.to_thread(self._blobs.discard, record.dataset_id)
+            await asyncio.to_thread(self._blobs.discard, record.dataset_id, list(FILE_NAMES.values()))
             await self._fail(new_uow, record, str(exc))
             return None
         await asyncio.to_thread(self._blobs.publish, record.dataset_id, staged)

@@ -226,28 +226,3 @@ class FakeDatasetCatalog(AbstractDatasetCatalog):
     async def overlap(self, first: str, second: str) -> Overlap:
         before, after = self._members(first), self._members(second)
         return Overlap(added=len(after - before), removed=len(before - after), kept=len(before & after))
-
-
-class FakeS3Client:
-    """The three boto3 S3 calls :class:`S3BlobStore` makes, on a dict; remembers the upload order."""
-
-    class NotFound(Exception):
-        response = {"Error": {"Code": "404"}}
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], tuple[bytes, dict[str, str]]] = {}
-        self.uploads: list[str] = []
-
-    def upload_file(self, filename: str, bucket: str, key: str, ExtraArgs: dict[str, Any]) -> None:  # noqa: N803
-        self.objects[(bucket, key)] = (Path(filename).read_bytes(), dict(ExtraArgs["Metadata"]))
-        self.uploads.append(key)
-
-    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
-        if (Bucket, Key) not in self.objects:
-            raise self.NotFound(Key)
-        data, metadata = self.objects[(Bucket, Key)]
-        return {"ContentLength": len(data), "Metadata": metadata}
-
-    def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> None:  # noqa: N803
-        for item in Delete["Objects"]:
-            self.objects.pop((Bucket, item["Key"]), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from distillery_runtime.pricing import resolve_model
+from distillery_runtime.pricing import family_entry
 
 MIN_EXAMPLES = 10
 MAX_FILE_BYTES = 512_000_000
@@ -55,11 +55,5 @@ def limits_for(model: str, table: Mapping[str, ModelLimits] | None = None) -> Mo
     the same limits. The returned limits carry the name asked for, so token counts use it.
     """
     table = DEFAULT_MODEL_LIMITS if table is None else table
-    family = resolve_model(model).family
-    limits = table.get(family)
-    if limits is None:
-        raise UnknownLimitsError(
-            f"no fine-tuning limits for model {model!r} (family {family!r}); "
-            f"known: {', '.join(sorted(table))}"
-        )
+    limits = family_entry(table, model, UnknownLimitsError, "fine-tuning limits")
     return replace(limits, model=model)

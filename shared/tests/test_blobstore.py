@@ -1,12 +1,11 @@
-"""Blob stores publish a dataset whole: renamed into place locally, manifest last on S3."""
+"""Blob stores publish a set of files whole: renamed into place locally, manifest last on S3."""
 
 import hashlib
 from pathlib import Path
 
 import pytest
 
-from distillery_dataset_builder.adapters.blobstore import LocalBlobStore, S3BlobStore
-from distillery_dataset_builder.adapters.fakes import FakeS3Client
+from distillery_runtime.blobstore import FakeS3Client, LocalBlobStore, S3BlobStore
 
 
 def stage(store, dataset_id: str = "ds-0001") -> dict[str, tuple[str, int]]:
@@ -41,7 +40,7 @@ def test_discarding_removes_staged_and_published_files(tmp_path: Path):
     stage(store)
     store.publish("ds-0001", tmp_path / ".staging" / "ds-0001")
     stage(store, "ds-0001")
-    store.discard("ds-0001")
+    store.discard("ds-0001", ["train.jsonl", "validation.jsonl", "manifest.json"])
     assert not (tmp_path / "ds-0001").exists() and not (tmp_path / ".staging" / "ds-0001").exists()
 
 
@@ -63,7 +62,7 @@ def test_s3_without_its_manifest_is_incomplete_and_discard_clears_it(tmp_path: P
     store.publish("ds-0001", tmp_path / ".staging" / "ds-0001")
     del client.objects[("ml-data", "ds-0001/manifest.json")]
     assert not store.is_complete("ds-0001", expected)
-    store.discard("ds-0001")
+    store.discard("ds-0001", ["train.jsonl", "validation.jsonl", "manifest.json"])
     assert client.objects == {}
 
 
@@ -76,3 +75,32 @@ def test_s3_errors_other_than_not_found_are_raised(tmp_path: Path):
     client.head_object = denied
     with pytest.raises(PermissionError):
         S3BlobStore(client, "ml-data", "", tmp_path).is_complete("ds-0001", {"train.jsonl": ("0" * 64, 1)})
+
+
+def test_a_nested_name_holds_a_published_adapter_whose_last_file_comes_last(tmp_path: Path):
+    client = FakeS3Client()
+    store = S3BlobStore(client, "ml", "students", tmp_path)
+    folder = store.staging_dir("adapters/ftjob-1")
+    for name in ("adapter_model.safetensors", "model_card.json", "SHA256SUMS"):
+        (folder / name).write_bytes(name.encode())
+    store.publish("adapters/ftjob-1", folder, last="SHA256SUMS")
+    assert client.uploads[-1] == "students/adapters/ftjob-1/SHA256SUMS"
+
+    local = LocalBlobStore(tmp_path / "local")
+    folder = local.staging_dir("adapters/ftjob-1")
+    (folder / "SHA256SUMS").write_bytes(b"x")
+    local.publish("adapters/ftjob-1", folder, last="SHA256SUMS")
+    assert (tmp_path / "local" / "adapters" / "ftjob-1" / "SHA256SUMS").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_fetch_gives_a_local_copy_of_a_published_file_and_refuses_a_missing_one(tmp_path: Path, kind: str):
+    store = LocalBlobStore(tmp_path / "root") if kind == "local" else S3BlobStore(FakeS3Client(), "b", "p", tmp_path)
+    folder = store.staging_dir("ds-0002")
+    (folder / "manifest.json").write_bytes(b'{"n": 1}\n')
+    store.publish("ds-0002", folder)
+    assert store.fetch("ds-0002", "manifest.json", tmp_path / "copy.json").read_bytes() == b'{"n": 1}\n'
+    with pytest.raises(FileNotFoundError):
+        store.fetch("ds-0002", "train.jsonl", tmp_path / "copy.jsonl")
+    with pytest.raises(FileNotFoundError):
+        store.fetch("ds-0003", "manifest.json", tmp_path / "copy.json")
