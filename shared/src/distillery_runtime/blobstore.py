@@ -189,6 +189,19 @@ class FakeS3Client:
             self.objects.pop((Bucket, item["Key"]), None)
 
 
+def open_blob_store(kind: str, root: Path, *, bucket: str | None = None, prefix: str = "",
+                    endpoint_url: str | None = None, region: str | None = None) -> AbstractBlobStore:
+    """The configured store: ``local`` under ``root``, or ``s3`` (staging under ``root``)."""
+    if kind == "local":
+        return LocalBlobStore(root)
+    if not bucket:
+        raise ValueError("an s3 blob store needs a bucket")
+    import boto3  # only deployments that use S3 pay for importing it
+
+    client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    return S3BlobStore(client, bucket, prefix, root)
+
+
 def _is_not_found(exc: Exception) -> bool:
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound")

@@ -12,7 +12,7 @@ from distillery_contracts.commands import BuildDataset
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.registry import COMMANDS_DATASET, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, get_topic
 import distillery_dataset_builder
-from distillery_runtime.blobstore import AbstractBlobStore, LocalBlobStore, S3BlobStore
+from distillery_runtime.blobstore import AbstractBlobStore, open_blob_store
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, SqlDatasetRegistry
 from distillery_dataset_builder.config import DatasetBuilderSettings
@@ -44,14 +44,8 @@ def dataset_registry(uow: UnitOfWork) -> AbstractDatasetRegistry:
 
 def blob_store(config: DatasetBuilderSettings, home: Path) -> AbstractBlobStore:
     """The configured blob store: a local directory, or an S3-compatible bucket."""
-    root = config.datasets_root(home)
-    if config.blob_store == "local":
-        return LocalBlobStore(root)
-    import boto3  # only deployments that use S3 pay for importing it
-
-    client = boto3.client("s3", endpoint_url=config.s3_endpoint_url, region_name=config.s3_region)
-    assert config.s3_bucket is not None  # checked by the settings
-    return S3BlobStore(client, config.s3_bucket, config.s3_prefix, root)
+    return open_blob_store(config.blob_store, config.datasets_root(home), bucket=config.s3_bucket,
+                           prefix=config.s3_prefix, endpoint_url=config.s3_endpoint_url, region=config.s3_region)
 
 
 def prices() -> PriceTable:
