@@ -183,6 +183,6 @@ def test_gpt_4o_and_gpt_4_1_families_share_o200k_base(model):
 
 def test_an_unknown_model_family_is_a_clear_error():
     with pytest.raises(
-        UnknownModelError, match=r"unknown model family 'claude-3-haiku' \(from 'claude-3-haiku'\)"
+        UnknownModelError, match=r"no tokenizer for model 'claude-3-haiku' \(family 'claude-3-haiku'\); known: gpt-3.5"
     ):
         tokenizer_for("claude-3-haiku")

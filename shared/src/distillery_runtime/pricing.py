@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -65,6 +66,26 @@ def resolve_model(name: str) -> ModelRef:
             cleaned, fine_tuned = match.group("base"), True
             break
     return ModelRef(family=_SNAPSHOT_SUFFIX.sub("", cleaned), fine_tuned=fine_tuned)
+
+
+_Entry = TypeVar("_Entry")
+
+
+def family_entry(
+    table: Mapping[str, _Entry], model: str, missing: type[Exception], what: str
+) -> _Entry:
+    """``table``'s entry for ``model``'s family, so dated and fine-tuned ids share their base's.
+
+    A family without an entry raises ``missing`` naming the model, its family and the
+    families the table knows: the usual cause is a typo or a model added upstream.
+    """
+    family = resolve_model(model).family
+    try:
+        return table[family]
+    except KeyError:
+        raise missing(
+            f"no {what} for model {model!r} (family {family!r}); known: {', '.join(sorted(table))}"
+        ) from None
 
 
 class ModelPrice(BaseModel):

@@ -24,7 +24,7 @@ from typing import Any
 # native call holds the GIL, so they run slower than a plain loop. Imported where a
 # tokenizer is first built: loading it takes over a second, which every CLI command and
 # service start would otherwise pay.
-from distillery_runtime.pricing import resolve_model
+from distillery_runtime.pricing import family_entry
 
 ENCODING_BY_FAMILY: dict[str, str] = {
     "gpt-4o": "o200k_base",
@@ -182,13 +182,7 @@ def tokenizer_for(model: str) -> Tokenizer:
 
     Raises :class:`UnknownModelError` for a family whose encoding is not known here.
     """
-    family = resolve_model(model).family
-    encoding = ENCODING_BY_FAMILY.get(family)
-    if encoding is None:
-        raise UnknownModelError(
-            f"unknown model family {family!r} (from {model!r}): no tokenizer for it; "
-            f"known families: {', '.join(sorted(ENCODING_BY_FAMILY))}"
-        )
+    encoding = family_entry(ENCODING_BY_FAMILY, model, UnknownModelError, "tokenizer")
     return _tokenizer_of_encoding(encoding)
 
 
