@@ -53,6 +53,17 @@ def test_an_infinite_max_tokens_means_no_limit_and_a_bad_one_is_kept_in_extra():
     assert params.max_tokens is None and params.extra == {"max_tokens": -5, "max_completion_tokens": 300}
 
 
+def test_model_parameters_and_metadata_may_come_as_json_text():
+    trace = mapped(modelParameters='{"max_tokens": "256"}', metadata='{"intent": "booking"}')
+    assert trace.model_parameters.max_tokens == 256
+    assert trace.metadata == {"intent": "booking"}
+
+
+def test_metadata_that_is_not_a_json_object_is_kept_under_value():
+    assert mapped(metadata="plain words").metadata == {"value": "plain words"}
+    assert mapped(metadata="[1, 2]").metadata == {"value": [1, 2]}
+
+
 def test_max_completion_tokens_counts_as_the_output_limit():
     params = mapped(modelParameters={"max_completion_tokens": "512"}).model_parameters
     assert params.max_tokens == 512
@@ -138,6 +149,8 @@ def test_a_generation_that_failed_keeps_its_level_status_and_no_output():
     ({"traceId": None}, "no traceId"),
     ({"startTime": "yesterday"}, "startTime is not an ISO 8601 timestamp"),
     ({"level": "FATAL"}, "level is not one of"),
+    ({"modelParameters": "temperature=0.3"}, "modelParameters is text that is not a JSON object"),
+    ({"modelParameters": "[0.3]"}, "modelParameters is not an object"),
     ({"type": "SPAN"}, "type is SPAN"),
 ])
 def test_a_malformed_generation_is_unmappable_with_a_reason(overrides, reason):

@@ -7,7 +7,6 @@ scores and ``ingested_at`` give the same event.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from distillery_contracts.traces import ObservationLevel, TraceCaptured
 from distillery_trace_ingester.domain import measures
 from distillery_trace_ingester.domain.chat import parse_input, parse_output
 from distillery_trace_ingester.domain.errors import UnmappableObservation, describe_validation
+from distillery_trace_ingester.domain.json_text import json_or_text
 from distillery_trace_ingester.domain.scores import score_from_langfuse
 
 __all__ = ["UnmappableObservation", "observation_to_trace"]
@@ -101,11 +101,7 @@ def _metadata(value: Any) -> dict[str, Any]:
     """Metadata as an object: JSON text is decoded, anything else is kept under 'value'."""
     if value is None:
         return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return {"value": value}
+    value = json_or_text(value)
     return value if isinstance(value, dict) else {"value": value}
 
 

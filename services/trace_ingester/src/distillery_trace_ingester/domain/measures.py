@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
 from typing import Any
 
 from distillery_trace_ingester.domain.errors import UnmappableObservation
+from distillery_trace_ingester.domain.json_text import json_or_text
 
 _NO_VALUE = {"", "none", "null", "undefined"}
 _UNLIMITED = {"inf", "infinity", "+inf"}
@@ -23,11 +23,9 @@ def model_parameters(raw: Any) -> dict[str, Any]:
     """
     if raw is None:
         return {}
+    raw = json_or_text(raw)
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            raise UnmappableObservation("modelParameters is text that is not a JSON object") from None
+        raise UnmappableObservation("modelParameters is text that is not a JSON object")
     if not isinstance(raw, dict):
         raise UnmappableObservation("modelParameters is not an object")
     values = {str(k): _parameter_value(v) for k, v in raw.items()}
@@ -49,10 +47,7 @@ def _parameter_value(value: Any) -> Any:
             return None  # "inf" is how the SDK records "no limit given"
         if text in ("True", "False"):
             return text == "True"
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            return text
+        value = json_or_text(text)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
