@@ -221,6 +221,9 @@ def test_faults_can_be_changed_on_a_running_sandbox():
     assert client.get("/api/public/v2/observations", auth=AUTH).status_code == 429
     bad = client.post("/sandbox/v1/faults", json={"explode": True}, auth=AUTH)
     assert bad.status_code == 400 and "explode" in bad.json()["message"]
+    negative = client.post("/sandbox/v1/faults", json={"server_error_every": -1}, auth=AUTH)
+    assert negative.status_code == 400
+    assert "server_error_every must not be negative" in negative.json()["message"]
 
 
 def test_simulate_feeds_more_traffic_into_the_callers_project():

@@ -164,3 +164,17 @@ def test_a_bad_job_request_is_refused_before_any_job_exists(executor, fields, me
     with pytest.raises(ApiError, match=message):
         account.create_job({"model": "gpt-4o-mini", "training_file": upload.id, **fields})
     assert account.jobs.jobs == {}
+
+
+@pytest.mark.parametrize("settings", [
+    lambda: JobTimings(queued=-0.1),
+    lambda: LatencyProfile(spread=-0.1),
+])
+def test_a_negative_timing_or_latency_is_refused_by_name(settings):
+    with pytest.raises(ValueError, match=r"(queued|spread) must not be negative, got -0.1"):
+        settings()
+
+
+def test_zero_timings_and_latencies_are_allowed():
+    assert JobTimings(validating=0, queued=0, running=0).of("running") == 0
+    assert LatencyProfile(scale=0).median_seconds("teacher") == 0

@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from distillery_sandbox.checks import require_not_negative
+
 MALFORMED_KINDS = ("input_not_messages", "input_not_json", "output_not_message",
                    "missing_model", "missing_usage")
 """Ways a chosen observation can be served broken (it still fits the response schema)."""
@@ -33,9 +35,7 @@ class Faults:
         self.validate()
 
     def validate(self) -> None:
-        for name in ("rate_limit_every", "server_error_every", "retry_after_seconds"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
+        require_not_negative(self, ("rate_limit_every", "server_error_every", "retry_after_seconds"))
         unknown = {kind for kind in self.malformed.values() if kind not in MALFORMED_KINDS}
         if unknown:
             raise ValueError(f"unknown malformed kind(s) {sorted(unknown)}; use {MALFORMED_KINDS}")

@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
+from distillery_sandbox.checks import require_not_negative
 from distillery_sandbox.openai.catalogue import ModelInfo, default_catalogue
 from distillery_sandbox.openai.chat_models import TeacherDrift
 from distillery_sandbox.openai.faults import Faults
@@ -57,9 +58,7 @@ class JobTimings:
     scale: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("validating", "queued", "running", "file_processing", "deployment", "scale"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"job timing {name} must not be negative")
+        require_not_negative(self)
 
     def of(self, phase: str) -> float:
         return getattr(self, phase) * self.scale
@@ -77,8 +76,7 @@ class LatencyProfile:
     scale: float = 1.0
 
     def __post_init__(self) -> None:
-        if min(self.teacher_ms, self.student_ms, self.untuned_ms, self.spread, self.scale) < 0:
-            raise ValueError("latencies, spread and scale must not be negative")
+        require_not_negative(self)
 
     def median_seconds(self, kind: str) -> float:
         return {"teacher": self.teacher_ms, "student": self.student_ms,
