@@ -38,9 +38,9 @@ def decided(rollout_id: str, candidate: str, decision: str, hours: int):
                                   decided_at=base.decided_at + timedelta(hours=hours))
 
 
-def production_route(model: str, hours: int, version: int = 1):
+def production_route(model: str, hours: int, version: int = 1, provider: str = "openai"):
     table = sample_route_table(route="voice-agent", version=version, arms=[
-        {"name": "production", "model": model, "provider": "openai", "weight": 90.0},
+        {"name": "production", "model": model, "provider": provider, "weight": 90.0},
         {"name": "teacher", "model": "gpt-4.1", "provider": "openai", "weight": 10.0}])
     return table.model_copy(update={"updated_at": sample_rollout_decided().decided_at + timedelta(hours=hours)})
 
@@ -74,11 +74,12 @@ class EvalRepositoryContract:
     async def test_no_dataset_means_no_validation_split(self, repo):
         assert await repo.validation_uri(None) is None
 
-    async def test_a_model_remembers_its_latest_deployment(self, repo):
+    async def test_a_model_remembers_its_latest_deployment_and_provider(self, repo):
         await repo.remember_model(FIRST, "azure", "dep-1", "job-1", "ds-1")
-        await repo.remember_model(FIRST, "azure", "dep-2", "job-1", "ds-1")
-        assert await repo.deployment_of(FIRST) == "dep-2"
-        assert await repo.deployment_of(SECOND) is None
+        await repo.remember_model(FIRST, "selfhosted", "dep-2", "job-1", "ds-1")
+        assert await repo.target_of(FIRST) == ModelTarget(model=FIRST, deployment="dep-2",
+                                                          provider="selfhosted")
+        assert await repo.target_of(SECOND) == ModelTarget(model=SECOND)
 
     async def test_teacher_only_routes_have_no_student_to_beat(self, repo):
         assert await repo.production("voice-agent") is None
@@ -98,7 +99,12 @@ class EvalRepositoryContract:
     async def test_the_candidate_of_a_live_rollout_is_served_from_its_deployment(self, repo):
         await repo.remember_model(SECOND, "azure", "dep-second", None, None)
         await repo.save_rollout(decided("ro-2", SECOND, "started", hours=1))
-        assert await repo.production("voice-agent") == ModelTarget(model=SECOND, deployment="dep-second")
+        assert await repo.production("voice-agent") == ModelTarget(model=SECOND, deployment="dep-second",
+                                                                   provider="azure")
+
+    async def test_the_production_arm_is_served_by_the_provider_its_table_names(self, repo):
+        await repo.save_route(production_route(FIRST, hours=0, provider="selfhosted"))
+        assert await repo.production("voice-agent") == ModelTarget(model=FIRST, provider="selfhosted")
 
     async def test_a_newer_route_table_wins_and_an_older_one_is_ignored(self, repo):
         await repo.save_route(production_route(SECOND, hours=1, version=2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from distillery_evaluator.adapters.chat import CallPolicy, EndpointError
+from distillery_evaluator.adapters.chat import CallPolicy, ChatEndpoints, EndpointError
 from distillery_evaluator.adapters.fakes import FakeChatClient, FakeEmbedder, FakeEvalRepository, FakeLangfuseSink
 from distillery_evaluator.domain.evalset import GOLDEN, EvalItem, EvalSet
 from distillery_evaluator.domain.gates import GateConfig
@@ -78,7 +78,10 @@ def transient_failure(status: int = 503) -> EndpointError:
 def make_evaluator(repo: FakeEvalRepository, client: FakeChatClient, tmp_path: Path, *,
                    judge: bool = True, langfuse: FakeLangfuseSink | None = None,
                    attempts: int = 3, gates: GateConfig | None = None,
-                   figures: bool = False, uows: list[FakeUnitOfWork] | None = None) -> OfflineEvaluator:
+                   figures: bool = False, uows: list[FakeUnitOfWork] | None = None,
+                   students: dict[str, FakeChatClient] | None = None) -> OfflineEvaluator:
+    """An evaluator whose every model and judge is ``client`` (an OpenAI endpoint), except
+    the students of the providers in ``students``."""
     def new_uow() -> FakeUnitOfWork:
         uow = FakeUnitOfWork()
         if uows is not None:
@@ -99,7 +102,9 @@ def make_evaluator(repo: FakeEvalRepository, client: FakeChatClient, tmp_path: P
         raise AssertionError("no validation file in these tests")
 
     return OfflineEvaluator(
-        new_uow=new_uow, repo_for=lambda uow: repo, models=client, scorers=scorers, golden=golden, read_lines=no_lines,
+        new_uow=new_uow, repo_for=lambda uow: repo,
+        endpoints=ChatEndpoints(teacher=client, default=client, by_provider=students or {}),
+        scorers=scorers, golden=golden, read_lines=no_lines,
         cost_of=lambda model, usage: 0.001 if usage != Usage() else None,
         gates=gates or GateConfig(similarity_floor=0.5), reports_dir=tmp_path / "reports",
         limits=RunLimits(concurrency=4, policy=policy, max_failed_share=0.0),

@@ -51,6 +51,15 @@ async def test_a_succeeded_job_queues_one_evaluation_against_the_production_stud
     assert run.cause["correlation_id"] == "cycle-0007"
 
 
+async def test_a_candidate_is_evaluated_where_the_provider_it_was_trained_with_serves_it(repo):
+    await handlers(repo).on_finetune_job_changed(FakeUnitOfWork(), [deliver(succeeded(provider="selfhosted"))])
+    await handlers(repo).on_run_evaluation(FakeUnitOfWork(), [deliver(RunEvaluation(model=STUDENT, requested_by="ana"))])
+
+    by_command, by_job = sorted(repo.runs.values(), key=lambda r: r.request.trigger)
+    assert by_job.request.candidate.provider == "selfhosted"
+    assert by_command.request.candidate.provider == "selfhosted", "the command's model was seen trained"
+
+
 async def test_jobs_that_did_not_succeed_start_nothing(repo):
     await handlers(repo).on_finetune_job_changed(FakeUnitOfWork(), [deliver(sample_finetune_job_changed(
         status=JobStatus.RUNNING, fine_tuned_model=None))])

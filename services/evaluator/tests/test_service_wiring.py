@@ -8,10 +8,15 @@ import pytest
 from evaluator_support import make_evaluator, queued, teacher_like
 
 from distillery_contracts.evaluations import EvalOutcome
-from distillery_evaluator.adapters.chat import CallPolicy, EndpointError, UnconfiguredChatClient
+from distillery_evaluator.adapters.chat import (
+    CallPolicy,
+    EndpointError,
+    OpenAIChatClient,
+    UnconfiguredChatClient,
+)
 from distillery_evaluator.adapters.fakes import FakeChatClient
 from distillery_evaluator.app import build, build_scorers, default_wiring
-from distillery_evaluator.config import EvaluatorSettings, load_config
+from distillery_evaluator.config import Endpoint, EvaluatorSettings, load_config
 from distillery_evaluator.domain.requests import ModelTarget
 from distillery_evaluator.services import RunDeferred
 from distillery_runtime.errors import ConfigError
@@ -23,6 +28,53 @@ def test_without_an_api_key_calls_fail_at_once_naming_the_variable():
     assert isinstance(wiring.models, UnconfiguredChatClient) and wiring.judge is None
     _, skipped = build_scorers(EvaluatorSettings(), wiring, CallPolicy())
     assert skipped == ["LLM judges (no judge endpoint)", "embedding similarity (disabled by configuration)"]
+
+
+def test_by_default_one_endpoint_serves_the_teacher_the_judge_and_every_student():
+    wiring = default_wiring(EvaluatorSettings(openai_api_key="sk-test", embedding_enabled=False))
+    assert isinstance(wiring.models, OpenAIChatClient)
+    assert wiring.teacher is wiring.models and wiring.judge is wiring.models and wiring.students == {}
+
+
+def test_a_self_hosted_provider_gets_its_own_endpoint_while_teacher_and_judge_stay_hosted(monkeypatch):
+    monkeypatch.setenv("DISTILLERY_EVALUATOR_OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("DISTILLERY_EVALUATOR_CANDIDATE_ENDPOINTS",
+                       '{"selfhosted": {"kind": "openai", "base_url": "http://student-server:8000/v1"}}')
+    config = load_config()
+    assert config.candidate_endpoints == {"selfhosted": Endpoint(base_url="http://student-server:8000/v1")}
+
+    wiring = default_wiring(config.model_copy(update={"embedding_enabled": False}))
+    assert set(wiring.students) == {"selfhosted"} and wiring.students["selfhosted"] is not wiring.models
+    assert wiring.teacher is wiring.models and wiring.judge is wiring.models
+
+
+def test_the_judge_follows_the_teachers_own_endpoint_unless_given_one(monkeypatch):
+    monkeypatch.setenv("DISTILLERY_EVALUATOR_TEACHER_ENDPOINT",
+                       '{"kind": "azure", "azure_endpoint": "https://clinic.openai.azure.com", "api_key": "k"}')
+    wiring = default_wiring(load_config().model_copy(update={"embedding_enabled": False}))
+    assert isinstance(wiring.models, UnconfiguredChatClient), "no default key: students cannot be asked"
+    assert isinstance(wiring.teacher, OpenAIChatClient) and wiring.judge is wiring.teacher
+
+    monkeypatch.setenv("DISTILLERY_EVALUATOR_JUDGE_ENDPOINT", '{"api_key": "sk-judge"}')
+    wiring = default_wiring(load_config().model_copy(update={"embedding_enabled": False}))
+    assert isinstance(wiring.judge, OpenAIChatClient) and wiring.judge is not wiring.teacher
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("CANDIDATE_ENDPOINTS", '{"selfhosted": {"kind": "azure"}}',
+     "CANDIDATE_ENDPOINTS__SELFHOSTED: an azure endpoint needs azure_endpoint and api_key"),
+    ("CANDIDATE_ENDPOINTS", '{"selfhosted": {"baseurl": "http://x/v1"}}',
+     "CANDIDATE_ENDPOINTS__SELFHOSTED__BASEURL: Extra inputs are not permitted"),
+    ("TEACHER_ENDPOINT", '{"kind": "openai"}', "TEACHER_ENDPOINT: an openai endpoint needs api_key"),
+    ("JUDGE_ENDPOINT", '{"kind": "openai", "azure_endpoint": "https://x"}',
+     "JUDGE_ENDPOINT: azure_endpoint is for kind azure"),
+    ("TEACHER_ENDPOINT", '{"base_url": ', "TEACHER_ENDPOINT: Expecting value"),
+])
+def test_a_bad_endpoint_setting_is_one_line_naming_its_variable(monkeypatch, variable, value, says):
+    monkeypatch.setenv(f"DISTILLERY_EVALUATOR_{variable}", value)
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert f"DISTILLERY_EVALUATOR_{says}" in str(caught.value) and "\n" not in str(caught.value)
 
 
 async def test_an_unconfigured_endpoint_is_not_retried():

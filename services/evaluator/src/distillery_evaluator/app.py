@@ -3,7 +3,7 @@ workers (offline runs, live calls); every decision is in services.py."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ import distillery_evaluator
 from distillery_evaluator.adapters.chat import (
     AbstractChatClient,
     CallPolicy,
+    ChatEndpoints,
     OpenAIChatClient,
     UnconfiguredChatClient,
 )
@@ -27,7 +28,7 @@ from distillery_evaluator.adapters.embeddings import AbstractEmbedder, MiniLmEmb
 from distillery_evaluator.adapters.langfuse_sink import AbstractLangfuseSink, LangfuseSdkSink
 from distillery_evaluator.adapters.repository import AbstractEvalRepository, SqlEvalRepository
 from distillery_evaluator.adapters.sources import GoldenLoader, golden_loader, read_lines
-from distillery_evaluator.config import EvaluatorSettings, load_config
+from distillery_evaluator.config import Endpoint, EvaluatorSettings, load_config
 from distillery_evaluator.domain.metrics import CostFn
 from distillery_evaluator.domain.requests import ModelTarget
 from distillery_evaluator.domain.results import Usage
@@ -49,9 +50,17 @@ from distillery_runtime.uow import UnitOfWork
 from distillery_runtime.worker import Worker
 
 
+NO_KEY = "none"
+"""The API key sent to a server of your own that asks for none (the SDK needs a string)."""
+
+
 @dataclass
 class Wiring:
-    """The outside world of the evaluator; tests replace parts of it with fakes."""
+    """The outside world of the evaluator; tests replace parts of it with fakes.
+
+    ``models`` is the default endpoint: it serves the teacher unless ``teacher`` is given,
+    and every student whose provider has no endpoint in ``students``.
+    """
 
     models: AbstractChatClient
     judge: AbstractChatClient | None
@@ -60,6 +69,8 @@ class Wiring:
     langfuse: AbstractLangfuseSink | None = None
     cost_of: CostFn = field(default_factory=lambda: price_lookup(PriceTable.from_env()))
     read_lines: Callable[[str], Awaitable[list[str]]] = read_lines
+    teacher: AbstractChatClient | None = None
+    students: Mapping[str, AbstractChatClient] = field(default_factory=dict)
 
 
 def price_lookup(prices: PriceTable) -> CostFn:
@@ -73,17 +84,18 @@ def price_lookup(prices: PriceTable) -> CostFn:
     return cost_of
 
 
+def chat_client(endpoint: Endpoint) -> OpenAIChatClient:
+    key = endpoint.api_key.get_secret_value() if endpoint.api_key else NO_KEY
+    return OpenAIChatClient(api_key=key, base_url=endpoint.base_url, azure=endpoint.kind == "azure",
+                            azure_endpoint=endpoint.azure_endpoint, api_version=endpoint.api_version)
+
+
 def default_wiring(config: EvaluatorSettings) -> Wiring:
-    key = config.api_key
-    if key is None:
-        variable = ("DISTILLERY_EVALUATOR_AZURE_API_KEY" if config.provider == "azure"
-                    else "DISTILLERY_EVALUATOR_OPENAI_API_KEY")
-        models: AbstractChatClient = UnconfiguredChatClient(variable)
-    else:
-        models = OpenAIChatClient(api_key=key, base_url=config.openai_base_url,
-                                  azure=config.provider == "azure",
-                                  azure_endpoint=config.azure_endpoint,
-                                  api_version=config.azure_api_version)
+    default = config.default_endpoint
+    models = chat_client(default) if default else UnconfiguredChatClient(config.default_key_variable)
+    teacher = chat_client(config.teacher_endpoint) if config.teacher_endpoint else models
+    judge = chat_client(config.judge_endpoint) if config.judge_endpoint else teacher
+    judge_served = bool(config.judge_endpoint or config.teacher_endpoint or default)
     langfuse = None
     if config.langfuse_configured:
         secret = config.langfuse_secret_key.get_secret_value() if config.langfuse_secret_key else ""
@@ -92,9 +104,10 @@ def default_wiring(config: EvaluatorSettings) -> Wiring:
     golden = golden_loader(config.golden_source, path=config.golden_path,
                            dataset=config.golden_dataset, limit=config.golden_limit,
                            langfuse_client=(lambda: langfuse.client) if langfuse else None)
-    return Wiring(models=models, judge=models if key and config.judge_enabled else None,
+    return Wiring(models=models, judge=judge if judge_served and config.judge_enabled else None,
                   embedder=MiniLmEmbedder() if config.embedding_enabled else None,
-                  golden=golden, langfuse=langfuse)
+                  golden=golden, langfuse=langfuse, teacher=teacher,
+                  students={name: chat_client(e) for name, e in config.candidate_endpoints.items()})
 
 
 def build_scorers(config: EvaluatorSettings, wiring: Wiring, policy: CallPolicy
@@ -137,6 +150,8 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
     """The service; ``config`` defaults to the DISTILLERY_EVALUATOR_* environment."""
     c = config or load_config()
     wiring = wiring or default_wiring(c)
+    endpoints = ChatEndpoints(teacher=wiring.teacher or wiring.models, default=wiring.models,
+                              default_kind=c.provider, by_provider=wiring.students)
     teacher = ModelTarget(model=c.teacher_model, deployment=c.teacher_deployment)
     handlers = Handlers(repo_for, teacher, c.route, c.online_sample_rate)
     policy = CallPolicy(c.attempts, c.retry_backoff_s, timeout_s=c.request_timeout_s)
@@ -147,12 +162,12 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
                        c.validation_limit, lease)
 
     def offline(ctx: ServiceContext) -> OfflineEvaluator:
-        return OfflineEvaluator(ctx.new_uow, repo_for, wiring.models, scorers, wiring.golden,
+        return OfflineEvaluator(ctx.new_uow, repo_for, endpoints, scorers, wiring.golden,
                                 wiring.read_lines, wiring.cost_of, c.gates, reports, limits,
                                 wiring.langfuse, skipped)
 
     def online(ctx: ServiceContext) -> OnlineEvaluator:
-        return OnlineEvaluator(ctx.new_uow, repo_for, wiring.models, teacher, scorers, wiring.cost_of,
+        return OnlineEvaluator(ctx.new_uow, repo_for, endpoints.teacher, teacher, scorers, wiring.cost_of,
                                policy, c.online_attempts, c.online_batch, lease, wiring.langfuse)
 
     async def evaluate_runs(ctx: ServiceContext) -> bool:

@@ -2,17 +2,51 @@
 
 Nested gate thresholds use a double underscore, e.g.
 ``DISTILLERY_EVALUATOR_GATES__HALLUCINATION_MARGIN=0.01``.
+
+The provider, base URL and key settings are the default endpoint, which serves every model
+unless the teacher, the judge or the students of a provider are given endpoints of their own
+(``TEACHER_ENDPOINT``, ``JUDGE_ENDPOINT``, ``CANDIDATE_ENDPOINTS``, as JSON), so that a
+self-hosted student is judged against a hosted teacher.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from distillery_evaluator.domain.gates import GateConfig
+
+EndpointKind = Literal["openai", "azure"]
+AZURE_API_VERSION = "2024-10-21"
+
+
+class Endpoint(BaseModel):
+    """Where chat completions are asked: an OpenAI-compatible API (OpenAI, the sandbox, vLLM,
+    ``distillery serve``) or Azure OpenAI."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: EndpointKind = Field(default="openai", description="openai (or OpenAI-compatible) or azure.")
+    base_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL (http://student-server:8000/v1); None: OpenAI.")
+    azure_endpoint: str | None = Field(default=None, description="https://<resource>.openai.azure.com")
+    api_key: SecretStr | None = Field(
+        default=None, description="API key; a server of your own (a base_url) may need none.")
+    api_version: str = Field(default=AZURE_API_VERSION, description="Azure api-version.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Endpoint:
+        if self.kind == "azure" and not (self.azure_endpoint and self.api_key):
+            raise ValueError("an azure endpoint needs azure_endpoint and api_key")
+        if self.kind == "openai" and self.azure_endpoint:
+            raise ValueError("azure_endpoint is for kind azure; an openai endpoint takes base_url")
+        if self.kind == "openai" and not (self.base_url or self.api_key):
+            raise ValueError("an openai endpoint needs api_key, or the base_url of a server of your own")
+        return self
 
 
 class EvaluatorSettings(BaseSettings):
@@ -21,14 +55,26 @@ class EvaluatorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISTILLERY_EVALUATOR_", extra="ignore",
                                       env_ignore_empty=True, env_nested_delimiter="__")
 
-    provider: Literal["openai", "azure"] = Field(
-        default="openai", description="Where the models are served.")
+    provider: EndpointKind = Field(
+        default="openai", description="Kind of the default endpoint, which serves every model that "
+        "has no endpoint of its own below.")
     openai_base_url: str | None = Field(
         default=None, description="OpenAI-compatible base URL (the sandbox's /v1); None: OpenAI.")
     openai_api_key: SecretStr | None = Field(default=None, description="OpenAI API key.")
     azure_endpoint: str | None = Field(default=None, description="https://<resource>.openai.azure.com")
     azure_api_key: SecretStr | None = Field(default=None, description="Azure OpenAI api-key.")
-    azure_api_version: str = Field(default="2024-10-21", description="Azure api-version.")
+    azure_api_version: str = Field(default=AZURE_API_VERSION, description="Azure api-version.")
+    teacher_endpoint: Annotated[Endpoint | None, NoDecode] = Field(
+        default=None,
+        description='Where the teacher is served, as JSON: {"kind": "openai"|"azure", "base_url" or '
+        '"azure_endpoint", "api_key", "api_version"}; None: the default endpoint above.')
+    judge_endpoint: Annotated[Endpoint | None, NoDecode] = Field(
+        default=None, description="Where the judge is served (JSON, as TEACHER_ENDPOINT); None: the teacher's.")
+    candidate_endpoints: Annotated[dict[str, Endpoint], NoDecode] = Field(
+        default_factory=dict,
+        description="Where the students of each provider are served, by the provider name they were "
+        'trained with (JSON), e.g. {"selfhosted": {"kind": "openai", "base_url": '
+        '"http://student-server:8000/v1"}}; a student of another provider goes to the default endpoint.')
     teacher_model: str = Field(default="gpt-4.1", description="The teacher every student is compared with.")
     teacher_deployment: str | None = Field(
         default=None, description="Azure deployment serving the teacher (default: its name).")
@@ -81,6 +127,13 @@ class EvaluatorSettings(BaseSettings):
         default="evaluation", description="Langfuse environment of the eval traces.")
     reports_dir: Path | None = Field(default=None, description="Default: <DISTILLERY_HOME>/reports.")
 
+    @field_validator("teacher_endpoint", "judge_endpoint", "candidate_endpoints", mode="before")
+    @classmethod
+    def _from_json(cls, value: Any) -> Any:
+        # decoded here rather than by pydantic-settings, so bad JSON is a validation error
+        # naming its variable (one line), not a traceback
+        return json.loads(value) if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _endpoint_complete(self) -> EvaluatorSettings:
         if self.provider == "azure" and not self.azure_endpoint:
@@ -93,9 +146,20 @@ class EvaluatorSettings(BaseSettings):
         return self
 
     @property
-    def api_key(self) -> str | None:
+    def default_endpoint(self) -> Endpoint | None:
+        """The endpoint the provider settings describe; None without its API key, which it
+        always needs (OpenAI, Azure and the sandbox all ask for one)."""
         key = self.azure_api_key if self.provider == "azure" else self.openai_api_key
-        return key.get_secret_value() if key else None
+        if key is None:
+            return None
+        if self.provider == "azure":
+            return Endpoint(kind="azure", azure_endpoint=self.azure_endpoint, api_key=key,
+                            api_version=self.azure_api_version)
+        return Endpoint(base_url=self.openai_base_url, api_key=key)
+
+    @property
+    def default_key_variable(self) -> str:
+        return f"DISTILLERY_EVALUATOR_{self.provider.upper()}_API_KEY"
 
     @property
     def langfuse_configured(self) -> bool:

@@ -29,7 +29,14 @@ from distillery_contracts.registry import EVALUATIONS_COMPLETED, EVALUATIONS_ONL
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_contracts.traces import TraceCaptured
-from distillery_evaluator.adapters.chat import AbstractChatClient, CallFailed, CallPolicy, complete_with_retries
+from distillery_evaluator.adapters.chat import (
+    AbstractChatClient,
+    CallFailed,
+    CallPolicy,
+    ChatEndpoints,
+    MissingEndpoint,
+    complete_with_retries,
+)
 from distillery_evaluator.adapters.langfuse_sink import AbstractLangfuseSink, EvalGeneration, ScoreWrite
 from distillery_evaluator.adapters.repository import AbstractEvalRepository, QueuedCall, RunRecord
 from distillery_evaluator.adapters.sources import GoldenLoader
@@ -75,7 +82,8 @@ async def evaluate_finetuned_model(repo: AbstractEvalRepository, job: FinetuneJo
     found = await repo.validation_uri(job.dataset_id)
     request = RunRequest(
         run_id=run_id_for_job(job.job_id, job.fine_tuned_model), trigger="finetune",
-        candidate=ModelTarget(model=job.fine_tuned_model, deployment=job.deployment_name),
+        candidate=ModelTarget(model=job.fine_tuned_model, deployment=job.deployment_name,
+                              provider=job.provider),
         teacher=teacher, production=await repo.production(route),
         job_id=job.job_id, dataset_id=job.dataset_id, cycle_id=job.cycle_id,
         validation_uri=found[1] if found else None)
@@ -87,10 +95,10 @@ async def request_evaluation(repo: AbstractEvalRepository, command: RunEvaluatio
                              teacher: ModelTarget, route: str) -> None:
     """An operator's run: against the baselines it names, else the production student."""
     found = await repo.validation_uri(command.dataset_id)
-    baselines = [ModelTarget(model=b, deployment=await repo.deployment_of(b)) for b in command.baselines]
+    baselines = [await repo.target_of(b) for b in command.baselines]
     request = RunRequest(
         run_id=run_id_for_command(command.command_id), trigger="command",
-        candidate=ModelTarget(model=command.model, deployment=await repo.deployment_of(command.model)),
+        candidate=await repo.target_of(command.model),
         teacher=teacher, baselines=baselines,
         production=None if baselines else await repo.production(route),
         dataset_id=found[0] if found else command.dataset_id,
@@ -149,7 +157,7 @@ class OfflineEvaluator:
 
     new_uow: Callable[[], UnitOfWork]
     repo_for: RepoFor
-    models: AbstractChatClient
+    endpoints: ChatEndpoints
     scorers: Sequence[Scorer]
     golden: GoldenLoader
     read_lines: Callable[[str], Awaitable[list[str]]]
@@ -202,10 +210,11 @@ class OfflineEvaluator:
         request = record.request
         summary = runs.RunSummary(request, EvalOutcome.ERROR, skipped_scorers=list(self.skipped_scorers))
         try:
+            clients = self._clients(request)
             items = await self._items(request, record.requested_at)
             summary.items = {i.item_id: i for i in items}
             summary.eval_sets = runs.set_refs(items)
-            summary.answers = await self._answers(request, items)
+            summary.answers = await self._answers(request, items, clients)
             if failures := runs.too_many_failures(request, summary.answers, self.limits.max_failed_share):
                 raise RunError(failures)
             summary.scores, summary.scorers_ran = await self._score(request, items, summary.answers)
@@ -261,7 +270,16 @@ class OfflineEvaluator:
                            "datasets.built event seen for it), so its validation split is missing")
         return request.model_copy(update={"validation_uri": found[1]})
 
-    async def _answers(self, request: RunRequest, items: list[EvalItem]) -> list[Answer]:
+    def _clients(self, request: RunRequest) -> dict[str, AbstractChatClient]:
+        """The endpoint answering for each role; a student no endpoint serves ends the run
+        with that one configuration line instead of a run of failed calls."""
+        try:
+            return {role: self.endpoints.for_role(role, target) for role, target in request.roles().items()}
+        except MissingEndpoint as exc:
+            raise RunError(str(exc)) from None
+
+    async def _answers(self, request: RunRequest, items: list[EvalItem],
+                       clients: dict[str, AbstractChatClient]) -> list[Answer]:
         async with self.store() as repo:
             done = {(a.item_id, a.role): a for a in await repo.answers(request.run_id) if a.ok}
         todo = [(item, role, target) for role, target in request.roles().items()
@@ -271,7 +289,7 @@ class OfflineEvaluator:
 
         async def answer(item: EvalItem, role: str, target: ModelTarget) -> Answer:
             async with limit:
-                result = await self._ask(item, role, target)
+                result = await self._ask(clients[role], item, role, target)
             pending.append(result)
             if len(pending) >= self.limits.save_every:
                 await self._save(request.run_id, pending)
@@ -281,10 +299,11 @@ class OfflineEvaluator:
         await self._save(request.run_id, pending)
         return [*done.values(), *fresh]
 
-    async def _ask(self, item: EvalItem, role: str, target: ModelTarget) -> Answer:
+    async def _ask(self, client: AbstractChatClient, item: EvalItem, role: str,
+                   target: ModelTarget) -> Answer:
         try:
             done = await complete_with_retries(
-                self.models, target, item.messages, self.limits.policy, tools=item.tools,
+                client, target, item.messages, self.limits.policy, tools=item.tools,
                 max_tokens=self.limits.max_tokens, temperature=self.limits.temperature)
         except CallFailed as exc:
             return Answer(item.item_id, role, target.model, None, error=str(exc), attempts=exc.attempts)

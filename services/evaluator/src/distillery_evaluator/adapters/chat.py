@@ -11,13 +11,14 @@ from __future__ import annotations
 import abc
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import openai
 
 from distillery_evaluator.domain.requests import ModelTarget
-from distillery_evaluator.domain.results import Usage
+from distillery_evaluator.domain.results import TEACHER, Usage
 from distillery_runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -103,6 +104,40 @@ class OpenAIChatClient(AbstractChatClient):
 
     async def close(self) -> None:
         await self._client.close()
+
+
+class MissingEndpoint(Exception):
+    """A student trained with a provider that no configured endpoint serves."""
+
+
+@dataclass(frozen=True)
+class ChatEndpoints:
+    """Who answers for whom: the teacher's endpoint, and each student's (the candidate, the
+    production student, a baseline) by the provider it was trained with.
+
+    A student of a provider without an endpoint of its own goes to ``default`` when that
+    provider is the default endpoint's kind, or unknown (a model never seen trained); any
+    other provider cannot be served here, which :meth:`for_role` says in one line before a
+    run makes a single call.
+    """
+
+    teacher: AbstractChatClient
+    default: AbstractChatClient
+    default_kind: str = "openai"
+    by_provider: Mapping[str, AbstractChatClient] = field(default_factory=dict)
+
+    def for_role(self, role: str, target: ModelTarget) -> AbstractChatClient:
+        if role == TEACHER:
+            return self.teacher
+        if target.provider in self.by_provider:
+            return self.by_provider[target.provider]
+        if target.provider is None or target.provider == self.default_kind:
+            return self.default
+        raise MissingEndpoint(
+            f"{target.model} was trained with provider {target.provider!r}, which no endpoint serves "
+            f"here (the default endpoint is {self.default_kind}): add it to "
+            f"DISTILLERY_EVALUATOR_CANDIDATE_ENDPOINTS, e.g. "
+            f'{{"{target.provider}": {{"kind": "openai", "base_url": "http://<host>:8000/v1"}}}}')
 
 
 def _status_error(exc: openai.APIStatusError, target: ModelTarget) -> EndpointError:

@@ -38,7 +38,7 @@ class FakeEvalRepository(AbstractEvalRepository):
 
     def __init__(self) -> None:
         self.datasets: dict[str, DatasetBuilt] = {}
-        self.models: dict[str, tuple[str, str | None]] = {}
+        self.models: dict[str, tuple[str | None, str | None]] = {}
         self.routes: dict[str, RouteTableUpdated] = {}
         self.rollouts: dict[str, RolloutDecided] = {}
         self.runs: dict[str, RunRecord] = {}
@@ -66,8 +66,9 @@ class FakeEvalRepository(AbstractEvalRepository):
                              job_id: str | None, dataset_id: str | None) -> None:
         self.models[model] = (provider, deployment)
 
-    async def deployment_of(self, model: str) -> str | None:
-        return self.models.get(model, ("", None))[1]
+    async def target_of(self, model: str) -> ModelTarget:
+        provider, deployment = self.models.get(model, (None, None))
+        return ModelTarget(model=model, deployment=deployment, provider=provider)
 
     async def save_route(self, table: RouteTableUpdated) -> None:
         known = self.routes.get(table.route)
@@ -83,17 +84,15 @@ class FakeEvalRepository(AbstractEvalRepository):
         live = max((d for d in self.rollouts.values() if d.decision not in ENDED_DECISIONS),
                    key=lambda d: d.decided_at, default=None)
         if live is not None:
-            return ModelTarget(model=live.candidate_model,
-                               deployment=await self.deployment_of(live.candidate_model))
+            return await self.target_of(live.candidate_model)
         table = self.routes.get(route)
         done = max((d for d in self.rollouts.values() if d.decision is RolloutDecision.COMPLETED),
                    key=lambda d: d.decided_at, default=None)
         arm = next((a for a in table.arms if a.name == PRODUCTION_ARM), None) if table else None
         if arm and (done is None or table.updated_at >= done.decided_at):
-            return ModelTarget(model=arm.model, deployment=arm.deployment)
+            return ModelTarget(model=arm.model, deployment=arm.deployment, provider=arm.provider)
         if done is not None:
-            return ModelTarget(model=done.candidate_model,
-                               deployment=await self.deployment_of(done.candidate_model))
+            return await self.target_of(done.candidate_model)
         return None
 
     async def ended_rollouts(self, rollout_ids: list[str]) -> set[str]:

@@ -69,7 +69,8 @@ class AbstractEvalRepository(abc.ABC):
     async def remember_model(self, model: str, provider: str, deployment: str | None,
                              job_id: str | None, dataset_id: str | None) -> None: ...
     @abc.abstractmethod
-    async def deployment_of(self, model: str) -> str | None: ...
+    async def target_of(self, model: str) -> ModelTarget:
+        """The model with the deployment and provider it was trained with (None when unknown)."""
     @abc.abstractmethod
     async def save_route(self, table: RouteTableUpdated) -> None: ...
     @abc.abstractmethod
@@ -155,9 +156,11 @@ class SqlEvalRepository(AbstractEvalRepository):
             index_elements=["model"], set_={"deployment": stmt.excluded.deployment,
                                             "provider": stmt.excluded.provider}))
 
-    async def deployment_of(self, model: str) -> str | None:
-        row = (await self._run(select(t.models.c.deployment).where(t.models.c.model == model))).first()
-        return row.deployment if row else None
+    async def target_of(self, model: str) -> ModelTarget:
+        row = (await self._run(select(t.models.c.deployment, t.models.c.provider)
+                               .where(t.models.c.model == model))).first()
+        return ModelTarget(model=model, deployment=row.deployment if row else None,
+                           provider=row.provider if row else None)
 
     async def save_route(self, table: RouteTableUpdated) -> None:
         values = {"route": table.route, "version": table.version, "rollout_id": table.rollout_id,
@@ -183,18 +186,16 @@ class SqlEvalRepository(AbstractEvalRepository):
             select(t.rollouts).where(t.rollouts.c.active.is_(True))
             .order_by(t.rollouts.c.decided_at.desc()).limit(1))).first()
         if live is not None:
-            return ModelTarget(model=live.candidate_model,
-                               deployment=await self.deployment_of(live.candidate_model))
+            return await self.target_of(live.candidate_model)
         row = (await self._run(select(t.routes).where(t.routes.c.route == route))).first()
         done = (await self._run(
             select(t.rollouts).where(t.rollouts.c.last_decision == str(RolloutDecision.COMPLETED))
             .order_by(t.rollouts.c.decided_at.desc()).limit(1))).first()
         arm = next((a for a in (row.arms if row else []) if a["name"] == PRODUCTION_ARM), None)
         if arm and (done is None or row.updated_at >= done.decided_at):
-            return ModelTarget(model=arm["model"], deployment=arm.get("deployment"))
+            return ModelTarget(model=arm["model"], deployment=arm.get("deployment"), provider=arm["provider"])
         if done is not None:
-            return ModelTarget(model=done.candidate_model,
-                               deployment=await self.deployment_of(done.candidate_model))
+            return await self.target_of(done.candidate_model)
         return None
 
     async def ended_rollouts(self, rollout_ids: list[str]) -> set[str]:

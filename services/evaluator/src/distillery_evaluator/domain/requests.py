@@ -15,6 +15,9 @@ class ModelTarget(BaseModel):
 
     model: str = Field(min_length=1)
     deployment: str | None = None
+    provider: str | None = None
+    """The provider a student was trained with, which serves it ('openai', 'selfhosted', ...);
+    None for the teacher and for a model the evaluator never saw trained."""
 
     @property
     def served_as(self) -> str:

@@ -82,7 +82,8 @@ def completed_event(summary: RunSummary, report_uri: str | None) -> EvaluationCo
     production = next((t.model for role, t in r.roles().items()
                        if role not in ("candidate", TEACHER)), None)
     return EvaluationCompleted(
-        run_id=r.run_id, candidate_model=r.candidate.model, teacher_model=r.teacher.model,
+        run_id=r.run_id, candidate_model=r.candidate.model, candidate_provider=r.candidate.provider,
+        teacher_model=r.teacher.model,
         production_model=production, job_id=r.job_id, dataset_id=r.dataset_id, cycle_id=r.cycle_id,
         eval_sets=summary.eval_sets, outcome=summary.outcome, error_message=summary.error,
         gates=summary.gates.gates if summary.gates else [],
