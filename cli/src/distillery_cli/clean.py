@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -36,7 +36,7 @@ from distillery_trace_ingester.services import (
     UnmappableObservation,
     group_by_observation,
     observation_to_trace,
-    read_line,
+    read_records,
 )
 
 BATCH = 1000
@@ -123,15 +123,7 @@ def _observations(path: Path, summary: Summary) -> Iterator[tuple[int, dict[str,
     """(line number, record) of each generation, each observation id once (exports overlap)."""
     first_seen: dict[str, int] = {}
     with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for number, text in enumerate(handle, start=1):
-            summary.lines += 1
-            try:
-                record = read_line(text, number)
-            except BadLine as exc:
-                summary.bad_lines.append(f"{path.name} {exc}")
-                continue
-            if record is None:
-                continue
+        for number, record in read_records(_counted(handle, summary), _bad_line_of(path, summary)):
             kind = record.get("type")
             if kind not in (None, "GENERATION"):
                 summary.other_types += 1
@@ -143,17 +135,19 @@ def _observations(path: Path, summary: Summary) -> Iterator[tuple[int, dict[str,
             yield number, record
 
 
+def _counted(lines: Iterable[str], summary: Summary) -> Iterator[str]:
+    for line in lines:
+        summary.lines += 1
+        yield line
+
+
+def _bad_line_of(path: Path, summary: Summary) -> Callable[[BadLine], None]:
+    return lambda exc: summary.bad_lines.append(f"{path.name} {exc}")
+
+
 def _read_scores(path: Path, summary: Summary) -> dict[str, list[dict[str, Any]]]:
-    rows = []
     with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for number, text in enumerate(handle, start=1):
-            try:
-                record = read_line(text, number)
-            except BadLine as exc:
-                summary.bad_lines.append(f"{path.name} {exc}")
-                continue
-            if record is not None:
-                rows.append(record)
+        rows = [record for _, record in read_records(handle, _bad_line_of(path, summary))]
     return group_by_observation(rows)
 
 

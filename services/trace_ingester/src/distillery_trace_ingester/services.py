@@ -15,7 +15,7 @@ transaction; the last transaction sends late scores and records progress (waterm
 backfill position). A crash anywhere repeats the window, and the claims make the repeat
 publish only what had not been committed.
 
-The offline-export API (``read_line``, ``BadLine``, ``observation_to_trace``,
+The offline-export API (``read_records``, ``read_line``, ``BadLine``, ``observation_to_trace``,
 ``UnmappableObservation``, ``group_by_observation``) is what the CLI (``distillery clean``)
 uses to read a Langfuse export without a running service; its names stay here.
 """
@@ -46,7 +46,7 @@ from distillery_trace_ingester.adapters.langfuse_client import (
 )
 from distillery_trace_ingester.adapters.standalone import open_standalone
 from distillery_trace_ingester.adapters.store import AbstractIngesterStore, StoreFactory
-from distillery_trace_ingester.domain.export_rows import BadLine, read_line
+from distillery_trace_ingester.domain.export_rows import BadLine, read_line, read_records
 from distillery_trace_ingester.domain.mapping import UnmappableObservation, observation_to_trace
 from distillery_trace_ingester.domain.measures import parse_time
 from distillery_trace_ingester.domain.records import Backfill, Claim, Counts, ImportRun, Outcome
@@ -68,6 +68,7 @@ __all__ = [
     "group_by_observation",
     "observation_to_trace",
     "read_line",
+    "read_records",
     # The use cases.
     "ImportReport",
     "ProjectCapture",
@@ -447,16 +448,12 @@ async def import_export(new_uow: Callable[[], UnitOfWork], store: StoreFactory, 
 
 
 def _records(lines: Iterable[str], report: ImportReport, label: str) -> Iterable[dict[str, Any]]:
-    for number, text in enumerate(lines, start=1):
-        try:
-            record = read_line(text, number)
-        except BadLine as exc:
-            report.run.bad_lines += 1
-            if len(report.errors) < MAX_REPORTED_ERRORS:
-                report.errors.append(f"{label}{exc}")
-            continue
-        if record is not None:
-            yield record
+    def bad_line(exc: BadLine) -> None:
+        report.run.bad_lines += 1
+        if len(report.errors) < MAX_REPORTED_ERRORS:
+            report.errors.append(f"{label}{exc}")
+
+    return (record for _, record in read_records(lines, bad_line))
 
 
 async def run_import(database_url: str, bootstrap: str, project_id: str, file: Path,

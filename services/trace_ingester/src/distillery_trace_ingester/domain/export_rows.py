@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 _SNAKE = re.compile(r"_([a-z])")
@@ -60,3 +61,18 @@ def read_line(text: str, line: int) -> dict[str, Any] | None:
     if not isinstance(record.get("id"), str) or not record["id"]:
         raise BadLine(line, "has no 'id'")
     return record
+
+
+def read_records(
+    lines: Iterable[str], on_bad_line: Callable[[BadLine], None]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of each record in ``lines``; blank lines are skipped and each
+    bad one goes to ``on_bad_line``, so one broken line never stops a whole file."""
+    for number, text in enumerate(lines, start=1):
+        try:
+            record = read_line(text, number)
+        except BadLine as exc:
+            on_bad_line(exc)
+            continue
+        if record is not None:
+            yield number, record
