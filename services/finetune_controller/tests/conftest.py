@@ -58,14 +58,18 @@ class World:
     jobs: FakeJobStore = field(default_factory=FakeJobStore)
     registry: FakeModelStore = field(default_factory=FakeModelStore)
     uow: FakeUnitOfWork = field(default_factory=FakeUnitOfWork)
+    fallback: FakeFineTuneProvider | None = None
 
     def __post_init__(self) -> None:
         self.provider.account = self.settings.provider_account  # as the real providers' from_settings do
+        if self.fallback is not None and self.settings.fallback_provider is not None:
+            self.fallback.account = self.settings.account_of(self.settings.fallback_provider)
 
     @property
     def context(self) -> JobContext:
-        return JobContext(provider=self.provider, settings=self.settings, jobs_in=lambda _: self.jobs,
-                          registry_in=lambda _: self.registry, now=self.clock, new_uow=lambda: self.uow)
+        return JobContext(primary=self.provider, fallback=self.fallback, settings=self.settings,
+                          jobs_in=lambda _: self.jobs, registry_in=lambda _: self.registry, now=self.clock,
+                          new_uow=lambda: self.uow)
 
     @property
     def handlers(self) -> Handlers:

@@ -14,7 +14,7 @@ from distillery_runtime.worker import Worker
 
 def build_from_the_environment() -> None:
     """Build the service as ``distillery run`` does: settings from the environment, checked."""
-    build(RuntimeSettings(), provider_factory=lambda _: FakeFineTuneProvider())
+    build(RuntimeSettings(), provider_factory=lambda *_: FakeFineTuneProvider())
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,7 @@ def test_keys_never_show_in_the_settings_repr():
 
 def test_one_leading_instance_moves_the_jobs_at_the_configured_pace():
     finetune = FinetuneSettings(openai_api_key="sk", worker_interval_s=0.5)
-    [worker] = build(RuntimeSettings(), finetune, provider_factory=lambda _: FakeFineTuneProvider()).background
+    [worker] = build(RuntimeSettings(), finetune, provider_factory=lambda *_: FakeFineTuneProvider()).background
 
     assert isinstance(worker, Worker)
     assert (worker.name, worker.lock, worker.interval_s) == ("advance-jobs", "finetune-controller:worker", 0.5)

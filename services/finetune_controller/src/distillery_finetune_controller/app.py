@@ -14,7 +14,7 @@ from distillery_finetune_controller.adapters.job_store import AbstractJobStore, 
 from distillery_finetune_controller.adapters.model_store import AbstractModelStore, SqlModelStore
 from distillery_finetune_controller.adapters.providers.base import AbstractFineTuneProvider
 from distillery_finetune_controller.adapters.providers.factory import build_provider
-from distillery_finetune_controller.config import FinetuneSettings
+from distillery_finetune_controller.config import FinetuneSettings, ProviderKind
 from distillery_finetune_controller.handlers import Handlers
 from distillery_finetune_controller.services import JobContext
 from distillery_runtime.consumer import Subscription
@@ -40,12 +40,15 @@ def sql_models(uow: UnitOfWork) -> AbstractModelStore:
 
 
 def build(settings: RuntimeSettings, finetune: FinetuneSettings | None = None,
-          provider_factory: Callable[[FinetuneSettings], AbstractFineTuneProvider] = build_provider) -> ServiceSpec:
+          provider_factory: Callable[[FinetuneSettings, ProviderKind], AbstractFineTuneProvider] = build_provider,
+          ) -> ServiceSpec:
     """The service; ``finetune`` defaults to the DISTILLERY_FINETUNE_* environment."""
     config = finetune if finetune is not None else load_settings(FinetuneSettings)
     config.check()
     handlers = Handlers(config, jobs_in=sql_jobs, registry_in=sql_models)
-    jobs = JobContext(provider=provider_factory(config), settings=config, jobs_in=sql_jobs, registry_in=sql_models)
+    fallback = provider_factory(config, config.fallback_provider) if config.fallback_provider else None
+    jobs = JobContext(primary=provider_factory(config, config.provider), fallback=fallback, settings=config,
+                      jobs_in=sql_jobs, registry_in=sql_models)
     return ServiceSpec.of(
         distillery_finetune_controller,
         subscriptions=[

@@ -42,4 +42,4 @@ class Handlers:
     async def on_rollout_decided(self, uow: UnitOfWork, deliveries: list[Delivery[RolloutDecided]]) -> None:
         registry = self.registry_in(uow)
         for delivery in deliveries:
-            await services.apply_decision(registry, delivery.event)
+            await services.apply_decision(registry, self.settings, delivery.event)

@@ -2,10 +2,12 @@
 model registry and the provider.
 
 The consumers only record what must happen (a new job, a cancel request, a registry
-change) in their own transaction and never call the provider, so a slow or failing
-provider never holds back a topic. The worker (one instance leads) moves each due job
-forward: it reads the job, talks to the provider outside any transaction, then commits
-the job, its history and its events (through the outbox) in one unit of work.
+change, a retired model's deployment to release) in their own transaction and never call
+the provider, so a slow or failing provider never holds back a topic. The worker (one
+instance leads) moves each due job forward: it reads the job, talks to the provider
+outside any transaction, then commits the job, its history and its events (through the
+outbox) in one unit of work. Each job is stored under its provider's account and moved by
+that provider: the configured one, or the fallback the lifecycle guard sent it to.
 
 Creation is the step that spends money, so it is made idempotent: the attempt is
 committed before the provider is called, and a job with an earlier attempt is first
@@ -30,9 +32,9 @@ from distillery_finetune_controller.adapters.dataset_files import DatasetFileErr
 from distillery_finetune_controller.adapters.job_store import AbstractJobStore
 from distillery_finetune_controller.adapters.model_store import AbstractModelStore
 from distillery_finetune_controller.adapters.providers.base import AbstractFineTuneProvider
-from distillery_finetune_controller.config import FinetuneSettings
+from distillery_finetune_controller.config import FinetuneSettings, ProviderKind
 from distillery_finetune_controller.domain.job import FileRef, Job, Phase, deployment_name, new_job
-from distillery_finetune_controller.domain.lifecycle import check_budget, check_lifecycle
+from distillery_finetune_controller.domain.lifecycle import LifecyclePolicy, Refusal, check_budget, check_lifecycle
 from distillery_finetune_controller.domain.metrics import latest_metrics
 from distillery_finetune_controller.domain.provider_types import (
     FileState,
@@ -40,7 +42,7 @@ from distillery_finetune_controller.domain.provider_types import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from distillery_finetune_controller.domain.registry import decision_changes, registered_model
+from distillery_finetune_controller.domain.registry import RegisteredModel, decision_changes, registered_model
 from distillery_finetune_controller.metrics import JOBS_CHANGED, PROVIDER_FAILURES
 from distillery_runtime.errors import PermanentError
 from distillery_runtime.faults import crash_point
@@ -86,13 +88,16 @@ async def request_cancel(jobs: AbstractJobStore, command: CancelJob) -> None:
     log.info("cancel requested", job_id=job.job_id, by=command.requested_by, reason=command.reason)
 
 
-async def apply_decision(registry: AbstractModelStore, decision: RolloutDecided) -> None:
-    """Move the models a rollout decision concerns through the registry."""
+async def apply_decision(registry: AbstractModelStore, settings: FinetuneSettings, decision: RolloutDecided) -> None:
+    """Move the models a rollout decision concerns through the registry; a model it retires has
+    its deployment released by the worker once routers have stopped calling it."""
     names = [decision.candidate_model, *([decision.previous_model] if decision.previous_model else [])]
-    for change in decision_changes(decision, await registry.concerned(names)):
+    concerned = await registry.concerned(names)
+    for change in decision_changes(decision, concerned, timedelta(seconds=settings.undeploy_delay_s)):
         await registry.apply(change, decision.decided_at)
         log.info("model registry updated", model=change.fine_tuned_model, status=change.status.value,
-                 rollout_id=change.rollout_id, decision=decision.decision.value)
+                 rollout_id=change.rollout_id, decision=decision.decision.value,
+                 undeploy_at=change.undeploy_at.isoformat() if change.undeploy_at else None)
 
 
 # --- what the worker does --------------------------------------------------------------------
@@ -103,22 +108,52 @@ def _unbound() -> UnitOfWork:
 
 @dataclass
 class JobContext:
-    """What moving jobs needs: the provider, the settings, the stores and a clock (all injected;
-    tests hand in fakes), and units of work, which the running service supplies.
+    """What moving jobs needs: the providers, the settings, the stores and a clock (all
+    injected; tests hand in fakes), and units of work, which the running service supplies.
 
-    ``step`` and ``on_lead`` are the runtime ``Worker``'s step and leadership hook.
+    ``primary`` is the configured provider and ``fallback`` the one the lifecycle guard may
+    send a job to; a round moves each provider's jobs with a context bound to it (``on``),
+    whose ``provider`` it is. ``step`` and ``on_lead`` are the runtime ``Worker``'s step and
+    leadership hook.
     """
 
-    provider: AbstractFineTuneProvider
+    primary: AbstractFineTuneProvider
     settings: FinetuneSettings
     jobs_in: JobStoreFactory
     registry_in: ModelStoreFactory
+    fallback: AbstractFineTuneProvider | None = None
     now: Callable[[], datetime] = field(default=utc_now)
     new_uow: Callable[[], UnitOfWork] = field(default=_unbound)
+    bound: AbstractFineTuneProvider | None = None
+
+    @property
+    def providers(self) -> list[AbstractFineTuneProvider]:
+        return [self.primary, *([self.fallback] if self.fallback is not None else [])]
+
+    @property
+    def provider(self) -> AbstractFineTuneProvider:
+        """The provider whose jobs are being moved."""
+        return self.bound or self.primary
 
     @property
     def account(self) -> str:
         return self.provider.account
+
+    @property
+    def job_slots(self) -> int:
+        return self.settings.job_slots_of(ProviderKind(self.provider.name))
+
+    @property
+    def policy(self) -> LifecyclePolicy:
+        return self.settings.lifecycle_policy(ProviderKind(self.provider.name))
+
+    @property
+    def falls_back(self) -> bool:
+        """Whether a job the lifecycle guard refuses here continues on the fallback instead."""
+        return self.settings.auto_fallback and self.fallback is not None and self.provider is not self.fallback
+
+    def on(self, provider: AbstractFineTuneProvider) -> JobContext:
+        return dataclasses.replace(self, bound=provider)
 
     def later(self, seconds: float) -> datetime:
         return self.now() + timedelta(seconds=seconds)
@@ -162,16 +197,29 @@ class JobContext:
 
 
 async def resume(c: JobContext) -> int:
-    """Make every unfinished job of the account due now; how many there are."""
-    async with c.new_uow() as uow:
-        resumed = await c.jobs_in(uow).resume_all(c.account, c.now())
-        await uow.commit()
-    log.info("worker started", provider=c.provider.name, unfinished_jobs=resumed, slots=c.settings.job_slots)
+    """Make every unfinished job of every provider due now; how many there are."""
+    resumed = 0
+    for bound in (c.on(p) for p in c.providers):
+        async with c.new_uow() as uow:
+            unfinished = await c.jobs_in(uow).resume_all(bound.account, c.now())
+            await uow.commit()
+        log.info("worker started", provider=bound.provider.name, unfinished_jobs=unfinished, slots=bound.job_slots)
+        resumed += unfinished
     return resumed
 
 
 async def tick(c: JobContext) -> int:
-    """Move every due job as far as it can go now; how many jobs were due."""
+    """Move every due job as far as it can go now, each with its own provider, then release
+    the deployments due; how many jobs were due."""
+    due = 0
+    for bound in (c.on(p) for p in c.providers):
+        due += await _move_due_jobs(bound)
+        if bound.provider.needs_deployment:
+            await release_deployments(bound)
+    return due
+
+
+async def _move_due_jobs(c: JobContext) -> int:
     async with c.new_uow() as uow:
         due = await c.jobs_in(uow).due(c.account, c.now(), limit=DUE_PER_TICK)
     for job in due:
@@ -230,17 +278,20 @@ async def _fail(c: JobContext, job_id: str, error: JobError) -> None:
 
 async def start_job(c: JobContext, job: Job) -> None:
     """Waiting → uploading once a slot is free and the job passes the budget cap and the
-    lifecycle guard."""
+    lifecycle guard (or, refused by the guard with auto_fallback on, to the fallback)."""
     refusal = check_budget(job.estimated_cost_usd, c.settings.max_training_cost_usd)
     if refusal is None:
         async with c.new_uow() as uow:
             active = await c.jobs_in(uow).count_active(c.account)
-        if active >= c.settings.job_slots:
+        if active >= c.job_slots:
             job.next_check_at = c.later(c.settings.worker_interval_s)
             await c.commit(job)
             return
         info = await c.provider.model_lifecycle(job.base_model)
-        refusal = check_lifecycle(info, job.base_model, c.settings.lifecycle_policy(), c.now().date())
+        refusal = check_lifecycle(info, job.base_model, c.policy, c.now().date(), c.provider.label)
+        if refusal is not None and c.falls_back:
+            await fall_back(c, job, refusal)
+            return
     if refusal is not None:
         log.warning("job refused before any upload", job_id=job.job_id, model=job.base_model, reason=refusal.code,
                     date=str(refusal.day) if refusal.day else None, fallback=c.settings.fallback_model,
@@ -250,6 +301,25 @@ async def start_job(c: JobContext, job: Job) -> None:
     job.phase = Phase.UPLOADING
     job.next_check_at = c.now()
     await c.commit(job)
+
+
+async def fall_back(c: JobContext, job: Job, refusal: Refusal) -> None:
+    """Hand a job the lifecycle guard refused to the fallback provider, with the fallback model;
+    it waits there for a slot and that provider's own guard, and its events say why it moved."""
+    assert c.fallback is not None and c.settings.fallback_model is not None
+    fallback = c.fallback
+    refused_model = job.base_model
+    note = job.fall_back(fallback.name, c.settings.fallback_model, refusal, c.now())
+
+    async def move(uow: UnitOfWork) -> None:
+        jobs = c.jobs_in(uow)
+        await jobs.move(job.job_id, fallback.account)
+        await jobs.add_events(job.job_id, [note])
+
+    await c.commit(job, also=move)
+    log.warning("the lifecycle guard refused the base model; the job continues on the fallback provider",
+                job_id=job.job_id, model=refused_model, reason=refusal.code, fallback_provider=fallback.name,
+                fallback_model=job.base_model, detail=refusal.reason)
 
 
 async def upload_files(c: JobContext, job: Job) -> None:
@@ -392,8 +462,8 @@ async def deploy_job(c: JobContext, job: Job) -> None:
         await c.commit(job, job.deployed(name, c.now()))
     elif current.failed:
         reason = current.detail or f"provisioning ended {current.state}"
-        error = JobError(code="deployment_failed",
-                         message=f"deployment {name} of {job.fine_tuned_model} failed: {reason}")
+        what = name if name == job.fine_tuned_model else f"{name} of {job.fine_tuned_model}"
+        error = JobError(code="deployment_failed", message=f"deployment {what} failed: {reason}")
         await c.commit(job, job.fail(error, c.now()))
     else:
         _schedule_poll(c, job, changed=False)
@@ -425,6 +495,56 @@ async def cancel_job(c: JobContext, job: Job) -> None:
     await c.commit(job, job.observe(remote, c.now(), needs_deployment=c.provider.needs_deployment))
 
 
+# --- releasing the deployments of retired models -----------------------------------------------
+
+async def release_deployments(c: JobContext) -> None:
+    """Release the deployments of this provider's retired models whose release is due."""
+    async with c.new_uow() as uow:
+        due = await c.registry_in(uow).undeploy_due(c.provider.name, c.now(), limit=DUE_PER_TICK)
+    for model in due:
+        await release_deployment(c, model)
+
+
+async def release_deployment(c: JobContext, model: RegisteredModel) -> None:
+    """Unload a retired self-hosted adapter (a provider that keeps its deployments says so);
+    an unreachable provider is tried again after a backoff."""
+    assert model.deployment_name is not None
+    try:
+        released = await c.provider.undeploy(model.deployment_name)
+    except ProviderUnavailable as exc:
+        await _release_later(c, model, str(exc), exc.retry_after_s)
+        return
+    except ProviderRejected as exc:
+        PROVIDER_FAILURES.labels(c.provider.name, "refused").inc()
+        log.error("the provider refused to release a retired model's deployment; leaving it",
+                  model=model.fine_tuned_model, deployment=model.deployment_name, error=exc.message)
+        released = False
+    except Exception as exc:
+        if is_infrastructure_error(exc):
+            raise
+        log.exception("unexpected error releasing a deployment; will retry", model=model.fine_tuned_model)
+        await _release_later(c, model, f"{type(exc).__name__}: {exc}", None)
+        return
+    await _save_undeploy(c, model.undeploy_done(c.now(), released=released))
+    log.info("retired model's deployment released" if released else "the provider keeps retired models' deployments",
+             model=model.fine_tuned_model, deployment=model.deployment_name, provider=c.provider.name)
+
+
+async def _release_later(c: JobContext, model: RegisteredModel, reason: str, retry_after_s: float | None) -> None:
+    PROVIDER_FAILURES.labels(c.provider.name, "retried").inc()
+    retry = model.undeploy_failed(c.now(), c.settings.retry_base_s, c.settings.retry_max_s, retry_after_s)
+    await _save_undeploy(c, retry)
+    log.warning("releasing a retired model's deployment failed; retrying later", model=model.fine_tuned_model,
+                deployment=model.deployment_name, attempt=retry.undeploy_failures,
+                retry_at=retry.undeploy_due_at.isoformat() if retry.undeploy_due_at else None, error=reason)
+
+
+async def _save_undeploy(c: JobContext, model: RegisteredModel) -> None:
+    async with c.new_uow() as uow:
+        await c.registry_in(uow).save_undeploy(model)
+        await uow.commit()
+
+
 STEPS: dict[Phase, Callable[[JobContext, Job], Awaitable[None]]] = {
     Phase.WAITING: start_job,
     Phase.UPLOADING: upload_files,
@@ -435,6 +555,8 @@ STEPS: dict[Phase, Callable[[JobContext, Job], Awaitable[None]]] = {
 
 
 def _deployment_name(c: JobContext, job: Job) -> str:
+    if c.provider.deploys_under_model_name and job.fine_tuned_model:
+        return job.fine_tuned_model
     return deployment_name(c.settings.deployment_prefix, job.dataset_id)
 
 

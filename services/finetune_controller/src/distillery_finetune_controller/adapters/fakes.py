@@ -63,6 +63,9 @@ class FakeJobStore(AbstractJobStore):
         saved.cancel_requested, saved.cancel_reason = stored.cancel_requested, stored.cancel_reason
         self.jobs[job.job_id] = saved
 
+    async def move(self, job_id: str, account: str) -> None:
+        self.accounts[job_id] = account
+
     async def request_cancel(self, job_id: str, reason: str | None) -> None:
         self.jobs[job_id].cancel_requested = True
         self.jobs[job_id].cancel_reason = reason
@@ -142,12 +145,26 @@ class FakeModelStore(AbstractModelStore):
 
     async def apply(self, change: StatusChange, at: datetime) -> None:
         model = self.models[change.fine_tuned_model]
+        releasable = model.deployment_name is not None and model.undeployed_at is None
         self.models[model.fine_tuned_model] = dataclasses.replace(
-            model, status=change.status, rollout_id=change.rollout_id, status_changed_at=at)
+            model, status=change.status, rollout_id=change.rollout_id, status_changed_at=at,
+            undeploy_due_at=change.undeploy_at if releasable else None)
 
     async def list_models(self, status: ModelStatus | None = None) -> list[RegisteredModel]:
         found = [m for m in self.models.values() if status is None or m.status is status]
         return sorted(found, key=lambda m: m.registered_at, reverse=True)
+
+    async def undeploy_due(self, provider: str, now: datetime, limit: int = 100) -> list[RegisteredModel]:
+        due = [m for m in self.models.values()
+               if m.provider == provider and m.undeploy_due_at is not None and m.undeploy_due_at <= now]
+        return sorted(due, key=lambda m: (m.undeploy_due_at, m.fine_tuned_model))[:limit]
+
+    async def save_undeploy(self, model: RegisteredModel) -> None:
+        stored = self.models[model.fine_tuned_model]
+        if stored.undeploy_due_at is not None:
+            self.models[model.fine_tuned_model] = dataclasses.replace(
+                stored, undeploy_due_at=model.undeploy_due_at, undeploy_failures=model.undeploy_failures,
+                undeployed_at=model.undeployed_at)
 
 
 class FakeFineTuneProvider(AbstractFineTuneProvider):
@@ -155,17 +172,22 @@ class FakeFineTuneProvider(AbstractFineTuneProvider):
 
     ``fail_next(operation, error, ...)`` makes the next calls of an operation ('model',
     'upload', 'get_file', 'create', 'find', 'get_job', 'events', 'checkpoints', 'cancel',
-    'deploy', 'get_deployment') raise; ``lose_create_answers`` makes create succeed at the
-    provider and then raise, as a timeout after the provider acted would.
+    'deploy', 'get_deployment', 'undeploy') raise; ``lose_create_answers`` makes create
+    succeed at the provider and then raise, as a timeout after the provider acted would.
+    ``selfhosted()`` makes one that deploys as the self-hosted provider does: under the model's
+    name, ready at once unless ``deployment_state_after_put`` says otherwise, released on undeploy.
     """
 
     def __init__(self, *, name: str = "openai", account: str = "fake-account",
                  statuses: Mapping[str, JobStatus] = OPENAI_STATUSES, needs_deployment: bool = False,
-                 stores_metadata: bool = True, initial_status: str = "validating_files") -> None:
+                 stores_metadata: bool = True, initial_status: str = "validating_files",
+                 deploys_under_model_name: bool = False, releases_deployments: bool = False) -> None:
         self.name = name
         self.account = account
         self.statuses = statuses
         self.needs_deployment = needs_deployment
+        self.deploys_under_model_name = deploys_under_model_name
+        self.releases_deployments = releases_deployments
         self.stores_metadata = stores_metadata
         self.initial_status = initial_status
         self.models: dict[str, ModelLifecycle] = {}
@@ -177,12 +199,21 @@ class FakeFineTuneProvider(AbstractFineTuneProvider):
         self.checkpoint_lists: dict[str, list[ProviderCheckpoint]] = {}
         self.deployments: dict[str, Deployment] = {}
         self.deployment_state_after_put = "Accepted"
+        self.deployment_detail: str | None = None
+        self.undeployed: list[str] = []
         self.upload_state = FileState.READY
         self.calls: list[str] = []
         self.lose_create_answers = 0
         self._failures: dict[str, list[Exception]] = {}
         self._ids = itertools.count(1)
         self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+    @classmethod
+    def selfhosted(cls, account: str = "selfhosted:fake") -> FakeFineTuneProvider:
+        provider = cls(name="selfhosted", account=account, needs_deployment=True, deploys_under_model_name=True,
+                       releases_deployments=True)
+        provider.deployment_state_after_put = "Succeeded"
+        return provider
 
     def offer(self, model: str, **dates: Any) -> None:
         self.models[model] = ModelLifecycle(model=model, source="fake provider", **dates)
@@ -271,13 +302,23 @@ class FakeFineTuneProvider(AbstractFineTuneProvider):
 
     async def deploy(self, fine_tuned_model: str, deployment_name: str) -> Deployment:
         self._enter("deploy", deployment_name)
-        self.deployments[deployment_name] = Deployment(deployment_name, self.deployment_state_after_put,
-                                                       model=fine_tuned_model)
-        return self.deployments[deployment_name]
+        deployment = Deployment(deployment_name, self.deployment_state_after_put, model=fine_tuned_model,
+                                detail=self.deployment_detail)
+        if not (deployment.failed and self.deploys_under_model_name):  # a refused adapter is not loaded
+            self.deployments[deployment_name] = deployment
+        return deployment
 
     async def get_deployment(self, deployment_name: str) -> Deployment | None:
         self._enter("get_deployment", deployment_name)
         return self.deployments.get(deployment_name)
+
+    async def undeploy(self, deployment_name: str) -> bool:
+        self._enter("undeploy", deployment_name)
+        if not self.releases_deployments:
+            return False
+        if self.deployments.pop(deployment_name, None) is not None:
+            self.undeployed.append(deployment_name)
+        return True
 
     def created_jobs(self) -> list[str]:
         return [c for c in self.calls if c.startswith("create ")]

@@ -42,6 +42,10 @@ class AbstractJobStore(abc.ABC):
         """Write every field of an existing job."""
 
     @abc.abstractmethod
+    async def move(self, job_id: str, account: str) -> None:
+        """Hand the job to another provider account (the lifecycle guard's fallback)."""
+
+    @abc.abstractmethod
     async def request_cancel(self, job_id: str, reason: str | None) -> None:
         """Mark the job for cancelling; only this writes the cancel request, so the
         worker's saves never undo it."""
@@ -119,6 +123,9 @@ class SqlJobStore(AbstractJobStore):
 
     async def save(self, job: Job) -> None:
         await self.session.execute(update(jobs).where(jobs.c.job_id == job.job_id).values(**job_row(job)))
+
+    async def move(self, job_id: str, account: str) -> None:
+        await self.session.execute(update(jobs).where(jobs.c.job_id == job_id).values(account=account))
 
     async def request_cancel(self, job_id: str, reason: str | None) -> None:
         await self.session.execute(update(jobs).where(jobs.c.job_id == job_id)

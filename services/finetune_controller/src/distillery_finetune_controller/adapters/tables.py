@@ -104,5 +104,8 @@ models = Table(
     optional("rollout_id", Text),
     required("registered_at", Timestamp),
     required("status_changed_at", Timestamp),
+    optional("undeploy_due_at", Timestamp),
+    required("undeploy_failures", Integer, server_default="0"),
+    optional("undeployed_at", Timestamp),
     Index("models_deployment", "deployment_name"),
 )

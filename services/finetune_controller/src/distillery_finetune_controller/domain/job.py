@@ -21,7 +21,7 @@ from distillery_contracts.finetune import (
     JobStatus,
 )
 from distillery_finetune_controller.domain.lifecycle import Refusal
-from distillery_finetune_controller.domain.provider_types import JobRequest, ProviderJob
+from distillery_finetune_controller.domain.provider_types import JobRequest, ProviderEvent, ProviderJob
 from distillery_finetune_controller.domain.status import is_advance
 
 
@@ -125,6 +125,20 @@ class Job:
         self.error = JobError(code=refusal.code, message=refusal.message)
         return self.move_to(JobStatus.REFUSED, now)
 
+    def fall_back(self, provider: str, base_model: str, refusal: Refusal, now: datetime) -> ProviderEvent:
+        """Continue on ``provider`` with ``base_model`` instead of being refused; the note, kept
+        with the job's events, that tells an operator why it moved."""
+        message = (f"{self.provider} refused base model {self.base_model}: {refusal.reason or refusal.message}; "
+                   f"continuing on the {provider} provider with base model {base_model} "
+                   "(DISTILLERY_FINETUNE_AUTO_FALLBACK)")
+        note = ProviderEvent(
+            event_id=f"fallback-from-{self.provider}", created_at=now, level="warning", message=message,
+            type="fallback", data={"refusal": refusal.code, "from_provider": self.provider,
+                                   "from_model": self.base_model, "to_provider": provider, "to_model": base_model})
+        self.provider, self.base_model = provider, base_model
+        self.next_check_at = now
+        return note
+
     def fail(self, error: JobError, now: datetime) -> list[FinetuneJobChanged]:
         self.error = error
         return self.move_to(JobStatus.FAILED, now)
@@ -167,14 +181,20 @@ class Job:
         self.next_check_at = now + timedelta(seconds=self.check_interval_s)
 
     def schedule_retry(self, now: datetime, base_s: float, max_s: float, retry_after_s: float | None) -> float:
-        """Count a failed attempt and try again after an exponential backoff, never sooner than
-        the provider asked (capped at ``max_s``); the delay chosen."""
+        """Count a failed attempt and try again after a backoff (see ``retry_delay``); the delay chosen."""
         self.failures += 1
-        delay = min(max_s, base_s * 2 ** (self.failures - 1))
-        if retry_after_s is not None:
-            delay = max(delay, min(retry_after_s, max_s))
+        delay = retry_delay(self.failures, base_s, max_s, retry_after_s)
         self.next_check_at = now + timedelta(seconds=delay)
         return delay
+
+
+def retry_delay(failures: int, base_s: float, max_s: float, retry_after_s: float | None) -> float:
+    """An exponential backoff after ``failures`` failed attempts, never sooner than the provider
+    asked (capped at ``max_s``)."""
+    delay = min(max_s, base_s * 2 ** (failures - 1))
+    if retry_after_s is not None:
+        delay = max(delay, min(retry_after_s, max_s))
+    return delay
 
 
 def _resolved(requested: Hyperparameters, reported: dict[str, Any]) -> Hyperparameters:

@@ -58,21 +58,31 @@ class ModelLifecycle:
 
 @dataclass(frozen=True)
 class LifecyclePolicy:
-    """How strict the guard is, and which model to suggest instead."""
+    """How strict the guard is, and which model (on which provider) to suggest instead.
+
+    ``auto_fallback`` says a refused job continues on the fallback by itself;
+    ``guards_fallback`` says this policy guards jobs already on the fallback provider,
+    which have nothing further to fall back to.
+    """
 
     min_service_life_days: int
     calendar: Mapping[str, CalendarEntry]
     fallback_model: str | None = None
     allow_preview: bool = False
+    fallback_provider: str | None = None
+    auto_fallback: bool = False
+    guards_fallback: bool = False
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a base model is refused; ``code`` goes into the event's JobError."""
+    """Why a base model is refused; ``code`` goes into the event's JobError, ``reason`` is the
+    message without the advice (what a fallback records as its cause)."""
 
     code: str
     message: str
     day: date | None = None
+    reason: str | None = None
 
 
 def calendar_entry(calendar: Mapping[str, CalendarEntry], model: str) -> CalendarEntry | None:
@@ -87,10 +97,11 @@ def calendar_entry(calendar: Mapping[str, CalendarEntry], model: str) -> Calenda
 
 
 def check_lifecycle(info: ModelLifecycle | None, model: str, policy: LifecyclePolicy,
-                    today: date) -> Refusal | None:
-    """A refusal when ``model`` must not be fine-tuned today, else None."""
+                    today: date, offered_by: str = "the provider") -> Refusal | None:
+    """A refusal when ``model`` must not be fine-tuned today, else None; ``offered_by`` names
+    the provider in the refusal of a model it does not offer."""
     if info is None:
-        return _refuse("model_unknown", f"base model {model} is not offered by the provider", None, policy)
+        return _refuse("model_unknown", f"base model {model} is not offered by {offered_by}", None, policy)
     problem = _availability_problem(info, policy)
     if problem is not None:
         return _refuse(problem[0], problem[1], None, policy)
@@ -134,12 +145,23 @@ def _pick(published: date | None, source: str, configured: date | None) -> tuple
 
 
 def _refuse(code: str, reason: str, day: date | None, policy: LifecyclePolicy) -> Refusal:
+    return Refusal(code=code, message=f"refused before any upload: {reason}; {_advice(policy)}", day=day,
+                   reason=reason)
+
+
+def _advice(policy: LifecyclePolicy) -> str:
+    if policy.guards_fallback:
+        return ("the job already runs on the fallback (DISTILLERY_FINETUNE_FALLBACK_PROVIDER, "
+                "DISTILLERY_FINETUNE_FALLBACK_MODEL): there is nothing further to fall back to")
+    if policy.fallback_model and policy.fallback_provider:
+        fallback = (f"the configured fallback is base model {policy.fallback_model} "
+                    f"on the {policy.fallback_provider} provider")
+        if policy.auto_fallback:
+            return f"{fallback}, where the job continues (DISTILLERY_FINETUNE_AUTO_FALLBACK)"
+        return f"{fallback}; set DISTILLERY_FINETUNE_AUTO_FALLBACK=true to continue there automatically"
     if policy.fallback_model:
-        advice = (f"the configured fallback base model is {policy.fallback_model}; "
-                  "build the next dataset for it")
-    else:
-        advice = "no fallback base model is configured (DISTILLERY_FINETUNE_FALLBACK_MODEL)"
-    return Refusal(code=code, message=f"refused before any upload: {reason}; {advice}", day=day)
+        return f"the configured fallback base model is {policy.fallback_model}; build the next dataset for it"
+    return "no fallback base model is configured (DISTILLERY_FINETUNE_FALLBACK_MODEL)"
 
 
 def check_budget(estimated_cost_usd: float | None, cap_usd: float | None) -> Refusal | None:

@@ -2,19 +2,25 @@
 
 candidate → in_rollout → production → retired, driven by the rollout-controller's
 decisions. A decision names a model as the router calls it: the fine-tuned model id on
-OpenAI, the deployment name on Azure; both find the same entry.
+OpenAI and self-hosted, the deployment name on Azure; both find the same entry.
+
+A retired model's deployment is released (a self-hosted adapter is unloaded from the
+serving engine): the decision's consumer marks the release due, and the worker asks the
+provider, retrying while the provider is unreachable. A model that comes back before its
+release is done keeps its deployment.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from distillery_contracts.finetune import JobMetrics
 from distillery_contracts.rollout import RolloutDecided, RolloutDecision
-from distillery_finetune_controller.domain.job import Job
+from distillery_finetune_controller.domain.job import Job, retry_delay
 
 
 class ModelStatus(StrEnum):
@@ -40,10 +46,25 @@ class RegisteredModel:
     registered_at: datetime
     status_changed_at: datetime
     rollout_id: str | None = None
+    undeploy_due_at: datetime | None = None
+    undeploy_failures: int = 0
+    undeployed_at: datetime | None = None
 
     def names(self) -> set[str]:
         """Every name a rollout decision may use for this model."""
         return {self.fine_tuned_model} | ({self.deployment_name} if self.deployment_name else set())
+
+    def undeploy_failed(self, now: datetime, base_s: float, max_s: float,
+                        retry_after_s: float | None) -> RegisteredModel:
+        """The release failed in a way that may pass: try again after a backoff."""
+        failures = self.undeploy_failures + 1
+        delay = retry_delay(failures, base_s, max_s, retry_after_s)
+        return dataclasses.replace(self, undeploy_failures=failures, undeploy_due_at=now + timedelta(seconds=delay))
+
+    def undeploy_done(self, now: datetime, *, released: bool) -> RegisteredModel:
+        """Nothing left to do: the deployment is gone, or (``released`` False) the provider keeps it."""
+        return dataclasses.replace(self, undeploy_due_at=None, undeploy_failures=0,
+                                   undeployed_at=now if released else None)
 
 
 def registered_model(job: Job, at: datetime) -> RegisteredModel:
@@ -61,18 +82,27 @@ def registered_model(job: Job, at: datetime) -> RegisteredModel:
 
 @dataclass(frozen=True)
 class StatusChange:
+    """A model's new status; ``undeploy_at``, when its deployment is to be released."""
+
     fine_tuned_model: str
     status: ModelStatus
     rollout_id: str
+    undeploy_at: datetime | None = None
 
 
 _ONGOING = {RolloutDecision.ADVANCED, RolloutDecision.HELD, RolloutDecision.PAUSED,
             RolloutDecision.RESUMED, RolloutDecision.FORCE_ADVANCED}
 
 
-def decision_changes(decision: RolloutDecided, models: Iterable[RegisteredModel]) -> list[StatusChange]:
-    """Status changes a rollout decision makes to the models we know (others are ignored)."""
-    known = list(models)
+def decision_changes(decision: RolloutDecided, models: Iterable[RegisteredModel],
+                     undeploy_after: timedelta = timedelta(0)) -> list[StatusChange]:
+    """Status changes a rollout decision makes to the models we know (others are ignored); a
+    model it retires is released ``undeploy_after`` the decision (routers stop calling it first)."""
+    return [dataclasses.replace(c, undeploy_at=decision.decided_at + undeploy_after)
+            if c.status is ModelStatus.RETIRED else c for c in _changes(decision, list(models))]
+
+
+def _changes(decision: RolloutDecided, known: list[RegisteredModel]) -> list[StatusChange]:
     candidate = next((m for m in known if decision.candidate_model in m.names()), None)
     kind = decision.decision
     if kind is RolloutDecision.COMPLETED:

@@ -20,7 +20,7 @@ from distillery_finetune_controller.adapters.providers.openai_compat import (
     OpenAICompatibleProvider,
     chosen_hyperparameters,
 )
-from distillery_finetune_controller.config import FinetuneSettings
+from distillery_finetune_controller.config import FinetuneSettings, ProviderKind
 from distillery_finetune_controller.domain.lifecycle import ModelLifecycle
 from distillery_finetune_controller.domain.provider_types import Deployment, FileState, JobRequest
 from distillery_finetune_controller.domain.status import AZURE_STATUSES
@@ -53,7 +53,7 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
             timeout=settings.request_timeout_s,
         )
         return cls(client, AzureDeployments.from_settings(settings),
-                   account=settings.provider_account)
+                   account=settings.account_of(ProviderKind.AZURE))
 
     def lifecycle_of(self, model: str, raw: dict[str, Any]) -> ModelLifecycle:
         deprecation = raw.get("deprecation") or {}

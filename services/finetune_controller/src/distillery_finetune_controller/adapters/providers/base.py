@@ -27,14 +27,19 @@ from distillery_finetune_controller.domain.provider_types import (
 class AbstractFineTuneProvider(abc.ABC):
     """One fine-tuning account of one provider.
 
-    ``name`` goes into events ('openai', 'azure'); ``account`` identifies the account
-    (uploaded files are reused, and concurrent jobs counted, per account);
-    ``needs_deployment`` says a trained model must be deployed before it can serve.
+    ``name`` goes into events ('openai', 'azure', 'selfhosted'); ``account`` identifies the
+    account (uploaded files are reused, and concurrent jobs counted, per account);
+    ``needs_deployment`` says a trained model must be deployed before it can serve, and
+    ``deploys_under_model_name`` that its deployment is named after the fine-tuned model (an
+    adapter's name in a serving engine), so callers need no deployment name; ``label`` is how
+    refusals name the provider.
     """
 
     name: str
     account: str
     needs_deployment: bool = False
+    deploys_under_model_name: bool = False
+    label: str = "the provider"
     statuses: Mapping[str, JobStatus]
 
     @abc.abstractmethod
@@ -81,6 +86,12 @@ class AbstractFineTuneProvider(abc.ABC):
     async def get_deployment(self, deployment_name: str) -> Deployment | None:
         """The deployment's provisioning state; None if it does not exist."""
         raise NotImplementedError(f"{self.name} serves fine-tuned models without a deployment")
+
+    async def undeploy(self, deployment_name: str) -> bool:
+        """Release the deployment of a retired model; True once it is gone (also when it was
+        gone already), False when this provider keeps its deployments (the default: Azure's
+        stay until an operator or its idle timeout removes them)."""
+        return False
 
     async def close(self) -> None:
         """Release connections."""

@@ -44,6 +44,7 @@ class OpenAICompatibleProvider(AbstractFineTuneProvider):
         "error": FileState.FAILED, "deleted": FileState.FAILED,
     }
     filters_jobs_by_metadata = True
+    lifecycle_source = "provider's shutdown_date"
 
     def __init__(self, client: openai.AsyncOpenAI, *, name: str, account: str) -> None:
         self.client = client
@@ -55,7 +56,7 @@ class OpenAICompatibleProvider(AbstractFineTuneProvider):
         return None if found is None else self.lifecycle_of(model, found)
 
     def lifecycle_of(self, model: str, raw: dict[str, Any]) -> ModelLifecycle:
-        return ModelLifecycle(model=model, source="provider's shutdown_date",
+        return ModelLifecycle(model=model, source=self.lifecycle_source,
                               shutdown_date=_date(raw.get("shutdown_date")))
 
     async def upload_file(self, path: Path, filename: str) -> ProviderFile:

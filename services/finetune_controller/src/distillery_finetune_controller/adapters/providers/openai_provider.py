@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 
 from distillery_finetune_controller.adapters.providers.openai_compat import OpenAICompatibleProvider
-from distillery_finetune_controller.config import FinetuneSettings
+from distillery_finetune_controller.config import FinetuneSettings, ProviderKind
 
 
 class OpenAIProvider(OpenAICompatibleProvider):
@@ -20,4 +20,4 @@ class OpenAIProvider(OpenAICompatibleProvider):
             organization=settings.openai_organization, max_retries=settings.sdk_max_retries,
             timeout=settings.request_timeout_s,
         )
-        return cls(client, name="openai", account=settings.provider_account)
+        return cls(client, name="openai", account=settings.account_of(ProviderKind.OPENAI))
