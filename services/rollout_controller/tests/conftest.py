@@ -22,6 +22,7 @@ from distillery_contracts.traces import TraceCaptured
 from distillery_rollout_controller.adapters.fakes import FakeRolloutRepository
 from distillery_rollout_controller.config import ControllerConfig
 from distillery_rollout_controller.domain.gates import GatePolicy
+from distillery_rollout_controller.domain.routing import ArmEndpoints
 from distillery_rollout_controller.handlers import Handlers
 from distillery_rollout_controller.services import RolloutController
 from distillery_runtime.consumer import Delivery
@@ -89,9 +90,10 @@ class Harness:
     repo: FakeRolloutRepository = field(default_factory=FakeRolloutRepository)
     uow: FakeUnitOfWork = field(default_factory=FakeUnitOfWork)
     policy: GatePolicy = TEST_POLICY
+    endpoints: ArmEndpoints = field(default_factory=ArmEndpoints)
 
     def __post_init__(self) -> None:
-        config = ControllerConfig(policy=self.policy)
+        config = ControllerConfig(policy=self.policy, endpoints=self.endpoints)
         self.controller = RolloutController(config, self.clock)
         self.wakes = 0
         self.handlers = Handlers(self.controller, lambda uow: self.repo, wake=self._woken)
@@ -99,8 +101,10 @@ class Harness:
     def _woken(self) -> None:
         self.wakes += 1
 
-    async def passed_evaluation(self, candidate: str = STUDENT, run_id: str = "eval-1") -> None:
-        event = sample_evaluation_completed(candidate_model=candidate, run_id=run_id)
+    async def passed_evaluation(self, candidate: str = STUDENT, run_id: str = "eval-1",
+                                provider: str | None = None) -> None:
+        event = sample_evaluation_completed(candidate_model=candidate, run_id=run_id,
+                                            candidate_provider=provider)
         await self.handlers.on_evaluation_completed(self.uow, deliveries([event]))
         await self.uow.commit()
 
@@ -140,6 +144,9 @@ class Harness:
 
     def weights(self) -> dict[str, float]:
         return {a.name: a.weight for a in self.repo.routes["voice-agent"].table.arms}
+
+    def providers(self) -> dict[str, str]:
+        return {a.name: a.provider for a in self.repo.routes["voice-agent"].table.arms}
 
     def published(self, topic: str) -> list:
         return [m for m in self.uow.committed if m.topic == topic]

@@ -39,7 +39,8 @@ class RolloutRepositoryContract:
     async def test_rollout_state_survives_a_round_trip(self, repo):
         saved = rollout("ro-0001", RolloutStatus.ACTIVE, stage_index=2, stage_started_at=T0, decisions_made=4,
                         last_gates=[sample_gate()], last_metrics={"candidate": sample_metrics()},
-                        last_hold_code="inconclusive", eval_run_id="eval-1", cycle_id="cycle-1")
+                        last_hold_code="inconclusive", eval_run_id="eval-1", cycle_id="cycle-1",
+                        candidate_provider="selfhosted", previous_provider="openai")
         await repo.save_rollout(saved)
         saved.decisions_made = 5
         await repo.save_rollout(saved)

@@ -101,7 +101,7 @@ class RolloutController:
             rollout_id=await repo.next_rollout_id(), route=state.route,
             candidate_model=evaluation.candidate_model, teacher_model=self.config.teacher_model,
             previous_model=None, created_at=self.clock(), cycle_id=evaluation.cycle_id,
-            eval_run_id=evaluation.run_id,
+            eval_run_id=evaluation.run_id, candidate_provider=evaluation.candidate_provider,
         )
         if await repo.live_rollout(state.route) is not None:
             await repo.save_rollout(rollout)
@@ -193,7 +193,7 @@ class RolloutController:
     async def _begin(self, repo: AbstractRolloutRepository, uow: UnitOfWork, state: RouteState,
                      rollout: Rollout, cause: Envelope | None) -> RolloutDecided:
         plan = self.config.plan
-        rollout.previous_model = state.production_model
+        rollout.previous_model, rollout.previous_provider = state.production_model, state.production_provider
         rollout.begin(self.clock())
         against = rollout.previous_model or "the teacher alone"
         reason = (f"offline evaluation {rollout.eval_run_id or '(none)'} passed; stage 1 of "
@@ -213,7 +213,7 @@ class RolloutController:
         """A new table version when the rollout's weights or models differ from the one in force."""
         table = build_table(state.route, state.version + 1, rollout.rollout_id,
                             rollout.weights(self.config.plan), rollout.models(), self.config.endpoints,
-                            self.clock())
+                            self.clock(), rollout.providers())
         if [a.model_dump() for a in table.arms] == [a.model_dump() for a in state.table.arms]:
             return state
         production = state.production_model if rollout.is_live else rollout.production_model_after

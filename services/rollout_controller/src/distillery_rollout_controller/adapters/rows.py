@@ -45,6 +45,7 @@ def rollout_from(row: Mapping[str, Any]) -> Rollout:
         last_gates=_GATES.validate_python(row["last_gates"]),
         last_metrics=_METRICS.validate_python(row["last_metrics"]),
         ended_at=row["ended_at"], end_reason=row["end_reason"],
+        candidate_provider=row["candidate_provider"], previous_provider=row["previous_provider"],
     )
 
 
@@ -59,6 +60,7 @@ def rollout_row(rollout: Rollout) -> dict[str, Any]:
         "last_gates": _GATES.dump_python(rollout.last_gates, mode="json"),
         "last_metrics": _METRICS.dump_python(rollout.last_metrics, mode="json"),
         "created_at": rollout.created_at, "ended_at": rollout.ended_at, "end_reason": rollout.end_reason,
+        "candidate_provider": rollout.candidate_provider, "previous_provider": rollout.previous_provider,
     }
 
 

@@ -41,6 +41,8 @@ rollouts = Table(
     required("created_at", Timestamp),
     optional("ended_at", Timestamp),
     optional("end_reason", Text),
+    optional("candidate_provider", Text),
+    optional("previous_provider", Text),
     Index("rollouts_route_status", "route", "status"),
 )
 

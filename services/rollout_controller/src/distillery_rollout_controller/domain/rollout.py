@@ -43,6 +43,10 @@ class Rollout:
     created_at: datetime
     cycle_id: str | None = None
     eval_run_id: str | None = None
+    candidate_provider: str | None = None
+    """The provider the candidate was trained with; None: not known (the configured one)."""
+    previous_provider: str | None = None
+    """The provider serving the student it replaces, as the table in force said."""
     status: RolloutStatus = RolloutStatus.QUEUED
     stage_index: int = 0
     stage_started_at: datetime | None = None
@@ -74,6 +78,14 @@ class Rollout:
         if self.previous_model is not None:
             models[PRODUCTION] = self.previous_model
         return models
+
+    def providers(self) -> dict[str, str]:
+        """Provider behind each student arm of :meth:`models`, where it is known."""
+        if self.status is RolloutStatus.COMPLETED:
+            known = {PRODUCTION: self.candidate_provider}
+        else:
+            known = {CANDIDATE: self.candidate_provider, PRODUCTION: self.previous_provider}
+        return {arm: provider for arm, provider in known.items() if provider is not None}
 
     @property
     def production_model_after(self) -> str | None:
