@@ -19,6 +19,7 @@ EXTRAS = {
     "distillery_finetune_controller": "finetune-controller",
     "distillery_evaluator": "evaluator",
     "distillery_rollout_controller": "rollout-controller",
+    "distillery_trainer": "trainer",
     "distillery_students": "students",
     "distillery_sandbox": "sandbox",
     "distillery_router": "all",
@@ -29,7 +30,7 @@ EXTRAS = {
 
 # What `distillery demo` runs: every service, both sandboxes, the voice platform's router
 # and the local stack (not the students: the default demo's student is hosted).
-DEMO_NEEDS = tuple(package for package in EXTRAS if package != "distillery_students")
+DEMO_NEEDS = tuple(package for package in EXTRAS if package not in ("distillery_students", "distillery_trainer"))
 
 
 def missing_extra(exc: ModuleNotFoundError) -> str | None:

@@ -7,13 +7,15 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from distillery_students.progress import CancelCheck, ProgressHook, TrainingProgress
+from distillery_students.progress import CancelCheck, CheckpointHook, ProgressHook, TrainingProgress
 
 
 class ProgressCallback(TrainerCallback):
-    def __init__(self, on_progress: ProgressHook | None, should_cancel: CancelCheck | None) -> None:
+    def __init__(self, on_progress: ProgressHook | None, should_cancel: CancelCheck | None,
+                 on_checkpoint: CheckpointHook | None = None) -> None:
         self.on_progress = on_progress
         self.should_cancel = should_cancel
+        self.on_checkpoint = on_checkpoint
         self.cancelled = False
         self.started = time.monotonic()
         self.first_step = 0
@@ -28,6 +30,10 @@ class ProgressCallback(TrainerCallback):
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._maybe_cancel(control)
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(state.global_step)
 
     def _maybe_cancel(self, control: Any) -> None:
         # Checked at the end of a step and again once its progress is reported, so a cancel

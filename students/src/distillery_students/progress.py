@@ -22,3 +22,5 @@ class TrainingProgress:
 
 ProgressHook = Callable[[TrainingProgress], None]
 CancelCheck = Callable[[], bool]
+CheckpointHook = Callable[[int], None]
+"""Called with the step number once a checkpoint (a resume point) is on disk."""

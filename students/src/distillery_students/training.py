@@ -30,14 +30,14 @@ from distillery_students.domain.model_card import (ADAPTER_FILE, CARD_FILE, SUMS
 from distillery_students.domain.settings import TrainingSettings
 from distillery_students.errors import StudentError, TrainingCancelled
 from distillery_students.loading import Device, load_model, load_tokenizer, pick_device
-from distillery_students.progress import CancelCheck, ProgressHook, TrainingProgress
+from distillery_students.progress import CancelCheck, CheckpointHook, ProgressHook, TrainingProgress
 
 __all__ = ["TrainingProgress", "published_card", "train_adapter"]
 
 
 def train_adapter(data: Path, settings: TrainingSettings, out: Path, *, dataset_id: str | None = None,
                   on_progress: ProgressHook | None = None, should_cancel: CancelCheck | None = None,
-                  cache_dir: Path | None = None) -> ModelCard:
+                  on_checkpoint: CheckpointHook | None = None, cache_dir: Path | None = None) -> ModelCard:
     """Train and publish the adapter of one job; raises :class:`StudentError` with one line."""
     raw = _read(data)
     dataset_sha = hashlib.sha256(raw).hexdigest()
@@ -55,7 +55,7 @@ def train_adapter(data: Path, settings: TrainingSettings, out: Path, *, dataset_
         raise StudentError(f"{data}: no example keeps a learned token within max_length {settings.max_length}")
     dataset = _dataset_ref(dataset_id, dataset_sha, tokenized)
     device = pick_device()
-    run = _Run(base, settings, device, work, on_progress, should_cancel)
+    run = _Run(base, settings, device, work, on_progress, should_cancel, on_checkpoint)
     trainer = run.trainer(load_model(base, device), tokenizer, usable)
     started = time.monotonic()
     trainer.train(resume_from_checkpoint=_last_checkpoint(work / "checkpoints"))
@@ -126,11 +126,12 @@ class _Run:
     """The TRL trainer of one job, with its progress-and-cancel callback."""
 
     def __init__(self, base: BaseModel, settings: TrainingSettings, device: Device, work: Path,
-                 on_progress: ProgressHook | None, should_cancel: CancelCheck | None) -> None:
+                 on_progress: ProgressHook | None, should_cancel: CancelCheck | None,
+                 on_checkpoint: CheckpointHook | None = None) -> None:
         from distillery_students.callback import ProgressCallback
 
         self.base, self.settings, self.device, self.work = base, settings, device, work
-        self.callback = ProgressCallback(on_progress, should_cancel)
+        self.callback = ProgressCallback(on_progress, should_cancel, on_checkpoint)
 
     def trainer(self, model: Any, tokenizer: Any, examples: list[TokenizedExample]) -> Any:
         from datasets import Dataset
