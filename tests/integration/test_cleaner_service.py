@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from cleaner_workload import CLINIC_PHONE, sandbox_traces
-from kafka_helpers import ReadMessage, wait_until
+from kafka_helpers import ReadMessage, read_topic, wait_until
 
 
 from distillery_cleaner.app import build
+from distillery_cli.replay import Target, apply, plan
+from distillery_cli.topics import group_lag, partitions
 from distillery_cleaner.domain.config import CleanerConfig
 from distillery_contracts.common import Score
 from distillery_contracts.registry import (
@@ -24,7 +24,6 @@ from distillery_contracts.registry import (
     EXAMPLES_REJECTED,
     TRACES_RAW,
     all_topic_specs,
-    get_topic,
 )
 from distillery_contracts.traces import TraceScored
 from distillery_runtime.kafka import ensure_topics, publish_events
@@ -75,48 +74,20 @@ async def verdicts(bootstrap: str, count: int, timeout: float = 40.0) -> list[Re
 
     Counted by reading: Tansu's end offsets lag the messages actually stored.
     """
-    consumer = AIOKafkaConsumer(EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, bootstrap_servers=bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    found: list[ReadMessage] = []
-    deadline, settle_until = time.monotonic() + timeout, None
-    try:
-        while time.monotonic() < (settle_until or deadline):
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                found += [ReadMessage(r.topic, r.partition, r.offset, r.key.decode() if r.key else None,
-                                      {k: v.decode() for k, v in r.headers}, r.value) for r in records]
-            if settle_until is None and len(found) >= count:
-                settle_until = time.monotonic() + 1.0
-    finally:
-        await consumer.stop()
+    found = await read_topic(bootstrap, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, expect=count, timeout=timeout)
     assert len(found) >= count, f"{len(found)} verdicts published, expected {count}"
     return found
 
 
 async def committed(bootstrap: str, group: str) -> int:
     """Sum of ``group``'s committed offsets on traces.raw."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(TRACES_RAW, p) for p in range(get_topic(TRACES_RAW).partitions)]
-        total = 0
-        for tp in partitions:
-            total += max(await consumer.committed(tp) or 0, 0)
-        return total
-    finally:
-        await consumer.stop()
+    lag = await group_lag(bootstrap, group, TRACES_RAW, await partitions(bootstrap, TRACES_RAW))
+    return sum(max(offset or 0, 0) for offset in lag.committed.values())
 
 
 async def rewind(bootstrap: str, group: str) -> None:
-    """Reset ``group`` to the beginning of traces.raw, as an operator replaying would."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(TRACES_RAW, p) for p in range(get_topic(TRACES_RAW).partitions)]
-        consumer.assign(partitions)
-        await consumer.commit({tp: 0 for tp in partitions})
-    finally:
-        await consumer.stop()
+    """Reset ``group`` to the beginning of traces.raw, as ``distillery replay --to-earliest`` does."""
+    await apply(bootstrap, group, TRACES_RAW, await plan(bootstrap, group, TRACES_RAW, Target(earliest=True)))
 
 
 CONFIG = {"pii": {"allow": [CLINIC_PHONE]}}

@@ -6,7 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer
+from distillery_runtime.kafka_clients import kafka_reader
 
 
 @dataclass
@@ -19,17 +19,14 @@ class ReadMessage:
     value: bytes
 
 
-async def read_topic(bootstrap: str, topic: str, *, expect: int | None = None,
+async def read_topic(bootstrap: str, *topics: str, expect: int | None = None,
                      timeout: float = 20.0, settle: float = 1.0) -> list[ReadMessage]:
-    """Every message on ``topic`` from the start: until ``expect`` are read (then ``settle``
+    """Every message on ``topics`` from the start: until ``expect`` are read (then ``settle``
     seconds more, to catch extras), or until ``timeout``."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
-    await consumer.start()
     out: list[ReadMessage] = []
     deadline = time.monotonic() + timeout
     reached_at: float | None = None
-    try:
+    async with kafka_reader(bootstrap, *topics, auto_offset_reset="earliest") as consumer:
         while time.monotonic() < deadline:
             if reached_at is not None and time.monotonic() - reached_at > settle:
                 break
@@ -42,8 +39,6 @@ async def read_topic(bootstrap: str, topic: str, *, expect: int | None = None,
             if expect is not None and len(out) >= expect and reached_at is None:
                 reached_at = time.monotonic()
         return out
-    finally:
-        await consumer.stop()
 
 
 async def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1):

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from rich.table import Table
 
 from distillery_cli.common import console, die, friendly, run_async, settings
 from distillery_cli.topics import PartitionInfo, partitions
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.kafka import check_broker
+from distillery_runtime.kafka_clients import kafka_admin, kafka_reader
 
 
 @dataclass(frozen=True)
@@ -39,24 +39,18 @@ class Move:
 
 
 async def live_members(bootstrap: str, group: str) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with kafka_admin(bootstrap) as admin:
         [described] = await admin.describe_consumer_groups([group])
         groups = described.groups
         # DescribeGroups v2: (error_code, group, state, protocol_type, protocol, members)
         return [member[0] for g in groups for member in g[5]]
-    finally:
-        await admin.close()
 
 
 async def plan(bootstrap: str, group: str, topic: str, target: Target) -> list[Move]:
     parts = await partitions(bootstrap, topic)
     if not parts:
         raise ConfigError(f"topic {topic!r} does not exist on the broker at {bootstrap}")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
+    async with kafka_reader(bootstrap, group=group) as consumer:
         tps = [TopicPartition(topic, p.partition) for p in parts]
         by_time = {}
         if target.at is not None:
@@ -66,8 +60,6 @@ async def plan(bootstrap: str, group: str, topic: str, target: Target) -> list[M
         for p, tp in zip(parts, tps, strict=True):
             moves.append(Move(p.partition, await consumer.committed(tp), _new_offset(p, target, by_time.get(tp))))
         return moves
-    finally:
-        await consumer.stop()
 
 
 def _new_offset(part: PartitionInfo, target: Target, found: object) -> int:
@@ -80,9 +72,7 @@ def _new_offset(part: PartitionInfo, target: Target, found: object) -> int:
 
 async def apply(bootstrap: str, group: str, topic: str, moves: list[Move], timeout: float = 30.0) -> None:
     """Join the (empty) group alone, commit the new offsets, leave."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
+    async with kafka_reader(bootstrap, topic, group=group) as consumer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         wanted = {TopicPartition(topic, m.partition) for m in moves}
@@ -91,8 +81,6 @@ async def apply(bootstrap: str, group: str, topic: str, moves: list[Move], timeo
                 raise ConfigError(f"could not take over group {group!r} within {timeout:.0f}s; is a member running?")
             await consumer.getmany(timeout_ms=200)
         await consumer.commit({TopicPartition(topic, m.partition): m.new for m in moves})
-    finally:
-        await consumer.stop()
 
 
 def replay_cmd(

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaClient, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -26,6 +26,7 @@ from distillery_contracts.envelope import Envelope
 from distillery_runtime.consumer import BatchProcessor
 from distillery_runtime.deadletter import AbstractDeadLetterSink
 from distillery_runtime.errors import ConfigError
+from distillery_runtime.kafka_clients import kafka_admin
 from distillery_runtime.logs import get_logger
 from distillery_runtime.outbox import AbstractPublisher
 
@@ -64,9 +65,7 @@ async def check_broker(bootstrap: str, timeout_s: float = 10.0) -> None:
 
 async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]:
     """Create every topic that does not exist yet; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with kafka_admin(bootstrap) as admin:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
         for spec in missing:  # one at a time: a config the broker refuses names its topic
@@ -76,8 +75,6 @@ async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]
             except TopicAlreadyExistsError:
                 pass
         return [s.name for s in missing]
-    finally:
-        await admin.close()
 
 
 class KafkaPublisher(AbstractPublisher):

@@ -29,6 +29,7 @@ from distillery_contracts.registry import (
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_contracts.upcasting import decode_event
+from distillery_runtime.kafka_clients import kafka_reader, partition_ids
 
 FOLLOWED = (DATASETS_BUILT, FINETUNE_JOBS, EVALUATIONS_COMPLETED, ROLLOUT_DECISIONS, ROUTING_TABLE)
 
@@ -94,30 +95,24 @@ class PipelineMonitor:
         self.bootstrap = bootstrap
         self.counted = counted
         self.view = PipelineView()
-        self._consumer: AIOKafkaConsumer | None = None
         self._counter: AIOKafkaConsumer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._consumer = AIOKafkaConsumer(*FOLLOWED, bootstrap_servers=self.bootstrap, group_id=None,
-                                          auto_offset_reset="earliest", enable_auto_commit=False)
         # A subscribed consumer only learns the metadata of its own topics: the counted
         # topics' end offsets come from a second, unsubscribed one.
-        self._counter = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        await self._consumer.start()
-        await self._counter.start()
-        counted_at = 0.0
-        try:
+        async with (
+            kafka_reader(self.bootstrap, *FOLLOWED, auto_offset_reset="earliest") as consumer,
+            kafka_reader(self.bootstrap) as self._counter,
+        ):
+            counted_at = 0.0
             while not stop.is_set():
-                batch = await self._consumer.getmany(timeout_ms=300)
+                batch = await consumer.getmany(timeout_ms=300)
                 for records in batch.values():
                     for record in records:
                         self._apply(record)
                 if time.monotonic() - counted_at > 1.0:
                     await self.refresh_counts()
                     counted_at = time.monotonic()
-        finally:
-            await self._consumer.stop()
-            await self._counter.stop()
 
     def _apply(self, record: Any) -> None:
         try:
@@ -131,10 +126,7 @@ class PipelineMonitor:
         if not self.counted or self._counter is None:
             return
         for topic in self.counted:
-            parts = self._counter.partitions_for_topic(topic)
-            if not parts:
-                await self._counter._client.force_metadata_update()
-                parts = self._counter.partitions_for_topic(topic) or set()
+            parts = await partition_ids(self._counter, topic)
             if not parts:
                 continue
             ends = await self._counter.end_offsets([TopicPartition(topic, p) for p in parts])
@@ -144,13 +136,8 @@ class PipelineMonitor:
 async def snapshot(bootstrap: str, timeout: float = 10.0) -> PipelineView:
     """Read the followed topics up to their current end and return the picture."""
     monitor = PipelineMonitor(bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(t, p) for t in FOLLOWED for p in (consumer.partitions_for_topic(t) or ())]
-        if not tps:
-            await consumer._client.force_metadata_update()
-            tps = [TopicPartition(t, p) for t in FOLLOWED for p in (consumer.partitions_for_topic(t) or ())]
+    async with kafka_reader(bootstrap) as consumer:
+        tps = [TopicPartition(t, p) for t in FOLLOWED for p in await partition_ids(consumer, t)]
         if not tps:
             return monitor.view
         consumer.assign(tps)
@@ -166,5 +153,3 @@ async def snapshot(bootstrap: str, timeout: float = 10.0) -> PipelineView:
                 for record in records:
                     monitor._apply(record)
         return monitor.view
-    finally:
-        await consumer.stop()
