@@ -20,7 +20,8 @@ import pytest
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
-from distillery_contracts.samples import sample_dataset_built
+from distillery_contracts.rollout import RolloutDecision
+from distillery_contracts.samples import sample_dataset_built, sample_rollout_decided
 from distillery_finetune_controller.adapters.fakes import FakeFineTuneProvider, FakeJobStore, FakeModelStore
 from distillery_finetune_controller.config import FinetuneSettings
 from distillery_finetune_controller.domain.job import Job
@@ -33,6 +34,9 @@ from distillery_runtime.uow import FakeUnitOfWork
 sys.path.insert(0, str(Path(__file__).parent))
 
 BASE = "gpt-4o-mini-2024-07-18"
+OPEN_BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
+SELFHOSTED = {"selfhosted_trainer_url": "http://trainer:8090/v1", "selfhosted_serving_url": "http://student:8000/v1",
+              "selfhosted_adapter_root": "/srv/adapters"}
 TODAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -97,6 +101,20 @@ class World:
             await self.handlers.on_dataset_built(self.uow, [delivery])
             await self.uow.commit()
 
+    async def decide(self, kind: RolloutDecision, candidate: str, previous: str | None = None,
+                     rollout_id: str = "ro-1") -> None:
+        """Deliver the rollout-controller's decision about ``candidate``, taken now."""
+        decision = sample_rollout_decided(decision_id=f"{rollout_id}:{kind.value}", rollout_id=rollout_id,
+                                          decision=kind, candidate_model=candidate, previous_model=previous,
+                                          decided_at=self.clock())
+        envelope = Envelope.new(event_type="RolloutDecided", schema_version=1, producer="rollout-controller/0.1.0",
+                                event_id=decision.event_id())
+        delivery = Delivery(envelope=envelope, event=decision, topic="distillery.rollout.decisions.v1",
+                            partition=0, offset=0, key=rollout_id)
+        async with self.uow:
+            await self.handlers.on_rollout_decided(self.uow, [delivery])
+            await self.uow.commit()
+
     async def run(self, ticks: int = 1, step_s: float = 3600.0) -> None:
         """Tick the worker; the clock moves on after each tick so that every job is due."""
         for _ in range(ticks):
@@ -114,6 +132,17 @@ class World:
 
     def statuses(self, job_id: str = "job-ds-0001") -> list[JobStatus]:
         return [e.status for e in self.published(job_id)]
+
+    async def train(self, dataset_id: str = "ds-0001", base_model: str = BASE) -> str:
+        """Deliver a dataset and let the provider train it (not yet deployed); the fine-tuned model."""
+        await self.deliver(self.dataset(dataset_id, base_model=base_model))
+        await self.run()
+        pid = self.provider_job(f"job-{dataset_id}")
+        self.provider.advance(pid, "running")
+        await self.run()
+        model = f"ft:{base_model}:distillery:{pid}"
+        self.provider.advance(pid, "succeeded", fine_tuned_model=model, trained_tokens=900)
+        return model
 
     def provider_job(self, job_id: str = "job-ds-0001") -> str:
         found = [pid for pid, r in self.provider.requests.items() if r.job_id == job_id]
@@ -159,5 +188,28 @@ def make_world(tmp_path: Path) -> Callable[..., World]:
         provider = FakeFineTuneProvider()
         provider.offer(BASE, shutdown_date=date(2027, 6, 1))
         return World(tmp=tmp_path, provider=provider, settings=settings_for(**overrides))
+
+    return make
+
+
+@pytest.fixture
+def selfhosted_world(tmp_path: Path) -> World:
+    provider = FakeFineTuneProvider.selfhosted()
+    provider.offer(OPEN_BASE)
+    return World(tmp=tmp_path, provider=provider, settings=settings_for(provider="selfhosted", **SELFHOSTED))
+
+
+@pytest.fixture
+def fallback_world(tmp_path: Path) -> Callable[..., World]:
+    """OpenAI refuses BASE (it shuts down 29 days from TODAY, inside the 30-day service life);
+    the self-hosted fallback trains OPEN_BASE."""
+    def make(**overrides: Any) -> World:
+        provider = FakeFineTuneProvider()
+        provider.offer(BASE, shutdown_date=date(2026, 12, 1))
+        fallback = FakeFineTuneProvider.selfhosted()
+        fallback.offer(OPEN_BASE)
+        settings = settings_for(**{"fallback_provider": "selfhosted", "fallback_model": OPEN_BASE, **SELFHOSTED,
+                                   **overrides})
+        return World(tmp=tmp_path, provider=provider, settings=settings, fallback=fallback)
 
     return make

@@ -57,6 +57,17 @@ class JobStoreContract:
         assert [j.job_id for j in await jobs.due(ACCOUNT, T0)] == ["job-a", "job-b"]
         assert await jobs.resume_all(ACCOUNT, T0) == 2
 
+    async def test_a_job_moved_to_another_account_is_due_and_counted_there(self, jobs):
+        await jobs.add(new_job("job-a", phase=Phase.WAITING), ACCOUNT)
+        await jobs.move("job-a", "selfhosted:trainer")
+        job = await jobs.get("job-a")
+        job.phase = Phase.UPLOADING
+        await jobs.save(job)
+
+        assert await jobs.due(ACCOUNT, T0) == []
+        assert [j.job_id for j in await jobs.due("selfhosted:trainer", T0)] == ["job-a"]
+        assert (await jobs.count_active(ACCOUNT), await jobs.count_active("selfhosted:trainer")) == (0, 1)
+
     async def test_saving_a_stale_copy_keeps_the_cancel_request(self, jobs):
         await jobs.add(new_job("job-a"), ACCOUNT)
         stale = await jobs.get("job-a")
@@ -107,10 +118,11 @@ class JobStoreContract:
         assert await jobs.history("job-1") == [] and await jobs.events("job-1") == []
 
 
-def model(name: str, status: ModelStatus, deployment: str | None = None, minutes: int = 0) -> RegisteredModel:
+def model(name: str, status: ModelStatus, deployment: str | None = None, minutes: int = 0,
+          provider: str = "azure") -> RegisteredModel:
     at = T0 + timedelta(minutes=minutes)
     return RegisteredModel(fine_tuned_model=name, job_id=f"job-{name}", dataset_id="ds", cycle_id=None,
-                           base_model="gpt-4o-mini", provider="azure", provider_job_id=None,
+                           base_model="gpt-4o-mini", provider=provider, provider_job_id=None,
                            deployment_name=deployment, trained_tokens=10, metrics=JobMetrics(step=1),
                            status=status, registered_at=at, status_changed_at=at)
 
@@ -138,3 +150,40 @@ class ModelStoreContract:
 
         assert [m.fine_tuned_model for m in await registry.list_models()] == ["m-3", "m-2", "m-1"]
         assert await registry.list_models(ModelStatus.CANDIDATE) == [registered[1]]
+
+    async def test_a_retired_deployment_is_due_for_release_from_its_time_and_only_once(self, registry):
+        later = T0 + timedelta(minutes=1)
+        for name, deployment, provider in (("m-a", "m-a", "selfhosted"), ("m-b", None, "selfhosted"),
+                                           ("m-c", "dep-c", "azure")):
+            await registry.register(model(name, ModelStatus.IN_ROLLOUT, deployment, provider=provider))
+            await registry.apply(StatusChange(name, ModelStatus.RETIRED, "ro-1", undeploy_at=later), T0)
+
+        assert await registry.undeploy_due("selfhosted", T0) == []
+        [due] = await registry.undeploy_due("selfhosted", later)  # m-b has nothing to release
+        assert (due.fine_tuned_model, due.undeploy_due_at) == ("m-a", later)
+        assert [m.fine_tuned_model for m in await registry.undeploy_due("azure", later)] == ["m-c"]
+
+        await registry.save_undeploy(due.undeploy_failed(later, 5, 600, None))
+        assert await registry.undeploy_due("selfhosted", later + timedelta(seconds=4)) == []
+        [retried] = await registry.undeploy_due("selfhosted", later + timedelta(seconds=5))
+        assert (retried.undeploy_failures, retried.undeploy_due_at) == (1, later + timedelta(seconds=5))
+        await registry.save_undeploy(retried.undeploy_done(later, released=True))
+        assert await registry.undeploy_due("selfhosted", later + timedelta(days=1)) == []
+        [released] = [m for m in await registry.list_models() if m.fine_tuned_model == "m-a"]
+        assert (released.undeployed_at, released.undeploy_failures) == (later, 0)
+
+        # Retired again later: a released deployment is not released twice.
+        await registry.apply(StatusChange("m-a", ModelStatus.RETIRED, "ro-2", undeploy_at=later), later)
+        assert await registry.undeploy_due("selfhosted", later + timedelta(days=1)) == []
+
+    async def test_a_model_back_in_use_calls_off_its_release_even_against_a_worker_that_read_it(self, registry):
+        later = T0 + timedelta(minutes=1)
+        await registry.register(model("m-a", ModelStatus.IN_ROLLOUT, "m-a", provider="selfhosted"))
+        await registry.apply(StatusChange("m-a", ModelStatus.RETIRED, "ro-1", undeploy_at=later), T0)
+        [read] = await registry.undeploy_due("selfhosted", later)
+        await registry.apply(StatusChange("m-a", ModelStatus.IN_ROLLOUT, "ro-2"), later)
+        await registry.save_undeploy(read.undeploy_failed(later, 5, 600, None))  # the worker's stale write
+
+        assert await registry.undeploy_due("selfhosted", later + timedelta(days=1)) == []
+        [back] = await registry.list_models()
+        assert (back.status, back.undeploy_due_at, back.undeploy_failures) == (ModelStatus.IN_ROLLOUT, None, 0)

@@ -87,3 +87,16 @@ def test_azure_decisions_name_the_deployment_and_find_the_same_model():
 
 def test_decisions_about_models_we_did_not_train_change_nothing():
     assert changes(RolloutDecision.STARTED, [model("ft:other", ModelStatus.CANDIDATE)]) == {}
+
+
+def test_a_retired_model_is_released_after_the_delay_and_no_other_change_releases_one():
+    from datetime import timedelta
+
+    known = [model("ft:new", ModelStatus.IN_ROLLOUT), model("ft:old", ModelStatus.PRODUCTION)]
+    completed = decision_changes(decided(RolloutDecision.COMPLETED), known, timedelta(seconds=60))
+    rolled_back = decision_changes(decided(RolloutDecision.ROLLED_BACK), known[:1], timedelta(seconds=60))
+    decided_at = decided(RolloutDecision.COMPLETED).decided_at
+
+    assert {c.fine_tuned_model: c.undeploy_at for c in completed} == {
+        "ft:old": decided_at + timedelta(seconds=60), "ft:new": None}
+    assert [c.undeploy_at for c in rolled_back] == [decided_at + timedelta(seconds=60)]

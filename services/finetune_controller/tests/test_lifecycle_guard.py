@@ -102,3 +102,51 @@ def test_the_calendar_can_be_configured_as_json(monkeypatch: pytest.MonkeyPatch)
     settings = FinetuneSettings(openai_api_key="sk")
 
     assert settings.calendar == {"gpt-4o-mini": CalendarEntry(shutdown=date(2026, 12, 1))}
+
+
+def test_without_a_fallback_provider_the_refusals_read_as_they_always_did():
+    retired = published(shutdown_date=date(2026, 10, 1))
+    assert check_lifecycle(retired, MINI, policy(), date(2026, 11, 2)).message == (
+        f"refused before any upload: {MINI} shut down on 2026-10-01 (provider's shutdown_date); "
+        "the configured fallback base model is gpt-4.1-mini; build the next dataset for it")
+    assert check_lifecycle(None, MINI, policy(fallback_model=None), date(2026, 11, 2)).message == (
+        f"refused before any upload: base model {MINI} is not offered by the provider; "
+        "no fallback base model is configured (DISTILLERY_FINETUNE_FALLBACK_MODEL)")
+
+
+def test_a_refusal_names_the_self_hosted_fallback_and_the_setting_that_makes_it_automatic():
+    retired = published(shutdown_date=date(2026, 10, 1))
+    manual = check_lifecycle(retired, MINI, policy(fallback_model="qwen2.5-1.5b", fallback_provider="selfhosted"),
+                             date(2026, 11, 2))
+    automatic = check_lifecycle(retired, MINI, policy(fallback_model="qwen2.5-1.5b", fallback_provider="selfhosted",
+                                                      auto_fallback=True), date(2026, 11, 2))
+
+    assert manual.message.endswith(
+        "; the configured fallback is base model qwen2.5-1.5b on the selfhosted provider; "
+        "set DISTILLERY_FINETUNE_AUTO_FALLBACK=true to continue there automatically")
+    assert automatic.message.endswith("; the configured fallback is base model qwen2.5-1.5b on the selfhosted "
+                                      "provider, where the job continues (DISTILLERY_FINETUNE_AUTO_FALLBACK)")
+    assert manual.reason == automatic.reason == f"{MINI} shut down on 2026-10-01 (provider's shutdown_date)"
+
+
+def test_a_base_model_the_trainer_lacks_is_named_with_the_trainer_that_lacks_it():
+    trainer = "the self-hosted trainer at http://trainer:8090/v1 (its GET /v1/models lists the base models it can train)"
+    refusal = check_lifecycle(None, "/srv/models/qwen", policy(), date(2026, 11, 2), offered_by=trainer)
+
+    assert refusal.code == "model_unknown"
+    assert refusal.message.startswith(f"refused before any upload: base model /srv/models/qwen is not offered by "
+                                      f"{trainer}; ")
+
+
+def test_the_self_hosted_trainer_ignores_the_hosted_window_but_keeps_dates_set_for_a_model():
+    settings = FinetuneSettings(provider="selfhosted", calendar={
+        "*": {"fine_tune_until": "2027-01-06"}, "old-llama": {"shutdown": "2027-02-01"}})
+    open_weights = ModelLifecycle(model="qwen2.5-1.5b", source="self-hosted trainer")
+    after_the_window = date(2027, 3, 1)
+
+    assert check_lifecycle(open_weights, "qwen2.5-1.5b", settings.lifecycle_policy(), after_the_window) is None
+    assert check_lifecycle(open_weights, "old-llama", settings.lifecycle_policy(), after_the_window).code == (
+        "model_retired")
+    hosted = FinetuneSettings(calendar=settings.calendar)
+    assert check_lifecycle(open_weights, "qwen2.5-1.5b", hosted.lifecycle_policy(), after_the_window).code == (
+        "fine_tuning_closed")

@@ -46,9 +46,9 @@ def build(settings: RuntimeSettings, finetune: FinetuneSettings | None = None,
     config = finetune if finetune is not None else load_settings(FinetuneSettings)
     config.check()
     handlers = Handlers(config, jobs_in=sql_jobs, registry_in=sql_models)
+    primary = provider_factory(config, config.provider)
     fallback = provider_factory(config, config.fallback_provider) if config.fallback_provider else None
-    jobs = JobContext(primary=provider_factory(config, config.provider), fallback=fallback, settings=config,
-                      jobs_in=sql_jobs, registry_in=sql_models)
+    jobs = JobContext(primary=primary, fallback=fallback, settings=config, jobs_in=sql_jobs, registry_in=sql_models)
     return ServiceSpec.of(
         distillery_finetune_controller,
         subscriptions=[
