@@ -124,7 +124,9 @@ class ProviderCheckpoint:
 
 @dataclass(frozen=True)
 class Deployment:
-    """A deployment of a fine-tuned model (Azure): provisioning, ready or failed."""
+    """A deployment of a fine-tuned model (Azure's, or a self-hosted adapter loaded into the
+    serving engine): provisioning, ready or failed; ``model`` is what it serves (for an
+    adapter loaded from elsewhere, its path)."""
 
     name: str
     state: str
