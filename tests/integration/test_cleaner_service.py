@@ -7,17 +7,17 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from cleaner_workload import CLINIC_PHONE, sandbox_traces
+from db_helpers import count_rows, fetch_rows
 from kafka_helpers import ReadMessage, read_topic, wait_until
 
 
 from distillery_cleaner.app import build
+from distillery_cleaner.domain.config import CleanerConfig
 from distillery_cli.replay import Target, apply, plan
 from distillery_cli.topics import group_lag, partitions
-from distillery_cleaner.domain.config import CleanerConfig
 from distillery_contracts.common import Score
 from distillery_contracts.registry import (
     EXAMPLES_ACCEPTED,
@@ -139,7 +139,7 @@ async def test_replaying_from_the_beginning_in_the_same_group_adds_nothing(
         assert await wait_until(lambda: _caught_up(topics, cleaner.group, len(TRACES)), timeout=40)
         await asyncio.sleep(1.0)  # give the relay its chance to publish anything new
     assert len(await verdicts(topics, len(TRACES))) == len(first) == len(TRACES)
-    assert await _indexed(database_url) == sum(m.topic == EXAMPLES_ACCEPTED for m in first)
+    assert await count_rows(database_url, "cleaner.examples") == sum(m.topic == EXAMPLES_ACCEPTED for m in first)
     assert await _registered(database_url) == [("0.1.0", cleaner.config_hash)]  # once, though it ran twice
 
 
@@ -170,17 +170,5 @@ async def _caught_up(bootstrap: str, group: str, total: int) -> bool:
 
 async def _registered(database_url: str) -> list[tuple[str, str]]:
     """The (version, configuration hash) pairs the cleaner recorded running under."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch("select cleaner_version, config_hash from cleaner.config_versions")
-        return [(row["cleaner_version"], row["config_hash"]) for row in rows]
-    finally:
-        await conn.close()
-
-
-async def _indexed(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchval("select count(*) from cleaner.examples")
-    finally:
-        await conn.close()
+    rows = await fetch_rows(database_url, "select cleaner_version, config_hash from cleaner.config_versions")
+    return [(row["cleaner_version"], row["config_hash"]) for row in rows]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import asyncpg
 import pytest
+from db_helpers import probe_applied
 from factories import trace
 from kafka_helpers import read_topic, wait_until
+from processes import service_env, start_process
 
 from distillery_contracts.registry import EXAMPLES_REJECTED, TRACES_RAW, all_topic_specs
 from distillery_runtime.kafka import ensure_topics, publish_events
@@ -21,21 +20,8 @@ PROBE = Path(__file__).parents[1] / "support" / "probe_service.py"
 
 
 def start_probe(broker, database_url: str, tmp_path: Path, **extra_env: str) -> subprocess.Popen:
-    env = {**os.environ, "DISTILLERY_KAFKA_BOOTSTRAP": broker.bootstrap,
-           "DISTILLERY_DATABASE_URL": database_url, "DISTILLERY_HOME": str(tmp_path),
-           "DISTILLERY_CONSUMER_BATCH_TIMEOUT_MS": "50", "DISTILLERY_OUTBOX_POLL_S": "0.1", **extra_env}
-    log = (tmp_path / "probe.log").open("ab")
-    return subprocess.Popen([sys.executable, str(PROBE)], env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-async def applied_counts(database_url: str) -> dict[str, int]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return {r[0]: r[1] for r in await conn.fetch("select observation_id, applied from probe.seen")}
-    except asyncpg.UndefinedTableError:
-        return {}
-    finally:
-        await conn.close()
+    env = service_env(broker.bootstrap, database_url, tmp_path, **extra_env)
+    return start_process([str(PROBE)], env, tmp_path / "probe.log")
 
 
 async def test_killed_between_db_commit_and_offset_commit_applies_each_event_once(broker, database_url, tmp_path):
@@ -46,7 +32,7 @@ async def test_killed_between_db_commit_and_offset_commit_applies_each_event_onc
     first = start_probe(broker, database_url, tmp_path, DISTILLERY_CRASH_AT="after_db_commit",
                         DISTILLERY_CRASH_MARKER=str(tmp_path / "crashed"))
     assert first.wait(timeout=60) == 137, (tmp_path / "probe.log").read_text()
-    applied_before_restart = await applied_counts(database_url)
+    applied_before_restart = await probe_applied(database_url)
     assert applied_before_restart, "the first process should have committed one batch before dying"
 
     second = start_probe(broker, database_url, tmp_path)
@@ -64,5 +50,5 @@ async def test_killed_between_db_commit_and_offset_commit_applies_each_event_onc
 
 
 async def _all_applied(database_url: str, n: int):
-    counts = await applied_counts(database_url)
+    counts = await probe_applied(database_url)
     return counts if len(counts) >= n else None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from db_helpers import connected
 from sqlalchemy import text
 
 from distillery_contracts.commands import BuildDataset
@@ -73,12 +74,9 @@ class Lab:
             await session.commit()
 
     async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(self.url)
-        try:
+        async with connected(self.url) as conn:
             await conn.execute(f"set search_path = {SCHEMA}")
             return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
 
     def lines(self, dataset_id: str, split: str) -> list[dict]:
         return [json.loads(line) for line in (self.root / dataset_id / f"{split}.jsonl").read_text().splitlines()]

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import asyncpg
 import pytest
+from db_helpers import connected, service_session
 from kafka_helpers import read_topic
+from processes import service_env, start_process
 
 from distillery_contracts.registry import DATASETS_BUILT, all_topic_specs
 from distillery_dataset_builder.adapters.example_store import SqlExampleStore
-from distillery_dataset_builder.app import MIGRATIONS, SCHEMA
+from distillery_dataset_builder.app import SCHEMA
 from distillery_dataset_builder.domain.records import records_of
 from distillery_dataset_builder.samples import synthetic_calls
-from distillery_runtime.db import create_engine, session_factory
 from distillery_runtime.kafka import ensure_topics
-from distillery_runtime.migrations import migrate
 from distillery_runtime.tokens import tokenizer_for
 
 pytestmark = pytest.mark.integration
@@ -29,34 +26,25 @@ TOKENIZER = tokenizer_for("gpt-4o-mini-2024-07-18")
 
 
 def start(broker, database_url: str, home: Path, **extra_env: str) -> subprocess.Popen:
-    env = {**os.environ, "DISTILLERY_KAFKA_BOOTSTRAP": broker.bootstrap, "DISTILLERY_DATABASE_URL": database_url,
-           "DISTILLERY_HOME": str(home), "DISTILLERY_OUTBOX_POLL_S": "0.1",
-           "DISTILLERY_DATASET_BUILD_THRESHOLD": "100", "DISTILLERY_DATASET_SCHEDULE": "off",
-           "DISTILLERY_DATASET_CHECK_INTERVAL_S": "0.2", "DISTILLERY_DATASET_TARGET_SIZE": "1000", **extra_env}
-    log = (home / "service.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "distillery_dataset_builder"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    env = service_env(broker.bootstrap, database_url, home,
+                      DISTILLERY_DATASET_BUILD_THRESHOLD="100", DISTILLERY_DATASET_SCHEDULE="off",
+                      DISTILLERY_DATASET_CHECK_INTERVAL_S="0.2", DISTILLERY_DATASET_TARGET_SIZE="1000", **extra_env)
+    return start_process(["-m", "distillery_dataset_builder"], env, home / "service.log")
 
 
 async def build_rows(database_url: str) -> list[dict]:
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with connected(database_url) as conn:
         rows = await conn.fetch(f"select dataset_id, status, attempts from {SCHEMA}.datasets")
         outbox = await conn.fetchval(f"select count(*) from {SCHEMA}.outbox")
         return [{**dict(r), "outbox": outbox} for r in rows]
-    finally:
-        await conn.close()
 
 
 async def test_a_build_killed_while_writing_shows_nothing_and_the_next_start_publishes_it_once(
         broker, database_url, tmp_path):
     await ensure_topics(broker.bootstrap, all_topic_specs())
-    engine = create_engine(database_url, SCHEMA)
-    await migrate(engine, SCHEMA, MIGRATIONS)
-    async with session_factory(engine)() as session:
+    async with service_session(database_url, "dataset-builder") as session:
         await SqlExampleStore(session).add(records_of(list(synthetic_calls(40, turns=5)), TOKENIZER))
         await session.commit()
-    await engine.dispose()
     root = tmp_path / "datasets"
 
     killed = start(broker, database_url, tmp_path, DISTILLERY_CRASH_AT="dataset_train_chunk_written")

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 import uvicorn
+from db_helpers import count_rows, fetch_value
 from kafka_helpers import read_topic, wait_until
+from processes import service_env, start_process
 from typer.testing import CliRunner
 
 from distillery_cli.ingest import ingest_app
@@ -131,20 +130,10 @@ async def stop(runner, task) -> None:
     await asyncio.wait_for(task, 60)
 
 
-async def fetch(database_url: str, sql: str, default=0):
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetchval(sql)
-    except asyncpg.UndefinedTableError:
-        return default
-    finally:
-        await conn.close()
-
-
 async def drained(database_url: str, expected: int) -> bool:
     """At least ``expected`` generations claimed, and every event out of the outbox."""
-    claimed = await fetch(database_url, "select count(*) from trace_ingester.published")
-    waiting = await fetch(database_url, "select count(*) from trace_ingester.outbox", default=1)
+    claimed = await count_rows(database_url, "trace_ingester.published")
+    waiting = await fetch_value(database_url, "select count(*) from trace_ingester.outbox", default=1)
     return claimed >= expected and waiting == 0
 
 
@@ -190,15 +179,12 @@ def spawn_ingester(sandbox: Sandbox, broker, database_url: str, tmp_path: Path, 
                    bytecode_cache: str, **env: str) -> subprocess.Popen:
     project = {"project_id": "clinic", "host": sandbox.url, "public_key": KEYS[0], "secret_key": env.pop(
         "secret_key", KEYS[1])}
-    full_env = {**os.environ, **INGESTER_ENV, "DISTILLERY_KAFKA_BOOTSTRAP": broker.bootstrap,
-                "DISTILLERY_DATABASE_URL": database_url, "DISTILLERY_HOME": str(tmp_path),
+    full_env = {**service_env(broker.bootstrap, database_url, tmp_path), **INGESTER_ENV,
                 "DISTILLERY_HTTP_PORT": "0", "DISTILLERY_INGESTER_PROJECTS": json.dumps([project]),
                 "DISTILLERY_INGESTER_START_FROM": start.isoformat(), "PYTHONPYCACHEPREFIX": bytecode_cache,
                 **env}
     full_env.pop("PYTHONDONTWRITEBYTECODE", None)
-    log = (tmp_path / "ingester.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "distillery_trace_ingester"], env=full_env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    return start_process(["-m", "distillery_trace_ingester"], full_env, tmp_path / "ingester.log")
 
 
 async def test_killed_at_random_moments_and_restarted_nothing_is_missing_or_published_twice(
@@ -212,8 +198,8 @@ async def test_killed_at_random_moments_and_restarted_nothing_is_missing_or_publ
         proc = spawn_ingester(sandbox, broker, database_url, tmp_path, start - timedelta(minutes=1),
                               bytecode_cache)
         claimed = await wait_until(
-            lambda n=target: fetch(database_url, f"select count(*) >= {n} from trace_ingester.published",
-                                   default=False), timeout=120, interval=0.05)
+            lambda n=target: fetch_value(database_url, f"select count(*) >= {n} from trace_ingester.published",
+                                         default=False), timeout=120, interval=0.05)
         time.sleep(rng.uniform(0.0, 0.3))  # somewhere inside a window, a chunk or a relay batch
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
@@ -330,8 +316,8 @@ async def test_distillery_ingest_backfill_re_reads_a_range_live_capture_never_sa
         assert asked.exit_code == 0, asked.output
         assert "Asked the trace-ingester to re-read every project" in asked.output
         assert await wait_until(lambda: drained(database_url, len(ids)), timeout=30)
-        done = await wait_until(lambda: fetch(database_url, "select bool_and(done) from trace_ingester.backfills",
-                                              default=False), timeout=10)
+        done = await wait_until(lambda: fetch_value(database_url, "select bool_and(done) from trace_ingester.backfills",
+                                                    default=False), timeout=10)
         status = await asyncio.to_thread(CliRunner().invoke, ingest_app, ["status"], env={**env, "COLUMNS": "200"})
         async with httpx.AsyncClient() as http:
             served = (await http.get(f"http://{runner.http.host}:{runner.http.port}/status")).json()

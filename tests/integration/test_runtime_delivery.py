@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-import asyncpg
 import pytest
+from db_helpers import probe_applied
 from factories import trace
 from kafka_helpers import read_topic, wait_until
 from probe_service import build
@@ -32,22 +32,11 @@ async def running_probe(broker, database_url):
     await asyncio.wait_for(task, 30)
 
 
-async def seen_rows(database_url: str) -> dict[str, int]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch("select observation_id, applied from probe.seen")
-        return {r["observation_id"]: r["applied"] for r in rows}
-    except asyncpg.UndefinedTableError:
-        return {}
-    finally:
-        await conn.close()
-
-
 async def test_event_reaches_handler_changes_table_and_emits_through_outbox(running_probe, broker, database_url):
     [envelope] = await publish_events(broker.bootstrap, TRACES_RAW, [trace(1)], producer="test/1",
                                       correlation_id="cycle-7")
 
-    rows = await wait_until(lambda: seen_rows(database_url))
+    rows = await wait_until(lambda: probe_applied(database_url))
     assert rows == {"obs-00001": 1}
     [out] = await read_topic(broker.bootstrap, EXAMPLES_REJECTED, expect=1)
     assert out.headers["event-type"] == "ExampleRejected"
@@ -60,7 +49,7 @@ async def test_event_reaches_handler_changes_table_and_emits_through_outbox(runn
 
 async def test_same_event_delivered_twice_changes_nothing_the_second_time(running_probe, broker, database_url):
     await publish_events(broker.bootstrap, TRACES_RAW, [trace(2)], producer="test/1")
-    await wait_until(lambda: seen_rows(database_url))
+    await wait_until(lambda: probe_applied(database_url))
     await publish_events(broker.bootstrap, TRACES_RAW, [trace(2), trace(3)], producer="test/1")
 
     rows = await wait_until(lambda: _has(database_url, "obs-00003"))
@@ -107,7 +96,7 @@ async def test_undecodable_message_is_dead_lettered_with_its_reason(running_prob
 
 
 async def _has(database_url: str, observation_id: str) -> dict[str, int] | None:
-    rows = await seen_rows(database_url)
+    rows = await probe_applied(database_url)
     return rows if observation_id in rows else None
 
 
