@@ -60,3 +60,18 @@ def test_a_bad_value_is_named_with_the_settings_own_prefix(monkeypatch):
     monkeypatch.setenv("DISTILLERY_DATASET_BUILD_THRESHOLD", "many")
     with pytest.raises(ConfigError, match=r"^invalid configuration: DISTILLERY_DATASET_BUILD_THRESHOLD: "):
         load_settings(BuilderSettings)
+
+
+def test_a_json_variable_that_is_not_json_is_one_line_naming_it(monkeypatch):
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    from distillery_runtime.entrypoint import load_settings
+    from distillery_runtime.errors import ConfigError
+
+    class GateSettings(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="DISTILLERY_EVALUATOR_")
+        gates: dict[str, float] = {}
+
+    monkeypatch.setenv("DISTILLERY_EVALUATOR_GATES", "{margin: 0.1}")
+    with pytest.raises(ConfigError, match=r"^DISTILLERY_EVALUATOR_GATES: not valid JSON \(Expecting property name"):
+        load_settings(GateSettings)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsError
 
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.logs import configure_logging
@@ -40,6 +41,12 @@ def load_settings(factory: Callable[[], S]) -> S:
         prefix = config.get("env_prefix") or "DISTILLERY_"
         delimiter = config.get("env_nested_delimiter") or "__"
         raise ConfigError(describe_validation_error(exc, prefix, delimiter)) from None
+    except SettingsError as exc:  # a JSON-valued variable that is not JSON
+        config = getattr(factory, "model_config", {})
+        field = re.search(r'field "([^"]+)"', str(exc))
+        name = (config.get("env_prefix") or "DISTILLERY_") + (field.group(1).upper() if field else "?")
+        reason = f" ({exc.__cause__})" if exc.__cause__ else ""
+        raise ConfigError(f"{name}: not valid JSON{reason}") from None
 
 
 def fail(message: str, code: int = 2) -> None:
