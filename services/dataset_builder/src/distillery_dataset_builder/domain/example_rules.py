@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from distillery_dataset_builder.domain.issues import Issue, kind_of, quoted
+from distillery_dataset_builder.domain.issues import Issue, kind_of, kind_or_empty, quoted
 from distillery_dataset_builder.domain.limits import ModelLimits
 from distillery_dataset_builder.domain.message_rules import check_messages
 from distillery_runtime.tokens import tokenizer_for
@@ -68,8 +68,9 @@ def _check_structure(example: dict[str, Any]) -> list[Issue]:
     if "messages" not in example:
         issues.append(Issue("missing_messages", 'no "messages"; each line needs a "messages" list'))
     elif not isinstance(messages, list) or not messages:
-        shown = "an empty list" if messages == [] else kind_of(messages)
-        issues.append(Issue("invalid_messages", f'"messages" must be a non-empty list, got {shown}'))
+        issues.append(
+            Issue("invalid_messages", f'"messages" must be a non-empty list, got {kind_or_empty(messages)}')
+        )
     else:
         issues.extend(check_messages(messages, declared))
     return issues

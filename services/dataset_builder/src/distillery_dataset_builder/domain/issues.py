@@ -51,6 +51,11 @@ def kind_of(value: Any) -> str:
     return type(value).__name__
 
 
+def kind_or_empty(value: Any) -> str:
+    """:func:`kind_of`, but an empty list says so: for fields that need a non-empty list."""
+    return "an empty list" if value == [] else kind_of(value)
+
+
 def quoted(names: Iterable[str]) -> str:
     """``a, b`` → ``"a", "b"`` for lists of keys in messages."""
     return ", ".join(f'"{name}"' for name in names)

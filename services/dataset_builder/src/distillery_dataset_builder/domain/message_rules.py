@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from distillery_dataset_builder.domain.issues import Issue, kind_of, quoted
+from distillery_dataset_builder.domain.issues import Issue, kind_of, kind_or_empty, quoted
 from distillery_dataset_builder.domain.tool_rules import check_tool_calls
 
 ROLES = ("system", "user", "assistant", "tool")
@@ -140,10 +140,9 @@ class _Conversation:
                 self._issue("empty_content", f"{label} has empty content", index)
             return bool(content)
         if not isinstance(content, list) or not content:
-            shown = "an empty list" if content == [] else kind_of(content)
             self._issue(
                 "invalid_content",
-                f"{label} content must be a string or a non-empty list of text parts, got {shown}",
+                f"{label} content must be a string or a non-empty list of text parts, got {kind_or_empty(content)}",
                 index,
             )
             return False

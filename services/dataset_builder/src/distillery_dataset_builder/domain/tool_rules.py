@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from distillery_dataset_builder.domain.issues import Issue, kind_of, quoted
+from distillery_dataset_builder.domain.issues import Issue, kind_of, kind_or_empty, quoted
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 TOOL_KEYS = ("type", "function")
@@ -114,7 +114,7 @@ def check_tool_calls(calls: Any, index: int, declared: set[str] | None) -> ToolC
         result.issues.append(
             Issue(
                 "invalid_tool_calls",
-                f'{owner} "tool_calls" must be a non-empty list, got {_describe(calls)}',
+                f'{owner} "tool_calls" must be a non-empty list, got {kind_or_empty(calls)}',
                 index,
             )
         )
@@ -188,6 +188,3 @@ def _arguments_problem(arguments: Any) -> str | None:
         return f"must be a JSON object, got {kind_of(parsed)}"
     return None
 
-
-def _describe(value: Any) -> str:
-    return "an empty list" if value == [] else kind_of(value)
