@@ -10,7 +10,7 @@ import typer
 from rich.table import Column, Table
 from rich.text import Text
 
-from distillery_cli.common import console, die, friendly, run_async, send_command, settings
+from distillery_cli.common import console, die, friendly, print_table, run_async, send_command, settings
 from distillery_contracts.commands import RunEvaluation
 
 T = TypeVar("T")
@@ -69,13 +69,11 @@ def list_cmd(limit: Annotated[int, typer.Option("--limit", min=1)] = 20) -> None
     if not runs:
         console.print("No evaluation runs yet.")
         return
-    table = Table("status", "outcome", "trigger", "requested", "completed")
-    table.columns.insert(0, Column("run", no_wrap=True))
-    table.columns.insert(3, Column("candidate", overflow="fold"))
-    for r in runs:
-        table.add_row(r.run_id, r.status, _outcome(r.outcome), r.candidate_model, r.trigger,
-                      f"{r.requested_at:%Y-%m-%d %H:%M}", f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "")
-    console.print(table)
+    print_table((Column("run", no_wrap=True), "status", "outcome", Column("candidate", overflow="fold"), "trigger",
+                 "requested", "completed"),
+                [(r.run_id, r.status, _outcome(r.outcome), r.candidate_model, r.trigger,
+                  f"{r.requested_at:%Y-%m-%d %H:%M}", f"{r.completed_at:%Y-%m-%d %H:%M}" if r.completed_at else "")
+                 for r in runs])
 
 
 @eval_app.command("show")

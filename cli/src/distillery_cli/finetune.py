@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from distillery_cli.common import console, die, friendly, run_async, send_command, settings
+from distillery_cli.common import console, die, friendly, print_table, run_async, send_command, settings
 from distillery_contracts.commands import CancelJob
 from distillery_finetune_controller import views
 from distillery_finetune_controller.views import JobView, ModelStatus
@@ -43,11 +43,9 @@ def list_cmd(limit: Annotated[int, typer.Option(min=1, help="How many jobs, newe
     if not jobs:
         console.print("No fine-tuning jobs yet.")
         return
-    table = Table("job", "status", "dataset", "base model", "provider job", "model / deployment", "updated")
-    for job in jobs:
-        table.add_row(job.job_id, _status(job), job.dataset_id, job.base_model, job.provider_job_id or "-",
-                      job.deployment_name or job.fine_tuned_model or "-", _when(job.updated_at))
-    console.print(table)
+    print_table(("job", "status", "dataset", "base model", "provider job", "model / deployment", "updated"),
+                [(job.job_id, _status(job), job.dataset_id, job.base_model, job.provider_job_id or "-",
+                  job.deployment_name or job.fine_tuned_model or "-", _when(job.updated_at)) for job in jobs])
 
 
 @finetune_app.command("show")
@@ -112,13 +110,11 @@ def models_cmd(status: Annotated[ModelStatus | None, typer.Option(help="Only mod
     if not models:
         console.print("No fine-tuned models registered yet.")
         return
-    table = Table("model", "status", "dataset", "base model", "job", "deployment", "valid loss", "valid acc",
-                  "registered")
-    for m in models:
-        table.add_row(m.fine_tuned_model, m.status.value, m.dataset_id, m.base_model, m.job_id,
-                      m.deployment_name or "-", _num(m.metrics.valid_loss), _num(m.metrics.valid_token_accuracy),
-                      _when(m.registered_at))
-    console.print(table)
+    print_table(("model", "status", "dataset", "base model", "job", "deployment", "valid loss", "valid acc",
+                 "registered"),
+                [(m.fine_tuned_model, m.status.value, m.dataset_id, m.base_model, m.job_id, m.deployment_name or "-",
+                  _num(m.metrics.valid_loss), _num(m.metrics.valid_token_accuracy), _when(m.registered_at))
+                 for m in models])
 
 
 def _details(job: JobView) -> Table:

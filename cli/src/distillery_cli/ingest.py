@@ -9,10 +9,9 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
 from rich.text import Text
 
-from distillery_cli.common import console, die, friendly, run_async, send_command, settings
+from distillery_cli.common import console, die, friendly, print_table, run_async, send_command, settings
 from distillery_contracts.commands import BackfillRange
 from distillery_contracts.registry import TRACES_RAW
 from distillery_runtime.entrypoint import load_settings
@@ -122,19 +121,15 @@ def status_cmd() -> None:
     if status.empty:
         console.print("The trace-ingester has not captured anything yet.")
         return
-    table = Table("project", "watermark", "behind")
-    for p in status.projects:
-        table.add_row(p.project_id, p.watermark.isoformat(), f"{p.behind_s:,.0f}s")
-    console.print(table)
+    print_table(("project", "watermark", "behind"),
+                [(p.project_id, p.watermark.isoformat(), f"{p.behind_s:,.0f}s") for p in status.projects])
     if status.backfills:
-        table = Table("backfill", "project", "range", "position", "published", "done")
-        for b in status.backfills:
-            table.add_row(b.backfill_id, b.project_id, f"{b.from_time.isoformat()} → {b.to_time.isoformat()}",
-                          b.position.isoformat(), f"{b.counts.published:,}", "yes" if b.done else "no")
-        console.print(table)
+        print_table(("backfill", "project", "range", "position", "published", "done"),
+                    [(b.backfill_id, b.project_id, f"{b.from_time.isoformat()} → {b.to_time.isoformat()}",
+                      b.position.isoformat(), f"{b.counts.published:,}", "yes" if b.done else "no")
+                     for b in status.backfills])
     if status.imports:
-        table = Table("import", "project", "file", "published", "already", "dead-lettered", "bad lines")
-        for r in status.imports:
-            table.add_row(r.run_id[:12], r.project_id, r.file, f"{r.counts.published:,}",
-                          f"{r.counts.already_published:,}", f"{r.counts.dead_lettered:,}", f"{r.bad_lines:,}")
-        console.print(table)
+        print_table(("import", "project", "file", "published", "already", "dead-lettered", "bad lines"),
+                    [(r.run_id[:12], r.project_id, r.file, f"{r.counts.published:,}",
+                      f"{r.counts.already_published:,}", f"{r.counts.dead_lettered:,}", f"{r.bad_lines:,}")
+                     for r in status.imports])

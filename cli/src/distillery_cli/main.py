@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from distillery_cli.common import console, die, friendly, run_async, settings
+from distillery_cli.common import broker_bootstrap, console, die, friendly, print_table, run_async, settings
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_cli.discovery import installed_services, load_service
 from distillery_cli.config_cmd import config_app
@@ -109,10 +109,7 @@ def topics_create() -> None:
 @friendly
 def topics_list() -> None:
     """Every topic in the registry, with its partitions and whether the broker has it."""
-    bootstrap = settings().kafka_bootstrap
-    from distillery_runtime.kafka import check_broker
-
-    run_async(check_broker(bootstrap))
+    bootstrap = broker_bootstrap()
     present = set(run_async(topic_ops.list_topics(bootstrap)))
     table = Table("topic", "partitions", "key", "retention", "on broker")
     for spec in all_topic_specs():
@@ -127,10 +124,7 @@ def topics_list() -> None:
 @friendly
 def topics_describe(topic: str) -> None:
     """Partitions, offsets and the lag of every consumer group on one topic."""
-    bootstrap = settings().kafka_bootstrap
-    from distillery_runtime.kafka import check_broker
-
-    run_async(check_broker(bootstrap))
+    bootstrap = broker_bootstrap()
     try:
         spec = get_topic(topic)
     except KeyError:
@@ -141,19 +135,14 @@ def topics_describe(topic: str) -> None:
     if spec is not None:
         console.print(f"[bold]{spec.name}[/]  key={spec.key}  events="
                       f"{', '.join(e.event_type for e in spec.events)}")
-    table = Table("partition", "start", "end", "messages")
-    for p in parts:
-        table.add_row(str(p.partition), str(p.start), str(p.end), str(p.end - p.start))
-    console.print(table)
+    print_table(("partition", "start", "end", "messages"),
+                [(str(p.partition), str(p.start), str(p.end), str(p.end - p.start)) for p in parts])
     groups = run_async(topic_ops.list_groups(bootstrap))
     lags = [run_async(topic_ops.group_lag(bootstrap, g, topic, parts)) for g in groups]
     lags = [lag for lag in lags if any(v is not None for v in lag.committed.values())]
     if lags:
-        gt = Table("consumer group", "committed", "lag")
-        for lag in lags:
-            committed = sum(v or 0 for v in lag.committed.values())
-            gt.add_row(lag.group, str(committed), str(lag.lag))
-        console.print(gt)
+        print_table(("consumer group", "committed", "lag"),
+                    [(lag.group, str(sum(v or 0 for v in lag.committed.values())), str(lag.lag)) for lag in lags])
     else:
         console.print("No consumer group has committed offsets on this topic.")
 

@@ -13,12 +13,10 @@ from datetime import datetime
 
 import typer
 from aiokafka import TopicPartition
-from rich.table import Table
 
-from distillery_cli.common import console, die, friendly, run_async, settings
+from distillery_cli.common import broker_bootstrap, console, die, friendly, print_table, run_async
 from distillery_cli.topics import PartitionInfo, partitions
 from distillery_runtime.errors import ConfigError
-from distillery_runtime.kafka import check_broker
 from distillery_runtime.kafka_clients import kafka_admin, kafka_reader
 
 
@@ -102,19 +100,16 @@ def replay_cmd(
 
 @friendly
 def _replay(group: str, topic: str, target: Target, dry_run: bool) -> None:
-    bootstrap = settings().kafka_bootstrap
-    run_async(check_broker(bootstrap))
+    bootstrap = broker_bootstrap()
     members = run_async(live_members(bootstrap, group))
     if members and not dry_run:
         die(f"consumer group {group!r} has {len(members)} live member(s); stop its service first "
             f"(Ctrl-C 'distillery run ...', or 'docker compose stop <service>'), then replay; "
             "a member that just stopped is dropped within its session timeout (10 s)")
     moves = run_async(plan(bootstrap, group, topic, target))
-    table = Table("partition", "committed now", "will be" if dry_run else "set to", "messages to reprocess")
-    for m in moves:
-        table.add_row(str(m.partition), "-" if m.current is None else str(m.current), str(m.new),
-                      str(max(0, (m.current if m.current is not None else m.new) - m.new)))
-    console.print(table)
+    print_table(("partition", "committed now", "will be" if dry_run else "set to", "messages to reprocess"),
+                [(str(m.partition), "-" if m.current is None else str(m.current), str(m.new),
+                  str(max(0, (m.current if m.current is not None else m.new) - m.new))) for m in moves])
     if dry_run:
         console.print("Dry run: nothing changed.")
         return
