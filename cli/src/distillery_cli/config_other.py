@@ -34,6 +34,13 @@ DIRECT = (
              "docker compose only: password of the distillery PostgreSQL user.", secret=True),
     Variable("DISTILLERY_ROUTING_PORT", "8080", "int",
              "docker compose only: host port of the rollout-controller's routing API."),
+    Variable("DISTILLERY_MODELS_DIR", "./models", "path",
+             "docker compose only (students profile): host folder of base-model checkpoints, /models in "
+             "the trainer and vLLM."),
+    Variable("DISTILLERY_STUDENT_BASE_MODEL", "Qwen2.5-1.5B-Instruct", "str",
+             "docker compose only (students profile): the checkpoint under /models vLLM serves."),
+    Variable("DISTILLERY_STUDENT_BASE_NAME", "student-base", "str",
+             "docker compose only (students profile): the name vLLM serves the base model under."),
 )
 
 
