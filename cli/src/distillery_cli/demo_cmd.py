@@ -3,30 +3,53 @@
 from __future__ import annotations
 
 import asyncio
+from enum import StrEnum
+from importlib.util import find_spec
 from pathlib import Path
 
 import typer
 
-from distillery_cli.common import console
+from distillery_cli.common import console, die
+from distillery_cli.extras import install_hint
+
+
+class Student(StrEnum):
+    HOSTED = "hosted"
+    SELFHOSTED = "selfhosted"
 
 
 def demo_cmd(
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Write the outcome as JSON here."),
     home: Path = typer.Option(Path(".distillery/demo"), help="Where the demo keeps its files and logs."),
-    time_limit: float = typer.Option(900.0, help="Stop after this many seconds."),
+    time_limit: float | None = typer.Option(
+        None, help="Stop after this many seconds (default: 900, or 2400 with --student selfhosted)."),
     seed: int = typer.Option(7, help="Seed of the simulated traffic."),
-    cycles: int = typer.Option(2, min=1, max=5, help="Distillation cycles to run to 90/10."),
+    cycles: int | None = typer.Option(
+        None, min=1, max=5, help="Distillation cycles to run to 90/10 (default: 2, or 1 with --student selfhosted)."),
+    student: Student = typer.Option(
+        Student.HOSTED, help="hosted: the OpenAI sandbox fine-tunes and serves the students (fast). selfhosted: "
+        "the trainer fine-tunes SmolLM2-135M with LoRA on this machine's CPU and `distillery serve` serves it: "
+        "one smaller cycle, tens of minutes, its configured gates deciding."),
     teacher_regression: float = typer.Option(
         0.0, min=0.0, max=1.0,
         help="Rehearse a teacher regression: once the first dataset is built, this share of the "
         "teacher's fact-bearing answers states a wrong fact. The next candidate learns it and "
         "the evaluator must stop it, leaving production as it was."),
 ) -> None:
-    """Start the stack, both sandboxes and all six services, feed simulated voice traffic,
+    """Start the stack, both sandboxes and every service, feed simulated voice traffic,
     and let the system distil, evaluate and roll out on its own (Ctrl-C stops everything)."""
     from distillery_cli.demo.plan import DemoPlan
     from distillery_cli.demo.run import run_demo
 
-    plan = DemoPlan(seed=seed, cycles=cycles, time_limit_s=time_limit, teacher_regression=teacher_regression)
+    sizes = {"seed": seed, "teacher_regression": teacher_regression}
+    sizes |= {"cycles": cycles} if cycles is not None else {}
+    sizes |= {"time_limit_s": time_limit} if time_limit is not None else {}
+    if student is Student.SELFHOSTED:
+        missing = [extra for extra in ("students", "trainer") if find_spec(f"distillery_{extra}") is None]
+        if missing:
+            die(install_hint(missing[0]))
+        plan = DemoPlan.selfhosted(**sizes)
+    else:
+        plan = DemoPlan(**sizes)  # type: ignore[arg-type]
     code = asyncio.run(run_demo(plan, home.resolve(), summary_json, console))
     raise typer.Exit(code)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 LANGFUSE_KEYS = ("pk-lf-demo", "sk-lf-demo")
 OPENAI_KEY = "sk-sandbox"
+TRAINER_KEY = "sk-trainer-demo"
+SELFHOSTED = "selfhosted"
+STUDENT_BASE = "smollm2-135m"
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,25 @@ class DemoPlan:
     teacher_regression: float = 0.0
     """From the second cycle's traffic on, the share of the teacher's fact-bearing answers
     that state a wrong fact (0 = none): rehearses a regression the evaluator must stop."""
+    student: str = "hosted"
+    """hosted: the OpenAI sandbox fine-tunes and serves students; selfhosted: the trainer
+    trains a LoRA adapter of SmolLM2-135M on this machine and `distillery serve` serves it."""
+    voice_concurrency: int = 8
+    voice_max_tokens: int = 256
+
+    @classmethod
+    def selfhosted(cls, **overrides: object) -> DemoPlan:
+        """One cycle sized for a CPU: a 64-example dataset trained for one epoch (a few minutes
+        on two cores), a small evaluation, and live traffic the CPU server can answer."""
+        sizes: dict[str, object] = dict(
+            student=SELFHOSTED, cycles=1, history_calls=40, dataset_threshold=60, target_size=64,
+            calls_per_second=0.3, min_scored_calls=10, eval_validation_limit=8, eval_golden_limit=8,
+            time_limit_s=2400.0, voice_concurrency=2, voice_max_tokens=48)
+        return cls(**{**sizes, **overrides})  # type: ignore[arg-type]
+
+    @property
+    def hosted(self) -> bool:
+        return self.student != SELFHOSTED
 
     def common_env(self, home: Path, bootstrap: str, database_url: str) -> dict[str, str]:
         return {
@@ -48,13 +71,14 @@ class DemoPlan:
         }
 
     def service_env(self, langfuse_url: str, openai_url: str, routing_port: int,
-                    golden_set: Path) -> dict[str, dict[str, str]]:
+                    golden_set: Path, students: StudentPorts | None = None) -> dict[str, dict[str, str]]:
         """Each service's environment; ``golden_set`` is the simulated clinic's golden set file
-        (written by the demo: the evaluator reads a file, it never imports the simulator)."""
+        (written by the demo: the evaluator reads a file, it never imports the simulator);
+        ``students`` where the trainer and the student server listen (selfhosted only)."""
         public, secret = LANGFUSE_KEYS
         langfuse = {"DISTILLERY_LANGFUSE_HOST": langfuse_url, "DISTILLERY_LANGFUSE_PUBLIC_KEY": public,
                     "DISTILLERY_LANGFUSE_SECRET_KEY": secret}
-        return {
+        env = {
             "trace-ingester": {
                 **langfuse,
                 "DISTILLERY_INGESTER_POLL_INTERVAL_S": "1",
@@ -106,3 +130,53 @@ class DemoPlan:
                 "DISTILLERY_ROLLOUT_ERROR_MARGIN": "0.1",
             },
         }
+        for service, extra in (self._selfhosted_env(students) if students else {}).items():
+            env[service] = {**env.get(service, {}), **extra}
+        return env
+
+    def _selfhosted_env(self, s: StudentPorts) -> dict[str, dict[str, str]]:
+        """The trainer, and the finetune-controller and evaluator pointed at it and at the
+        student server; the gates stay as configured above."""
+        return {
+            "trainer": {
+                "DISTILLERY_HTTP_PORT": str(s.trainer_port), "DISTILLERY_TRAINER_API_KEY": TRAINER_KEY,
+                "DISTILLERY_TRAINER_MODEL_CACHE": str(s.model_cache), "DISTILLERY_TRAINER_BLOB_ROOT": str(s.blobs),
+                "DISTILLERY_TRAINER_DEFAULTS": json.dumps({"learning_rate": 1e-3, "batch_size": 8,
+                                                           "micro_batch_size": 4, "max_length": 512,
+                                                           "checkpoint_every": 4}),
+            },
+            "finetune-controller": {
+                "DISTILLERY_FINETUNE_PROVIDER": SELFHOSTED, "DISTILLERY_FINETUNE_BASE_MODEL": STUDENT_BASE,
+                "DISTILLERY_FINETUNE_N_EPOCHS": "1",
+                "DISTILLERY_FINETUNE_SELFHOSTED_TRAINER_URL": s.trainer_url,
+                "DISTILLERY_FINETUNE_SELFHOSTED_API_KEY": TRAINER_KEY,
+                "DISTILLERY_FINETUNE_SELFHOSTED_SERVING_URL": s.serve_url,
+                "DISTILLERY_FINETUNE_SELFHOSTED_ADAPTER_ROOT": str(s.blobs / "adapters"),
+                "DISTILLERY_FINETUNE_POLL_INTERVAL_S": "1", "DISTILLERY_FINETUNE_POLL_MAX_INTERVAL_S": "3",
+                "DISTILLERY_FINETUNE_WORKER_INTERVAL_S": "0.5", "DISTILLERY_FINETUNE_UNDEPLOY_DELAY_S": "5",
+            },
+            "evaluator": {
+                "DISTILLERY_EVALUATOR_CANDIDATE_ENDPOINTS": json.dumps(
+                    {SELFHOSTED: {"kind": "openai", "base_url": s.serve_url}}),
+                "DISTILLERY_EVALUATOR_MAX_TOKENS": str(self.voice_max_tokens),
+                "DISTILLERY_EVALUATOR_CONCURRENCY": "2", "DISTILLERY_EVALUATOR_REQUEST_TIMEOUT_S": "120",
+            },
+        }
+
+
+@dataclass(frozen=True)
+class StudentPorts:
+    """Where the self-hosted demo's trainer and student server listen, and their files."""
+
+    trainer_port: int
+    serve_port: int
+    model_cache: Path
+    blobs: Path
+
+    @property
+    def trainer_url(self) -> str:
+        return f"http://127.0.0.1:{self.trainer_port}/v1"
+
+    @property
+    def serve_url(self) -> str:
+        return f"http://127.0.0.1:{self.serve_port}/v1"

@@ -17,7 +17,7 @@ from rich.live import Live
 
 from distillery_cli.demo.monitor import PipelineMonitor, PipelineView
 from distillery_cli.demo.outcome import cost_figures, summary
-from distillery_cli.demo.plan import LANGFUSE_KEYS, OPENAI_KEY, DemoPlan
+from distillery_cli.demo.plan import LANGFUSE_KEYS, OPENAI_KEY, SELFHOSTED, STUDENT_BASE, DemoPlan, StudentPorts
 from distillery_cli.demo.processes import ProcessGroup
 from distillery_cli.demo.view import final_report, live_view
 from distillery_cli.demo.voice import VoicePlatform
@@ -47,13 +47,21 @@ class Endpoints:
     routing_url: str
 
 
-def finished(view: PipelineView, cycles_wanted: int = 2) -> tuple[bool, str]:
+def finished(view: PipelineView, cycles_wanted: int = 2, stop_at_verdict: bool = False) -> tuple[bool, str]:
     """Done when enough cycles completed their rollout, or, after the first, a later
-    candidate was stopped by the evaluator (it did not beat production)."""
+    candidate was stopped by the evaluator (it did not beat production); with
+    ``stop_at_verdict``, also when the first candidate was stopped by its gates or rolled back."""
     cycles = sorted(view.cycles.values(), key=lambda c: c.cycle_id)
     completed = [c for c in cycles if c.decisions and c.decisions[-1].decision.value == "completed"]
     if len(completed) >= cycles_wanted:
         return True, f"{len(completed)} cycle(s) rolled out to 90/10"
+    if stop_at_verdict and cycles:
+        first = cycles[0]
+        if first.evaluation and first.evaluation.outcome.value != "passed":
+            failed = [g.name for g in first.evaluation.gates if not g.passed]
+            return True, f"the student did not pass its gates ({', '.join(failed) or first.evaluation.outcome.value})"
+        if first.decisions and first.decisions[-1].decision.value == "rolled_back":
+            return True, "the student's rollout was rolled back by its live gates"
     if completed and cycles_wanted > 1 and any(
             c.evaluation and c.evaluation.outcome.value != "passed" and c.cycle_id > completed[0].cycle_id
             for c in cycles):
@@ -68,6 +76,8 @@ class Demo:
         self.console = console
         self.group = ProcessGroup(home / "logs")
         self.stack: list[Any] = []
+        self.services = SERVICES if plan.hosted else (*SERVICES, "trainer")
+        self.students: StudentPorts | None = None
 
     async def start(self) -> Endpoints:
         if self.home.exists():
@@ -102,19 +112,33 @@ class Demo:
         common = self.plan.common_env(self.home, ends.bootstrap, ends.database_url)
         golden_set = self.home / "golden.jsonl"
         await asyncio.to_thread(write_golden_set, golden_set)
-        per_service = self.plan.service_env(ends.langfuse_url, ends.openai_url, routing_port, golden_set)
-        for name in SERVICES:
+        if not self.plan.hosted:
+            await self._start_student_server()
+        per_service = self.plan.service_env(ends.langfuse_url, ends.openai_url, routing_port, golden_set,
+                                            self.students)
+        for name in self.services:
             self.group.distillery(name, ["run", name], {**common, **per_service[name]})
         await self._wait_until_ready()
-        self.console.print("  sandboxes and six services are up (each a separate process)")
+        self.console.print(f"  sandboxes and {len(self.services)} services are up (each a separate process)")
         return ends
+
+    async def _start_student_server(self) -> None:
+        """`distillery serve` with the base model the trainer fine-tunes; adapters come later."""
+        cache = self.home.parent / "models"  # kept across demos: the base model is converted once
+        self.students = StudentPorts(free_port(), free_port(), cache, self.home / "trainer")
+        self.group.distillery("student-server", [
+            "serve", "--base-model", STUDENT_BASE, "--port", str(self.students.serve_port),
+            "--model-cache", str(cache)], {"HF_HUB_OFFLINE": "1"})
+        self.console.print(f"  starting the student server ({STUDENT_BASE} on this CPU; the first run converts "
+                           f"the model into {cache})")
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", self.students.serve_port, 600, "the student server")
 
     async def _wait_until_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_children()
             regs = {r.service for r in registrations(self.home)}
-            if regs >= {s.replace("-", "_") for s in SERVICES} or regs >= set(SERVICES):
+            if regs >= {s.replace("-", "_") for s in self.services} or regs >= set(self.services):
                 return
             await asyncio.sleep(0.5)
         raise ChildDied("services did not become ready in time; see the logs in " + str(self.home / "logs"))
@@ -172,9 +196,12 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
         public, secret = LANGFUSE_KEYS
         langfuse = Langfuse(public_key=public, secret_key=secret, host=ends.langfuse_url)
         router = Router()
-        chat = RoutedChatClient(router, providers={"openai": ProviderEndpoint(
-            api_key=OPENAI_KEY, base_url=f"{ends.openai_url}/v1")}, recorder=LangfuseGenerationRecorder(langfuse))
-        voice = VoicePlatform(chat, default_knowledge_base(), seed=plan.seed, calls_per_second=plan.calls_per_second)
+        providers = {"openai": ProviderEndpoint(api_key=OPENAI_KEY, base_url=f"{ends.openai_url}/v1")}
+        if demo.students is not None:  # the routing table names where each arm is served
+            providers[SELFHOSTED] = ProviderEndpoint(api_key="none", base_url=demo.students.serve_url, timeout_s=120)
+        chat = RoutedChatClient(router, providers=providers, recorder=LangfuseGenerationRecorder(langfuse))
+        voice = VoicePlatform(chat, default_knowledge_base(), seed=plan.seed, calls_per_second=plan.calls_per_second,
+                              concurrency=plan.voice_concurrency, max_tokens=plan.voice_max_tokens)
         monitor = PipelineMonitor(ends.bootstrap, counted=(TRACES_RAW, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED))
         view = monitor.view
         regression = TeacherRegression(ends.openai_url, plan.teacher_regression, console)
@@ -184,7 +211,7 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
                       refresh_per_second=2, transient=False) as live:
                 while True:
                     elapsed = time.monotonic() - started
-                    done, reason = finished(view, plan.cycles)
+                    done, reason = finished(view, plan.cycles, stop_at_verdict=not plan.hosted)
                     if done or elapsed > plan.time_limit_s:
                         reason = reason or f"time limit of {plan.time_limit_s:.0f}s reached"
                         break
