@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
+from pydantic_settings import SettingsConfigDict
 
+from distillery_runtime.blobstore import LocalBlobStore
 from distillery_runtime.db import async_url, redacted
 from distillery_runtime.errors import ConfigError
-from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.settings import BlobStoreSettings, RuntimeSettings
 
 
 def test_plain_postgres_urls_are_used_with_asyncpg():
@@ -75,3 +78,22 @@ def test_a_json_variable_that_is_not_json_is_one_line_naming_it(monkeypatch):
     monkeypatch.setenv("DISTILLERY_EVALUATOR_GATES", "{margin: 0.1}")
     with pytest.raises(ConfigError, match=r"^DISTILLERY_EVALUATOR_GATES: not valid JSON \(Expecting property name"):
         load_settings(GateSettings)
+
+
+class _PublisherSettings(BlobStoreSettings):
+    model_config = SettingsConfigDict(env_prefix="DISTILLERY_PUBLISHER_")
+    s3_prefix: str = "published"
+
+
+def test_blob_store_settings_read_the_services_prefix_and_refuse_s3_without_a_bucket(monkeypatch, tmp_path):
+    monkeypatch.setenv("DISTILLERY_PUBLISHER_BLOB_STORE", "s3")
+    with pytest.raises(ValidationError, match="blob_store is s3 but DISTILLERY_PUBLISHER_S3_BUCKET is not set"):
+        _PublisherSettings()
+    monkeypatch.setenv("DISTILLERY_PUBLISHER_S3_BUCKET", "adapters")
+    settings = _PublisherSettings()
+    assert (settings.s3_bucket, settings.s3_prefix) == ("adapters", "published")
+
+
+def test_blob_store_settings_open_a_local_store_under_the_directory_given(tmp_path):
+    store = _PublisherSettings().open_blob_store(tmp_path / "files")
+    assert isinstance(store, LocalBlobStore) and store.root == (tmp_path / "files").resolve()

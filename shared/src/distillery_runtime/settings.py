@@ -3,15 +3,18 @@
 Services subclass :class:`RuntimeSettings` to add their own fields. When neither
 ``DISTILLERY_KAFKA_BOOTSTRAP`` nor ``DISTILLERY_DATABASE_URL`` is set, the values
 written by ``distillery stack up`` are used, so a developer only starts the stack.
+A service that publishes files adds :class:`BlobStoreSettings` to its own settings.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from distillery_runtime.blobstore import AbstractBlobStore, open_blob_store
 from distillery_runtime.stackstate import read_stack_state
 
 
@@ -72,3 +75,32 @@ class RuntimeSettings(BaseSettings):
                 "run 'distillery stack up' or set DISTILLERY_DATABASE_URL=postgresql://user@host:5432/db"
             )
         return self.database_url.get_secret_value()
+
+
+class BlobStoreSettings(BaseSettings):
+    """Where a service publishes its file sets (see blobstore.py): a local directory, or an
+    S3-compatible bucket whose sets are staged in that directory first.
+
+    A service's settings class subclasses this under its own ``env_prefix``, redeclares
+    ``s3_prefix`` with the key prefix of its files, and keeps the local directory as a field
+    of its own (its name says what the directory holds); :meth:`open_blob_store` takes it.
+    """
+
+    blob_store: Literal["local", "s3"] = Field(
+        default="local", description="Where published files go: local (a directory) or s3 (a bucket).")
+    s3_bucket: str | None = Field(default=None, description="Bucket, when blob_store is s3.")
+    s3_prefix: str = Field(default="", description="Key prefix of the files in the bucket.")
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, R2, ...).")
+    s3_region: str | None = Field(default=None, description="Region of the bucket.")
+
+    @model_validator(mode="after")
+    def _s3_needs_bucket(self) -> Self:
+        if self.blob_store == "s3" and not self.s3_bucket:
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(f"blob_store is s3 but {prefix}S3_BUCKET is not set")
+        return self
+
+    def open_blob_store(self, root: Path) -> AbstractBlobStore:
+        """The configured store: files under ``root``, or in the bucket, staged under ``root``."""
+        return open_blob_store(self.blob_store, root, bucket=self.s3_bucket, prefix=self.s3_prefix,
+                               endpoint_url=self.s3_endpoint_url, region=self.s3_region)

@@ -12,7 +12,7 @@ from distillery_contracts.commands import BuildDataset
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.registry import COMMANDS_DATASET, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, get_topic
 import distillery_dataset_builder
-from distillery_runtime.blobstore import AbstractBlobStore, open_blob_store
+from distillery_runtime.blobstore import AbstractBlobStore
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, SqlDatasetRegistry
 from distillery_dataset_builder.config import DatasetBuilderSettings
@@ -44,8 +44,7 @@ def dataset_registry(uow: UnitOfWork) -> AbstractDatasetRegistry:
 
 def blob_store(config: DatasetBuilderSettings, home: Path) -> AbstractBlobStore:
     """The configured blob store: a local directory, or an S3-compatible bucket."""
-    return open_blob_store(config.blob_store, config.datasets_root(home), bucket=config.s3_bucket,
-                           prefix=config.s3_prefix, endpoint_url=config.s3_endpoint_url, region=config.s3_region)
+    return config.open_blob_store(config.datasets_root(home))
 
 
 def prices() -> PriceTable:

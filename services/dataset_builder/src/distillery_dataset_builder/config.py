@@ -11,15 +11,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from croniter import croniter
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from distillery_runtime.settings import BlobStoreSettings
 
 DEFAULT_BASE_MODEL = "gpt-4o-mini-2024-07-18"
 QUARTERLY = "0 0 1 */3 *"
 SCHEDULE_OFF = ("", "off", "none")
 
 
-class DatasetBuilderSettings(BaseSettings):
+class DatasetBuilderSettings(BlobStoreSettings):
     """When to build, how to select and split, where the files go."""
 
     model_config = SettingsConfigDict(env_prefix="DISTILLERY_DATASET_", extra="ignore", env_ignore_empty=True)
@@ -56,13 +58,9 @@ class DatasetBuilderSettings(BaseSettings):
         default=None, ge=1, description="Override the base model's per-example token limit.")
     max_build_attempts: int = Field(
         default=3, ge=1, description="Crashed attempts of one build before it is discarded for good.")
-    blob_store: Literal["local", "s3"] = Field(default="local", description="Where dataset files go.")
     datasets_dir: Path | None = Field(
         default=None, description="Local directory of datasets; default <DISTILLERY_HOME>/datasets.")
-    s3_bucket: str | None = Field(default=None, description="Bucket, when blob_store is s3.")
     s3_prefix: str = Field(default="datasets", description="Key prefix of datasets in the bucket.")
-    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, R2, ...).")
-    s3_region: str | None = Field(default=None, description="Region of the bucket.")
 
     @field_validator("stratify_by", mode="before")
     @classmethod
@@ -83,12 +81,6 @@ class DatasetBuilderSettings(BaseSettings):
         if not croniter.is_valid(value):
             raise ValueError(f"{value!r} is not a cron expression (e.g. {QUARTERLY!r} for quarterly, or 'off')")
         return value
-
-    @model_validator(mode="after")
-    def _s3_needs_bucket(self) -> DatasetBuilderSettings:
-        if self.blob_store == "s3" and not self.s3_bucket:
-            raise ValueError("blob_store is s3 but DISTILLERY_DATASET_S3_BUCKET is not set")
-        return self
 
     def datasets_root(self, home: Path) -> Path:
         """The local directory datasets are written to (or staged in, for S3)."""

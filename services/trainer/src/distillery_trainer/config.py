@@ -8,17 +8,17 @@ settings a job ran with are recorded in the job and in its adapter's model card.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
+from distillery_runtime.settings import BlobStoreSettings
 from distillery_trainer.domain.hyperparameters import TrainingDefaults
 
 ENV_PREFIX = "DISTILLERY_TRAINER_"
 
 
-class TrainerSettings(BaseSettings):
+class TrainerSettings(BlobStoreSettings):
     """Where the trainer keeps files and adapters, which base models it offers, how it trains."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", env_ignore_empty=True,
@@ -30,14 +30,10 @@ class TrainerSettings(BaseSettings):
         default_factory=dict,
         description="Base models offered besides the shipped ones, name → local checkpoint directory; JSON, "
         'e.g. {"qwen2.5-1.5b": "/models/Qwen2.5-1.5B-Instruct"}.')
-    blob_store: Literal["local", "s3"] = Field(
-        default="local", description="Where uploaded files and published adapters go.")
     blob_root: Path | None = Field(
-        default=None, description="Local blob store (or S3 staging) directory (default: <DISTILLERY_HOME>/trainer).")
-    s3_bucket: str | None = Field(default=None, description="Bucket, when blob_store is s3.")
+        default=None, description="Local blob store (or S3 staging) directory of uploaded files and published "
+        "adapters (default: <DISTILLERY_HOME>/trainer).")
     s3_prefix: str = Field(default="trainer", description="Key prefix of the trainer's files in the bucket.")
-    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, R2, ...).")
-    s3_region: str | None = Field(default=None, description="Region of the bucket.")
     work_dir: Path | None = Field(
         default=None, description="Training work and checkpoints (default: <DISTILLERY_HOME>/trainer-work); "
         "shared between hosts, a job killed on one resumes from its checkpoint on another.")
@@ -54,12 +50,6 @@ class TrainerSettings(BaseSettings):
     worker_interval_s: float = Field(default=2.0, gt=0, description="How often an idle trainer looks for jobs.")
     progress_flush_s: float = Field(
         default=1.0, gt=0, description="How often progress is written and a cancel request looked for.")
-
-    @model_validator(mode="after")
-    def _s3_needs_bucket(self) -> TrainerSettings:
-        if self.blob_store == "s3" and not self.s3_bucket:
-            raise ValueError(f"blob_store is s3 but {ENV_PREFIX}S3_BUCKET is not set")
-        return self
 
     def blob_dir(self, home: Path) -> Path:
         return self.blob_root or home / "trainer"
