@@ -80,20 +80,21 @@ def test_a_json_variable_that_is_not_json_is_one_line_naming_it(monkeypatch):
         load_settings(GateSettings)
 
 
-class _PublisherSettings(BlobStoreSettings):
-    model_config = SettingsConfigDict(env_prefix="DISTILLERY_PUBLISHER_")
-    s3_prefix: str = "published"
+class _AdapterSettings(BlobStoreSettings):
+    model_config = SettingsConfigDict(env_prefix="DISTILLERY_TRAINER_")
+    s3_prefix: str = "adapters"
 
 
 def test_blob_store_settings_read_the_services_prefix_and_refuse_s3_without_a_bucket(monkeypatch, tmp_path):
-    monkeypatch.setenv("DISTILLERY_PUBLISHER_BLOB_STORE", "s3")
-    with pytest.raises(ValidationError, match="blob_store is s3 but DISTILLERY_PUBLISHER_S3_BUCKET is not set"):
-        _PublisherSettings()
-    monkeypatch.setenv("DISTILLERY_PUBLISHER_S3_BUCKET", "adapters")
-    settings = _PublisherSettings()
-    assert (settings.s3_bucket, settings.s3_prefix) == ("adapters", "published")
+    monkeypatch.setenv("DISTILLERY_TRAINER_BLOB_STORE", "s3")
+    with pytest.raises(ValidationError, match="blob_store is s3 but DISTILLERY_TRAINER_S3_BUCKET is not set"):
+        _AdapterSettings()
+    monkeypatch.setenv("DISTILLERY_TRAINER_S3_BUCKET", "students")
+    settings = _AdapterSettings()
+    assert (settings.s3_bucket, settings.s3_prefix) == ("students", "adapters")
 
 
-def test_blob_store_settings_open_a_local_store_under_the_directory_given(tmp_path):
-    store = _PublisherSettings().open_blob_store(tmp_path / "files")
+def test_blob_store_settings_open_a_local_store_under_the_directory_given(monkeypatch, tmp_path):
+    monkeypatch.delenv("DISTILLERY_TRAINER_BLOB_STORE", raising=False)
+    store = _AdapterSettings().open_blob_store(tmp_path / "files")
     assert isinstance(store, LocalBlobStore) and store.root == (tmp_path / "files").resolve()
