@@ -32,13 +32,13 @@ SERVER = """
 import asyncio, sys
 from distillery_rollout_controller.config import ControllerConfig
 from distillery_rollout_controller.http import api_routes
-from distillery_rollout_controller.services import utcnow
+from distillery_runtime.clock import utc_now
 from distillery_runtime.db import create_engine, session_factory
 from distillery_runtime.health import HttpServer, build_app
 
 async def main(database_url, port, cache_s):
     engine = create_engine(database_url, "rollout_controller")
-    routes = api_routes(session_factory(engine), ControllerConfig(), utcnow, cache_s)
+    routes = api_routes(session_factory(engine), ControllerConfig(), utc_now, cache_s)
     await HttpServer(build_app("rollout-controller", dict, routes), "127.0.0.1", port).serve()
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from distillery_finetune_controller.domain.job import Job
 from distillery_finetune_controller.domain.status import AZURE_STATUSES
 from distillery_finetune_controller.handlers import Handlers
 from distillery_finetune_controller.services import JobContext, tick
+from distillery_runtime.clock import FakeClock
 from distillery_runtime.consumer import Delivery
 from distillery_runtime.uow import FakeUnitOfWork
 
@@ -40,17 +41,6 @@ SELFHOSTED = {"selfhosted_trainer_url": "http://trainer:8090/v1", "selfhosted_se
 TODAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self, start: datetime = TODAY) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-
-
 @dataclass
 class World:
     """Everything a worker test touches; ``run`` ticks the worker the way the service would."""
@@ -58,7 +48,7 @@ class World:
     tmp: Path
     provider: FakeFineTuneProvider
     settings: FinetuneSettings
-    clock: Clock = field(default_factory=Clock)
+    clock: FakeClock = field(default_factory=lambda: FakeClock(TODAY))
     jobs: FakeJobStore = field(default_factory=FakeJobStore)
     registry: FakeModelStore = field(default_factory=FakeModelStore)
     uow: FakeUnitOfWork = field(default_factory=FakeUnitOfWork)

@@ -92,7 +92,7 @@ async def test_an_unreachable_engine_is_asked_again_with_growing_delays(selfhost
         await w.run(step_s=0)
         due = (await registered(w, model)).undeploy_due_at
         delays.append((due - start).total_seconds())
-        w.clock.current = due
+        w.clock.now = due
 
     assert delays == [5, 10]  # retry_base_s, doubling
     await w.run(step_s=0)

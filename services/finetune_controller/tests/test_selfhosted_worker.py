@@ -50,7 +50,7 @@ async def test_an_unreachable_engine_is_tried_again_until_it_loads_the_adapter(s
     job = await w.job()
     assert (job.phase, job.failures, (job.next_check_at - w.clock()).total_seconds()) == (Phase.DEPLOYING, 1, 5)
 
-    w.clock.current = job.next_check_at
+    w.clock.now = job.next_check_at
     await w.run(ticks=2)
 
     assert w.statuses()[-1] is S.SUCCEEDED

@@ -52,7 +52,7 @@ async def test_rate_limits_are_retried_with_growing_delays_that_honour_retry_aft
         start = world.clock()
         await world.run(step_s=0)
         delays.append(((await world.job()).next_check_at - start).total_seconds())
-        world.clock.current = (await world.job()).next_check_at
+        world.clock.now = (await world.job()).next_check_at
 
     assert delays == [5, 10, 30]  # retry_base_s doubling; Retry-After when longer
     await world.run()

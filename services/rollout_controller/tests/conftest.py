@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from distillery_rollout_controller.domain.gates import GatePolicy
 from distillery_rollout_controller.domain.routing import ArmEndpoints
 from distillery_rollout_controller.handlers import Handlers
 from distillery_rollout_controller.services import RolloutController
+from distillery_runtime.clock import FakeClock
 from distillery_runtime.consumer import Delivery
 from distillery_runtime.uow import FakeUnitOfWork
 
@@ -35,17 +36,6 @@ STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s1"
 NEXT_STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s2"
 TEST_POLICY = GatePolicy(min_scored_calls=100, min_stage_seconds=600, hallucination_margin=0.05,
                          error_margin=0.05)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -154,7 +144,7 @@ class Harness:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from distillery_contracts.rollout import RolloutDecided
 from distillery_finetune_controller import services
 from distillery_finetune_controller.config import FinetuneSettings
 from distillery_finetune_controller.services import JobStoreFactory, ModelStoreFactory
+from distillery_runtime.clock import utc_now
 from distillery_runtime.consumer import Delivery
 from distillery_runtime.uow import UnitOfWork
 
@@ -23,7 +24,7 @@ class Handlers:
     """The controller's batch handlers, bound to its settings and store factories."""
 
     def __init__(self, settings: FinetuneSettings, jobs_in: JobStoreFactory, registry_in: ModelStoreFactory,
-                 now: Callable[[], datetime] = services.utc_now) -> None:
+                 now: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
         self.jobs_in = jobs_in
         self.registry_in = registry_in

@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from distillery_contracts.commands import CancelJob
 from distillery_contracts.datasets import DatasetBuilt
@@ -44,6 +44,7 @@ from distillery_finetune_controller.domain.provider_types import (
 )
 from distillery_finetune_controller.domain.registry import RegisteredModel, decision_changes, registered_model
 from distillery_finetune_controller.metrics import JOBS_CHANGED, PROVIDER_FAILURES
+from distillery_runtime.clock import utc_now
 from distillery_runtime.errors import PermanentError
 from distillery_runtime.faults import crash_point
 from distillery_runtime.infra import is_infrastructure_error
@@ -59,10 +60,6 @@ ModelStoreFactory = Callable[[UnitOfWork], AbstractModelStore]
 CRASH_AFTER_CREATE = "finetune_after_job_created"
 MAX_STEPS_PER_TICK = 5
 DUE_PER_TICK = 100
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- what the consumers do ------------------------------------------------------------------

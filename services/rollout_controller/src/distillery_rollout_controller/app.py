@@ -24,7 +24,8 @@ from distillery_rollout_controller.adapters.repository import AbstractRolloutRep
 from distillery_rollout_controller.config import RolloutSettings
 from distillery_rollout_controller.handlers import Handlers, evaluate_live_stage
 from distillery_rollout_controller.http import api_routes
-from distillery_rollout_controller.services import RolloutController, utcnow
+from distillery_rollout_controller.services import RolloutController
+from distillery_runtime.clock import utc_now
 from distillery_runtime.consumer import E, BatchHandler, Subscription
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.service import ServiceContext, ServiceSpec
@@ -36,7 +37,7 @@ __all__ = ["NAME", "SCHEMA", "build"]
 
 
 def build(settings: RuntimeSettings, rollout: RolloutSettings | None = None,
-          clock: Callable[[], datetime] = utcnow) -> ServiceSpec:
+          clock: Callable[[], datetime] = utc_now) -> ServiceSpec:
     """The service; ``rollout`` defaults to the ``DISTILLERY_ROLLOUT_*`` environment."""
     rollout = rollout or load_settings(RolloutSettings)
     controller = RolloutController(rollout.controller_config(), clock)

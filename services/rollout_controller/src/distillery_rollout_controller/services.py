@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from distillery_contracts.commands import (
     AbortRollout,
@@ -35,6 +35,7 @@ from distillery_rollout_controller.domain.observations import (
 from distillery_rollout_controller.domain.plan import TEACHER
 from distillery_rollout_controller.domain.rollout import Rollout, RolloutStateError, RolloutStatus
 from distillery_rollout_controller.domain.routing import RouteState, build_table, weights_of
+from distillery_runtime.clock import utc_now
 from distillery_runtime.errors import PermanentError
 from distillery_runtime.logs import get_logger
 from distillery_runtime.uow import UnitOfWork
@@ -42,16 +43,12 @@ from distillery_runtime.uow import UnitOfWork
 log = get_logger(__name__)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class RolloutController:
     """Use cases over a repository and a unit of work (see the module docstring)."""
 
     config: ControllerConfig
-    clock: Callable[[], datetime] = field(default=utcnow)
+    clock: Callable[[], datetime] = field(default=utc_now)
 
     async def record_scores(self, repo: AbstractRolloutRepository, scores: Sequence[CallScored]) -> bool:
         """Remember the evaluator's verdicts on calls; True when a stage has new evidence."""

@@ -24,7 +24,7 @@ from distillery_rollout_controller.config import ControllerConfig
 from distillery_rollout_controller.domain.costs import CostReport, cost_report
 from distillery_rollout_controller.domain.rollout import Rollout
 from distillery_rollout_controller.domain.routing import weights_of
-from distillery_rollout_controller.services import utcnow
+from distillery_runtime.clock import utc_now
 from distillery_runtime.db import open_service_schema
 
 __all__ = ["CostReport", "RolloutView", "RolloutViews", "StatusDocument", "open_views",
@@ -78,7 +78,7 @@ class RolloutViews:
     """The controller's reads, each in its own short session of the controller's schema."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], config: ControllerConfig,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self._sessions = sessions
         self.config = config
         self._clock = clock
