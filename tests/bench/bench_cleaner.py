@@ -12,8 +12,8 @@ typical defect rates, several turns, about 6 KB per generation), publishes them 
    first applied message until every generation has a verdict published (inbox full,
    outbox drained).
 
-PostgreSQL is ``DISTILLERY_DATABASE_URL`` when set (a fresh database is created on that
-server), else an embedded server started here. Not a test: nothing asserts; it prints.
+PostgreSQL is ``DISTILLERY_TEST_DATABASE_URL``'s server when set (a fresh database is
+created on it), else an embedded server started here. Not a test: nothing asserts; it prints.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from distillery_cli.localstack.broker import start_broker
-from distillery_cli.localstack.postgres import start_postgres
 from distillery_cli.localstack.procs import free_port
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.registry import TRACES_RAW, all_topic_specs, get_topic
@@ -44,6 +43,7 @@ from distillery_runtime.kafka import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
+from bench_support import postgres_server  # noqa: E402
 from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
 from db_helpers import create_database  # noqa: E402
 
@@ -145,17 +145,11 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="bench-cleaner-"))
     home.chmod(0o755)
     broker = start_broker(home, free_port())
-    postgres = None
     try:
-        server_url = os.environ.get("DISTILLERY_DATABASE_URL")
-        if not server_url:
-            postgres = start_postgres(home / "pg", free_port())
-            server_url = postgres.url
-        run(args, home, broker.bootstrap, asyncio.run(create_database(server_url, "bench_cleaner")))
+        with postgres_server(home / "pg") as server_url:
+            run(args, home, broker.bootstrap, asyncio.run(create_database(server_url, "bench_cleaner")))
     finally:
         broker.stop()
-        if postgres is not None:
-            postgres.stop()
         shutil.rmtree(home, ignore_errors=True)
 
 

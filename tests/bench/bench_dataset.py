@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -25,7 +24,6 @@ from pathlib import Path
 
 
 from distillery_cli.localstack.broker import start_broker
-from distillery_cli.localstack.postgres import start_postgres
 from distillery_cli.localstack.procs import free_port
 from distillery_contracts.registry import all_topic_specs
 from distillery_runtime.blobstore import LocalBlobStore
@@ -45,6 +43,7 @@ from distillery_runtime.uow import UnitOfWork
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
+from bench_support import postgres_server  # noqa: E402
 from db_helpers import create_database, drop_database  # noqa: E402
 
 BATCH = 2_000
@@ -104,12 +103,18 @@ async def build_once(url: str, bootstrap: str, root: str) -> dict:
 async def main(args: argparse.Namespace) -> None:
     home = Path(tempfile.mkdtemp(prefix="distillery-bench-dataset-"))
     home.chmod(0o755)
-    server = os.environ.get("DISTILLERY_TEST_DATABASE_URL")
-    pg = None if server else start_postgres(home / "pg", free_port())
+    try:
+        with postgres_server(home / "pg") as server:
+            await run(args, home, server)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def run(args: argparse.Namespace, home: Path, server: str) -> None:
     broker = start_broker(home, free_port())
     url = None
     try:
-        url = await create_database(server or pg.url, "bench")
+        url = await create_database(server, "bench")
         await ensure_topics(broker.bootstrap, all_topic_specs())
         print(f"storing {args.examples:,} examples ...", flush=True)
         ingest_s = await store_examples(url, args.examples, args.turns)
@@ -122,11 +127,8 @@ async def main(args: argparse.Namespace) -> None:
         report(result)
     finally:
         broker.stop()
-        if pg is not None:
-            pg.stop()
-        elif url is not None:
+        if url is not None:
             await drop_database(url)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def report(r: dict) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,6 @@ from pathlib import Path
 import httpx
 
 from distillery_cli.localstack.broker import start_broker
-from distillery_cli.localstack.postgres import start_postgres
 from distillery_cli.localstack.procs import free_port
 from distillery_contracts.registry import all_topic_specs
 from distillery_runtime.kafka import ensure_topics
@@ -35,6 +33,7 @@ from distillery_trace_ingester.config import IngesterSettings, LangfuseProject
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
+from bench_support import postgres_server, start_server  # noqa: E402
 from db_helpers import count_rows, create_database  # noqa: E402
 
 KEYS = ("pk-lf-bench", "sk-lf-bench")
@@ -45,28 +44,22 @@ serve("127.0.0.1", int(sys.argv[1]), SandboxSettings(keys=[(sys.argv[2], sys.arg
 """
 
 
-def start_sandbox() -> tuple[str, subprocess.Popen]:
+def start_sandbox() -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SANDBOX, str(port), *KEYS], stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            httpx.get(f"{url}/api/public/health", timeout=1)
-            return url, proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit("the sandbox did not start")
+    proc = start_server(["-c", SANDBOX, str(port), *KEYS], f"{url}/api/public/health", "the sandbox",
+                        stdout=subprocess.DEVNULL)
+    return url, proc
 
 
 async def bench(calls: int, page_size: int, chunk_size: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="bench-ingester-"))
+    with postgres_server(home) as server:
+        await run(home, server, calls, page_size, chunk_size)
+
+
+async def run(home: Path, server: str, calls: int, page_size: int, chunk_size: int) -> None:
     broker = start_broker(home, free_port())
-    server = os.environ.get("DISTILLERY_TEST_DATABASE_URL")
-    pg = None
-    if not server:
-        home.chmod(0o755)
-        pg = start_postgres(home, free_port())
-        server = pg.url
     url, sandbox = start_sandbox()
     try:
         start = datetime.now(UTC) - timedelta(hours=1)
@@ -107,8 +100,6 @@ async def bench(calls: int, page_size: int, chunk_size: int) -> None:
     finally:
         sandbox.terminate()
         broker.stop()
-        if pg is not None:
-            pg.stop()
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,9 +22,13 @@ from pathlib import Path
 
 import httpx
 
+from distillery_cli.localstack.procs import free_port
 from distillery_router.bench import LatencyReport, bench_http
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
+
+from bench_support import postgres_server, start_server  # noqa: E402
+from db_helpers import create_database  # noqa: E402
 
 ROUTE = "voice-agent"
 SERVER = """
@@ -71,36 +74,25 @@ async def seed(database_url: str) -> None:
     await engine.dispose()
 
 
-async def fresh_database() -> tuple[str, object | None]:
-    from db_helpers import create_database
-
-    server_url, embedded = os.environ.get("DISTILLERY_TEST_DATABASE_URL"), None
-    if not server_url:
-        from distillery_cli.localstack.postgres import start_postgres
-        from distillery_cli.localstack.procs import free_port
-
-        home = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-        home.chmod(0o755)
-        embedded = start_postgres(home, free_port())
-        server_url = embedded.url
-    return await create_database(server_url, "bench"), embedded
-
-
-def serve(database_url: str, cache_s: float) -> tuple[str, subprocess.Popen]:
-    from distillery_cli.localstack.procs import free_port
-
+def serve(database_url: str, cache_s: float) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, database_url, str(port), str(cache_s)])
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    proc = start_server(["-c", SERVER, database_url, str(port), str(cache_s)], f"{url}/v1/routes/{ROUTE}",
+                        "the controller's HTTP API")
+    return url, proc
+
+
+def measure_scratch_controller(cache_s: float, requests: int, concurrency: int) -> list[LatencyReport]:
+    """The figures of a controller serving a freshly seeded database from its own process."""
+    with postgres_server(Path(tempfile.mkdtemp(prefix="bench-pg-"))) as server_url:
+        database_url = asyncio.run(create_database(server_url, "bench"))
+        asyncio.run(seed(database_url))
+        url, server = serve(database_url, cache_s)
         try:
-            if httpx.get(f"{url}/v1/routes/{ROUTE}", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the controller's HTTP API did not start")
+            return asyncio.run(measure(url, requests, concurrency))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 async def bench_conditional(url: str, requests: int, concurrency: int) -> LatencyReport:
@@ -142,20 +134,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cache-s", type=float, default=1.0, help="the controller's DISTILLERY_ROLLOUT_ROUTE_CACHE_S")
     args = parser.parse_args()
-    server = embedded = None
-    url = args.url
-    if url is None:
-        database_url, embedded = asyncio.run(fresh_database())
-        asyncio.run(seed(database_url))
-        url, server = serve(database_url, args.cache_s)
-    try:
-        reports = asyncio.run(measure(url, args.requests, args.concurrency))
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
-        if embedded is not None:
-            embedded.stop()
+    if args.url is None:
+        reports = measure_scratch_controller(args.cache_s, args.requests, args.concurrency)
+    else:
+        reports = asyncio.run(measure(args.url, args.requests, args.concurrency))
     print(f"{args.requests:,} requests per run, {args.concurrency} in flight, route cache {args.cache_s:g} s")
     for report in reports:
         print("\n".join(report.lines()))

@@ -18,12 +18,12 @@ import argparse
 import asyncio
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from bench_support import start_server
 
 from distillery_cli.localstack.procs import free_port
 
@@ -47,20 +47,14 @@ def bench_training(work: Path, examples: int, epochs: float) -> Path:
     return work / "adapter"
 
 
-def start_server(adapter: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve_adapter(adapter: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "distillery_cli", "serve", "--base-model", "smollm2-135m",
-                             "--adapter", f"clinic={adapter}", "--port", str(port), "--model-cache", str(CACHE)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("distillery serve did not start")
+    proc = start_server(["-m", "distillery_cli", "serve", "--base-model", "smollm2-135m", "--adapter",
+                         f"clinic={adapter}", "--port", str(port), "--model-cache", str(CACHE)],
+                        f"{url}/health", "distillery serve", tries=600, pause_s=0.5,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, url
 
 
 async def bench_serving(url: str, model: str, requests: int, concurrency: int, max_tokens: int,
@@ -111,7 +105,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="bench-students-") as work:
         adapter = bench_training(Path(work), args.examples, args.epochs)
-        proc, url = start_server(adapter)
+        proc, url = serve_adapter(adapter)
         try:
             asyncio.run(bench_serving(url, "clinic", 2, 1, args.max_tokens, report=False))  # warm-up
             for concurrency in (1, 8):

@@ -1,0 +1,55 @@
+"""What the benchmark scripts share: a PostgreSQL server to make their scratch databases on,
+and a server process they start and wait for. The scripts run as files (``.venv/bin/python
+tests/bench/<script>.py``), so this folder is on their ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from distillery_cli.localstack.postgres import start_postgres
+from distillery_cli.localstack.procs import free_port
+
+
+@contextmanager
+def postgres_server(home: Path) -> Iterator[str]:
+    """The URL of DISTILLERY_TEST_DATABASE_URL's server, else of an embedded PostgreSQL kept
+    under ``home`` and stopped on leaving."""
+    given = os.environ.get("DISTILLERY_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o755)  # PostgreSQL runs as another user when the benchmark runs as root
+    postgres = start_postgres(home, free_port())
+    try:
+        yield postgres.url
+    finally:
+        postgres.stop()
+
+
+def start_server(args: list[str], ready_url: str, what: str, *, tries: int = 300, pause_s: float = 0.1,
+                 **popen: Any) -> subprocess.Popen[bytes]:
+    """``python <args>`` (``popen`` as for ``subprocess.Popen``), returned once ``ready_url``
+    answers 200; ends the benchmark naming ``what`` when it exits or never answers."""
+    proc = subprocess.Popen([sys.executable, *args], **popen)
+    for _ in range(tries):
+        try:
+            if httpx.get(ready_url, timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(pause_s)
+    proc.kill()
+    raise SystemExit(f"{what} did not start")
