@@ -11,7 +11,7 @@ from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.samples import sample_trace_captured
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.traces import TraceCaptured
-from distillery_runtime.consumer import BatchProcessor, Delivery, Subscription
+from distillery_runtime.consumer import BatchProcessor, Delivery, Subscription, delivery_of
 from distillery_runtime.deadletter import FakeDeadLetterSink
 from distillery_runtime.errors import PermanentError
 from distillery_runtime.uow import FakeUnitOfWork
@@ -132,3 +132,10 @@ def test_a_subscription_to_a_type_its_topic_never_carries_is_refused():
 
     with pytest.raises(ConfigError, match="carries no BuildDataset"):
         Subscription(get_topic(TRACES_RAW), BuildDataset, Handler())
+
+
+def test_a_delivery_made_for_a_handler_test_carries_the_events_id_key_and_cycle():
+    event = sample_trace_captured(observation_id="obs-42", session_id="call-9")
+    delivered = delivery_of(event, offset=7, topic=TRACES_RAW, correlation_id="cycle-3")
+    assert (delivered.event_id, delivered.key, delivered.offset) == ("obs-42", "call-9", 7)
+    assert delivered.envelope.correlation_id == "cycle-3" and delivered.envelope.event_type == "TraceCaptured"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from evaluator_support import PROD, STUDENT, TEACHER
 
-from distillery_contracts.envelope import Envelope
 from distillery_contracts.finetune import JobStatus
 from distillery_contracts.samples import (
     sample_dataset_built,
@@ -16,14 +15,12 @@ from distillery_contracts.samples import (
 from distillery_contracts.commands import RunEvaluation
 from distillery_evaluator.domain.requests import ModelTarget
 from distillery_evaluator.handlers import Handlers
-from distillery_runtime.consumer import Delivery
+from distillery_runtime.consumer import Delivery, delivery_of
 from distillery_runtime.uow import FakeUnitOfWork
 
 
 def deliver(event, n: int = 0) -> Delivery:
-    envelope = Envelope.new(event_type=event.event_type, schema_version=1, producer="test/1",
-                            event_id=event.event_id(), correlation_id="cycle-0007")
-    return Delivery(envelope, event, "topic", 0, n, event.partition_key())
+    return delivery_of(event, offset=n, correlation_id="cycle-0007")
 
 
 def handlers(repo, rate: float = 1.0) -> Handlers:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from distillery_contracts.datasets import DatasetBuilt
-from distillery_contracts.envelope import Envelope
+from distillery_contracts.registry import DATASETS_BUILT, ROLLOUT_DECISIONS
 from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
 from distillery_contracts.rollout import RolloutDecision
 from distillery_contracts.samples import sample_dataset_built, sample_rollout_decided
@@ -29,7 +29,7 @@ from distillery_finetune_controller.domain.status import AZURE_STATUSES
 from distillery_finetune_controller.handlers import Handlers
 from distillery_finetune_controller.services import JobContext, tick
 from distillery_runtime.clock import FakeClock
-from distillery_runtime.consumer import Delivery
+from distillery_runtime.consumer import delivery_of
 from distillery_runtime.uow import FakeUnitOfWork
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -83,10 +83,8 @@ class World:
                                     files=files, epochs=2, **overrides)
 
     async def deliver(self, dataset: DatasetBuilt) -> None:
-        envelope = Envelope.new(event_type="DatasetBuilt", schema_version=1, producer="dataset-builder/0.1.0",
-                                event_id=dataset.event_id(), correlation_id=dataset.cycle_id)
-        delivery = Delivery(envelope=envelope, event=dataset, topic="distillery.datasets.built.v1",
-                            partition=0, offset=0, key=dataset.dataset_id)
+        delivery = delivery_of(dataset, topic=DATASETS_BUILT, producer="dataset-builder/0.1.0",
+                               correlation_id=dataset.cycle_id)
         async with self.uow:
             await self.handlers.on_dataset_built(self.uow, [delivery])
             await self.uow.commit()
@@ -97,10 +95,7 @@ class World:
         decision = sample_rollout_decided(decision_id=f"{rollout_id}:{kind.value}", rollout_id=rollout_id,
                                           decision=kind, candidate_model=candidate, previous_model=previous,
                                           decided_at=self.clock())
-        envelope = Envelope.new(event_type="RolloutDecided", schema_version=1, producer="rollout-controller/0.1.0",
-                                event_id=decision.event_id())
-        delivery = Delivery(envelope=envelope, event=decision, topic="distillery.rollout.decisions.v1",
-                            partition=0, offset=0, key=rollout_id)
+        delivery = delivery_of(decision, topic=ROLLOUT_DECISIONS, producer="rollout-controller/0.1.0")
         async with self.uow:
             await self.handlers.on_rollout_decided(self.uow, [delivery])
             await self.uow.commit()

@@ -7,20 +7,15 @@ from datetime import UTC, datetime
 import pytest
 
 from distillery_contracts.commands import CancelJob
-from distillery_contracts.envelope import Envelope
 from distillery_contracts.finetune import JobMetrics
 from distillery_contracts.rollout import RolloutDecision
 from distillery_contracts.samples import sample_rollout_decided
 from distillery_finetune_controller.domain.job import Phase
 from distillery_finetune_controller.domain.registry import ModelStatus, RegisteredModel
-from distillery_runtime.consumer import Delivery
+from distillery_runtime.consumer import delivery_of
 from distillery_runtime.errors import PermanentError
 
 
-def delivery(event, topic: str) -> Delivery:
-    envelope = Envelope.new(event_type=event.event_type, schema_version=1, producer="test/1",
-                            event_id=event.event_id())
-    return Delivery(envelope=envelope, event=event, topic=topic, partition=0, offset=0, key=None)
 
 
 async def test_a_dataset_becomes_a_waiting_job_with_configured_overrides(make_world):
@@ -39,13 +34,12 @@ async def test_a_dataset_becomes_a_waiting_job_with_configured_overrides(make_wo
 async def test_cancelling_an_unknown_job_is_a_permanent_error(world):
     command = CancelJob(job_id="job-nope", requested_by="ops")
     with pytest.raises(PermanentError, match="no such fine-tuning job"):
-        await world.handlers.on_cancel_job(world.uow, [delivery(command, "cmd")])
+        await world.handlers.on_cancel_job(world.uow, [delivery_of(command)])
 
 
 async def test_cancelling_marks_the_job_for_the_worker(world):
     await world.deliver(world.dataset("ds-0001"))
-    await world.handlers.on_cancel_job(world.uow, [delivery(CancelJob(job_id="job-ds-0001", requested_by="ops"),
-                                                            "cmd")])
+    await world.handlers.on_cancel_job(world.uow, [delivery_of(CancelJob(job_id="job-ds-0001", requested_by="ops"))])
     job = await world.job()
     assert job.cancel_requested and job.cancel_reason == "requested by ops"
     assert world.provider.calls == []
@@ -62,7 +56,7 @@ async def test_rollout_decisions_move_models_through_the_registry(world):
     for kind in (RolloutDecision.STARTED, RolloutDecision.ADVANCED, RolloutDecision.COMPLETED):
         decision = sample_rollout_decided(decision_id=f"ro-1:{kind}", decision=kind, rollout_id="ro-1",
                                           candidate_model="ft:new", previous_model="ft:old")
-        await world.handlers.on_rollout_decided(world.uow, [delivery(decision, "decisions")])
+        await world.handlers.on_rollout_decided(world.uow, [delivery_of(decision)])
 
     statuses = {m.fine_tuned_model: (m.status, m.rollout_id) for m in await world.registry.list_models()}
     assert statuses == {"ft:new": (ModelStatus.PRODUCTION, "ro-1"), "ft:old": (ModelStatus.RETIRED, "ro-1")}

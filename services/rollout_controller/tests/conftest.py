@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from distillery_contracts.envelope import Envelope
 from distillery_contracts.evaluations import CallScored, JudgeOutcome
 from distillery_contracts.registry import EVALUATIONS_ONLINE, TRACES_RAW
 from distillery_contracts.samples import sample_evaluation_completed
@@ -26,7 +25,7 @@ from distillery_rollout_controller.domain.routing import ArmEndpoints
 from distillery_rollout_controller.handlers import Handlers
 from distillery_rollout_controller.services import RolloutController
 from distillery_runtime.clock import FakeClock
-from distillery_runtime.consumer import Delivery
+from distillery_runtime.consumer import Delivery, delivery_of
 from distillery_runtime.uow import FakeUnitOfWork
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -66,10 +65,7 @@ def scored_calls(rollout_id: str, stage: int, arm: str, n: int, behaviour: ArmBe
 
 
 def deliveries(events: list, topic: str = EVALUATIONS_ONLINE) -> list[Delivery]:
-    return [Delivery(envelope=Envelope.new(event_type=e.event_type, schema_version=e.schema_version,
-                                           producer="test/1", event_id=e.event_id()),
-                     event=e, topic=topic, partition=0, offset=i, key=None)
-            for i, e in enumerate(events)]
+    return [delivery_of(e, offset=i, topic=topic) for i, e in enumerate(events)]
 
 
 @dataclass

@@ -71,6 +71,15 @@ class Delivery(Generic[E]):
         return self.envelope.event_id
 
 
+def delivery_of(event: E, *, offset: int = 0, topic: str = "test", producer: str = "test/1",
+                event_id: str | None = None, correlation_id: str | None = None) -> Delivery[E]:
+    """``event`` as a consumer hands it to its handler (at ``offset`` of partition 0, keyed
+    as it is published), so that handlers' tests deliver events without a broker."""
+    envelope = Envelope.new(event_type=event.event_type, schema_version=event.schema_version, producer=producer,
+                            event_id=event_id or event.event_id(), correlation_id=correlation_id)
+    return Delivery(envelope, event, topic, 0, offset, event.partition_key())
+
+
 BatchHandler = Callable[[UnitOfWork, list[Delivery[E]]], Awaitable[None]]
 
 
