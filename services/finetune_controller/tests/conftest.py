@@ -1,7 +1,8 @@
 """A controller world made of fakes: provider, stores, unit of work and a clock tests move.
 
 This folder is on ``sys.path`` so that tests import the store contract suites
-(finetune_store_contracts.py) by name, as the integration suite does.
+(finetune_store_contracts.py) and shared names (finetune_support.py) by name, as the integration
+suite does.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from distillery_contracts.datasets import DatasetBuilt
-from distillery_contracts.registry import DATASETS_BUILT, ROLLOUT_DECISIONS
 from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
+from distillery_contracts.registry import DATASETS_BUILT, ROLLOUT_DECISIONS
 from distillery_contracts.rollout import RolloutDecision
 from distillery_contracts.samples import sample_dataset_built, sample_rollout_decided
 from distillery_finetune_controller.adapters.fakes import FakeFineTuneProvider, FakeJobStore, FakeModelStore
@@ -34,11 +35,7 @@ from distillery_runtime.uow import FakeUnitOfWork
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-BASE = "gpt-4o-mini-2024-07-18"
-OPEN_BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
-SELFHOSTED = {"selfhosted_trainer_url": "http://trainer:8090/v1", "selfhosted_serving_url": "http://student:8000/v1",
-              "selfhosted_adapter_root": "/srv/adapters"}
-TODAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+from finetune_support import BASE, OPEN_BASE, SELFHOSTED, TODAY  # noqa: E402
 
 
 @dataclass

@@ -3,7 +3,7 @@ DISTILLERY_FINETUNE_AUTO_FALLBACK the job continues there instead."""
 
 from __future__ import annotations
 
-from conftest import BASE, OPEN_BASE
+from finetune_support import BASE, OPEN_BASE
 
 from distillery_contracts.finetune import JobStatus
 from distillery_finetune_controller.domain.job import Phase

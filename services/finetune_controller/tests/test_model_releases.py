@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import OPEN_BASE
+from finetune_support import OPEN_BASE
 
 from distillery_contracts.rollout import RolloutDecision as D
 from distillery_finetune_controller.domain.provider_types import ProviderUnavailable

@@ -3,7 +3,7 @@ fine-tuned model's own name."""
 
 from __future__ import annotations
 
-from conftest import OPEN_BASE
+from finetune_support import OPEN_BASE
 
 from distillery_contracts.finetune import JobStatus
 from distillery_finetune_controller.domain.job import Phase
