@@ -21,7 +21,6 @@ from distillery_evaluator.adapters.embeddings import AbstractEmbedder
 from distillery_evaluator.adapters.langfuse_sink import AbstractLangfuseSink, EvalGeneration, ScoreWrite
 from distillery_evaluator.adapters.repository import (
     ENDED_DECISIONS,
-    PRODUCTION_ARM,
     AbstractEvalRepository,
     QueuedCall,
     RunRecord,
@@ -80,20 +79,18 @@ class FakeEvalRepository(AbstractEvalRepository):
         if known is None or known.decided_at <= decision.decided_at:
             self.rollouts[decision.rollout_id] = decision
 
-    async def production(self, route: str) -> ModelTarget | None:
+    async def live_candidate(self) -> str | None:
         live = max((d for d in self.rollouts.values() if d.decision not in ENDED_DECISIONS),
                    key=lambda d: d.decided_at, default=None)
-        if live is not None:
-            return await self.target_of(live.candidate_model)
-        table = self.routes.get(route)
+        return live.candidate_model if live else None
+
+    async def last_completed(self) -> tuple[str, datetime] | None:
         done = max((d for d in self.rollouts.values() if d.decision is RolloutDecision.COMPLETED),
                    key=lambda d: d.decided_at, default=None)
-        arm = next((a for a in table.arms if a.name == PRODUCTION_ARM), None) if table else None
-        if arm and (done is None or table.updated_at >= done.decided_at):
-            return ModelTarget(model=arm.model, deployment=arm.deployment, provider=arm.provider)
-        if done is not None:
-            return await self.target_of(done.candidate_model)
-        return None
+        return (done.candidate_model, done.decided_at) if done else None
+
+    async def route_table(self, route: str) -> RouteTableUpdated | None:
+        return self.routes.get(route)
 
     async def ended_rollouts(self, rollout_ids: list[str]) -> set[str]:
         return {r for r in rollout_ids

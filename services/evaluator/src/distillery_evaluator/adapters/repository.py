@@ -76,11 +76,14 @@ class AbstractEvalRepository(abc.ABC):
     @abc.abstractmethod
     async def save_rollout(self, decision: RolloutDecided) -> None: ...
     @abc.abstractmethod
-    async def production(self, route: str) -> ModelTarget | None:
-        """The student a new candidate must beat on ``route``: the candidate of a rollout
-        still under way (it becomes production if it completes, and a queued successor
-        would replace it), else the 'production' arm or the candidate of the latest
-        completed rollout, whichever is more recent; None: teacher only."""
+    async def live_candidate(self) -> str | None:
+        """The candidate of the newest rollout still under way."""
+    @abc.abstractmethod
+    async def last_completed(self) -> tuple[str, datetime] | None:
+        """The candidate of the newest completed rollout, and when it completed."""
+    @abc.abstractmethod
+    async def route_table(self, route: str) -> RouteTableUpdated | None:
+        """The newest routing table saved for ``route``."""
     @abc.abstractmethod
     async def ended_rollouts(self, rollout_ids: list[str]) -> set[str]: ...
 
@@ -125,6 +128,21 @@ class AbstractEvalRepository(abc.ABC):
                           teacher_answer: str | None, findings: list[str], at: datetime) -> None: ...
     @abc.abstractmethod
     async def defer_call(self, observation_id: str, attempts: int, not_before: datetime) -> None: ...
+
+    async def production(self, route: str) -> ModelTarget | None:
+        """The student a new candidate must beat on ``route``: the candidate of a rollout
+        still under way (it becomes production if it completes, and a queued successor
+        would replace it), else the 'production' arm or the candidate of the latest
+        completed rollout, whichever is more recent; None: teacher only. One rule for every
+        store, on the facts each gives."""
+        live = await self.live_candidate()
+        if live is not None:
+            return await self.target_of(live)
+        table, completed = await self.route_table(route), await self.last_completed()
+        arm = next((a for a in table.arms if a.name == PRODUCTION_ARM), None) if table else None
+        if table is not None and arm is not None and (completed is None or table.updated_at >= completed[1]):
+            return ModelTarget(model=arm.model, deployment=arm.deployment, provider=arm.provider)
+        return await self.target_of(completed[0]) if completed else None
 
 
 class SqlEvalRepository(AbstractEvalRepository):
@@ -181,22 +199,22 @@ class SqlEvalRepository(AbstractEvalRepository):
             set_={k: stmt.excluded[k] for k in ("active", "last_decision", "decided_at")},
             where=t.rollouts.c.decided_at <= stmt.excluded.decided_at))
 
-    async def production(self, route: str) -> ModelTarget | None:
-        live = (await self._run(
-            select(t.rollouts).where(t.rollouts.c.active.is_(True))
+    async def live_candidate(self) -> str | None:
+        stmt = (select(t.rollouts.c.candidate_model).where(t.rollouts.c.active.is_(True))
+                .order_by(t.rollouts.c.decided_at.desc()).limit(1))
+        candidate: str | None = (await self._run(stmt)).scalar()
+        return candidate
+
+    async def last_completed(self) -> tuple[str, datetime] | None:
+        row = (await self._run(
+            select(t.rollouts.c.candidate_model, t.rollouts.c.decided_at)
+            .where(t.rollouts.c.last_decision == str(RolloutDecision.COMPLETED))
             .order_by(t.rollouts.c.decided_at.desc()).limit(1))).first()
-        if live is not None:
-            return await self.target_of(live.candidate_model)
-        row = (await self._run(select(t.routes).where(t.routes.c.route == route))).first()
-        done = (await self._run(
-            select(t.rollouts).where(t.rollouts.c.last_decision == str(RolloutDecision.COMPLETED))
-            .order_by(t.rollouts.c.decided_at.desc()).limit(1))).first()
-        arm = next((a for a in (row.arms if row else []) if a["name"] == PRODUCTION_ARM), None)
-        if arm and (done is None or row.updated_at >= done.decided_at):
-            return ModelTarget(model=arm["model"], deployment=arm.get("deployment"), provider=arm["provider"])
-        if done is not None:
-            return await self.target_of(done.candidate_model)
-        return None
+        return (row.candidate_model, row.decided_at) if row else None
+
+    async def route_table(self, route: str) -> RouteTableUpdated | None:
+        row = (await self._run(select(t.routes).where(t.routes.c.route == route))).mappings().first()
+        return RouteTableUpdated.model_validate(dict(row)) if row else None
 
     async def ended_rollouts(self, rollout_ids: list[str]) -> set[str]:
         stmt = select(t.rollouts.c.rollout_id).where(
