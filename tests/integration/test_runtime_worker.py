@@ -54,9 +54,12 @@ async def test_one_instance_leads_and_the_lead_is_retaken_when_its_connection_di
             await asyncio.sleep(0.05)
         assert len(led) == 2, "nobody took the lead after the leader's connection died"
         ran.clear()
-        await asyncio.sleep(0.5)
+        for _ in range(200):  # a loaded machine may take a while to run the next steps
+            if len(ran) >= 3:
+                break
+            await asyncio.sleep(0.05)
         # Whoever won the lock again (either may), only it steps from then on.
-        assert ran and set(ran) == {led[1]}
+        assert len(ran) >= 3 and set(ran) == {led[1]}
     finally:
         stopping.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
