@@ -1,5 +1,6 @@
-"""Small statistics for release decisions: proportions with Wilson intervals, percentiles,
-and a one-sided non-inferiority bound for paired judge preferences."""
+"""Small statistics for release decisions: proportions with Wilson intervals and
+percentiles (the runtime's, which the rollout-controller's gates read too), and a one-sided
+non-inferiority bound for paired judge preferences."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+from distillery_runtime import stats as intervals
 
 
 @dataclass(frozen=True)
@@ -26,18 +29,19 @@ class Proportion:
 
 
 def wilson(k: int, n: int, confidence: float = 0.95) -> Proportion:
-    """Wilson score interval: honest near 0 and 1 and for small n, unlike the normal one."""
+    """Wilson score interval: honest near 0 and 1 and for small n, unlike the normal one;
+    no bounds without a single trial."""
     if n == 0:
         return Proportion(k, n, None, None)
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
-    return Proportion(k, n, float(ci.low), float(ci.high))
+    interval = intervals.wilson(k, n, confidence)
+    return Proportion(k, n, interval.low, interval.high)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0..100) with linear interpolation; None without values."""
     if not values:
         return None
-    return float(np.percentile(np.asarray(values, dtype=float), q))
+    return intervals.quantile(sorted(values), q / 100)
 
 
 def mean(values: Sequence[float]) -> float | None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from distillery_contracts.common import Comparator, GateResult
-from distillery_rollout_controller.domain.stats import Interval, newcombe_difference, quantile_interval, wilson
 from distillery_rollout_controller.domain.window import ArmSample
+from distillery_runtime.stats import Interval, newcombe_difference, quantile_interval, wilson
 
 
 class Verdict(StrEnum):

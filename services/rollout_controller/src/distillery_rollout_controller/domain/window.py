@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from distillery_contracts.common import ModelMetrics
-from distillery_rollout_controller.domain.stats import quantile, wilson
+from distillery_runtime.stats import quantile, wilson
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""Confidence intervals behind every "better" or "not worse" a gate says.
+"""Confidence intervals behind every "better" or "not worse" a gate says, the
+evaluator's before a rollout and the rollout-controller's during it: one computation, so
+both read the same numbers off the same calls.
 
 Rates use Wilson score intervals, differences of rates Newcombe's hybrid score
 interval (method 10), quantiles the distribution-free order-statistic interval from
@@ -8,7 +10,7 @@ the exact binomial distribution. All are two-sided at the given confidence.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -98,7 +100,7 @@ def quantile_interval(ordered: Sequence[float], q: float, confidence: float = 0.
     return Interval(estimate, low, high)
 
 
-def _binomial_cdf(n: int, p: float):  # noqa: ANN202 - a small closure factory
+def _binomial_cdf(n: int, p: float) -> Callable[[int], float]:
     if n > _EXACT_BINOMIAL_LIMIT:
         normal = NormalDist(n * p, math.sqrt(n * p * (1 - p)))
         return lambda k: normal.cdf(k + 0.5)

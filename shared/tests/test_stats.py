@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from distillery_rollout_controller.domain.stats import newcombe_difference, quantile_interval, wilson
+from distillery_runtime.stats import newcombe_difference, quantile_interval, wilson
 
 
 def test_wilson_interval_matches_the_textbook_value():
