@@ -20,6 +20,7 @@ import openai
 from distillery_evaluator.domain.requests import ModelTarget
 from distillery_evaluator.domain.results import TEACHER, Usage
 from distillery_runtime.logs import get_logger
+from distillery_runtime.retry_after import retry_after_s
 
 log = get_logger(__name__)
 
@@ -142,18 +143,9 @@ class ChatEndpoints:
 
 def _status_error(exc: openai.APIStatusError, target: ModelTarget) -> EndpointError:
     status = exc.status_code
-    retry_after = None
-    header = exc.response.headers.get("retry-after-ms") or None
-    if header:
-        retry_after = float(header) / 1000
-    elif exc.response.headers.get("retry-after"):
-        try:
-            retry_after = float(exc.response.headers["retry-after"])
-        except ValueError:
-            retry_after = None
     return EndpointError(f"{target.served_as}: HTTP {status}: {exc.message}",
                          retryable=status == 429 or status >= 500 or status == 408,
-                         status=status, retry_after_s=retry_after)
+                         status=status, retry_after_s=retry_after_s(exc.response.headers))
 
 
 def _completion(response: Any) -> Completion:

@@ -17,6 +17,7 @@ import openai
 
 from distillery_finetune_controller.domain.provider_types import ProviderRejected, ProviderUnavailable
 from distillery_runtime.logs import get_logger
+from distillery_runtime.retry_after import retry_after_s
 
 log = get_logger(__name__)
 
@@ -32,7 +33,7 @@ def classify(status: int, body: Any, headers: Mapping[str, str], what: str) -> E
     if status == 429 and code in QUOTA_CODES:
         return ProviderRejected(text, status=status, code="quota")
     if status in RETRYABLE_STATUSES or status >= 500:
-        return ProviderUnavailable(f"{what}: HTTP {status}: {text}", retry_after_s=retry_after(headers))
+        return ProviderUnavailable(f"{what}: HTTP {status}: {text}", retry_after_s=retry_after_s(headers))
     if status in CREDENTIAL_STATUSES:
         log.error("the provider refused our credentials; check the API key or token", status=status,
                   call=what, detail=text)
@@ -49,18 +50,6 @@ def error_fields(body: Any) -> tuple[str | None, str | None]:
     code = body.get("code")
     message = body.get("message")
     return (str(code) if code is not None else None), (str(message) if message else None)
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            continue  # an HTTP date: our own backoff will do
-    return None
 
 
 @asynccontextmanager
