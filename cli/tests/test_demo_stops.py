@@ -41,3 +41,14 @@ def test_a_completed_rollout_ends_the_demo_once_enough_cycles_did():
     one = CycleView("cycle-0001", evaluation=sample_evaluation_completed(), decisions=[completed])
     assert finished(view(one), 1, stop_at_verdict=True) == (True, "1 cycle(s) rolled out to 90/10")
     assert finished(view(one), 2) == (False, "")
+
+
+def test_a_failed_fine_tune_ends_a_selfhosted_demo_with_its_error():
+    from distillery_contracts.finetune import JobError, JobStatus
+    from distillery_contracts.samples import sample_finetune_job_changed
+
+    job = sample_finetune_job_changed(status=JobStatus.FAILED, fine_tuned_model=None,
+                                      error=JobError(code="training_failed", message="raise max_length"))
+    stopped = view(CycleView("cycle-0001", jobs=[job]))
+    assert finished(stopped, 1, stop_at_verdict=True) == (True, "the student's fine-tuning failed: raise max_length")
+    assert finished(stopped, 1) == (False, "")

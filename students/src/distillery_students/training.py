@@ -52,7 +52,9 @@ def train_adapter(data: Path, settings: TrainingSettings, out: Path, *, dataset_
     tokenized = [tokenize(example.rendered, tokenizer, settings.max_length) for example in examples]
     usable = [example for example in tokenized if example.learned_tokens]
     if not usable:
-        raise StudentError(f"{data}: no example keeps a learned token within max_length {settings.max_length}")
+        cut = sum(example.truncated for example in tokenized)
+        raise StudentError(f"{data}: no example keeps a learned token within max_length {settings.max_length} "
+                           f"({cut} of {len(tokenized)} examples are longer): raise max_length")
     dataset = _dataset_ref(dataset_id, dataset_sha, tokenized)
     device = pick_device()
     run = _Run(base, settings, device, work, on_progress, should_cancel, on_checkpoint)

@@ -57,6 +57,9 @@ def finished(view: PipelineView, cycles_wanted: int = 2, stop_at_verdict: bool =
         return True, f"{len(completed)} cycle(s) rolled out to 90/10"
     if stop_at_verdict and cycles:
         first = cycles[0]
+        if first.job and first.job.status.value in ("failed", "cancelled"):
+            error = first.job.error.message if first.job.error else first.job.status.value
+            return True, f"the student's fine-tuning {first.job.status.value}: {error}"
         if first.evaluation and first.evaluation.outcome.value != "passed":
             failed = [g.name for g in first.evaluation.gates if not g.passed]
             return True, f"the student did not pass its gates ({', '.join(failed) or first.evaluation.outcome.value})"
