@@ -8,7 +8,6 @@ from pathlib import Path
 from starlette.routing import BaseRoute
 
 import distillery_trainer
-from distillery_runtime.blobstore import open_blob_store
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
@@ -29,8 +28,7 @@ def build(settings: RuntimeSettings, trainer_settings: TrainerSettings | None = 
     """The service; ``trainer_settings`` default to the ``DISTILLERY_TRAINER_*`` environment."""
     config = trainer_settings or load_settings(TrainerSettings)
     home = Path(settings.home)
-    blobs = open_blob_store(config.blob_store, config.blob_dir(home), bucket=config.s3_bucket,
-                            prefix=config.s3_prefix, endpoint_url=config.s3_endpoint_url, region=config.s3_region)
+    blobs = config.open_blob_store(config.blob_dir(home))
     trainer = Trainer(config, blobs, runner or StudentRunner(config.model_cache), sql_store,
                       config.work_root(home), new_uow=_unbound)
 

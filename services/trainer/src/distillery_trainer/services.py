@@ -20,10 +20,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from distillery_runtime.blobstore import AbstractBlobStore, sha256_of
+from distillery_runtime.clock import utc_now
 from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.locks import HeldLock, LockLost, advisory_lock
 from distillery_runtime.logs import get_logger
@@ -62,10 +63,6 @@ class Refused(Exception):
     def __init__(self, message: str, *, status: int = 400, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status, self.param, self.code = status, param, code
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def offered_models(settings: TrainerSettings) -> dict[str, str]:
