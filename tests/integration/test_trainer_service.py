@@ -175,3 +175,33 @@ async def test_two_trainers_share_jobs_each_trains_once_and_a_cancelled_job_publ
     assert sum("Fine-tuning job started" in m for m in kept_said) == 1
     assert not any("resumed" in m for m in kept_said)
     assert [a.name for a in (tmp_path / "blobs" / "adapters").iterdir()] == [kept]
+
+
+async def test_bad_input_ends_in_one_clear_line_and_the_trainer_keeps_serving(broker, database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISTILLERY_TRAINER_BASE_MODELS", json.dumps({"clinic-8b": str(tmp_path / "no-such-model")}))
+    with trainers(broker, database_url, tmp_path) as group:
+        process, client = group.start("a")
+        await ready(client)
+        broken = tmp_path / "broken.jsonl"
+        broken.write_text(teaching_lines(2)[0] + "\n" + json.dumps(
+            {"messages": [{"role": "user", "content": "hi"}, {"role": "wizard", "content": "?"}]}) + "\n")
+        refused = await client.files.create(file=broken.open("rb"), purpose="fine-tune")
+        with pytest.raises(openai.BadRequestError, match="cannot be trained on: broken.jsonl line 2: "):
+            await client.fine_tuning.jobs.create(model="smollm2-135m", training_file=refused.id)
+
+        good = tmp_path / "good.jsonl"
+        good.write_text("\n".join(teaching_lines(4)) + "\n")
+        file = await client.files.create(file=good.open("rb"), purpose="fine-tune")
+        job = await client.fine_tuning.jobs.create(model="clinic-8b", training_file=file.id)
+
+        async def ended() -> bool:
+            return await status(client, job.id) in ("failed", "succeeded")
+
+        await wait_until(ended, timeout=120, interval=0.3)
+        failed = await client.fine_tuning.jobs.retrieve(job.id)
+        alive = process.poll() is None
+    assert refused.status == "error" and refused.status_details.startswith("broken.jsonl line 2: ")
+    assert failed.status == "failed" and failed.error.code == "invalid_base_model"
+    assert failed.error.message == (f"base model {tmp_path / 'no-such-model'} does not exist: give a local "
+                                    "checkpoint directory or one of smollm2-135m")
+    assert alive, "a bad job must not take the trainer down"
