@@ -25,6 +25,7 @@ from typing import Any
 # tokenizer is first built: loading it takes over a second, which every CLI command and
 # service start would otherwise pay.
 from distillery_runtime.pricing import family_entry
+from distillery_runtime.text import scrub
 
 ENCODING_BY_FAMILY: dict[str, str] = {
     "gpt-4o": "o200k_base",
@@ -89,8 +90,8 @@ class Tokenizer:
         try:
             return self._native.count(text)
         except UnicodeEncodeError:
-            # A lone surrogate (legal in JSON, not in UTF-8) is sent as U+FFFD.
-            return self._native.count(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
+            # A lone surrogate (legal in JSON, not in UTF-8) is counted as U+FFFD.
+            return self._native.count(scrub(text))
 
     def count_example(self, example: Mapping[str, Any]) -> int:
         """Tokens of one training example: its messages plus its tool definitions.
