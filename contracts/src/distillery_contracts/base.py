@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -32,6 +32,12 @@ class Event(BaseModel):
     def partition_key(self) -> str | None:
         """Key that keeps related events in order (None: no ordering needed)."""
         return None
+
+    def shortened_to(self, max_bytes: int) -> Self:
+        """This event with a JSON body of at most ``max_bytes``, where it can lose detail and
+        still say what it must (a dead letter can drop the message it carries). Other events
+        are whole or not at all: the base returns ``self``, and the producer refuses it."""
+        return self
 
 
 class Command(Event):

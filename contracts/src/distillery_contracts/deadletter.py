@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import AwareDatetime, Field
 
@@ -45,7 +45,16 @@ class DeadLettered(Event):
         default_factory=dict, description="The message headers, values as UTF-8 text."
     )
     original_value: str = Field(
-        description="The message body as UTF-8 text (undecodable bytes replaced by U+FFFD)."
+        description="The message body as UTF-8 text (undecodable bytes replaced by U+FFFD); "
+        "only its beginning, or nothing, when original_bytes is set."
+    )
+    original_bytes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Set when the message was too large for its dead letter to carry whole (a "
+        "dead letter must fit the broker's message limit): the body's length in bytes, of which "
+        "original_value keeps the beginning (and original_headers and original_key may be "
+        "emptied, error_message shortened). None: the message is whole.",
     )
 
     @classmethod
@@ -85,6 +94,42 @@ class DeadLettered(Event):
 
     def partition_key(self) -> str | None:
         return self.original_key
+
+    def shortened_to(self, max_bytes: int) -> Self:
+        """Cut the body from its end, then drop the original headers, then cut the original
+        key and the error message, until the JSON body fits ``max_bytes``; the error type,
+        the origin and the attempts always stay, so the letter still says why and where."""
+        if _json_size(self) <= max_bytes:
+            return self
+        whole = self.original_bytes if self.original_bytes is not None else len(self.original_value.encode())
+        letter = self.model_copy(update={"original_bytes": whole})
+        for name in ("original_value", "original_headers", "original_key", "error_message"):
+            if _json_size(letter) <= max_bytes:
+                break
+            letter = _shortest_cut(letter, name, max_bytes)
+        return letter
+
+
+def _json_size(event: Event) -> int:
+    return len(event.model_dump_json().encode())
+
+
+def _shortest_cut(letter: DeadLettered, name: str, max_bytes: int) -> DeadLettered:
+    """``letter`` with field ``name`` emptied, or, when that is more than needed, text cut to the
+    longest beginning that fits (searched: a character costs one to six bytes of JSON)."""
+    value = getattr(letter, name)
+    empty = {} if isinstance(value, dict) else "" if isinstance(value, str) else value
+    emptied = letter.model_copy(update={name: empty})
+    if not isinstance(value, str) or _json_size(emptied) > max_bytes:
+        return emptied
+    fits, too_long = 0, len(value)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if _json_size(letter.model_copy(update={name: value[:middle]})) <= max_bytes:
+            fits = middle
+        else:
+            too_long = middle
+    return letter.model_copy(update={name: value[:fits]})
 
 
 def _text(raw: bytes | None) -> str | None:
