@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import ClassVar, Self
+from typing import ClassVar, Self, TypeVar
 
 from pydantic import AwareDatetime, Field
 
@@ -110,11 +110,14 @@ class DeadLettered(Event):
         return letter
 
 
+_Letter = TypeVar("_Letter", bound=DeadLettered)
+
+
 def _json_size(event: Event) -> int:
     return len(event.model_dump_json().encode())
 
 
-def _shortest_cut(letter: DeadLettered, name: str, max_bytes: int) -> DeadLettered:
+def _shortest_cut(letter: _Letter, name: str, max_bytes: int) -> _Letter:
     """``letter`` with field ``name`` emptied, or, when that is more than needed, text cut to the
     longest beginning that fits (searched: a character costs one to six bytes of JSON)."""
     value = getattr(letter, name)
