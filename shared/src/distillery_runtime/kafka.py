@@ -21,14 +21,14 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 
 from distillery_contracts.base import Event, TopicSpec
-from distillery_contracts.deadletter import DeadLettered
 from distillery_contracts.envelope import Envelope
 from distillery_runtime.consumer import BatchProcessor
 from distillery_runtime.deadletter import AbstractDeadLetterSink
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.kafka_clients import kafka_admin
 from distillery_runtime.logs import get_logger
-from distillery_runtime.outbox import AbstractPublisher
+from distillery_runtime.outbox import AbstractPublisher, OutgoingMessage
+from distillery_runtime.sizes import DEFAULT_MAX_EVENT_BYTES
 
 log = get_logger(__name__)
 
@@ -136,16 +136,17 @@ class KafkaPublisher(AbstractPublisher):
 
 
 class KafkaDeadLetterSink(AbstractDeadLetterSink):
-    def __init__(self, broker: KafkaBroker, service: str, producer: str) -> None:
-        super().__init__(service, producer)
+    def __init__(self, broker: KafkaBroker, service: str, producer: str, *,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        super().__init__(service, producer, max_event_bytes=max_event_bytes)
         self._broker = broker
 
-    async def _publish(self, topic: str, letter: DeadLettered, envelope: Envelope, key: str | None) -> None:
+    async def _publish(self, message: OutgoingMessage) -> None:
         await self._broker.publish(
-            letter.model_dump_json().encode(),
-            topic,
-            key=key.encode() if key is not None else None,
-            headers={k: v.decode() for k, v in envelope.to_headers()},
+            message.payload,
+            message.topic,
+            key=message.key.encode() if message.key is not None else None,
+            headers={k: v.decode() for k, v in message.envelope.to_headers()},
         )
 
 

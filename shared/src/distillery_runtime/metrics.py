@@ -29,6 +29,12 @@ BATCH_SECONDS = Histogram(
 OUTBOX_PUBLISHED = Counter(
     "distillery_outbox_published_total", "Events published from the outbox", ["service"]
 )
+EVENTS_TOO_LARGE = Counter(
+    "distillery_events_too_large_total",
+    "Events over DISTILLERY_MAX_EVENT_BYTES or the broker's limit: refused at emit (stage emit), "
+    "moved out of the outbox (relay), or dead letters sent without the message (dead_letter)",
+    ["service", "topic", "stage"],
+)
 READY = Gauge("distillery_ready", "1 when the service is ready", ["service"])
 WORKER_FAILURES = Counter(
     "distillery_worker_failures_total", "Background steps that failed and were retried", ["service", "worker"]

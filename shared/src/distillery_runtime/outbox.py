@@ -4,6 +4,11 @@ A handler adds events to the unit of work; they are inserted in the same transac
 as its state change. The relay publishes committed rows in id order and deletes them
 once the broker has acknowledged every one. One relay per service publishes at a time
 (an advisory lock), so the order of events with the same key is kept.
+
+No row may stop the relay: an event over ``DISTILLERY_MAX_EVENT_BYTES`` is refused before
+it becomes a row (see sizes.py), and a row the broker still refuses as too large (written
+before the limit was lowered, or a broker whose limit is lower than ours) is moved aside:
+replaced by a dead letter that says why, without its body, on ``<topic>.dlq``.
 """
 
 from __future__ import annotations
@@ -19,15 +24,39 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from distillery_contracts.base import Event
-from distillery_contracts.envelope import Envelope
+from distillery_contracts.deadletter import DeadLettered
+from distillery_contracts.envelope import HEADER_CORRELATION_ID, HEADER_PRODUCER, Envelope
+from distillery_runtime.clock import utc_now
 from distillery_runtime.locks import advisory_lock
 from distillery_runtime.logs import get_logger
-from distillery_runtime.metrics import OUTBOX_PUBLISHED
+from distillery_runtime.metrics import EVENTS_TOO_LARGE, OUTBOX_PUBLISHED
+from distillery_runtime.sizes import (
+    BARE_DEAD_LETTER_BYTES,
+    DEFAULT_MAX_EVENT_BYTES,
+    EventTooLarge,
+    is_too_large,
+    record_size,
+)
 
 log = get_logger(__name__)
 
-_PENDING = text("select id, topic, key, headers::text as headers, payload from outbox order by id limit :n")
+_PENDING = text("select id, topic, key, event_id, event_type, headers::text as headers, payload "
+                "from outbox order by id limit :n")
 _PUBLISHED = text("delete from outbox where id = any(cast(:ids as bigint[]))")
+
+ADD_OUTBOX = text("""
+    insert into outbox (topic, key, event_id, event_type, schema_version, headers, payload)
+    select t, k, e, y, v, cast(h as jsonb), p
+    from unnest(cast(:topics as text[]), cast(:keys as text[]), cast(:event_ids as text[]),
+                cast(:event_types as text[]), cast(:versions as integer[]), cast(:headers as text[]),
+                cast(:payloads as bytea[])) with ordinality as u(t, k, e, y, v, h, p, n)
+    order by n
+    on conflict (event_id) do nothing
+""")
+"""Rows keep the order of ``emit`` (ids are drawn in ``n`` order): the relay publishes by id."""
+
+_MOVED_ASIDE = "outbox-too-large:"
+"""Event id prefix of the dead letter that replaces a refused row."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +69,47 @@ class OutgoingMessage:
     payload: bytes
 
     @classmethod
-    def of(cls, topic: str, event: Event, envelope: Envelope, key: str | None = None) -> OutgoingMessage:
+    def of(cls, topic: str, event: Event, envelope: Envelope, key: str | None = None,
+           *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> OutgoingMessage:
+        """``event`` as a record of at most ``max_bytes`` (shortened where the event allows it,
+        see ``Event.shortened_to``); :class:`EventTooLarge` when it does not fit."""
+        message = cls._of(topic, event, envelope, key)
+        over = message.size - max_bytes
+        if over > 0:
+            message = cls._of(topic, event.shortened_to(len(message.payload) - over), envelope, key)
+        if message.size > max_bytes:
+            raise EventTooLarge(
+                f"{envelope.event_type} for {topic} is {message.size:,} bytes, over the limit of "
+                f"{max_bytes:,} bytes an event may have (DISTILLERY_MAX_EVENT_BYTES, the broker's "
+                "message size limit): it is not written to the outbox")
+        return message
+
+    @classmethod
+    def _of(cls, topic: str, event: Event, envelope: Envelope, key: str | None) -> OutgoingMessage:
         return cls(
             topic=topic,
             key=key if key is not None else event.partition_key(),
             envelope=envelope,
             payload=event.model_dump_json(exclude_none=False).encode(),
         )
+
+    @property
+    def size(self) -> int:
+        """Bytes of the record the broker will see (key, payload, headers)."""
+        return record_size(self.key, self.payload, self.envelope.to_headers())
+
+
+def outbox_columns(messages: Sequence[OutgoingMessage]) -> dict[str, list[object]]:
+    """The messages as one array per outbox column, for ``ADD_OUTBOX``."""
+    return {
+        "topics": [m.topic for m in messages],
+        "keys": [m.key for m in messages],
+        "event_ids": [m.envelope.event_id for m in messages],
+        "event_types": [m.envelope.event_type for m in messages],
+        "versions": [m.envelope.schema_version for m in messages],
+        "headers": [json.dumps({k: v.decode() for k, v in m.envelope.to_headers()}) for m in messages],
+        "payloads": [m.payload for m in messages],
+    }
 
 
 class AbstractPublisher(abc.ABC):
@@ -63,12 +126,14 @@ class OutboxRelay:
     """Publishes committed outbox rows; woken by commits, polls as a safety net."""
 
     def __init__(self, engine: AsyncEngine, publisher: AbstractPublisher, *, lock_name: str,
-                 poll_s: float = 0.5, batch_size: int = 1000) -> None:
+                 poll_s: float = 0.5, batch_size: int = 1000,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._engine = engine
         self._publisher = publisher
         self._lock_name = lock_name
         self._poll_s = poll_s
         self._batch_size = batch_size
+        self._max_event_bytes = max_event_bytes
         self._wake = asyncio.Event()
         self._stopping = False
         self.healthy = True
@@ -113,12 +178,70 @@ class OutboxRelay:
             if held is None:
                 return 0
             conn = held.conn
-            rows = [{"id": id_, "topic": topic, "key": key, "headers": json.loads(headers), "payload": payload}
-                    for id_, topic, key, headers, payload
-                    in await conn.execute(_PENDING, {"n": self._batch_size})]
+            rows = [_row(r._mapping) for r in await conn.execute(_PENDING, {"n": self._batch_size})]
             if rows:
-                await self._publisher.send_all(rows)
+                refused = await self._send(rows)
                 await conn.execute(_PUBLISHED, {"ids": [r["id"] for r in rows]})
+                # A letter that replaced a refused row is about 1 KB: a broker refusing that refuses
+                # every event, so it is not replaced in turn (it was logged and counted).
+                letters = [_moved_aside(r, self._max_event_bytes) for r in refused
+                           if not r["event_id"].startswith(_MOVED_ASIDE)]
+                if letters:
+                    await conn.execute(ADD_OUTBOX, outbox_columns(letters))
                 await conn.commit()
-                OUTBOX_PUBLISHED.labels(service=self._lock_name).inc(len(rows))
+                OUTBOX_PUBLISHED.labels(service=self._lock_name).inc(len(rows) - len(refused))
             return len(rows)
+
+    async def _send(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Publish ``rows`` in id order; return those too large to publish, which were not sent."""
+        refused = [r for r in rows if r["size"] > self._max_event_bytes]
+        sendable = [r for r in rows if r["size"] <= self._max_event_bytes]
+        try:
+            await self._publisher.send_all(sendable)
+        except Exception as exc:
+            if not is_too_large(exc):
+                raise
+            # The broker's limit is below ours: find the rows it refuses, one by one (a
+            # partition's batch acknowledged before the refusal is sent twice: at least once).
+            log.warning("broker refused an outbox batch as too large; publishing it one event at a time",
+                        service=self._lock_name, rows=len(sendable))
+            for row in sendable:
+                try:
+                    await self._publisher.send_all([row])
+                except Exception as one:
+                    if not is_too_large(one):
+                        raise
+                    refused.append(row)
+        for row in refused:
+            EVENTS_TOO_LARGE.labels(service=self._lock_name, topic=row["topic"], stage="relay").inc()
+            log.error("outbox event too large for the broker; moved to its dead-letter topic",
+                      topic=row["topic"], event_id=row["event_id"], event_type=row["event_type"],
+                      size=row["size"], max_event_bytes=self._max_event_bytes)
+        return refused
+
+
+def _row(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """An outbox row as the publisher takes it, with the size of its record."""
+    headers = json.loads(row["headers"])
+    return {**row, "headers": headers,
+            "size": record_size(row["key"], row["payload"], [(k, v.encode()) for k, v in headers.items()])}
+
+
+def _moved_aside(row: Mapping[str, Any], max_event_bytes: int) -> OutgoingMessage:
+    """The dead letter replacing an outbox row that is too large: the reason, the event's topic,
+    key and headers, not its body (the body is what did not fit). A row already on a dead-letter
+    topic gets its letter on that same topic."""
+    topic, headers = row["topic"], row["headers"]
+    letter = DeadLettered(
+        error_type=EventTooLarge.__name__,
+        error_message=f"{row['event_type']} of {row['size']:,} bytes was refused as too large "
+                      f"(DISTILLERY_MAX_EVENT_BYTES is {max_event_bytes:,}); moved out of the outbox",
+        source_topic=topic, attempts=1, failed_at=utc_now(), original_key=row["key"],
+        original_headers=headers, original_value="", original_bytes=len(row["payload"]),
+    )
+    envelope = Envelope.new(event_type=letter.event_type, schema_version=letter.schema_version,
+                            producer=headers.get(HEADER_PRODUCER, "outbox-relay"),
+                            event_id=f"{_MOVED_ASIDE}{row['event_id']}",
+                            correlation_id=headers.get(HEADER_CORRELATION_ID), causation_id=row["event_id"])
+    dlq = topic if topic.endswith(".dlq") else f"{topic}.dlq"
+    return OutgoingMessage.of(dlq, letter, envelope, max_bytes=BARE_DEAD_LETTER_BYTES)

@@ -42,6 +42,10 @@ from distillery_runtime.uow import UnitOfWork
 
 log = get_logger(__name__)
 
+_FRAMING_BYTES = 64 * 1024
+"""Room above DISTILLERY_MAX_EVENT_BYTES in the producer's own request limit (it counts only
+key and value), so that the runtime's size check, not the client's, decides."""
+
 
 @dataclass
 class ServiceContext:
@@ -107,17 +111,21 @@ class ServiceRunner:
     async def run(self) -> None:
         engine = await self.start_checks()
         sessions = session_factory(engine)
+        max_event_bytes = self.settings.max_event_bytes
         broker = create_broker(self.settings.kafka_bootstrap, self.spec.name,
-                               graceful_timeout=self.settings.shutdown_grace_s)
-        publisher = KafkaPublisher(self.settings.kafka_bootstrap, f"{self.spec.name}-outbox")
+                               graceful_timeout=self.settings.shutdown_grace_s,
+                               max_request_size=max_event_bytes + _FRAMING_BYTES)
+        publisher = KafkaPublisher(self.settings.kafka_bootstrap, f"{self.spec.name}-outbox",
+                                   max_batch_size=min(512 * 1024, max_event_bytes))
         relay = OutboxRelay(engine, publisher, lock_name=f"outbox:{self.spec.schema}",
-                            poll_s=self.settings.outbox_poll_s, batch_size=self.settings.outbox_batch_size)
+                            poll_s=self.settings.outbox_poll_s, batch_size=self.settings.outbox_batch_size,
+                            max_event_bytes=max_event_bytes)
 
         def new_uow() -> UnitOfWork:
-            return UnitOfWork(sessions, self.spec.producer, on_commit=relay.notify)
+            return UnitOfWork(sessions, self.spec.producer, on_commit=relay.notify, max_event_bytes=max_event_bytes)
 
         ctx = ServiceContext(self.spec.name, self.settings, engine, sessions, new_uow, broker, self.stopping)
-        sink = KafkaDeadLetterSink(broker, self.spec.name, self.spec.producer)
+        sink = KafkaDeadLetterSink(broker, self.spec.name, self.spec.producer, max_event_bytes=max_event_bytes)
         subscribers = []
         for sub in self.spec.subscriptions:
             processor = BatchProcessor(

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_runtime.blobstore import AbstractBlobStore, open_blob_store
+from distillery_runtime.sizes import DEFAULT_MAX_EVENT_BYTES
 from distillery_runtime.stackstate import read_stack_state
 
 
@@ -47,6 +48,13 @@ class RuntimeSettings(BaseSettings):
                                  description="How often the outbox relay looks for unsent events.")
     outbox_batch_size: int = Field(default=1000, ge=1,
                                    description="Events the outbox relay publishes per round.")
+    max_event_bytes: int = Field(
+        default=DEFAULT_MAX_EVENT_BYTES, ge=16 * 1024,
+        description="Largest event a service writes, in bytes (key, body and headers of one record). "
+        "Must match the broker's message.max.bytes and every topic's max.message.bytes (Kafka's "
+        "default 1,048,588), less room for a record batch's framing: an event over it is never "
+        "written to the outbox (the message that caused it is dead-lettered with the reason), a dead "
+        "letter is cut to fit it, and an outbox row over it is moved to the dead-letter topic.")
     shutdown_grace_s: float = Field(default=15.0, ge=0,
                                     description="Time to finish the batch in flight on SIGTERM.")
 

@@ -1,6 +1,6 @@
 """Unit of work: one transaction holding a handler's effects, inbox rows and outbox rows.
 
-The inbox claim and the outbox insert are each one statement over arrays (``unnest``),
+The inbox claim and the outbox insert (``ADD_OUTBOX`` in outbox.py) are each one statement over arrays (``unnest``),
 whatever the batch size: a statement built per row (or per batch with one bind parameter
 per value) is compiled anew every time, which cost more than the handler's own work on
 batches of a thousand.
@@ -8,7 +8,6 @@ batches of a thousand.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
@@ -17,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from distillery_contracts.base import Event
 from distillery_contracts.envelope import Envelope
-from distillery_runtime.outbox import OutgoingMessage
+from distillery_runtime.metrics import EVENTS_TOO_LARGE
+from distillery_runtime.outbox import ADD_OUTBOX, OutgoingMessage, outbox_columns
+from distillery_runtime.sizes import DEFAULT_MAX_EVENT_BYTES, EventTooLarge
 
 _CLAIM = text("""
     insert into inbox (consumer, event_id)
@@ -26,28 +27,21 @@ _CLAIM = text("""
     returning event_id
 """)
 
-_ADD_OUTBOX = text("""
-    insert into outbox (topic, key, event_id, event_type, schema_version, headers, payload)
-    select t, k, e, y, v, cast(h as jsonb), p
-    from unnest(cast(:topics as text[]), cast(:keys as text[]), cast(:event_ids as text[]),
-                cast(:event_types as text[]), cast(:versions as integer[]), cast(:headers as text[]),
-                cast(:payloads as bytea[])) with ordinality as u(t, k, e, y, v, h, p, n)
-    order by n
-    on conflict (event_id) do nothing
-""")
-"""Rows keep the order of ``emit`` (ids are drawn in ``n`` order): the relay publishes by id."""
-
 
 class UnitOfWork:
     """Opens a session; ``commit`` writes the outbox rows and commits everything at once.
 
     Leaving the block without ``commit`` rolls back: no effect, no inbox row, no event.
+    An event over ``max_event_bytes`` is refused by ``emit`` (:class:`EventTooLarge`), so it
+    never reaches the outbox, where the broker would refuse it on every relay round.
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], producer: str,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None, *,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._sessions = sessions
         self.producer = producer
+        self.max_event_bytes = max_event_bytes
         self._on_commit = on_commit
         self._outgoing: list[OutgoingMessage] = []
         self.session: AsyncSession
@@ -72,7 +66,10 @@ class UnitOfWork:
 
     def emit(self, topic: str, event: Event, *, cause: Envelope | None = None,
              correlation_id: str | None = None, key: str | None = None) -> Envelope:
-        """Queue ``event`` for ``topic``; it is stored at commit and published after it."""
+        """Queue ``event`` for ``topic``; it is stored at commit and published after it.
+
+        Raises :class:`EventTooLarge` (a permanent error: a consumer dead-letters the message
+        that caused it, with the reason) when the event is over ``max_event_bytes``."""
         envelope = Envelope.new(
             event_type=event.event_type,
             schema_version=event.schema_version,
@@ -81,7 +78,12 @@ class UnitOfWork:
             correlation_id=correlation_id or (cause.correlation_id if cause else None),
             causation_id=cause.event_id if cause else None,
         )
-        self._outgoing.append(OutgoingMessage.of(topic, event, envelope, key=key))
+        try:
+            message = OutgoingMessage.of(topic, event, envelope, key=key, max_bytes=self.max_event_bytes)
+        except EventTooLarge:
+            EVENTS_TOO_LARGE.labels(service=self.producer.split("/")[0], topic=topic, stage="emit").inc()
+            raise
+        self._outgoing.append(message)
         return envelope
 
     @property
@@ -90,25 +92,12 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         if self._outgoing:
-            await self.session.execute(_ADD_OUTBOX, _outbox_columns(self._outgoing))
+            await self.session.execute(ADD_OUTBOX, outbox_columns(self._outgoing))
         await self.session.commit()
         had_events = bool(self._outgoing)
         self._outgoing = []
         if had_events and self._on_commit:
             self._on_commit()
-
-
-def _outbox_columns(messages: Sequence[OutgoingMessage]) -> dict[str, list[object]]:
-    """The messages as one array per outbox column, for ``_ADD_OUTBOX``."""
-    return {
-        "topics": [m.topic for m in messages],
-        "keys": [m.key for m in messages],
-        "event_ids": [m.envelope.event_id for m in messages],
-        "event_types": [m.envelope.event_type for m in messages],
-        "versions": [m.envelope.schema_version for m in messages],
-        "headers": [json.dumps({k: v.decode() for k, v in m.envelope.to_headers()}) for m in messages],
-        "payloads": [m.payload for m in messages],
-    }
 
 
 class FakeUnitOfWork(UnitOfWork):
@@ -118,8 +107,10 @@ class FakeUnitOfWork(UnitOfWork):
     transaction fail at commit, as a broken database would.
     """
 
-    def __init__(self, applied: set[tuple[str, str]] | None = None, producer: str = "test/0") -> None:
+    def __init__(self, applied: set[tuple[str, str]] | None = None, producer: str = "test/0", *,
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.producer = producer
+        self.max_event_bytes = max_event_bytes
         self.applied = applied if applied is not None else set()
         self._outgoing = []
         self._claimed: set[tuple[str, str]] = set()
