@@ -89,6 +89,8 @@ def import_cmd(
     run = report.run
     for error in report.errors:
         console.print(Text(error, style="yellow"), soft_wrap=True)
+    for note in report.repaired:
+        console.print(Text(f"repaired {note}", style="yellow"), soft_wrap=True)
     c = run.counts
     console.print(f"Imported {file.name} into project {project}: {c.published:,} published, "
                   f"{c.already_published:,} already captured before, {c.dead_lettered:,} dead-lettered "

@@ -43,6 +43,12 @@ class IngesterStoreContract:
         assert list(targets) == ["obs-1"] and targets["obs-1"].session_id == "call-1"
         assert targets["obs-1"].trace_id == "trace-1"
 
+    async def test_a_generation_marked_dead_lettered_after_its_claim_gets_no_late_scores(self, store):
+        await store.claim("a", [claim(1), claim(2)])
+        await store.mark_dead_lettered("a", ["obs-2", "obs-9"])
+        assert list(await store.targets("a", ["obs-1", "obs-2"])) == ["obs-1"]
+        assert await store.published_ids("a", ["obs-2"]) == {"obs-2"}
+
     async def test_each_score_is_claimed_once(self, store):
         assert await store.claim_scores("a", [("obs-1", "s1"), ("obs-1", "s2")]) == {("obs-1", "s1"), ("obs-1", "s2")}
         assert await store.claim_scores("a", [("obs-1", "s2"), ("obs-1", "s3")]) == {("obs-1", "s3")}

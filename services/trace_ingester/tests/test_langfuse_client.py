@@ -117,3 +117,15 @@ def test_retry_after_may_be_seconds_or_an_http_date():
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds("Mon, 02 Mar 2026 09:00:30 GMT", now=T0) == 30.0
     assert retry_after_seconds("soon") is None
+
+
+async def test_a_page_with_bytes_that_are_not_utf8_is_read_with_the_replacement_character():
+    body = httpx.Response(200, json={"data": [sample_generation(1, name="turn-MARK")], "meta": {}}).content
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body.replace(b"MARK", b"\xff\xfe"),
+                              headers={"content-type": "application/json"})
+
+    [[generation]] = await collect(reader(answer))
+
+    assert generation["name"] == "turn-\ufffd\ufffd"

@@ -15,9 +15,9 @@ transaction; the last transaction sends late scores and records progress (waterm
 backfill position). A crash anywhere repeats the window, and the claims make the repeat
 publish only what had not been committed.
 
-The offline-export API (``read_records``, ``read_line``, ``BadLine``, ``observation_to_trace``,
-``UnmappableObservation``, ``group_by_observation``) is what the CLI (``distillery clean``)
-uses to read a Langfuse export without a running service; its names stay here.
+The offline-export API (``read_records``, ``read_line``, ``BadLine``, ``RepairedLine``,
+``observation_to_trace``, ``UnmappableObservation``, ``group_by_observation``) is what the
+CLI (``distillery clean``) uses to read a Langfuse export without a running service; its names stay here.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from distillery_contracts.base import stable_hash
+from distillery_contracts.base import Event, stable_hash
 from distillery_contracts.commands import BackfillRange
 from distillery_contracts.common import Score
 from distillery_contracts.deadletter import DeadLettered
@@ -38,6 +38,7 @@ from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.traces import TraceCaptured, TraceScored
 from distillery_runtime.errors import ConfigError, PermanentError, TransientError
 from distillery_runtime.logs import get_logger
+from distillery_runtime.text import read_lines, scrub
 from distillery_runtime.uow import UnitOfWork
 from distillery_trace_ingester.adapters.langfuse_client import (
     AbstractLangfuseReader,
@@ -46,7 +47,7 @@ from distillery_trace_ingester.adapters.langfuse_client import (
 )
 from distillery_trace_ingester.adapters.standalone import open_standalone
 from distillery_trace_ingester.adapters.store import AbstractIngesterStore, StoreFactory
-from distillery_trace_ingester.domain.export_rows import BadLine, read_line, read_records
+from distillery_trace_ingester.domain.export_rows import BadLine, RepairedLine, read_line, read_records
 from distillery_trace_ingester.domain.mapping import UnmappableObservation, observation_to_trace
 from distillery_trace_ingester.domain.measures import parse_time
 from distillery_trace_ingester.domain.records import Backfill, Claim, Counts, ImportRun, Outcome
@@ -64,6 +65,7 @@ from distillery_trace_ingester.metrics import GENERATIONS, LATE_SCORES, UNREADAB
 __all__ = [
     # The offline-export API the CLI uses (distillery_cli.clean): keep these names here.
     "BadLine",
+    "RepairedLine",
     "UnmappableObservation",
     "group_by_observation",
     "observation_to_trace",
@@ -105,12 +107,14 @@ def observation_key(observation: dict[str, Any]) -> str:
     return "sha256:" + stable_hash(json.dumps(observation, sort_keys=True, default=str))
 
 
-def dead_letter(record: dict[str, Any], reason: str, source: str, now: datetime) -> DeadLettered:
-    """A Langfuse record the ingester cannot map, kept whole for inspection and replay."""
+def dead_letter(record: Any, reason: str, source: str, now: datetime, *,
+                key: str | None = None) -> DeadLettered:
+    """A Langfuse record the ingester cannot map, kept whole (its text made safe) for
+    inspection and replay."""
     return DeadLettered(
         error_type="UnmappableObservation", error_message=reason, source_topic=source, attempts=1,
-        failed_at=now, original_key=observation_key(record),
-        original_value=json.dumps(record, ensure_ascii=False, default=str),
+        failed_at=now, original_key=key or observation_key(record),
+        original_value=scrub(json.dumps(record, ensure_ascii=False, default=str)),
     )
 
 
@@ -118,29 +122,62 @@ async def publish_generations(uow: UnitOfWork, store: AbstractIngesterStore, pro
                               observations: Sequence[dict[str, Any]],
                               scores_by_observation: dict[str, list[dict[str, Any]]],
                               *, source: str, now: datetime) -> Counts:
-    """Emit each unclaimed generation (with its known scores) or its dead letter."""
+    """Emit each unclaimed generation (with its known scores) or its dead letter.
+
+    A generation whose event the unit of work refuses is dead-lettered instead, and its
+    claim says so (its late scores then go nowhere): one record never fails the window.
+    """
     unique = {observation_key(o): o for o in observations}
     outcomes = [_outcome(key, obs, scores_by_observation.get(key, []), project_id, source, now)
                 for key, obs in unique.items()]
     claimed = await store.claim(project_id, [claim for claim, _ in outcomes])
     counts = Counts()
     sent_scores: list[tuple[str, str]] = []
+    refused: list[str] = []
     for claim, event in outcomes:
-        if claim.observation_id not in claimed:
+        key = claim.observation_id
+        if key not in claimed:
             counts.already_published += 1
-        elif isinstance(event, TraceCaptured):
-            uow.emit(TRACES_RAW, event)
-            counts.published += 1
-            sent_scores += [(claim.observation_id, s.score_id) for s in event.scores]
-        else:
-            uow.emit(TRACES_DLQ, event)
-            counts.dead_lettered += 1
-            log.warning("generation dead-lettered", project=project_id,
-                        observation_id=claim.observation_id, reason=event.error_message)
+            continue
+        if isinstance(event, TraceCaptured):
+            failure = emit_or_say_why(uow, TRACES_RAW, event)
+            if failure is None:
+                counts.published += 1
+                sent_scores += [(key, s.score_id) for s in event.scores]
+                continue
+            refused.append(key)
+            event = dead_letter(unique[key], failure, source, now, key=key)
+        emit_dead_letter(uow, event)
+        counts.dead_lettered += 1
+        log.warning("generation dead-lettered", project=project_id, observation_id=key,
+                    reason=event.error_message)
+    if refused:
+        await store.mark_dead_lettered(project_id, refused)
     await store.claim_scores(project_id, sent_scores)
     for outcome in ("published", "dead_lettered", "already_published"):
         GENERATIONS.labels(project_id, outcome).inc(getattr(counts, outcome))
     return counts
+
+
+def emit_or_say_why(uow: UnitOfWork, topic: str, event: Event) -> str | None:
+    """Queue ``event``; None when queued, else why not (the type only: a serialiser's message
+    may quote the text, which must not reach a dead letter or a log)."""
+    try:
+        uow.emit(topic, event)
+    except Exception as exc:  # one record's event must not fail the whole window
+        return (f"{type(exc).__name__} while emitting the event: the record is beyond what the "
+                "stream carries, or the ingester has a defect; republish it once fixed")
+    return None
+
+
+def emit_dead_letter(uow: UnitOfWork, letter: DeadLettered) -> None:
+    """Queue ``letter``; when the record it carries cannot be sent, the letter without it."""
+    failure = emit_or_say_why(uow, TRACES_DLQ, letter)
+    if failure is not None:
+        cause = failure.split(" ", 1)[0]
+        uow.emit(TRACES_DLQ, letter.model_copy(update={
+            "original_value": "",
+            "error_message": f"{letter.error_message}; the record itself could not be kept ({cause})"}))
 
 
 def _outcome(key: str, observation: dict[str, Any], scores: list[dict[str, Any]], project_id: str,
@@ -185,18 +222,25 @@ async def publish_late_scores(uow: UnitOfWork, store: AbstractIngesterStore, pro
     claimed = await store.claim_scores(project_id, pairs + list(unreadable))
     for pair, letter in unreadable.items():
         if pair in claimed:
-            uow.emit(TRACES_DLQ, letter)
+            emit_dead_letter(uow, letter)
             UNREADABLE_SCORES.labels(project_id).inc()
     total = 0
     for observation_id, scores in fresh.items():
         mine = sorted((s for s in scores if (observation_id, s.score_id) in claimed),
                       key=lambda s: (s.timestamp, s.score_id))
-        if mine:
-            target = targets[observation_id]
-            uow.emit(TRACES_RAW, TraceScored(project_id=project_id, observation_id=observation_id,
-                                             trace_id=target.trace_id, session_id=target.session_id,
-                                             scores=mine))
+        if not mine:
+            continue
+        target = targets[observation_id]
+        failure = emit_or_say_why(uow, TRACES_RAW, TraceScored(
+            project_id=project_id, observation_id=observation_id, trace_id=target.trace_id,
+            session_id=target.session_id, scores=mine))
+        if failure is None:
             total += len(mine)
+            continue
+        ids = {s.score_id for s in mine}
+        raws = [raw for raw in scores_by_observation[observation_id] if str(raw.get("id")) in ids]
+        emit_dead_letter(uow, dead_letter(raws, failure, f"{source}/scores", now, key=observation_id))
+        UNREADABLE_SCORES.labels(project_id).inc(len(mine))
     LATE_SCORES.labels(project_id).inc(total)
     return total
 
@@ -402,14 +446,16 @@ async def record_backfills(store: AbstractIngesterStore, commands: Sequence[Back
 
 @dataclass
 class ImportReport:
-    """The run as recorded, and the first bad lines with their numbers."""
+    """The run as recorded, the first bad lines with their numbers, and the first lines read
+    after their text was repaired."""
 
     run: ImportRun
     errors: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
 
 
 async def import_export(new_uow: Callable[[], UnitOfWork], store: StoreFactory, project_id: str,
-                        observation_lines: Iterable[str], score_lines: Iterable[str] = (), *,
+                        observation_lines: Iterable[str | bytes], score_lines: Iterable[str | bytes] = (), *,
                         file: str, scores_file: str | None = None, chunk_size: int = 500,
                         clock: Callable[[], datetime] = _now) -> ImportReport:
     """Publish every generation of the export once; then the scores of ones published before."""
@@ -447,13 +493,17 @@ async def import_export(new_uow: Callable[[], UnitOfWork], store: StoreFactory, 
     return report
 
 
-def _records(lines: Iterable[str], report: ImportReport, label: str) -> Iterable[dict[str, Any]]:
+def _records(lines: Iterable[str | bytes], report: ImportReport, label: str) -> Iterable[dict[str, Any]]:
     def bad_line(exc: BadLine) -> None:
         report.run.bad_lines += 1
         if len(report.errors) < MAX_REPORTED_ERRORS:
             report.errors.append(f"{label}{exc}")
 
-    return (record for _, record in read_records(lines, bad_line))
+    def repaired(note: RepairedLine) -> None:
+        if len(report.repaired) < MAX_REPORTED_ERRORS:
+            report.repaired.append(f"{label}{note}")
+
+    return (record for _, record in read_records(lines, bad_line, repaired))
 
 
 async def run_import(database_url: str, bootstrap: str, project_id: str, file: Path,
@@ -462,14 +512,15 @@ async def run_import(database_url: str, bootstrap: str, project_id: str, file: P
     """``distillery ingest import``: import ``file`` from the CLI process, on the ingester's
     tables, then publish its outbox; the report and how many events still wait there."""
     async with open_standalone(database_url, bootstrap) as database:
-        with file.open(encoding="utf-8") as lines:
-            score_lines = scores_file.open(encoding="utf-8") if scores_file else None
+        with file.open("rb") as observations:  # bytes: a line that is not UTF-8 is one bad line
+            scores = scores_file.open("rb") if scores_file else None
             try:
                 report = await import_export(
-                    database.new_uow, database.store, project_id, lines, score_lines or (),
+                    database.new_uow, database.store, project_id, read_lines(observations),
+                    read_lines(scores) if scores else (),
                     file=str(file), scores_file=str(scores_file) if scores_file else None)
             finally:
-                if score_lines:
-                    score_lines.close()
+                if scores:
+                    scores.close()
         return report, await database.publish_outbox(publish_timeout_s)
 

@@ -10,8 +10,8 @@ can fail on purpose (a Langfuse outage after N pages, a crash before the Nth com
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +95,11 @@ class FakeIngesterStore(AbstractIngesterStore):
                 fresh.add(c.observation_id)
         return fresh
 
+    async def mark_dead_lettered(self, project_id: str, observation_ids: Sequence[str]) -> None:
+        for key in ((project_id, o) for o in observation_ids):
+            if key in self.state.published:
+                self.state.published[key] = replace(self.state.published[key], outcome=Outcome.DEAD_LETTERED)
+
     async def targets(self, project_id: str, observation_ids: Sequence[str]) -> dict[str, Target]:
         found = {o: self.state.published.get((project_id, o)) for o in observation_ids}
         return {o: Target(c.trace_id, c.session_id) for o, c in found.items()
@@ -156,6 +161,10 @@ class SimulatedCrash(RuntimeError):
     """The process 'died' before this commit."""
 
 
+class EmitRefused(ValueError):
+    """An event the unit of work would not take (too large for the topic, say)."""
+
+
 class FakeIngesterUnitOfWork(FakeUnitOfWork):
     """Works on a copy of the database's state; ``commit`` swaps it in and records the events."""
 
@@ -173,8 +182,12 @@ class FakeIngesterUnitOfWork(FakeUnitOfWork):
 
     def emit(self, topic: str, event: Event, *, cause: Envelope | None = None,
              correlation_id: str | None = None, key: str | None = None) -> Envelope:
+        refuse = self._database.refuse_emit
+        if refuse is not None and refuse(event):
+            raise EmitRefused(f"the fake refused a {type(event).__name__}")
+        envelope = super().emit(topic, event, cause=cause, correlation_id=correlation_id, key=key)
         self._events.append((topic, event, key if key is not None else event.partition_key()))
-        return super().emit(topic, event, cause=cause, correlation_id=correlation_id, key=key)
+        return envelope
 
     async def commit(self) -> None:
         self._database.commits += 1
@@ -192,13 +205,15 @@ class FakeIngesterDatabase:
     """The fake database plus the stream: committed state and every committed event.
 
     ``new_uow`` and ``store`` are what app.py passes in production (``ctx.new_uow`` and
-    ``sql_store``); ``crash_at_commit`` makes the Nth commit fail, as a dying process would.
+    ``sql_store``); ``crash_at_commit`` makes the Nth commit fail, as a dying process would;
+    ``refuse_emit`` makes ``emit`` raise for the events it picks, as for an event too large.
     """
 
     state: FakeIngesterState = field(default_factory=FakeIngesterState)
     events: list[tuple[str, Event, str | None]] = field(default_factory=list)
     commits: int = 0
     crash_at_commit: int | None = None
+    refuse_emit: Callable[[Event], bool] | None = None
 
     def new_uow(self) -> FakeIngesterUnitOfWork:
         return FakeIngesterUnitOfWork(self)

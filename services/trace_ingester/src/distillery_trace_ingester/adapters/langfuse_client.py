@@ -11,6 +11,7 @@ Langfuse server) are configuration errors: the ingester stops and says what to f
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -161,8 +162,10 @@ class HttpLangfuseReader(AbstractLangfuseReader):
             raise LangfuseError(f"cannot reach {self._where(path)}: {type(exc).__name__} "
                                 f"after {self._max_attempts} attempts") from None
         try:
-            return response.json()
-        except ValueError:
+            # A byte that is not UTF-8 becomes U+FFFD in its record (the mapping makes the rest
+            # of the text safe): refusing the page would stall the project's capture on it.
+            return json.loads(response.content.decode("utf-8", "replace"))
+        except (ValueError, RecursionError):
             raise LangfuseError(f"{self._where(path)} answered with something that is not JSON") from None
 
     def _check(self, response: httpx.Response, path: str) -> None:

@@ -40,6 +40,9 @@ _CLAIM = text(
              bindparam("sessions", type_=ARRAY(Text)),
              bindparam("starts", type_=ARRAY(DateTime(timezone=True))),
              bindparam("outcomes", type_=ARRAY(Text)))
+_DEAD_LETTERED = text(
+    "update published set outcome = 'dead_lettered' where project_id = :project and observation_id = any(:ids)"
+).bindparams(bindparam("ids", type_=ARRAY(Text)))
 _TARGETS = text(
     "select observation_id, trace_id, session_id from published where project_id = :project "
     "and observation_id = any(:ids) and outcome = 'published'"
@@ -77,6 +80,10 @@ class AbstractIngesterStore(abc.ABC):
     @abc.abstractmethod
     async def claim(self, project_id: str, claims: Sequence[Claim]) -> set[str]:
         """Record ``claims``; return the observation ids that nobody had claimed before."""
+
+    @abc.abstractmethod
+    async def mark_dead_lettered(self, project_id: str, observation_ids: Sequence[str]) -> None:
+        """Record that claimed generations were dead-lettered after all (their event was refused)."""
 
     @abc.abstractmethod
     async def targets(self, project_id: str, observation_ids: Sequence[str]) -> dict[str, Target]:
@@ -151,6 +158,9 @@ class SqlIngesterStore(AbstractIngesterStore):
             "traces": [c.trace_id for c in unique], "sessions": [c.session_id for c in unique],
             "starts": [c.start_time for c in unique], "outcomes": [c.outcome.value for c in unique]})
         return set(rows.scalars())
+
+    async def mark_dead_lettered(self, project_id: str, observation_ids: Sequence[str]) -> None:
+        await self.session.execute(_DEAD_LETTERED, {"project": project_id, "ids": list(observation_ids)})
 
     async def targets(self, project_id: str, observation_ids: Sequence[str]) -> dict[str, Target]:
         rows = await self.session.execute(_TARGETS, {"project": project_id,

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from distillery_contracts.messages import ChatRole
+from distillery_trace_ingester.domain import json_text
 from distillery_trace_ingester.domain.errors import UnmappableObservation
 
 Message = dict[str, Any]
@@ -80,7 +81,7 @@ def _decoded(raw: Any, field: str) -> Any:
         return raw
     text = raw.strip()
     try:
-        return json.loads(text)
+        return json_text.loads(text)
     except json.JSONDecodeError as exc:
         if not text or text[0] not in "[{":
             return raw  # plain text

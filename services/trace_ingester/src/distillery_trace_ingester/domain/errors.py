@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
+
+from distillery_runtime.text import UnsafeInput, scrub_json
 
 
 class UnmappableObservation(ValueError):
@@ -24,3 +28,12 @@ def describe_validation(exc: ValidationError, what: str) -> str:
         where = ".".join(str(part) for part in error["loc"]) or what
         problems.append(f"{where}: {error['msg']}")
     return f"{what} does not fit the contract: " + "; ".join(problems[:5])
+
+
+def readable(record: Any) -> Any:
+    """``record`` with safe text (lone surrogates and NUL as U+FFFD); UnmappableObservation
+    when it nests too deeply for the stream's consumers to parse."""
+    try:
+        return scrub_json(record).value
+    except UnsafeInput as exc:
+        raise UnmappableObservation(exc.reason) from None

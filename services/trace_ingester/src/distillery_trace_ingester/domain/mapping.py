@@ -3,6 +3,10 @@
 ``observation_to_trace`` is the one entry point; the offline ``distillery clean`` command
 uses it too, so its name and signature stay as they are. It is pure: same observation,
 scores and ``ingested_at`` give the same event.
+
+It is also the text-safety edge of everything read from Langfuse (pages, exports): lone
+surrogates and NUL become U+FFFD before anything is mapped (``distillery_runtime.text``),
+so no event it returns fails to serialise or to be stored downstream.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pydantic import ValidationError
 from distillery_contracts.traces import ObservationLevel, TraceCaptured
 from distillery_trace_ingester.domain import measures
 from distillery_trace_ingester.domain.chat import parse_input, parse_output
-from distillery_trace_ingester.domain.errors import UnmappableObservation, describe_validation
+from distillery_trace_ingester.domain.errors import UnmappableObservation, describe_validation, readable
 from distillery_trace_ingester.domain.json_text import json_or_text
 from distillery_trace_ingester.domain.scores import score_from_langfuse
 
@@ -29,7 +33,7 @@ def observation_to_trace(observation: dict, scores: list[dict], project_id: str,
     """Map one generation and its observation-level scores; raise UnmappableObservation."""
     if not isinstance(observation, dict):
         raise UnmappableObservation("the record is not a JSON object")
-    obs = observation
+    obs = readable(observation)
     kind = obs.get("type")
     if kind not in (None, "GENERATION"):
         shown = kind if isinstance(kind, str) and len(kind) <= 20 else "unknown"

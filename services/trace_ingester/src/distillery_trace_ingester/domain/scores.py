@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from distillery_contracts.common import Score, ScoreDataType, ScoreSource
-from distillery_trace_ingester.domain.errors import UnmappableObservation, describe_validation
+from distillery_trace_ingester.domain.errors import UnmappableObservation, describe_validation, readable
 from distillery_trace_ingester.domain.measures import parse_time
 
 _TEXT_TYPES = {ScoreDataType.CATEGORICAL, ScoreDataType.TEXT, ScoreDataType.CORRECTION}
@@ -40,6 +40,7 @@ def group_by_observation(scores: Iterable[dict[str, Any]]) -> dict[str, list[dic
 
 def score_from_langfuse(raw: dict[str, Any]) -> Score:
     """One score as the contract carries it; raises UnmappableObservation when unreadable."""
+    raw = readable(raw)
     score_id = raw.get("id")
     where = f"score {score_id}" if isinstance(score_id, str) and len(score_id) <= 64 else "a score"
     value = raw.get("value")
