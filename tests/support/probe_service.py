@@ -3,7 +3,8 @@
 Not part of the product. It applies each ``TraceCaptured`` by recording the observation
 in its own table and emitting an ``ExampleRejected`` through the outbox, so the tests can
 see every stage of delivery: broker → handler → table → outbox → broker. A trace whose
-metadata says ``{"probe": "fail"}`` makes the handler raise, every time.
+metadata says ``{"probe": "fail"}`` makes the handler raise, every time; one that says
+``{"probe": "oversize"}`` makes it emit a rejection of 2 MB, over any broker's default limit.
 
 Run as a process: ``python tests/support/probe_service.py`` (settings from DISTILLERY_*).
 """
@@ -55,7 +56,7 @@ async def on_trace_captured(uow: UnitOfWork, deliveries: list[Delivery]) -> None
         uow.emit(EXAMPLES_REJECTED, ExampleRejected(
             rejection_id=derive_rejection_id(trace.observation_id, "probe", "0"),
             cleaner_version="probe", config_hash="0", reason=RejectReason.INCOMPLETE,
-            detail="seen by the runtime probe",
+            detail="x" * 2_000_000 if trace.metadata.get("probe") == "oversize" else "seen by the runtime probe",
             lineage=Lineage(project_id=trace.project_id, observation_id=trace.observation_id,
                             trace_id=trace.trace_id, session_id=trace.session_id,
                             captured_at=trace.start_time, model=trace.model),
