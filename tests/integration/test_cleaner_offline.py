@@ -111,3 +111,29 @@ def test_a_missing_input_or_a_bad_configuration_is_one_clear_error(export, tmp_p
     bad = CliRunner().invoke(app, ["--input", str(observations), "--accepted", str(tmp_path / "a"),
                                    "--rejected", str(tmp_path / "r"), "--config", str(tmp_path / "bad.json")])
     assert bad.exit_code == 2 and "near_duplicates.threshold" in bad.output
+
+
+def test_a_lone_surrogate_an_oversized_line_and_a_nul_are_each_reported_by_number_and_the_rest_written(tmp_path):
+    good = [render_observation(o, tuple(g for g in FIELD_GROUPS if g != "core"), frozenset())
+            for o in records_from_calls(list(simulate_calls(WorkloadConfig(seed=9, calls=3))), "clinic")[0]]
+    cut = {**good[1], "userId": "caller \ud83d", "name": "turn \ud83d\ud83d"}  # a transcript cut mid-emoji
+    lines = [json.dumps(good[0]), json.dumps(cut), json.dumps({**good[2], "name": "x" * (5 * 1024 * 1024)}),
+             json.dumps({**good[3], "sessionId": "call\u0000-9"}), *(json.dumps(o) for o in good[4:])]
+    observations = tmp_path / "observations.jsonl"
+    observations.write_text("\n".join(lines) + "\n")
+    accepted, rejected = tmp_path / "accepted.jsonl", tmp_path / "rejected.jsonl"
+
+    result = CliRunner().invoke(app, ["--input", str(observations), "--accepted", str(accepted),
+                                      "--rejected", str(rejected)])
+
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith(("skipped", "repaired"))] == [
+        "repaired observations.jsonl line 2: 3 lone surrogates replaced by U+FFFD",
+        "skipped observations.jsonl line 3: longer than 4,194,304 bytes",
+        "repaired observations.jsonl line 4: 1 NUL replaced by U+FFFD",
+    ]
+    assert summary_row(result.output, "repaired lines") == 1 + 1
+    written = [json.loads(line) for path in (accepted, rejected) for line in path.read_text().splitlines()]
+    assert sorted(r["lineage"]["observation_id"] for r in written) == sorted(
+        o["id"] for index, o in enumerate(good) if index != 2)
+    assert {r["lineage"]["session_id"] for r in written} >= {"call\ufffd-9"}

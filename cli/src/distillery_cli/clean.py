@@ -3,8 +3,10 @@
 Observations are read as the Langfuse v2 observations API returns them (one JSON object
 a line), scores as the v3 scores API returns them; both go through the trace-ingester's
 own mapping, then through the cleaner's own logic (``OfflineCleaner``, an in-memory dedup index).
-Lines that are not JSON, not an object or not an observation are reported with their
-line numbers and skipped; they never stop the run. Observations of other types (spans,
+Lines that are not UTF-8, not JSON, not an object, not an observation, too long or nested
+too deeply are reported with their line numbers and skipped; they never stop the run. A
+line holding a lone surrogate or NUL is read with U+FFFD in their place, as the service
+reads it (``distillery_runtime.text``), and reported as repaired. Observations of other types (spans,
 events) are counted and skipped; generations that cannot be read are rejected as
 ``unmappable`` when their lineage is known.
 """
@@ -31,8 +33,10 @@ from distillery_cleaner.services import OfflineCleaner
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected, Lineage
 from distillery_contracts.traces import TraceCaptured
 from distillery_runtime.errors import ConfigError
+from distillery_runtime.text import read_lines
 from distillery_trace_ingester.services import (
     BadLine,
+    RepairedLine,
     UnmappableObservation,
     group_by_observation,
     observation_to_trace,
@@ -40,7 +44,7 @@ from distillery_trace_ingester.services import (
 )
 
 BATCH = 1000
-SHOWN_BAD_LINES = 20
+SHOWN_LINE_NOTES = 20
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -61,7 +65,18 @@ class Summary:
     accepted: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     redactions: Counter[str] = field(default_factory=Counter)
-    bad_lines: list[str] = field(default_factory=list)
+    skipped_lines: int = 0
+    repaired_lines: int = 0
+    line_notes: list[str] = field(default_factory=list)
+    """Each skipped or repaired line, with its file, number and reason, in the order read."""
+
+    def skipped(self, note: str) -> None:
+        self.skipped_lines += 1
+        self.line_notes.append(f"skipped {note}")
+
+    def repaired(self, note: str) -> None:
+        self.repaired_lines += 1
+        self.line_notes.append(f"repaired {note}")
 
 
 def clean(
@@ -96,7 +111,7 @@ def clean(
             asyncio.run(_run(cleaner, input, by_observation, project, summary, acc, rej, output_format))
     except OSError as exc:
         _fail(f"cannot read or write {exc.filename}: {exc.strerror or exc}")
-    _print_bad_lines(summary)
+    _print_line_notes(summary)
     console.print(_summary_table(summary, cleaner, accepted, rejected))
 
 
@@ -122,32 +137,38 @@ async def _run(cleaner: OfflineCleaner, path: Path, scores: dict[str, list[dict[
 def _observations(path: Path, summary: Summary) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, record) of each generation, each observation id once (exports overlap)."""
     first_seen: dict[str, int] = {}
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for number, record in read_records(_counted(handle, summary), _bad_line_of(path, summary)):
+    with path.open("rb") as handle:
+        for number, record in read_records(_counted(read_lines(handle), summary), _bad_line_of(path, summary),
+                                           _repaired_line_of(path, summary)):
             kind = record.get("type")
             if kind not in (None, "GENERATION"):
                 summary.other_types += 1
                 continue
             seen_at = first_seen.setdefault(record["id"], number)
             if seen_at != number:
-                summary.bad_lines.append(f"{path.name} line {number}: the observation of line {seen_at} again")
+                summary.skipped(f"{path.name} line {number}: the observation of line {seen_at} again")
                 continue
             yield number, record
 
 
-def _counted(lines: Iterable[str], summary: Summary) -> Iterator[str]:
+def _counted(lines: Iterable[bytes], summary: Summary) -> Iterator[bytes]:
     for line in lines:
         summary.lines += 1
         yield line
 
 
 def _bad_line_of(path: Path, summary: Summary) -> Callable[[BadLine], None]:
-    return lambda exc: summary.bad_lines.append(f"{path.name} {exc}")
+    return lambda exc: summary.skipped(f"{path.name} {exc}")
+
+
+def _repaired_line_of(path: Path, summary: Summary) -> Callable[[RepairedLine], None]:
+    return lambda note: summary.repaired(f"{path.name} {note}")
 
 
 def _read_scores(path: Path, summary: Summary) -> dict[str, list[dict[str, Any]]]:
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        rows = [record for _, record in read_records(handle, _bad_line_of(path, summary))]
+    with path.open("rb") as handle:
+        rows = [record for _, record in read_records(read_lines(handle), _bad_line_of(path, summary),
+                                                     _repaired_line_of(path, summary))]
     return group_by_observation(rows)
 
 
@@ -156,7 +177,7 @@ def _unmappable(cleaner: OfflineCleaner, line: int, record: dict[str, Any], proj
     """A generation that cannot be read: a rejection when its lineage is known, else a bad line."""
     lineage = _lineage(record, project)
     if lineage is None:
-        summary.bad_lines.append(f"line {line}: not a usable observation ({reason})")
+        summary.skipped(f"line {line}: not a usable observation ({reason})")
         return
     summary.generations += 1
     event = cleaner.reject_unmappable(lineage, reason)
@@ -201,12 +222,12 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _print_bad_lines(summary: Summary) -> None:
-    for bad in summary.bad_lines[:SHOWN_BAD_LINES]:
-        console.print(Text(f"skipped {bad}", style="yellow"), soft_wrap=True)
-    hidden = len(summary.bad_lines) - SHOWN_BAD_LINES
+def _print_line_notes(summary: Summary) -> None:
+    for note in summary.line_notes[:SHOWN_LINE_NOTES]:
+        console.print(Text(note, style="yellow"), soft_wrap=True)
+    hidden = len(summary.line_notes) - SHOWN_LINE_NOTES
     if hidden > 0:
-        console.print(Text(f"... and {hidden:,} more skipped line(s)", style="yellow"))
+        console.print(Text(f"... and {hidden:,} more skipped or repaired line(s)", style="yellow"))
 
 
 def _summary_table(summary: Summary, cleaner: OfflineCleaner, accepted: Path, rejected: Path) -> Table:
@@ -215,7 +236,9 @@ def _summary_table(summary: Summary, cleaner: OfflineCleaner, accepted: Path, re
     table.add_column("what", style="bold")
     table.add_column("count", justify="right")
     table.add_row("lines read", f"{summary.lines:,}")
-    table.add_row("skipped lines", f"{len(summary.bad_lines):,}")
+    table.add_row("skipped lines", f"{summary.skipped_lines:,}")
+    if summary.repaired_lines:
+        table.add_row("repaired lines", f"{summary.repaired_lines:,}")
     table.add_row("other observation types", f"{summary.other_types:,}")
     table.add_row("generations in", f"{summary.generations:,}")
     table.add_row(f"accepted → {accepted}", f"{summary.accepted:,}")

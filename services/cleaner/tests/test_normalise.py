@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from cleaner_samples import CALL, SYSTEM, TOOLS, trace
+from cleaner_samples import CALL, SYSTEM, TOOLS, text_turn, trace
 
 from distillery_cleaner.domain.config import CleanerConfig
+from distillery_cleaner.domain.events import accepted_event
 from distillery_cleaner.domain.screen import Candidate, Cleaner
 from distillery_cleaner.domain.text import normalise_text
 
@@ -76,3 +77,15 @@ def test_identical_conversations_hash_alike_whatever_their_tool_call_ids(cleaner
     assert first.example_id == second.example_id
     changed = cleaner.screen(trace(3, session="c", messages=[*CALL[:5], {"role": "user", "content": "Eleven works."}]))
     assert changed.content_hash != first.content_hash
+
+
+def test_a_lone_surrogate_and_a_nul_in_a_message_become_the_replacement_character(cleaner):
+    assert normalise_text("Booked \ud83d for Tuesday\x00") == "Booked \ufffd for Tuesday\ufffd"
+    cut = text_turn(3, "Can I come at nine? \ud83d", "Yes\x00, see you at nine.", session="call-cut")
+
+    candidate = cleaner.screen(cut)
+
+    assert isinstance(candidate, Candidate), candidate
+    assert [m.as_dict()["content"] for m in candidate.example.messages][1:] == [
+        "Can I come at nine? \ufffd", "Yes\ufffd, see you at nine."]
+    accepted_event(cleaner, candidate, cut.ingested_at).model_dump_json().encode()

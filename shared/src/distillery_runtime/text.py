@@ -138,8 +138,8 @@ def parse_json_line(line: bytes | str, *, max_bytes: int | None = MAX_LINE_BYTES
     The caller decides what a repair means: ``Scrubbed.repaired`` to report it,
     ``Scrubbed.found`` to refuse the line.
     """
-    raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
-    if max_bytes is not None and len(raw.rstrip(b"\r\n")) > max_bytes:
+    raw = (line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line).rstrip(b"\r\n")
+    if max_bytes is not None and len(raw) > max_bytes:
         raise UnsafeInput(f"longer than {max_bytes:,} bytes")
     try:
         text = raw.decode("utf-8")

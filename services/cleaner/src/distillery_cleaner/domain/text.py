@@ -2,7 +2,8 @@
 
 Text is Unicode NFC; runs of spaces and tabs become one space, trailing spaces and
 surplus blank lines go, line breaks stay (a system prompt's layout is what the student
-will be served with, so it is kept).
+will be served with, so it is kept). Lone surrogates and NUL become U+FFFD first: this is
+the cleaner's text-safety edge (``distillery_runtime.text``), whatever the producer let in.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import unicodedata
 from functools import lru_cache
 
 from distillery_cleaner.domain.pii import Counts, PiiRedactor
+from distillery_runtime.text import scrub
 
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 _SPACE_AROUND_NEWLINE = re.compile(r" ?\n ?")
@@ -19,7 +21,8 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def normalise_text(text: str) -> str:
-    """NFC, single spaces, no trailing spaces or surplus blank lines, stripped."""
+    """Safe text, NFC, single spaces, no trailing spaces or surplus blank lines, stripped."""
+    text = scrub(text)
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n")
