@@ -3,10 +3,9 @@ letter over it is sent, so one big record never stops a consumer (fakes: no brok
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.structs import ConsumerRecord
 
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.registry import EXAMPLES_REJECTED, TRACES_RAW, get_topic
@@ -22,22 +21,14 @@ from distillery_runtime.uow import FakeUnitOfWork
 LIMIT = 50_000
 
 
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-def record(offset: int, *, note: str = "") -> Record:
-    """A trace at ``offset``; ``note`` (in its metadata) makes its body as long as wanted."""
+def record(offset: int, *, note: str = "") -> ConsumerRecord:
+    """A trace at ``offset`` as the consumer reads it; ``note`` (in its metadata) makes its body
+    as long as wanted."""
     event = sample_trace_captured(observation_id=f"obs-{offset}", metadata={"note": note} if note else {})
     envelope = Envelope.new(event_type="TraceCaptured", schema_version=1, producer="test/1",
                             event_id=event.event_id())
-    return Record(TRACES_RAW, 0, offset, b"call-1", event.model_dump_json().encode(), envelope.to_headers())
+    value = event.model_dump_json().encode()
+    return ConsumerRecord(TRACES_RAW, 0, offset, 0, 0, b"call-1", value, None, 6, len(value), envelope.to_headers())
 
 
 def rejection(detail_bytes: int, observation_id: str = "obs-0"):

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from db_helpers import probe_applied
+from db_helpers import count_rows, probe_applied
 from factories import trace
 from kafka_helpers import read_topic, wait_until
 from probe_service import build
@@ -93,6 +93,26 @@ async def test_undecodable_message_is_dead_lettered_with_its_reason(running_prob
     reasons = sorted(json.loads(m.value)["error_type"] for m in letters)
     assert reasons == ["InvalidPayload", "MissingHeaderError"]
     assert all(json.loads(m.value)["attempts"] == 1 for m in letters)
+
+
+async def test_a_handler_emitting_an_oversized_event_dead_letters_its_input_and_consuming_goes_on(
+        running_probe, broker, database_url):
+    oversize = trace(41, session="call-z").model_copy(update={"metadata": {"probe": "oversize"}})
+    await publish_events(broker.bootstrap, TRACES_RAW, [trace(40, session="call-z"), oversize,
+                                                        trace(42, session="call-z")], producer="test/1")
+
+    rows = await wait_until(lambda: _has(database_url, "obs-00042"), timeout=30)
+    assert rows == {"obs-00040": 1, "obs-00042": 1}
+    [letter] = await read_topic(broker.bootstrap, f"{TRACES_RAW}.dlq", expect=1)
+    body = json.loads(letter.value)
+    assert (body["error_type"], body["offset"], body["attempts"]) == ("EventTooLarge", 1, 1)
+    assert "ExampleRejected" in body["error_message"]
+    assert "over the limit of 1,000,000 bytes" in body["error_message"]
+    assert json.loads(body["original_value"])["observation_id"] == "obs-00041"
+    out = await read_topic(broker.bootstrap, EXAMPLES_REJECTED, expect=2)
+    assert [m.headers["causation-id"] for m in out] == ["obs-00040", "obs-00042"]
+    assert await read_topic(broker.bootstrap, f"{EXAMPLES_REJECTED}.dlq", expect=0) == []  # never in the outbox
+    assert await count_rows(database_url, "probe.outbox") == 0
 
 
 async def _has(database_url: str, observation_id: str) -> dict[str, int] | None:
