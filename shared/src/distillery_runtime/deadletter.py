@@ -58,8 +58,9 @@ class AbstractDeadLetterSink(abc.ABC):
 
     A letter is never over ``max_event_bytes``: the message it carries is cut to fit (see
     ``DeadLettered.shortened_to``). When the broker refuses it as too large all the same (its
-    limit is below ``DISTILLERY_MAX_EVENT_BYTES``), it goes again with only the reason and the
-    origin, so a message too large for the broker never makes its consumer rewind for ever.
+    limit is below ``DISTILLERY_MAX_EVENT_BYTES``), it goes again with the reason, the origin and
+    the message's first few KB, so a message too large for the broker never makes its consumer
+    rewind for ever.
     """
 
     def __init__(self, service: str, producer: str, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
@@ -82,7 +83,7 @@ class AbstractDeadLetterSink(abc.ABC):
             if not is_too_large(exc):
                 raise
             EVENTS_TOO_LARGE.labels(self.service, letter.source_topic, "dead_letter").inc()
-            log.warning("dead letter refused as too large; sending its reason and origin with the message cut short",
+            log.warning("dead letter refused as too large; sending it again with the message cut short",
                         topic=letter.source_topic, partition=letter.partition, offset=letter.offset,
                         max_event_bytes=self.max_event_bytes)
             await self._publish(OutgoingMessage.of(topic, letter, envelope, max_bytes=BARE_DEAD_LETTER_BYTES))

@@ -32,7 +32,8 @@ OUTBOX_PUBLISHED = Counter(
 EVENTS_TOO_LARGE = Counter(
     "distillery_events_too_large_total",
     "Events over DISTILLERY_MAX_EVENT_BYTES or the broker's limit: refused at emit (stage emit), "
-    "moved out of the outbox (relay), or dead letters sent without the message (dead_letter)",
+    "moved out of the outbox (relay), or dead letters the broker refused, sent again with the "
+    "message cut short (dead_letter)",
     ["service", "topic", "stage"],
 )
 READY = Gauge("distillery_ready", "1 when the service is ready", ["service"])

@@ -1,9 +1,9 @@
 """Unit of work: one transaction holding a handler's effects, inbox rows and outbox rows.
 
-The inbox claim and the outbox insert (``ADD_OUTBOX`` in outbox.py) are each one statement over arrays (``unnest``),
-whatever the batch size: a statement built per row (or per batch with one bind parameter
-per value) is compiled anew every time, which cost more than the handler's own work on
-batches of a thousand.
+The inbox claim and the outbox insert (``ADD_OUTBOX`` in outbox.py) are each one statement
+over arrays (``unnest``), whatever the batch size: a statement built per row (or per batch
+with one bind parameter per value) is compiled anew every time, which cost more than the
+handler's own work on batches of a thousand.
 """
 
 from __future__ import annotations
