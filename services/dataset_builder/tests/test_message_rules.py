@@ -12,7 +12,7 @@ from dataset_examples import assistant, example, user
 
 
 def test_a_line_that_is_not_json_is_reported_with_its_column(errors_of):
-    assert errors_of('{"messages": [}') == ["line 4: not valid JSON: Expecting value at column 15"]
+    assert errors_of('{"messages": [}') == ["line 4: not valid JSON (Expecting value at column 15)"]
 
 
 def test_a_blank_line_is_an_error_not_skipped(errors_of):
@@ -32,7 +32,19 @@ def test_a_byte_order_mark_is_reported(errors_of):
 
 
 def test_nan_is_not_json_even_though_python_reads_it(errors_of):
-    assert errors_of('{"messages": [], "x": NaN}') == ["line 4: not valid JSON: NaN is not a JSON value"]
+    assert errors_of('{"messages": [], "x": NaN}') == ["line 4: not valid JSON (NaN is not a JSON value)"]
+
+
+def test_a_lone_surrogate_or_a_nul_in_the_text_is_reported_not_repaired(errors_of):
+    cut = '{"messages": [{"role": "user", "content": "hi \\ud83d"}, {"role": "assistant", "content": "yo\\u0000"}]}'
+    assert errors_of(cut) == [
+        "line 4: holds 1 lone surrogate and 1 NUL, which tokenizers and stores cannot read: "
+        "remove them or write U+FFFD in their place"]
+
+
+def test_a_line_nested_deeper_than_any_example_is_reported(errors_of):
+    deep = '{"messages": [{"role": "user", "content": "hi"}], "x": ' + "[" * 70 + "]" * 70 + "}"
+    assert errors_of(deep) == ["line 4: nested deeper than 64 levels"]
 
 
 def test_a_line_must_hold_an_object(errors_of):

@@ -47,11 +47,14 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UnsafeInput(ValueError):
-    """Input that cannot be read safely; ``reason`` says why without quoting it."""
+    """Input that cannot be read safely; ``reason`` says why without quoting it, ``code``
+    names the rule for machine-readable reports: ``line_too_long``, ``invalid_utf8``,
+    ``invalid_json`` or ``nested_too_deeply``."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str = "invalid_json") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,15 @@ class Scrubbed:
     def repaired(self) -> str | None:
         """The repair as a report reads it; None when the value was safe as it came."""
         return f"{self.found} replaced by U+FFFD" if self.found else None
+
+    @property
+    def refused(self) -> str | None:
+        """Why a line that must be taken as written is refused; None when its text is safe."""
+        if not self.found:
+            return None
+        it, its = ("it", "its") if self.surrogates + self.nuls == 1 else ("them", "their")
+        return (f"holds {self.found}, which tokenizers and stores cannot read: remove {it} or "
+                f"write U+FFFD in {its} place")
 
 
 def scrub(text: str) -> str:
@@ -107,7 +119,7 @@ def scrub_json(value: Any, max_depth: int = MAX_DEPTH) -> Scrubbed:
         if isinstance(v, str):
             return text(v)
         if isinstance(v, dict | list) and depth >= max_depth:
-            raise UnsafeInput(f"nested deeper than {max_depth} levels")
+            raise UnsafeInput(f"nested deeper than {max_depth} levels", "nested_too_deeply")
         if isinstance(v, dict):
             return {text(k) if isinstance(k, str) else k: walk(item, depth + 1) for k, item in v.items()}
         if isinstance(v, list):
@@ -140,12 +152,12 @@ def parse_json_line(line: bytes | str, *, max_bytes: int | None = MAX_LINE_BYTES
     """
     raw = (line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line).rstrip(b"\r\n")
     if max_bytes is not None and len(raw) > max_bytes:
-        raise UnsafeInput(f"longer than {max_bytes:,} bytes")
+        raise UnsafeInput(f"longer than {max_bytes:,} bytes", "line_too_long")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = raw[exc.start:exc.start + 1].hex()
-        raise UnsafeInput(f"not valid UTF-8 (byte 0x{bad} at byte {exc.start + 1})") from None
+        raise UnsafeInput(f"not valid UTF-8 (byte 0x{bad} at byte {exc.start + 1})", "invalid_utf8") from None
     if not text.strip():
         return None
     try:
@@ -153,7 +165,7 @@ def parse_json_line(line: bytes | str, *, max_bytes: int | None = MAX_LINE_BYTES
     except json.JSONDecodeError as exc:
         raise UnsafeInput(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     except RecursionError:
-        raise UnsafeInput(f"nested deeper than {max_depth} levels") from None
+        raise UnsafeInput(f"nested deeper than {max_depth} levels", "nested_too_deeply") from None
     return scrub_json(value, max_depth)
 
 

@@ -29,6 +29,7 @@ from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.locks import HeldLock, LockLost, advisory_lock
 from distillery_runtime.logs import get_logger
 from distillery_runtime.service import ServiceContext
+from distillery_runtime.text import UnsafeInput, parse_json_line
 from distillery_runtime.uow import UnitOfWork
 from distillery_students.domain.dataset import DatasetError, read_examples
 from distillery_students.domain.model_card import SUMS_FILE
@@ -353,8 +354,18 @@ def _check_lines(filename: str, data: bytes) -> tuple[int, str | None]:
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         return 0, f"{filename} line {line}: not UTF-8 text"
+    lines = text.split("\n")  # not splitlines(): U+2028 and its kin are legal inside a JSON string
+    for number, line in enumerate(lines, 1):  # what would fail training, not parsing: see runtime.text
+        try:
+            parsed = parse_json_line(line, max_bytes=None)
+        except UnsafeInput as exc:
+            if exc.code == "invalid_json":
+                continue  # read_examples reports every line that is not JSON
+            return 0, f"{filename} line {number}: {exc.reason}"
+        if parsed is not None and parsed.refused:
+            return 0, f"{filename} line {number}: {parsed.refused}"
     try:
-        return len(read_examples(text.splitlines(), source=filename)), None
+        return len(read_examples(lines, source=filename)), None
     except DatasetError as exc:
         return 0, str(exc)
 

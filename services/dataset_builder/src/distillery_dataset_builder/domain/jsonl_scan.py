@@ -7,10 +7,11 @@ service with running threads), and a 100,000-example file already scans in ~20 s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from distillery_runtime.text import UnsafeInput, parse_json_line
 
 from distillery_dataset_builder.domain.example_rules import check_example
 from distillery_dataset_builder.domain.issues import LineError
@@ -76,24 +77,15 @@ def _parse(number: int, text: bytes, result: ScanResult) -> Any:
         )
         text = text[len(_UTF8_BOM) :]
     try:
-        decoded = text.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = text[exc.start : exc.start + 1].hex()
-        result.report(
-            LineError(number, "invalid_utf8", f"not valid UTF-8 (byte 0x{bad} at byte {exc.start + 1})")
-        )
+        parsed = parse_json_line(text, max_bytes=None)  # the token limit bounds a line's size
+    except UnsafeInput as exc:
+        result.report(LineError(number, exc.code, exc.reason))
         return _UNPARSED
-    try:
-        return json.loads(decoded, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        result.report(LineError(number, "invalid_json", f"not valid JSON: {exc.msg} at column {exc.colno}"))
-    except ValueError as exc:
-        result.report(LineError(number, "invalid_json", f"not valid JSON: {exc}"))
-    except RecursionError:
-        result.report(LineError(number, "invalid_json", "not valid JSON: nested too deeply"))
-    return _UNPARSED
-
-
-def _reject_constant(name: str) -> None:
-    # Python's json accepts NaN and Infinity; JSON (and so the provider) does not.
-    raise ValueError(f"{name} is not a JSON value")
+    if parsed is None:
+        result.report(LineError(number, "blank_line", "blank line; every line must hold one JSON example"))
+        return _UNPARSED
+    if parsed.refused:
+        # Refused, not repaired: a training file is someone's deliberate output (see runtime.text).
+        result.report(LineError(number, "unsafe_text", parsed.refused))
+        return _UNPARSED
+    return parsed.value
