@@ -352,8 +352,8 @@ def _check_lines(filename: str, data: bytes) -> tuple[int, str | None]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        return 0, f"{filename} line {line}: not UTF-8 text"
+        bad = data[:exc.start].count(b"\n") + 1
+        return 0, f"{filename} line {bad}: not UTF-8 text"
     lines = text.split("\n")  # not splitlines(): U+2028 and its kin are legal inside a JSON string
     for number, line in enumerate(lines, 1):  # what would fail training, not parsing: see runtime.text
         try:
