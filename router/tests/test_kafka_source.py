@@ -133,3 +133,62 @@ async def test_an_older_table_on_the_topic_does_not_replace_a_newer_one_from_htt
 def test_needs_a_bootstrap_address_or_a_consumer() -> None:
     with pytest.raises(ValueError, match="needs a bootstrap address"):
         KafkaTableSource()
+
+
+async def test_a_record_whose_key_is_not_utf8_is_skipped_without_reconnecting(table_of: TableFactory) -> None:
+    records = [
+        record_of(table_of(version=1, student=10, teacher=90), offset=0),
+        Record(b"\xff\xfevoice", table_of(version=7, teacher=100).model_dump_json().encode(), offset=1),
+        Record(ROUTE.encode(), b"\xff\xfe not json", offset=2),
+        record_of(table_of(version=2, student=25, teacher=75), offset=3),
+    ]
+    consumer = FakeTableConsumer(records)
+    source = KafkaTableSource(routes=[ROUTE], consumer_factory=lambda: consumer, retry_initial_s=0.01)
+
+    tables = await asyncio.wait_for(first_tables(source, 2), timeout=2)
+
+    assert [t.version for t in tables] == [1, 2]
+    assert consumer.events.count("start") == 1
+
+
+async def test_a_record_that_breaks_decoding_is_skipped_without_reconnecting(table_of: TableFactory) -> None:
+    odd = Record(ROUTE.encode(), table_of(version=5, teacher=100).model_dump_json().encode(), offset=1,
+                 headers=(("event-type",),))  # type: ignore[arg-type]  # a header that is no pair
+    consumer = FakeTableConsumer([odd, record_of(table_of(version=6, teacher=100), offset=2)])
+    source = KafkaTableSource(consumer_factory=lambda: consumer, retry_initial_s=0.01)
+
+    tables = await asyncio.wait_for(first_tables(source, 1), timeout=2)
+
+    assert [t.version for t in tables] == [6]
+    assert consumer.events.count("start") == 1
+
+
+async def test_the_source_keeps_trying_when_a_consumer_cannot_even_be_created(table_of: TableFactory) -> None:
+    created: list[FakeTableConsumer] = []
+
+    def factory() -> FakeTableConsumer:
+        if not created:
+            created.append(FakeTableConsumer([]))
+            raise ValueError("bootstrap address does not resolve yet")
+        consumer = FakeTableConsumer([record_of(table_of(version=3, teacher=100), offset=0)])
+        created.append(consumer)
+        return consumer
+
+    source = KafkaTableSource(consumer_factory=factory, retry_initial_s=0.01)
+
+    tables = await asyncio.wait_for(first_tables(source, 1), timeout=2)
+
+    assert tables[0].version == 3
+
+
+async def test_the_router_gets_the_tables_published_after_a_poisoned_record(table_of: TableFactory) -> None:
+    records = [Record(b"\xc3\x28", b"{}", offset=0), record_of(table_of(version=4, student=40, teacher=60), offset=1)]
+    router = Router()
+
+    async with RoutingTableFollower(router, kafka_consumer_factory=lambda: FakeTableConsumer(records)):
+        for _ in range(100):
+            if router.tables():
+                break
+            await asyncio.sleep(0.01)
+
+    assert router.table(ROUTE).version == 4

@@ -78,29 +78,47 @@ class KafkaTableSource:
         self.connected = False
 
     async def tables(self) -> AsyncIterator[RouteTable]:
-        """Every valid table on the topic, in order, for as long as the caller iterates."""
+        """Every valid table on the topic, in order, for as long as the caller iterates.
+
+        A record that cannot be read is skipped where it stands: reconnecting would read the
+        topic again from the earliest offset, meet the same record, and never get past it.
+        """
         delay = self._retry_initial_s
         while True:
-            consumer = self._create_consumer()
+            consumer: TableConsumer | None = None
             try:
+                consumer = self._create_consumer()
                 await consumer.start()
                 self.connected = True
                 delay = self._retry_initial_s
                 async for record in consumer:
-                    table = self.decode(record)
+                    table = self._readable(record)
                     if table is not None:
                         yield table
             except Exception as exc:  # the follower must outlive any broker failure
                 log.warning("routing topic unreachable, keeping last tables: %r", exc)
             finally:
                 self.connected = False
-                await _stop_quietly(consumer)
+                if consumer is not None:
+                    await _stop_quietly(consumer)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._retry_max_s)
 
+    def _readable(self, record: Any) -> RouteTable | None:
+        try:
+            return self.decode(record)
+        except Exception as exc:  # one poisoned record must not stop the tables after it
+            log.warning("skipped unreadable record at offset %s: %s", getattr(record, "offset", "?"),
+                        type(exc).__name__)
+            return None
+
     def decode(self, record: Any) -> RouteTable | None:
         """The table a record carries, or None when the record is not one to apply."""
-        route = record.key.decode() if record.key is not None else None
+        try:
+            route = record.key.decode() if record.key is not None else None
+        except UnicodeDecodeError:
+            log.warning("skipped record at offset %s: its key is not UTF-8, so names no route", record.offset)
+            return None
         if self.routes is not None and route not in self.routes:
             return None
         if record.value is None:
