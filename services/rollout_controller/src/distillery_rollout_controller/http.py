@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,11 @@ from distillery_rollout_controller.config import ControllerConfig
 from distillery_rollout_controller.views import RolloutViews
 
 
+MAX_ROUTE_NAME = 256
+"""Longest route name looked up; the voice platform's routes are short names like ``clinic-voice``."""
+V = TypeVar("V")
+
+
 @dataclass(frozen=True)
 class CachedTable:
     version: int
@@ -39,30 +45,65 @@ class CachedTable:
 
 
 class RouteCache:
-    """Tables as JSON bytes, read from the database at most once per ``max_age_s`` per route."""
+    """Tables as JSON bytes, read from the database at most once per ``max_age_s`` per route.
 
-    def __init__(self, views: RolloutViews, max_age_s: float) -> None:
+    Bounded: at most ``max_routes`` tables, and as many names that have none, the least
+    recently asked for dropped first. The two are kept apart, so a client asking for random
+    names churns only the second and the real routes stay cached. A name no route can have
+    is answered without a read.
+    """
+
+    def __init__(self, views: RolloutViews, max_age_s: float, max_routes: int = 1_024) -> None:
         self._views = views
         self._max_age_s = max_age_s
-        self._tables: dict[str, CachedTable | None] = {}
-        self._read_at: dict[str, float] = {}
+        self._max_routes = max_routes
+        self._tables: OrderedDict[str, CachedTable] = OrderedDict()
+        self._missing: OrderedDict[str, float] = OrderedDict()
+        """Names without a table, and when that was read."""
         self._lock = asyncio.Lock()
 
-    async def get(self, route: str) -> CachedTable | None:
-        if self._fresh(route):
-            return self._tables[route]
-        async with self._lock:  # one database read for a burst of requests
-            if not self._fresh(route):
-                table = await self._views.route_table(route)
-                now = time.monotonic()
-                self._tables[route] = (CachedTable(table.version, table.model_dump_json().encode(), now)
-                                       if table else None)
-                self._read_at[route] = now
-        return self._tables[route]
+    def __len__(self) -> int:
+        return len(self._tables) + len(self._missing)
 
-    def _fresh(self, route: str) -> bool:
-        read_at = self._read_at.get(route)
-        return read_at is not None and time.monotonic() - read_at < self._max_age_s
+    async def get(self, route: str) -> CachedTable | None:
+        if len(route) > MAX_ROUTE_NAME or "\x00" in route:
+            return None
+        found, table = self._cached(route)
+        if found:
+            return table
+        async with self._lock:  # one database read for a burst of requests
+            found, table = self._cached(route)
+            return table if found else await self._read(route)
+
+    def _cached(self, route: str) -> tuple[bool, CachedTable | None]:
+        now = time.monotonic()
+        table = self._tables.get(route)
+        if table is not None and now - table.read_at < self._max_age_s:
+            self._tables.move_to_end(route)
+            return True, table
+        read_at = self._missing.get(route)
+        if read_at is not None and now - read_at < self._max_age_s:
+            self._missing.move_to_end(route)
+            return True, None
+        return False, None
+
+    async def _read(self, route: str) -> CachedTable | None:
+        table = await self._views.route_table(route)
+        now = time.monotonic()
+        self._tables.pop(route, None)
+        self._missing.pop(route, None)
+        if table is None:
+            _remember(self._missing, route, now, self._max_routes)
+            return None
+        cached = CachedTable(table.version, table.model_dump_json().encode(), now)
+        _remember(self._tables, route, cached, self._max_routes)
+        return cached
+
+
+def _remember(entries: OrderedDict[str, V], key: str, value: V, bound: int) -> None:
+    entries[key] = value
+    while len(entries) > bound:
+        entries.popitem(last=False)
 
 
 def api_routes(sessions: async_sessionmaker[AsyncSession], config: ControllerConfig,
