@@ -7,38 +7,18 @@ import json
 from datetime import timedelta
 from functools import partial
 
-import pytest
 from ingester_support import project_capture
 
 from distillery_contracts.deadletter import DeadLettered
 from distillery_contracts.registry import TRACES_RAW
 from distillery_contracts.traces import TraceCaptured, TraceScored
-from distillery_trace_ingester.adapters.fakes import FakeIngesterDatabase, FakeLangfuseReader
+from distillery_trace_ingester.adapters.fakes import FakeLangfuseReader
 from distillery_trace_ingester.domain.records import Outcome
 from distillery_trace_ingester.samples import ANSWER, T0, sample_generation, sample_score
 from distillery_trace_ingester.services import TRACES_DLQ, capture_next_window, import_export
 
 CUT_EMOJI = "Booked for Tuesday \ud83d"
 """A transcript cut in the middle of an emoji: half a surrogate pair, legal in JSON only."""
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock(T0 + timedelta(hours=1))
-
-
-@pytest.fixture
-def hub():
-    return FakeIngesterDatabase()
-
 
 project = partial(project_capture, chunk_size=7)
 

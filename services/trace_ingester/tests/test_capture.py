@@ -15,7 +15,7 @@ from distillery_contracts.registry import TRACES_RAW
 from distillery_contracts.traces import TraceCaptured, TraceScored
 from distillery_runtime.errors import ConfigError, TransientError
 from distillery_runtime.settings import RuntimeSettings
-from distillery_trace_ingester.adapters.fakes import FakeIngesterDatabase, FakeLangfuseReader, SimulatedCrash
+from distillery_trace_ingester.adapters.fakes import FakeLangfuseReader, SimulatedCrash
 from distillery_trace_ingester.adapters.langfuse_client import LangfuseConfigError, LangfuseError
 from distillery_trace_ingester.app import build
 from distillery_trace_ingester.config import IngesterSettings, LangfuseProject
@@ -26,26 +26,7 @@ from distillery_trace_ingester.services import (
     capture_step,
     forget_old,
 )
-from distillery_trace_ingester.samples import T0, sample_generation, sample_score
-
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock(T0 + timedelta(hours=1))
-
-
-@pytest.fixture
-def hub():
-    return FakeIngesterDatabase()
+from distillery_trace_ingester.samples import sample_generation, sample_score
 
 
 project = partial(project_capture, chunk_size=7)  # several transactions per window
