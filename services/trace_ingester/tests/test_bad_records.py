@@ -142,3 +142,14 @@ async def test_an_import_reports_each_bad_or_repaired_line_by_number_and_publish
     assert set(published) == {"obs-00001", "obs-00003", "obs-00004"}
     assert published["obs-00003"].output.content == CUT_EMOJI.replace("\ud83d", "\ufffd")
     assert published["obs-00004"].user_id == "caller\ufffd"
+
+
+async def test_a_generation_over_the_event_size_limit_is_dead_lettered_cut_to_fit(hub, clock):
+    huge = sample_generation(1, output=json.dumps({**ANSWER, "content": "words " * 250_000}))
+    await run_until_live(project(hub, FakeLangfuseReader("clinic", [sample_generation(0), huge]), clock))
+
+    [letter] = hub.on(TRACES_DLQ)
+    assert letter.original_key == "obs-00001"
+    assert "over the limit of 1,000,000 bytes an event may have" in letter.error_message
+    assert len(letter.model_dump_json().encode()) <= 1_000_000 < letter.original_bytes
+    assert set(traces(hub)) == {"obs-00000"}

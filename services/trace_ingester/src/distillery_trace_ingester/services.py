@@ -38,6 +38,7 @@ from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.traces import TraceCaptured, TraceScored
 from distillery_runtime.errors import ConfigError, PermanentError, TransientError
 from distillery_runtime.logs import get_logger
+from distillery_runtime.sizes import EventTooLarge
 from distillery_runtime.text import read_lines, scrub
 from distillery_runtime.uow import UnitOfWork
 from distillery_trace_ingester.adapters.langfuse_client import (
@@ -160,10 +161,13 @@ async def publish_generations(uow: UnitOfWork, store: AbstractIngesterStore, pro
 
 
 def emit_or_say_why(uow: UnitOfWork, topic: str, event: Event) -> str | None:
-    """Queue ``event``; None when queued, else why not (the type only: a serialiser's message
-    may quote the text, which must not reach a dead letter or a log)."""
+    """Queue ``event``; None when queued, else why not: the size refusal's own words (sizes
+    only), or the error's type (a serialiser's message may quote the text, which must not
+    reach a dead letter or a log)."""
     try:
         uow.emit(topic, event)
+    except EventTooLarge as exc:
+        return str(exc)
     except Exception as exc:  # one record's event must not fail the whole window
         return (f"{type(exc).__name__} while emitting the event: the record is beyond what the "
                 "stream carries, or the ingester has a defect; republish it once fixed")

@@ -186,7 +186,8 @@ class FakeIngesterUnitOfWork(FakeUnitOfWork):
         if refuse is not None and refuse(event):
             raise EmitRefused(f"the fake refused a {type(event).__name__}")
         envelope = super().emit(topic, event, cause=cause, correlation_id=correlation_id, key=key)
-        self._events.append((topic, event, key if key is not None else event.partition_key()))
+        stored = self._outgoing[-1]  # the event as the stream will carry it (cut to fit, say)
+        self._events.append((topic, type(event).model_validate_json(stored.payload), stored.key))
         return envelope
 
     async def commit(self) -> None:
