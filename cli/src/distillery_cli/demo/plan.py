@@ -46,12 +46,14 @@ class DemoPlan:
 
     @classmethod
     def selfhosted(cls, **overrides: object) -> DemoPlan:
-        """One cycle sized for a CPU: a 64-example dataset trained for one epoch (the clinic's
-        examples are 800-1,100 tokens with its tools: about 8 minutes on two cores), a small
-        evaluation, and live traffic the CPU server can answer."""
+        """One cycle sized for a CPU: a 64-example dataset from the production history (about
+        1,200 accepted examples reach the threshold once, so live calls do not start a second
+        training run during the rollout), trained for one epoch (the clinic's examples are
+        800-1,100 tokens with its tools: minutes on two cores), a small evaluation, and live
+        calls, once the student is routed, at a rate the CPU server can answer."""
         sizes: dict[str, object] = dict(
-            student=SELFHOSTED, cycles=1, history_calls=40, dataset_threshold=60, target_size=64,
-            calls_per_second=0.5, min_scored_calls=10, eval_validation_limit=8, eval_golden_limit=8,
+            student=SELFHOSTED, cycles=1, history_calls=400, dataset_threshold=1000, target_size=64,
+            calls_per_second=0.3, min_scored_calls=10, eval_validation_limit=8, eval_golden_limit=8,
             time_limit_s=2400.0, voice_concurrency=2, voice_max_tokens=48)
         return cls(**{**sizes, **overrides})  # type: ignore[arg-type]
 
@@ -143,7 +145,7 @@ class DemoPlan:
                 "DISTILLERY_HTTP_PORT": str(s.trainer_port), "DISTILLERY_TRAINER_API_KEY": TRAINER_KEY,
                 "DISTILLERY_TRAINER_MODEL_CACHE": str(s.model_cache), "DISTILLERY_TRAINER_BLOB_ROOT": str(s.blobs),
                 "DISTILLERY_TRAINER_DEFAULTS": json.dumps({"learning_rate": 1e-3, "batch_size": 8,
-                                                           "micro_batch_size": 4, "max_length": 1536,
+                                                           "micro_batch_size": 1, "max_length": 1536,
                                                            "checkpoint_every": 4}),
             },
             "finetune-controller": {

@@ -72,6 +72,11 @@ def finished(view: PipelineView, cycles_wanted: int = 2, stop_at_verdict: bool =
     return False, ""
 
 
+def candidate_routed(view: PipelineView, route: str = "voice-agent") -> bool:
+    table = view.routes.get(route)
+    return table is not None and any(arm.name == "candidate" for arm in table.arms)
+
+
 class Demo:
     def __init__(self, plan: DemoPlan, home: Path, console: Console) -> None:
         self.plan = plan
@@ -209,7 +214,9 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
         view = monitor.view
         regression = TeacherRegression(ends.openai_url, plan.teacher_regression, console)
         async with RoutingTableFollower(router, routes=["voice-agent"], base_url=ends.routing_url, poll_interval=1.0):
-            tasks = [asyncio.create_task(monitor.run(stop)), asyncio.create_task(voice.run(stop))]
+            tasks = [asyncio.create_task(monitor.run(stop))]
+            if plan.hosted:
+                tasks.append(asyncio.create_task(voice.run(stop)))
             with Live(live_view(view, voice.stats, plan.dataset_threshold, 0, "starting"), console=console,
                       refresh_per_second=2, transient=False) as live:
                 while True:
@@ -220,6 +227,11 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
                         break
                     demo.check_children()
                     await regression.maybe_start(view)
+                    if len(tasks) == 1 and candidate_routed(view):
+                        # Self-hosted: the CPU server answers live calls only once a student is
+                        # rolled out; the history alone makes the dataset.
+                        console.print("  the student is routed: live calls start")
+                        tasks.append(asyncio.create_task(voice.run(stop)))
                     live.update(live_view(view, voice.stats, plan.dataset_threshold, elapsed, "running"))
                     await asyncio.sleep(0.5)
             stop.set()
