@@ -37,6 +37,10 @@ EVENTS_TOO_LARGE = Counter(
     ["service", "topic", "stage"],
 )
 READY = Gauge("distillery_ready", "1 when the service is ready", ["service"])
+ROWS_DELETED = Counter(
+    "distillery_rows_deleted_total", "Rows deleted past their retention, by the worker that deleted them",
+    ["service", "worker"],
+)
 WORKER_FAILURES = Counter(
     "distillery_worker_failures_total", "Background steps that failed and were retried", ["service", "worker"]
 )

@@ -50,6 +50,16 @@ alter table outbox alter column payload set storage extended;
 alter table outbox reset (toast_tuple_target);
 """
 
+INBOX_BY_AGE_V3 = """
+create index inbox_consumer_applied_at_idx on inbox (consumer, applied_at);
+"""
+"""The inbox by consumer and age: what :mod:`distillery_runtime.retention` deletes, found
+without reading the rows it keeps."""
+
+INBOX_BY_AGE_V3_DOWN = """
+drop index inbox_consumer_applied_at_idx;
+"""
+
 
 def apply(step: str) -> None:
     """Run a step's statements one by one (asyncpg prepares each statement on its own)."""
@@ -68,3 +78,15 @@ class outbox_uncompressed:  # noqa: N801
     @staticmethod
     def downgrade() -> None:
         apply(OUTBOX_COMPRESSED_V2_DOWN)
+
+
+class inbox_by_age:  # noqa: N801
+    """Revision 0003 of every service (or the next free number): ``upgrade, downgrade = inbox_by_age.upgrade, …``."""
+
+    @staticmethod
+    def upgrade() -> None:
+        apply(INBOX_BY_AGE_V3)
+
+    @staticmethod
+    def downgrade() -> None:
+        apply(INBOX_BY_AGE_V3_DOWN)

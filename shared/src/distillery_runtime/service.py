@@ -1,4 +1,4 @@
-"""A Distillery service process: settings → checks → migrations → consumers, relay, HTTP.
+"""A Distillery service process: settings → checks → migrations → consumers, relay, HTTP, inbox retention.
 
 A service module builds a :class:`ServiceSpec` (its name, migrations, subscriptions and
 background tasks) and calls :func:`run_service`. Everything with a connection is created
@@ -60,6 +60,10 @@ class ServiceContext:
     stopping: asyncio.Event
 
 
+Job = Callable[[ServiceContext], Coroutine[Any, Any, None]]
+"""A background task: runs from start-up until the service stops (a Worker is one)."""
+
+
 @dataclass
 class ServiceSpec:
     """Everything that makes one service what it is."""
@@ -69,7 +73,7 @@ class ServiceSpec:
     schema: str
     migrations_dir: Path
     subscriptions: Sequence[Subscription] = ()
-    background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
+    background: Sequence[Job] = ()
     routes: Callable[[ServiceContext], Sequence[BaseRoute]] | None = None
 
     @classmethod
@@ -151,8 +155,11 @@ class ServiceRunner:
         self._install_signal_handlers()
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
                  asyncio.create_task(self.http.serve(), name="http")]
-        tasks += [asyncio.create_task(job(ctx), name=getattr(job, "__name__", "job"))
-                  for job in self.spec.background]
+        # Here, not at the top: the pruner is a Worker, and worker.py imports this module.
+        from distillery_runtime.retention import inbox_pruner
+
+        background: list[Job] = [*self.spec.background, inbox_pruner(self.spec.subscriptions, self.settings)]
+        tasks += [asyncio.create_task(job(ctx), name=getattr(job, "__name__", "job")) for job in background]
         await broker.start()
         READY.labels(self.spec.name).set(1)
         registration = register(self.settings.home, Registration(

@@ -57,6 +57,19 @@ class RuntimeSettings(BaseSettings):
         "letter is cut to fit it, and an outbox row over it is moved to the dead-letter topic.")
     shutdown_grace_s: float = Field(default=15.0, ge=0,
                                     description="Time to finish the batch in flight on SIGTERM.")
+    inbox_retention_margin_days: float = Field(
+        default=14.0, ge=1,
+        description="Days a consumer remembers an applied event beyond its topic's retention; its inbox row is "
+        "then deleted. The broker may deliver an event again as long as it keeps it (a replay, or a group "
+        "whose offsets expired restarting from the earliest), and deletes it only with its whole log "
+        "segment, up to 7 days late. Topics kept for ever keep their rows for ever.")
+    retention_interval_s: float = Field(
+        default=3600.0, gt=0,
+        description="How often a service deletes rows past their retention (its inbox and its own tables "
+        "that grow with traffic).")
+    retention_batch_size: int = Field(
+        default=5000, ge=1, le=1_000_000,
+        description="Rows deleted per transaction; a full batch is followed by the next at once.")
 
     @field_validator("kafka_bootstrap")
     @classmethod

@@ -1,7 +1,8 @@
 """The runtime's own tables, created in every service's schema by its first migration, and
 the column vocabulary every service's ``adapters/tables.py`` is written in.
 
-inbox:  which events each consumer has applied (a redelivery is then a no-op).
+inbox:  which events each consumer has applied (a redelivery is then a no-op); rows past
+        their retention are deleted (retention.py).
 outbox: events written in the same transaction as the state change, published by the relay.
 
 Each column says whether it may be null (``key``, ``required``, ``optional``), as the DDL of
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Integer, LargeBinary, MetaData, Table, Text, func
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Integer, LargeBinary, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
@@ -47,6 +48,7 @@ inbox = Table(
     key("consumer", Text),
     key("event_id", Text),
     timestamp_now("applied_at"),
+    Index("inbox_consumer_applied_at_idx", "consumer", "applied_at"),
 )
 
 outbox = Table(
