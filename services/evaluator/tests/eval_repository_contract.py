@@ -273,3 +273,22 @@ class EvalRepositoryContract:
 
         later = await repo.claim_calls(5, at + 10 * LEASE, LEASE)
         assert [c.observation_id for c in later] == ["obs-2"]
+
+    async def test_old_calls_are_forgotten_scored_or_not_except_one_being_scored(self, repo):
+        await repo.enqueue_calls([queued("obs-1"), queued("obs-2")])
+        at = now()
+        calls = {c.observation_id: c for c in await repo.claim_calls(5, at, LEASE)}
+        await repo.finish_call(calls["obs-1"], "candidate", FIRST, {"observation_id": "obs-1"}, None, [], at)
+        await repo.enqueue_calls([queued("obs-3")])  # obs-2 is still being scored; obs-3 waits
+
+        assert await repo.forget_calls(at - timedelta(hours=1), at, 10) == 0
+        assert await repo.forget_calls(at, at, 10) == 2
+        assert await repo.forget_calls(at, at, 10) == 0
+        remaining = await repo.claim_calls(5, at + LEASE + timedelta(seconds=1), LEASE)
+        assert [c.observation_id for c in remaining] == ["obs-2"]
+
+    async def test_calls_are_forgotten_at_most_a_batch_at_a_time(self, repo):
+        await repo.enqueue_calls([queued("obs-1"), queued("obs-2"), queued("obs-3")])
+        at = now()
+
+        assert [await repo.forget_calls(at, at, 2) for _ in range(3)] == [2, 1, 0]

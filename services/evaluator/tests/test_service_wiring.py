@@ -94,14 +94,14 @@ def test_bad_configuration_is_one_line_naming_the_variable(monkeypatch):
         load_config()
 
 
-def test_the_service_subscribes_to_its_inputs_and_runs_two_workers():
+def test_the_service_subscribes_to_its_inputs_and_runs_its_workers():
     spec = build(RuntimeSettings(kafka_bootstrap="127.0.0.1:1", database_url="postgresql://x@y/z"),
                  EvaluatorSettings(embedding_enabled=False))
     assert spec.name == "evaluator" and spec.schema == "evaluator"
     assert {s.topic.name.split(".")[1] + "." + s.topic.name.split(".")[2] for s in spec.subscriptions} == {
         "datasets.built", "finetune.jobs", "commands.eval", "routing.table", "rollout.decisions",
         "traces.raw"}
-    assert [job.__name__ for job in spec.background] == ["evaluate_runs", "score_live_calls"]
+    assert [job.__name__ for job in spec.background] == ["evaluate_runs", "score_live_calls", "forget_old_calls"]
 
 
 async def test_a_run_whose_dataset_is_not_known_yet_waits_then_errors(repo, request_, tmp_path):

@@ -1,11 +1,11 @@
-"""The evaluator service's composition root: its clients, store, subscriptions and the two
-workers (offline runs, live calls); every decision is in services.py."""
+"""The evaluator service's composition root: its clients, store, subscriptions and the
+workers (offline runs, live calls, forgetting old live calls); every decision is in services.py."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from distillery_evaluator.domain.metrics import CostFn
 from distillery_evaluator.domain.requests import ModelTarget
 from distillery_evaluator.domain.results import Usage
 from distillery_evaluator.handlers import Handlers
-from distillery_evaluator.services import OfflineEvaluator, OnlineEvaluator, RunLimits
+from distillery_evaluator.services import OfflineEvaluator, OnlineEvaluator, RunLimits, forget_old_calls
 from distillery_evaluator.scorers import (
     DeterministicHallucinationScorer,
     EmbeddingSimilarityScorer,
@@ -44,6 +44,7 @@ from distillery_evaluator.scorers import (
 
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.pricing import PriceTable, UnknownPriceError
+from distillery_runtime.retention import pruning_worker
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.uow import UnitOfWork
@@ -158,6 +159,7 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
     scorers, skipped = build_scorers(c, wiring, policy)
     reports = Path(c.reports_dir or settings.home / "reports")
     lease = timedelta(seconds=c.lease_s)
+    retention = timedelta(days=c.online_retention_days)
     limits = RunLimits(c.concurrency, policy, c.max_failed_share, c.max_tokens, c.temperature,
                        c.validation_limit, lease)
 
@@ -176,8 +178,12 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
     async def score_live_calls(ctx: ServiceContext) -> bool:
         return await online(ctx).score_pending() > 0
 
+    async def prune_calls(uow: UnitOfWork, limit: int) -> int:
+        return await forget_old_calls(repo_for(uow), retention, limit, datetime.now(UTC))
+
     # A failed round (the database is down) is retried every 5 s, as before; a run's lease
     # and a claimed call's lease let another instance resume what this one left.
     workers = [Worker("evaluate_runs", evaluate_runs, c.poll_s, backoff_s=5.0, max_backoff_s=5.0),
-               Worker("score_live_calls", score_live_calls, c.poll_s, backoff_s=5.0, max_backoff_s=5.0)]
+               Worker("score_live_calls", score_live_calls, c.poll_s, backoff_s=5.0, max_backoff_s=5.0),
+               pruning_worker("forget_old_calls", prune_calls, settings)]
     return ServiceSpec.of(distillery_evaluator, subscriptions=subscriptions_of(handlers), background=workers)

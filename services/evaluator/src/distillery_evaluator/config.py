@@ -119,6 +119,11 @@ class EvaluatorSettings(BaseSettings):
         "smaller arms are sampled more, larger ones less, so each arm gathers evidence at the same pace.")
     online_batch: int = Field(default=16, ge=1, description="Live calls scored per batch.")
     online_attempts: int = Field(default=5, ge=1, description="Tries to score a live call in full.")
+    online_retention_days: float = Field(
+        default=7.0, gt=0,
+        description="Days a sampled live call stays queued, with its scores, from when it was queued; its "
+        "trace holds the caller's words, and the CallScored on evaluations.online is the lasting record. "
+        "A call still unscored by then is dropped as well: the stage it was evidence for was decided long ago.")
 
     langfuse_host: str | None = Field(default=None, description="Langfuse base URL; None: no write-back.")
     langfuse_public_key: str | None = Field(default=None, description="Langfuse public key (write-back).")

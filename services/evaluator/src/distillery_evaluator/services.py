@@ -458,3 +458,10 @@ class OnlineEvaluator:
                                             [s for s in scores if s is not None])
         except Exception as exc:  # the event is out; a dashboard outage must not block scoring
             log.warning("could not write live scores to Langfuse", error=repr(exc))
+
+
+async def forget_old_calls(repo: AbstractEvalRepository, retention: timedelta, limit: int, now: datetime) -> int:
+    """Delete at most ``limit`` live calls queued longer ago than ``retention``, with their scores:
+    a queued call holds the caller's words, and what it was queued for is published (its
+    CallScored) or, that long after, no longer evidence for any stage."""
+    return await repo.forget_calls(now - retention, now, limit)

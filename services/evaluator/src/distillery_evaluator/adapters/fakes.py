@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from distillery_contracts.datasets import DatasetBuilt
@@ -48,6 +48,7 @@ class FakeEvalRepository(AbstractEvalRepository):
         self.eval_sets: dict[str, tuple[str, int, str]] = {}
         self.queue: dict[str, QueuedCall] = {}
         self.queue_state: dict[str, tuple[str, datetime]] = {}
+        self.queued_at: dict[str, datetime] = {}
         self.online: dict[str, dict[str, Any]] = {}
         self._order = 0
 
@@ -157,6 +158,7 @@ class FakeEvalRepository(AbstractEvalRepository):
             if call.observation_id not in self.queue:
                 self.queue[call.observation_id] = call
                 self.queue_state[call.observation_id] = ("pending", _EPOCH)
+                self.queued_at[call.observation_id] = datetime.now(UTC)
 
     async def claim_calls(self, limit: int, now: datetime, lease: timedelta) -> list[QueuedCall]:
         ready = [self.queue[o] for o, (status, not_before) in self.queue_state.items()
@@ -175,6 +177,14 @@ class FakeEvalRepository(AbstractEvalRepository):
     async def defer_call(self, observation_id: str, attempts: int, not_before: datetime) -> None:
         self.queue[observation_id] = replace(self.queue[observation_id], attempts=attempts)
         self.queue_state[observation_id] = ("pending", not_before)
+
+    async def forget_calls(self, queued_before: datetime, now: datetime, limit: int) -> int:
+        old = sorted((at, o) for o, at in self.queued_at.items() if at < queued_before
+                     and (self.queue_state[o][0] == "done" or self.queue_state[o][1] <= now))
+        for _, observation_id in old[:limit]:
+            for kept in (self.queue, self.queue_state, self.queued_at, self.online):
+                kept.pop(observation_id, None)
+        return len(old[:limit])
 
 
 Responder = Callable[[ModelTarget, list[dict[str, Any]]], "str | Completion | Exception"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,6 +126,11 @@ class AbstractEvalRepository(abc.ABC):
     @abc.abstractmethod
     async def finish_call(self, call: QueuedCall, arm: str, model: str, scored: dict[str, Any],
                           teacher_answer: str | None, findings: list[str], at: datetime) -> None: ...
+    @abc.abstractmethod
+    async def forget_calls(self, queued_before: datetime, now: datetime, limit: int) -> int:
+        """Delete at most ``limit`` live calls queued before ``queued_before``, scored or not, with
+        their scores; a call leased or waiting to be retried past ``now`` stays (it may be being
+        scored). Returns how many."""
     @abc.abstractmethod
     async def defer_call(self, observation_id: str, attempts: int, not_before: datetime) -> None: ...
 
@@ -327,6 +332,27 @@ class SqlEvalRepository(AbstractEvalRepository):
         await self._run(update(t.online_queue).where(
             t.online_queue.c.observation_id == observation_id).values(
             attempts=attempts, not_before=not_before))
+
+    async def forget_calls(self, queued_before: datetime, now: datetime, limit: int) -> int:
+        result = await self.session.execute(_FORGET_CALLS, {"before": queued_before, "now": now, "limit": limit})
+        return int(result.scalar_one())
+
+
+# Oldest first along online_queue_enqueued_at_idx; rows another instance is deleting are skipped.
+_FORGET_CALLS = text("""
+    with gone as (
+        delete from online_queue where observation_id in (
+            select observation_id from online_queue
+            where enqueued_at < :before and (status = 'done' or not_before <= :now)
+            order by enqueued_at
+            limit :limit
+            for update skip locked)
+        returning observation_id
+    ), scores as (
+        delete from online_scores where observation_id in (select observation_id from gone)
+    )
+    select count(*) from gone
+""")
 
 
 def _record(row: Any, status: str | None = None) -> RunRecord:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Integer, MetaData, Table, Text
+from sqlalchemy import Boolean, Float, Index, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from distillery_runtime.tables import Timestamp, key, optional, required, timestamp_now
@@ -120,6 +120,7 @@ online_queue = Table(
     required("attempts", Integer, server_default="0"),
     timestamp_now("not_before"),
     timestamp_now("enqueued_at"),
+    Index("online_queue_enqueued_at_idx", "enqueued_at"),
 )
 
 online_scores = Table(
