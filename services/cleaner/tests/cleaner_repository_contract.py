@@ -50,6 +50,16 @@ class CleanerRepositoryContract:
         assert list(found) == [key]
         assert sorted(s.score_id for s in found[key]) == ["s1", "s2"]
 
+    async def test_late_scores_are_forgotten_once_old_a_batch_at_a_time(self, repo: AbstractCleanerRepository) -> None:
+        keys = [("clinic-prod", "obs-1"), ("clinic-prod", "obs-2")]
+        await repo.add_late_scores({key: [late_score(f"s-{key[1]}", 1.0)] for key in keys})
+        later = datetime.now(UTC) + timedelta(seconds=1)  # after the SQL store's transaction began
+
+        assert await repo.forget_late_scores(later - timedelta(hours=1), 10) == 0
+        assert len(await repo.late_scores_for(keys)) == 2
+        assert [await repo.forget_late_scores(later, 1) for _ in range(3)] == [1, 1, 0]
+        assert await repo.late_scores_for(keys) == {}
+
     async def test_indexed_examples_are_found_by_hash_and_by_band_within_their_scope(
             self, repo: AbstractCleanerRepository) -> None:
         first, second = candidate(1, "call-a", "When do you open?"), candidate(2, "call-b", "Where are you?")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -14,13 +15,14 @@ from distillery_contracts.traces import TraceCaptured, TraceScored
 import distillery_cleaner
 from distillery_cleaner import __version__
 from distillery_cleaner.adapters.repository import AbstractCleanerRepository, SqlCleanerRepository
-from distillery_cleaner.config import load_cleaner_config, load_cleaner_settings
+from distillery_cleaner.config import CleanerSettings, load_cleaner_config, load_cleaner_settings
 from distillery_cleaner.domain.screen import Cleaner
 from distillery_cleaner.handlers import trace_handler
-from distillery_cleaner.services import RepositoryFactory, register_configuration
+from distillery_cleaner.services import RepositoryFactory, forget_old_late_scores, register_configuration
 from distillery_cleaner.views import running_configuration
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.logs import get_logger
+from distillery_runtime.retention import pruning_worker
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.uow import UnitOfWork
@@ -45,7 +47,8 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
             topic=get_topic(TRACES_RAW), event=(TraceCaptured, TraceScored),
             handler=trace_handler(cleaner, sql_repository), consumer=f"on_traces_raw@{scope}", group=group,
             batch_size=cleaner_settings.batch_size)],
-        background=[_registration(cleaner, sql_repository, group), collect_garbage_less_often],
+        background=[_registration(cleaner, sql_repository, group), collect_garbage_less_often,
+                    _late_score_retention(cleaner_settings, settings)],
         routes=lambda ctx: _routes(cleaner, group),
     )
 
@@ -62,6 +65,15 @@ def _registration(cleaner: Cleaner, repository: RepositoryFactory, group: str) -
         return False
 
     return Worker("register_configuration", step, interval_s=0.5, max_backoff_s=30.0, until_done=True)
+
+
+def _late_score_retention(cleaner_settings: CleanerSettings, settings: RuntimeSettings) -> Worker:
+    retention = timedelta(days=cleaner_settings.late_score_retention_days)
+
+    async def prune(uow: UnitOfWork, limit: int) -> int:
+        return await forget_old_late_scores(sql_repository(uow), retention, limit, datetime.now(UTC))
+
+    return pruning_worker("forget_old_late_scores", prune, settings)
 
 
 async def collect_garbage_less_often(ctx: ServiceContext) -> None:

@@ -15,10 +15,12 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_cleaner.domain.config import CleanerConfig
+from distillery_contracts.registry import DAY_MS, TRACES_RAW, get_topic
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.errors import ConfigError
 
 ENV_PREFIX = "DISTILLERY_CLEANER_"
+TRACES_RAW_RETENTION_DAYS = (get_topic(TRACES_RAW).retention_ms or 0) / DAY_MS
 
 
 class CleanerSettings(BaseSettings):
@@ -37,6 +39,13 @@ class CleanerSettings(BaseSettings):
     )
     batch_size: int | None = Field(
         default=None, ge=1, le=10_000, description="Records per batch (default: DISTILLERY_CONSUMER_BATCH_SIZE)."
+    )
+    late_score_retention_days: float = Field(
+        default=TRACES_RAW_RETENTION_DAYS, gt=0,
+        description="Days a late score is kept after it last changed. It rejects its generation when the "
+        "generation is screened after it (a replay, a new cleaner version reading traces.raw from the "
+        "start), so by default it is kept as long as traces.raw keeps generations; after that a replay "
+        "reads the score again after its generation and retracts it.",
     )
 
 

@@ -28,7 +28,9 @@ was published, so the cleaner keeps every late score per observation (``late_sco
   is the same text, hence the same hallucination (and would carry the same example id);
 - a late score under its threshold changes nothing, and a flag is never withdrawn: a
   lower score later does not bring a rejected example back (rerun under a new
-  configuration to re-judge).
+  configuration to re-judge);
+- late scores are forgotten once traces.raw no longer holds their generations
+  (``forget_old_late_scores``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from distillery_contracts.common import Score
@@ -97,6 +99,13 @@ def publish_verdicts(uow: UnitOfWork, verdicts: Sequence[Verdict], causes: Mappi
     for verdict in verdicts:
         cause = (late_causes if verdict.retraction else causes)[verdict.source]
         uow.emit(verdict.topic, verdict.event, cause=cause)
+
+
+async def forget_old_late_scores(repo: AbstractCleanerRepository, retention: timedelta, limit: int,
+                                 now: datetime) -> int:
+    """Delete at most ``limit`` observations' late scores unchanged for ``retention``: a generation
+    screened after that long is no longer in traces.raw to be read (see CleanerSettings)."""
+    return await repo.forget_late_scores(now - retention, limit)
 
 
 async def register_configuration(uow: UnitOfWork, repo: AbstractCleanerRepository, cleaner: Cleaner) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from distillery_contracts.common import Score
 from distillery_cleaner.adapters.memory import MemoryCleanerRepository
@@ -30,6 +31,10 @@ class FakeCleanerRepository(MemoryCleanerRepository):
     async def add_late_scores(self, scores: Mapping[ObservationKey, Sequence[Score]]) -> None:
         self.calls.append("add_late_scores")
         await super().add_late_scores(scores)
+
+    async def forget_late_scores(self, changed_before: datetime, limit: int) -> int:
+        self.calls.append("forget_late_scores")
+        return await super().forget_late_scores(changed_before, limit)
 
     async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:
         self.calls.append("find_exact")

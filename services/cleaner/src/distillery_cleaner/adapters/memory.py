@@ -46,6 +46,7 @@ class MemoryCleanerRepository(AbstractCleanerRepository):
     bands: dict[int, dict[int, list[IndexRow]]] = field(default_factory=dict)
     by_observation: dict[int, dict[ObservationKey, IndexRow]] = field(default_factory=dict)
     scores: dict[ObservationKey, dict[str, Score]] = field(default_factory=dict)
+    scores_changed: dict[ObservationKey, datetime] = field(default_factory=dict)
     _ranks: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     async def register_scope(self, scope: int, version: str, config_hash: str, config_json: str) -> None:
@@ -58,6 +59,13 @@ class MemoryCleanerRepository(AbstractCleanerRepository):
         for key, new in scores.items():
             stored = self.scores.setdefault(key, {})
             stored.update((s.score_id, s) for s in new)
+            self.scores_changed[key] = datetime.now(UTC)
+
+    async def forget_late_scores(self, changed_before: datetime, limit: int) -> int:
+        old = sorted((at, key) for key, at in self.scores_changed.items() if at < changed_before)[:limit]
+        for _, key in old:
+            del self.scores[key], self.scores_changed[key]
+        return len(old)
 
     async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:
         index = self.rows.get(scope, {})

@@ -20,6 +20,7 @@ import abc
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Text, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -58,6 +59,11 @@ class AbstractCleanerRepository(abc.ABC):
     @abc.abstractmethod
     async def add_late_scores(self, scores: Mapping[ObservationKey, Sequence[Score]]) -> None:
         """Store late scores, merging with what is stored (a score id is kept once)."""
+
+    @abc.abstractmethod
+    async def forget_late_scores(self, changed_before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` observations' late scores last changed before ``changed_before``,
+        oldest first; returns how many."""
 
     @abc.abstractmethod
     async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:
@@ -101,6 +107,20 @@ _ADD_LATE_SCORES = text("""
     from unnest(cast(:projects as text[]), cast(:observations as text[]), cast(:scores as text[])) as u(p, o, s)
     on conflict (project_id, observation_id) do update
     set scores = late_scores.scores || excluded.scores, updated_at = now()
+""")
+
+# Oldest first along late_scores_updated_at_idx; rows another instance is deleting are skipped.
+_FORGET_LATE_SCORES = text("""
+    with gone as (
+        delete from late_scores where (project_id, observation_id) in (
+            select project_id, observation_id from late_scores
+            where updated_at < :before
+            order by updated_at
+            limit :limit
+            for update skip locked)
+        returning 1
+    )
+    select count(*) from gone
 """)
 
 _ADD_EXAMPLES = text("""
@@ -167,6 +187,10 @@ class SqlCleanerRepository(AbstractCleanerRepository):
         await self.session.execute(_ADD_LATE_SCORES, {"projects": [p for p, _ in keys],
                                                       "observations": [o for _, o in keys],
                                                       "scores": payloads})
+
+    async def forget_late_scores(self, changed_before: datetime, limit: int) -> int:
+        result = await self.session.execute(_FORGET_LATE_SCORES, {"before": changed_before, "limit": limit})
+        return int(result.scalar_one())
 
     async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:
         rows = await self.session.execute(_FIND_EXACT, {"scope": scope, "hashes": list(hashes)})

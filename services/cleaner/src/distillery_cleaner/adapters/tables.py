@@ -9,7 +9,8 @@ examples:        the dedup index: one row per accepted example and scope, with i
 example_bands:   one row per (scope, LSH band key, example rank): what a batch's band keys
                  are looked up in (a B-tree; an array overlap on a GIN index rechecks every
                  candidate row against the whole key list, which is quadratic).
-late_scores:     scores that reached Langfuse after their generation was published.
+late_scores:     scores that reached Langfuse after their generation was published, kept
+                 for CleanerSettings.late_score_retention_days after they last changed.
 """
 
 from __future__ import annotations
@@ -65,4 +66,5 @@ late_scores = Table(
     key("observation_id", Text),
     required("scores", JSONB),
     timestamp_now("updated_at"),
+    Index("late_scores_updated_at_idx", "updated_at"),
 )
