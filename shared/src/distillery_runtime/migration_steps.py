@@ -9,6 +9,8 @@ test checks that each service's migrated schema equals its table definitions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from alembic import op
 
 RUNTIME_TABLES_V1 = """
@@ -68,25 +70,23 @@ def apply(step: str) -> None:
             op.execute(statement)
 
 
-class outbox_uncompressed:  # noqa: N801
-    """Revision 0002 of every service: ``upgrade, downgrade = outbox_uncompressed.upgrade, …``."""
+@dataclass(frozen=True)
+class Revision:
+    """A revision's frozen steps up and down, for a revision module to say
+    ``upgrade, downgrade = outbox_uncompressed.upgrade, outbox_uncompressed.downgrade``."""
 
-    @staticmethod
-    def upgrade() -> None:
-        apply(OUTBOX_UNCOMPRESSED_V2)
+    up: str
+    down: str
 
-    @staticmethod
-    def downgrade() -> None:
-        apply(OUTBOX_COMPRESSED_V2_DOWN)
+    def upgrade(self) -> None:
+        apply(self.up)
+
+    def downgrade(self) -> None:
+        apply(self.down)
 
 
-class inbox_by_age:  # noqa: N801
-    """Revision 0003 of every service (or the next free number): ``upgrade, downgrade = inbox_by_age.upgrade, …``."""
+outbox_uncompressed = Revision(OUTBOX_UNCOMPRESSED_V2, OUTBOX_COMPRESSED_V2_DOWN)
+"""Revision 0002 of every service."""
 
-    @staticmethod
-    def upgrade() -> None:
-        apply(INBOX_BY_AGE_V3)
-
-    @staticmethod
-    def downgrade() -> None:
-        apply(INBOX_BY_AGE_V3_DOWN)
+inbox_by_age = Revision(INBOX_BY_AGE_V3, INBOX_BY_AGE_V3_DOWN)
+"""Revision 0003 of every service (0004 where 0003 was taken)."""
