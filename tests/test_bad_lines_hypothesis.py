@@ -1,5 +1,5 @@
 """The checks of test_bad_lines.py on lines hypothesis draws: arbitrary bytes, and JSON values
-with any text. Skipped until the project adds hypothesis to its test dependencies."""
+with any text."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ import json
 import tempfile
 from pathlib import Path
 
-import pytest
-
-hypothesis = pytest.importorskip("hypothesis")
-st = pytest.importorskip("hypothesis.strategies")
-
-from bad_lines import check_clean, check_validate  # noqa: E402
+import hypothesis
+import hypothesis.strategies as st
+from bad_lines import check_clean, check_validate
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
