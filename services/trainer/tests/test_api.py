@@ -106,3 +106,10 @@ async def test_a_call_without_the_key_is_refused(client):
 async def test_bad_paging_is_one_line(client):
     with pytest.raises(openai.BadRequestError, match="limit must be between 1 and 100"):
         await client.fine_tuning.jobs.list(limit=500)
+
+
+async def test_a_body_with_text_no_store_can_hold_is_refused_in_one_line(client):
+    file = await upload(client, jsonl(GOOD_LINE))
+    with pytest.raises(openai.BadRequestError, match=r"the request body holds 1 NUL, which tokenizers and stores"):
+        await client.fine_tuning.jobs.create(model="clinic-base", training_file=file.id,
+                                             metadata={"distillery_job_id": "j\u0000"})

@@ -19,6 +19,15 @@ async def new_job(trainer, model: str = "clinic-base") -> str:
     return (await trainer.create_job(CreateJob(model=model, training_file=file.file_id, suffix="clinic"))).job_id
 
 
+async def asked_to_stop(runner) -> None:
+    """Until the trainer tells the running training to stop (it looks every flush)."""
+    for _ in range(500):
+        if runner.runs and runner.runs[0].should_cancel():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the trainer never asked the training to stop")
+
+
 def messages(store, job_id: str) -> list[str]:
     return [e.message for e in store.event_rows[job_id]]
 
@@ -65,6 +74,7 @@ async def test_cancel_stops_a_running_job_and_nothing_is_published(trainer, stor
             not any(e.type == "metrics" for e in store.event_rows[job_id]):
         await asyncio.sleep(0.01)
     assert (await trainer.cancel_job(job_id)).status is Status.RUNNING
+    await asked_to_stop(runner)
     for _ in range(3):
         runner.gate.release()
     await asyncio.wait_for(running, 5)
@@ -107,6 +117,7 @@ async def test_a_trainer_that_loses_its_lock_stops_without_touching_the_job(trai
     while not any(e.type == "metrics" for e in store.event_rows[job_id]):
         await asyncio.sleep(0.01)
     held.lost = True
+    await asked_to_stop(runner)
     for _ in range(3):
         runner.gate.release()
     await asyncio.wait_for(running, 5)

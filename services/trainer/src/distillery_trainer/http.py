@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from distillery_runtime.text import UnsafeInput, scrub_json
 from distillery_trainer.domain.job import TrainingJob
 from distillery_trainer.domain.openai_api import (
     CreateJob,
@@ -133,10 +134,16 @@ def _authorised(request: Request, api_key: str) -> bool:
 
 
 async def _json(request: Request) -> Any:
+    """The body as JSON whose text is safe to store (no lone surrogate, no NUL, not too deep)."""
     try:
-        return await request.json()
+        body = scrub_json(await request.json())
+    except UnsafeInput as exc:
+        raise Refused(f"the request body is {exc.reason}") from None
     except ValueError:
         raise Refused("the request body is not JSON") from None
+    if body.refused:
+        raise Refused(f"the request body {body.refused}")
+    return body.value
 
 
 def _limit(request: Request, default: int = 20) -> int:
