@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from kafka_helpers import wait_until
+from processes import service_env, start_process
 
 from distillery_cli.localstack.procs import free_port
 from distillery_contracts.commands import AbortRollout
@@ -71,21 +70,14 @@ def dataset(folder: Path) -> Any:
                                 files=files, epochs=1)
 
 
-def start(name: str, args: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
-    with (logs / f"{name}.log").open("ab") as out:
-        return subprocess.Popen([sys.executable, *args], env={**os.environ, **env}, stdout=out,
-                                stderr=subprocess.STDOUT)
-
-
 async def test_a_selfhosted_student_is_trained_served_evaluated_rolled_out_and_back(broker, database_url, tmp_path):
     resolve_base_model("smollm2-135m", CACHE)  # converted once for every test that uses it
     await ensure_topics(broker.bootstrap, all_topic_specs())
     trainer_port, serve_port, routing_port = free_port(), free_port(), free_port()
     trainer_url, serve_url = f"http://127.0.0.1:{trainer_port}/v1", f"http://127.0.0.1:{serve_port}/v1"
     blobs = tmp_path / "blobs"
-    common = {"DISTILLERY_KAFKA_BOOTSTRAP": broker.bootstrap, "DISTILLERY_DATABASE_URL": database_url,
-              "DISTILLERY_HOME": str(tmp_path / "home"), "DISTILLERY_CONSUMER_BATCH_TIMEOUT_MS": "50",
-              "DISTILLERY_OUTBOX_POLL_S": "0.1", "DISTILLERY_SHUTDOWN_GRACE_S": "2", "HF_HUB_OFFLINE": "1"}
+    common = service_env(broker.bootstrap, database_url, tmp_path / "home", DISTILLERY_SHUTDOWN_GRACE_S="2",
+                         HF_HUB_OFFLINE="1")
     sandbox = SandboxConfig(timings=JobTimings(), latency=LatencyProfile(scale=0))
     processes: list[subprocess.Popen[bytes]] = []
     with run_in_thread(sandbox) as box:
@@ -123,7 +115,7 @@ async def test_a_selfhosted_student_is_trained_served_evaluated_rolled_out_and_b
         }
         try:
             for name, (args, env) in services.items():
-                processes.append(start(name, args, {**common, **env}, tmp_path))
+                processes.append(start_process(args, {**common, **env}, tmp_path / f"{name}.log"))
             await publish_events(broker.bootstrap, DATASETS_BUILT, [dataset(tmp_path / "dataset")],
                                  producer="test/1")
             router = Router()

@@ -11,12 +11,9 @@ service's guarantees; tests/integration/test_students_learning.py proves learnin
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +23,7 @@ from typing import Any
 import openai
 import pytest
 from kafka_helpers import wait_until
+from processes import service_env, start_process
 
 from distillery_cli.localstack.procs import free_port
 from distillery_students.base_models import resolve_base_model
@@ -50,16 +48,13 @@ class Trainers:
 
     def start(self, name: str) -> tuple[subprocess.Popen[bytes], openai.AsyncOpenAI]:
         port = free_port()
-        env = {**os.environ, "DISTILLERY_KAFKA_BOOTSTRAP": self.broker.bootstrap,
-               "DISTILLERY_DATABASE_URL": self.database_url, "DISTILLERY_HOME": str(self.root / name),
-               "DISTILLERY_HTTP_PORT": str(port), "DISTILLERY_SHUTDOWN_GRACE_S": "2",
-               "DISTILLERY_TRAINER_API_KEY": KEY, "DISTILLERY_TRAINER_BLOB_ROOT": str(self.root / "blobs"),
-               "DISTILLERY_TRAINER_WORK_DIR": str(self.root / "work"), "DISTILLERY_TRAINER_MODEL_CACHE": str(CACHE),
-               "DISTILLERY_TRAINER_DEFAULTS": json.dumps(DEFAULTS), "DISTILLERY_TRAINER_WORKER_INTERVAL_S": "0.3",
-               "DISTILLERY_TRAINER_PROGRESS_FLUSH_S": "0.3"}
-        log = (self.root / f"{name}.log").open("ab")
-        process = subprocess.Popen([sys.executable, "-m", "distillery_trainer"], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        env = service_env(
+            self.broker.bootstrap, self.database_url, self.root / name, DISTILLERY_HTTP_PORT=str(port),
+            DISTILLERY_SHUTDOWN_GRACE_S="2", DISTILLERY_TRAINER_API_KEY=KEY,
+            DISTILLERY_TRAINER_BLOB_ROOT=str(self.root / "blobs"), DISTILLERY_TRAINER_WORK_DIR=str(self.root / "work"),
+            DISTILLERY_TRAINER_MODEL_CACHE=str(CACHE), DISTILLERY_TRAINER_DEFAULTS=json.dumps(DEFAULTS),
+            DISTILLERY_TRAINER_WORKER_INTERVAL_S="0.3", DISTILLERY_TRAINER_PROGRESS_FLUSH_S="0.3")
+        process = start_process(["-m", "distillery_trainer"], env, self.root / f"{name}.log")
         self.running.append(process)
         return process, openai.AsyncOpenAI(api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=5)
 
