@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Tests start many Python processes: let them reuse compiled modules.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-unit test-integration typecheck schemas docs bench clean stack-up stack-down
+.PHONY: setup demo test test-unit test-integration typecheck schemas docs bench clean stack-up stack-down soak fuzz
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,6 +32,15 @@ test-unit: setup
 
 test-integration: setup
 	$(VENV)/bin/pytest -m "integration or e2e"
+
+# The chaos soak in full (about 10 minutes): the whole loop while services are SIGKILLed,
+# PostgreSQL restarts and bad records arrive; `make test` runs a 3-minute version of it.
+soak: setup
+	DISTILLERY_SOAK_SECONDS=540 $(VENV)/bin/pytest -q -s --timeout 900 tests/e2e/test_chaos_soak.py
+
+# The property-based and schema-driven fuzzers alone (they run inside `make test` too).
+fuzz: setup
+	$(VENV)/bin/pytest -q -m fuzz
 
 # The one shape's type check alone (tests/test_shape.py runs it inside `make test` too).
 typecheck: setup
