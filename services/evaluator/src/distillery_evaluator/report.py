@@ -4,6 +4,8 @@ worst examples side by side with the teacher's."""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 from distillery_evaluator import plots
@@ -33,9 +35,18 @@ def write_report(summary: RunSummary, reports_dir: Path, figures: bool = True) -
     return path
 
 
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]|~])")
+
+
 def _cell(text: str | None, limit: int = 400) -> str:
-    text = (text or "").replace("|", "\\|").replace("\n", "<br>")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Model output (or anything else not ours) as inert text in a table cell: HTML escaped, so
+    a viewer that renders HTML in Markdown shows ``<script>`` instead of running it, and the
+    characters that make links, images, code or emphasis backslash-escaped, so an answer cannot
+    forge a link or break out of its cell. Cut before escaping, so no entity is cut in half."""
+    text = text or ""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    text = html.escape(text, quote=False)
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", text).replace("\r", "").replace("\n", "<br>")
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -59,7 +70,7 @@ def _header(s: RunSummary) -> list[str]:
     if s.gates and s.gates.skipped:
         lines.append("- gates not evaluated: " + "; ".join(s.gates.skipped))
     if s.error:
-        lines += ["", f"**The run could not finish:** {s.error}",
+        lines += ["", f"**The run could not finish:** {_cell(s.error, 2000)}",
                   "", "An unfinished run is never a pass."]
     return lines + [""]
 
