@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Tests start many Python processes: let them reuse compiled modules.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-unit test-integration typecheck schemas docs bench clean stack-up stack-down soak fuzz
+.PHONY: setup demo test test-unit test-integration typecheck schemas docs bench bench-full wrk clean stack-up stack-down soak fuzz
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,8 +53,21 @@ schemas: setup
 docs: setup
 	$(VENV)/bin/distillery config docs --readme README.md
 
-bench: setup
-	$(VENV)/bin/distillery bench --help
+# Every benchmark, one table of figures against their targets, JSON in bench-results/
+# (latest.json and one file per run, to compare commits). HTTP load comes from wrk.
+bench: setup wrk
+	$(VENV)/bin/python tests/bench/run_all.py
+
+bench-full: setup wrk
+	$(VENV)/bin/python tests/bench/run_all.py --full
+
+wrk:
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+
+# Mutation score of the decisions that guard users, per module (not part of `make test`:
+# minutes of CPU). Survivors known to be equivalent are explained in docs/mutation.md.
+mutate: setup
+	$(VENV)/bin/python tools/mutate.py
 
 stack-up: setup
 	$(VENV)/bin/distillery stack up

@@ -1,0 +1,246 @@
+"""Mutation testing of the decisions that guard users (`make mutate`).
+
+mutmut 3 expects one package in ./src and its tests in ./tests, and imports the mutated copy by
+putting mutants/src first on sys.path. Distillery is a uv workspace of many src layouts, so for
+each guarded module this driver stages exactly that shape in .distillery/mutate/<name>/: a copy
+of the module's own package (only the guarded files are mutated, `only_mutate`), a copy of the
+package's unit-test folder (only the module's own test files run), and a pyproject.toml holding
+the mutmut and pytest settings. Every other workspace package is imported as installed, unmutated.
+Nothing in the work tree is ever rewritten, so other people's test runs never meet a mutant.
+
+Run from the repository root: `.venv/bin/python tools/mutate.py [name ...] [--max-children N]`.
+It prints, per module, mutants / killed / survived / timeout / other / score and lists every
+survivor with its diff; docs/mutation.md explains each survivor that is an equivalent mutant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE_ROOT = ROOT / ".distillery" / "mutate"
+MUTMUT = Path(sys.executable).with_name("mutmut")
+TARGET_SCORE = 90.0
+
+# mutmut's exit codes (mutmut.stats.status_by_exit_code), folded into the table's columns.
+KILLED = {1, 3, 37}
+SURVIVED = {0}
+TIMEOUT = {36, -24, 24, 152, 255}
+
+
+@dataclass(frozen=True)
+class Module:
+    """One guarded decision: the files mutated and the unit tests that must catch the mutants."""
+
+    name: str
+    package: str  # the package's folder, relative to the repository root
+    files: tuple[str, ...]  # relative to the package folder
+    tests: str  # the package's unit-test folder
+    test_files: tuple[str, ...]
+
+
+CLEANER = "services/cleaner/src/distillery_cleaner"
+MODULES = (
+    Module(
+        "evaluator-gates",
+        "services/evaluator/src/distillery_evaluator",
+        ("domain/gates.py",),
+        "services/evaluator/tests",
+        ("test_gates.py",),
+    ),
+    Module(
+        "rollout-gates",
+        "services/rollout_controller/src/distillery_rollout_controller",
+        ("domain/gates.py", "domain/decide.py"),
+        "services/rollout_controller/tests",
+        ("test_gates.py",),
+    ),
+    Module(
+        "router",
+        "router/src/distillery_router",
+        ("router.py",),
+        "router/tests",
+        ("test_choose.py",),
+    ),
+    Module(
+        "dataset-split",
+        "services/dataset_builder/src/distillery_dataset_builder",
+        ("domain/split.py",),
+        "services/dataset_builder/tests",
+        ("test_split.py",),
+    ),
+    Module("cleaner-filters", CLEANER, ("domain/filters.py",), "services/cleaner/tests", ("test_filters.py",)),
+    Module(
+        "cleaner-truncation", CLEANER, ("domain/truncation.py",), "services/cleaner/tests", ("test_truncation.py",)
+    ),
+    Module("cleaner-screen", CLEANER, ("domain/screen.py",), "services/cleaner/tests", ("test_filters.py",)),
+    Module("cleaner-dedup", CLEANER, ("domain/dedup.py",), "services/cleaner/tests", ("test_dedup.py",)),
+    Module("cleaner-pii", CLEANER, ("domain/pii.py",), "services/cleaner/tests", ("test_pii.py",)),
+    Module(
+        "lifecycle-guard",
+        "services/finetune_controller/src/distillery_finetune_controller",
+        ("domain/lifecycle.py",),
+        "services/finetune_controller/tests",
+        ("test_lifecycle_guard.py",),
+    ),
+)
+
+
+@dataclass
+class Score:
+    module: Module
+    counts: dict[str, int]
+    survivors: list[tuple[str, str]]  # (mutant name, diff)
+    seconds: float
+    error: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def score(self) -> float:
+        return 100.0 * self.counts["killed"] / self.total if self.total else 0.0
+
+
+def _toml_value(value: object) -> str:
+    # JSON strings, numbers, booleans and lists of them are valid TOML values.
+    return json.dumps(value)
+
+
+def _pytest_options() -> dict[str, object]:
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    options = dict(root["tool"]["pytest"]["ini_options"])
+    options.pop("testpaths", None)
+    options["addopts"] = "--import-mode=importlib -p no:cacheprovider"
+    return options
+
+
+def stage(module: Module) -> Path:
+    """Lay out one module as mutmut expects it: ./src/<package>, ./tests, ./pyproject.toml."""
+    where = STAGE_ROOT / module.name
+    shutil.rmtree(where, ignore_errors=True)
+    package = ROOT / module.package
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(package, where / "src" / package.name, ignore=ignore)
+    shutil.copytree(ROOT / module.tests, where / "tests", ignore=ignore)
+    mutated = [f"src/{package.name}/{f}" for f in module.files]
+    selection = [f"tests/{t}" for t in module.test_files]
+    lines = [
+        "[tool.mutmut]",
+        'source_paths = ["src"]',
+        f"only_mutate = {_toml_value(mutated)}",
+        f"pytest_add_cli_args_test_selection = {_toml_value(selection)}",
+        'pytest_add_cli_args = ["-q", "-x", "-p", "no:randomly"]',
+        "use_git_change_detection = false",
+        "",
+        "[tool.pytest.ini_options]",
+    ]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in _pytest_options().items()]
+    (where / "pyproject.toml").write_text("\n".join(lines) + "\n", "utf-8")
+    return where
+
+
+def _results(where: Path, module: Module) -> tuple[dict[str, int], list[str]]:
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "other": 0}
+    survivors = []
+    package = Path(module.package).name
+    for f in module.files:
+        meta = where / "mutants" / "src" / package / (f + ".meta")
+        exit_codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
+        for name, code in sorted(exit_codes.items()):
+            if code in KILLED:
+                counts["killed"] += 1
+            elif code in SURVIVED:
+                counts["survived"] += 1
+                survivors.append(name)
+            elif code in TIMEOUT:
+                counts["timeout"] += 1
+            else:  # no tests, not checked, suspicious, segfault: all count against the score
+                counts["other"] += 1
+                survivors.append(name)
+    return counts, survivors
+
+
+def run(module: Module, max_children: int) -> Score:
+    started = time.monotonic()
+    where = stage(module)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [str(MUTMUT), "run", "--max-children", str(max_children)],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.monotonic() - started
+    try:
+        counts, names = _results(where, module)
+    except (FileNotFoundError, KeyError, json.JSONDecodeError) as error:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-15:]
+        return Score(module, {}, [], seconds, f"mutmut failed ({error}):\n" + "\n".join(tail))
+    survivors = []
+    for name in names:
+        shown = subprocess.run([str(MUTMUT), "show", name], cwd=where, env=env, capture_output=True, text=True)
+        survivors.append((name, shown.stdout.strip()))
+    return Score(module, counts, survivors, seconds)
+
+
+def print_table(scores: list[Score]) -> None:
+    header = f"{'module':<20} {'mutants':>7} {'killed':>6} {'survived':>8} {'timeout':>7} {'other':>5} {'score':>7}"
+    print(header)
+    print("-" * len(header))
+    for s in scores:
+        if s.error:
+            print(f"{s.module.name:<20} ERROR")
+            continue
+        c = s.counts
+        print(
+            f"{s.module.name:<20} {s.total:>7} {c['killed']:>6} {c['survived']:>8} {c['timeout']:>7} "
+            f"{c['other']:>5} {s.score:>6.1f}%"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="modules to run (default: all): " + ", ".join(m.name for m in MODULES))
+    parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--quiet", action="store_true", help="list survivors by name, without their diffs")
+    args = parser.parse_args(argv)
+    known = {m.name: m for m in MODULES}
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [known[n] for n in args.names] if args.names else list(MODULES)
+
+    scores = []
+    for module in chosen:
+        print(f"== {module.name}: {', '.join(module.files)} against {', '.join(module.test_files)}", flush=True)
+        score = run(module, args.max_children)
+        scores.append(score)
+        if score.error:
+            print(score.error, flush=True)
+            continue
+        print(f"   {score.total} mutants, {score.score:.1f}% killed in {score.seconds:.0f}s", flush=True)
+        for name, diff in score.survivors:
+            print(f"   survived: {name}" if args.quiet else f"   survived: {diff}", flush=True)
+    print()
+    print_table(scores)
+    below = [s.module.name for s in scores if s.error or s.score < TARGET_SCORE]
+    if below:
+        print(f"\nbelow {TARGET_SCORE:.0f}% (see docs/mutation.md for the survivors known to be equivalent): "
+              + ", ".join(below))
+    return 1 if any(s.error for s in scores) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
