@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Tests start many Python processes: let them reuse compiled modules.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-unit test-integration typecheck schemas docs bench bench-full wrk clean stack-up stack-down soak fuzz
+.PHONY: setup demo test test-unit test-integration typecheck schemas docs bench bench-full wrk mutate clean stack-up stack-down soak fuzz
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
