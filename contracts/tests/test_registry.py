@@ -20,6 +20,7 @@ STREAMS = {
     "finetune.jobs",
     "evaluations.completed",
     "evaluations.online",
+    "evaluations.items",
     "rollout.decisions",
     "routing.table",
     "commands.ingest",
@@ -89,5 +90,16 @@ def test_an_unknown_topic_is_named_with_the_known_ones():
         registry.UnknownTopic, match="unknown topic 'distillery.traces.v1'; known topics: distillery"
     ):
         registry.get_topic("distillery.traces.v1")
-    with pytest.raises(registry.UnknownTopic, match="DeadLettered is published on 14 topics"):
+    with pytest.raises(registry.UnknownTopic, match="DeadLettered is published on 15 topics"):
         registry.topic_for(DeadLettered)
+
+
+def test_evaluation_items_are_keyed_by_run_so_a_run_reads_in_order():
+    from distillery_contracts.registry import EVALUATIONS_ITEMS, topic_for
+    from distillery_contracts.evaluations import EvaluationItemScored
+    from distillery_contracts.samples import sample_evaluation_item_scored
+
+    assert topic_for(EvaluationItemScored).name == EVALUATIONS_ITEMS
+    item = sample_evaluation_item_scored()
+    assert item.partition_key() == item.run_id
+    assert item.event_id() == f"{item.run_id}:{item.item_id}"

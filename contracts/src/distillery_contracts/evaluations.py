@@ -137,3 +137,45 @@ class CallScored(Event):
 
     def partition_key(self) -> str:
         return self.rollout_id
+
+
+class AnswerVerdict(BaseModel):
+    """One model's answer to an evaluation prompt and what the scorers said of it."""
+
+    role: str = Field(min_length=1, description="candidate, teacher, production or baseline:<model>.")
+    model: str = Field(min_length=1, description="The model that answered.")
+    text: str | None = Field(default=None, description="The answer as plain text; None if the call failed.")
+    error: str | None = Field(default=None, description="Why there is no answer.")
+    hallucinated: bool | None = Field(default=None, description="Fact-check verdict; None if not checked.")
+    fact_check: str | None = Field(default=None, description="The fact-checker's reason, in words.")
+    judge_outcome: JudgeOutcome | None = Field(
+        default=None, description="Judge verdict against the teacher's answer; None if not judged.")
+    judge_reason: str | None = Field(default=None, description="The judge's reason, in words.")
+    similarity: float | None = Field(
+        default=None, ge=-1.0, le=1.0, description="Cosine similarity to the teacher's answer.")
+
+
+class EvaluationItemScored(Event):
+    """One prompt of an offline evaluation with every model's answer and verdicts, for
+    reading a run answer by answer (the console); the run's verdict stays EvaluationCompleted."""
+
+    event_type: ClassVar[str] = "EvaluationItemScored"
+    schema_version: ClassVar[int] = 1
+
+    run_id: str = Field(min_length=1, description="Evaluation run id.")
+    item_id: str = Field(min_length=1, description="The prompt's id in its evaluation set.")
+    position: Count = Field(description="The prompt's place in the run (0 = first), for stable paging.")
+    eval_set: str = Field(min_length=1, description="The evaluation set the prompt belongs to.")
+    cycle_id: str | None = Field(default=None, description="Distillation cycle.")
+    candidate_model: str = Field(min_length=1, description="The model under evaluation.")
+    prompt: str = Field(description="The conversation up to the answer, as plain text.")
+    answers: list[AnswerVerdict] = Field(
+        min_length=1, description="The candidate's, the teacher's and the production student's answers.")
+    trace_id: str | None = Field(default=None, description="Langfuse trace the prompt came from, if any.")
+    scored_at: AwareDatetime = Field(description="When the item's scoring finished.")
+
+    def event_id(self) -> str:
+        return f"{self.run_id}:{self.item_id}"
+
+    def partition_key(self) -> str:
+        return self.run_id

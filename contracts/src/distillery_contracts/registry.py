@@ -18,7 +18,7 @@ from distillery_contracts.commands import (
 )
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.deadletter import DeadLettered
-from distillery_contracts.evaluations import CallScored, EvaluationCompleted
+from distillery_contracts.evaluations import CallScored, EvaluationCompleted, EvaluationItemScored
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.finetune import FinetuneJobChanged
 from distillery_contracts.rollout import RolloutDecided
@@ -41,6 +41,7 @@ DATASETS_BUILT = "distillery.datasets.built.v1"
 FINETUNE_JOBS = "distillery.finetune.jobs.v1"
 EVALUATIONS_COMPLETED = "distillery.evaluations.completed.v1"
 EVALUATIONS_ONLINE = "distillery.evaluations.online.v1"
+EVALUATIONS_ITEMS = "distillery.evaluations.items.v1"
 ROLLOUT_DECISIONS = "distillery.rollout.decisions.v1"
 ROUTING_TABLE = "distillery.routing.table.v1"
 COMMANDS_INGEST = "distillery.commands.ingest.v1"
@@ -127,6 +128,14 @@ _SPECS = (
         HIGH_VOLUME_PARTITIONS,
         365,
         "Live calls of a rollout, scored by the evaluator.",
+    ),
+    _spec(
+        EVALUATIONS_ITEMS,
+        (EvaluationItemScored,),
+        "run_id",
+        LOW_VOLUME_PARTITIONS,
+        365,
+        "Each prompt of an offline evaluation with every answer and verdict (the console's answer-by-answer page).",
     ),
     _spec(
         ROLLOUT_DECISIONS,

@@ -7,7 +7,7 @@ from typing import Any
 
 from distillery_contracts.common import Comparator, GateResult, ModelMetrics
 from distillery_contracts.deadletter import DeadLettered
-from distillery_contracts.evaluations import CallScored, EvaluationCompleted, JudgeOutcome
+from distillery_contracts.evaluations import CallScored, EvaluationCompleted, EvaluationItemScored, JudgeOutcome
 from distillery_contracts.rollout import RolloutDecided, RolloutDecision
 from distillery_contracts.routing import RouteArm, RouteTableUpdated
 from distillery_contracts.samples.pipeline import STUDENT, T0, TEACHER
@@ -69,6 +69,27 @@ def sample_evaluation_completed(**overrides: Any) -> EvaluationCompleted:
         "completed_at": T0 + timedelta(hours=22),
     }
     return EvaluationCompleted.model_validate({**fields, **overrides})
+
+
+def sample_evaluation_item_scored(**overrides: Any) -> EvaluationItemScored:
+    fields = {
+        "run_id": "eval-0007",
+        "item_id": "golden-0042",
+        "position": 41,
+        "eval_set": "golden",
+        "cycle_id": "cycle-0007",
+        "candidate_model": STUDENT,
+        "prompt": "user: Can I see Dr Okafor on Thursday morning?",
+        "answers": [
+            {"role": "teacher", "model": TEACHER, "text": "Dr Okafor has 9:30 free on Thursday."},
+            {"role": "candidate", "model": STUDENT, "text": "Dr Okafor has 9:30 and 11:00 free on Thursday.",
+             "hallucinated": True, "fact_check": "11:00 is not among the slots the tool returned",
+             "judge_outcome": "loss", "judge_reason": "invents a slot", "similarity": 0.81},
+        ],
+        "trace_id": "tr-0042",
+        "scored_at": T0 + timedelta(hours=21),
+    }
+    return EvaluationItemScored.model_validate({**fields, **overrides})
 
 
 def sample_call_scored(**overrides: Any) -> CallScored:
