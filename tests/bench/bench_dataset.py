@@ -51,7 +51,10 @@ BATCH = 2_000
 TOKENIZER = tokenizer_for("gpt-4o-mini-2024-07-18")
 
 
-async def store_examples(url: str, examples: int, turns: int) -> float:
+async def store_examples(url: str, examples: int, turns: int) -> tuple[float, float]:
+    """(seconds in all, seconds in the store's ``add`` and commit alone): the rest is
+    simulating calls and counting their tokens, which the dataset-builder's handler does
+    too but which is not the store."""
     engine = create_engine(url, SCHEMA)
     await migrate(engine, SCHEMA, MIGRATIONS)
     sessions = session_factory(engine)
@@ -59,18 +62,21 @@ async def store_examples(url: str, examples: int, turns: int) -> float:
     calls = synthetic_calls(-(-examples // turns), turns=turns, seed=42, system_words=260, user_words=24,
                             assistant_words=40)
     batch: list = []
-    stored = 0
+    stored, in_store = 0, 0.0
     for example in calls:
         batch.append(example)
         if len(batch) == BATCH or stored + len(batch) == examples:
+            records = records_of(batch, TOKENIZER)
             async with sessions() as session:
-                stored += await SqlExampleStore(session).add(records_of(batch, TOKENIZER))
+                before = time.perf_counter()
+                stored += await SqlExampleStore(session).add(records)
                 await session.commit()
+                in_store += time.perf_counter() - before
             batch = []
             if stored >= examples:
                 break
     await engine.dispose()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, in_store
 
 
 async def build_once(url: str, bootstrap: str, root: str) -> dict:
@@ -117,8 +123,10 @@ async def run(args: argparse.Namespace, home: Path, server: str) -> None:
         url = await create_database(server, "bench")
         await ensure_topics(broker.bootstrap, all_topic_specs())
         print(f"storing {args.examples:,} examples ...", flush=True)
-        ingest_s = await store_examples(url, args.examples, args.turns)
+        ingest_s, store_s = await store_examples(url, args.examples, args.turns)
         print(f"stored in {ingest_s:.1f} s ({args.examples / ingest_s:,.0f} examples/s, not part of the build)")
+        print(f"example store: {args.examples / store_s:,.0f} examples/s ({store_s:.1f} s in add + commit, "
+              f"batches of {BATCH:,}; the rest is simulating and counting tokens)")
         child = subprocess.run([sys.executable, __file__, "--child", url, broker.bootstrap, str(home / "datasets")],
                                capture_output=True, text=True, check=False)
         if child.returncode != 0:

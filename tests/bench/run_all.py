@@ -1,0 +1,292 @@
+"""Every benchmark, one table: ``make bench`` (quick, under 3 minutes) and ``make bench-full``.
+
+    .venv/bin/python tests/bench/run_all.py [--full] [--only cleaner,dataset,...] [--out bench-results]
+
+Runs each benchmark script as its own process (their command lines stay theirs), reads the
+figures from the lines they print, and prints one table: stage, figure, the raw limit
+measured in the same run, their ratio, the target and whether it is met. The table, the
+load average before and after each stage and every script's output are written as JSON to
+``<out>/<UTC timestamp>.json`` and ``<out>/latest.json``, to compare commits with.
+
+The machine may be shared: figures from a loaded machine are still figures, so each stage
+records ``os.getloadavg()`` beside them rather than pretending it was quiet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from distillery_router.bench import TARGET_P99_NS
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of the table. ``higher_is_better`` decides how ``target`` is compared."""
+
+    stage: str
+    name: str
+    value: float
+    unit: str
+    raw_limit: float | None = None
+    target: float | None = None
+    higher_is_better: bool = True
+    ratio_target: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.raw_limit if self.raw_limit else None
+
+    @property
+    def met(self) -> bool | None:
+        checks = []
+        if self.target is not None:
+            checks.append(self.value >= self.target if self.higher_is_better else self.value < self.target)
+        if self.ratio_target is not None and self.ratio is not None:
+            checks.append(self.ratio >= self.ratio_target)
+        return all(checks) if checks else None
+
+
+Parser = Callable[[str], list[Figure]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    quick: list[str] | None
+    full: list[str]
+    parse: Parser
+    timeout_s: float = 1800
+
+
+@dataclass
+class StageRun:
+    stage: str
+    argv: list[str]
+    seconds: float
+    returncode: int
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    figures: list[Figure] = field(default_factory=list)
+    output: str = ""
+    error: str | None = None
+
+
+def number(pattern: str, text: str) -> float | None:
+    """The first group of ``pattern`` in ``text`` as a number (thousands separators dropped)."""
+    found = re.search(pattern, text, re.MULTILINE)
+    return float(found.group(1).replace(",", "")) if found else None
+
+
+def cleaner_figures(out: str) -> list[Figure]:
+    raw = number(r"^raw consume-and-decode:\s+([\d,.]+) generations/s", out)
+    default = number(r"^cleaner:\s+([\d,.]+) generations/s", out)
+    no_ner = number(r"^cleaner without named-entity detection:\s+([\d,.]+) generations/s", out)
+    cpu_ratio = number(r"^two instances: ([\d.]+)x one instance's CPU-seconds per generation", out)
+    figures = []
+    if no_ner is not None:
+        if default is not None:
+            figures.append(Figure("cleaner", "generations/s, default (NER on)", default, "gen/s", raw, 1000))
+        figures.append(Figure("cleaner", "generations/s, NER off", no_ner, "gen/s", raw, 3000, ratio_target=0.25))
+    elif default is not None:  # no named-entity engine to switch off: the default is the NER-off figure
+        figures.append(Figure("cleaner", "generations/s (no NER engine)", default, "gen/s", raw, 3000,
+                              ratio_target=0.25))
+    if cpu_ratio is not None:
+        figures.append(Figure("cleaner", "2 instances: CPU-s/gen vs 1", cpu_ratio, "x", None, 1.15,
+                              higher_is_better=False))
+    hit = number(r"NER cache hit rate:? ([\d.]+)%", out)
+    if hit is not None:
+        figures.append(Figure("cleaner", "NER cache hit rate", hit, "%"))
+    return figures
+
+
+def dataset_figures(out: str) -> list[Figure]:
+    figures = []
+    stored = number(r"^example store: ([\d,]+) examples/s", out)
+    if stored is not None:
+        figures.append(Figure("dataset-builder", "example store (add + commit)", stored, "examples/s", None, 10_000))
+    records = number(r"^stored in [\d.]+ s \(([\d,]+) examples/s", out)
+    if records is not None:
+        figures.append(Figure("dataset-builder", "simulate + tokenise + store", records, "examples/s"))
+    total = number(r"^stored examples → broker ack of DatasetBuilt .*?: ([\d.]+) s", out)
+    if total is not None:
+        figures.append(Figure("dataset-builder", "build → DatasetBuilt acked", total, "s", None, 60,
+                              higher_is_better=False))
+    rss = number(r"^peak RSS of the build process: ([\d,]+) MiB", out)
+    if rss is not None:
+        figures.append(Figure("dataset-builder", "build peak RSS", rss, "MiB", None, 1024, higher_is_better=False))
+    return figures
+
+
+def ingester_figures(out: str) -> list[Figure]:
+    rate = number(r"^throughput: ([\d,]+) generations/s", out)
+    return [Figure("trace-ingester", "sandbox → traces.raw", rate, "gen/s")] if rate is not None else []
+
+
+def routing_http_figures(out: str) -> list[Figure]:
+    figures = []
+    for label, name in (("wrk GET", "GET /v1/routes/{route} (wrk)"),
+                        ("wrk GET If-None-Match", "GET If-None-Match → 304 (wrk)")):
+        rate = number(rf"^{label}: ([\d,.]+) requests/s", out)
+        p99 = number(rf"^{label}: [\d,.]+ requests/s, p99 ([\d.]+) ms", out)
+        if rate is not None:
+            figures.append(Figure("routing API", f"{name} req/s", rate, "req/s"))
+        if p99 is not None:
+            figures.append(Figure("routing API", f"{name} p99", p99, "ms", higher_is_better=False))
+    return figures
+
+
+def choose_figures(out: str) -> list[Figure]:
+    reports = json.loads(out[out.index("["):])
+    choose = reports[0]
+    return [Figure("router", "choose() in process", choose["per_second"], "calls/s"),
+            Figure("router", "choose() p99", choose["p99_ns"] / 1000, "µs", None, TARGET_P99_NS / 1000,
+                   higher_is_better=False)]
+
+
+def students_figures(out: str) -> list[Figure]:
+    rate = number(r"^training\s.*?([\d,.]+) tokens/s", out)
+    return [Figure("students", "training tokens/s (CPU)", rate, "tokens/s")] if rate is not None else []
+
+
+def replay_figures(out: str) -> list[Figure]:
+    figures = []
+    seconds = number(r"^replay: .*? in ([\d.]+) s", out)
+    generations = number(r"^replay: ([\d,]+) generations", out)
+    if seconds is not None:
+        target = 180 * (generations or 300_000) / 300_000
+        figures.append(Figure("replay", f"{generations or 0:,.0f} gen → DatasetBuilt", seconds, "s", None,
+                              target, higher_is_better=False))
+    for service, rss in re.findall(r"^peak RSS (\S+): ([\d,]+) MiB", out, re.MULTILINE):
+        figures.append(Figure("replay", f"peak RSS {service}", float(rss.replace(",", "")), "MiB", None, 1024,
+                              higher_is_better=False))
+    return figures
+
+
+def script(name: str, *args: str) -> list[str]:
+    return [sys.executable, str(HERE / name), *args]
+
+
+STAGES = [
+    Stage("router", [sys.executable, "-m", "distillery_router.bench", "--json", "--calls", "50000"],
+          [sys.executable, "-m", "distillery_router.bench", "--json"], choose_figures),
+    Stage("routing-http", script("bench_routing_http.py", "--wrk", "--duration-s", "5"),
+          script("bench_routing_http.py", "--wrk", "--duration-s", "20"), routing_http_figures),
+    Stage("dataset", script("bench_dataset.py", "--examples", "20000"), script("bench_dataset.py"), dataset_figures),
+    Stage("ingester", script("bench_ingester.py", "--calls", "1000"), script("bench_ingester.py"), ingester_figures),
+    Stage("cleaner", script("bench_cleaner.py", "--generations", "10000"),
+          script("bench_cleaner.py", "--generations", "100000", "--cpu-two-instances"), cleaner_figures),
+    Stage("students", None, script("bench_students.py"), students_figures),
+    Stage("replay", None, script("bench_replay.py"), replay_figures, timeout_s=3600),
+]
+
+
+def run_stage(stage: Stage, argv: list[str]) -> StageRun:
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=stage.timeout_s, cwd=ROOT, check=False)
+        output, code = done.stdout + done.stderr, done.returncode
+    except subprocess.TimeoutExpired as exc:
+        output, code = f"{exc.stdout or ''}\ntimed out after {stage.timeout_s:.0f} s", -1
+    run = StageRun(stage.name, argv, time.perf_counter() - started, code, load_before, os.getloadavg(), output=output)
+    try:
+        run.figures = stage.parse(output) if code == 0 else []
+    except (ValueError, KeyError, IndexError) as exc:
+        run.error = f"could not read its figures: {exc}"
+    if code != 0:
+        run.error = f"exited {code}: {output.strip().splitlines()[-1] if output.strip() else 'no output'}"
+    elif not run.figures and run.error is None:
+        run.error = "printed none of the figures this runner reads"
+    return run
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+
+
+def table(runs: list[StageRun]) -> str:
+    header = ("stage", "figure", "value", "unit", "raw limit", "ratio", "target", "met", "load 1m")
+    rows = [header]
+    for run in runs:
+        load = f"{run.load_before[0]:.1f}→{run.load_after[0]:.1f}"
+        for f in run.figures:
+            target = "–"
+            if f.target is not None:
+                target = f"{'≥' if f.higher_is_better else '<'} {fmt(f.target)}"
+            if f.ratio_target is not None:
+                target += f", ≥ {f.ratio_target:.0%} of raw"
+            met = {None: "–", True: "met", False: "MISSED"}[f.met]
+            ratio = f"{f.ratio:.0%}" if f.ratio is not None else "–"
+            rows.append((f.stage, f.name, fmt(f.value), f.unit, fmt(f.raw_limit), ratio, target, met, load))
+        if run.error:
+            rows.append((run.stage, f"FAILED ({run.error})"[:90], "", "", "", "", "", "MISSED", load))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def git_commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                          check=False)
+    return done.stdout.strip() or "unknown"
+
+
+def write_results(out: Path, mode: str, runs: list[StageRun], rendered: str) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    document = {
+        "commit": git_commit(), "mode": mode, "finished_at": stamp, "cpus": os.cpu_count(),
+        "table": rendered,
+        "stages": [{**asdict(run), "figures": [{**asdict(f), "ratio": f.ratio, "met": f.met} for f in run.figures]}
+                   for run in runs],
+    }
+    path = out / f"{stamp}.json"
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False))
+    (out / "latest.json").write_text(path.read_text())
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="full sizes (minutes to an hour), not quick mode")
+    parser.add_argument("--only", help="comma-separated stages: " + ",".join(s.name for s in STAGES))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    args = parser.parse_args(argv)
+    wanted = set(args.only.split(",")) if args.only else None
+    unknown = (wanted or set()) - {s.name for s in STAGES}
+    if unknown:
+        parser.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
+    mode = "full" if args.full else "quick"
+    runs = []
+    for stage in STAGES:
+        argv_ = stage.full if args.full else stage.quick
+        if argv_ is None or (wanted is not None and stage.name not in wanted):
+            continue
+        if Path(argv_[1]).suffix == ".py" and not Path(argv_[1]).exists():
+            continue  # a benchmark this commit does not have yet
+        print(f"[{mode}] {stage.name}: {' '.join(argv_[1:])} (load {os.getloadavg()[0]:.1f})", flush=True)
+        runs.append(run_stage(stage, argv_))
+    rendered = table(runs)
+    print(f"\n{mode} benchmarks at {git_commit()}, {os.cpu_count()} CPUs\n{rendered}")
+    print(f"\nwritten to {write_results(args.out, mode, runs, rendered)} and latest.json")
+    return 0 if all(run.error is None for run in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
