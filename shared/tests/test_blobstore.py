@@ -104,3 +104,40 @@ def test_fetch_gives_a_local_copy_of_a_published_file_and_refuses_a_missing_one(
         store.fetch("ds-0002", "train.jsonl", tmp_path / "copy.jsonl")
     with pytest.raises(FileNotFoundError):
         store.fetch("ds-0003", "manifest.json", tmp_path / "copy.json")
+
+
+def test_a_local_store_holds_its_published_files_and_nothing_else(tmp_path: Path):
+    root = tmp_path / "datasets"
+    store = LocalBlobStore(root)
+    store.publish("ds-0001", store.staging_dir("ds-0001"))
+    (tmp_path / "datasets-evil").mkdir()
+    (root / "ds-0001" / "link").symlink_to(tmp_path / "datasets-evil")
+
+    assert store.holds(store.uri("ds-0001", "train.jsonl"))
+    assert store.holds(f"file://localhost{root}/ds-0001/train.jsonl")
+    assert store.refusal(store.uri("ds-0001", "train.jsonl")) is None
+    refused = [
+        (tmp_path / "secret.pem").as_uri(),               # elsewhere on the disk
+        (tmp_path / "datasets-evil" / "x").as_uri(),      # a sibling sharing the root's name as prefix
+        f"file://{root}/ds-0001/../../secret.pem",        # climbing out
+        f"file://{root}/ds-0001/link/x",                  # a symbolic link out
+        f"file://{root}/.staging/ds-0002/train.jsonl",    # not published yet
+        root.as_uri(),                                    # the root itself
+        f"file://other-host{root}/ds-0001/train.jsonl",   # another machine
+        f"{root}/ds-0001/train.jsonl",                    # no scheme
+        "s3://bucket/datasets/ds-0001/train.jsonl",
+    ]
+    for uri in refused:
+        assert not store.holds(uri), uri
+    assert store.refusal(refused[0]) == f"{refused[0]!r} is outside the datasets store {root}: refused"
+
+
+def test_an_s3_store_holds_keys_under_its_bucket_and_prefix_only(tmp_path: Path):
+    store = S3BlobStore(FakeS3Client(), "bucket", "/datasets/", tmp_path)
+
+    assert store.holds(store.uri("ds-0001", "train.jsonl"))
+    for uri in ("s3://bucket/datasets-evil/ds-0001/train.jsonl", "s3://other/datasets/ds-0001/train.jsonl",
+                "s3://bucket/datasets/../keys/x", "s3://bucket/datasets//x", "s3://bucket/datasets",
+                "s3://bucket/other/datasets/x", "file:///datasets/ds-0001/train.jsonl"):
+        assert not store.holds(uri), uri
+    assert S3BlobStore(FakeS3Client(), "bucket", "", tmp_path).holds("s3://bucket/ds-0001/x")

@@ -116,7 +116,7 @@ async def test_a_selfhosted_student_is_trained_served_evaluated_rolled_out_and_b
         try:
             for name, (args, env) in services.items():
                 processes.append(start_process(args, {**common, **env}, tmp_path / f"{name}.log"))
-            await publish_events(broker.bootstrap, DATASETS_BUILT, [dataset(tmp_path / "dataset")],
+            await publish_events(broker.bootstrap, DATASETS_BUILT, [dataset(tmp_path / "home" / "datasets" / "ds-selfhosted-1")],
                                  producer="test/1")
             router = Router()
             chat = RoutedChatClient(router, providers={

@@ -110,8 +110,10 @@ async def start_evaluator(broker, database_url, sandbox, tmp_path):
         await asyncio.wait_for(task, 30)
 
 
-def validation_file(folder: Path) -> Path:
-    path = folder / "validation.jsonl"
+def validation_file(home: Path) -> Path:
+    """In the datasets store under ``home``: the evaluator reads no file elsewhere."""
+    path = home / "datasets" / "ds-0007" / "validation.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(simulated_training_file(WorkloadConfig(seed=99, calls=25)))
     return path
 

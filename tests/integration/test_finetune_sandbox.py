@@ -112,7 +112,8 @@ async def stacks(box, postgres_server_url, tmp_path_factory) -> AsyncIterator[di
     """An OpenAI and an Azure controller, started together: joining consumer groups is slow."""
     async with contextlib.AsyncExitStack() as started:
         yield {flavour: await started.enter_async_context(running_controller(
-            tmp_path_factory.mktemp(flavour), postgres_server_url, finetune_settings(box, flavour)))
+            tmp_path_factory.mktemp(flavour), postgres_server_url,
+            finetune_settings(box, flavour, datasets_dir=tmp_path_factory.getbasetemp())))
             for flavour in ("openai", "azure")}
 
 

@@ -29,6 +29,7 @@ from distillery_finetune_controller.domain.job import Job
 from distillery_finetune_controller.domain.status import AZURE_STATUSES
 from distillery_finetune_controller.handlers import Handlers
 from distillery_finetune_controller.services import JobContext, tick
+from distillery_runtime.blobstore import LocalBlobStore
 from distillery_runtime.clock import FakeClock
 from distillery_runtime.consumer import delivery_of
 from distillery_runtime.uow import FakeUnitOfWork
@@ -60,7 +61,7 @@ class World:
     def context(self) -> JobContext:
         return JobContext(primary=self.provider, fallback=self.fallback, settings=self.settings,
                           jobs_in=lambda _: self.jobs, registry_in=lambda _: self.registry, now=self.clock,
-                          new_uow=lambda: self.uow)
+                          new_uow=lambda: self.uow, datasets=LocalBlobStore(self.tmp))
 
     @property
     def handlers(self) -> Handlers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 
 from distillery_contracts.finetune import JobStatus
@@ -81,6 +82,22 @@ async def test_a_job_the_provider_fails_is_published_as_failed_with_the_provider
     assert world.statuses() == [S.SUBMITTED, S.VALIDATING, S.FAILED]
     assert world.published()[-1].error.message.endswith("Line 4: missing 'messages'.")
     assert (await world.job()).phase is Phase.DONE
+
+
+async def test_a_dataset_naming_a_file_outside_the_datasets_store_is_refused_and_nothing_uploaded(world, tmp_path):
+    secret = tmp_path.parent / f"{tmp_path.name}-outside" / "id_ed25519"
+    secret.parent.mkdir()
+    secret.write_text("not for a provider\n")
+    dataset = world.dataset("ds-0001")
+    dataset.files.train.uri = f"file://{world.tmp}/ds-0001/../../{secret.parent.name}/{secret.name}"
+    dataset.files.train.sha256 = hashlib.sha256(secret.read_bytes()).hexdigest()
+    await world.deliver(dataset)
+    await world.run()
+
+    assert world.statuses() == [S.FAILED]
+    error = world.published()[-1].error
+    assert error.code == "dataset_file" and "is outside the datasets store" in error.message
+    assert not [c for c in world.provider.calls if c.startswith("upload")]
 
 
 async def test_a_dataset_file_changed_since_the_build_is_not_uploaded(world):

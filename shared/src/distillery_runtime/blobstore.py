@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 MANIFEST_NAME = "manifest.json"
 STAGING = ".staging"
@@ -54,6 +55,23 @@ class AbstractBlobStore(abc.ABC):
     @abc.abstractmethod
     def discard(self, name: str, file_names: Sequence[str]) -> None:
         """Remove whatever an unfinished publication left, staged or published."""
+
+    @abc.abstractmethod
+    def holds(self, uri: str) -> bool:
+        """Whether ``uri`` names a published file of this store. Readers of URIs that arrive in
+        events check it first: anyone who can write to a topic could otherwise name any file
+        the service can read (its keys, /etc/passwd) and have it uploaded to a provider."""
+
+    def refusal(self, uri: str) -> str | None:
+        """Why ``uri`` may not be read (one line), or None when the store holds it."""
+        if self.holds(uri):
+            return None
+        return f"{uri[:300]!r} is outside the datasets store {self.location}: refused"
+
+    @property
+    @abc.abstractmethod
+    def location(self) -> str:
+        """Where the store is, for messages: a directory or s3://bucket/prefix."""
 
 
 class LocalBlobStore(AbstractBlobStore):
@@ -95,6 +113,22 @@ class LocalBlobStore(AbstractBlobStore):
     def discard(self, name: str, file_names: Sequence[str] = ()) -> None:
         shutil.rmtree(self.root / STAGING / name, ignore_errors=True)
         shutil.rmtree(self.root / name, ignore_errors=True)
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def holds(self, uri: str) -> bool:
+        """A file:// URI (no other host) whose real path, with ``..`` and symbolic links
+        resolved, lies under the root and outside its staging area."""
+        parsed = urlparse(uri)
+        if parsed.scheme != "file" or parsed.netloc not in ("", "localhost") or "\x00" in uri:
+            return False
+        try:
+            relative = Path(unquote(parsed.path)).resolve().relative_to(self.root)
+        except (ValueError, OSError):
+            return False
+        return bool(relative.parts) and relative.parts[0] != STAGING
 
 
 class S3BlobStore(AbstractBlobStore):
@@ -157,6 +191,21 @@ class S3BlobStore(AbstractBlobStore):
         keys = [{"Key": self._key(name, n)} for n in file_names]
         if keys:
             self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+
+    @property
+    def location(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def holds(self, uri: str) -> bool:
+        """An s3:// URI in this bucket, under the prefix, with no empty, ``.`` or ``..`` segment."""
+        parsed = urlparse(uri)
+        if parsed.scheme != "s3" or parsed.netloc != self.bucket or parsed.query or parsed.fragment:
+            return False
+        parts = parsed.path.lstrip("/").split("/")
+        prefix = self.prefix.split("/") if self.prefix else []
+        if any(p in ("", ".", "..") for p in parts) or parts[: len(prefix)] != prefix:
+            return False
+        return len(parts) > len(prefix)
 
 
 class FakeS3Client:

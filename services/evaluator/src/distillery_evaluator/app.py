@@ -27,7 +27,7 @@ from distillery_evaluator.adapters.chat import (
 from distillery_evaluator.adapters.embeddings import AbstractEmbedder, MiniLmEmbedder
 from distillery_evaluator.adapters.langfuse_sink import AbstractLangfuseSink, LangfuseSdkSink
 from distillery_evaluator.adapters.repository import AbstractEvalRepository, SqlEvalRepository
-from distillery_evaluator.adapters.sources import GoldenLoader, golden_loader, read_lines
+from distillery_evaluator.adapters.sources import GoldenLoader, confined, golden_loader, read_lines
 from distillery_evaluator.config import Endpoint, EvaluatorSettings, load_config
 from distillery_evaluator.domain.metrics import CostFn
 from distillery_evaluator.domain.requests import ModelTarget
@@ -42,6 +42,7 @@ from distillery_evaluator.scorers import (
     Scorer,
 )
 
+from distillery_runtime.blobstore import LocalBlobStore
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.pricing import PriceTable, UnknownPriceError
 from distillery_runtime.retention import pruning_worker
@@ -158,6 +159,7 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
     policy = CallPolicy(c.attempts, c.retry_backoff_s, timeout_s=c.request_timeout_s)
     scorers, skipped = build_scorers(c, wiring, policy)
     reports = Path(c.reports_dir or settings.home / "reports")
+    read_validation = confined(wiring.read_lines, LocalBlobStore(c.datasets_dir or settings.home / "datasets"))
     lease = timedelta(seconds=c.lease_s)
     retention = timedelta(days=c.online_retention_days)
     limits = RunLimits(c.concurrency, policy, c.max_failed_share, c.max_tokens, c.temperature,
@@ -165,7 +167,7 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
 
     def offline(ctx: ServiceContext) -> OfflineEvaluator:
         return OfflineEvaluator(ctx.new_uow, repo_for, endpoints, scorers, wiring.golden,
-                                wiring.read_lines, wiring.cost_of, c.gates, reports, limits,
+                                read_validation, wiring.cost_of, c.gates, reports, limits,
                                 wiring.langfuse, skipped)
 
     def online(ctx: ServiceContext) -> OnlineEvaluator:

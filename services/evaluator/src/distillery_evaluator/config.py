@@ -131,6 +131,9 @@ class EvaluatorSettings(BaseSettings):
     langfuse_environment: str = Field(
         default="evaluation", description="Langfuse environment of the eval traces.")
     reports_dir: Path | None = Field(default=None, description="Default: <DISTILLERY_HOME>/reports.")
+    datasets_dir: Path | None = Field(
+        default=None, description="The dataset-builder's datasets directory (its DISTILLERY_DATASET_DATASETS_DIR); "
+        "a validation file named anywhere else is refused. Default <DISTILLERY_HOME>/datasets.")
 
     @field_validator("teacher_endpoint", "judge_endpoint", "candidate_endpoints", mode="before")
     @classmethod

@@ -48,7 +48,8 @@ def build(settings: RuntimeSettings, finetune: FinetuneSettings | None = None,
     handlers = Handlers(config, jobs_in=sql_jobs, registry_in=sql_models)
     primary = provider_factory(config, config.provider)
     fallback = provider_factory(config, config.fallback_provider) if config.fallback_provider else None
-    jobs = JobContext(primary=primary, fallback=fallback, settings=config, jobs_in=sql_jobs, registry_in=sql_models)
+    jobs = JobContext(primary=primary, fallback=fallback, settings=config, jobs_in=sql_jobs, registry_in=sql_models,
+                      datasets=config.datasets_store(settings.home))
     return ServiceSpec.of(
         distillery_finetune_controller,
         subscriptions=[

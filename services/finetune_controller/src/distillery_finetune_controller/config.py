@@ -7,6 +7,7 @@ its variable); :meth:`FinetuneSettings.check` then names what the chosen provide
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,7 @@ from distillery_finetune_controller.domain.lifecycle import (
     LifecyclePolicy,
     default_calendar,
 )
+from distillery_runtime.blobstore import AbstractBlobStore, LocalBlobStore
 from distillery_runtime.errors import ConfigError
 
 ENV_PREFIX = "DISTILLERY_FINETUNE_"
@@ -76,6 +78,10 @@ class FinetuneSettings(BaseSettings):
         default=None, description="Where the serving engine sees published adapters: <root>/<trainer job id>.")
     deployment_prefix: str = Field(default="distillery", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$",
                                    description="Deployments are named <prefix>-<dataset id>.")
+
+    datasets_dir: Path | None = Field(
+        default=None, description="The dataset-builder's datasets directory (its DISTILLERY_DATASET_DATASETS_DIR); "
+        "a DatasetBuilt naming a file anywhere else is refused. Default <DISTILLERY_HOME>/datasets.")
 
     base_model: str | None = Field(
         default=None, description="Train this model instead of the one each dataset names.")
@@ -137,6 +143,10 @@ class FinetuneSettings(BaseSettings):
     def job_slots_of(self, kind: ProviderKind) -> int:
         configured = self.max_concurrent_jobs if kind is self.provider else None
         return configured or DEFAULT_MAX_JOBS[kind]
+
+    def datasets_store(self, home: Path) -> AbstractBlobStore:
+        """The only place dataset files are read from (the controller reads file:// URIs only)."""
+        return LocalBlobStore(self.datasets_dir or Path(home) / "datasets")
 
     def job_defaults(self) -> JobDefaults:
         return JobDefaults(provider=self.provider.value, base_model=self.base_model, suffix=self.suffix,

@@ -44,6 +44,7 @@ from distillery_finetune_controller.domain.provider_types import (
 )
 from distillery_finetune_controller.domain.registry import RegisteredModel, decision_changes, registered_model
 from distillery_finetune_controller.metrics import JOBS_CHANGED, PROVIDER_FAILURES
+from distillery_runtime.blobstore import AbstractBlobStore
 from distillery_runtime.clock import utc_now
 from distillery_runtime.errors import PermanentError
 from distillery_runtime.faults import crash_point
@@ -118,6 +119,7 @@ class JobContext:
     settings: FinetuneSettings
     jobs_in: JobStoreFactory
     registry_in: ModelStoreFactory
+    datasets: AbstractBlobStore
     fallback: AbstractFineTuneProvider | None = None
     now: Callable[[], datetime] = field(default=utc_now)
     new_uow: Callable[[], UnitOfWork] = field(default=_unbound)
@@ -340,7 +342,7 @@ async def _ensure_uploaded(c: JobContext, ref: FileRef, filename: str) -> str:
         if existing is not None and existing.state is not FileState.FAILED:
             log.info("reusing an identical uploaded file", file_id=known, filename=filename)
             return known
-    path = await asyncio.to_thread(verified_path, ref)
+    path = await asyncio.to_thread(verified_path, ref, c.datasets)
     uploaded = await c.provider.upload_file(path, filename)
     if uploaded.state is FileState.FAILED:
         raise ProviderRejected(uploaded.detail or f"the provider could not process {filename}", code="invalid_file")

@@ -16,8 +16,10 @@ from distillery_evaluator.domain.evalset import (
     golden_item,
     parse_golden_lines,
 )
+from distillery_runtime.blobstore import AbstractBlobStore
 
 GoldenLoader = Callable[[], Awaitable[EvalSet | None]]
+LineReader = Callable[[str], Awaitable[list[str]]]
 
 
 def path_of(uri: str) -> Path:
@@ -36,6 +38,19 @@ async def read_lines(uri: str) -> list[str]:
     except FileNotFoundError:
         raise EvalSetError(f"evaluation file not found: {path}") from None
     return text.splitlines()
+
+
+def confined(read: LineReader, datasets: AbstractBlobStore) -> LineReader:
+    """``read``, for URIs inside the datasets store only: a validation URI comes from a
+    DatasetBuilt event, which must not make the evaluator read (and send to models) any file."""
+
+    async def read_confined(uri: str) -> list[str]:
+        refusal = datasets.refusal(uri)
+        if refusal is not None:
+            raise EvalSetError(f"validation file {refusal}")
+        return await read(uri)
+
+    return read_confined
 
 
 def golden_from_file(path: Path, limit: int | None = None) -> EvalSet:

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from distillery_finetune_controller.domain.job import FileRef
+from distillery_runtime.blobstore import AbstractBlobStore
 
 CHUNK = 1 << 20
 
@@ -23,8 +24,12 @@ def local_path(uri: str) -> Path:
     return Path(unquote(parsed.path))
 
 
-def verified_path(ref: FileRef) -> Path:
-    """The file's path once its bytes are proven to be the ones the dataset announced."""
+def verified_path(ref: FileRef, datasets: AbstractBlobStore) -> Path:
+    """The file's path once it is proven to be in the datasets store and its bytes the ones
+    the dataset announced."""
+    refusal = datasets.refusal(ref.uri)
+    if refusal is not None:
+        raise DatasetFileError(f"dataset file {refusal}")
     path = local_path(ref.uri)
     if not path.is_file():
         raise DatasetFileError(f"dataset file {path} does not exist")
