@@ -100,7 +100,7 @@ async def test_every_generation_gets_one_verdict_with_its_lineage_and_a_late_fla
         published = await verdicts(topics, len(TRACES))
         bodies = [json.loads(m.value) for m in published]
         assert sorted(b["lineage"]["observation_id"] for b in bodies) == sorted(t.observation_id for t in TRACES)
-        assert {m.headers["causation-id"] for m in published} == {t.observation_id for t in TRACES}
+        assert {m.headers["causation-id"] for m in published} == {f"{t.project_id}:{t.observation_id}" for t in TRACES}
         assert {m.headers["producer"] for m in published} == {"cleaner/0.1.0"}
         assert {m.headers["correlation-id"] for m in published} == {"cycle-1"}
         assert {b["config_hash"] for b in bodies} == {cleaner.config_hash}

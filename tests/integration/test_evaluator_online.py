@@ -87,6 +87,7 @@ async def test_live_calls_of_a_rollout_are_scored_and_published(online_evaluator
     student, headers = scored["obs-live-1"]
     assert student["hallucinated"] is True and student["arm"] == "candidate"
     assert student["stage_index"] == 2 and 0 < student["similarity"] < 1
-    assert headers["causation-id"] == "obs-live-1" and headers["correlation-id"] == "cycle-0003"
+    assert headers["causation-id"] == "clinic-prod:obs-live-1" and headers["correlation-id"] == "cycle-0003"
+    assert headers["event-id"] == "clinic-prod:obs-live-1" and student["project_id"] == "clinic-prod"
     teacher, _ = scored["obs-live-2"]
     assert teacher["hallucinated"] is False and teacher["similarity"] is None

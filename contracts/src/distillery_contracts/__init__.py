@@ -3,7 +3,7 @@
 Depends only on pydantic, so every service and the router can import it.
 """
 
-from distillery_contracts.base import Command, Event, TopicSpec, stable_hash
+from distillery_contracts.base import Command, Event, TopicSpec, observation_event_id, stable_hash
 from distillery_contracts.commands import (
     AbortRollout,
     AdvanceRollout,
@@ -203,6 +203,7 @@ __all__ = [
     "event_classes",
     "get_topic",
     "register_upcaster",
+    "observation_event_id",
     "stable_hash",
     "topic_for",
 ]

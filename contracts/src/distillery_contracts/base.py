@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar, Self
@@ -61,6 +62,17 @@ class Command(Event):
 
     def event_id(self) -> str:
         return self.command_id
+
+
+def observation_event_id(project_id: str, observation_id: str) -> str:
+    """The event id of what concerns one Langfuse observation: ``<project>:<observation>``.
+
+    Langfuse observation ids are unique per project only, so the bare id let two projects'
+    generations collide in every consumer's inbox (the second was taken for a redelivery and
+    dropped). The project id is percent-encoded (``:`` and ``%`` at least), so no pair of parts
+    can be shifted into another pair's id.
+    """
+    return f"{quote(project_id, safe='')}:{observation_id}"
 
 
 def stable_hash(*parts: str, length: int = 32) -> str:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from distillery_contracts.base import Event
+from distillery_contracts.base import Event, observation_event_id
 from distillery_contracts.common import Count, GateResult, Millis, ModelMetrics, Usd
 
 
@@ -104,6 +104,11 @@ class CallScored(Event):
     schema_version: ClassVar[int] = 1
 
     observation_id: str = Field(min_length=1, description="Langfuse observation id of the call.")
+    project_id: str | None = Field(
+        default=None,
+        description="Langfuse project of the call (absent from events scored before it was "
+        "added, whose id is then the bare observation id).",
+    )
     trace_id: str = Field(min_length=1, description="Langfuse trace id.")
     session_id: str | None = Field(default=None, description="Session (call) id.")
     rollout_id: str = Field(min_length=1, description="Rollout the call was served under.")
@@ -133,7 +138,9 @@ class CallScored(Event):
     scored_at: AwareDatetime = Field(description="When the evaluator scored the call.")
 
     def event_id(self) -> str:
-        return self.observation_id
+        if self.project_id is None:
+            return self.observation_id
+        return observation_event_id(self.project_id, self.observation_id)
 
     def partition_key(self) -> str:
         return self.rollout_id

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 
-from distillery_contracts.base import Event, stable_hash
+from distillery_contracts.base import Event, observation_event_id, stable_hash
 from distillery_contracts.common import Cost, Millis, Score, Usage
 from distillery_contracts.messages import ChatMessage, ToolDefinition
 
@@ -39,8 +39,9 @@ class ModelParameters(BaseModel):
 class TraceCaptured(Event):
     """One Langfuse GENERATION observation: what the model was asked and what it answered.
 
-    Published once per observation (its event id is the observation id) and keyed by the
-    call's session id so that the turns of one call stay in order.
+    Published once per observation (its event id is ``<project>:<observation id>``, see
+    :func:`observation_event_id`) and keyed by the call's session id so that the turns of one
+    call stay in order.
     """
 
     event_type: ClassVar[str] = "TraceCaptured"
@@ -110,7 +111,7 @@ class TraceCaptured(Event):
     ingested_at: AwareDatetime = Field(description="When the trace-ingester read the observation.")
 
     def event_id(self) -> str:
-        return self.observation_id
+        return observation_event_id(self.project_id, self.observation_id)
 
     def partition_key(self) -> str:
         return self.session_id or self.trace_id
@@ -136,7 +137,8 @@ class TraceScored(Event):
 
     def event_id(self) -> str:
         score_ids = sorted(s.score_id for s in self.scores)
-        return f"{self.observation_id}:scores:{stable_hash(*score_ids, length=16)}"
+        observation = observation_event_id(self.project_id, self.observation_id)
+        return f"{observation}:scores:{stable_hash(*score_ids, length=16)}"
 
     def partition_key(self) -> str:
         return self.session_id or self.trace_id

@@ -46,8 +46,8 @@ async def test_each_generation_is_emitted_to_its_topic_caused_by_its_trace(clean
     before = counters(cleaner.config_hash)
     await handler(uow, [delivered(good, 0), delivered(cut, 1)])
     [accepted, rejected] = uow.pending
-    assert (accepted.topic, accepted.envelope.causation_id, accepted.key) == (EXAMPLES_ACCEPTED, "obs-0001", "call-a")
-    assert (rejected.topic, rejected.envelope.causation_id, rejected.key) == (EXAMPLES_REJECTED, "obs-0002", "call-b")
+    assert (accepted.topic, accepted.envelope.causation_id, accepted.key) == (EXAMPLES_ACCEPTED, "clinic:obs-0001", "call-a")
+    assert (rejected.topic, rejected.envelope.causation_id, rejected.key) == (EXAMPLES_REJECTED, "clinic:obs-0002", "call-b")
     assert {m.envelope.correlation_id for m in uow.pending} == {"cycle-9"}
     assert moved(before, counters(cleaner.config_hash)) == {
         "accepted": 1, "incomplete": 1, "phones": 3}

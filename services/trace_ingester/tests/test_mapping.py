@@ -21,7 +21,7 @@ def mapped(**overrides):
 def test_maps_an_openai_integration_generation_with_tools_and_a_tool_call():
     trace = observation_to_trace(sample_generation(1), [sample_score()], "clinic", NOW)
 
-    assert trace.event_id() == "obs-00001"
+    assert trace.event_id() == "clinic:obs-00001"
     assert trace.partition_key() == "call-0000"
     assert (trace.project_id, trace.trace_id, trace.user_id) == ("clinic", "trace-00001", "caller-00042")
     assert [m.role for m in trace.input_messages] == ["system", "user", "assistant", "tool"]

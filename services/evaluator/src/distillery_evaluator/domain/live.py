@@ -74,7 +74,8 @@ def call_scored(trace: TraceCaptured, rollout_id: str, arm: str, stage: int, ans
     similarity = next((s.value for s in scores if s.scorer == EMBEDDING), None)
     cost = cost_of(answer.model, answer.usage) if answer.usage and trace.model else None
     return CallScored(
-        observation_id=trace.observation_id, trace_id=trace.trace_id, session_id=trace.session_id,
+        observation_id=trace.observation_id, project_id=trace.project_id, trace_id=trace.trace_id,
+        session_id=trace.session_id,
         rollout_id=rollout_id, stage_index=stage, arm=arm, model=answer.model,
         hallucinated=any(v >= 0.5 for v in verdicts) if verdicts else None,
         hallucination_score=max(verdicts) if verdicts else None,
