@@ -81,7 +81,7 @@ async def test_poison_message_is_retried_then_dead_lettered_and_the_rest_applied
     [(topic, letter)] = sink.sent
     assert topic == f"{TRACES_RAW}.dlq"
     assert (letter.error_type, letter.attempts, letter.offset) == ("RuntimeError", 3, 1)
-    assert letter.error_message == "model answered nonsense"
+    assert letter.error_message.startswith("RuntimeError (raised at ")  # never the message's text
     assert letter.consumer_group == "distillery.test"
 
 

@@ -30,6 +30,10 @@ event is at version 1."""
 class DecodeError(ValueError):
     """A message body that cannot become an event; the message goes to the DLQ."""
 
+    message_is_safe = True
+    """Messages name fields, kinds and positions, never input values, so logs and dead letters
+    may carry them (``distillery_runtime.safe_errors``)."""
+
 
 class UnknownEventType(DecodeError):
     """The envelope names an event type that the topic does not carry."""

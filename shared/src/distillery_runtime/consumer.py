@@ -28,6 +28,7 @@ from distillery_runtime.errors import ConfigError, PermanentError
 from distillery_runtime.faults import crash_point
 from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.logs import get_logger
+from distillery_runtime.safe_errors import safe_summary
 from distillery_runtime.metrics import (
     BATCH_SECONDS,
     HANDLER_RETRIES,
@@ -177,7 +178,7 @@ class BatchProcessor:
             if len(deliveries) == 1:
                 first_error: Exception | None = exc
             else:
-                log.warning("batch failed; applying its messages one by one", error=repr(exc))
+                log.warning("batch failed; applying its messages one by one", error=safe_summary(exc))
                 first_error = None
         for record, delivery in deliveries:
             await self._apply_with_retries(record, delivery, first_error)
@@ -228,7 +229,7 @@ class BatchProcessor:
         log.error(
             "dead-lettering message",
             topic=record.topic, partition=record.partition, offset=record.offset,
-            error_type=type(error).__name__, error=str(error)[:500], attempts=attempts,
+            error_type=type(error).__name__, error=safe_summary(error), attempts=attempts,
         )
         await self._dead_letters.send(FailedRecord(record=record, error=error, attempts=attempts,
                                                    group=self.group))

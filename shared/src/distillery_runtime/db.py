@@ -50,6 +50,8 @@ def create_engine(url: str, schema: str, *, pool_size: int = 5) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        # a failing statement's parameters are callers' words: keep them out of the error
+        hide_parameters=True,
         connect_args={"server_settings": {"search_path": schema, "application_name": schema}},
     )
 

@@ -19,6 +19,7 @@ from distillery_contracts.envelope import Envelope
 from distillery_runtime.logs import get_logger
 from distillery_runtime.metrics import EVENTS_TOO_LARGE, MESSAGES_DEAD_LETTERED
 from distillery_runtime.outbox import OutgoingMessage
+from distillery_runtime.safe_errors import safe_summary
 from distillery_runtime.sizes import BARE_DEAD_LETTER_BYTES, DEFAULT_MAX_EVENT_BYTES, is_too_large
 
 log = get_logger(__name__)
@@ -37,10 +38,9 @@ class FailedRecord:
 def dead_letter_for(failed: FailedRecord) -> DeadLettered:
     record = failed.record
     headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
-    message = str(failed.error) or type(failed.error).__name__
     return DeadLettered(
         error_type=type(failed.error).__name__,
-        error_message=message[:4000],
+        error_message=safe_summary(failed.error),
         source_topic=record.topic,
         partition=record.partition,
         offset=record.offset,

@@ -29,6 +29,7 @@ from distillery_contracts.envelope import HEADER_CORRELATION_ID, HEADER_PRODUCER
 from distillery_runtime.clock import utc_now
 from distillery_runtime.locks import advisory_lock
 from distillery_runtime.logs import get_logger
+from distillery_runtime.safe_errors import safe_summary
 from distillery_runtime.metrics import EVENTS_TOO_LARGE, OUTBOX_PUBLISHED
 from distillery_runtime.sizes import (
     BARE_DEAD_LETTER_BYTES,
@@ -152,7 +153,7 @@ class OutboxRelay:
                 self.healthy = True
             except Exception as exc:  # broker or database down: keep the rows, try again
                 self.healthy = False
-                log.warning("outbox relay failed; will retry", error=str(exc))
+                log.warning("outbox relay failed; will retry", error=safe_summary(exc))
                 published = 0
             if published >= self._batch_size:
                 continue
@@ -169,7 +170,8 @@ class OutboxRelay:
             while await self.publish_pending() >= self._batch_size:
                 pass
         except Exception as exc:
-            log.warning("outbox not drained at shutdown; rows stay for the next start", error=str(exc))
+            log.warning("outbox not drained at shutdown; rows stay for the next start",
+                        error=safe_summary(exc))
 
     async def publish_pending(self) -> int:
         """Publish one batch while holding the relay's lock (one relay per schema keeps each

@@ -33,6 +33,7 @@ from distillery_runtime.kafka import (
     subscribe,
 )
 from distillery_runtime.logs import get_logger
+from distillery_runtime.safe_errors import safe_summary
 from distillery_runtime.metrics import READY
 from distillery_runtime.migrations import migrate
 from distillery_runtime.outbox import OutboxRelay
@@ -205,7 +206,7 @@ class ServiceRunner:
     async def _on_infrastructure_error(self, exc: BaseException) -> None:
         self._infra_ok = False
         self._infra_backoff_s = min(30.0, max(0.5, self._infra_backoff_s * 2))
-        log.warning("dependency failure; batch rewound, retrying", error=repr(exc),
+        log.warning("dependency failure; batch rewound, retrying", error=safe_summary(exc),
                     retry_in_s=self._infra_backoff_s)
         await asyncio.sleep(self._infra_backoff_s)
         self._infra_ok = True

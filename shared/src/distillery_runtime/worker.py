@@ -30,6 +30,7 @@ from distillery_runtime.errors import ConfigError
 from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.locks import HeldLock, advisory_lock
 from distillery_runtime.logs import get_logger
+from distillery_runtime.safe_errors import safe_summary
 from distillery_runtime.metrics import WORKER_FAILURES
 from distillery_runtime.service import ServiceContext
 from distillery_runtime.waiting import sleep_unless_stopped
@@ -125,8 +126,8 @@ class Worker:
     def _failed(self, ctx: ServiceContext, exc: BaseException) -> None:
         self.failures += 1
         WORKER_FAILURES.labels(ctx.name, self.name).inc()
-        report = log.warning if is_infrastructure_error(exc) else log.exception
-        report("background step failed; retrying", worker=self.name, error=repr(exc)[:300],
+        report = log.warning if is_infrastructure_error(exc) else log.error
+        report("background step failed; retrying", worker=self.name, error=safe_summary(exc),
                failures=self.failures, retry_in_s=round(self._pause(), 3))
 
     def _pause(self) -> float:
