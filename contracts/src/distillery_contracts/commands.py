@@ -6,11 +6,12 @@ Commands are imperative and carry ``requested_by`` and ``requested_at`` (see
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from distillery_contracts.base import Command
+from distillery_contracts.signatures import Signature
 
 
 class BackfillRange(Command):
@@ -87,13 +88,22 @@ class RunEvaluation(Command):
 
 
 class RolloutCommand(Command):
-    """Base of the commands that act on one rollout; keyed by rollout so they stay in order."""
+    """Base of the commands that act on one rollout; keyed by rollout so they stay in order.
+
+    The controller obeys only a command signed by a trusted operator key whose identity is
+    ``requested_by`` (see ``signatures``); ``force`` needs the ``operator`` role."""
 
     rollout_id: str = Field(min_length=1, description="The rollout to act on.")
     reason: str | None = Field(default=None, description="Why, recorded with the decision.")
+    signature: Signature | None = Field(
+        default=None, description="The operator's signature of every other field; None: refused.")
 
     def partition_key(self) -> str:
         return self.rollout_id
+
+    def signed_content(self) -> dict[str, Any]:
+        """Every field but the signature: who, when, which rollout, what and why."""
+        return self.model_dump(mode="json", exclude={"signature"})
 
 
 class PauseRollout(RolloutCommand):

@@ -6,12 +6,18 @@ The router library parses this exact shape; field names are part of its contract
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from distillery_contracts.base import Event
 from distillery_contracts.common import Percent
+from distillery_contracts.signatures import Signature
+
+SIGNED_ARM_FIELDS = ("name", "model", "provider", "deployment", "weight")
+"""What a table's signature covers: the fields a router acts on, named here (not "all of
+them") so that a field added later does not make routers that ignore it refuse every table."""
+SIGNED_TABLE_FIELDS = ("route", "version", "rollout_id", "updated_at")
 
 WEIGHT_TOLERANCE = 1e-6
 """How far from 100 the sum of a table's weights may be (float rounding)."""
@@ -58,6 +64,9 @@ class RouteTableUpdated(Event):
         min_length=1, description="Arms in bucket order; weights add up to 100."
     )
     updated_at: AwareDatetime = Field(description="When the table changed.")
+    signature: Signature | None = Field(
+        default=None, description="The rollout-controller's signature of the routed fields; routers "
+        "given its public key refuse a table without a valid one.")
 
     @model_validator(mode="after")
     def _valid_arms(self) -> RouteTableUpdated:
@@ -69,6 +78,13 @@ class RouteTableUpdated(Event):
 
     def event_id(self) -> str:
         return f"{self.route}:v{self.version}"
+
+    def signed_content(self) -> dict[str, Any]:
+        """The routed fields (see ``SIGNED_TABLE_FIELDS``), as the router rebuilds them."""
+        data = self.model_dump(mode="json")
+        content = {name: data[name] for name in SIGNED_TABLE_FIELDS}
+        content["arms"] = [{name: arm[name] for name in SIGNED_ARM_FIELDS} for arm in data["arms"]]
+        return content
 
     def partition_key(self) -> str:
         return self.route
