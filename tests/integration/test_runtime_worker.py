@@ -85,3 +85,39 @@ async def test_a_lock_whose_holder_failed_mid_transaction_is_released_for_others
     finally:
         await holder.dispose()
         await other.dispose()
+
+
+async def test_a_step_that_finds_its_fencing_token_superseded_gives_up_the_lead(database_url: str) -> None:
+    """The lock connection still answers, yet a step learnt that another holder took over (its
+    token was superseded): the worker must stop leading and win the lock again (a new token)
+    instead of stepping on with the old one."""
+    from distillery_runtime.fencing import LostLease
+
+    stopping = asyncio.Event()
+    led: list[str] = []
+    steps: list[int] = []
+
+    async def on_lead(ctx: ServiceContext) -> None:
+        led.append(ctx.name)
+
+    async def step(ctx: ServiceContext) -> None:
+        steps.append(len(led))
+        if len(led) == 1:
+            raise LostLease("test: superseded")
+
+    ctx = instance(database_url, "instance_fenced", stopping)
+    worker = Worker("fenced-test", step, interval_s=0.05, lock="test:fenced", on_lead=on_lead,
+                    backoff_s=0.05, max_backoff_s=0.1)
+    task = asyncio.create_task(worker.run(ctx))
+    try:
+        for _ in range(200):
+            if len(led) >= 2 and len(steps) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert len(led) >= 2, "the worker stepped on under a superseded token instead of leading anew"
+        assert steps.count(1) == 1  # not one more step under the superseded lead
+        assert 2 in steps  # and the work goes on under the new one
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, 5)
+        await ctx.engine.dispose()

@@ -13,10 +13,13 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from distillery_contracts.finetune import Hyperparameters, JobError, JobMetrics, JobStatus
 from distillery_finetune_controller.domain.job import FileRef, Job, Phase
 from distillery_finetune_controller.domain.provider_types import ProviderCheckpoint, ProviderEvent
 from distillery_finetune_controller.domain.registry import ModelStatus, RegisteredModel, StatusChange
+from distillery_runtime.fencing import LostLease
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ACCOUNT = "openai:test"
@@ -37,13 +40,25 @@ class JobStoreContract:
     async def test_a_job_round_trips_with_every_field(self, jobs):
         job = new_job("job-a", phase=Phase.TRACKING, status=JobStatus.RUNNING, provider_job_id="ftjob-1",
                       error=JobError(code="x", message="y"), metrics=JobMetrics(step=3, train_loss=0.5),
-                      intent_at=T0, create_attempts=1, check_interval_s=1.5, last_event_id="ev-9")
+                      intent_at=T0, attempted_at=T0 + timedelta(minutes=1), create_attempts=1,
+                      check_interval_s=1.5, last_event_id="ev-9")
         assert await jobs.add(job, ACCOUNT)
         assert not await jobs.add(job, ACCOUNT)
 
         loaded = await jobs.get("job-a")
         assert dataclasses.replace(loaded, updated_at=None) == dataclasses.replace(job, updated_at=None)
         assert await jobs.get("job-nope") is None
+
+    async def test_only_the_newest_fencing_token_of_a_name_holds(self, jobs):
+        first = await jobs.take_lead("worker")
+        await jobs.hold_lead("worker", first)
+        second = await jobs.take_lead("worker")
+        assert second > first
+        await jobs.hold_lead("worker", second)
+        with pytest.raises(LostLease):
+            await jobs.hold_lead("worker", first)
+        with pytest.raises(LostLease):
+            await jobs.hold_lead("another", first)  # never taken
 
     async def test_due_jobs_are_unfinished_ones_whose_check_time_came_or_that_must_be_cancelled(self, jobs):
         await jobs.add(new_job("job-a", T0), ACCOUNT)

@@ -14,7 +14,9 @@ service context that does one round of work and says whether more is waiting at 
 - with ``lock`` set, the loop runs only while this instance holds that advisory lock,
   for the loop's whole life: several instances may run, one leads, and when the leader's
   connection dies another takes over. ``on_lead`` runs once each time leadership is won
-  (resuming what a dead leader left half done); ``on_stop`` runs when the loop ends;
+  (resuming what a dead leader left half done); a step raising ``LockLost`` (its fencing
+  token was superseded, see ``fencing.py``) ends the lead, which is then tried for again;
+  ``on_stop`` runs when the loop ends;
 - with ``until_done``, the loop stops after its first successful step (one-off start-up
   work that must survive an outage), and the task idles until shutdown.
 """
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.infra import is_infrastructure_error
-from distillery_runtime.locks import HeldLock, advisory_lock
+from distillery_runtime.locks import HeldLock, LockLost, advisory_lock
 from distillery_runtime.logs import get_logger
 from distillery_runtime.safe_errors import safe_summary
 from distillery_runtime.metrics import WORKER_FAILURES
@@ -117,6 +119,8 @@ class Worker:
             busy = bool(await self.step(ctx))
         except self.fatal:
             raise
+        except LockLost:
+            raise  # a step found it no longer leads (its fencing token was superseded): stop leading
         except Exception as exc:
             self._failed(ctx, exc)
             return False

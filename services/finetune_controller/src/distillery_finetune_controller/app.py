@@ -16,7 +16,7 @@ from distillery_finetune_controller.adapters.providers.base import AbstractFineT
 from distillery_finetune_controller.adapters.providers.factory import build_provider
 from distillery_finetune_controller.config import FinetuneSettings, ProviderKind
 from distillery_finetune_controller.handlers import Handlers
-from distillery_finetune_controller.services import JobContext
+from distillery_finetune_controller.services import LEADER, JobContext
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.service import ServiceSpec
@@ -27,8 +27,9 @@ from distillery_runtime.worker import Worker
 __all__ = ["NAME", "SCHEMA", "build"]
 
 GROUP = f"distillery.{NAME}"
-WORKER_LOCK = "finetune-controller:worker"
-"""One instance at a time talks to the provider; when it dies another resumes its jobs."""
+WORKER_LOCK = LEADER
+"""One instance at a time talks to the provider; when it dies another resumes its jobs (and the
+fencing token it takes makes whatever the old leader still tries to save fail)."""
 
 
 def sql_jobs(uow: UnitOfWork) -> AbstractJobStore:

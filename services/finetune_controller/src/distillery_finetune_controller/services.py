@@ -12,13 +12,19 @@ that provider: the configured one, or the fallback the lifecycle guard sent it t
 Creation is the step that spends money, so it is made idempotent: the attempt is
 committed before the provider is called, and a job with an earlier attempt is first
 looked for in the provider's job list (by its metadata) before another create call.
+
+Every save is fenced: the leader takes a fencing token when it wins the lock, and each unit
+of work that saves its work checks the token first (``distillery_runtime.fencing``). A leader
+that lost the lock therefore cannot commit a create intent, so it never calls create, and
+nothing else it did is saved; it raises ``LostLease`` and gives up leading.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -48,6 +54,7 @@ from distillery_runtime.blobstore import AbstractBlobStore
 from distillery_runtime.clock import utc_now
 from distillery_runtime.errors import PermanentError
 from distillery_runtime.faults import crash_point
+from distillery_runtime.fencing import LostLease
 from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.logs import get_logger
 from distillery_runtime.service import ServiceContext
@@ -59,6 +66,8 @@ JobStoreFactory = Callable[[UnitOfWork], AbstractJobStore]
 ModelStoreFactory = Callable[[UnitOfWork], AbstractModelStore]
 
 CRASH_AFTER_CREATE = "finetune_after_job_created"
+LEADER = "finetune-controller:worker"
+"""The worker's lock name (app.WORKER_LOCK) and the name of its fencing tokens."""
 MAX_STEPS_PER_TICK = 5
 DUE_PER_TICK = 100
 
@@ -105,6 +114,14 @@ def _unbound() -> UnitOfWork:
 
 
 @dataclass
+class Lead:
+    """The fencing token this instance took when it last won the worker's lock (None: not taken,
+    as in tests that tick without leading); shared by every copy of a JobContext."""
+
+    token: int | None = None
+
+
+@dataclass
 class JobContext:
     """What moving jobs needs: the providers, the settings, the stores and a clock (all
     injected; tests hand in fakes), and units of work, which the running service supplies.
@@ -124,6 +141,7 @@ class JobContext:
     now: Callable[[], datetime] = field(default=utc_now)
     new_uow: Callable[[], UnitOfWork] = field(default=_unbound)
     bound: AbstractFineTuneProvider | None = None
+    lead: Lead = field(default_factory=Lead)
 
     @property
     def providers(self) -> list[AbstractFineTuneProvider]:
@@ -165,13 +183,24 @@ class JobContext:
         return await tick(self.running_in(ctx)) >= DUE_PER_TICK
 
     async def on_lead(self, ctx: ServiceContext) -> None:
-        """Leadership won: every unfinished job is due now, whatever a dead leader left half done."""
+        """Leadership won: a new fencing token (an earlier leader's saves fail from now on), then
+        every unfinished job is due now, whatever a dead leader left half done."""
+        await take_lead(self.running_in(ctx))
         await resume(self.running_in(ctx))
+
+    @asynccontextmanager
+    async def fenced(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work that may save the leader's work: it raises ``LostLease`` first when
+        another instance has taken the lead since this one did."""
+        async with self.new_uow() as uow:
+            if self.lead.token is not None:
+                await self.jobs_in(uow).hold_lead(LEADER, self.lead.token)
+            yield uow
 
     async def commit(self, job: Job, changes: Sequence[FinetuneJobChanged] = (),
                      also: Callable[[UnitOfWork], Awaitable[None]] | None = None) -> None:
         """Save ``job``, add ``changes`` to its history and publish them, all at once."""
-        async with self.new_uow() as uow:
+        async with self.fenced() as uow:
             jobs = self.jobs_in(uow)
             job.updated_at = self.now()
             await jobs.save(job)
@@ -193,6 +222,16 @@ class JobContext:
         if job is None:
             raise LookupError(f"job {job_id} vanished from the database")
         return job
+
+
+async def take_lead(c: JobContext) -> int:
+    """Take the next fencing token for this instance's saves; the token."""
+    async with c.new_uow() as uow:
+        token = await c.jobs_in(uow).take_lead(LEADER)
+        await uow.commit()
+    c.lead.token = token
+    log.info("took the worker's fencing token", token=token)
+    return token
 
 
 async def resume(c: JobContext) -> int:
@@ -230,6 +269,8 @@ async def advance_safely(c: JobContext, job: Job) -> None:
     """Advance ``job``; a provider failure reschedules it or fails it, never stops the tick."""
     try:
         await advance(c, job)
+    except LostLease:
+        raise  # another instance leads now: nothing more is saved, the worker stops leading
     except ProviderUnavailable as exc:
         PROVIDER_FAILURES.labels(c.provider.name, "retried").inc()
         await _retry_later(c, job.job_id, str(exc), exc.retry_after_s)
@@ -346,7 +387,7 @@ async def _ensure_uploaded(c: JobContext, ref: FileRef, filename: str) -> str:
     uploaded = await c.provider.upload_file(path, filename)
     if uploaded.state is FileState.FAILED:
         raise ProviderRejected(uploaded.detail or f"the provider could not process {filename}", code="invalid_file")
-    async with c.new_uow() as uow:
+    async with c.fenced() as uow:
         await c.jobs_in(uow).remember_file(c.account, ref.sha256, uploaded.file_id, filename,
                                            ref.size_bytes, c.now())
         await uow.commit()
@@ -361,10 +402,15 @@ async def create_job(c: JobContext, job: Job) -> None:
         return
     if await _recover_created(c, job):
         return
+    if _create_may_still_appear(c, job):  # the list may not show the last call's job yet
+        job.next_check_at = c.later(c.settings.poll_interval_s)
+        await c.commit(job)
+        return
     request = job.request()
     job.create_attempts += 1
     job.intent_at = job.intent_at or c.now()
-    await c.commit(job)  # the intent: from here on a lost answer is looked for, not repeated
+    job.attempted_at = c.now()
+    await c.commit(job)  # the intent (fenced): from here on a lost answer is looked for, not repeated
     created = await c.provider.create_job(request)
     crash_point(CRASH_AFTER_CREATE)
     await _record_submitted(c, job, created)
@@ -472,8 +518,17 @@ async def deploy_job(c: JobContext, job: Job) -> None:
 async def cancel_job(c: JobContext, job: Job) -> None:
     """Act on a cancel request in whatever phase the job is."""
     log.info("cancelling fine-tuning job", job_id=job.job_id, phase=job.phase.value, reason=job.cancel_reason)
+    if job.phase is Phase.CREATING and _create_may_still_appear(c, job) and job.next_check_at > c.now():
+        return  # looked lately: look again at the job's next check
     if job.phase is Phase.CREATING:
         await _recover_created(c, job)  # a lost create answer may have started a job to cancel
+    if job.phase is Phase.CREATING and _create_may_still_appear(c, job):
+        # Not listed yet, but the last create call may have made a job the list shows later: keep
+        # looking (never creating again) and cancel it at the provider once its id is known.
+        job.next_check_at = c.later(c.settings.poll_interval_s)
+        await c.commit(job)
+        log.info("cancel waits to see whether the last create call made a job", job_id=job.job_id)
+        return
     if job.phase in (Phase.WAITING, Phase.UPLOADING, Phase.CREATING):
         job.cancel_sent = True
         await c.commit(job, job.move_to(JobStatus.CANCELLED, c.now()))
@@ -492,6 +547,14 @@ async def cancel_job(c: JobContext, job: Job) -> None:
         await c.commit(job)
         return
     await c.commit(job, job.observe(remote, c.now(), needs_deployment=c.provider.needs_deployment))
+
+
+def _create_may_still_appear(c: JobContext, job: Job) -> bool:
+    """Whether the last create call, every SDK retry of it timing out, may not have settled yet."""
+    if job.create_attempts == 0 or job.attempted_at is None:
+        return False
+    settles_s = (c.settings.sdk_max_retries + 1) * c.settings.request_timeout_s + c.settings.poll_interval_s
+    return c.now() < job.attempted_at + timedelta(seconds=settles_s)
 
 
 # --- releasing the deployments of retired models -----------------------------------------------
@@ -539,7 +602,7 @@ async def _release_later(c: JobContext, model: RegisteredModel, reason: str, ret
 
 
 async def _save_undeploy(c: JobContext, model: RegisteredModel) -> None:
-    async with c.new_uow() as uow:
+    async with c.fenced() as uow:
         await c.registry_in(uow).save_undeploy(model)
         await uow.commit()
 

@@ -34,6 +34,7 @@ from distillery_finetune_controller.domain.provider_types import (
 )
 from distillery_finetune_controller.domain.registry import ModelStatus, RegisteredModel, StatusChange
 from distillery_finetune_controller.domain.status import OPENAI_STATUSES, map_status
+from distillery_runtime.fencing import LostLease
 
 
 class FakeJobStore(AbstractJobStore):
@@ -46,6 +47,7 @@ class FakeJobStore(AbstractJobStore):
         self.history_rows: dict[str, list[tuple[JobStatus, datetime]]] = {}
         self.event_rows: dict[str, dict[str, ProviderEvent]] = {}
         self.checkpoint_rows: dict[str, dict[str, ProviderCheckpoint]] = {}
+        self.tokens: dict[str, int] = {}
 
     async def add(self, job: Job, account: str) -> bool:
         if job.job_id in self.jobs:
@@ -53,6 +55,14 @@ class FakeJobStore(AbstractJobStore):
         self.jobs[job.job_id] = copy.deepcopy(job)
         self.accounts[job.job_id] = account
         return True
+
+    async def take_lead(self, name: str) -> int:
+        self.tokens[name] = self.tokens.get(name, 0) + 1
+        return self.tokens[name]
+
+    async def hold_lead(self, name: str, token: int) -> None:
+        if self.tokens.get(name) != token:
+            raise LostLease(f"{name}: token {token} was superseded by {self.tokens.get(name)}")
 
     async def get(self, job_id: str) -> Job | None:
         return copy.deepcopy(self.jobs.get(job_id))
@@ -173,7 +183,9 @@ class FakeFineTuneProvider(AbstractFineTuneProvider):
     ``fail_next(operation, error, ...)`` makes the next calls of an operation ('model',
     'upload', 'get_file', 'create', 'find', 'get_job', 'events', 'checkpoints', 'cancel',
     'deploy', 'get_deployment', 'undeploy') raise; ``lose_create_answers`` makes create
-    succeed at the provider and then raise, as a timeout after the provider acted would.
+    succeed at the provider and then raise, as a timeout after the provider acted would;
+    with ``lists_late`` a created job is missing from the job list (``find``) until ``unlisted``
+    is cleared, as an eventually consistent list is.
     ``selfhosted()`` makes one that deploys as the self-hosted provider does: under the model's
     name, ready at once unless ``deployment_state_after_put`` says otherwise, released on undeploy.
     """
@@ -204,6 +216,8 @@ class FakeFineTuneProvider(AbstractFineTuneProvider):
         self.upload_state = FileState.READY
         self.calls: list[str] = []
         self.lose_create_answers = 0
+        self.lists_late = False
+        self.unlisted: set[str] = set()
         self._failures: dict[str, list[Exception]] = {}
         self._ids = itertools.count(1)
         self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -269,6 +283,8 @@ class FakeFineTuneProvider(AbstractFineTuneProvider):
         )
         self.jobs[job.provider_job_id] = job
         self.requests[job.provider_job_id] = request
+        if self.lists_late:
+            self.unlisted.add(job.provider_job_id)
         if self.lose_create_answers:
             self.lose_create_answers -= 1
             raise ProviderUnavailable("create: read timed out (the job was created nonetheless)")
@@ -276,7 +292,8 @@ class FakeFineTuneProvider(AbstractFineTuneProvider):
 
     async def find_job(self, request: JobRequest, attempted_at: datetime, taken: set[str]) -> ProviderJob | None:
         self._enter("find", request.job_id)
-        return find_own_job(self.jobs.values(), request, attempted_at, taken)
+        listed = [j for j in self.jobs.values() if j.provider_job_id not in self.unlisted]
+        return find_own_job(listed, request, attempted_at, taken)
 
     async def get_job(self, provider_job_id: str) -> ProviderJob:
         self._enter("get_job", provider_job_id)

@@ -24,6 +24,7 @@ from distillery_finetune_controller.adapters.tables import (
 )
 from distillery_finetune_controller.domain.job import ACTIVE_PHASES, FileRef, Job, Phase
 from distillery_finetune_controller.domain.provider_types import ProviderCheckpoint, ProviderEvent
+from distillery_runtime.fencing import hold_token, take_token
 
 
 class AbstractJobStore(abc.ABC):
@@ -32,6 +33,16 @@ class AbstractJobStore(abc.ABC):
     @abc.abstractmethod
     async def add(self, job: Job, account: str) -> bool:
         """Store a new job; False if a job with its id exists already."""
+
+    @abc.abstractmethod
+    async def take_lead(self, name: str) -> int:
+        """A new fencing token for the worker that just won the lock ``name``; older ones stop
+        passing :meth:`hold_lead` once this transaction commits."""
+
+    @abc.abstractmethod
+    async def hold_lead(self, name: str, token: int) -> None:
+        """Raise ``LostLease`` unless ``token`` is still the newest of ``name``: the worker's saves
+        call it first, so a leader that lost the lock cannot save (nor create a paid job)."""
 
     @abc.abstractmethod
     async def get(self, job_id: str) -> Job | None:
@@ -116,6 +127,12 @@ class SqlJobStore(AbstractJobStore):
                "cancel_reason": job.cancel_reason}
         stmt = pg_insert(jobs).values(**row).on_conflict_do_nothing().returning(jobs.c.job_id)
         return (await self.session.execute(stmt)).first() is not None
+
+    async def take_lead(self, name: str) -> int:
+        return await take_token(self.session, name)
+
+    async def hold_lead(self, name: str, token: int) -> None:
+        await hold_token(self.session, name, token)
 
     async def get(self, job_id: str) -> Job | None:
         row = (await self.session.execute(select(jobs).where(jobs.c.job_id == job_id))).mappings().first()
@@ -217,6 +234,7 @@ def job_row(job: Job) -> dict[str, Any]:
         "provider_job_id": job.provider_job_id, "provider_status": job.provider_status,
         "training_file_id": job.training_file_id, "validation_file_id": job.validation_file_id,
         "create_attempts": job.create_attempts, "intent_at": job.intent_at,
+        "attempted_at": job.attempted_at,
         "fine_tuned_model": job.fine_tuned_model, "deployment_name": job.deployment_name,
         "trained_tokens": job.trained_tokens, "error": job.error.model_dump(mode="json") if job.error else None,
         "metrics": job.metrics.model_dump(mode="json"), "cancel_sent": job.cancel_sent,
@@ -237,7 +255,7 @@ def job_from_row(row: Any) -> Job:
         phase=Phase(row["phase"]), status=JobStatus(row["status"]) if row["status"] else None,
         provider_job_id=row["provider_job_id"], provider_status=row["provider_status"],
         training_file_id=row["training_file_id"], validation_file_id=row["validation_file_id"],
-        create_attempts=row["create_attempts"], intent_at=row["intent_at"],
+        create_attempts=row["create_attempts"], intent_at=row["intent_at"], attempted_at=row["attempted_at"],
         fine_tuned_model=row["fine_tuned_model"], deployment_name=row["deployment_name"],
         trained_tokens=row["trained_tokens"],
         error=JobError.model_validate(row["error"]) if row["error"] else None,

@@ -33,6 +33,7 @@ jobs = Table(
     optional("validation_file_id", Text),
     required("create_attempts", Integer, server_default="0"),
     optional("intent_at", Timestamp),
+    optional("attempted_at", Timestamp),
     optional("fine_tuned_model", Text),
     optional("deployment_name", Text),
     optional("trained_tokens", BigInteger),
@@ -108,4 +109,10 @@ models = Table(
     required("undeploy_failures", Integer, server_default="0"),
     optional("undeployed_at", Timestamp),
     Index("models_deployment", "deployment_name"),
+)
+
+fencing_tokens = Table(
+    "fencing_tokens", metadata,
+    key("name", Text),
+    required("token", BigInteger),
 )

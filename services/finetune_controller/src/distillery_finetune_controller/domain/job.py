@@ -75,6 +75,9 @@ class Job:
     validation_file_id: str | None = None
     create_attempts: int = 0
     intent_at: datetime | None = None
+    attempted_at: datetime | None = None
+    """When the last create call was made: a cancel keeps looking for the job it may have made
+    until that call has settled (timed out with every retry of the SDK)."""
     fine_tuned_model: str | None = None
     deployment_name: str | None = None
     trained_tokens: int | None = None
