@@ -37,6 +37,8 @@ DIRECT = (
              "docker compose only: the tag of every Distillery image."),
     Variable("DISTILLERY_POSTGRES_PASSWORD", SECRET, "secret",
              "docker compose only: password of the distillery PostgreSQL user.", secret=True),
+    Variable("DISTILLERY_BIND", "127.0.0.1", "str",
+             "docker compose only: host address the published ports (routing API, Langfuse UI) listen on."),
     Variable("DISTILLERY_ROUTING_PORT", "8080", "int",
              "docker compose only: host port of the rollout-controller's routing API."),
     Variable("DISTILLERY_MODELS_DIR", "./models", "path",

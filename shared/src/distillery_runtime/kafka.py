@@ -26,6 +26,7 @@ from distillery_runtime.consumer import BatchProcessor
 from distillery_runtime.deadletter import AbstractDeadLetterSink
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.kafka_clients import kafka_admin
+from distillery_runtime.kafka_security import kafka_client_options, kafka_security
 from distillery_runtime.logs import get_logger
 from distillery_runtime.outbox import AbstractPublisher, OutgoingMessage
 from distillery_runtime.sizes import DEFAULT_MAX_EVENT_BYTES
@@ -41,13 +42,15 @@ def create_broker(bootstrap: str, client_id: str, **kwargs: Any) -> KafkaBroker:
         enable_idempotence=False,
         log_level=logging.DEBUG,  # FastStream logs every message at this level
         graceful_timeout=kwargs.pop("graceful_timeout", 15.0),
+        security=kwargs.pop("security", None) or kafka_security(),
         **kwargs,
     )
 
 
 async def check_broker(bootstrap: str, timeout_s: float = 10.0) -> None:
     """Fail with one clear line when no broker answers at ``bootstrap``."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000),
+                            **kafka_client_options())
     quiet = logging.getLogger("aiokafka")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # our one line says it; aiokafka's would repeat it
@@ -91,7 +94,8 @@ class KafkaPublisher(AbstractPublisher):
 
     def __init__(self, bootstrap: str, client_id: str, *, max_batch_size: int = 512 * 1024) -> None:
         self._options = dict(bootstrap_servers=bootstrap, client_id=client_id, acks="all",
-                             enable_idempotence=False, max_batch_size=max_batch_size)
+                             enable_idempotence=False, max_batch_size=max_batch_size,
+                             **kafka_client_options())
         self._producer: AIOKafkaProducer | None = None
         self._partitioner = DefaultPartitioner()
 
@@ -195,7 +199,7 @@ async def publish_events(bootstrap: str, topic: str, events: Sequence[Event], *,
     Each gets a full envelope; the call returns once the broker acknowledged all of them.
     """
     client = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
-                              client_id=producer.split("/")[0])
+                              client_id=producer.split("/")[0], **kafka_client_options())
     await client.start()
     try:
         envelopes, futures = [], []

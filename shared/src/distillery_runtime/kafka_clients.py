@@ -14,11 +14,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from distillery_runtime.kafka_security import kafka_client_options
+
 
 @asynccontextmanager
 async def kafka_admin(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
     """A started admin client, closed on the way out."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_client_options())
     await admin.start()
     try:
         yield admin
@@ -32,7 +34,7 @@ async def kafka_reader(bootstrap: str, *topics: str, group: str | None = None,
     """A started consumer outside any service (the CLI's inspection and replay, tests): it
     never commits on its own, so reading or looking leaves a group's offsets as they were."""
     consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False, **options)
+                                enable_auto_commit=False, **{**kafka_client_options(), **options})
     await consumer.start()
     try:
         yield consumer

@@ -15,11 +15,12 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_runtime.blobstore import AbstractBlobStore, open_blob_store
+from distillery_runtime.kafka_security import KafkaSecuritySettings
 from distillery_runtime.sizes import DEFAULT_MAX_EVENT_BYTES
 from distillery_runtime.stackstate import read_stack_state
 
 
-class RuntimeSettings(BaseSettings):
+class RuntimeSettings(KafkaSecuritySettings):
     """Connection, delivery and observability settings common to all services."""
 
     model_config = SettingsConfigDict(env_prefix="DISTILLERY_", extra="ignore", env_ignore_empty=True)
