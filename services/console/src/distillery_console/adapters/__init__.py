@@ -1,0 +1,1 @@
+"""Ports and adapters of the console: its read-model store, SQL and fake."""

@@ -1,0 +1,120 @@
+"""The console store in memory, for unit tests: the same answers as the SQL store (one
+contract suite runs on both), and what was written kept in plain dicts to assert on."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from distillery_console.adapters.store import AbstractConsoleStore, Cycle, JobPoint, OperatorAction
+from distillery_console.domain.cycles import CycleStep
+from distillery_contracts.datasets import DatasetBuilt
+from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
+from distillery_contracts.finetune import FinetuneJobChanged
+from distillery_contracts.rollout import RolloutDecided
+from distillery_contracts.routing import RouteTableUpdated
+
+
+class FakeConsoleStore(AbstractConsoleStore):
+    def __init__(self) -> None:
+        self.tables: dict[str, RouteTableUpdated] = {}
+        self.cycle_rows: dict[str, Cycle] = {}
+        self.dataset_rows: dict[str, DatasetBuilt] = {}
+        self.job_rows: dict[str, tuple[str, FinetuneJobChanged]] = {}
+        self.evaluation_rows: dict[str, EvaluationCompleted] = {}
+        self.item_rows: dict[tuple[str, str], tuple[EvaluationItemScored, bool]] = {}
+        self.decision_rows: dict[str, RolloutDecided] = {}
+        self.rejection_counts: Counter[tuple[str, str]] = Counter()
+        self.actions: dict[str, OperatorAction] = {}
+
+    async def save_route_table(self, table: RouteTableUpdated) -> None:
+        known = self.tables.get(table.route)
+        if known is None or known.version <= table.version:
+            self.tables[table.route] = table
+
+    async def apply_cycle_step(self, step: CycleStep) -> None:
+        known = self.cycle_rows.get(step.cycle_id)
+        if known is None:
+            self.cycle_rows[step.cycle_id] = Cycle(step.cycle_id, step.at, step.at, step.phase, step.candidate_model)
+            return
+        newer = step.supersedes(known.updated_at)
+        model = (step.candidate_model if newer else known.candidate_model) or known.candidate_model \
+            or step.candidate_model
+        self.cycle_rows[step.cycle_id] = Cycle(step.cycle_id, min(known.started_at, step.at),
+                                               max(known.updated_at, step.at),
+                                               step.phase if newer else known.phase, model)
+
+    async def save_dataset(self, dataset: DatasetBuilt) -> None:
+        self.dataset_rows.setdefault(dataset.dataset_id, dataset)
+
+    async def save_job_event(self, event_id: str, job: FinetuneJobChanged) -> None:
+        self.job_rows.setdefault(event_id, (event_id, job))
+
+    async def save_evaluation(self, evaluation: EvaluationCompleted) -> None:
+        self.evaluation_rows.setdefault(evaluation.run_id, evaluation)
+
+    async def save_items(self, items: list[tuple[EvaluationItemScored, bool]]) -> None:
+        for item, failing in items:
+            self.item_rows.setdefault((item.run_id, item.item_id), (item, failing))
+
+    async def save_decision(self, decision: RolloutDecided) -> None:
+        self.decision_rows.setdefault(decision.decision_id, decision)
+
+    async def add_rejections(self, counts: dict[tuple[str, str], int]) -> None:
+        self.rejection_counts.update(counts)
+
+    async def save_operator_action(self, action: OperatorAction) -> None:
+        self.actions.setdefault(action.action_id, action)
+
+    async def route_tables(self) -> list[RouteTableUpdated]:
+        return [self.tables[r] for r in sorted(self.tables)]
+
+    async def cycles(self, limit: int) -> list[Cycle]:
+        ordered = sorted(self.cycle_rows.values(), key=lambda c: c.cycle_id)
+        return sorted(ordered, key=lambda c: c.started_at, reverse=True)[:limit]
+
+    async def cycle(self, cycle_id: str) -> Cycle | None:
+        return self.cycle_rows.get(cycle_id)
+
+    async def datasets(self, cycle_id: str) -> list[DatasetBuilt]:
+        return sorted((d for d in self.dataset_rows.values() if d.cycle_id == cycle_id), key=lambda d: d.version)
+
+    async def dataset_before(self, version: int) -> DatasetBuilt | None:
+        older = [d for d in self.dataset_rows.values() if d.version < version]
+        return max(older, key=lambda d: d.version) if older else None
+
+    async def job_points(self, cycle_id: str) -> list[JobPoint]:
+        rows = sorted((j for j in self.job_rows.values() if j[1].cycle_id == cycle_id),
+                      key=lambda j: (j[1].occurred_at, j[0]))
+        return [JobPoint(j.job_id, j.status.value, j.occurred_at, j.metrics.step, j.metrics.train_loss,
+                         j.metrics.valid_loss) for _, j in rows]
+
+    async def evaluations(self, cycle_id: str) -> list[EvaluationCompleted]:
+        return sorted((e for e in self.evaluation_rows.values() if e.cycle_id == cycle_id),
+                      key=lambda e: e.completed_at)
+
+    async def evaluation(self, run_id: str) -> EvaluationCompleted | None:
+        return self.evaluation_rows.get(run_id)
+
+    async def items(self, run_id: str, failing_only: bool, offset: int, limit: int) -> list[EvaluationItemScored]:
+        chosen = [i for i, failing in self.item_rows.values() if i.run_id == run_id and (failing or not failing_only)]
+        return sorted(chosen, key=lambda i: (i.position, i.item_id))[offset:offset + limit]
+
+    async def count_items(self, run_id: str, failing_only: bool) -> int:
+        return sum(1 for i, failing in self.item_rows.values() if i.run_id == run_id and (failing or not failing_only))
+
+    async def decisions(self, *, cycle_id: str | None = None, rollout_id: str | None = None,
+                        limit: int = 200) -> list[RolloutDecided]:
+        chosen = [d for d in self.decision_rows.values()
+                  if (cycle_id is None or d.cycle_id == cycle_id) and (rollout_id is None or d.rollout_id == rollout_id)]
+        latest = sorted(chosen, key=lambda d: (d.decided_at, d.decision_id), reverse=True)[:limit]
+        return sorted(latest, key=lambda d: d.decided_at)
+
+    async def rejections(self, cleaner_versions: list[str]) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for (version, reason), n in self.rejection_counts.items():
+            if version in cleaner_versions:
+                totals[reason] += n
+        return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    async def operator_actions(self, rollout_id: str) -> list[OperatorAction]:
+        return sorted((a for a in self.actions.values() if a.rollout_id == rollout_id), key=lambda a: a.requested_at)

@@ -1,0 +1,3 @@
+from distillery_runtime.migrations import run_env
+
+run_env()

@@ -1,0 +1,109 @@
+"""The console's use cases: keep the read model from what the topics carry, and steer a rollout.
+
+Recording is idempotent per event (the inbox claims each once, and every write is keyed by
+the event's own id), so replaying the topics into an empty schema rebuilds the same pages.
+Steering sends the very command the CLI sends, through the outbox, so it is published if
+and only if the request was accepted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from distillery_console.adapters.store import AbstractConsoleStore, OperatorAction
+from distillery_console.domain.answers import is_failing
+from distillery_console.domain.cycles import CycleStep, dataset_step, decision_step, evaluation_step, job_step
+from distillery_contracts.commands import AbortRollout, AdvanceRollout, PauseRollout, ResumeRollout, RolloutCommand
+from distillery_contracts.datasets import DatasetBuilt
+from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
+from distillery_contracts.examples import ExampleRejected
+from distillery_contracts.finetune import FinetuneJobChanged
+from distillery_contracts.registry import COMMANDS_ROLLOUT
+from distillery_contracts.rollout import RolloutDecided
+from distillery_contracts.routing import RouteTableUpdated
+from distillery_runtime.uow import UnitOfWork
+
+STEERING: dict[str, type[RolloutCommand]] = {
+    "pause": PauseRollout, "resume": ResumeRollout, "abort": AbortRollout, "advance": AdvanceRollout,
+}
+"""What an operator may ask from the page, and the command each sends."""
+MAX_OPERATOR = 200
+MAX_REASON = 2_000
+
+
+class SteeringRefused(ValueError):
+    """A steering request the console will not send; the message says why in one line."""
+
+
+async def record_route_tables(store: AbstractConsoleStore, tables: Iterable[RouteTableUpdated]) -> None:
+    for table in tables:
+        await store.save_route_table(table)
+
+
+async def record_datasets(store: AbstractConsoleStore, datasets: Iterable[DatasetBuilt]) -> None:
+    for dataset in datasets:
+        await store.save_dataset(dataset)
+        await _step(store, dataset_step(dataset))
+
+
+async def record_job_changes(store: AbstractConsoleStore, changes: Iterable[tuple[str, FinetuneJobChanged]]) -> None:
+    for event_id, job in changes:
+        await store.save_job_event(event_id, job)
+        await _step(store, job_step(job))
+
+
+async def record_evaluations(store: AbstractConsoleStore, evaluations: Iterable[EvaluationCompleted]) -> None:
+    for evaluation in evaluations:
+        await store.save_evaluation(evaluation)
+        await _step(store, evaluation_step(evaluation))
+
+
+async def record_items(store: AbstractConsoleStore, items: Iterable[EvaluationItemScored]) -> None:
+    await store.save_items([(item, is_failing(item)) for item in items])
+
+
+async def record_decisions(store: AbstractConsoleStore, decisions: Iterable[RolloutDecided]) -> None:
+    for decision in decisions:
+        await store.save_decision(decision)
+        await _step(store, decision_step(decision))
+
+
+async def record_rejections(store: AbstractConsoleStore, rejected: Iterable[ExampleRejected]) -> None:
+    await store.add_rejections(dict(Counter((r.cleaner_version, r.reason.value) for r in rejected)))
+
+
+async def record_commands(store: AbstractConsoleStore, commands: Iterable[tuple[str, RolloutCommand]]) -> None:
+    """Operator requests as the commands topic carries them, from the page or the CLI."""
+    for event_type, command in commands:
+        await store.save_operator_action(OperatorAction(
+            action_id=command.command_id, rollout_id=command.rollout_id, action=_action_name(event_type),
+            operator=command.requested_by, reason=command.reason, requested_at=command.requested_at))
+
+
+def steer_rollout(uow: UnitOfWork, action: str, rollout_id: str, operator: str, reason: str,
+                  confirmed: bool, clock: Callable[[], datetime]) -> RolloutCommand:
+    """Queue the operator's command for the rollout-controller (published at commit)."""
+    command_type = STEERING.get(action)
+    if command_type is None:
+        raise SteeringRefused(f"unknown action {action!r}; one of {', '.join(STEERING)}")
+    operator, reason = operator.strip(), reason.strip()
+    if not operator or len(operator) > MAX_OPERATOR:
+        raise SteeringRefused(f"say who you are (1 to {MAX_OPERATOR} characters)")
+    if not reason or len(reason) > MAX_REASON:
+        raise SteeringRefused(f"give a reason (1 to {MAX_REASON} characters)")
+    if not confirmed:
+        raise SteeringRefused(f"confirm that you mean to {action} rollout {rollout_id}")
+    command = command_type(rollout_id=rollout_id, requested_by=operator, requested_at=clock(), reason=reason)
+    uow.emit(COMMANDS_ROLLOUT, command)
+    return command
+
+
+def _action_name(event_type: str) -> str:
+    return next((name for name, kind in STEERING.items() if kind.event_type == event_type), event_type)
+
+
+async def _step(store: AbstractConsoleStore, step: CycleStep | None) -> None:
+    if step is not None:
+        await store.apply_cycle_step(step)

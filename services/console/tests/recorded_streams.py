@@ -1,0 +1,121 @@
+"""A recorded cycle as the topics carry it, built from the contracts' samples: the console's
+unit tests feed it to the fake store, its integration and browser tests to a real broker.
+
+Cycle ``cycle-0042``: dataset v2 (v1 belonged to the cycle before), a fine-tuning job with
+its losses, an offline evaluation that passed, twelve scored prompts (every third one
+hallucinated, one answer that is a ``<script>``), and a rollout that started, advanced to
+25 % and then held on the hallucination gate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from distillery_contracts.base import Event
+from distillery_contracts.common import Comparator
+from distillery_contracts.registry import (
+    DATASETS_BUILT,
+    EVALUATIONS_COMPLETED,
+    EVALUATIONS_ITEMS,
+    EXAMPLES_REJECTED,
+    FINETUNE_JOBS,
+    ROLLOUT_DECISIONS,
+    ROUTING_TABLE,
+)
+from distillery_contracts.rollout import RolloutDecision
+from distillery_contracts.samples import (
+    sample_dataset_built,
+    sample_evaluation_completed,
+    sample_evaluation_item_scored,
+    sample_example_rejected,
+    sample_finetune_job_changed,
+    sample_gate,
+    sample_metrics,
+    sample_rollout_decided,
+    sample_route_table,
+)
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+CYCLE = "cycle-0042"
+RUN = "eval-0042"
+ROLLOUT = "ro-0042"
+STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s42"
+TEACHER = "gpt-4.1"
+ITEMS = 12
+SCRIPT_ANSWER = "<script>window.pwned = 1</script> Thursday at 9:30."
+HOLD_INTERVAL = (0.031, 0.094)
+"""The hallucination rate's interval at the hold: above the threshold 0.03."""
+
+
+def hallucinated(i: int) -> bool:
+    return i % 3 == 0
+
+
+def recorded_cycle() -> list[tuple[str, Event]]:
+    """(topic, event) in the order they happened."""
+    cleaner = "cleaner-7"
+    events: list[tuple[str, Event]] = [
+        (DATASETS_BUILT, sample_dataset_built(dataset_id="ds-0041", version=1, cycle_id="cycle-0041",
+                                              cleaner_versions=[cleaner], built_at=T0 - timedelta(days=7))),
+        *[(EXAMPLES_REJECTED, sample_example_rejected(rejection_id=f"rej-{i}", cleaner_version=cleaner,
+                                                      reason="hallucination" if i < 3 else "too_long"))
+          for i in range(5)],
+        (DATASETS_BUILT, sample_dataset_built(dataset_id="ds-0042", version=2, cycle_id=CYCLE,
+                                              cleaner_versions=[cleaner], built_at=T0)),
+    ]
+    for n, (status, step, loss) in enumerate([("queued", None, None), ("running", 50, 0.92),
+                                              ("succeeded", 100, 0.41)]):
+        events.append((FINETUNE_JOBS, sample_finetune_job_changed(
+            job_id="job-0042", dataset_id="ds-0042", cycle_id=CYCLE, status=status,
+            fine_tuned_model=STUDENT if status == "succeeded" else None,
+            metrics={"step": step, "train_loss": loss, "valid_loss": None if loss is None else loss + 0.05},
+            occurred_at=T0 + timedelta(hours=1 + n))))
+    events.append((EVALUATIONS_COMPLETED, sample_evaluation_completed(
+        run_id=RUN, cycle_id=CYCLE, candidate_model=STUDENT, teacher_model=TEACHER, dataset_id="ds-0042",
+        job_id="job-0042", completed_at=T0 + timedelta(hours=5))))
+    events += [(EVALUATIONS_ITEMS, item(i)) for i in range(ITEMS)]
+    events += [(ROLLOUT_DECISIONS, d) for d in decisions()]
+    events.append((ROUTING_TABLE, sample_route_table(
+        route="voice-agent", version=3, rollout_id=ROLLOUT, updated_at=T0 + timedelta(hours=8),
+        arms=[{"name": "candidate", "model": STUDENT, "provider": "openai", "weight": 25.0},
+              {"name": "teacher", "model": TEACHER, "provider": "openai", "weight": 75.0}])))
+    return events
+
+
+def item(i: int):  # noqa: ANN201 - an EvaluationItemScored
+    bad = hallucinated(i)
+    text = SCRIPT_ANSWER if i == 1 else (
+        f"Dr Okafor has 9:30 and 11:{i:02d} free on Thursday." if bad else "Dr Okafor has 9:30 free on Thursday.")
+    return sample_evaluation_item_scored(
+        run_id=RUN, item_id=f"golden-{i:04d}", position=i, cycle_id=CYCLE, candidate_model=STUDENT,
+        prompt=f"user: Can I see Dr Okafor on Thursday morning? (#{i})",
+        answers=[
+            {"role": "teacher", "model": TEACHER, "text": "Dr Okafor has 9:30 free on Thursday."},
+            {"role": "candidate", "model": STUDENT, "text": text, "hallucinated": bad,
+             "fact_check": f"11:{i:02d} is not among the slots the tool returned" if bad else None,
+             "judge_outcome": "loss" if bad else "tie", "similarity": 0.8 if bad else 0.97},
+        ],
+        scored_at=T0 + timedelta(hours=4, minutes=i))
+
+
+def decisions():  # noqa: ANN201 - RolloutDecided, oldest first
+    metrics = {"candidate": sample_metrics(n=400, cost_per_call_usd=0.0004),
+               "teacher": sample_metrics(n=1200, cost_per_call_usd=0.004)}
+    common = {"rollout_id": ROLLOUT, "cycle_id": CYCLE, "candidate_model": STUDENT, "teacher_model": TEACHER,
+              "arm_metrics": metrics}
+    low, high = HOLD_INTERVAL
+    hold_gate = sample_gate(name="hallucination", metric="hallucination_rate", model="candidate", value=0.058,
+                            threshold=0.03, comparator=Comparator.LE, passed=False, ci_low=low, ci_high=high, n=412)
+    return [
+        sample_rollout_decided(**common, decision_id=f"{ROLLOUT}:0:started", stage_index=0, stage_percent=10.0,
+                               decision=RolloutDecision.STARTED, reason="offline evaluation passed",
+                               weights={"candidate": 10.0, "teacher": 90.0}, gates=[],
+                               decided_at=T0 + timedelta(hours=6)),
+        sample_rollout_decided(**common, decision_id=f"{ROLLOUT}:1:advanced", stage_index=1, stage_percent=25.0,
+                               decision=RolloutDecision.ADVANCED, reason="every gate held at n=412",
+                               weights={"candidate": 25.0, "teacher": 75.0}, decided_at=T0 + timedelta(hours=7)),
+        sample_rollout_decided(**common, decision_id=f"{ROLLOUT}:1:held", stage_index=1, stage_percent=25.0,
+                               decision=RolloutDecision.HELD, reason="hallucination interval above the threshold",
+                               weights={"candidate": 25.0, "teacher": 75.0}, gates=[hold_gate],
+                               decided_at=T0 + timedelta(hours=8)),
+    ]
