@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from distillery_console.adapters.store import AbstractConsoleStore
+from distillery_console.app import build
+from distillery_console.config import ConsoleSettings
+from distillery_console.handlers import Handlers
 from distillery_contracts.base import Event
 from distillery_contracts.common import Comparator
 from distillery_contracts.registry import (
@@ -34,6 +38,9 @@ from distillery_contracts.samples import (
     sample_rollout_decided,
     sample_route_table,
 )
+from distillery_runtime.consumer import delivery_of
+from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.uow import FakeUnitOfWork
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CYCLE = "cycle-0042"
@@ -119,3 +126,14 @@ def decisions():  # noqa: ANN201 - RolloutDecided, oldest first
                                weights={"candidate": 25.0, "teacher": 75.0}, gates=[hold_gate],
                                decided_at=T0 + timedelta(hours=8)),
     ]
+
+
+async def feed(store: AbstractConsoleStore, events: list[tuple[str, Event]]) -> None:
+    """Deliver each event to the handler its topic has in the console's service spec."""
+    spec = build(RuntimeSettings(), ConsoleSettings())
+    by_topic = {s.topic.name: s for s in spec.subscriptions}
+    handlers = Handlers(lambda _: store)
+    for topic, event in events:
+        sub = by_topic[topic]
+        bound = getattr(handlers, sub.handler.__name__)
+        await bound(FakeUnitOfWork(), [delivery_of(event, topic=topic)])

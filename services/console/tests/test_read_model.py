@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import feed
+from recorded_streams import feed
 from recorded_streams import CYCLE, ITEMS, RUN, hallucinated, recorded_cycle
 
 from distillery_console.adapters.fakes import FakeConsoleStore

@@ -279,7 +279,7 @@ class SqlConsoleStore(AbstractConsoleStore):
         rows = await self.session.execute(
             select(c.reason, func.sum(c.examples)).where(c.cleaner_version.in_(cleaner_versions))
             .group_by(c.reason).order_by(func.sum(c.examples).desc(), c.reason))
-        return {reason: int(n) for reason, n in rows.tuples()}
+        return {reason: int(n) for reason, n in rows}
 
     async def operator_actions(self, rollout_id: str) -> list[OperatorAction]:
         c = t.operator_actions.c
