@@ -15,6 +15,7 @@ from distillery_console.http import console_routes
 from distillery_console.views import ConsoleViews
 from distillery_contracts.commands import AbortRollout, PauseRollout
 from distillery_contracts.registry import COMMANDS_ROLLOUT
+from distillery_runtime.signing import Keyring, SignatureRefused, SigningKey
 from distillery_runtime.uow import FakeUnitOfWork
 
 
@@ -91,3 +92,29 @@ def test_a_form_posted_from_another_site_is_refused(client, uow):
     response = client.post(f"/rollouts/{ROLLOUT}/steer", headers={"Origin": "https://evil.example"},
                            data={"action": "pause", "operator": "ana", "reason": "r", "confirm": "yes"})
     assert response.status_code == 403 and uow.committed == []
+
+
+def signed_client(fed_store, uow, *keys) -> TestClient:  # noqa: ANN001
+    views = ConsoleViews(opener(fed_store), calls_per_day=10_000, page_size=50)
+    routes = console_routes(views, lambda: uow, fixed_clock, refresh_s=5, signers={k.identity: k for k in keys})
+    return TestClient(Starlette(routes=routes), base_url="http://console.test")
+
+
+def test_with_operator_keys_the_command_is_signed_by_the_chosen_operator(fed_store, uow):
+    ana, bo = SigningKey.generate("ana@clinic"), SigningKey.generate("bo@clinic")
+    client = signed_client(fed_store, uow, ana, bo)
+    assert '<option value="ana@clinic">' in client.get("/").text
+    client.post(f"/rollouts/{ROLLOUT}/steer",
+                data={"action": "pause", "operator": "bo@clinic", "reason": "check", "confirm": "yes"})
+    command = PauseRollout.model_validate_json(uow.committed[0].payload)
+    assert Keyring([bo.trusted()]).verify(command).identity == "bo@clinic"
+    with pytest.raises(SignatureRefused):
+        Keyring([ana.trusted()]).verify(command)
+
+
+def test_with_operator_keys_an_identity_without_a_key_sends_nothing(fed_store, uow):
+    client = signed_client(fed_store, uow, SigningKey.generate("ana@clinic"))
+    response = client.post(f"/rollouts/{ROLLOUT}/steer",
+                           data={"action": "pause", "operator": "mallory", "reason": "r", "confirm": "yes"})
+    assert response.status_code == 400 and "has no key in this console" in response.text
+    assert uow.committed == []

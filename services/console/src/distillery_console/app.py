@@ -47,12 +47,14 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
           clock: Callable[[], datetime] = utc_now) -> ServiceSpec:
     """The service; ``console`` defaults to the ``DISTILLERY_CONSOLE_*`` environment."""
     console = console or load_settings(ConsoleSettings)
+    signers = console.signers()
     handlers = Handlers(sql_store)
     sub = partial(_subscription, console.read_model)
 
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
         views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size)
-        return console_routes(views, ctx.new_uow, clock, console.refresh_s, console.langfuse_host)
+        return console_routes(views, ctx.new_uow, clock, console.refresh_s, console.langfuse_host,
+                              signers)
 
     return ServiceSpec.of(
         distillery_console,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from distillery_runtime.signing import KeyFileError, SigningKey
 
 
 class ConsoleSettings(BaseSettings):
@@ -20,5 +25,30 @@ class ConsoleSettings(BaseSettings):
                             description="Name of the read model: the consumer groups are "
                             "distillery.console.<name>.<stream>, so a new name on an empty schema rebuilds "
                             "every page by replaying the topics from their earliest offset.")
+    operator_keys: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Key files of the operators who steer from the page (distillery keys generate), "
+        "comma-separated: each command is signed with the chosen operator's key, as the controller "
+        "requires. Empty: commands are sent unsigned, and a controller that verifies refuses them.")
     langfuse_host: str | None = Field(default=None,
                                       description="Langfuse URL; when set, answers link to their trace there.")
+
+    @field_validator("operator_keys", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def signers(self) -> dict[str, SigningKey]:
+        """The operators' keys by identity; ConfigError naming the file that is unusable."""
+        from distillery_runtime.errors import ConfigError
+
+        keys: dict[str, SigningKey] = {}
+        for path in self.operator_keys:
+            try:
+                key = SigningKey.load(path)
+            except KeyFileError as exc:
+                raise ConfigError(f"DISTILLERY_CONSOLE_OPERATOR_KEYS: {exc}") from None
+            keys[key.identity] = key
+        return keys

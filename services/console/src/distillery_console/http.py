@@ -11,7 +11,7 @@ never markup; the only script is the package's own static file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from distillery_console.services import STEERING, SteeringRefused, steer_rollout
 from distillery_console.views import ConsoleViews
+from distillery_runtime.signing import SigningKey
 from distillery_runtime.uow import UnitOfWork
 
 HERE = Path(__file__).parent
@@ -39,9 +40,12 @@ def templates() -> Environment:
 
 
 def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock: Callable[[], datetime],
-                   refresh_s: float, langfuse_host: str | None = None) -> Sequence[BaseRoute]:
+                   refresh_s: float, langfuse_host: str | None = None,
+                   signers: Mapping[str, SigningKey] | None = None) -> Sequence[BaseRoute]:
+    """The pages; ``signers``: the operators' keys by identity (the page offers those identities)."""
     env = templates()
-    common = {"refresh_ms": int(refresh_s * 1000), "actions": list(STEERING), "langfuse_host": langfuse_host}
+    common = {"refresh_ms": int(refresh_s * 1000), "actions": list(STEERING), "langfuse_host": langfuse_host,
+              "operators": sorted(signers or {})}
 
     def page(name: str, status: int = 200, **context: object) -> HTMLResponse:
         html = env.get_template(name).render(**common, **context)
@@ -75,7 +79,7 @@ def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock
         try:
             async with new_uow() as uow:
                 command = steer_rollout(uow, str(form.get("action", "")), rollout_id, str(form.get("operator", "")),
-                                        str(form.get("reason", "")), form.get("confirm") == "yes", clock)
+                                        str(form.get("reason", "")), form.get("confirm") == "yes", clock, signers)
                 await uow.commit()
         except SteeringRefused as exc:
             return page("overview.html", 400, overview=await views.overview(), error=str(exc))

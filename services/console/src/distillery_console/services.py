@@ -9,7 +9,7 @@ and only if the request was accepted.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from distillery_console.adapters.store import AbstractConsoleStore, OperatorAction
@@ -23,6 +23,7 @@ from distillery_contracts.finetune import FinetuneJobChanged
 from distillery_contracts.registry import COMMANDS_ROLLOUT
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
+from distillery_runtime.signing import SigningKey
 from distillery_runtime.uow import UnitOfWork
 
 STEERING: dict[str, type[RolloutCommand]] = {
@@ -83,8 +84,13 @@ async def record_commands(store: AbstractConsoleStore, commands: Iterable[tuple[
 
 
 def steer_rollout(uow: UnitOfWork, action: str, rollout_id: str, operator: str, reason: str,
-                  confirmed: bool, clock: Callable[[], datetime]) -> RolloutCommand:
-    """Queue the operator's command for the rollout-controller (published at commit)."""
+                  confirmed: bool, clock: Callable[[], datetime],
+                  signers: Mapping[str, SigningKey] | None = None) -> RolloutCommand:
+    """Queue the operator's command for the rollout-controller (published at commit).
+
+    With ``signers`` (the operators' keys by identity) the operator must be one of them and
+    the command carries that operator's signature, as the controller verifies; without, it
+    is sent unsigned, as the CLI sent commands before operators signed them."""
     command_type = STEERING.get(action)
     if command_type is None:
         raise SteeringRefused(f"unknown action {action!r}; one of {', '.join(STEERING)}")
@@ -95,7 +101,11 @@ def steer_rollout(uow: UnitOfWork, action: str, rollout_id: str, operator: str, 
         raise SteeringRefused(f"give a reason (1 to {MAX_REASON} characters)")
     if not confirmed:
         raise SteeringRefused(f"confirm that you mean to {action} rollout {rollout_id}")
+    if signers and operator not in signers:
+        raise SteeringRefused(f"{operator!r} has no key in this console; one of {', '.join(sorted(signers))}")
     command = command_type(rollout_id=rollout_id, requested_by=operator, requested_at=clock(), reason=reason)
+    if signers:
+        command = signers[operator].sign(command)
     uow.emit(COMMANDS_ROLLOUT, command)
     return command
 
