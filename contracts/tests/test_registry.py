@@ -28,6 +28,8 @@ STREAMS = {
     "commands.finetune",
     "commands.eval",
     "commands.rollout",
+    "commands.privacy",
+    "privacy.erasures",
 }
 
 
@@ -90,7 +92,7 @@ def test_an_unknown_topic_is_named_with_the_known_ones():
         registry.UnknownTopic, match="unknown topic 'distillery.traces.v1'; known topics: distillery"
     ):
         registry.get_topic("distillery.traces.v1")
-    with pytest.raises(registry.UnknownTopic, match="DeadLettered is published on 15 topics"):
+    with pytest.raises(registry.UnknownTopic, match="DeadLettered is published on 17 topics"):
         registry.topic_for(DeadLettered)
 
 
@@ -103,3 +105,18 @@ def test_evaluation_items_are_keyed_by_run_so_a_run_reads_in_order():
     item = sample_evaluation_item_scored()
     assert item.partition_key() == item.run_id
     assert item.event_id() == f"{item.run_id}:{item.item_id}"
+
+
+def test_an_erasure_names_exactly_one_caller_and_each_service_reports_once():
+    from distillery_contracts.privacy import CallerErased, EraseCaller
+    from distillery_contracts.registry import COMMANDS_PRIVACY, PRIVACY_ERASURES, topic_for
+
+    who = {"requested_by": "dpo@riverside"}
+    with pytest.raises(ValueError, match="exactly one of session_id and trace_id"):
+        EraseCaller(**who)
+    with pytest.raises(ValueError, match="exactly one of session_id and trace_id"):
+        EraseCaller(session_id="call-1", trace_id="tr-1", **who)
+    command = EraseCaller(trace_id="tr-1", **who)
+    assert command.partition_key() == "tr-1" and topic_for(EraseCaller).name == COMMANDS_PRIVACY
+    done = CallerErased(erasure_id=command.command_id, service="cleaner", trace_id="tr-1", stores=[])
+    assert done.event_id() == f"{command.command_id}:cleaner" and topic_for(CallerErased).name == PRIVACY_ERASURES

@@ -21,6 +21,7 @@ from distillery_contracts.deadletter import DeadLettered
 from distillery_contracts.evaluations import CallScored, EvaluationCompleted, EvaluationItemScored
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.finetune import FinetuneJobChanged
+from distillery_contracts.privacy import CallerErased, EraseCaller
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_contracts.traces import TraceCaptured, TraceScored
@@ -49,6 +50,8 @@ COMMANDS_DATASET = "distillery.commands.dataset.v1"
 COMMANDS_FINETUNE = "distillery.commands.finetune.v1"
 COMMANDS_EVAL = "distillery.commands.eval.v1"
 COMMANDS_ROLLOUT = "distillery.commands.rollout.v1"
+COMMANDS_PRIVACY = "distillery.commands.privacy.v1"
+PRIVACY_ERASURES = "distillery.privacy.erasures.v1"
 
 
 def _spec(
@@ -193,6 +196,22 @@ _SPECS = (
         LOW_VOLUME_PARTITIONS,
         7,
         "Operator requests to the rollout-controller.",
+    ),
+    _spec(
+        COMMANDS_PRIVACY,
+        (EraseCaller,),
+        "session_id (trace_id without a session)",
+        LOW_VOLUME_PARTITIONS,
+        7,
+        "Requests to erase one caller's data; every service holding callers' data obeys them.",
+    ),
+    _spec(
+        PRIVACY_ERASURES,
+        (CallerErased,),
+        "erasure_id",
+        LOW_VOLUME_PARTITIONS,
+        365,
+        "What each service removed for an erasure: the record that it was done (ids only).",
     ),
 )
 

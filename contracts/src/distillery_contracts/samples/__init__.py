@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from distillery_contracts import commands
 from distillery_contracts.base import Event
+from distillery_contracts.privacy import CallerErased, EraseCaller, StoreErasure
 from distillery_contracts.samples.pipeline import (
     FIND_SLOT_TOOL,
     STUDENT,
@@ -93,4 +94,7 @@ def sample_events() -> list[Event]:
         commands.ResumeRollout(rollout_id="ro-0007", **who),
         commands.AbortRollout(rollout_id="ro-0007", reason="complaints", **who),
         commands.AdvanceRollout(rollout_id="ro-0007", force=True, reason="approved by on-call after manual review", **who),
+        EraseCaller(session_id="call-7f3a", **who),
+        CallerErased(erasure_id="er-1", service="dataset-builder", session_id="call-7f3a",
+                     stores=[StoreErasure(store="dataset-builder.examples", removed=3)]),
     ]
