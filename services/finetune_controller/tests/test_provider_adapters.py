@@ -189,3 +189,14 @@ async def test_a_missing_deployment_is_none_and_a_refused_one_says_why():
     assert await arm(handler).get("d1") is None
     with pytest.raises(ProviderRejected, match="The model is not supported"):
         await arm(handler).put("ft-model", "d1")
+
+
+async def test_an_expired_management_token_is_a_credentials_refusal_not_a_passing_outage():
+    from distillery_finetune_controller.domain.provider_types import CredentialsRefused
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": {"code": "ExpiredAuthenticationToken",
+                                                   "message": "The access token expiry UTC time is earlier"}})
+
+    with pytest.raises(CredentialsRefused, match="credentials refused \\(HTTP 401\\)"):
+        await arm(handler).get("d1")

@@ -185,3 +185,48 @@ async def test_a_cancel_the_provider_refuses_leaves_the_job_to_its_real_outcome(
     await world.run(ticks=2)
 
     assert world.statuses() == [S.SUBMITTED, S.VALIDATING, S.SUCCEEDED]
+
+
+async def _trained_on_azure(w) -> None:
+    await w.deliver(w.dataset("ds-0001"))
+    await w.run()
+    pid = w.provider_job()
+    w.provider.advance(pid, "succeeded", fine_tuned_model="gpt-4o-mini-2024-07-18.ft-abc")
+
+
+async def test_an_expired_azure_token_is_retried_with_backoff_then_fails_the_job_in_one_line(azure_world):
+    from distillery_finetune_controller.domain.provider_types import CredentialsRefused
+
+    w = azure_world
+    await _trained_on_azure(w)
+    refusals = w.settings.credential_retries
+    w.provider.fail_next("get_deployment", *[CredentialsRefused("GET deployment: credentials refused (HTTP 401): "
+                                                                "token expired")] * (refusals + 5))
+    delays = []
+    for _ in range(refusals - 1):
+        start = w.clock()
+        await w.run(step_s=0)
+        delays.append(((await w.job()).next_check_at - start).total_seconds())
+        w.clock.now = (await w.job()).next_check_at
+        assert (await w.job()).phase is Phase.DEPLOYING
+
+    await w.run(step_s=0)
+
+    job = await w.job()
+    assert delays == sorted(delays) and delays[0] < delays[-1]  # backed off, as any outage
+    assert job.phase is Phase.DONE and job.status is S.FAILED
+    assert job.error is not None and job.error.code == "credentials_refused"
+    assert "refused 5 times in a row" in job.error.message and "\n" not in job.error.message
+    assert w.statuses()[-1] is S.FAILED
+
+
+async def test_a_refused_token_renewed_in_time_lets_the_job_finish(azure_world):
+    from distillery_finetune_controller.domain.provider_types import CredentialsRefused
+
+    w = azure_world
+    await _trained_on_azure(w)
+    w.provider.fail_next("get_deployment", *[CredentialsRefused("credentials refused (HTTP 401)")]
+                         * (w.settings.credential_retries - 1))
+    await w.run(ticks=w.settings.credential_retries + 2)
+
+    assert (await w.job()).phase is Phase.DEPLOYING  # deploying again, not failed

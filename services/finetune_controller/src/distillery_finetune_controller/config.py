@@ -119,6 +119,9 @@ class FinetuneSettings(BaseSettings):
     retry_base_s: float = Field(default=5.0, gt=0, description="First delay after a provider failure.")
     retry_max_s: float = Field(default=600.0, gt=0, description="Longest delay after failures.")
     sdk_max_retries: int = Field(default=2, ge=0, le=10, description="The openai SDK's own retries.")
+    credential_retries: int = Field(
+        default=5, ge=1, le=100, description="Attempts in a row whose credentials the provider refuses (HTTP "
+        "401/403, e.g. an expired Azure management token) before the job fails saying so.")
     request_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of one provider request.")
     undeploy_delay_s: float = Field(
         default=60.0, ge=0, description="How long after a model is retired its adapter is unloaded, so that "

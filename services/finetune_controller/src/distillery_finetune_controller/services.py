@@ -43,6 +43,7 @@ from distillery_finetune_controller.domain.job import FileRef, Job, Phase, deplo
 from distillery_finetune_controller.domain.lifecycle import LifecyclePolicy, Refusal, check_budget, check_lifecycle
 from distillery_finetune_controller.domain.metrics import latest_metrics
 from distillery_finetune_controller.domain.provider_types import (
+    CredentialsRefused,
     FileState,
     ProviderJob,
     ProviderRejected,
@@ -271,6 +272,9 @@ async def advance_safely(c: JobContext, job: Job) -> None:
         await advance(c, job)
     except LostLease:
         raise  # another instance leads now: nothing more is saved, the worker stops leading
+    except CredentialsRefused as exc:
+        PROVIDER_FAILURES.labels(c.provider.name, "credentials").inc()
+        await _retry_credentials(c, job.job_id, exc)
     except ProviderUnavailable as exc:
         PROVIDER_FAILURES.labels(c.provider.name, "retried").inc()
         await _retry_later(c, job.job_id, str(exc), exc.retry_after_s)
@@ -307,6 +311,19 @@ async def _retry_later(c: JobContext, job_id: str, reason: str, retry_after_s: f
     await c.commit(job)
     log.warning("provider call failed; retrying later", job_id=job_id, phase=job.phase.value,
                 attempt=job.failures, retry_in_s=round(delay, 3), error=reason)
+
+
+async def _retry_credentials(c: JobContext, job_id: str, exc: CredentialsRefused) -> None:
+    """Retry refused credentials with the usual backoff, ``credential_retries`` attempts in a row
+    at most; then the job fails in one line instead of waiting for ever for a renewed token."""
+    job = await c.reload(job_id)
+    attempts = job.failures + 1
+    if attempts < c.settings.credential_retries:
+        await _retry_later(c, job_id, str(exc), exc.retry_after_s)
+        return
+    message = (f"{exc}; refused {attempts} times in a row: renew the provider's credentials "
+               "(the API key or the management token) and start the job again")
+    await c.commit(job, job.fail(JobError(code="credentials_refused", message=message), c.now()))
 
 
 async def _fail(c: JobContext, job_id: str, error: JobError) -> None:

@@ -32,6 +32,12 @@ class ProviderUnavailable(ProviderError):
         self.retry_after_s = retry_after_s
 
 
+class CredentialsRefused(ProviderUnavailable):
+    """The provider refused our credentials (401, 403), e.g. an Azure management token that
+    expired: it may pass once an operator renews them, so it is retried with the usual backoff,
+    but only ``credential_retries`` times in a row before the job fails saying so."""
+
+
 class ProviderRejected(ProviderError):
     """The provider refused the request itself (bad file, quota, unknown model): retrying
     the same request cannot help, so the job fails with the provider's message."""

@@ -2,7 +2,8 @@
 
 429 (except an exhausted quota), 408, 409, 5xx, timeouts and connection failures may
 pass: the job waits and tries again. Credentials the provider refuses (401, 403) are
-an operator's problem, not the job's: they are retried too, and logged loudly. Every
+an operator's problem, not the job's: they are retried too (a bounded number of times,
+see ``CredentialsRefused``), and logged loudly. Every
 other 4xx is the provider refusing this very request, and the job fails with its words.
 """
 
@@ -15,7 +16,11 @@ from typing import Any
 import httpx
 import openai
 
-from distillery_finetune_controller.domain.provider_types import ProviderRejected, ProviderUnavailable
+from distillery_finetune_controller.domain.provider_types import (
+    CredentialsRefused,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from distillery_runtime.logs import get_logger
 from distillery_runtime.retry_after import retry_after_s
 
@@ -37,7 +42,7 @@ def classify(status: int, body: Any, headers: Mapping[str, str], what: str) -> E
     if status in CREDENTIAL_STATUSES:
         log.error("the provider refused our credentials; check the API key or token", status=status,
                   call=what, detail=text)
-        return ProviderUnavailable(f"{what}: credentials refused (HTTP {status}): {text}")
+        return CredentialsRefused(f"{what}: credentials refused (HTTP {status}): {text}")
     return ProviderRejected(text, status=status, code=code)
 
 
