@@ -96,7 +96,7 @@ def _text(value: Any) -> str | None:
 def _level(value: Any) -> ObservationLevel:
     if value is None:
         return ObservationLevel.DEFAULT
-    if value not in _LEVELS:
+    if not isinstance(value, str) or value not in _LEVELS:  # a list or an object is no level either
         raise UnmappableObservation(f"level is not one of {sorted(_LEVELS)}")
     return ObservationLevel(value)
 
@@ -124,6 +124,6 @@ def _prompt_version(value: Any) -> int | None:
         return None
     try:
         version = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         raise UnmappableObservation("promptVersion is not a number") from None
     return version if version >= 1 else None

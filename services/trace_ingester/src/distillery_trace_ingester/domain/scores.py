@@ -45,7 +45,10 @@ def score_from_langfuse(raw: dict[str, Any]) -> Score:
     where = f"score {score_id}" if isinstance(score_id, str) and len(score_id) <= 64 else "a score"
     value = raw.get("value")
     data_type = _data_type(_get(raw, "dataType", "data_type"), value, where)
-    numeric, text = _value(data_type, value, _get(raw, "stringValue", "string_value"))
+    try:
+        numeric, text = _value(data_type, value, _get(raw, "stringValue", "string_value"))
+    except OverflowError:  # a JSON integer beyond any float: Python's parser reads it whole
+        raise UnmappableObservation(f"{where} has a value beyond a float") from None
     try:
         source = ScoreSource(str(raw.get("source") or "API").upper())
     except ValueError:
