@@ -14,6 +14,7 @@ from distillery_contracts.registry import COMMANDS_DATASET, EXAMPLES_ACCEPTED, E
 import distillery_dataset_builder
 from distillery_runtime.blobstore import AbstractBlobStore
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
+from distillery_dataset_builder.adapters.erasure_store import SqlErasureStore
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, SqlDatasetRegistry
 from distillery_dataset_builder.config import DatasetBuilderSettings
 from distillery_dataset_builder.domain.limits import UnknownLimitsError, limits_for
@@ -21,6 +22,7 @@ from distillery_dataset_builder.handlers import Handlers
 from distillery_dataset_builder.services import BUILD_LOCK, BuildPipeline, DatasetBuilder
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.entrypoint import load_settings
+from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.pricing import PriceTable, UnknownPriceError
 from distillery_runtime.service import ServiceContext, ServiceSpec
@@ -40,6 +42,10 @@ def example_store(uow: UnitOfWork) -> AbstractExampleStore:
 
 def dataset_registry(uow: UnitOfWork) -> AbstractDatasetRegistry:
     return SqlDatasetRegistry(uow.session)
+
+
+def erasure_store(uow: UnitOfWork) -> AbstractErasureStore:
+    return SqlErasureStore(uow.session)
 
 
 def blob_store(config: DatasetBuilderSettings, home: Path) -> AbstractBlobStore:
@@ -72,7 +78,7 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
     check_base_model(config, table)
     pipeline = BuildPipeline(example_store, dataset_registry, blobs or blob_store(config, settings.home), table)
     builder = DatasetBuilder(config, pipeline)
-    handlers = Handlers(example_store, dataset_registry, tokenizer_for(config.base_model))
+    handlers = Handlers(example_store, dataset_registry, tokenizer_for(config.base_model), erasure_store)
 
     async def build_datasets(ctx: ServiceContext) -> bool:
         return await builder.step(ctx.new_uow)
@@ -86,6 +92,7 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
                          group=f"distillery.{NAME}.rejected"),
             Subscription(get_topic(COMMANDS_DATASET), BuildDataset, handlers.on_build_dataset,
                          group=f"distillery.{NAME}.commands"),
+            erasure_subscription(NAME, handlers.on_erase_caller),
         ],
         background=[Worker("build_datasets", build_datasets, config.check_interval_s, lock=BUILD_LOCK)],
     )

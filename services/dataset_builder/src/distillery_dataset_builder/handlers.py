@@ -6,11 +6,15 @@ work), so tests hand in the fakes of ``adapters/fakes.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
+from distillery_contracts.privacy import EraseCaller
 from distillery_dataset_builder import services
 from distillery_dataset_builder.services import ExampleStoreFactory, RegistryFactory
 from distillery_runtime.consumer import Delivery
+from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.tokens import Tokenizer
 from distillery_runtime.uow import UnitOfWork
 
@@ -18,10 +22,12 @@ from distillery_runtime.uow import UnitOfWork
 class Handlers:
     """One handler per subscription; accepted examples are counted with ``tokenizer``."""
 
-    def __init__(self, examples: ExampleStoreFactory, registry: RegistryFactory, tokenizer: Tokenizer) -> None:
+    def __init__(self, examples: ExampleStoreFactory, registry: RegistryFactory, tokenizer: Tokenizer,
+                 erasures: Callable[[UnitOfWork], AbstractErasureStore] | None = None) -> None:
         self.examples = examples
         self.registry = registry
         self.tokenizer = tokenizer
+        self.erasures = erasures
 
     async def on_example_accepted(self, uow: UnitOfWork, deliveries: list[Delivery[ExampleAccepted]]) -> None:
         await services.record_examples(self.examples(uow), [d.event for d in deliveries], self.tokenizer)
@@ -31,3 +37,7 @@ class Handlers:
 
     async def on_build_dataset(self, uow: UnitOfWork, deliveries: list[Delivery[BuildDataset]]) -> None:
         await services.request_builds(self.registry(uow), [(d.event, d.envelope) for d in deliveries])
+
+    async def on_erase_caller(self, uow: UnitOfWork, deliveries: list[Delivery[EraseCaller]]) -> None:
+        assert self.erasures is not None, "the composition root gives the erasure store"
+        await services.erase_callers(uow, self.erasures(uow), [d.event for d in deliveries])

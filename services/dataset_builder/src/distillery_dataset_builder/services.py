@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
+from distillery_contracts.privacy import EraseCaller
 from distillery_contracts.registry import DATASETS_BUILT
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, BuildRecord, BuildRequest
@@ -37,6 +38,8 @@ from distillery_dataset_builder.pipeline import (
     ExampleStoreFactory,
     RegistryFactory,
 )
+from distillery_runtime import erasure
+from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.faults import crash_point
 from distillery_runtime.logs import get_logger
 from distillery_runtime.tokens import Tokenizer
@@ -51,7 +54,7 @@ Clock = Callable[[], datetime]
 UnitsOfWork = Callable[[], UnitOfWork]
 
 __all__ = ["BUILD_LOCK", "BuildFailed", "BuildPipeline", "DatasetBuilder", "ExampleStoreFactory",
-           "RegistryFactory", "record_examples", "record_rejections", "request_builds"]
+           "RegistryFactory", "erase_callers", "record_examples", "record_rejections", "request_builds"]
 
 
 def utc_now() -> datetime:
@@ -71,6 +74,11 @@ async def record_rejections(store: AbstractExampleStore, rejected: Sequence[Exam
     if retracted:
         log.info("examples retracted", count=len(retracted))
     return retracted
+
+
+async def erase_callers(uow: UnitOfWork, store: AbstractErasureStore, commands: Sequence[EraseCaller]) -> None:
+    """Remove each caller's examples, from the store and from any build in progress."""
+    await erasure.erase_callers(uow, store, "dataset-builder", commands)
 
 
 async def request_builds(registry: AbstractDatasetRegistry,

@@ -20,7 +20,9 @@ import numpy as np
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.examples import ExampleRejected
+from distillery_contracts.privacy import StoreErasure
 from distillery_dataset_builder.adapters.catalog import AbstractDatasetCatalog
+from distillery_dataset_builder.adapters.erasure_store import erasures
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, CleanerVersion
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, BuildRecord, BuildRequest
 from distillery_dataset_builder.adapters.tables import BUILDING, PUBLISHED
@@ -28,6 +30,7 @@ from distillery_dataset_builder.domain.records import ExampleRecord, kept_for_la
 from distillery_dataset_builder.domain.selection import Candidate, stratum_of
 from distillery_dataset_builder.domain.sketch import signatures_from_bytes
 from distillery_dataset_builder.domain.summaries import DatasetSummary, FailedBuild, Overlap
+from distillery_runtime.erasure import AbstractErasureStore, Caller
 
 
 def _utc_now() -> datetime:
@@ -226,3 +229,31 @@ class FakeDatasetCatalog(AbstractDatasetCatalog):
     async def overlap(self, first: str, second: str) -> Overlap:
         before, after = self._members(first), self._members(second)
         return Overlap(added=len(after - before), removed=len(before - after), kept=len(before & after))
+
+
+class FakeErasureStore(AbstractErasureStore):
+    """Erases from a FakeDatasetRegistry and the FakeExampleStore it reads; records each caller."""
+
+    def __init__(self, registry: FakeDatasetRegistry) -> None:
+        self.registry = registry
+        self.erased: list[Caller] = []
+
+    async def erase(self, caller: Caller) -> list[StoreErasure]:
+        self.erased.append(caller)
+        store = self.registry.examples
+        gone = {i for i, r in store.rows.items()
+                if (caller.session_id is not None and r.session_id == caller.session_id)
+                or r.trace_id == caller.trace_id}
+        in_builds, published = 0, set()
+        for dataset_id, dataset in self.registry.datasets.items():
+            for split, members in dataset.members.items():
+                hit = [m for m in members if m in gone]
+                if hit and dataset.status == BUILDING:
+                    dataset.members[split] = [m for m in members if m not in gone]
+                    in_builds += len(hit)
+                elif hit:
+                    published.add(dataset_id)
+        for example_id in gone:
+            del store.rows[example_id]
+            store.seq.pop(example_id, None)
+        return erasures(len(gone), in_builds, sorted(published))
