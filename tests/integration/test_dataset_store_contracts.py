@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from distillery_dataset_builder.adapters.catalog import SqlDatasetCatalog
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
 from distillery_dataset_builder.adapters.registry import SqlDatasetRegistry
+from distillery_dataset_builder.domain.records import records_of
+from distillery_dataset_builder.samples import synthetic_calls
+from distillery_runtime.tokens import tokenizer_for
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +38,15 @@ class TestSqlExampleStore(ExampleStoreContract):
     @pytest.fixture
     def store(self, session: AsyncSession) -> AbstractExampleStore:
         return SqlExampleStore(session)
+
+
+async def test_examples_added_in_a_transaction_rolled_back_are_not_stored(database_url: str):
+    records = records_of(list(synthetic_calls(2, turns=2)), tokenizer_for("gpt-4o-mini-2024-07-18"))
+    async with service_session(database_url, "dataset-builder") as session:
+        assert await SqlExampleStore(session).add(records) == 4
+        await session.rollback()
+        assert await SqlExampleStore(session).count_new(0) == 0, "the add was committed outside the transaction"
+        assert await SqlExampleStore(session).add(records) == 4
 
 
 class TestSqlDatasetRegistry(DatasetRegistryContract):

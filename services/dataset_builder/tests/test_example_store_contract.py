@@ -7,6 +7,7 @@ with ``SqlExampleStore`` on a migrated schema, so the fake the unit tests use st
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -39,6 +40,19 @@ class ExampleStoreContract:
         assert await store.high_water_mark() > first_mark
         assert await store.count_new(first_mark) == 2
         assert await store.count_new(0) == 6
+
+    async def test_a_batch_keeps_each_examples_own_tags_and_stores_a_repeated_id_once(
+            self, store: AbstractExampleStore):
+        records = records_of(list(synthetic_calls(2, turns=2)), TOKENIZER)
+        tags = [["lang:de", "z"], [], ['q:"x",{y}', "lang:fr,de"], ["lang:"]]
+        records = [replace(r, tags=t, intent=None) for r, t in zip(records, tags, strict=True)]
+        assert await store.add([*records, records[0]]) == 4, "the repeated record counts once"
+        found, _ = await store.candidates(("0.1.0", "cfg-demo"), await store.high_water_mark(), 10, ["lang", "q"],
+                                          "o200k_base")
+        strata = {c.example_id: c.stratum for c in found}
+        assert [strata[r.example_id] for r in records] == [
+            "lang=de|q=(none)", "lang=(none)|q=(none)", 'lang=fr,de|q="x",{y}', "lang=(none)|q=(none)"]
+        assert await store.count_new(0) == 4
 
     async def test_retraction_follows_the_same_rules_in_both_stores(self, store: AbstractExampleStore):
         calls = list(synthetic_calls(2, turns=2))
