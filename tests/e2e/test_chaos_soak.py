@@ -1,0 +1,33 @@
+"""The chaos soak: the whole loop with the sandboxes while a driver SIGKILLs a random service
+every 12-18 s, restarts PostgreSQL once and feeds bad records of every kind; then no generation
+lacks its verdict or has two, nothing downstream is duplicated, the routing table on the topic is
+the controller's, and every bad record is accounted for. `make test` runs it for
+DISTILLERY_SOAK_SECONDS (60 s by default; with start-up and settling about 3 minutes);
+`make soak` for 540 s."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from chaos import soak, soak_seconds
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(int(soak_seconds()) + 420)]
+
+
+async def test_nothing_is_lost_or_duplicated_while_services_are_killed_and_postgres_restarts():
+    home = Path(tempfile.mkdtemp(prefix="distillery-soak-"))
+    figures = await soak(home, soak_seconds(), settle_timeout=min(240.0, 60 + soak_seconds() / 3))
+    print("\n" + figures.table())
+    assert len(figures.kills) >= max(1, int(soak_seconds() // 18) - 1), figures.kills
+    assert figures.postgres_restarts == 1
+    assert figures.unexpected_exits == [], figures.unexpected_exits
+    assert figures.generations > 0 and len(figures.cleaner_versions) >= 1
+    assert figures.without_verdict == [], figures.without_verdict[:10]
+    assert figures.duplicate_verdicts == [], figures.duplicate_verdicts[:10]
+    assert (figures.duplicate_examples, figures.duplicate_datasets, figures.duplicate_jobs,
+            figures.duplicate_decisions) == (0, 0, 0, 0)
+    assert figures.route_mismatches == [], figures.route_mismatches
+    for kind, k in figures.bad.items():
+        assert k.fed > 0 and k.lost == 0, (kind, k, figures.logs)
