@@ -24,6 +24,8 @@ from distillery_evaluator.adapters.chat import (
     OpenAIChatClient,
     UnconfiguredChatClient,
 )
+from distillery_evaluator.adapters.erasure_store import SqlErasureStore
+from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
 from distillery_evaluator.adapters.embeddings import AbstractEmbedder, MiniLmEmbedder
 from distillery_evaluator.adapters.langfuse_sink import AbstractLangfuseSink, LangfuseSdkSink
 from distillery_evaluator.adapters.repository import AbstractEvalRepository, SqlEvalRepository
@@ -137,6 +139,10 @@ def repo_for(uow: UnitOfWork) -> AbstractEvalRepository:
     return SqlEvalRepository(uow.session)
 
 
+def erasure_store(uow: UnitOfWork) -> AbstractErasureStore:
+    return SqlErasureStore(uow.session)
+
+
 def subscriptions_of(handlers: Handlers) -> list[Subscription[Any]]:
     """The service's subscriptions, in the order it subscribes."""
     return [Subscription(r.get_topic(r.DATASETS_BUILT), DatasetBuilt, handlers.on_dataset_built),
@@ -144,7 +150,8 @@ def subscriptions_of(handlers: Handlers) -> list[Subscription[Any]]:
             Subscription(r.get_topic(r.COMMANDS_EVAL), RunEvaluation, handlers.on_run_evaluation),
             Subscription(r.get_topic(r.ROUTING_TABLE), RouteTableUpdated, handlers.on_route_table_updated),
             Subscription(r.get_topic(r.ROLLOUT_DECISIONS), RolloutDecided, handlers.on_rollout_decided),
-            Subscription(r.get_topic(r.TRACES_RAW), TraceCaptured, handlers.on_trace_captured)]
+            Subscription(r.get_topic(r.TRACES_RAW), TraceCaptured, handlers.on_trace_captured),
+            erasure_subscription("evaluator", handlers.on_erase_caller)]
 
 
 def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
@@ -155,7 +162,7 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
     endpoints = ChatEndpoints(teacher=wiring.teacher or wiring.models, default=wiring.models,
                               default_kind=c.provider, by_provider=wiring.students)
     teacher = ModelTarget(model=c.teacher_model, deployment=c.teacher_deployment)
-    handlers = Handlers(repo_for, teacher, c.route, c.online_sample_rate)
+    handlers = Handlers(repo_for, teacher, c.route, c.online_sample_rate, erasure_store)
     policy = CallPolicy(c.attempts, c.retry_backoff_s, timeout_s=c.request_timeout_s)
     scorers, skipped = build_scorers(c, wiring, policy)
     reports = Path(c.reports_dir or settings.home / "reports")

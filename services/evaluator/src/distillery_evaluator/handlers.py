@@ -13,11 +13,13 @@ from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.finetune import FinetuneJobChanged
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
+from distillery_contracts.privacy import EraseCaller
 from distillery_contracts.traces import TraceCaptured
 from distillery_evaluator import services
 from distillery_evaluator.adapters.repository import AbstractEvalRepository
 from distillery_evaluator.domain.requests import ModelTarget
 from distillery_runtime.consumer import Delivery
+from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.uow import UnitOfWork
 
 
@@ -25,8 +27,10 @@ class Handlers:
     """The evaluator's subscriptions; ``repo_for`` gives the store inside a unit of work."""
 
     def __init__(self, repo_for: Callable[[UnitOfWork], AbstractEvalRepository],
-                 teacher: ModelTarget, route: str, sample_rate: float) -> None:
+                 teacher: ModelTarget, route: str, sample_rate: float,
+                 erasures: Callable[[UnitOfWork], AbstractErasureStore] | None = None) -> None:
         self.repo_for = repo_for
+        self.erasures = erasures
         self.teacher = teacher
         self.route = route
         self.sample_rate = sample_rate
@@ -62,3 +66,7 @@ class Handlers:
         """Late scores (TraceScored) on the same topic do not reach here: they change no served answer."""
         await services.queue_live_calls(self.repo_for(uow), [(d.event, d.envelope) for d in deliveries],
                                         self.sample_rate)
+
+    async def on_erase_caller(self, uow: UnitOfWork, deliveries: list[Delivery[EraseCaller]]) -> None:
+        assert self.erasures is not None, "the composition root gives the erasure store"
+        await services.erase_callers(uow, self.erasures(uow), [d.event for d in deliveries])

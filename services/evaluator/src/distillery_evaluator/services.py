@@ -28,6 +28,7 @@ from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
 from distillery_contracts.registry import EVALUATIONS_COMPLETED, EVALUATIONS_ONLINE
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
+from distillery_contracts.privacy import EraseCaller
 from distillery_contracts.traces import TraceCaptured
 from distillery_evaluator.adapters.chat import (
     AbstractChatClient,
@@ -48,6 +49,8 @@ from distillery_evaluator.domain.requests import ModelTarget, RunRequest, run_id
 from distillery_evaluator.domain.results import DETERMINISTIC, TEACHER, Answer, ItemScore
 from distillery_evaluator.report import write_report
 from distillery_evaluator.scorers import Scorer, ScoringCase
+from distillery_runtime import erasure
+from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.logs import get_logger
 from distillery_runtime.uow import UnitOfWork
@@ -126,6 +129,11 @@ async def queue_live_calls(repo: AbstractEvalRepository, traces: Sequence[tuple[
 
 
 # Offline runs.
+
+async def erase_callers(uow: UnitOfWork, store: AbstractErasureStore, commands: Sequence[EraseCaller]) -> None:
+    """Remove each caller's sampled live calls and their scores."""
+    await erasure.erase_callers(uow, store, "evaluator", commands)
+
 
 class RunError(Exception):
     """Why a run cannot finish; becomes the error_message of its EvaluationCompleted."""

@@ -28,6 +28,9 @@ from distillery_evaluator.adapters.repository import (
 from distillery_evaluator.domain.evalset import EvalItem
 from distillery_evaluator.domain.requests import ModelTarget, RunRequest
 from distillery_evaluator.domain.results import Answer, ItemScore, Usage
+from distillery_contracts.privacy import StoreErasure
+from distillery_evaluator.adapters.erasure_store import erasures
+from distillery_runtime.erasure import AbstractErasureStore, Caller
 
 _EPOCH = datetime(2000, 1, 1).astimezone()
 
@@ -268,3 +271,27 @@ class FakeLangfuseSink(AbstractLangfuseSink):
         if self.fail:
             raise ConnectionError("langfuse unreachable")
         self.trace_scores.extend((trace_id, observation_id, s) for s in scores)
+
+
+class FakeErasureStore(AbstractErasureStore):
+    """Erases the live calls of a FakeEvalRepository; records each caller."""
+
+    def __init__(self, repo: FakeEvalRepository) -> None:
+        self.repo = repo
+        self.erased: list[Caller] = []
+
+    async def erase(self, caller: Caller) -> list[StoreErasure]:
+        self.erased.append(caller)
+
+        def matches(payload: dict[str, Any]) -> bool:
+            return ((caller.session_id is not None and payload.get("session_id") == caller.session_id)
+                    or payload.get("trace_id") == caller.trace_id)
+
+        calls = {o for o, call in self.repo.queue.items() if matches(call.trace)}
+        scores = {o for o, row in self.repo.online.items() if o in calls or matches(row["scored"])}
+        for observation_id in calls | scores:
+            for kept in (self.repo.queue, self.repo.queue_state, self.repo.queued_at):
+                kept.pop(observation_id, None)
+        for observation_id in scores:
+            self.repo.online.pop(observation_id)
+        return erasures(len(calls), len(scores))
