@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Tests start many Python processes: let them reuse compiled modules.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-unit test-integration typecheck schemas docs bench bench-full wrk mutate clean stack-up stack-down soak fuzz
+.PHONY: setup chromium demo test test-unit test-integration typecheck schemas docs bench bench-full wrk mutate clean stack-up stack-down soak fuzz
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -19,7 +19,14 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproj
 	$(UV) sync --frozen --all-packages --compile-bytecode --python $(PYTHON)
 	touch $@
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced chromium
+
+# The console's browser tests drive Debian's chromium with Playwright's client (never
+# `playwright install`); without it they skip, or fail under CI=true.
+chromium:
+	@command -v chromium >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+		|| sudo DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+		|| echo "warning: could not install chromium; the console's browser tests will skip (fail under CI=true)"
 
 demo: setup
 	$(VENV)/bin/distillery demo

@@ -1,0 +1,212 @@
+"""The console in real Chromium, fed a recorded cycle through a real broker, beside a real
+rollout-controller: what an operator sees, steering that reaches the controller, answers
+that stay text, a rebuild by replay, at 1280×800 and 390×844, with no JavaScript error.
+
+Screenshots of every page go to test-artifacts/console/ (not committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from browser import ARGS, ARTIFACTS, VIEWPORTS, chromium_path
+from db_helpers import create_database, drop_database
+from kafka_helpers import wait_until
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "console" / "tests"))
+
+from recorded_streams import CYCLE, HOLD_INTERVAL, ITEMS, RUN, hallucinated, recorded_cycle  # noqa: E402
+
+from distillery_console.app import build as build_console  # noqa: E402
+from distillery_console.config import ConsoleSettings  # noqa: E402
+from distillery_contracts.registry import ROUTING_TABLE, all_topic_specs  # noqa: E402
+from distillery_rollout_controller.app import build as build_controller  # noqa: E402
+from distillery_rollout_controller.config import RolloutSettings  # noqa: E402
+from distillery_runtime.kafka import ensure_topics, publish_events  # noqa: E402
+from distillery_runtime.service import ServiceRunner  # noqa: E402
+from distillery_runtime.settings import RuntimeSettings  # noqa: E402
+from distillery_runtime.signing import SigningKey, write_key_file  # noqa: E402
+
+pytestmark = pytest.mark.integration
+OPERATOR = "ana@clinic"
+
+
+class Running:
+    """A service run in this process until ``stop``."""
+
+    def __init__(self, runner: ServiceRunner) -> None:
+        self.runner = runner
+        self.task = asyncio.create_task(runner.run())
+
+    async def ready(self, service: str) -> str:
+        async def up() -> str | None:
+            if self.task.done():
+                self.task.result()
+            if not self.runner.http:
+                return None
+            url = f"http://127.0.0.1:{self.runner.http.port}"
+            try:
+                async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+                    metrics = (await client.get("/metrics")).text
+            except httpx.HTTPError:
+                return None
+            return url if f'distillery_ready{{service="{service}"}} 1.0' in metrics else None
+
+        url = await wait_until(up, timeout=90, interval=0.2)
+        assert url, f"{service} did not become ready"
+        return url
+
+    async def stop(self) -> None:
+        self.runner.stopping.set()
+        await asyncio.wait_for(self.task, 60)
+
+
+def runtime(broker, database_url: str, home: Path) -> RuntimeSettings:  # noqa: ANN001
+    return RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url, home=home,
+                           consumer_batch_timeout_ms=50, outbox_poll_s=0.1, handler_backoff_s=0.05)
+
+
+async def text_of(url: str, path: str) -> str | None:
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        response = await client.get(path)
+    return response.text if response.status_code == 200 else None
+
+
+async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(broker, database_url,
+                                                                               postgres_server_url, tmp_path):
+    from playwright.async_api import async_playwright
+
+    executable = chromium_path()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    key = SigningKey.generate(OPERATOR)
+    key_file = write_key_file(tmp_path / "ana.json", key)
+    await ensure_topics(broker.bootstrap, all_topic_specs())
+
+    settings = runtime(broker, database_url, tmp_path / "home")
+    trust = json.dumps([key.trusted().as_dict()])
+    controller = Running(ServiceRunner(build_controller(settings, RolloutSettings(
+        evaluate_interval_s=3600, operator_keys=trust)), settings))
+    console_settings = ConsoleSettings(refresh_s=1, operator_keys=[key_file], read_model="first")
+    console = Running(ServiceRunner(build_console(settings, console_settings), settings))
+    second_db = None
+    try:
+        controller_url, console_url = await controller.ready("rollout-controller"), await console.ready("console")
+        # The recorded cycle, but the routing table is the real controller's: its rollout
+        # starts from the recorded EvaluationCompleted, so a pause has something to pause.
+        for topic, event in recorded_cycle():
+            if topic != ROUTING_TABLE:
+                await publish_events(broker.bootstrap, topic, [event], producer="recorded/1")
+
+        async def rollout_started() -> dict | None:
+            async with httpx.AsyncClient(base_url=controller_url, timeout=5) as client:
+                rollouts = (await client.get("/v1/rollouts")).json()["rollouts"]
+            return next((r for r in rollouts if r["status"] == "active"), None)
+
+        live = await wait_until(rollout_started, timeout=60, interval=0.3)
+        assert live, "the controller did not start a rollout from the recorded evaluation"
+        rollout_id = live["rollout_id"]
+
+        async def console_caught_up() -> bool:
+            overview, cycle, answers = (await text_of(console_url, "/"), await text_of(console_url, f"/cycles/{CYCLE}"),
+                                        await text_of(console_url, f"/evaluations/{RUN}/answers"))
+            return bool(overview and rollout_id in overview and cycle and "[0.031, 0.094]" in cycle
+                        and answers and f"{ITEMS} answer(s)" in answers)
+
+        if not await wait_until(console_caught_up, timeout=60, interval=0.3):
+            pages = {path: await text_of(console_url, path) for path in ("/", f"/cycles/{CYCLE}")}
+            pytest.fail(f"the console did not read the topics: {pages}")
+
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=executable, args=ARGS, headless=True)
+            errors: list[str] = []
+            for name, viewport in VIEWPORTS.items():
+                page = await (await browser.new_context(viewport=viewport)).new_page()
+                page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+                page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+
+                await page.goto(f"{console_url}/")
+                await page.get_by_role("link", name=CYCLE).wait_for()
+                assert await page.locator(f"[data-rollout='{rollout_id}']").count() == 1
+                await _fits(page, name)
+                await page.screenshot(path=ARTIFACTS / f"overview-{name}.png", full_page=True)
+
+                await page.get_by_role("link", name=CYCLE).click()
+                held = page.locator("article.decision-held")
+                low, high = HOLD_INTERVAL
+                assert "hallucination" in await held.inner_text()
+                assert f"[{low}, {high}]" in await held.locator("td.interval").inner_text()
+                await _fits(page, name)
+                await page.screenshot(path=ARTIFACTS / f"cycle-{name}.png", full_page=True)
+
+                await page.get_by_role("link", name="failing answers only").first.click()
+                items = await page.locator("article.item").evaluate_all("els => els.map(e => e.dataset.item)")
+                assert items == [f"golden-{i:04d}" for i in range(ITEMS) if hallucinated(i)]
+                await page.screenshot(path=ARTIFACTS / f"answers-failing-{name}.png", full_page=True)
+                await page.get_by_label("failing answers only").uncheck()  # the filter submits itself
+                await page.wait_for_url("**/answers?*")
+                script_item = page.locator("article[data-item='golden-0001'] .answer-candidate .text")
+                assert "<script>window.pwned = 1</script>" in await script_item.inner_text()
+                assert await page.evaluate("window.pwned") is None
+                await _fits(page, name)
+                await page.screenshot(path=ARTIFACTS / f"answers-{name}.png", full_page=True)
+                await page.close()
+
+            # Pause from the page, as the operator, with a reason and the confirmation.
+            page = await (await browser.new_context(viewport=VIEWPORTS["desktop"])).new_page()
+            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+            await page.goto(f"{console_url}/")
+            form = page.locator(f"form[action='/rollouts/{rollout_id}/steer']")
+            await form.get_by_label("Action").select_option("pause")
+            await form.get_by_label("You").select_option(OPERATOR)
+            await form.get_by_label("Reason").fill("checking the held hallucination gate")
+            await form.get_by_label("I mean it").check()
+            await form.get_by_role("button", name="Send").click()
+            await page.get_by_role("status").wait_for()
+            assert f"as {OPERATOR}" in await page.get_by_role("status").inner_text()
+
+            async def paused() -> dict | None:
+                async with httpx.AsyncClient(base_url=controller_url, timeout=5) as client:
+                    doc = (await client.get("/v1/rollouts")).json()
+                view = next(r for r in doc["rollouts"] if r["rollout_id"] == rollout_id)
+                return view if view["status"] == "paused" else None
+
+            view = await wait_until(paused, timeout=60, interval=0.3)
+            assert view, "the controller did not pause the rollout"
+            assert view["last_decision"]["actor"] == OPERATOR
+            await page.locator(f"[data-rollout='{rollout_id}'] .state-paused").wait_for(timeout=60_000)
+            await page.screenshot(path=ARTIFACTS / "overview-paused-desktop.png", full_page=True)
+            await browser.close()
+        assert errors == []
+
+        # A console with an empty read model (a new database, a new read model) rebuilds the
+        # same pages from the topics.
+        before = {path: await text_of(console_url, path) for path in
+                  (f"/cycles/{CYCLE}", f"/evaluations/{RUN}/answers", f"/evaluations/{RUN}/answers?failing=1")}
+        await console.stop()
+        second_db = await create_database(postgres_server_url)
+        rebuilt_settings = runtime(broker, second_db, tmp_path / "home2")
+        console = Running(ServiceRunner(build_console(rebuilt_settings, console_settings.model_copy(
+            update={"read_model": "rebuilt"})), rebuilt_settings))
+        rebuilt_url = await console.ready("console")
+
+        async def same_pages() -> bool:
+            return all([await text_of(rebuilt_url, path) == text for path, text in before.items()])
+
+        assert await wait_until(same_pages, timeout=90, interval=0.5), "the rebuilt console shows other pages"
+    finally:
+        await console.stop()
+        await controller.stop()
+        if second_db:
+            await drop_database(second_db)
+
+
+async def _fits(page, viewport: str) -> None:  # noqa: ANN001
+    """Nothing wider than the screen: usable without scrolling sideways (tables scroll inside)."""
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the {viewport} screen"
