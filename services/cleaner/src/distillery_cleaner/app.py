@@ -17,10 +17,12 @@ from distillery_cleaner import __version__
 from distillery_cleaner.adapters.repository import AbstractCleanerRepository, SqlCleanerRepository
 from distillery_cleaner.config import CleanerSettings, load_cleaner_config, load_cleaner_settings
 from distillery_cleaner.domain.screen import Cleaner
-from distillery_cleaner.handlers import trace_handler
+from distillery_cleaner.adapters.erasure_store import SqlErasureStore
+from distillery_cleaner.handlers import erasure_handler, trace_handler
 from distillery_cleaner.services import RepositoryFactory, forget_old_late_scores, register_configuration
 from distillery_cleaner.views import running_configuration
 from distillery_runtime.consumer import Subscription
+from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
 from distillery_runtime.logs import get_logger
 from distillery_runtime.retention import pruning_worker
 from distillery_runtime.service import ServiceContext, ServiceSpec
@@ -36,6 +38,10 @@ def sql_repository(uow: UnitOfWork) -> AbstractCleanerRepository:
     return SqlCleanerRepository(uow.session)
 
 
+def erasure_store(uow: UnitOfWork) -> AbstractErasureStore:
+    return SqlErasureStore(uow.session)
+
+
 def build(settings: RuntimeSettings) -> ServiceSpec:
     cleaner_settings = load_cleaner_settings()
     cleaner = Cleaner(load_cleaner_config(cleaner_settings.config_file), __version__)
@@ -46,7 +52,8 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
         subscriptions=[Subscription[TraceCaptured | TraceScored](
             topic=get_topic(TRACES_RAW), event=(TraceCaptured, TraceScored),
             handler=trace_handler(cleaner, sql_repository), consumer=f"on_traces_raw@{scope}", group=group,
-            batch_size=cleaner_settings.batch_size)],
+            batch_size=cleaner_settings.batch_size),
+            erasure_subscription(NAME, erasure_handler(erasure_store))],
         background=[_registration(cleaner, sql_repository, group), collect_garbage_less_often,
                     _late_score_retention(cleaner_settings, settings)],
         routes=lambda ctx: _routes(cleaner, group),

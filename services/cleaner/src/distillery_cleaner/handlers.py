@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from distillery_contracts.privacy import EraseCaller
 from distillery_contracts.traces import TraceCaptured, TraceScored
 from distillery_cleaner.domain.screen import Cleaner
-from distillery_cleaner.services import RepositoryFactory, clean_and_publish
+from distillery_cleaner.services import RepositoryFactory, clean_and_publish, erase_callers
 from distillery_runtime.consumer import BatchHandler, Delivery, of_type
+from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.uow import UnitOfWork
 
 
@@ -22,3 +26,12 @@ def trace_handler(cleaner: Cleaner, repository: RepositoryFactory) -> BatchHandl
                                 [(d.event, d.envelope) for d in of_type(deliveries, TraceScored)])
 
     return on_traces_raw
+
+
+def erasure_handler(store: Callable[[UnitOfWork], AbstractErasureStore]) -> BatchHandler[EraseCaller]:
+    """The handler of erasure commands."""
+
+    async def on_erase_caller(uow: UnitOfWork, deliveries: list[Delivery[EraseCaller]]) -> None:
+        await erase_callers(uow, store(uow), [d.event for d in deliveries])
+
+    return on_erase_caller

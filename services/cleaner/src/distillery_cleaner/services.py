@@ -44,6 +44,7 @@ from typing import TypeVar
 from distillery_contracts.common import Score
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected, Lineage, RejectReason
+from distillery_contracts.privacy import EraseCaller
 from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED
 from distillery_contracts.traces import TraceCaptured, TraceScored
 from distillery_cleaner import __version__
@@ -56,6 +57,8 @@ from distillery_cleaner.domain.events import accepted_event, lineage_of, rejecte
 from distillery_cleaner.domain.screen import Candidate, Cleaner
 from distillery_cleaner.domain.verdicts import Rejection
 from distillery_cleaner.metrics import count_verdicts
+from distillery_runtime import erasure
+from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -106,6 +109,11 @@ async def forget_old_late_scores(repo: AbstractCleanerRepository, retention: tim
     """Delete at most ``limit`` observations' late scores unchanged for ``retention``: a generation
     screened after that long is no longer in traces.raw to be read (see CleanerSettings)."""
     return await repo.forget_late_scores(now - retention, limit)
+
+
+async def erase_callers(uow: UnitOfWork, store: AbstractErasureStore, commands: Sequence[EraseCaller]) -> None:
+    """Remove each caller's rows from the dedup index and their late scores."""
+    await erasure.erase_callers(uow, store, "cleaner", commands)
 
 
 async def register_configuration(uow: UnitOfWork, repo: AbstractCleanerRepository, cleaner: Cleaner) -> None:

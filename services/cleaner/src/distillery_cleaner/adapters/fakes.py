@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from distillery_contracts.common import Score
+from distillery_contracts.examples import Lineage
+from distillery_contracts.privacy import StoreErasure
 from distillery_cleaner.adapters.memory import MemoryCleanerRepository
 from distillery_cleaner.adapters.repository import ObservationKey, Retracted
 from distillery_cleaner.domain.dedup import IndexedExample
 from distillery_cleaner.domain.screen import Candidate
+from distillery_cleaner.adapters.erasure_store import erasures
+from distillery_runtime.erasure import AbstractErasureStore, Caller
 
 
 @dataclass
@@ -51,3 +55,35 @@ class FakeCleanerRepository(MemoryCleanerRepository):
     async def retract(self, scope: int, keys: Sequence[ObservationKey]) -> list[Retracted]:
         self.calls.append("retract")
         return await super().retract(scope, keys)
+
+
+class FakeErasureStore(AbstractErasureStore):
+    """Erases from a MemoryCleanerRepository (or its fake); records each caller."""
+
+    def __init__(self, repo: MemoryCleanerRepository) -> None:
+        self.repo = repo
+        self.erased: list[Caller] = []
+
+    async def erase(self, caller: Caller) -> list[StoreErasure]:
+        self.erased.append(caller)
+
+        def matches(lineage: Lineage) -> bool:
+            return ((caller.session_id is not None and lineage.session_id == caller.session_id)
+                    or lineage.trace_id == caller.trace_id)
+
+        examples = bands = scores = 0
+        for scope, index in self.repo.rows.items():
+            for content_hash, row in list(index.items()):
+                if not matches(row.lineage):
+                    continue
+                del index[content_hash]
+                examples += 1
+                key = (row.lineage.project_id, row.lineage.observation_id)
+                self.repo.by_observation.get(scope, {}).pop(key, None)
+                for band in row.band_keys:
+                    self.repo.bands[scope][band].remove(row)
+                    bands += 1
+                if self.repo.scores.pop(key, None) is not None:
+                    self.repo.scores_changed.pop(key, None)
+                    scores += 1
+        return erasures(examples, bands, scores)
