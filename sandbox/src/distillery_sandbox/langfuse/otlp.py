@@ -76,7 +76,10 @@ def _decompress(body: bytes, encoding: str) -> bytes:
 def _from_nanos(nanos: int | str | None) -> datetime | None:
     if nanos in (None, 0, "0", ""):
         return None
-    return datetime.fromtimestamp(int(nanos) / 1e9, tz=timezone.utc)
+    try:
+        return datetime.fromtimestamp(int(nanos) / 1e9, tz=timezone.utc)
+    except (OverflowError, OSError) as exc:  # beyond a float or the platform's time_t: a 400, not a 500
+        raise ValueError(f"time of {str(nanos)[:40]} ns is out of range") from exc
 
 
 def _any_value(value: Any) -> Any:
