@@ -62,6 +62,7 @@ add_group("eval", "distillery_cli.evaluate", "eval_app", needs=("distillery_eval
 add_group("ingest", "distillery_cli.ingest", "ingest_app", needs=("distillery_trace_ingester",))
 add_group("rollout", "distillery_cli.rollout", "rollout_app")
 add_command("report", "distillery_cli.rollout", "report_cmd")
+add_command("console", "distillery_cli.console_cmd", "console_cmd", needs=("distillery_console",))
 add_command("train", "distillery_cli.students", "train_cmd", needs=("distillery_students",))
 add_command("serve", "distillery_cli.students", "serve_cmd", needs=("distillery_students",))
 add_sandbox()
