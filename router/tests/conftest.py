@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from distillery_router import Arm, RouteTable
+from distillery_router import Arm, RouteTable, Router
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests import routing_api by name
 
 MODELS = {
     "student": "ft:gpt-4o-mini:distillery:s1",
@@ -49,3 +53,15 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> Non
 @pytest.fixture
 def eventually() -> Eventually:
     return wait_until
+
+
+@pytest.fixture
+def api():  # noqa: ANN201 - routing_api.FakeRoutingApi
+    from routing_api import FakeRoutingApi
+
+    return FakeRoutingApi()
+
+
+@pytest.fixture
+def router() -> Router:
+    return Router()

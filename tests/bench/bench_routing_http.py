@@ -67,18 +67,20 @@ async def seed(database_url: str) -> None:
     from distillery_rollout_controller.services import RolloutController
     from distillery_runtime.db import create_engine, session_factory
     from distillery_runtime.migrations import migrate
+    from distillery_runtime.signing import Keyring, SigningKey
     from distillery_runtime.uow import FakeUnitOfWork
 
     schema, migrations = migration_target("rollout-controller")
     engine = create_engine(database_url, schema)
     await migrate(engine, schema, migrations)
-    controller = RolloutController(ControllerConfig())
+    bench = SigningKey.generate("bench")
+    controller = RolloutController(ControllerConfig(operators=Keyring([bench.trusted()])))
     async with session_factory(engine)() as session:
         repo, uow = SqlRolloutRepository(session), FakeUnitOfWork()
         await controller.start_rollout(repo, uow, sample_evaluation_completed())
         for _ in range(2):
-            await controller.apply_command(repo, uow, AdvanceRollout(
-                rollout_id="ro-0001", force=True, reason="benchmark", requested_by="bench"))
+            await controller.apply_command(repo, uow, bench.sign(AdvanceRollout(
+                rollout_id="ro-0001", force=True, reason="benchmark", requested_by="bench")))
         await session.commit()
     await engine.dispose()
 

@@ -29,9 +29,10 @@ from distillery_cli.localstack.procs import free_port
 from distillery_contracts.commands import AbortRollout
 from distillery_contracts.registry import COMMANDS_ROLLOUT, DATASETS_BUILT, all_topic_specs
 from distillery_contracts.samples import sample_dataset_built
-from distillery_router import Router, RoutingTableFollower
+from distillery_router import Router, RoutingTableFollower, TableKeys
 from distillery_router.client import AbstractGenerationRecorder, GenerationRecord, ProviderEndpoint, RoutedChatClient
 from distillery_runtime.kafka import ensure_topics, publish_events
+from distillery_runtime.signing import SigningKey, local_keys
 from distillery_sandbox.openai import JobTimings, LatencyProfile, SandboxConfig, run_in_thread
 from distillery_students.base_models import resolve_base_model
 from distillery_students.samples import teaching_lines
@@ -123,8 +124,9 @@ async def test_a_selfhosted_student_is_trained_served_evaluated_rolled_out_and_b
                 "openai": ProviderEndpoint(api_key="sk-sandbox", base_url=box.openai_base_url),
                 "selfhosted": ProviderEndpoint(api_key="none", base_url=serve_url, timeout_s=120)},
                 recorder=NotRecorded())
+            keys = local_keys(tmp_path / "home")
             async with RoutingTableFollower(router, routes=["voice-agent"], base_url=f"http://127.0.0.1:{routing_port}",
-                                            poll_interval=0.5):
+                                            poll_interval=0.5, table_keys=TableKeys.load(keys.table_keys)):
                 async def candidate_routed() -> bool:
                     table = router.table("voice-agent")
                     return table is not None and any(arm.name == "candidate" for arm in table.arms)
@@ -138,8 +140,10 @@ async def test_a_selfhosted_student_is_trained_served_evaluated_rolled_out_and_b
                 answer = await chat.create(call_id=call_id, max_tokens=24, temperature=0, messages=[
                     {"role": "user", "content": "How much is a whitening treatment?"}])
 
+                operator = SigningKey.load(keys.operator_key)
                 await publish_events(broker.bootstrap, COMMANDS_ROLLOUT, [
-                    AbortRollout(rollout_id=table.rollout_id, requested_by="e2e", reason="the test rolls back")],
+                    operator.sign(AbortRollout(rollout_id=table.rollout_id, requested_by=operator.identity,
+                                               reason="the test rolls back"))],
                     producer="test/1")
 
                 async def teacher_only() -> bool:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 import distillery_rollout_controller
 from distillery_cli.rollout import report_cmd, rollout_app
-from distillery_contracts.commands import AdvanceRollout
+from distillery_contracts.commands import AdvanceRollout, PauseRollout
 from distillery_contracts.registry import COMMANDS_ROLLOUT, all_topic_specs
 from distillery_contracts.samples import sample_evaluation_completed
 from distillery_rollout_controller.adapters.repository import SqlRolloutRepository
@@ -32,6 +32,7 @@ from distillery_router import HttpTableSource
 from distillery_runtime.db import create_engine, session_factory
 from distillery_runtime.kafka import ensure_topics
 from distillery_runtime.migrations import migrate
+from distillery_runtime.signing import Keyring, SigningKey, write_key_file
 from distillery_runtime.uow import FakeUnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -47,13 +48,14 @@ async def seeded(database_url) -> AsyncIterator[str]:
     """A database where ro-0001 is at its second stage (25%) and a day of traffic was seen."""
     engine = create_engine(database_url, SCHEMA)
     await migrate(engine, SCHEMA, MIGRATIONS)
-    controller = RolloutController(ControllerConfig(), clock=lambda: T0)
+    ana = SigningKey.generate("ana")
+    controller = RolloutController(ControllerConfig(operators=Keyring([ana.trusted()])), clock=lambda: T0)
     async with session_factory(engine)() as session:
         repo, uow = SqlRolloutRepository(session), FakeUnitOfWork()
         await controller.start_rollout(repo, uow, sample_evaluation_completed(candidate_model=STUDENT))
         controller.clock = lambda: T0 + timedelta(hours=2)
-        await controller.apply_command(repo, uow, AdvanceRollout(
-            rollout_id="ro-0001", force=True, reason="canary looked fine", requested_by="ana"))
+        await controller.apply_command(repo, uow, ana.sign(AdvanceRollout(
+            rollout_id="ro-0001", force=True, reason="canary looked fine", requested_by="ana")))
         await repo.record_traffic([TrafficSample("gpt-4.1", T0 + timedelta(minutes=m), 0.006, 1000, 500)
                                    for m in range(0, 24 * 60, 10)])
         await session.commit()
@@ -141,13 +143,15 @@ def test_cli_report_prints_costs_beside_the_seed_reference(seeded, monkeypatch):
     assert "~$0.00180 (90/10 hybrid)" in result.output and "10,000 (given)" in result.output
 
 
-def test_cli_pause_publishes_the_command_with_who_asked(seeded, broker, monkeypatch):
+def test_cli_pause_publishes_the_command_signed_as_the_operator(seeded, broker, monkeypatch, tmp_path):
     import asyncio
 
     asyncio.run(ensure_topics(broker.bootstrap, all_topic_specs()))
     monkeypatch.setenv("DISTILLERY_DATABASE_URL", seeded)
     monkeypatch.setenv("DISTILLERY_KAFKA_BOOTSTRAP", broker.bootstrap)
-    monkeypatch.setenv("USER", "on-call-ana")
+    monkeypatch.setenv("USER", "mallory")  # who the shell says is not who signs
+    key = write_key_file(tmp_path / "ana.key", SigningKey.generate("on-call-ana"))
+    monkeypatch.setenv("DISTILLERY_OPERATOR_KEY", str(key))
 
     result = CliRunner().invoke(rollout_app, ["pause", "--reason", "holiday traffic", "--wait", "0"])
 
@@ -157,6 +161,18 @@ def test_cli_pause_publishes_the_command_with_who_asked(seeded, broker, monkeypa
     assert sent.headers["event-type"] == "PauseRollout" and sent.key == "ro-0001"
     assert (body["rollout_id"], body["requested_by"], body["reason"]) == ("ro-0001", "on-call-ana",
                                                                           "holiday traffic")
+    trusted = Keyring([SigningKey.load(key).trusted()])
+    assert trusted.verify(PauseRollout.model_validate(body)).identity == "on-call-ana"
+
+
+def test_cli_without_an_operator_key_sends_nothing_and_says_how_to_get_one(seeded, monkeypatch, tmp_path):
+    monkeypatch.setenv("DISTILLERY_DATABASE_URL", seeded)
+    monkeypatch.setenv("DISTILLERY_OPERATOR_KEY", str(tmp_path / "none.key"))
+
+    result = CliRunner().invoke(rollout_app, ["pause", "--wait", "0"])
+
+    assert result.exit_code == 2
+    assert "none.key does not exist: create one with 'distillery keys generate'" in result.output
 
 
 def test_cli_refuses_to_act_on_a_rollout_that_is_not_live(seeded, monkeypatch):

@@ -26,7 +26,9 @@ from typer.testing import CliRunner
 from distillery_cli.localstack.procs import free_port
 from distillery_cli.rollout import rollout_app
 from distillery_contracts.evaluations import CallScored, JudgeOutcome
+from distillery_contracts.commands import AdvanceRollout
 from distillery_contracts.registry import (
+    COMMANDS_ROLLOUT,
     EVALUATIONS_COMPLETED,
     EVALUATIONS_ONLINE,
     ROLLOUT_DECISIONS,
@@ -38,10 +40,11 @@ from distillery_contracts.samples import sample_evaluation_completed, sample_tra
 from distillery_contracts.traces import TraceCaptured
 from distillery_rollout_controller.app import build
 from distillery_rollout_controller.config import RolloutSettings
-from distillery_router import Router, RoutingTableFollower
+from distillery_router import Router, RoutingTableFollower, TableKeys
 from distillery_runtime.kafka import ensure_topics, publish_events
 from distillery_runtime.service import ServiceRunner
 from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.signing import SigningKey, local_keys
 
 pytestmark = pytest.mark.integration
 
@@ -112,9 +115,11 @@ async def rollout_reaches(base_url: str, *, stage: int | None = None, status: st
 
 
 @pytest.fixture
-async def controller(broker, database_url):
+async def controller(broker, database_url, tmp_path):
+    """The controller, with the keys of a local stack under ``tmp_path`` (``local_keys(tmp_path)``)."""
     await ensure_topics(broker.bootstrap, all_topic_specs())
-    settings = RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url,
+    local_keys(tmp_path).ensure()
+    settings = RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url, home=tmp_path,
                                consumer_batch_timeout_ms=50, outbox_poll_s=0.1, handler_backoff_s=0.05)
     runner = ServiceRunner(build(settings, rollout_settings()), settings)
     task = asyncio.create_task(runner.run())
@@ -168,7 +173,8 @@ async def test_good_student_is_walked_through_all_five_stages_to_90_10(controlle
     assert shown.exit_code == 0 and "ro-0001  completed  stage 5/5 (90%)" in shown.output, shown.output
 
 
-async def test_student_whose_hallucinations_rise_at_50_percent_is_rolled_back_to_the_teacher(controller, broker):
+async def test_student_whose_hallucinations_rise_at_50_percent_is_rolled_back_to_the_teacher(controller, broker,
+                                                                                            tmp_path):
     await publish_events(broker.bootstrap, EVALUATIONS_COMPLETED,
                          [sample_evaluation_completed(candidate_model=STUDENT)], producer="evaluator/test")
     for stage in (0, 1):
@@ -176,7 +182,8 @@ async def test_student_whose_hallucinations_rise_at_50_percent_is_rolled_back_to
         await publish_stage(broker.bootstrap, stage, with_traces=True)
     await rollout_reaches(controller, stage=2)
     router = Router()
-    async with RoutingTableFollower(router, routes=["voice-agent"], base_url=controller, poll_interval=0.2):
+    async with RoutingTableFollower(router, routes=["voice-agent"], base_url=controller, poll_interval=0.2,
+                                    table_keys=TableKeys.load(local_keys(tmp_path).table_keys)):
         assert {router.choose("voice-agent", f"call-{i}").name for i in range(1000)} == {"candidate", "teacher"}
         published_at = time.monotonic()
         await publish_stage(broker.bootstrap, 2, candidate_hallucinations=30, with_traces=True)
@@ -261,3 +268,22 @@ async def _evaluated(base_url: str, *, candidate_calls: int | None = None,
     if since is not None and (evaluated is None or datetime.fromisoformat(evaluated) <= since):
         return None
     return rollout
+
+
+async def test_a_forged_forced_advance_is_dead_lettered_with_the_reason_and_an_operators_is_obeyed(
+        controller, broker, tmp_path):
+    await publish_events(broker.bootstrap, EVALUATIONS_COMPLETED,
+                         [sample_evaluation_completed(candidate_model=STUDENT)], producer="evaluator/test")
+    await rollout_reaches(controller, stage=0)
+    forged = AdvanceRollout(rollout_id="ro-0001", force=True, reason="trust me", requested_by="local-operator")
+    await publish_events(broker.bootstrap, COMMANDS_ROLLOUT, [forged], producer="cli/0.1.0")
+
+    [letter] = await read_topic(broker.bootstrap, f"{COMMANDS_ROLLOUT}.dlq", expect=1, timeout=60)
+    assert "unsigned AdvanceRollout: refused" in json.loads(letter.value)["error_message"]
+    assert (await api(controller, "/v1/rollouts/ro-0001"))["stage_index"] == 0
+    operator = SigningKey.load(local_keys(tmp_path).operator_key)
+    signed = operator.sign(forged.model_copy(update={"command_id": "c-signed"}))
+    await publish_events(broker.bootstrap, COMMANDS_ROLLOUT, [signed], producer="cli/0.1.0")
+    advanced = await rollout_reaches(controller, stage=1)
+    assert advanced["last_decision"]["decision"] == "force_advanced"
+    assert advanced["last_decision"]["actor"] == "local-operator"

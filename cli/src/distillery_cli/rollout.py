@@ -3,15 +3,16 @@
 Status is read from the rollout-controller's ``GET /v1/rollouts`` when ``--url`` (or
 ``DISTILLERY_ROLLOUT_URL``) is given, else from the controller's tables through its views
 (the same read models either way). Actions are commands on
-``distillery.commands.rollout.v1``, recorded with who asked ($USER).
+``distillery.commands.rollout.v1``, signed with the operator's key (``--key`` or
+``DISTILLERY_OPERATOR_KEY``; default the local stack's) and recorded with its identity: the
+controller obeys no other.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
 import time
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import httpx
@@ -26,6 +27,7 @@ from distillery_contracts.common import GateResult
 from distillery_rollout_controller.config import RolloutSettings
 from distillery_rollout_controller.views import CostReport, RolloutView, RolloutViews, StatusDocument, open_views
 from distillery_runtime.entrypoint import load_settings
+from distillery_runtime.signing import KeyFileError, SigningKey, local_keys
 
 rollout_app = typer.Typer(help="Watch and steer progressive rollouts of students.", no_args_is_help=True)
 
@@ -36,6 +38,10 @@ RolloutArg = Annotated[str | None, typer.Argument(help="Rollout id; default: the
                                                   show_default=False)]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why; recorded with the decision.")]
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for the controller's decision.")]
+KeyOption = Annotated[Path | None, typer.Option(
+    "--key", envvar="DISTILLERY_OPERATOR_KEY", show_default=False,
+    help="Operator key file to sign with (distillery keys generate); default: the local stack's "
+    "<DISTILLERY_HOME>/keys/operator.key.")]
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -54,37 +60,38 @@ def status_cmd(url: UrlOption = None, as_json: Annotated[bool, typer.Option("--j
 @rollout_app.command("pause")
 @friendly
 def pause_cmd(rollout_id: RolloutArg = None, reason: ReasonOption = None, url: UrlOption = None,
-              wait: WaitOption = 15.0) -> None:
+              wait: WaitOption = 15.0, key: KeyOption = None) -> None:
     """Hold the rollout's weights until resumed."""
-    _act("pause", PauseRollout, rollout_id, url, wait, reason=reason)
+    _act("pause", PauseRollout, rollout_id, url, wait, key, reason=reason)
 
 
 @rollout_app.command("resume")
 @friendly
 def resume_cmd(rollout_id: RolloutArg = None, reason: ReasonOption = None, url: UrlOption = None,
-               wait: WaitOption = 15.0) -> None:
+               wait: WaitOption = 15.0, key: KeyOption = None) -> None:
     """Let a paused rollout evaluate its gates again."""
-    _act("resume", ResumeRollout, rollout_id, url, wait, reason=reason)
+    _act("resume", ResumeRollout, rollout_id, url, wait, key, reason=reason)
 
 
 @rollout_app.command("abort")
 @friendly
 def abort_cmd(rollout_id: RolloutArg = None,
               reason: Annotated[str, typer.Option("--reason", help="Why (required).")] = ...,  # type: ignore[assignment]
-              url: UrlOption = None, wait: WaitOption = 15.0) -> None:
+              url: UrlOption = None, wait: WaitOption = 15.0, key: KeyOption = None) -> None:
     """Stop the rollout: all student traffic goes back to the previous model at once."""
-    _act("abort", AbortRollout, rollout_id, url, wait, reason=reason)
+    _act("abort", AbortRollout, rollout_id, url, wait, key, reason=reason)
 
 
 @rollout_app.command("advance")
 @friendly
 def advance_cmd(rollout_id: RolloutArg = None,
                 force: Annotated[bool, typer.Option("--force", help="Advance even if gates disagree.")] = False,
-                reason: ReasonOption = None, url: UrlOption = None, wait: WaitOption = 15.0) -> None:
-    """Move to the next stage when the gates allow it now, or with --force (needs --reason)."""
+                reason: ReasonOption = None, url: UrlOption = None, wait: WaitOption = 15.0,
+                key: KeyOption = None) -> None:
+    """Move to the next stage when the gates allow it now, or with --force (needs --reason; operators only)."""
     if force and not reason:
         die("--force needs --reason: a forced advance is recorded with who asked and why")
-    _act("advance", AdvanceRollout, rollout_id, url, wait, force=force, reason=reason)
+    _act("advance", AdvanceRollout, rollout_id, url, wait, key, force=force, reason=reason)
 
 
 @friendly
@@ -144,14 +151,20 @@ async def _get(url: str, path: str, params: dict, model: type[M]) -> M:
 # --- acting ---------------------------------------------------------------------------------
 
 def _act(action: str, command: type[RolloutCommand], rollout_id: str | None, url: str | None,
-         wait_s: float, **fields: Any) -> None:
-    """Send ``command`` for the rollout (default: the live one) as $USER, then await the decision."""
+         wait_s: float, key_file: Path | None, **fields: Any) -> None:
+    """Send ``command`` for the rollout (default: the live one) signed by the operator's key, as
+    the key's identity, then await the decision."""
     target = _target(url, rollout_id, action)
-    _send(command(rollout_id=target, requested_by=_who(), **fields), url, wait_s)
+    key = operator_key(key_file)
+    _send(key.sign(command(rollout_id=target, requested_by=key.identity, **fields)), url, wait_s)
 
 
-def _who() -> str:
-    return os.environ.get("USER") or getpass.getuser() or "unknown"
+def operator_key(path: Path | None) -> SigningKey:
+    """The key commands are signed with; one line saying how to get one when there is none."""
+    try:
+        return SigningKey.load(path or local_keys(settings().home).operator_key)
+    except KeyFileError as exc:
+        die(f"{exc}; the rollout-controller must also trust it (DISTILLERY_ROLLOUT_OPERATOR_KEYS)")
 
 
 def _target(url: str | None, rollout_id: str | None, action: str) -> str:

@@ -10,6 +10,7 @@ from distillery_cli.common import console, die, friendly, run_async, settings
 from distillery_cli.localstack import stack
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_runtime.db import redacted
+from distillery_runtime.signing import local_keys
 
 stack_app = typer.Typer(help="Start, stop and inspect the local stack (Tansu broker + PostgreSQL).",
                         no_args_is_help=True)
@@ -37,6 +38,8 @@ def stack_up(
         die(str(exc))
     created = run_async(create_topics(state.kafka_bootstrap))
     migrated = run_async(migrate_all(state.database_url))
+    keys = local_keys(home)
+    operator = keys.ensure()
     console.print(f"[green]Stack is up.[/]\n"
                   f"  bootstrap:  {state.kafka_bootstrap}   (export DISTILLERY_KAFKA_BOOTSTRAP={state.kafka_bootstrap})\n"
                   f"  database:   {state.database_url}"
@@ -44,6 +47,8 @@ def stack_up(
                   f"  topics:     {len(created)} created\n"
                   f"  migrations: {', '.join(migrated) or 'no services installed'}\n"
                   f"  files:      {home} (state in stack.json, logs in logs/, database in postgres/)\n"
+                  f"  keys:       {keys.folder} (rollout commands are signed as {operator.identity!r}; "
+                  f"routers trust {keys.table_keys.name})\n"
                   f"  The broker keeps messages in memory: 'stack down' discards them.")
 
 

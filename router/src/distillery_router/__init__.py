@@ -2,7 +2,8 @@
 
     router = Router()
     async with RoutingTableFollower(router, routes=["voice-agent"],
-                                    base_url="http://rollout-controller:8080"):
+                                    base_url="http://rollout-controller:8080",
+                                    table_keys=TableKeys.load("rollout-controller.pub.json")):
         arm = router.choose("voice-agent", call_id)   # arm.model, arm.provider, ...
 """
 
@@ -17,6 +18,7 @@ from distillery_router.router import (
     choose,
     default_router,
 )
+from distillery_router.signature import TableKeyError, TableKeys
 from distillery_router.table import Arm, RouteTable
 from distillery_router.table_file import TableFile
 
@@ -30,6 +32,8 @@ __all__ = [
     "Router",
     "RoutingTableFollower",
     "TableFile",
+    "TableKeyError",
+    "TableKeys",
     "TableUnavailable",
     "UnknownRoute",
     "bucket_of",

@@ -3,6 +3,11 @@
 Both sources only ever feed ``Router.update``, which refuses older versions, so they can
 run side by side in any order. When both are unreachable the router keeps the tables
 it has, and the optional state file carries them across restarts.
+
+Given ``table_keys`` (the controller's public key), a table is applied only when the
+controller signed it: a forged table, whatever its version, is refused and the router keeps
+the last good one. Without keys every well-formed table is applied, as before; the follower
+says so once, loudly, because anyone who can write to the topic then steers the traffic.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import httpx
 from distillery_router.http_source import HttpTableSource, TableUnavailable
 from distillery_router.kafka_source import ROUTING_TOPIC, KafkaTableSource, TableConsumer
 from distillery_router.router import Router
+from distillery_router.signature import TableKeys
 from distillery_router.table import RouteTable
 from distillery_router.table_file import TableFile
 
@@ -47,6 +53,7 @@ class RoutingTableFollower:
         kafka_topic: str = ROUTING_TOPIC,
         kafka_consumer_factory: Callable[[], TableConsumer] | None = None,
         state_file: str | os.PathLike[str] | None = None,
+        table_keys: TableKeys | None = None,
     ) -> None:
         if base_url is None and kafka_bootstrap is None and kafka_consumer_factory is None:
             raise ValueError("give base_url (controller HTTP API), kafka_bootstrap, or both")
@@ -74,6 +81,12 @@ class RoutingTableFollower:
         self._stopped = False
         self.last_refresh_at: datetime | None = None
         self.last_error: str | None = None
+        self.table_keys = table_keys
+        self.refused = 0
+        """Tables refused because their signature did not verify (forged, or another key's)."""
+        if table_keys is None:
+            log.warning("routing tables are applied unverified: give table_keys (the rollout-controller's "
+                        "public key) so that a forged table cannot steer traffic")
 
     async def start(self) -> None:
         """Restore saved tables, poll once, then follow in the background."""
@@ -81,7 +94,8 @@ class RoutingTableFollower:
             raise RuntimeError("a follower starts once; create a new one to follow again")
         if self._file is not None:
             for table in await asyncio.to_thread(self._file.load):
-                self.router.update(table)
+                if self._verified(table):
+                    self.router.update(table)
         if self._http is not None:
             await self.refresh()
             self._tasks.append(asyncio.create_task(self._poll_forever(), name="routing-http-poll"))
@@ -127,6 +141,8 @@ class RoutingTableFollower:
         """Hand a table to the router; save the state file when it was applied."""
         if self.routes and table.route not in self.routes:
             return False
+        if not self._verified(table):
+            return False
         if not self.router.update(table):
             return False
         log.info("routing table applied: route=%s version=%s weights=%s", table.route,
@@ -135,6 +151,16 @@ class RoutingTableFollower:
             async with self._save_lock:
                 await asyncio.to_thread(self._file.save, self.router.tables())
         return True
+
+    def _verified(self, table: RouteTable) -> bool:
+        if self.table_keys is None:
+            return True
+        refusal = self.table_keys.refusal(table)
+        if refusal is None:
+            return True
+        self.refused += 1
+        log.warning("refused a routing table, keeping the last good one: %s", refusal)
+        return False
 
     def _record_poll(self, errors: list[str]) -> None:
         if errors:

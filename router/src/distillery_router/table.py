@@ -31,6 +31,15 @@ class Arm(BaseModel):
     weight: float = Field(ge=0, le=100, description="Share of calls in percent, 0..100.")
 
 
+class TableSignature(BaseModel):
+    """The controller's signature of a table (see ``signature.py``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    key_id: str = Field(min_length=1, description="Identity of the key that signed.")
+    value: str = Field(min_length=1, description="Base64 of the Ed25519 signature.")
+
+
 class RouteTable(BaseModel):
     """Weights of every arm of one route at one version.
 
@@ -46,6 +55,8 @@ class RouteTable(BaseModel):
     rollout_id: str | None = Field(default=None, description="Rollout that set these weights.")
     updated_at: datetime = Field(description="When the controller published this version.")
     arms: tuple[Arm, ...] = Field(min_length=1, description="Arms in bucket order.")
+    signature: TableSignature | None = Field(
+        default=None, description="The controller's signature; a follower given its key refuses tables without one.")
 
     @model_validator(mode="after")
     def _check_arms(self) -> RouteTable:

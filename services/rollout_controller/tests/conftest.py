@@ -26,9 +26,12 @@ from distillery_rollout_controller.handlers import Handlers
 from distillery_rollout_controller.services import RolloutController
 from distillery_runtime.clock import FakeClock
 from distillery_runtime.consumer import Delivery, delivery_of
+from distillery_runtime.signing import Keyring
 from distillery_runtime.uow import FakeUnitOfWork
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+from rollout_support import OPERATOR_KEYS, TABLE_KEY, VIEWER_KEY, signed  # noqa: E402
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s1"
@@ -79,7 +82,9 @@ class Harness:
     endpoints: ArmEndpoints = field(default_factory=ArmEndpoints)
 
     def __post_init__(self) -> None:
-        config = ControllerConfig(policy=self.policy, endpoints=self.endpoints)
+        operators = Keyring([k.trusted() for k in [*OPERATOR_KEYS.values(), VIEWER_KEY]])
+        config = ControllerConfig(policy=self.policy, endpoints=self.endpoints, operators=operators,
+                                  table_signer=TABLE_KEY)
         self.controller = RolloutController(config, self.clock)
         self.wakes = 0
         self.handlers = Handlers(self.controller, lambda uow: self.repo, wake=self._woken)
@@ -115,6 +120,11 @@ class Harness:
         return decision
 
     async def command(self, command) -> None:  # noqa: ANN001
+        """Deliver ``command`` signed by its requester's key, as the CLI sends it."""
+        await self.deliver(signed(command))
+
+    async def deliver(self, command) -> None:  # noqa: ANN001
+        """Deliver ``command`` as it is (forged, unsigned, or signed by someone else)."""
         await self.handlers.on_rollout_command(self.uow, deliveries([command]))
         await self.uow.commit()
 

@@ -6,6 +6,7 @@ import pytest
 
 from distillery_contracts.commands import AbortRollout, AdvanceRollout, PauseRollout, ResumeRollout
 from distillery_runtime.errors import PermanentError
+from rollout_support import signed
 
 
 async def test_paused_rollout_holds_its_weights_even_when_gates_pass(harness, good):
@@ -85,7 +86,7 @@ async def test_command_for_an_unknown_rollout_is_dead_lettered_with_the_reason(h
 
     with pytest.raises(PermanentError, match="no rollout 'ro-0099'"):
         await harness.controller.apply_command(harness.repo, harness.uow,
-                                               PauseRollout(rollout_id="ro-0099", requested_by="ana"))
+                                               signed(PauseRollout(rollout_id="ro-0099", requested_by="ana")))
 
 
 async def test_pausing_a_finished_rollout_is_refused_with_its_status(harness):
@@ -94,7 +95,7 @@ async def test_pausing_a_finished_rollout_is_refused_with_its_status(harness):
 
     with pytest.raises(PermanentError, match="it is aborted"):
         await harness.controller.apply_command(harness.repo, harness.uow,
-                                               PauseRollout(rollout_id="ro-0001", requested_by="ana"))
+                                               signed(PauseRollout(rollout_id="ro-0001", requested_by="ana")))
     assert harness.weights() == {"teacher": 100.0}
 
 

@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -41,7 +41,7 @@ ROLES = (OPERATOR, VIEWER, CONTROLLER)
 class Signable(Protocol):
     """A payload with a signature field and the content its signature covers."""
 
-    event_type: str
+    event_type: ClassVar[str]
     signature: Signature | None
 
     def signed_content(self) -> Any: ...
@@ -213,3 +213,77 @@ def _check_identity(identity: str, role: str) -> None:
         raise KeyFileError("a key's identity must be 1 to 200 printable characters")
     if role not in ROLES:
         raise KeyFileError(f"role {role!r} of {identity!r} is not one of {', '.join(ROLES)}")
+
+
+def load_or_create(path: Path, identity: str, role: str) -> SigningKey:
+    """The key in ``path``; a new one written there (with its public entry beside it, as a
+    one-key trust list ``<name>.pub.json``) when there is none yet, like a host key."""
+    path = Path(path)
+    if not path.exists():
+        key = SigningKey.generate(identity, role)
+        try:
+            write_key_file(path, key)
+        except KeyFileError:  # another process created it first: use theirs
+            pass
+    key = SigningKey.load(path)
+    public = public_entry_path(path)
+    if not public.exists():
+        public.write_text(json.dumps([key.trusted().as_dict()], indent=2) + "\n", encoding="utf-8")
+    return key
+
+
+def public_entry_path(key_path: Path) -> Path:
+    """Where the public entry of the key in ``key_path`` is written: ``x.key`` → ``x.pub.json``."""
+    return Path(key_path).with_suffix(".pub.json")
+
+
+def trust(path: Path, key: TrustedKey) -> None:
+    """Add ``key`` to the trust list in ``path`` (created when missing), replacing its identity's entry."""
+    path = Path(path)
+    entries = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    entries = [e for e in entries if e.get("identity") != key.identity] + [key.as_dict()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class LocalKeys:
+    """The keys of a local stack, under ``<DISTILLERY_HOME>/keys``: what ``distillery stack up``,
+    the demo and the test fixtures create so that nothing needs setting up by hand."""
+
+    folder: Path
+
+    @property
+    def operator_key(self) -> Path:
+        """The CLI's key (DISTILLERY_OPERATOR_KEY when unset)."""
+        return self.folder / "operator.key"
+
+    @property
+    def operators(self) -> Path:
+        """The operators the local rollout-controller trusts."""
+        return self.folder / "operators.json"
+
+    @property
+    def controller(self) -> Path:
+        """The local rollout-controller's table key."""
+        return self.folder / "rollout-controller.key"
+
+    @property
+    def table_keys(self) -> Path:
+        """The public entry routers trust tables by."""
+        return public_entry_path(self.controller)
+
+    def controller_key(self, path: Path | None = None) -> SigningKey:
+        return load_or_create(path or self.controller, "rollout-controller", CONTROLLER)
+
+    def ensure(self, operator: str = "local-operator") -> SigningKey:
+        """The local operator key (created when missing), trusted by the local controller, and
+        the controller's table key, so routers can be given its public entry before it starts."""
+        key = load_or_create(self.operator_key, operator, OPERATOR)
+        trust(self.operators, key.trusted())
+        self.controller_key()
+        return key
+
+
+def local_keys(home: Path) -> LocalKeys:
+    return LocalKeys(Path(home) / "keys")

@@ -27,6 +27,7 @@ from distillery_cli.localstack.procs import free_port, wait_for_port
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, TRACES_RAW
 from distillery_runtime.registration import registrations
+from distillery_runtime.signing import local_keys
 from distillery_runtime.stackstate import StackState, clear_stack_state, write_stack_state
 from distillery_sandbox.golden import write_golden_set
 
@@ -102,6 +103,7 @@ class Demo:
         # Operator commands run from another terminal find the demo's stack through this file.
         write_stack_state(self.home, StackState(broker.bootstrap, pg.url, broker_pid=broker.pid,
                                                 postgres_pid=pg.pid, extra={"demo": True}))
+        local_keys(self.home).ensure()  # operator commands from another terminal, and the router's trust
         self.console.print(f"  broker {broker.bootstrap} · database {pg.url}")
         self.console.print(f"  watch it from another terminal: DISTILLERY_HOME={self.home} "
                            ".venv/bin/distillery status")
@@ -186,7 +188,7 @@ class TeacherRegression:
 async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, console: Console) -> int:
     from langfuse import Langfuse
 
-    from distillery_router import Router, RoutingTableFollower
+    from distillery_router import Router, RoutingTableFollower, TableKeys
     from distillery_router.client import LangfuseGenerationRecorder, ProviderEndpoint, RoutedChatClient
     from distillery_sandbox.workload import default_knowledge_base
 
@@ -213,7 +215,9 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
         monitor = PipelineMonitor(ends.bootstrap, counted=(TRACES_RAW, EXAMPLES_ACCEPTED, EXAMPLES_REJECTED))
         view = monitor.view
         regression = TeacherRegression(ends.openai_url, plan.teacher_regression, console)
-        async with RoutingTableFollower(router, routes=["voice-agent"], base_url=ends.routing_url, poll_interval=1.0):
+        table_keys = TableKeys.load(local_keys(home).table_keys)
+        async with RoutingTableFollower(router, routes=["voice-agent"], base_url=ends.routing_url, poll_interval=1.0,
+                                        table_keys=table_keys):
             tasks = [asyncio.create_task(monitor.run(stop))]
             if plan.hosted:
                 tasks.append(asyncio.create_task(voice.run(stop)))

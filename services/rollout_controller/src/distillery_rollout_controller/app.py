@@ -40,7 +40,7 @@ def build(settings: RuntimeSettings, rollout: RolloutSettings | None = None,
           clock: Callable[[], datetime] = utc_now) -> ServiceSpec:
     """The service; ``rollout`` defaults to the ``DISTILLERY_ROLLOUT_*`` environment."""
     rollout = rollout or load_settings(RolloutSettings)
-    controller = RolloutController(rollout.controller_config(), clock)
+    controller = RolloutController(rollout.controller_config(home=settings.home), clock)
     evaluation = Worker(name="rollout-evaluation",
                         step=partial(evaluate_live_stage, controller, sql_repository),
                         interval_s=rollout.evaluate_interval_s, settle_s=0.2)

@@ -7,7 +7,8 @@ Every threshold is here so that a demo can walk all five stages in minutes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
@@ -17,6 +18,8 @@ from distillery_rollout_controller.domain.gates import GatePolicy
 from distillery_rollout_controller.domain.plan import StagePlan
 from distillery_rollout_controller.domain.routing import ArmEndpoints
 from distillery_runtime.pricing import PriceTable
+from distillery_runtime.errors import ConfigError
+from distillery_runtime.signing import KeyFileError, Keyring, SigningKey, local_keys
 
 
 class RolloutSettings(BaseSettings):
@@ -59,6 +62,15 @@ class RolloutSettings(BaseSettings):
     evaluate_interval_s: float = Field(default=30.0, gt=0, description="Timer of the gate evaluation.")
     cost_lookback_days: float = Field(default=7.0, gt=0, description="Traffic window of the cost report.")
     route_cache_s: float = Field(default=1.0, ge=0, description="How long GET /v1/routes reuses a read.")
+    operator_keys: Annotated[str | None, NoDecode] = Field(
+        default=None, description='Operators whose signed commands are obeyed, as JSON: [{"identity": "ana", '
+        '"role": "operator"|"viewer", "public_key": "<base64>"}] (distillery keys generate prints an entry); '
+        "only an operator may force an advance. Unset: <DISTILLERY_HOME>/keys/operators.json, which "
+        "distillery stack up and demo write; none: every command is refused.")
+    signing_key: Path | None = Field(
+        default=None, description="Key file the controller signs routing tables with; created at first start "
+        "when missing. Routers trust its public key (written beside it as .pub.json). "
+        "Default <DISTILLERY_HOME>/keys/rollout-controller.key.")
 
     @field_validator("stages", mode="before")
     @classmethod
@@ -91,11 +103,28 @@ class RolloutSettings(BaseSettings):
                             student_provider=self.student_provider,
                             student_deployment=self.student_deployment)
 
-    def controller_config(self, prices: PriceTable | None = None) -> ControllerConfig:
+    def controller_config(self, prices: PriceTable | None = None, home: Path | None = None) -> ControllerConfig:
+        """The controller's configuration; with ``home``, its keys too (loaded, or the table
+        key created), which only the running service needs."""
+        try:
+            operators, signer = (self.operators(home), self.table_signer(home)) if home else (Keyring(), None)
+        except KeyFileError as exc:
+            raise ConfigError(str(exc)) from None
         return ControllerConfig(route=self.route, teacher_model=self.teacher_model, plan=self.plan(),
                                 policy=self.policy(), endpoints=self.endpoints(),
                                 prices=prices or PriceTable.from_env(),
-                                cost_lookback_days=self.cost_lookback_days)
+                                cost_lookback_days=self.cost_lookback_days, operators=operators,
+                                table_signer=signer)
+
+    def operators(self, home: Path) -> Keyring:
+        """The trusted operator keys; KeyFileError (one line) when they cannot be read."""
+        if self.operator_keys is not None:
+            return Keyring.parse(self.operator_keys, "DISTILLERY_ROLLOUT_OPERATOR_KEYS")
+        path = local_keys(home).operators
+        return Keyring.load(path) if path.exists() else Keyring()
+
+    def table_signer(self, home: Path) -> SigningKey:
+        return local_keys(home).controller_key(self.signing_key)
 
 
 @dataclass(frozen=True)
@@ -109,3 +138,7 @@ class ControllerConfig:
     endpoints: ArmEndpoints = ArmEndpoints()
     prices: PriceTable = PriceTable()
     cost_lookback_days: float = 7.0
+    operators: Keyring = field(default_factory=Keyring)
+    """Whose commands are obeyed; empty: none."""
+    table_signer: SigningKey | None = None
+    """Signs every routing table; None only in tests of other things (routers refuse unsigned tables)."""

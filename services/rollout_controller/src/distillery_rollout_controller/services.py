@@ -22,6 +22,7 @@ from distillery_contracts.commands import (
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.evaluations import CallScored, EvalOutcome, EvaluationCompleted
 from distillery_contracts.registry import ROLLOUT_DECISIONS, ROUTING_TABLE
+from distillery_contracts.routing import RouteTableUpdated
 from distillery_contracts.rollout import RolloutDecided, RolloutDecision
 from distillery_contracts.traces import TraceCaptured
 from distillery_rollout_controller.adapters.repository import AbstractRolloutRepository
@@ -35,9 +36,11 @@ from distillery_rollout_controller.domain.observations import (
 from distillery_rollout_controller.domain.plan import TEACHER
 from distillery_rollout_controller.domain.rollout import Rollout, RolloutStateError, RolloutStatus
 from distillery_rollout_controller.domain.routing import RouteState, build_table, weights_of
+from distillery_rollout_controller.metrics import COMMANDS_REFUSED
 from distillery_runtime.clock import utc_now
 from distillery_runtime.errors import PermanentError
 from distillery_runtime.logs import get_logger
+from distillery_runtime.signing import OPERATOR, VIEWER, SignatureRefused
 from distillery_runtime.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -74,8 +77,8 @@ class RolloutController:
         state = await repo.route_state(route, lock=True)
         if state is not None:
             return state
-        table = build_table(route, 1, None, {TEACHER: 100.0}, {TEACHER: self.config.teacher_model},
-                            self.config.endpoints, self.clock())
+        table = self._signed(build_table(route, 1, None, {TEACHER: 100.0}, {TEACHER: self.config.teacher_model},
+                                         self.config.endpoints, self.clock()))
         state = RouteState(route=route, table=table, production_model=None)
         await repo.save_route_state(state)
         uow.emit(ROUTING_TABLE, table, cause=cause)
@@ -121,7 +124,9 @@ class RolloutController:
 
     async def apply_command(self, repo: AbstractRolloutRepository, uow: UnitOfWork,
                             command: RolloutCommand, cause: Envelope | None = None) -> RolloutDecided | None:
-        """Carry out an operator's command, recorded with who asked and why."""
+        """Carry out an operator's command, recorded with who asked and why; a command not
+        signed by a trusted operator as ``requested_by`` is refused (see :meth:`authorise`)."""
+        self.authorise(command)
         state = await self.ensure_route(repo, uow, cause)
         rollout = await repo.rollout(command.rollout_id)
         if rollout is None:
@@ -136,6 +141,31 @@ class RolloutController:
         except RolloutStateError as exc:
             raise PermanentError(str(exc)) from exc
         raise PermanentError(f"unknown rollout command {type(command).__name__}")
+
+    def authorise(self, command: RolloutCommand) -> None:
+        """Refuse (SignatureRefused: logged, counted, then dead-lettered with the reason) a command
+        whose signature is not a trusted operator's, that claims another identity than its
+        signer's, or that forces an advance without the operator role."""
+        try:
+            signer = self.config.operators.verify(command)
+            if signer.role not in (OPERATOR, VIEWER):
+                raise SignatureRefused(f"{command.event_type} signed by {signer.identity!r}, which is no "
+                                       f"operator ({signer.role}): refused")
+            if command.requested_by != signer.identity:
+                raise SignatureRefused(f"{command.event_type} claims requested_by {command.requested_by[:80]!r} "
+                                       f"but is signed by {signer.identity!r}: refused")
+            if isinstance(command, AdvanceRollout) and command.force and signer.role != OPERATOR:
+                raise SignatureRefused(f"forcing an advance needs the operator role; {signer.identity!r} "
+                                       f"is a {signer.role}: refused")
+        except SignatureRefused as exc:
+            COMMANDS_REFUSED.labels(command.event_type, _refusal_kind(str(exc))).inc()
+            log.warning("refused a rollout command", command=command.event_type, rollout_id=command.rollout_id,
+                        command_id=command.command_id, reason=str(exc))
+            raise
+
+    def _signed(self, table: RouteTableUpdated) -> RouteTableUpdated:
+        signer = self.config.table_signer
+        return signer.sign(table) if signer is not None else table
 
     # --- acting on a verdict -------------------------------------------------------------
 
@@ -208,9 +238,9 @@ class RolloutController:
     async def _publish(self, repo: AbstractRolloutRepository, uow: UnitOfWork, state: RouteState,
                        rollout: Rollout, cause: Envelope | None) -> RouteState:
         """A new table version when the rollout's weights or models differ from the one in force."""
-        table = build_table(state.route, state.version + 1, rollout.rollout_id,
-                            rollout.weights(self.config.plan), rollout.models(), self.config.endpoints,
-                            self.clock(), rollout.providers())
+        table = self._signed(build_table(state.route, state.version + 1, rollout.rollout_id,
+                                         rollout.weights(self.config.plan), rollout.models(),
+                                         self.config.endpoints, self.clock(), rollout.providers()))
         if [a.model_dump() for a in table.arms] == [a.model_dump() for a in state.table.arms]:
             return state
         production = state.production_model if rollout.is_live else rollout.production_model_after
@@ -283,3 +313,13 @@ class RolloutController:
         live = await repo.live_rollout(state.route)
         queued = await repo.queued_rollouts(state.route)
         return any(r.candidate_model == model for r in ([live] if live else []) + queued)
+
+
+def _refusal_kind(reason: str) -> str:
+    """A short label for the metric, from the refusal's wording."""
+    for marker, kind in (("unsigned", "unsigned"), ("unknown key", "unknown_key"), ("bad signature", "bad_signature"),
+                         ("claims requested_by", "identity_mismatch"), ("needs the operator role", "role"),
+                         ("which is no operator", "role")):
+        if marker in reason:
+            return kind
+    return "refused"

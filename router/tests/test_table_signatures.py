@@ -1,0 +1,79 @@
+"""A follower given the controller's key applies only tables the controller signed: a forged or
+out-of-sequence table, whatever its version, leaves the last good table in force."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from distillery_router import RouteTable, Router, TableKeyError, TableKeys
+from distillery_router.signature import signed_message
+from distillery_router.table import TableSignature
+from routing_api import ROUTE, FakeRoutingApi, TableFactory, follower_for
+
+CONTROLLER = Ed25519PrivateKey.generate()
+IMPOSTOR = Ed25519PrivateKey.generate()
+
+
+def public(key: Ed25519PrivateKey) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+KEYS = TableKeys({"rollout-controller": public(CONTROLLER)})
+
+
+def signed(table: RouteTable, key: Ed25519PrivateKey = CONTROLLER, key_id: str = "rollout-controller") -> RouteTable:
+    value = base64.b64encode(key.sign(signed_message(table))).decode()
+    return table.model_copy(update={"signature": TableSignature(key_id=key_id, value=value)})
+
+
+async def test_an_out_of_sequence_or_forged_table_keeps_the_last_good_one(
+    api: FakeRoutingApi, router: Router, table_of: TableFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = signed(table_of(version=5, student=10, teacher=90))
+    api.serve(good)
+    async with follower_for(api, router, table_keys=KEYS) as follower:
+        forged_huge = table_of(version=2**62, student=100, teacher=0)
+        older = signed(table_of(version=4, student=100, teacher=0))
+        impostor = signed(table_of(version=6, student=100, teacher=0), IMPOSTOR)
+        stranger = signed(table_of(version=6, student=100, teacher=0), IMPOSTOR, "someone")
+        altered = good.model_copy(update={"version": 7})
+        with caplog.at_level(logging.WARNING):
+            for table in (forged_huge, older, impostor, stranger, altered):
+                assert not await follower.apply(table)
+        assert router.table(ROUTE).version == 5 and router.choose(ROUTE, "c").name in ("student", "teacher")
+        assert follower.refused == 4  # the older one is signed: Router refuses it as not newer
+        assert "unsigned table for route 'voice-agent' version 4611686018427387904" in caplog.text
+        assert "signed by unknown key 'someone'" in caplog.text and "with a bad signature" in caplog.text
+
+        newer = signed(table_of(version=6, student=25, teacher=75))
+        api.serve(newer)
+        assert await follower.refresh() == 1  # the forged huge version blocks nothing
+    assert router.table(ROUTE) == newer
+
+
+async def test_a_table_served_over_http_without_a_signature_is_not_applied(
+    api: FakeRoutingApi, router: Router, table_of: TableFactory
+) -> None:
+    api.serve(table_of(version=1, student=100))
+    async with follower_for(api, router, table_keys=KEYS) as follower:
+        assert follower.refused == 1 and router.table(ROUTE) is None
+
+
+def test_table_keys_come_from_the_controllers_public_entry_file(tmp_path: Path, table_of: TableFactory) -> None:
+    path = tmp_path / "rollout-controller.pub.json"
+    path.write_text(json.dumps([{"identity": "rollout-controller", "role": "controller",
+                                 "public_key": public(CONTROLLER)}]))
+    assert TableKeys.load(path).refusal(signed(table_of(version=1, student=100))) is None
+    path.write_text(json.dumps([{"identity": "ana", "role": "operator", "public_key": public(CONTROLLER)}]))
+    with pytest.raises(TableKeyError, match="'ana' is a operator, not a controller key"):
+        TableKeys.load(path)
+    with pytest.raises(TableKeyError, match="not the base64 of 32 bytes"):
+        TableKeys({"x": "AAAA"})
