@@ -127,7 +127,7 @@ def test_an_answer_calling_an_undeclared_tool_or_with_broken_arguments_is_an_err
 
 
 def test_pii_drops_the_example_when_configured_to():
-    dropped = verdict(trace(), CleanerConfig(pii={"action": "drop", "allow": ["+353 1 555 0142"]}))
+    dropped = verdict(trace(), CleanerConfig(pii={"action": "drop", "allow": ["+353 1 555 0142", "Dr. Aoife Brennan"]}))
     assert dropped.reason is RejectReason.PII
     assert dropped.detail == "personal data found: PHONE×2"
     assert "087" not in dropped.detail

@@ -23,7 +23,8 @@ def test_the_answer_is_the_last_message_with_weight_one_and_earlier_turns_weight
     assert messages[-1]["tool_calls"][0]["function"]["name"] == "book_appointment"
 
 
-def test_tool_calls_tool_results_and_tool_definitions_are_carried_over(cleaner):
+def test_tool_calls_tool_results_and_tool_definitions_are_carried_over():
+    cleaner = Cleaner(CleanerConfig(pii={"allow": ["Dr. Aoife Brennan"]}), "0.1.0")  # published staff
     candidate = cleaner.screen(trace())
     messages = [m.as_dict() for m in candidate.example.messages]
     assert messages[2]["tool_calls"][0]["id"] == "call_a1"
@@ -41,7 +42,8 @@ def test_phone_numbers_are_redacted_in_messages_and_in_tool_call_arguments(clean
     messages = [m.as_dict() for m in candidate.example.messages]
     assert messages[5]["content"] == "Half nine works. My mobile is <PHONE>."
     assert '"phone": "<PHONE>"' in messages[6]["tool_calls"][0]["function"]["arguments"]
-    assert candidate.example.redactions == {"PHONE": 3}  # the clinic's own number too: not allowed
+    # The clinic's own number and its doctor's name too: neither is allowed here.
+    assert candidate.example.redactions == {"PHONE": 3, "PERSON": 2}
 
 
 def test_whitespace_is_collapsed_and_unicode_composed():

@@ -1,15 +1,17 @@
 """What the cleaner shows about itself: the configuration an instance runs under.
 
 The cleaner keeps no state a reader needs beyond that (its verdicts are events, read
-from the dataset-builder), so its one view is the ``/config`` route's answer.
+from the dataset-builder), so its views are the ``/config`` route's answer and how well its
+PII detection does on the labelled utterances it ships (``distillery privacy eval``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from distillery_cleaner.domain.screen import Cleaner
+from distillery_cleaner.pii_evaluation import Evaluation, clinic_config, evaluate, load_utterances
 
 
 @dataclass(frozen=True)
@@ -25,3 +27,8 @@ class RunningConfiguration:
 
 def running_configuration(cleaner: Cleaner, group: str) -> RunningConfiguration:
     return RunningConfiguration(cleaner.version, cleaner.config_hash, group, cleaner.config.model_dump(mode="json"))
+
+
+def pii_evaluation(half: Literal["first", "all"], ner: bool = True) -> Evaluation:
+    """Recall, precision and survival of the PII detection on the shipped labelled utterances."""
+    return evaluate(load_utterances(half), clinic_config(ner))

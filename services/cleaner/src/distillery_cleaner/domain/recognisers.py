@@ -1,0 +1,258 @@
+"""Presidio recognisers for what callers say on the phone, where Presidio has none or too few.
+
+Presidio's own recognisers are used where they fit (Luhn-checked cards, mod-97 IBANs, email
+addresses, phone numbers through Google's libphonenumber, UK NI numbers, spaCy's PERSON
+entities); this module adds, through Presidio's extension point (``PatternRecognizer``):
+
+- dates of birth, said or typed, but only after words that make them one ("born",
+  "date of birth", "DOB"): an appointment date is not personal data and must survive;
+- street addresses (UK/US "221B Baker Street", German "Hauptstraße 12", French
+  "9 rue de la Paix", UK postcodes);
+- names introduced by the caller ("my name is ...", "... speaking"), which the small
+  NER model misses in short, lower-context turns;
+- US social security numbers checked against the SSA's allocation rules (python-stdnum),
+  since Presidio's own accepts only some separators and scores a bare one too low;
+- every recogniser reads the text that ``domain.spoken`` rewrote, so spoken digits and
+  addresses reach them already written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import regex
+import tldextract
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    EmailRecognizer,
+    IbanRecognizer,
+    PhoneRecognizer,
+    SpacyRecognizer,
+    UkNinoRecognizer,
+)
+from stdnum.us import ssn as stdnum_ssn
+
+PRESIDIO_KIND = {
+    "CREDIT_CARD": "CARD", "IBAN_CODE": "IBAN", "EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE",
+    "US_SSN": "SSN", "UK_NINO": "NINO", "PERSON": "PERSON", "DATE_OF_BIRTH": "DATE_OF_BIRTH",
+    "ADDRESS": "ADDRESS",
+}
+"""Presidio's entity names → the cleaner's kinds (the placeholder is ``<KIND>``)."""
+
+PHONE_REGIONS = ("GB", "IE", "US", "DE")
+"""Regions whose national formats (no +country prefix) are read as phone numbers: the
+reference clinic's callers. Each region is one more pass of libphonenumber over the text."""
+
+_CASE_SENSITIVE = regex.DOTALL | regex.MULTILINE
+_OFFLINE_TLDS = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+"""The public suffix list bundled with tldextract: the default fetches it at run time."""
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's email recogniser, validating the domain against the bundled suffix list."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return _OFFLINE_TLDS(pattern_text).fqdn != ""
+
+
+class CardRecognizer(CreditCardRecognizer):
+    """Presidio's Luhn-checked card recogniser, with Mastercard's 2221-2720 range too."""
+
+    PATTERNS = [
+        Pattern(
+            "Cards incl. Mastercard 2-series",
+            r"\b(?!1\d{12}(?!\d))((4\d{3})|(5[0-5]\d{2})|(2[2-7]\d{2})|(6\d{3})|(1\d{3})|(3\d{3}))"
+            r"[- ]?(\d{3,4})[- ]?(\d{3,4})[- ]?(\d{3,5})\b",
+            0.3,
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(patterns=self.PATTERNS)
+
+
+class CaseBlindIbanRecognizer(IbanRecognizer):
+    """Presidio's IBAN recogniser (ISO 13616 mod-97 and each country's layout), on typed lower case too."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
+                regex_flags: int | None = None) -> list[RecognizerResult]:
+        return super().analyze(text.translate(_ASCII_UPPER), entities, nlp_artifacts, regex_flags)
+
+
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class SsnRecognizer(PatternRecognizer):
+    """US social security numbers the SSA can have issued (stdnum: no 000, 666, 9xx areas...).
+
+    Nine digits with no separator are taken only when the turn speaks of a social security
+    number: alone they are more often an order number.
+    """
+
+    CONTEXT = regex.compile(r"\b(?:ssn|social(?: security)?|security number)\b", regex.IGNORECASE)
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="US_SSN", name="SsnRecognizer", patterns=[
+            Pattern("SSN separated", r"(?<![\w-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])", 0.6),
+            Pattern("SSN bare", r"(?<![\w-])\d{9}(?![\w-])", 0.6),
+        ])
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return bool(stdnum_ssn.is_valid(pattern_text.replace(" ", "-")))
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
+                regex_flags: int | None = None) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        spoken_of = bool(self.CONTEXT.search(text))
+        return [r for r in results if spoken_of or not text[r.start:r.end].isdigit()]
+
+
+class NinoRecognizer(UkNinoRecognizer):
+    """UK National Insurance numbers, also with the two prefix letters spelled apart (J K ...)."""
+
+    PATTERNS = [
+        Pattern(
+            "NINO",
+            r"\b(?!bg|gb|nk|kn|nt|tn|zz)([a-ceghj-pr-tw-z]) ?([a-ceghj-npr-tw-z]) ?([0-9]{2}) ?([0-9]{2}) ?"
+            r"([0-9]{2}) ?([a-d])\b",
+            0.5,
+        )
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(patterns=self.PATTERNS)
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        # QQ is HMRC's prefix for examples, never issued; the pattern cannot say it with the space.
+        return pattern_text.replace(" ", "").upper().startswith("QQ")
+
+
+class ContextRecognizer(PatternRecognizer):
+    """A pattern that counts only after one of its context words, within ``window`` characters.
+
+    Presidio's context enhancement raises a score when a context word is near; here the
+    context decides: a date is a date of birth only when the caller says so.
+    """
+
+    def __init__(self, entity: str, name: str, patterns: list[Pattern], context: str, window: int,
+                 flags: int = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE) -> None:
+        super().__init__(supported_entity=entity, name=name, patterns=patterns, global_regex_flags=flags)
+        self.required_context = regex.compile(context, regex.IGNORECASE)
+        self.window = window
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
+                regex_flags: int | None = None) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [r for r in results if self.required_context.search(text, max(0, r.start - self.window), r.start)]
+
+
+_MONTHS = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+           r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?")
+_UNITS = "one|two|three|four|five|six|seven|eight|nine"
+_TEENS = "ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_ORDINAL_UNITS = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+_ORDINAL = (rf"(?:(?:twenty|thirty)[- ]?(?:{_ORDINAL_UNITS})|{_ORDINAL_UNITS}|tenth|eleventh|twelfth|"
+            r"thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth)")
+_DAY = rf"(?:\d{{1,2}}(?:st|nd|rd|th)?|{_ORDINAL})"
+_TWO_DIGITS_SPOKEN = rf"(?:(?:{_TENS})(?:[- ](?:{_UNITS}))?|{_TEENS}|oh[- ](?:{_UNITS}))"
+_YEAR = (rf"(?:\d{{4}}|['’]\d{{2}}|(?:nineteen|twenty)[- ]{_TWO_DIGITS_SPOKEN}|(?:nineteen|twenty)[- ]hundred|"
+         rf"two thousand(?:(?: and)? (?:{_TWO_DIGITS_SPOKEN}|{_UNITS}))?|{_TWO_DIGITS_SPOKEN}|\d{{2}})")
+_DOB_PATTERNS = [
+    Pattern("day month year", rf"\b(?:(?:on )?the )?{_DAY}(?: of)? {_MONTHS},? {_YEAR}\b", 0.9),
+    Pattern("month day year", rf"\b{_MONTHS} (?:the )?{_DAY},? {_YEAR}\b", 0.9),
+    Pattern("day of the month year", rf"\b(?:the )?{_DAY} of the {_ORDINAL},? {_YEAR}\b", 0.9),
+    Pattern("numeric", r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{4}-\d{1,2}-\d{1,2})\b", 0.9),
+]
+
+_STREET = (r"(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|way|crescent|cres|place|pl|terrace|"
+           r"court|ct|boulevard|blvd|gardens|grove|square|sq|hill|row|mews|parade|walk|green|rise|highway|hwy)")
+_WORD = r"(?-i:\p{Lu}[\p{L}'’.-]*|\d+(?:st|nd|rd|th))"
+_UK_POSTCODE = r"(?-i:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})"
+# Scores above spaCy's 0.85: where an address or a date of birth overlaps a PERSON entity
+# ("221B Baker Street"), the pattern's kind is the better one.
+_ADDRESS_PATTERNS = [
+    Pattern("house number and street", (
+        rf"(?:\b(?:flat|apartment|apt|unit|suite)\.? ?\d+[a-z]?,? )?\b\d{{1,5}}[a-z]?,? (?:{_WORD} ){{1,3}}"
+        rf"{_STREET}\b\.?(?:,? (?-i:\p{{Lu}}\p{{Ll}}+)(?: (?-i:\p{{Lu}}\p{{Ll}}+))? {_UK_POSTCODE}\b|,? {_UK_POSTCODE}\b)?"
+    ), 0.9),
+    Pattern("German street and number",
+            r"\b(?-i:\p{Lu})\p{L}*?(?:straße|strasse|str\.|weg|allee|gasse|platz|ring|damm) \d{1,4} ?[a-z]?\b", 0.9),
+    Pattern("French number and street",
+            r"\b\d{1,4}(?: ?bis| ?ter)?,? (?:rue|avenue|boulevard|bd|place|allée|chemin|impasse|quai) "
+            r"(?:(?:de la|de|du|des|d['’]) ?)?(?-i:\p{Lu}[\p{L}'’-]*)(?: (?-i:\p{Lu}[\p{L}'’-]*)){0,2}", 0.9),
+    Pattern("UK postcode", rf"\b{_UK_POSTCODE}\b", 0.5),
+]
+
+_NAME_WORD = r"\p{Lu}[\p{Ll}'’-]*(?:\p{Lu}[\p{Ll}'’-]*)?"
+_PARTICLE = r"(?:Ní|Nic|Mac|bin|binti|al|el|van|von|de|del|da|di|le|la|ter)"
+_NAME = rf"{_NAME_WORD}(?: (?:{_PARTICLE} )?{_NAME_WORD}){{0,2}}"
+_INTRODUCED = (r"(?i:my name is|my name's|name's|name is|this is|it's|it is|i'm|i am|name:|patient name|patient:|"
+               r"surname(?: is)?|last name(?: is)?|first name(?: is)?|family name(?: is)?|calling for|"
+               r"booking for|appointment for|account is under|under the name(?: of)?|cardholder is|"
+               r"(?:my|her|his) (?:son|daughter|mother|mum|mom|father|dad|wife|husband|partner|child),?)")
+_NAME_PATTERNS = [
+    Pattern("introduced name", rf"(?<=(?:^|[\s,.;:!?]){_INTRODUCED} )(?-i:{_NAME})\b", 0.7),
+    Pattern("name then here/speaking", rf"(?-i:(?<![\w'’-]){_NAME})(?= (?i:here|speaking|calling)\b)", 0.6),
+]
+_NOT_NAMES = regex.compile(
+    r"^(?:I|I'm|It|It's|The|This|That|Yes|Yeah|No|Ok|Okay|Hi|Hello|Hey|Thanks|Please|Sorry|Sure|Just|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Today|Tomorrow|Dr|Doctor|Nurse|Mr|Mrs|Ms|"
+    r"January|February|March|April|May|June|July|August|September|October|November|December)\b")
+
+
+class IntroducedNameRecognizer(PatternRecognizer):
+    """Names the caller introduces; sentence starters and weekdays that follow "it's" are not names."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="PERSON", name="IntroducedNameRecognizer", patterns=_NAME_PATTERNS,
+                         global_regex_flags=_CASE_SENSITIVE)
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return bool(_NOT_NAMES.match(pattern_text))
+
+
+_NOT_A_NAME = regex.compile(
+    r"\d|^(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)$", regex.IGNORECASE)
+
+
+class NerNameRecognizer(SpacyRecognizer):
+    """spaCy's PERSON entities, less what the small model takes for names: codes with digits
+    ("RX7Q2K"), months and weekdays alone ("for May 2nd")."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["PERSON"])
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts)
+        return [r for r in results if not _NOT_A_NAME.search(text[r.start:r.end])]
+
+
+def build_recognisers(kinds: tuple[str, ...], ner: bool) -> list[EntityRecognizer]:
+    """The recognisers of the configured kinds; spaCy's PERSON only when NER is on."""
+    wanted = set(kinds)
+    chosen: list[tuple[str, Any]] = [
+        ("EMAIL", OfflineEmailRecognizer()),
+        ("IBAN", CaseBlindIbanRecognizer()),
+        ("CARD", CardRecognizer()),
+        ("SSN", SsnRecognizer()),
+        ("NINO", NinoRecognizer()),
+        ("PHONE", PhoneRecognizer(supported_regions=PHONE_REGIONS)),
+        ("PHONE", PatternRecognizer(supported_entity="PHONE_NUMBER", name="DialledNumberRecognizer", patterns=[
+            Pattern("international prefix and digits", r"(?<![\w+])(?:\+|00)[1-9]\d{8,13}(?![\w])", 0.5),
+            # Shaped like a North American number though not a valid one (555-123-4567): what a
+            # caller gives as their number, or a transcript garbles, is still theirs.
+            Pattern("North American shape", r"(?<![\w+])\(?\d{3}\)? ?\d{3} \d{4}(?![\w])", 0.4)])),
+        ("DATE_OF_BIRTH", ContextRecognizer(
+            "DATE_OF_BIRTH", "DateOfBirthRecognizer", _DOB_PATTERNS,
+            context=r"\b(?:born|birth|dob|d\.o\.b\.?|birthday|b-day)", window=48)),
+        ("ADDRESS", PatternRecognizer(supported_entity="ADDRESS", name="AddressRecognizer",
+                                      patterns=_ADDRESS_PATTERNS)),
+        ("PERSON", IntroducedNameRecognizer()),
+    ]
+    if ner:
+        chosen.append(("PERSON", NerNameRecognizer()))
+    return [recogniser for kind, recogniser in chosen if kind in wanted]
