@@ -85,7 +85,10 @@ def _hyperparameters(body: dict[str, Any]) -> dict[str, Any]:
             kind = method.get("type") if isinstance(method, dict) else method
             raise bad_request(f"Method {kind!r} is not simulated; use {{\"type\": \"supervised\"}}.",
                               "method")
-        given = (method.get("supervised") or {}).get("hyperparameters") or given
+        supervised = method.get("supervised") or {}
+        if not isinstance(supervised, dict):
+            raise bad_request("'method.supervised' must be an object.", "method")
+        given = supervised.get("hyperparameters") or given
     if not isinstance(given, dict):
         raise bad_request("'hyperparameters' must be an object.", "hyperparameters")
     for name, value in given.items():

@@ -1,0 +1,93 @@
+"""schemathesis against the sandboxes, in process (ASGI), from the vendors' own OpenAPI
+documents, limited to the operations each sandbox implements: whatever a schema-driven client
+sends, a sandbox answers without a server error (5xx), as the real services would."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import hypothesis
+import pytest
+import schemathesis
+import yaml
+from distillery_sandbox.langfuse import LangfuseStore, Project, create_app
+
+pytestmark = pytest.mark.fuzz
+AUTH = ("pk-lf-fuzz", "sk-lf-fuzz")
+LANGFUSE_OPERATIONS = {("/api/public/v2/observations", "get"), ("/api/public/v3/scores", "get"),
+                       ("/api/public/scores", "post"), ("/api/public/health", "get")}
+
+
+def specs_dir() -> Path:
+    configured = os.environ.get("DISTILLERY_SPECS_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2].parent / "shared" / "specs"
+
+
+def _only(spec: dict, operations: set[tuple[str, str]]) -> dict:
+    paths = {}
+    for path, item in spec.get("paths", {}).items():
+        kept = {m: op for m, op in item.items() if (path, m) in operations or m == "parameters"}
+        if set(kept) - {"parameters"}:
+            paths[path] = kept
+    return {**spec, "paths": paths}
+
+
+def _langfuse_schema():
+    path = specs_dir() / "langfuse-openapi.yml"
+    if not path.exists():
+        pytest.skip(f"no Langfuse OpenAPI document at {path}", allow_module_level=True)
+    with path.open() as handle:
+        spec = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    schema = schemathesis.openapi.from_dict(_only(spec, LANGFUSE_OPERATIONS))
+    schema.app = create_app([Project(*AUTH, LangfuseStore("fuzz-project"))])
+    return schema
+
+
+LANGFUSE = _langfuse_schema()
+
+
+@LANGFUSE.parametrize()
+@hypothesis.settings(max_examples=10, deadline=None, derandomize=True,
+                     suppress_health_check=list(hypothesis.HealthCheck))
+def test_the_langfuse_sandbox_never_answers_a_server_error(case):
+    import base64
+    token = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
+    response = case.call(headers={"Authorization": f"Basic {token}"})
+    assert response.status_code < 500, (case.method, case.formatted_path, response.status_code, response.text[:300])
+
+
+def _openai_schema():
+    from distillery_sandbox.openai import LatencyProfile, SandboxConfig
+    from distillery_sandbox.openai.app import create_app as create_openai_app
+
+    path = specs_dir() / "openai-finetune-subset.yml"
+    if not path.exists():
+        pytest.skip(f"no OpenAI OpenAPI document at {path}", allow_module_level=True)
+    with path.open() as handle:
+        spec = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    schema = schemathesis.openapi.from_dict(spec)
+    schema.app = create_openai_app(SandboxConfig(latency=LatencyProfile(scale=0)))
+    return schema
+
+
+OPENAI = _openai_schema()
+
+
+@OPENAI.parametrize()
+@hypothesis.settings(max_examples=5, deadline=None, derandomize=True,
+                     suppress_health_check=list(hypothesis.HealthCheck))
+def test_the_openai_sandbox_never_answers_a_server_error(case):
+    response = case.call(headers={"Authorization": "Bearer sk-sandbox"})
+    assert response.status_code < 500, (case.method, case.formatted_path, response.status_code, response.text[:300])
+
+
+@pytest.mark.parametrize("supervised", [[None, None], "sft", 3], ids=["list", "text", "number"])
+def test_a_supervised_method_that_is_no_object_found_by_schemathesis_is_a_400_not_a_500(supervised):
+    from distillery_sandbox.openai.errors import ApiError
+    from distillery_sandbox.openai.job_requests import read_job_request
+
+    body = {"model": "gpt-4o-mini", "training_file": "file-abc123",
+            "method": {"type": "supervised", "supervised": supervised}}
+    with pytest.raises(ApiError, match="method.supervised"):
+        read_job_request(body, "openai")
