@@ -40,6 +40,9 @@ from bench_support import postgres_server, start_server  # noqa: E402
 from db_helpers import create_database  # noqa: E402
 
 ROUTE = "voice-agent"
+TOKEN = "bench-token"
+"""The scratch controller's bearer token; every request sends it, as the router does."""
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SERVER = """
 import asyncio, sys
 from distillery_rollout_controller.config import ControllerConfig
@@ -51,7 +54,8 @@ from distillery_runtime.health import HttpServer, build_app
 async def main(database_url, port, cache_s):
     engine = create_engine(database_url, "rollout_controller")
     routes = api_routes(session_factory(engine), ControllerConfig(), utc_now, cache_s)
-    await HttpServer(build_app("rollout-controller", dict, routes), "127.0.0.1", port).serve()
+    app = build_app("rollout-controller", dict, routes, tokens=["bench-token"])
+    await HttpServer(app, "127.0.0.1", port).serve()
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))
 """
@@ -88,7 +92,7 @@ async def seed(database_url: str) -> None:
 def serve(database_url: str, cache_s: float) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_server(["-c", SERVER, database_url, str(port), str(cache_s)], f"{url}/v1/routes/{ROUTE}",
+    proc = start_server(["-c", SERVER, database_url, str(port), str(cache_s)], f"{url}/healthz",
                         "the controller's HTTP API")
     return url, proc
 
@@ -125,10 +129,10 @@ def measure_with_wrk(url: str, duration_s: float, connections: int) -> list[str]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench does)")
     endpoint = f"{url}/v1/routes/{ROUTE}"
-    etag = httpx.get(endpoint).headers["ETag"]
-    wrk(endpoint, 1, connections, {})  # warm-up: connections, cache
+    etag = httpx.get(endpoint, headers=AUTH).headers["ETag"]
+    wrk(endpoint, 1, connections, AUTH)  # warm-up: connections, cache
     lines = []
-    for label, headers in (("wrk GET", {}), ("wrk GET If-None-Match", {"If-None-Match": etag})):
+    for label, headers in (("wrk GET", AUTH), ("wrk GET If-None-Match", {**AUTH, "If-None-Match": etag})):
         rate, p99 = wrk(endpoint, duration_s, connections, headers)
         lines.append(f"{label}: {rate:,.0f} requests/s, p99 {p99:.2f} ms ({connections} connections, "
                      f"{duration_s:g} s)")
@@ -138,7 +142,7 @@ def measure_with_wrk(url: str, duration_s: float, connections: int) -> list[str]
 async def bench_conditional(url: str, requests: int, concurrency: int) -> LatencyReport:
     """Like ``bench_http``, with the If-None-Match a polling router sends (304 answers)."""
     endpoint = f"{url}/v1/routes/{ROUTE}"
-    etag = httpx.get(endpoint).headers["ETag"]
+    etag = httpx.get(endpoint, headers=AUTH).headers["ETag"]
     samples: list[int] = []
     errors = 0
     remaining = iter(range(requests))
@@ -147,7 +151,7 @@ async def bench_conditional(url: str, requests: int, concurrency: int) -> Latenc
         nonlocal errors
         for _ in remaining:
             before = time.perf_counter_ns()
-            response = await client.get(endpoint, headers={"If-None-Match": etag})
+            response = await client.get(endpoint, headers={**AUTH, "If-None-Match": etag})
             if response.status_code == 304:
                 samples.append(time.perf_counter_ns() - before)
             else:
@@ -162,8 +166,8 @@ async def bench_conditional(url: str, requests: int, concurrency: int) -> Latenc
 
 
 async def measure(url: str, requests: int, concurrency: int) -> list[LatencyReport]:
-    await bench_http(url, ROUTE, min(500, requests), concurrency)  # warm-up: connections, cache
-    return [await bench_http(url, ROUTE, requests, concurrency),
+    await bench_http(url, ROUTE, min(500, requests), concurrency, TOKEN)  # warm-up: connections, cache
+    return [await bench_http(url, ROUTE, requests, concurrency, TOKEN),
             await bench_conditional(url, requests, concurrency)]
 
 

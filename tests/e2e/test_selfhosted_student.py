@@ -31,6 +31,7 @@ from distillery_contracts.registry import COMMANDS_ROLLOUT, DATASETS_BUILT, all_
 from distillery_contracts.samples import sample_dataset_built
 from distillery_router import Router, RoutingTableFollower, TableKeys
 from distillery_router.client import AbstractGenerationRecorder, GenerationRecord, ProviderEndpoint, RoutedChatClient
+from distillery_runtime.auth import local_token
 from distillery_runtime.kafka import ensure_topics, publish_events
 from distillery_runtime.signing import SigningKey, local_keys
 from distillery_sandbox.openai import JobTimings, LatencyProfile, SandboxConfig, run_in_thread
@@ -126,7 +127,8 @@ async def test_a_selfhosted_student_is_trained_served_evaluated_rolled_out_and_b
                 recorder=NotRecorded())
             keys = local_keys(tmp_path / "home")
             async with RoutingTableFollower(router, routes=["voice-agent"], base_url=f"http://127.0.0.1:{routing_port}",
-                                            poll_interval=0.5, table_keys=TableKeys.load(keys.table_keys)):
+                                            poll_interval=0.5, table_keys=TableKeys.load(keys.table_keys),
+                                            api_token=local_token(tmp_path / "home")):
                 async def candidate_routed() -> bool:
                     table = router.table("voice-agent")
                     return table is not None and any(arm.name == "candidate" for arm in table.arms)

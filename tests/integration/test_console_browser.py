@@ -34,6 +34,8 @@ from distillery_runtime.signing import SigningKey, write_key_file  # noqa: E402
 
 pytestmark = pytest.mark.integration
 OPERATOR = "ana@clinic"
+TOKEN = "console-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}  # the services' metrics and the controller's API need it
 
 
 class Running:
@@ -51,7 +53,7 @@ class Running:
                 return None
             url = f"http://127.0.0.1:{self.runner.http.port}"
             try:
-                async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+                async with httpx.AsyncClient(base_url=url, timeout=5, headers=AUTH) as client:
                     metrics = (await client.get("/metrics")).text
             except httpx.HTTPError:
                 return None
@@ -68,7 +70,7 @@ class Running:
 
 def runtime(broker, database_url: str, home: Path) -> RuntimeSettings:  # noqa: ANN001
     return RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url, home=home,
-                           consumer_batch_timeout_ms=50, outbox_poll_s=0.1, handler_backoff_s=0.05)
+                           api_tokens=TOKEN, consumer_batch_timeout_ms=50, outbox_poll_s=0.1, handler_backoff_s=0.05)
 
 
 async def text_of(url: str, path: str) -> str | None:
@@ -103,7 +105,7 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
                 await publish_events(broker.bootstrap, topic, [event], producer="recorded/1")
 
         async def rollout_started() -> dict | None:
-            async with httpx.AsyncClient(base_url=controller_url, timeout=5) as client:
+            async with httpx.AsyncClient(base_url=controller_url, timeout=5, headers=AUTH) as client:
                 rollouts = (await client.get("/v1/rollouts")).json()["rollouts"]
             return next((r for r in rollouts if r["status"] == "active"), None)
 
@@ -171,7 +173,7 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
             assert f"as {OPERATOR}" in await page.get_by_role("status").inner_text()
 
             async def paused() -> dict | None:
-                async with httpx.AsyncClient(base_url=controller_url, timeout=5) as client:
+                async with httpx.AsyncClient(base_url=controller_url, timeout=5, headers=AUTH) as client:
                     doc = (await client.get("/v1/rollouts")).json()
                 view = next(r for r in doc["rollouts"] if r["rollout_id"] == rollout_id)
                 return view if view["status"] == "paused" else None

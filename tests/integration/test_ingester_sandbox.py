@@ -113,9 +113,12 @@ def ingester_config(sandbox: Sandbox, start: datetime, **overrides) -> IngesterS
     return IngesterSettings(**{**values, **overrides})
 
 
+TOKEN = "ingester-test-token"
+
+
 def runtime_settings(broker, database_url, tmp_path) -> RuntimeSettings:
     return RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url, home=tmp_path,
-                           outbox_poll_s=0.1, consumer_batch_timeout_ms=50)
+                           outbox_poll_s=0.1, consumer_batch_timeout_ms=50, api_tokens=TOKEN)
 
 
 async def start_ingester(broker, database_url, tmp_path, config: IngesterSettings):
@@ -319,7 +322,7 @@ async def test_distillery_ingest_backfill_re_reads_a_range_live_capture_never_sa
         done = await wait_until(lambda: fetch_value(database_url, "select bool_and(done) from trace_ingester.backfills",
                                                     default=False), timeout=10)
         status = await asyncio.to_thread(CliRunner().invoke, ingest_app, ["status"], env={**env, "COLUMNS": "200"})
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
             served = (await http.get(f"http://{runner.http.host}:{runner.http.port}/status")).json()
     finally:
         await stop(runner, task)

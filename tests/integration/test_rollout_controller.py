@@ -92,8 +92,12 @@ async def publish_stage(bootstrap: str, stage: int, *, candidate_hallucinations:
     await publish_events(bootstrap, EVALUATIONS_ONLINE, scored, producer="evaluator/test")
 
 
+TOKEN = "rollout-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 async def api(base_url: str, path: str) -> dict:
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=5, headers=AUTH) as client:
         response = await client.get(path)
     response.raise_for_status()
     return response.json()
@@ -120,7 +124,7 @@ async def controller(broker, database_url, tmp_path):
     await ensure_topics(broker.bootstrap, all_topic_specs())
     local_keys(tmp_path).ensure()
     settings = RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url, home=tmp_path,
-                               consumer_batch_timeout_ms=50, outbox_poll_s=0.1, handler_backoff_s=0.05)
+                               api_tokens=TOKEN, consumer_batch_timeout_ms=50, outbox_poll_s=0.1, handler_backoff_s=0.05)
     runner = ServiceRunner(build(settings, rollout_settings()), settings)
     task = asyncio.create_task(runner.run())
     base_url = await wait_until(lambda: _listening(runner), timeout=90)
@@ -136,7 +140,7 @@ async def _listening(runner: ServiceRunner) -> str | None:
 async def _ready(base_url: str) -> str | None:
     """The base URL once the service's consumers have joined their groups."""
     try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        async with httpx.AsyncClient(base_url=base_url, timeout=5, headers=AUTH) as client:
             metrics = (await client.get("/metrics")).text
     except httpx.HTTPError:
         return None
@@ -169,7 +173,7 @@ async def test_good_student_is_walked_through_all_five_stages_to_90_10(controlle
     versions = [json.loads(m.value)["version"] for m in await read_topic(broker.bootstrap, ROUTING_TABLE, expect=7)]
     assert versions == list(range(1, 8))
     shown = await asyncio.to_thread(CliRunner().invoke, rollout_app, ["status", "--url", controller],
-                                    env={"COLUMNS": "200"})
+                                    env={"COLUMNS": "200", "DISTILLERY_API_TOKENS": TOKEN})
     assert shown.exit_code == 0 and "ro-0001  completed  stage 5/5 (90%)" in shown.output, shown.output
 
 
@@ -183,7 +187,7 @@ async def test_student_whose_hallucinations_rise_at_50_percent_is_rolled_back_to
     await rollout_reaches(controller, stage=2)
     router = Router()
     async with RoutingTableFollower(router, routes=["voice-agent"], base_url=controller, poll_interval=0.2,
-                                    table_keys=TableKeys.load(local_keys(tmp_path).table_keys)):
+                                    table_keys=TableKeys.load(local_keys(tmp_path).table_keys), api_token=TOKEN):
         assert {router.choose("voice-agent", f"call-{i}").name for i in range(1000)} == {"candidate", "teacher"}
         published_at = time.monotonic()
         await publish_stage(broker.bootstrap, 2, candidate_hallucinations=30, with_traces=True)

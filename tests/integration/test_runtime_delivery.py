@@ -24,7 +24,7 @@ async def running_probe(broker, database_url):
     await ensure_topics(broker.bootstrap, all_topic_specs())
     settings = RuntimeSettings(kafka_bootstrap=broker.bootstrap, database_url=database_url,
                                handler_attempts=3, handler_backoff_s=0.05, consumer_batch_timeout_ms=50,
-                               outbox_poll_s=0.1)
+                               outbox_poll_s=0.1, api_tokens="old-token,probe-token")
     runner = ServiceRunner(build(settings), settings)
     task = asyncio.create_task(runner.run())
     yield runner
@@ -130,5 +130,6 @@ async def test_service_serves_health_readiness_and_metrics(running_probe, broker
         assert (await client.get("/healthz")).json()["status"] == "ok"
         ready = await client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["ready"] is True
-        metrics = (await client.get("/metrics")).text
+        assert (await client.get("/metrics")).status_code == 401  # everything else needs a token
+        metrics = (await client.get("/metrics", headers={"Authorization": "Bearer probe-token"})).text
     assert 'distillery_messages_applied_total{service="probe",topic="distillery.traces.raw.v1"}' in metrics

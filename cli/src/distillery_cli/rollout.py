@@ -1,7 +1,8 @@
 """``distillery rollout ...`` and ``distillery report``: watch and steer progressive rollouts.
 
 Status is read from the rollout-controller's ``GET /v1/rollouts`` when ``--url`` (or
-``DISTILLERY_ROLLOUT_URL``) is given, else from the controller's tables through its views
+``DISTILLERY_ROLLOUT_URL``) is given (with the bearer token of DISTILLERY_API_TOKENS, or the
+local stack's), else from the controller's tables through its views
 (the same read models either way). Actions are commands on
 ``distillery.commands.rollout.v1``, signed with the operator's key (``--key`` or
 ``DISTILLERY_OPERATOR_KEY``; default the local stack's) and recorded with its identity: the
@@ -26,6 +27,7 @@ from distillery_contracts.commands import AbortRollout, AdvanceRollout, PauseRol
 from distillery_contracts.common import GateResult
 from distillery_rollout_controller.config import RolloutSettings
 from distillery_rollout_controller.views import CostReport, RolloutView, RolloutViews, StatusDocument, open_views
+from distillery_runtime.auth import bearer_headers
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.signing import KeyFileError, SigningKey, local_keys
 
@@ -135,7 +137,7 @@ def _views() -> AbstractAsyncContextManager[RolloutViews]:
 async def _get(url: str, path: str, params: dict, model: type[M]) -> M:
     endpoint = url.rstrip("/") + path
     try:
-        async with httpx.AsyncClient(timeout=10.0) as client:
+        async with httpx.AsyncClient(timeout=10.0, headers=bearer_headers(settings().client_token())) as client:
             response = await client.get(endpoint, params=params)
     except httpx.HTTPError as exc:
         die(f"cannot reach the rollout-controller at {endpoint}: {exc!r}")

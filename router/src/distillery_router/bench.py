@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 import uuid
@@ -96,9 +97,12 @@ def bench_choose(calls: int, route: str = "voice-agent") -> LatencyReport:
     return LatencyReport.from_samples("choose() in process", samples, elapsed)
 
 
-async def bench_http(base_url: str, route: str, requests: int, concurrency: int) -> LatencyReport:
-    """Latency of ``GET /v1/routes/{route}`` with ``concurrency`` requests in flight."""
+async def bench_http(base_url: str, route: str, requests: int, concurrency: int,
+                     api_token: str | None = None) -> LatencyReport:
+    """Latency of ``GET /v1/routes/{route}`` with ``concurrency`` requests in flight, sending the
+    bearer token the controller requires."""
     url = HttpTableSource(base_url).url_for(route)
+    headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
     samples: list[int] = []
     errors: list[str] = []
     remaining = iter(range(requests))
@@ -117,7 +121,7 @@ async def bench_http(base_url: str, route: str, requests: int, concurrency: int)
                 errors.append(f"HTTP {response.status_code}")
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=5.0, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=5.0, limits=limits, headers=headers) as client:
         start = time.perf_counter_ns()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         elapsed = time.perf_counter_ns() - start
@@ -133,6 +137,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--url", help="rollout-controller base URL, e.g. http://localhost:8080")
     parser.add_argument("--requests", type=int, default=2_000, help="HTTP requests to time")
     parser.add_argument("--concurrency", type=int, default=8, help="HTTP requests in flight")
+    parser.add_argument("--token", default=os.environ.get("DISTILLERY_API_TOKENS", "").split(",")[0] or None,
+                        help="bearer token of the controller's API (default: the first of DISTILLERY_API_TOKENS)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1:
@@ -145,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         reports = [bench_choose(args.calls, args.route)]
         if args.url:
-            reports.append(asyncio.run(bench_http(args.url, args.route, args.requests, args.concurrency)))
+            reports.append(asyncio.run(bench_http(args.url, args.route, args.requests, args.concurrency,
+                                                  args.token)))
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -36,7 +36,7 @@ class RoutingTableFollower:
     """Follows the routing tables of ``routes`` into ``router`` until stopped.
 
     Give ``base_url`` (the rollout-controller) to poll ``GET /v1/routes/{route}`` every
-    ``poll_interval`` seconds, ``kafka_bootstrap`` to follow the compacted topic, or
+    ``poll_interval`` seconds (with ``api_token``, its bearer token), ``kafka_bootstrap`` to follow the compacted topic, or
     both. Use as ``async with RoutingTableFollower(...):`` or call start()/stop().
     """
 
@@ -54,6 +54,7 @@ class RoutingTableFollower:
         kafka_consumer_factory: Callable[[], TableConsumer] | None = None,
         state_file: str | os.PathLike[str] | None = None,
         table_keys: TableKeys | None = None,
+        api_token: str | None = None,
     ) -> None:
         if base_url is None and kafka_bootstrap is None and kafka_consumer_factory is None:
             raise ValueError("give base_url (controller HTTP API), kafka_bootstrap, or both")
@@ -65,7 +66,9 @@ class RoutingTableFollower:
         self.routes = tuple(routes)
         self.poll_interval = poll_interval
         self._http = (
-            HttpTableSource(base_url, client=http_client, timeout=request_timeout) if base_url else None
+            HttpTableSource(base_url, client=http_client, timeout=request_timeout, api_token=api_token)
+            if base_url
+            else None
         )
         self._kafka = (
             KafkaTableSource(

@@ -18,7 +18,8 @@ class HttpTableSource:
     """Fetches one route's table at a time, with conditional requests.
 
     The last ETag seen for each route is sent back as ``If-None-Match``, so an unchanged
-    table costs the controller a 304 and no body.
+    table costs the controller a 304 and no body. ``api_token`` is the bearer token the
+    controller's API requires (one of its DISTILLERY_API_TOKENS).
     """
 
     def __init__(
@@ -27,6 +28,7 @@ class HttpTableSource:
         *,
         client: httpx.AsyncClient | None = None,
         timeout: float = 2.0,
+        api_token: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
@@ -34,6 +36,7 @@ class HttpTableSource:
         self._client = client or httpx.AsyncClient(timeout=timeout)
         self._owns_client = client is None
         self._etags: dict[str, str] = {}
+        self._auth = {"Authorization": f"Bearer {api_token}"} if api_token else {}
 
     def url_for(self, route: str) -> str:
         return f"{self.base_url}/v1/routes/{quote(route, safe='')}"
@@ -44,7 +47,7 @@ class HttpTableSource:
         Raises TableUnavailable (with the reason) on any network error, unexpected
         status or invalid body.
         """
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **self._auth}
         if etag := self._etags.get(route):
             headers["If-None-Match"] = etag
         try:

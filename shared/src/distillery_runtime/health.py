@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+
+from distillery_runtime.auth import BearerAuth
 
 
 class _QuietServer(uvicorn.Server):
@@ -23,7 +26,10 @@ class _QuietServer(uvicorn.Server):
 
 
 def build_app(service: str, readiness: Callable[[], dict[str, bool]],
-              routes: Sequence[BaseRoute] = ()) -> Starlette:
+              routes: Sequence[BaseRoute] = (), tokens: Iterable[str] = (),
+              public_routes: bool = False) -> Starlette:
+    """The server's app: every path but the health checks needs one of ``tokens`` (see auth.py);
+    with ``public_routes``, only /metrics does (the service's routes authenticate people themselves)."""
     async def healthz(_: Request) -> Response:
         return JSONResponse({"service": service, "status": "ok"})
 
@@ -41,7 +47,7 @@ def build_app(service: str, readiness: Callable[[], dict[str, bool]],
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         *routes,
-    ])
+    ], middleware=[Middleware(BearerAuth, tokens=list(tokens), only=["/metrics"] if public_routes else None)])
 
 
 class HttpServer:

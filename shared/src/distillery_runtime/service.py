@@ -76,6 +76,11 @@ class ServiceSpec:
     subscriptions: Sequence[Subscription] = ()
     background: Sequence[Job] = ()
     routes: Callable[[ServiceContext], Sequence[BaseRoute]] | None = None
+    api_tokens: Sequence[str] = ()
+    """Bearer tokens its HTTP server accepts besides DISTILLERY_API_TOKENS (the trainer's API key)."""
+    public_routes: bool = False
+    """Its routes answer without the runtime's bearer token, because people open them in a browser
+    and the service authenticates them itself (the console); /metrics still needs a token."""
 
     @classmethod
     def of(cls, package: ModuleType, **parts: Any) -> ServiceSpec:
@@ -145,7 +150,9 @@ class ServiceRunner:
         try:
             self.http = HttpServer(
                 build_app(self.spec.name, lambda: self._readiness(relay),
-                          self.spec.routes(ctx) if self.spec.routes else ()),
+                          self.spec.routes(ctx) if self.spec.routes else (),
+                          tokens=[*self.settings.accepted_tokens(), *self.spec.api_tokens],
+                          public_routes=self.spec.public_routes),
                 self.settings.http_host, self.settings.http_port,
             )
         except OSError as exc:

@@ -35,6 +35,10 @@ class RuntimeSettings(KafkaSecuritySettings):
                        description="Where local state lives: stack files, datasets, reports.")
     http_host: str = Field(default="127.0.0.1", description="Health/metrics server bind address.")
     http_port: int = Field(default=0, ge=0, le=65535, description="Health/metrics port (0: any free port).")
+    api_tokens: SecretStr | None = Field(
+        default=None, description="Bearer tokens every HTTP endpoint but /healthz and /readyz requires "
+        "(metrics, routing table, rollouts, reports), comma-separated to rotate; unset: the local stack's, "
+        "<DISTILLERY_HOME>/keys/api-token, created at first start.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: str = Field(default="console", pattern="^(json|console)$",
                             description="console for people; json for one JSON object per line.")
@@ -87,6 +91,24 @@ class RuntimeSettings(KafkaSecuritySettings):
         if self.database_url is None and state is not None:
             self.database_url = SecretStr(state.database_url)
         return self
+
+    def accepted_tokens(self) -> list[str]:
+        """The bearer tokens this service's HTTP server accepts (see distillery_runtime.auth)."""
+        from distillery_runtime.auth import local_token, parse_tokens
+
+        if self.api_tokens is not None:
+            return parse_tokens(self.api_tokens.get_secret_value())
+        token = local_token(self.home)
+        return [token] if token else []
+
+    def client_token(self) -> str | None:
+        """The token a client of this deployment sends: the first configured, or the local stack's
+        if it exists (a client never creates one)."""
+        from distillery_runtime.auth import local_token, parse_tokens
+
+        if self.api_tokens is not None:
+            return next(iter(parse_tokens(self.api_tokens.get_secret_value())), None)
+        return local_token(self.home, create=False)
 
     def require_database_url(self) -> str:
         from distillery_runtime.errors import ConfigError

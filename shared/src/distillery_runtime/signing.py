@@ -277,11 +277,15 @@ class LocalKeys:
         return load_or_create(path or self.controller, "rollout-controller", CONTROLLER)
 
     def ensure(self, operator: str = "local-operator") -> SigningKey:
-        """The local operator key (created when missing), trusted by the local controller, and
-        the controller's table key, so routers can be given its public entry before it starts."""
+        """The local operator key (created when missing), trusted by the local controller, the
+        controller's table key, so routers can be given its public entry before it starts, and
+        the services' API token (see ``distillery_runtime.auth``)."""
+        from distillery_runtime.auth import local_token
+
         key = load_or_create(self.operator_key, operator, OPERATOR)
         trust(self.operators, key.trusted())
         self.controller_key()
+        local_token(self.folder.parent)
         return key
 
 

@@ -26,6 +26,7 @@ from distillery_cli.localstack.postgres import start_postgres
 from distillery_cli.localstack.procs import free_port, wait_for_port
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, TRACES_RAW
+from distillery_runtime.auth import local_token
 from distillery_runtime.registration import registrations
 from distillery_runtime.signing import local_keys
 from distillery_runtime.stackstate import StackState, clear_stack_state, write_stack_state
@@ -217,7 +218,7 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
         regression = TeacherRegression(ends.openai_url, plan.teacher_regression, console)
         table_keys = TableKeys.load(local_keys(home).table_keys)
         async with RoutingTableFollower(router, routes=["voice-agent"], base_url=ends.routing_url, poll_interval=1.0,
-                                        table_keys=table_keys):
+                                        table_keys=table_keys, api_token=local_token(home)):
             tasks = [asyncio.create_task(monitor.run(stop))]
             if plan.hosted:
                 tasks.append(asyncio.create_task(voice.run(stop)))

@@ -69,6 +69,7 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
             sub(COMMANDS_ROLLOUT, RolloutCommand, handlers.on_rollout_command),
         ],
         routes=routes,
+        public_routes=True,  # pages people open in a browser; /metrics still needs a bearer token
     )
 
 

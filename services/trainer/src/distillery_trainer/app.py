@@ -42,7 +42,8 @@ def build(settings: RuntimeSettings, trainer_settings: TrainerSettings | None = 
         return await trainer.step(ctx)
 
     worker = Worker(name="trainer", step=step, interval_s=config.worker_interval_s)
-    return ServiceSpec.of(distillery_trainer, background=[worker], routes=routes)
+    keys = [config.api_key.get_secret_value()] if config.api_key else []
+    return ServiceSpec.of(distillery_trainer, background=[worker], routes=routes, api_tokens=keys)
 
 
 def sql_store(uow: UnitOfWork) -> AbstractTrainerStore:
