@@ -184,9 +184,10 @@ class PiiRedactor:
             tokens = frozenset(_NAME_TOKEN.findall(value.lower())) - _TITLES
             return bool(tokens) and any(tokens <= allowed for allowed in self._allowed_names)
         if kind == "PHONE":
-            # A business number is written both ways: +353 1 555 0142 and 01 555 0142.
+            # A business number is written both ways: +353 1 555 0142 and 01 555 0142, whichever
+            # form the allow list has.
             digits = _NOT_DIGIT.sub("", value).lstrip("0")
-            return len(digits) >= 7 and any(a.endswith(digits) for a in self._allowed_digits)
+            return len(digits) >= 7 and any(a.endswith(digits) or digits.endswith(a) for a in self._allowed_digits)
         return False
 
 

@@ -1,0 +1,134 @@
+"""Personal data as callers say it, found by Presidio and the cleaner's own recognisers.
+
+The spaCy pipeline loads once per process (``domain.pii`` caches the analyzer per
+configuration of kinds and model), so these tests share it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from stdnum import luhn
+
+from distillery_cleaner.domain.config import PiiConfig
+from distillery_cleaner.domain.pii import PiiRedactor
+from distillery_cleaner.domain.spoken import rewrite_for_detection
+
+CLINIC = PiiConfig(allow=("020 7946 0958", "14 Harbour Road", "Dr Amara Okafor", "Nurse Priya Shah"))
+
+
+@pytest.fixture(scope="module")
+def redactor() -> PiiRedactor:
+    return PiiRedactor(CLINIC)
+
+
+@pytest.mark.parametrize(("said", "redacted", "kinds"), [
+    ("My card is 4111.1111.1111.1111 thanks", "My card is <CARD> thanks", {"CARD": 1}),
+    ("Card 4111\u200b1111\u200b1111\u200b1111 please", "Card <CARD> please", {"CARD": 1}),
+    ("I was born on 14 March 1987, my name is Jane Doe, I live at 221B Baker Street",
+     "I was born on <DATE_OF_BIRTH>, my name is <PERSON>, I live at <ADDRESS>",
+     {"DATE_OF_BIRTH": 1, "PERSON": 1, "ADDRESS": 1}),
+    ("jane dot doe at example dot com", "<EMAIL>", {"EMAIL": 1}),
+    ("card number 4111111111111111", "card number <CARD>", {"CARD": 1}),
+    ("My SSN is 123-45-6789", "My SSN is <SSN>", {"SSN": 1}),
+    ("(415) 555-0132", "<PHONE>", {"PHONE": 1}),
+    ("DE89370400440532013000", "<IBAN>", {"IBAN": 1}),
+])
+def test_the_issues_example_lines_lose_every_value(redactor, said, redacted, kinds):
+    assert redactor.redact(said) == (redacted, tuple(sorted(kinds.items())))
+
+
+@pytest.mark.parametrize(("said", "redacted"), [
+    ("call me on oh seven nine one one, double four five, six seven eight nine",
+     "call me on <PHONE>"),
+    ("it's four one one one one one one one one one one one one one one one, expiry oh nine twenty seven",
+     "it's <CARD>, expiry oh nine twenty seven"),
+    ("my national insurance number is J K oh two four three five seven A",
+     "my national insurance number is <NINO>"),
+    ("send it to tomasz dot nowak eighty seven at gmail dot com please", "send it to <EMAIL> please"),
+    ("the social is one two three, four five, six seven eight nine", "the social is <SSN>"),
+    ("date of birth the twelfth of December nineteen eighty two", "date of birth <DATE_OF_BIRTH>"),
+    ("IBAN gb82 west 1234 5698 7654 32", "IBAN <IBAN>"),
+    ("Adresse: Hauptstraße 12", "Adresse: <ADDRESS>"),
+])
+def test_spoken_and_oddly_typed_forms_are_found(redactor, said, redacted):
+    assert redactor.redact(said)[0] == redacted
+
+
+@pytest.mark.parametrize("harmless", [
+    "Can I move my half past ten to quarter to four on Tuesday the 14th of March?",
+    "A check-up is £45, whitening two hundred and fifty pounds.",
+    "My booking reference is BK-48213, ticket SUP-20931, order #100245.",
+    "Press 2 for billing? I pressed 2 three times.",
+    "I'm on version 4.2.1 of the app; it failed at 10:30 on 2026-03-02.",
+    "Please confirm my 8:45 am appointment for May 2nd",
+    "reference RX7Q2K, I need to cancel",
+])
+def test_times_prices_dates_and_references_survive(redactor, harmless):
+    assert redactor.redact(harmless) == (harmless, ())
+
+
+def test_an_appointment_date_is_kept_and_the_same_date_said_as_a_birth_date_is_not(redactor):
+    assert redactor.redact("Can I come on 14 March 1987?")[1] == ()
+    assert redactor.redact("I was born 14 March 1987.")[0] == "I was born <DATE_OF_BIRTH>."
+
+
+def test_the_card_check_digit_decides():
+    body = "411111111111111"
+    good = body + luhn.calc_check_digit(body)
+    bad = body + str((int(luhn.calc_check_digit(body)) + 1) % 10)
+    redactor = PiiRedactor(PiiConfig(kinds=("CARD",)))
+    assert redactor.redact(f"card {good}") == ("card <CARD>", (("CARD", 1),))
+    assert redactor.redact(f"card {bad}") == (f"card {bad}", ())
+
+
+def test_the_allow_list_keeps_the_clinics_number_address_and_staff_but_not_a_callers(redactor):
+    kept = "I rang 020 7946 0958, then +44 20 7946 0958; is Dr Okafor or Nurse Priya Shah at 14 Harbour Road?"
+    assert redactor.redact(kept) == (kept, ())
+    # One digit, one word or one house number away from the clinic's facts is a caller's data.
+    assert redactor.redact("my number is 020 7946 0959")[1] == (("PHONE", 1),)
+    assert redactor.redact("my name is Amara Smith")[1] == (("PERSON", 1),)
+    assert redactor.redact("I live at 16 Harbour Road")[1] == (("ADDRESS", 1),)
+
+
+def test_a_name_is_kept_only_when_all_its_words_are_in_one_allowed_name():
+    redactor = PiiRedactor(PiiConfig(kinds=("PERSON",), allow=("Dr Amara Okafor", "Dr Liam Byrne")))
+    assert redactor.redact("this is Amara Okafor")[1] == ()
+    assert redactor.redact("this is Amara Byrne")[1] == (("PERSON", 1),)
+
+
+def test_a_kind_configured_as_drop_rejects_the_example_and_others_do_not():
+    config = PiiConfig(drop=("CARD",))
+    assert config.drops(["CARD", "PHONE"])
+    assert not config.drops(["PHONE"])
+    assert not config.drops([])
+    assert PiiConfig(action="drop").drops(["PHONE"])
+
+
+def test_placeholders_replace_exactly_the_characters_the_caller_said():
+    said = "ok oh eight seven, one two three, four five six seven thanks"
+    rewritten = rewrite_for_detection(said)
+    start = rewritten.text.index("0871234567")
+    assert said[slice(*rewritten.original_span(start, start + 10))] == \
+        "oh eight seven, one two three, four five six seven"
+    assert PiiRedactor(CLINIC).redact(said)[0] == "ok <PHONE> thanks"
+
+
+def test_results_of_a_batch_equal_those_of_one_text_at_a_time(redactor):
+    texts = ["my name is Jane Doe", "card 4111 1111 1111 1111", "nothing here at 3pm", "Dr Okafor please"]
+    one_by_one = [PiiRedactor(CLINIC).redact(t) for t in texts]
+    batched = PiiRedactor(CLINIC)
+    batched.prime(texts)
+    assert [batched.redact(t) for t in texts] == one_by_one
+
+
+def test_without_named_entities_an_introduced_name_is_still_found():
+    redactor = PiiRedactor(PiiConfig(ner=False))
+    assert redactor.redact("Hello, this is Oluwaseun Adeyemi, about my results")[0] == \
+        "Hello, this is <PERSON>, about my results"
+
+
+def test_a_missing_spacy_pipeline_is_one_clear_line():
+    from distillery_cleaner.domain.pii import PiiModelMissing
+
+    with pytest.raises(PiiModelMissing, match="is not installed"):
+        PiiRedactor(PiiConfig(ner_model="xx_no_such_pipeline"))
