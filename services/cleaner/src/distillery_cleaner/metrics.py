@@ -21,6 +21,15 @@ RETRACTED = Counter("distillery_cleaner_retracted_total",
 REDACTIONS = Counter("distillery_cleaner_redactions_total", "Personal identifiers replaced, by kind",
                      ["config_hash", "kind"])
 
+TEXT_CACHE = Counter("distillery_cleaner_text_cache_total",
+                     "Distinct texts answered from the cleaning cache (hit) or normalised and analysed for "
+                     "personal data, named entities included (miss)", ["config_hash", "result"])
+
+
+def count_text_cache(config_hash: str, hits: int, misses: int) -> None:
+    TEXT_CACHE.labels(config_hash, "hit").inc(hits)
+    TEXT_CACHE.labels(config_hash, "miss").inc(misses)
+
 
 def count_verdicts(verdicts: Iterable[Verdict], config_hash: str) -> None:
     """Count a batch's verdicts; a retraction counts as retracted, not as a new rejection."""

@@ -35,6 +35,7 @@ was published, so the cleaner keeps every late score per observation (``late_sco
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ from distillery_cleaner.domain.dedup import resolve_duplicates
 from distillery_cleaner.domain.events import accepted_event, lineage_of, rejected_event
 from distillery_cleaner.domain.screen import Candidate, Cleaner
 from distillery_cleaner.domain.verdicts import Rejection
-from distillery_cleaner.metrics import count_verdicts
+from distillery_cleaner.metrics import count_text_cache, count_verdicts
 from distillery_runtime import erasure
 from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.uow import UnitOfWork
@@ -90,9 +91,12 @@ async def clean_and_publish(uow: UnitOfWork, repo: AbstractCleanerRepository, cl
                             traces: Sequence[Caused[TraceCaptured]], late: Sequence[Caused[TraceScored]],
                             ) -> list[Verdict]:
     """Judge a batch of ``traces.raw`` and emit each verdict, caused by what it judges."""
+    text = cleaner.messages.text
+    hits, misses = text.hits, text.misses
     verdicts = await clean_batch(cleaner, repo, [t for t, _ in traces], [s for s, _ in late], datetime.now(UTC))
     publish_verdicts(uow, verdicts, {key_of(t): e for t, e in traces}, {key_of(s): e for s, e in late})
     count_verdicts(verdicts, cleaner.config_hash)
+    count_text_cache(cleaner.config_hash, text.hits - hits, text.misses - misses)
     return verdicts
 
 
@@ -173,7 +177,13 @@ async def clean_batch(cleaner: Cleaner, repo: AbstractCleanerRepository, traces:
 
 async def _judge_traces(cleaner: Cleaner, repo: AbstractCleanerRepository, traces: Sequence[TraceCaptured],
                         now: datetime) -> list[Verdict]:
-    stored = await repo.late_scores_for([key_of(t) for t in traces])
+    # The batch's new texts are analysed (named entities, in a worker thread) while the
+    # database looks its late scores up; the thread is always waited for, so two never run.
+    priming = asyncio.ensure_future(asyncio.to_thread(cleaner.prime, traces))
+    try:
+        stored = await repo.late_scores_for([key_of(t) for t in traces])
+    finally:
+        await priming
     screened = [cleaner.screen(t, stored.get(key_of(t), ())) for t in traces]
     candidates = [c for c in screened if isinstance(c, Candidate)]
     decided: dict[ObservationKey, Rejection | None] = {}

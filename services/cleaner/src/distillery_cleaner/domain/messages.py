@@ -9,6 +9,7 @@ is then assembled from its messages' results.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -65,6 +66,10 @@ class MessageCleaner:
         self._priming = tokenizer.count_example({"messages": []})
         self._cached = lru_cache(maxsize=cache_size)(self._clean_key)
 
+    def prime(self, messages: Iterable[ChatMessage]) -> None:
+        """Clean the texts of ``messages`` not seen before in one batch (see ``TextCleaner.prime``)."""
+        self.text.prime(text for message in messages for text in _texts_of(message))
+
     def clean(self, message: ChatMessage, weight: int) -> CleanMessage:
         """``message`` cleaned; weight is 1 for the answer, 0 for earlier assistant turns."""
         content = message.content
@@ -108,6 +113,15 @@ class MessageCleaner:
         for kind, n in counts:
             redactions[kind] = redactions.get(kind, 0) + n
         return cleaned
+
+
+def _texts_of(message: ChatMessage) -> list[str]:
+    """The texts ``clean`` redacts in ``message``: its text content and tool call arguments."""
+    content = message.content
+    if content is not None and type(content) is not str:
+        content = None if message.has_non_text_content() else message.text()
+    texts = [content] if content else []
+    return texts + [c.function.arguments for c in message.tool_calls or ()]
 
 
 def _fine_tune_dict(role: str, weight: int, text: str, name: str | None, tool_call_id: str | None,

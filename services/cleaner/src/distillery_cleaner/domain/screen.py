@@ -80,6 +80,14 @@ class Cleaner:
         self._priming = self.tokenizer.count_example({"messages": []})
         self._tool_facts = lru_cache(maxsize=1024)(self._tool_facts_of)
 
+    def prime(self, traces: Iterable[TraceCaptured]) -> None:
+        """Analyse the new texts of ``traces`` together, before ``screen`` judges them one by one.
+
+        Named-entity detection is far cheaper per text on a batch; the service runs this in a
+        worker thread, so the event loop keeps serving the broker and the database meanwhile.
+        """
+        self.messages.prime(m for t in traces if t.output is not None for m in (*t.input_messages, t.output))
+
     def screen(self, trace: TraceCaptured, late_scores: Iterable[Score] = ()) -> Candidate | Rejection:
         """Judge one generation alone: a rejection, or the candidate example it makes."""
         for check in TRACE_FILTERS:

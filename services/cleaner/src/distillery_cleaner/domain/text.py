@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from collections import OrderedDict
+from collections.abc import Iterable
 
 from distillery_cleaner.domain.pii import Counts, PiiRedactor
 from distillery_runtime.text import scrub
@@ -33,11 +34,44 @@ def normalise_text(text: str) -> str:
 
 
 class TextCleaner:
-    """Normalises then redacts text, remembering recent results (turns repeat their past)."""
+    """Normalises then redacts text, remembering recent results (turns repeat their past).
+
+    ``prime`` takes a whole delivery batch's texts at once, so the redactor can run its
+    named-entity model over the new ones together (``nlp.pipe``), and is what the service
+    runs off the event loop; ``clean`` then answers from the cache. ``hits`` and ``misses``
+    count distinct texts answered from the cache or analysed: their ratio is the cache hit
+    rate the benchmark prints.
+    """
 
     def __init__(self, redactor: PiiRedactor, cache_size: int = 65_536) -> None:
         self.redactor = redactor
-        self.clean = lru_cache(maxsize=cache_size)(self._clean)
+        self._cache: OrderedDict[str, tuple[str, Counts]] = OrderedDict()
+        self._cache_size = cache_size
+        self.hits = 0
+        self.misses = 0
 
-    def _clean(self, text: str) -> tuple[str, Counts]:
-        return self.redactor.redact(normalise_text(text))
+    def clean(self, text: str) -> tuple[str, Counts]:
+        cached = self._cache.get(text)
+        if cached is not None:
+            self.hits += 1
+            self._cache.move_to_end(text)
+            return cached
+        self.misses += 1
+        return self._remember(text, self.redactor.redact(normalise_text(text)))
+
+    def prime(self, texts: Iterable[str]) -> None:
+        """Clean the ones among ``texts`` not cleaned yet, analysing them in one batch."""
+        new = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if not new:
+            return
+        normalised = [normalise_text(t) for t in new]
+        self.redactor.prime(normalised)
+        for text, plain in zip(new, normalised, strict=True):
+            self.misses += 1
+            self._remember(text, self.redactor.redact(plain))
+
+    def _remember(self, text: str, result: tuple[str, Counts]) -> tuple[str, Counts]:
+        self._cache[text] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
