@@ -12,6 +12,7 @@ Every answer is a read model of views.py, the same the CLI prints.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -123,7 +124,7 @@ def api_routes(sessions: async_sessionmaker[AsyncSession], config: ControllerCon
         return Response(table.body, media_type="application/json", headers=headers)
 
     async def list_rollouts(request: Request) -> Response:
-        limit = _positive(request, "limit", int, 10)
+        limit = _positive(request, "limit", int, 10, most=MAX_LIMIT)
         doc = await views.status(limit=limit)
         return JSONResponse(doc.model_dump(mode="json"))
 
@@ -135,7 +136,7 @@ def api_routes(sessions: async_sessionmaker[AsyncSession], config: ControllerCon
         return JSONResponse(view.model_dump(mode="json"))
 
     async def get_report(request: Request) -> Response:
-        volume = _positive(request, "calls_per_day", float, None)
+        volume = _positive(request, "calls_per_day", float, None, most=MAX_CALLS_PER_DAY)
         report = await views.costs(volume)
         if report is None:
             return JSONResponse({"error": "NotFound", "message": "no routing table yet"}, status_code=404)
@@ -147,6 +148,12 @@ def api_routes(sessions: async_sessionmaker[AsyncSession], config: ControllerCon
         Route("/v1/rollouts/{rollout_id}", get_rollout, methods=["GET"]),
         Route("/v1/report", _answering_bad_queries(get_report), methods=["GET"]),
     ]
+
+
+MAX_LIMIT = 1_000
+"""Most rollouts one status page lists."""
+MAX_CALLS_PER_DAY = 1e12
+"""Largest daily volume a report projects (keeps every projected cost a finite JSON number)."""
 
 
 class BadQuery(ValueError):
@@ -168,16 +175,18 @@ def _answering_bad_queries(endpoint: Endpoint) -> Endpoint:
     return guarded
 
 
-def _positive(request: Request, name: str, kind: type[N], default: D) -> N | D:
+def _positive(request: Request, name: str, kind: type[N], default: D, *, most: N) -> N | D:
+    """A positive, finite query number up to ``most``: NaN, infinity and numbers beyond a
+    database integer or a JSON float would otherwise reach the query or the answer (a 500)."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
     try:
         value = kind(raw)
     except ValueError:
-        raise BadQuery(f"{name} must be a positive number, got {raw!r}") from None
-    if value <= 0:
-        raise BadQuery(f"{name} must be a positive number, got {raw!r}")
+        raise BadQuery(f"{name} must be a positive number, got {raw[:40]!r}") from None
+    if not math.isfinite(value) or value <= 0 or value > most:
+        raise BadQuery(f"{name} must be a positive number up to {most:g}, got {raw[:40]!r}")
     return value
 
 
