@@ -43,7 +43,7 @@ test-integration: setup
 # The chaos soak in full (about 10 minutes): the whole loop while services are SIGKILLed,
 # PostgreSQL restarts and bad records arrive; `make test` runs a 3-minute version of it.
 soak: setup
-	DISTILLERY_SOAK_SECONDS=420 $(VENV)/bin/pytest -q -s --timeout 900 tests/e2e/test_chaos_soak.py
+	DISTILLERY_SOAK_SECONDS=360 $(VENV)/bin/pytest -q -s --timeout 900 tests/e2e/test_chaos_soak.py
 
 # The property-based and schema-driven fuzzers alone (they run inside `make test` too).
 fuzz: setup
