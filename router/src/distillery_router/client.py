@@ -1,7 +1,8 @@
 """Chat completions for the voice platform, routed by the rollout and recorded in Langfuse.
 
     router = Router()
-    async with RoutingTableFollower(router, routes=["voice-agent"], base_url=CONTROLLER_URL):
+    async with RoutingTableFollower(router, routes=["voice-agent"], base_url=CONTROLLER_URL,
+                                    api_token=TOKEN, table_keys=TableKeys.load("rollout-controller.pub.json")):
         chat = RoutedChatClient(
             router,
             providers={"openai": ProviderEndpoint(api_key=KEY),
