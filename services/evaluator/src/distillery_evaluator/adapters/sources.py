@@ -56,7 +56,13 @@ def confined(read: LineReader, datasets: AbstractBlobStore) -> LineReader:
 def golden_from_file(path: Path, limit: int | None = None) -> EvalSet:
     if not path.is_file():
         raise EvalSetError(f"golden set file not found: {path}")
-    items = parse_golden_lines(path.read_text(encoding="utf-8").splitlines(), str(path))
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # named by its line, like every other unreadable line
+        line = data[:exc.start].count(b"\n") + 1
+        raise EvalSetError(f"{path} line {line}: not UTF-8 text") from None
+    items = parse_golden_lines(text.splitlines(), str(path))
     return EvalSet.of(GOLDEN, items[:limit] if limit else items)
 
 
