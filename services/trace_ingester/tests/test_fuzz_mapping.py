@@ -94,3 +94,26 @@ def test_an_observation_with_a_lone_surrogate_everywhere_maps_to_safe_text():
 def test_fields_of_the_wrong_shape_found_by_the_fuzzer_are_refused_with_a_reason(changes):
     with pytest.raises(UnmappableObservation):
         observation_to_trace({**sample_generation(), **changes}, [], "p", NOW)
+
+
+EXPORT_LINES = st.lists(
+    st.binary(max_size=120).map(lambda b: b.replace(b"\n", b" "))
+    | JSON.map(lambda v: json.dumps(v).encode())
+    | st.dictionaries(st.sampled_from(GENERATION_FIELDS), JSON, max_size=6).map(
+        lambda d: json.dumps({**sample_generation(), **d}).encode()),
+    max_size=6)
+
+
+@SETTINGS
+@hypothesis.given(EXPORT_LINES)
+def test_an_export_file_s_lines_are_read_reported_by_number_or_refused_never_raised(lines):
+    """The file `distillery import` reads: each line is a record (then mapped or refused) or a
+    BadLine with its number; no line stops the file."""
+    from distillery_trace_ingester.domain.export_rows import read_records
+
+    bad = []
+    records = list(read_records(lines, bad.append))
+    assert all(1 <= b.line <= len(lines) for b in bad)
+    assert len(records) + len(bad) <= len(lines)
+    for _, record in records:
+        _mapped_or_refused(record, [])
