@@ -118,3 +118,12 @@ def test_with_operator_keys_an_identity_without_a_key_sends_nothing(fed_store, u
                            data={"action": "pause", "operator": "mallory", "reason": "r", "confirm": "yes"})
     assert response.status_code == 400 and "has no key in this console" in response.text
     assert uow.committed == []
+
+
+def test_the_pages_own_assets_are_named_by_version_and_cached_so_a_load_revalidates_nothing(client):
+    from distillery_console import __version__
+
+    page = client.get("/").text
+    assert f'/static/console.js?v={__version__}' in page and f'/static/console.css?v={__version__}' in page
+    assert "immutable" in client.get(f"/static/console.js?v={__version__}").headers["cache-control"]
+    assert client.get("/").headers["cache-control"] == "no-store"

@@ -20,7 +20,8 @@ class ConsoleSettings(BaseSettings):
     refresh_s: float = Field(default=5.0, gt=0, description="How often an open page refreshes its live parts.")
     calls_per_day: float = Field(default=10_000.0, gt=0,
                                  description="Calls per day the monthly saving on the overview is projected for.")
-    page_size: int = Field(default=50, ge=1, le=500, description="Answers per page on the answer-by-answer page.")
+    page_size: int = Field(default=25, ge=1, le=500,
+                           description="Answers per page on the answer-by-answer page.")
     read_model: str = Field(default="main", min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$",
                             description="Name of the read model: the consumer groups are "
                             "distillery.console.<name>.<stream>, so a new name on an empty schema rebuilds "

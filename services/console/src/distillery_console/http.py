@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader
@@ -22,12 +23,23 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from distillery_console import __version__
 from distillery_console.services import STEERING, SteeringRefused, steer_rollout
 from distillery_console.views import ConsoleViews
 from distillery_runtime.signing import SigningKey
 from distillery_runtime.uow import UnitOfWork
 
 HERE = Path(__file__).parent
+
+
+class CachedStaticFiles(StaticFiles):
+    """The console's own CSS and JS, cached by browsers for a year: pages name them with the
+    package version (``?v=``), so a new release is fetched and a page load costs no revalidation."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
 
 
 def templates() -> Environment:
@@ -44,7 +56,7 @@ def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock
                    signers: Mapping[str, SigningKey] | None = None) -> Sequence[BaseRoute]:
     """The pages; ``signers``: the operators' keys by identity (the page offers those identities)."""
     env = templates()
-    common = {"refresh_ms": int(refresh_s * 1000), "actions": list(STEERING), "langfuse_host": langfuse_host,
+    common = {"version": __version__, "refresh_ms": int(refresh_s * 1000), "actions": list(STEERING), "langfuse_host": langfuse_host,
               "operators": sorted(signers or {})}
 
     def page(name: str, status: int = 200, **context: object) -> HTMLResponse:
@@ -92,7 +104,7 @@ def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock
         Route("/cycles/{cycle_id}", cycle, methods=["GET"]),
         Route("/evaluations/{run_id}/answers", answers, methods=["GET"]),
         Route("/rollouts/{rollout_id}/steer", steer, methods=["POST"]),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        Mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static"),
     ]
 
 
