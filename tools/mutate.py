@@ -55,7 +55,7 @@ MODULES = (
         "services/evaluator/src/distillery_evaluator",
         ("domain/gates.py",),
         "services/evaluator/tests",
-        ("test_gates.py",),
+        ("test_gates.py", "test_gate_report.py"),
     ),
     Module(
         "rollout-gates",
