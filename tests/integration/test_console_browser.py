@@ -35,6 +35,8 @@ from distillery_runtime.signing import SigningKey, write_key_file  # noqa: E402
 pytestmark = pytest.mark.integration
 OPERATOR = "ana@clinic"
 TOKEN = "console-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+TOKEN = "console-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}  # the services' metrics and the controller's API need it
 
 
