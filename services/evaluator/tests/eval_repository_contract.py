@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from distillery_contracts.samples import (
     sample_dataset_built,
     sample_rollout_decided,
@@ -21,6 +23,7 @@ from distillery_evaluator.adapters.repository import QueuedCall
 from distillery_evaluator.domain.evalset import GOLDEN, VALIDATION, EvalItem
 from distillery_evaluator.domain.requests import ModelTarget, RunRequest
 from distillery_evaluator.domain.results import Answer, ItemScore, Usage
+from distillery_runtime.fencing import LostLease
 
 FIRST, SECOND = "ft:gpt-4o-mini:first", "ft:gpt-4o-mini:second"
 LEASE = timedelta(seconds=60)
@@ -164,10 +167,34 @@ class EvalRepositoryContract:
     async def test_a_renewed_lease_keeps_the_run(self, repo):
         await repo.create_run(request(), None)
         at = now()
-        await repo.claim_run(at, LEASE)
-        await repo.renew_lease("eval-1", at + 3 * LEASE)
+        claimed = await repo.claim_run(at, LEASE)
+        await repo.renew_lease("eval-1", claimed.lease_token, at + 3 * LEASE)
         assert await repo.claim_run(at + 2 * LEASE, LEASE) is None
         assert await repo.claim_run(at + 4 * LEASE, LEASE) is not None
+
+    async def test_a_lease_taken_over_can_neither_be_renewed_nor_save(self, repo):
+        await repo.create_run(request(), None)
+        at = now()
+        first = await repo.claim_run(at, LEASE)
+        await repo.hold_run("eval-1", first.lease_token)
+        second = await repo.claim_run(at + LEASE + timedelta(seconds=1), LEASE)
+
+        assert second.lease_token > first.lease_token
+        with pytest.raises(LostLease):
+            await repo.renew_lease("eval-1", first.lease_token, at + 3 * LEASE)
+        with pytest.raises(LostLease):
+            await repo.hold_run("eval-1", first.lease_token)
+        await repo.hold_run("eval-1", second.lease_token)
+        await repo.renew_lease("eval-1", second.lease_token, at + 3 * LEASE)
+        assert (await repo.run("eval-1")).lease_token == second.lease_token
+
+    async def test_a_finished_run_holds_no_lease(self, repo):
+        await repo.create_run(request(), None)
+        at = now()
+        claimed = await repo.claim_run(at, LEASE)
+        await repo.finish_run("eval-1", "passed", {}, {}, at)
+        with pytest.raises(LostLease):
+            await repo.hold_run("eval-1", claimed.lease_token)
 
     async def test_a_finished_run_keeps_its_verdict_and_is_never_claimed_again(self, repo):
         await repo.create_run(request(), None)

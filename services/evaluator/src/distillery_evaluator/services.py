@@ -13,8 +13,10 @@ a pass. The pure steps are in domain/ (runs.py, live.py); the report in report.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +53,7 @@ from distillery_evaluator.report import write_report
 from distillery_evaluator.scorers import Scorer, ScoringCase
 from distillery_runtime import erasure
 from distillery_runtime.erasure import AbstractErasureStore
+from distillery_runtime.fencing import LostLease
 from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.logs import get_logger
 from distillery_runtime.uow import UnitOfWork
@@ -135,6 +138,11 @@ async def erase_callers(uow: UnitOfWork, store: AbstractErasureStore, commands: 
     await erasure.erase_callers(uow, store, "evaluator", commands)
 
 
+_HELD: ContextVar[RunRecord | None] = ContextVar("evaluation_run_held", default=None)
+"""The run this task carries under a lease: every save of it checks the lease first (the
+context is copied into the tasks that ask the models, so their saves check it too)."""
+
+
 class RunError(Exception):
     """Why a run cannot finish; becomes the error_message of its EvaluationCompleted."""
 
@@ -179,9 +187,13 @@ class OfflineEvaluator:
 
     @asynccontextmanager
     async def store(self) -> AsyncIterator[AbstractEvalRepository]:
-        """One transaction on the store, committed when the block ends."""
+        """One transaction on the store, committed when the block ends; inside a run, it first
+        checks that the run's lease is still this instance's (``LostLease`` otherwise)."""
         async with self.new_uow() as uow:
-            yield self.repo_for(uow)
+            repo = self.repo_for(uow)
+            if (held := _HELD.get()) is not None:
+                await repo.hold_run(held.run_id, held.lease_token)
+            yield repo
             await uow.commit()
 
     async def run_next(self) -> bool:
@@ -191,20 +203,63 @@ class OfflineEvaluator:
         if record is None:
             return False
         log.info("evaluation started", run_id=record.run_id, model=record.request.candidate.model)
+        held = _HELD.set(record)
         try:
-            event, notes = await self.execute(record)
+            async with self._leased(record):
+                event, notes = await self.execute(record)
+            await self.finish(record, event, notes)
         except RunDeferred as exc:
             log.info("evaluation deferred", run_id=record.run_id, reason=str(exc))
             async with self.store() as repo:  # the lease runs out soon and the run is retaken
-                await repo.renew_lease(record.run_id, datetime.now(UTC) + timedelta(seconds=2))
-            return True
-        await self.finish(record, event, notes)
+                await repo.renew_lease(record.run_id, record.lease_token, datetime.now(UTC) + timedelta(seconds=2))
+        except LostLease as exc:
+            log.warning("evaluation taken over by another instance; its work here is dropped",
+                        run_id=record.run_id, error=str(exc))
+        finally:
+            _HELD.reset(held)
         return True
 
+    @asynccontextmanager
+    async def _leased(self, record: RunRecord) -> AsyncIterator[None]:
+        """Renew the run's lease every third of it while the block runs (answers, judges, the
+        report), so no other instance takes the run over and pays for its calls again; when the
+        lease turns out lost, the block is cancelled and ``LostLease`` raised."""
+        owner = asyncio.current_task()
+        lost: list[LostLease] = []
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.limits.lease.total_seconds() / 3)
+                try:
+                    async with self.store() as repo:
+                        await repo.renew_lease(record.run_id, record.lease_token, datetime.now(UTC) + self.limits.lease)
+                except LostLease as exc:
+                    lost.append(exc)
+                    if owner is not None:
+                        owner.cancel()
+                    return
+                except Exception as exc:  # the database may be back before the lease runs out
+                    log.warning("could not renew an evaluation's lease; will retry", run_id=record.run_id,
+                                error=repr(exc)[:300])
+
+        renewer = asyncio.create_task(renew())
+        try:
+            yield
+        except asyncio.CancelledError:
+            if not lost or owner is None:
+                raise
+            owner.uncancel()
+            raise lost[0] from None
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
     async def finish(self, record: RunRecord, event: EvaluationCompleted, notes: dict[str, Any]) -> None:
-        """Store the verdict and publish it, in one transaction."""
+        """Store the verdict and publish it, in one transaction (if the lease is still ours)."""
         cause = Envelope.model_validate(record.cause) if record.cause else None
         async with self.new_uow() as uow:
+            await self.repo_for(uow).hold_run(record.run_id, record.lease_token)
             await self.repo_for(uow).finish_run(record.run_id, event.outcome.value,
                                                 event.model_dump(mode="json"), notes, event.completed_at)
             uow.emit(EVALUATIONS_COMPLETED, event, cause=cause,
@@ -324,7 +379,6 @@ class OfflineEvaluator:
         if batch:
             async with self.store() as repo:
                 await repo.save_answers(run_id, batch)
-                await repo.renew_lease(run_id, datetime.now(UTC) + self.limits.lease)
 
     async def _score(self, request: RunRequest, items: list[EvalItem],
                      answers: list[Answer]) -> tuple[list[ItemScore], list[str]]:

@@ -30,6 +30,7 @@ from distillery_evaluator.domain.requests import ModelTarget, RunRequest
 from distillery_evaluator.domain.results import Answer, ItemScore, Usage
 from distillery_contracts.privacy import StoreErasure
 from distillery_evaluator.adapters.erasure_store import erasures
+from distillery_runtime.fencing import LostLease
 from distillery_runtime.erasure import AbstractErasureStore, Caller
 
 _EPOCH = datetime(2000, 1, 1).astimezone()
@@ -113,12 +114,18 @@ class FakeEvalRepository(AbstractEvalRepository):
             expired = record.status == "running" and self.leases.get(record.run_id, now) < now
             if record.status == "pending" or expired:
                 self.leases[record.run_id] = now + lease
-                self.runs[record.run_id] = replace(record, status="running")
+                self.runs[record.run_id] = replace(record, status="running", lease_token=record.lease_token + 1)
                 return self.runs[record.run_id]
         return None
 
-    async def renew_lease(self, run_id: str, until: datetime) -> None:
+    async def renew_lease(self, run_id: str, token: int, until: datetime) -> None:
+        await self.hold_run(run_id, token)
         self.leases[run_id] = until
+
+    async def hold_run(self, run_id: str, token: int) -> None:
+        record = self.runs.get(run_id)
+        if record is None or record.lease_token != token or record.status != "running":
+            raise LostLease(f"evaluation {run_id}: lease {token} was taken over")
 
     async def save_items(self, run_id: str, items: list[EvalItem]) -> None:
         stored = self.run_items.setdefault(run_id, {})

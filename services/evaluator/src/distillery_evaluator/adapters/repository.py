@@ -9,7 +9,7 @@ the in-memory one for tests.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from distillery_evaluator.adapters import tables as t
 from distillery_evaluator.domain.evalset import EvalItem
 from distillery_evaluator.domain.requests import ModelTarget, RunRequest
 from distillery_evaluator.domain.results import Answer, ItemScore, Usage
+from distillery_runtime.fencing import LostLease
 
 ENDED_DECISIONS = frozenset({RolloutDecision.COMPLETED, RolloutDecision.ROLLED_BACK,
                              RolloutDecision.ABORTED})
@@ -43,6 +44,9 @@ class RunRecord:
     outcome: str | None = None
     result: dict[str, Any] | None = None
     notes: dict[str, Any] | None = None
+    lease_token: int = 0
+    """Fencing token of the claim that returned the record: every claim takes a new one, so an
+    instance whose lease ran out (and the run was claimed again) can save nothing more."""
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,15 @@ class AbstractEvalRepository(abc.ABC):
         """Store a pending run; False when a run with that id exists already."""
     @abc.abstractmethod
     async def claim_run(self, now: datetime, lease: timedelta) -> RunRecord | None:
-        """The oldest pending run (or one whose lease ran out), now leased to the caller."""
+        """The oldest pending run (or one whose lease ran out), now leased to the caller under a
+        new ``lease_token``."""
     @abc.abstractmethod
-    async def renew_lease(self, run_id: str, until: datetime) -> None: ...
+    async def renew_lease(self, run_id: str, token: int, until: datetime) -> None:
+        """Extend the lease of ``token``; raise ``LostLease`` when the run was claimed again since."""
+    @abc.abstractmethod
+    async def hold_run(self, run_id: str, token: int) -> None:
+        """Raise ``LostLease`` unless ``token`` still holds the run; no new claim can take it
+        before the caller's transaction ends (every save under a lease calls this first)."""
     @abc.abstractmethod
     async def save_items(self, run_id: str, items: list[EvalItem]) -> None: ...
     @abc.abstractmethod
@@ -240,12 +250,24 @@ class SqlEvalRepository(AbstractEvalRepository):
         row = (await self._run(stmt)).first()
         if row is None:
             return None
-        await self._run(update(t.runs).where(t.runs.c.run_id == row.run_id).values(
-            status="running", lease_until=now + lease, started_at=row.started_at or now))
-        return _record(row, status="running")
+        token = (await self._run(update(t.runs).where(t.runs.c.run_id == row.run_id).values(
+            status="running", lease_until=now + lease, started_at=row.started_at or now,
+            lease_token=t.runs.c.lease_token + 1).returning(t.runs.c.lease_token))).scalar_one()
+        return replace(_record(row, status="running"), lease_token=token)
 
-    async def renew_lease(self, run_id: str, until: datetime) -> None:
-        await self._run(update(t.runs).where(t.runs.c.run_id == run_id).values(lease_until=until))
+    async def renew_lease(self, run_id: str, token: int, until: datetime) -> None:
+        renewed = await self._run(update(t.runs).where(
+            t.runs.c.run_id == run_id, t.runs.c.lease_token == token, t.runs.c.status == "running")
+            .values(lease_until=until).returning(t.runs.c.run_id))
+        if renewed.first() is None:
+            raise LostLease(f"evaluation {run_id}: lease {token} was taken over; its work here is dropped")
+
+    async def hold_run(self, run_id: str, token: int) -> None:
+        stmt = select(t.runs.c.lease_token, t.runs.c.status).where(t.runs.c.run_id == run_id).with_for_update(
+            read=True)
+        row = (await self._run(stmt)).first()
+        if row is None or row.lease_token != token or row.status != "running":
+            raise LostLease(f"evaluation {run_id}: lease {token} was taken over; its work here is dropped")
 
     async def save_items(self, run_id: str, items: list[EvalItem]) -> None:
         if items:
@@ -359,7 +381,7 @@ def _record(row: Any, status: str | None = None) -> RunRecord:
     return RunRecord(run_id=row.run_id, status=status or row.status,
                      request=RunRequest.model_validate(row.request), cause=row.cause,
                      requested_at=row.requested_at, completed_at=row.completed_at,
-                     outcome=row.outcome, result=row.result, notes=row.notes)
+                     outcome=row.outcome, result=row.result, notes=row.notes, lease_token=row.lease_token)
 
 
 def _answer_row(run_id: str, a: Answer) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Index, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from distillery_runtime.tables import Timestamp, key, optional, required, timestamp_now
@@ -57,6 +57,7 @@ runs = Table(
     required("request", JSONB),  # RunRequest as JSON
     optional("cause", JSONB),  # envelope of the triggering event
     optional("lease_until", Timestamp),
+    required("lease_token", BigInteger, server_default="0"),
     timestamp_now("requested_at"),
     optional("started_at", Timestamp),
     optional("completed_at", Timestamp),
