@@ -66,3 +66,22 @@ async def test_a_session_id_never_matches_examples_without_one():
     assert len(registry.examples.rows) == len(examples)
     [report] = reports(uow)
     assert all(s.removed == 0 for s in report.stores)
+
+
+async def test_examples_past_their_retention_are_forgotten_oldest_first_in_bounded_batches():
+    from datetime import UTC, datetime, timedelta
+
+    from distillery_dataset_builder.adapters.fakes import FakeExampleRetention
+    from distillery_dataset_builder.services import forget_old_examples
+
+    registry, examples = await stored_calls(2)  # 2 calls x 2 turns
+    retention = FakeExampleRetention(registry)
+    now = datetime.now(UTC)
+    ages = [40, 31, 30.5, 29]  # days, in stored order
+    for example, age in zip(list(registry.examples.rows), ages, strict=True):
+        retention.stored_at[example] = now - timedelta(days=age)
+
+    assert await forget_old_examples(retention, timedelta(days=30), 2, now) == 2
+    assert await forget_old_examples(retention, timedelta(days=30), 2, now) == 1
+    assert await forget_old_examples(retention, timedelta(days=30), 2, now) == 0
+    assert list(registry.examples.rows) == [examples[3].example_id]

@@ -6,6 +6,7 @@ a ``Worker`` that runs only while this instance holds the build lock.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from distillery_contracts.commands import BuildDataset
@@ -15,16 +16,18 @@ import distillery_dataset_builder
 from distillery_runtime.blobstore import AbstractBlobStore
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, SqlExampleStore
 from distillery_dataset_builder.adapters.erasure_store import SqlErasureStore
+from distillery_dataset_builder.adapters.example_retention import AbstractExampleRetention, SqlExampleRetention
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, SqlDatasetRegistry
 from distillery_dataset_builder.config import DatasetBuilderSettings
 from distillery_dataset_builder.domain.limits import UnknownLimitsError, limits_for
 from distillery_dataset_builder.handlers import Handlers
-from distillery_dataset_builder.services import BUILD_LOCK, BuildPipeline, DatasetBuilder
+from distillery_dataset_builder.services import BUILD_LOCK, BuildPipeline, DatasetBuilder, forget_old_examples
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.pricing import PriceTable, UnknownPriceError
+from distillery_runtime.retention import pruning_worker
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.tokens import UnknownModelError, tokenizer_for
@@ -46,6 +49,10 @@ def dataset_registry(uow: UnitOfWork) -> AbstractDatasetRegistry:
 
 def erasure_store(uow: UnitOfWork) -> AbstractErasureStore:
     return SqlErasureStore(uow.session)
+
+
+def example_retention(uow: UnitOfWork) -> AbstractExampleRetention:
+    return SqlExampleRetention(uow.session)
 
 
 def blob_store(config: DatasetBuilderSettings, home: Path) -> AbstractBlobStore:
@@ -83,6 +90,11 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
     async def build_datasets(ctx: ServiceContext) -> bool:
         return await builder.step(ctx.new_uow)
 
+    retention = timedelta(days=config.example_retention_days)
+
+    async def prune_examples(uow: UnitOfWork, limit: int) -> int:
+        return await forget_old_examples(example_retention(uow), retention, limit, datetime.now(UTC))
+
     return ServiceSpec.of(
         distillery_dataset_builder,
         subscriptions=[
@@ -94,5 +106,6 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
                          group=f"distillery.{NAME}.commands"),
             erasure_subscription(NAME, handlers.on_erase_caller),
         ],
-        background=[Worker("build_datasets", build_datasets, config.check_interval_s, lock=BUILD_LOCK)],
+        background=[Worker("build_datasets", build_datasets, config.check_interval_s, lock=BUILD_LOCK),
+                    pruning_worker("forget_old_examples", prune_examples, settings)],
     )

@@ -56,6 +56,11 @@ class DatasetBuilderSettings(BlobStoreSettings):
     epochs: int = Field(default=3, ge=1, le=50, description="Epochs the cost estimate and the job assume.")
     max_example_tokens: int | None = Field(
         default=None, ge=1, description="Override the base model's per-example token limit.")
+    example_retention_days: float = Field(
+        default=120.0, gt=0,
+        description="Days an accepted example (a caller's redacted words) is kept after it was stored, unless a "
+        "build in progress holds it; builds draw from the newest, and a quarterly schedule needs 90 days. "
+        "Published datasets keep their own files.")
     max_build_attempts: int = Field(
         default=3, ge=1, description="Crashed attempts of one build before it is discarded for good.")
     datasets_dir: Path | None = Field(

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.privacy import EraseCaller
 from distillery_contracts.registry import DATASETS_BUILT
+from distillery_dataset_builder.adapters.example_retention import AbstractExampleRetention
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, BuildRecord, BuildRequest
 from distillery_dataset_builder.config import DatasetBuilderSettings
@@ -54,7 +55,8 @@ Clock = Callable[[], datetime]
 UnitsOfWork = Callable[[], UnitOfWork]
 
 __all__ = ["BUILD_LOCK", "BuildFailed", "BuildPipeline", "DatasetBuilder", "ExampleStoreFactory",
-           "RegistryFactory", "erase_callers", "record_examples", "record_rejections", "request_builds"]
+           "RegistryFactory", "erase_callers", "forget_old_examples", "record_examples", "record_rejections",
+           "request_builds"]
 
 
 def utc_now() -> datetime:
@@ -79,6 +81,13 @@ async def record_rejections(store: AbstractExampleStore, rejected: Sequence[Exam
 async def erase_callers(uow: UnitOfWork, store: AbstractErasureStore, commands: Sequence[EraseCaller]) -> None:
     """Remove each caller's examples, from the store and from any build in progress."""
     await erasure.erase_callers(uow, store, "dataset-builder", commands)
+
+
+async def forget_old_examples(store: AbstractExampleRetention, retention: timedelta, limit: int,
+                              now: datetime) -> int:
+    """Delete up to ``limit`` examples stored longer ago than ``retention`` (none a build in
+    progress holds); returns how many."""
+    return await store.forget_examples(now - retention, limit)
 
 
 async def request_builds(registry: AbstractDatasetRegistry,

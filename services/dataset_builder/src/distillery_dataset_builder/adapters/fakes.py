@@ -23,6 +23,7 @@ from distillery_contracts.examples import ExampleRejected
 from distillery_contracts.privacy import StoreErasure
 from distillery_dataset_builder.adapters.catalog import AbstractDatasetCatalog
 from distillery_dataset_builder.adapters.erasure_store import erasures
+from distillery_dataset_builder.adapters.example_retention import AbstractExampleRetention
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore, CleanerVersion
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, BuildRecord, BuildRequest
 from distillery_dataset_builder.adapters.tables import BUILDING, PUBLISHED
@@ -257,3 +258,23 @@ class FakeErasureStore(AbstractErasureStore):
             del store.rows[example_id]
             store.seq.pop(example_id, None)
         return erasures(len(gone), in_builds, sorted(published))
+
+
+class FakeExampleRetention(AbstractExampleRetention):
+    """Forgets examples of a FakeDatasetRegistry's example store by their ``stored_at`` here
+    (the fake store keeps no time): tests set it per example id."""
+
+    def __init__(self, registry: FakeDatasetRegistry) -> None:
+        self.registry = registry
+        self.stored_at: dict[str, datetime] = {}
+
+    async def forget_examples(self, stored_before: datetime, limit: int) -> int:
+        store = self.registry.examples
+        building = {m for d in self.registry.datasets.values() if d.status == BUILDING
+                    for members in d.members.values() for m in members}
+        old = [i for i in sorted(store.rows, key=lambda i: store.seq[i])
+               if self.stored_at.get(i, stored_before) < stored_before and i not in building][:limit]
+        for example_id in old:
+            del store.rows[example_id]
+            store.seq.pop(example_id)
+        return len(old)
