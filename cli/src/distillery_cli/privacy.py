@@ -12,7 +12,7 @@ from rich.table import Table
 from distillery_cli.extras import install_hint, missing_extra
 
 if TYPE_CHECKING:
-    from distillery_cleaner.pii_evaluation import Evaluation
+    from distillery_cleaner.views import Evaluation
 
 privacy_app = typer.Typer(help="Personal data: how well it is found, and erasing a caller's.",
                           no_args_is_help=True)
@@ -42,8 +42,7 @@ def eval_cmd(
     Exits 0 when every target is met, 1 when one is missed (each named on its own line).
     """
     try:
-        from distillery_cleaner.pii_evaluation import RECALL_TARGETS, SURVIVAL_TARGET
-        from distillery_cleaner.views import pii_evaluation
+        from distillery_cleaner.views import RECALL_TARGETS, SURVIVAL_TARGET, pii_evaluation
     except ModuleNotFoundError as exc:
         err_console.print(install_hint(missing_extra(exc) or "cleaner"))
         raise typer.Exit(2) from None
@@ -63,7 +62,7 @@ def eval_cmd(
 
 
 def _detection_table(result: Evaluation, targets: dict[str, float]) -> Table:
-    from distillery_cleaner.pii_evaluation import PRECISION_TARGET
+    from distillery_cleaner.views import PRECISION_TARGET
 
     table = Table(title="Personal data found")
     for column in ("kind", "labelled", "recall", "target", "redactions", "precision"):
@@ -77,7 +76,7 @@ def _detection_table(result: Evaluation, targets: dict[str, float]) -> Table:
 
 
 def _survival_table(result: Evaluation, target: float) -> Table:
-    from distillery_cleaner.pii_evaluation import STAYS_TARGET
+    from distillery_cleaner.views import STAYS_TARGET
 
     table = Table(title="What must survive")
     for column in ("kept text", "occurrences", "survived", "target"):

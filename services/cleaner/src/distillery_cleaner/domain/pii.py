@@ -119,6 +119,9 @@ class PiiRedactor:
             frozenset(_NAME_TOKEN.findall(v.lower())) - _TITLES for v in config.allow)
         self._cache: OrderedDict[str, tuple[str, Counts]] = OrderedDict()
         self._cache_size = cache_size
+        # Without NER nothing reads the tokens (the recognisers are patterns and context is
+        # theirs), so the text is not tokenised at all: one empty analysis serves every text.
+        self._no_nlp = None if config.ner else self._analyzer.nlp_engine.process_text("", _LANGUAGE)
 
     def redact(self, text: str) -> tuple[str, Counts]:
         """``text`` with personal data replaced, and how many values of each kind were replaced."""
@@ -138,6 +141,8 @@ class PiiRedactor:
 
     def find_many(self, texts: list[str]) -> list[list[Found]]:
         """:meth:`find` of each text, their named entities found in batches."""
+        if self._no_nlp is not None:
+            return [self.find(text) for text in texts]
         rewritten = [rewrite_for_detection(t) for t in texts]
         artifacts = self._analyzer.nlp_engine.process_batch([r.text for r in rewritten], _LANGUAGE,
                                                             batch_size=_PIPE_BATCH)
@@ -148,7 +153,7 @@ class PiiRedactor:
         """The values to replace in ``text`` (original offsets, no overlaps, allow list applied)."""
         if not text:
             return []
-        return self._find(text, rewrite_for_detection(text), None)
+        return self._find(text, rewrite_for_detection(text), self._no_nlp)
 
     def _find(self, text: str, rewrite: Rewritten, nlp_artifacts: NlpArtifacts | None) -> list[Found]:
         results = self._analyzer.analyze(rewrite.text, language=_LANGUAGE, entities=self._entities,

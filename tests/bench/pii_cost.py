@@ -1,0 +1,55 @@
+"""Cost of PII detection per distinct text (µs), named entities on and off, one by one and batched.
+
+Every text is new to the redactor (cache-cold): the worst case. The cleaner sees most texts
+again (turns repeat earlier turns, every call repeats the system prompt), which its cache
+answers in about a microsecond; ``tests/bench/bench_cleaner.py`` measures whole generations.
+
+    .venv/bin/python tests/bench/pii_cost.py [--texts 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from distillery_cleaner.domain.config import PiiConfig
+from distillery_cleaner.domain.pii import PiiRedactor
+from distillery_cleaner.pii_evaluation import load_utterances
+
+
+def texts(count: int) -> list[str]:
+    """Distinct caller turns: the labelled utterances, numbered so that none repeats."""
+    base = [u.text for u in load_utterances("all")]
+    return [f"{base[i % len(base)]} (turn {i})" for i in range(count)]
+
+
+def cost(ner: bool, batched: bool, sample: list[str]) -> float:
+    redactor = PiiRedactor(PiiConfig(ner=ner))
+    redactor.redact("warm up the pipeline and the recognisers")
+    started = time.perf_counter()
+    if batched:
+        redactor.prime(sample)
+    for text in sample:
+        redactor.redact(text)
+    return (time.perf_counter() - started) / len(sample) * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=600)
+    sample = texts(parser.parse_args().texts)
+    print(f"{len(sample)} distinct texts, {sum(map(len, sample)) / len(sample):.0f} characters on average")
+    for ner in (True, False):
+        for batched in (False, True):
+            print(f"NER {'on ' if ner else 'off'} {'batched (nlp.pipe)' if batched else 'one by one        '}"
+                  f" {cost(ner, batched, sample):8.0f} µs/text")
+    redactor = PiiRedactor(PiiConfig())
+    redactor.redact(sample[0])
+    started = time.perf_counter()
+    for _ in range(10_000):
+        redactor.redact(sample[0])
+    print(f"a text seen before (cache)      {(time.perf_counter() - started) / 10_000 * 1e6:8.2f} µs/text")
+
+
+if __name__ == "__main__":
+    main()
