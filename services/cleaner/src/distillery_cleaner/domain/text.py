@@ -38,9 +38,9 @@ class TextCleaner:
 
     ``prime`` takes a whole delivery batch's texts at once, so the redactor can run its
     named-entity model over the new ones together (``nlp.pipe``), and is what the service
-    runs off the event loop; ``clean`` then answers from the cache. ``hits`` and ``misses``
-    count distinct texts answered from the cache or analysed: their ratio is the cache hit
-    rate the benchmark prints.
+    runs off the event loop; ``clean`` then answers from the cache. ``misses`` counts the
+    texts analysed, ``hits`` the texts ``prime`` was given that needed no analysis (seen
+    before, or earlier in the same batch): the cache hit rate the benchmark prints.
     """
 
     def __init__(self, redactor: PiiRedactor, cache_size: int = 65_536) -> None:
@@ -53,7 +53,6 @@ class TextCleaner:
     def clean(self, text: str) -> tuple[str, Counts]:
         cached = self._cache.get(text)
         if cached is not None:
-            self.hits += 1
             self._cache.move_to_end(text)
             return cached
         self.misses += 1
@@ -61,7 +60,9 @@ class TextCleaner:
 
     def prime(self, texts: Iterable[str]) -> None:
         """Clean the ones among ``texts`` not cleaned yet, analysing them in one batch."""
-        new = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        given = list(texts)
+        new = [t for t in dict.fromkeys(given) if t not in self._cache]
+        self.hits += len(given) - len(new)
         if not new:
             return
         normalised = [normalise_text(t) for t in new]
