@@ -62,7 +62,7 @@ MODULES = (
         "services/rollout_controller/src/distillery_rollout_controller",
         ("domain/gates.py", "domain/decide.py"),
         "services/rollout_controller/tests",
-        ("test_gates.py",),
+        ("test_gates.py", "test_gate_report.py"),
     ),
     Module(
         "router",
