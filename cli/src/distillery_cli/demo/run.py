@@ -129,8 +129,14 @@ class Demo:
                                             self.students)
         for name in self.services:
             self.group.distillery(name, ["run", name], {**common, **per_service[name]})
+        console_port = free_port()  # the operator console, steering as the local operator
+        self.group.distillery("console", ["console", "--port", str(console_port)], {
+            **common, "DISTILLERY_CONSOLE_OPERATOR_KEYS": str(local_keys(self.home).operator_key),
+            "DISTILLERY_CONSOLE_REFRESH_S": "2"})
         await self._wait_until_ready()
+        await asyncio.to_thread(wait_for_port, "127.0.0.1", console_port, 120, "the operator console")
         self.console.print(f"  sandboxes and {len(self.services)} services are up (each a separate process)")
+        self.console.print(f"  [bold]operator console: http://127.0.0.1:{console_port}/[/]")
         return ends
 
     async def _start_student_server(self) -> None:
