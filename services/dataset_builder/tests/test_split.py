@@ -49,3 +49,29 @@ def test_the_position_of_a_session_is_a_stable_hash():
     assert session_position("call-7f3a") == session_position("call-7f3a")
     assert 0 <= session_position("call-7f3a") < 1
     assert session_position("call-7f3a") != session_position("call-7f3b")
+
+
+def test_the_top_up_takes_whole_sessions_by_lowest_hash_until_exactly_the_minimum():
+    pool = calls(30, turns=4)
+    by_position = sorted({c.session_key for c in pool}, key=session_position)
+    # No session hashes below a zero fraction: validation is the top-up alone, three sessions of
+    # four calls reaching a minimum of twelve exactly (the fourth is not needed).
+    sides = split_by_session(pool, 0.0, min_validation=12)
+    assert sides.validation_sessions == frozenset(by_position[:3])
+    assert len(sides.validation) == 12 and len(sides.train) == 108
+    sides = split_by_session(pool, 0.0, min_validation=13)
+    assert sides.validation_sessions == frozenset(by_position[:4])
+
+
+def test_a_session_hashed_exactly_at_the_fraction_trains():
+    pool = calls(30, turns=1)
+    edge = sorted({c.session_key for c in pool}, key=session_position)[5]
+    sides = split_by_session(pool, session_position(edge), min_validation=0)
+    assert edge not in sides.validation_sessions
+    assert len(sides.validation_sessions) == 5
+
+
+def test_held_out_sessions_absent_from_this_build_are_not_named():
+    sides = split_by_session(calls(10), 0.0, min_validation=0, held_out={"call-3", "gone"})
+    assert sides.validation_sessions == frozenset({"call-3"})
+    assert [c.session_key for c in sides.validation] == ["call-3"] * 4
