@@ -71,3 +71,12 @@ async def test_an_older_event_arriving_late_does_not_move_a_cycle_back():
     cycle = await store.cycle(CYCLE)
     assert cycle is not None and cycle.phase == "rollout stage 2 (25%)"
     assert cycle.started_at == next(e.built_at for t, e in events if getattr(e, "dataset_id", "") == "ds-0042")
+
+
+async def test_each_rollout_gate_is_charted_with_its_value_interval_and_threshold_over_time(fed_store):
+    view = await read_cycle(fed_store, CYCLE)
+    assert view is not None
+    [chart] = view.gate_charts  # the recorded decisions evaluated one gate, "hallucination"
+    assert chart.title == "hallucination gate over the rollout"
+    points = {line.name: len(line.points.split()) for line in chart.lines}
+    assert points == {"threshold": 2, "value": 2, "interval low": 2, "interval high": 2}

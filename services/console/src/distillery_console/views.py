@@ -83,6 +83,8 @@ class CycleView:
     failing_gates: dict[str, list[GateResult]]
     """Per decision id, the gates that did not hold: why a stage held or rolled back."""
     operator_actions: list[OperatorAction]
+    gate_charts: list[Chart] = field(default_factory=list)
+    """Each rollout gate's value and interval bounds over the cycle's decisions."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,23 @@ async def read_cycle(store: AbstractConsoleStore, cycle_id: str) -> CycleView | 
     actions = [a for rollout in dict.fromkeys(d.rollout_id for d in decisions)
                for a in await store.operator_actions(rollout)]
     return CycleView(cycle, datasets, jobs, loss_chart, await store.evaluations(cycle_id), decisions,
-                     {d.decision_id: [g for g in d.gates if not g.passed] for d in decisions}, actions)
+                     {d.decision_id: [g for g in d.gates if not g.passed] for d in decisions}, actions,
+                     gate_charts(decisions))
+
+
+def gate_charts(decisions: list[RolloutDecided]) -> list[Chart]:
+    """One chart per gate the decisions evaluated: its value, interval bounds and threshold in time."""
+    names = list(dict.fromkeys(g.name for d in decisions for g in d.gates))
+    charts = []
+    for name in names:
+        points = [(d.decided_at.timestamp(), g) for d in decisions for g in d.gates if g.name == name]
+        charts.append(line_chart(f"{name} gate over the rollout", [
+            Series("threshold", [(t, g.threshold) for t, g in points]),
+            Series("value", [(t, g.value) for t, g in points if g.value is not None]),
+            Series("interval low", [(t, g.ci_low) for t, g in points if g.ci_low is not None]),
+            Series("interval high", [(t, g.ci_high) for t, g in points if g.ci_high is not None]),
+        ], x_label=_day))
+    return charts
 
 
 async def read_answers(store: AbstractConsoleStore, run_id: str, failing_only: bool, page: int,
