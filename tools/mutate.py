@@ -69,7 +69,7 @@ MODULES = (
         "router/src/distillery_router",
         ("router.py",),
         "router/tests",
-        ("test_choose.py",),
+        ("test_choose.py", "test_router_state.py"),
     ),
     Module(
         "dataset-split",
