@@ -42,3 +42,17 @@ def test_a_bad_file_is_one_clear_error(tmp_path):
 def test_an_invalid_error_pattern_is_rejected():
     with pytest.raises(ValueError, match="not a valid regex"):
         CleanerConfig(error_status_pattern="(unclosed")
+
+
+def test_the_environment_turns_named_entities_off_and_that_is_a_new_configuration(tmp_path, monkeypatch):
+    from distillery_cleaner.config import CleanerSettings
+
+    rules = tmp_path / "cleaner.json"
+    rules.write_text('{"pii": {"allow": ["+353 1 555 0142"]}}')
+    monkeypatch.setenv("DISTILLERY_CLEANER_CONFIG_FILE", str(rules))
+    with_ner = CleanerSettings().cleaner_config()
+    monkeypatch.setenv("DISTILLERY_CLEANER_PII_NER", "false")
+    without = CleanerSettings().cleaner_config()
+    assert with_ner.pii.ner and not without.pii.ner
+    assert without.pii.allow == ("+353 1 555 0142",)
+    assert without.config_hash != with_ner.config_hash

@@ -15,7 +15,7 @@ from distillery_contracts.traces import TraceCaptured, TraceScored
 import distillery_cleaner
 from distillery_cleaner import __version__
 from distillery_cleaner.adapters.repository import AbstractCleanerRepository, SqlCleanerRepository
-from distillery_cleaner.config import CleanerSettings, load_cleaner_config, load_cleaner_settings
+from distillery_cleaner.config import CleanerSettings, load_cleaner_settings
 from distillery_cleaner.domain.screen import Cleaner
 from distillery_cleaner.adapters.erasure_store import SqlErasureStore
 from distillery_cleaner.handlers import erasure_handler, trace_handler
@@ -44,7 +44,7 @@ def erasure_store(uow: UnitOfWork) -> AbstractErasureStore:
 
 def build(settings: RuntimeSettings) -> ServiceSpec:
     cleaner_settings = load_cleaner_settings()
-    cleaner = Cleaner(load_cleaner_config(cleaner_settings.config_file), __version__)
+    cleaner = Cleaner(cleaner_settings.cleaner_config(), __version__)
     scope = f"{cleaner.version}-{cleaner.config_hash}"
     group = cleaner_settings.consumer_group or f"distillery.{NAME}.{scope}"
     return ServiceSpec.of(

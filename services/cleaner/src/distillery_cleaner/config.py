@@ -40,6 +40,11 @@ class CleanerSettings(BaseSettings):
     batch_size: int | None = Field(
         default=None, ge=1, le=10_000, description="Records per batch (default: DISTILLERY_CONSUMER_BATCH_SIZE)."
     )
+    pii_ner: bool | None = Field(
+        default=None,
+        description="Overrides the rules' pii.ner: false finds names only where the caller introduces "
+        "them, without spaCy's named-entity model (its costliest part); part of the configuration hash.",
+    )
     late_score_retention_days: float = Field(
         default=TRACES_RAW_RETENTION_DAYS, gt=0,
         description="Days a late score is kept after it last changed. It rejects its generation when the "
@@ -47,6 +52,16 @@ class CleanerSettings(BaseSettings):
         "start), so by default it is kept as long as traces.raw keeps generations; after that a replay "
         "reads the score again after its generation and retracts it.",
     )
+
+
+    def cleaner_config(self) -> CleanerConfig:
+        """The rules of ``config_file`` (or the defaults), with this environment's overrides."""
+        config = load_cleaner_config(self.config_file)
+        if self.pii_ner is None or self.pii_ner == config.pii.ner:
+            return config
+        rules = config.model_dump()
+        rules["pii"]["ner"] = self.pii_ner
+        return CleanerConfig.model_validate(rules)
 
 
 def load_cleaner_settings() -> CleanerSettings:
