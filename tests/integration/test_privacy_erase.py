@@ -32,11 +32,14 @@ from distillery_evaluator.config import EvaluatorSettings
 from distillery_runtime.kafka import ensure_topics, publish_events
 from distillery_runtime.service import ServiceRunner
 from distillery_runtime.settings import RuntimeSettings
+from distillery_trace_ingester.adapters.fakes import FakeLangfuseReader
+from distillery_trace_ingester.app import build as build_ingester
+from distillery_trace_ingester.config import IngesterSettings, LangfuseProject
 
 pytestmark = pytest.mark.integration
 
 JANE = "call-000003"
-SCHEMAS = ("cleaner", "dataset_builder", "evaluator")
+SCHEMAS = ("trace_ingester", "cleaner", "dataset_builder", "evaluator")
 
 cli = typer.Typer()
 cli.command("noop")(lambda: None)
@@ -53,7 +56,10 @@ async def services(broker, database_url, tmp_path):
     evaluator = EvaluatorSettings(openai_api_key="sk-unused", judge_enabled=False, poll_s=0.2)
     wiring = Wiring(models=FakeChatClient(lambda target, messages: "ok"), judge=None, embedder=FakeEmbedder(),
                     golden=golden_loader("none"))
-    runners = [ServiceRunner(build_cleaner(settings), settings),
+    ingester = IngesterSettings(projects=[LangfuseProject(project_id="clinic-prod", host="http://lf",
+                                                          public_key="pk", secret_key="sk")], poll_interval_s=1)
+    runners = [ServiceRunner(build_ingester(settings, ingester, lambda p: FakeLangfuseReader(p.project_id)), settings),
+               ServiceRunner(build_cleaner(settings), settings),
                ServiceRunner(build_dataset_builder(settings, dataset), settings),
                ServiceRunner(build_evaluator(settings, evaluator, wiring), settings)]
     tasks = [asyncio.create_task(r.run()) for r in runners]
@@ -108,11 +114,16 @@ async def test_an_erased_session_is_in_no_table_and_no_new_dataset(services, bro
     [first] = await read_topic(broker.bootstrap, DATASETS_BUILT, expect=1, timeout=60, settle=0.2)
     assert await wait_until(lambda: fetch_value(
         database_url, "select to_regclass('evaluator.online_scores') is not null"), timeout=60)
+    assert await wait_until(lambda: fetch_value(
+        database_url, "select to_regclass('trace_ingester.published') is not null"), timeout=60)
+    await fetch_value(database_url, "insert into trace_ingester.published (project_id, observation_id, trace_id, "
+                      "session_id, outcome) values ('clinic-prod', 'obs-0', 'tr-0', $1, 'published') returning 1",
+                      JANE)
     await sample_live_call(database_url, JANE, 1)
     await sample_live_call(database_url, "call-000004", 2)
     before = await mentions(database_url, JANE)
-    assert {"cleaner.examples", "dataset_builder.examples", "evaluator.online_queue",
-            "evaluator.online_scores"} <= set(before)
+    assert {"trace_ingester.published", "cleaner.examples", "dataset_builder.examples",
+            "evaluator.online_queue", "evaluator.online_scores"} <= set(before)
 
     env = {"DISTILLERY_KAFKA_BOOTSTRAP": broker.bootstrap, "DISTILLERY_DATABASE_URL": database_url,
            "COLUMNS": "240"}
@@ -120,7 +131,9 @@ async def test_an_erased_session_is_in_no_table_and_no_new_dataset(services, bro
                                      env=env)
 
     assert result.exit_code == 0, result.output
-    assert "dataset-builder.examples" in result.output and "evaluator.online_queue" in result.output
+    for store in ("trace-ingester.published", "cleaner.examples", "dataset-builder.examples",
+                  "evaluator.online_queue"):
+        assert store in result.output
     assert "ds-0001" in result.output, "the published dataset holding the caller is named"
     assert "Langfuse" in result.output and "Kafka" in result.output
     assert await mentions(database_url, JANE) == {}

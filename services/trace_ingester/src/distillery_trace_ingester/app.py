@@ -20,11 +20,14 @@ from distillery_contracts.commands import BackfillRange
 from distillery_contracts.registry import COMMANDS_INGEST, get_topic
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.entrypoint import load_settings
+from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.uow import UnitOfWork
 from distillery_runtime.worker import Step, Worker
 import distillery_trace_ingester
+from distillery_trace_ingester.adapters.erasure_store import SqlErasureStore
 from distillery_trace_ingester.adapters.langfuse_client import AbstractLangfuseReader, HttpLangfuseReader
 from distillery_trace_ingester.adapters.store import StoreFactory, sql_store
 from distillery_trace_ingester.config import MIGRATIONS, NAME, SCHEMA, IngesterSettings, LangfuseProject
@@ -52,15 +55,20 @@ def http_reader(config: IngesterSettings) -> ReaderFactory:
     return make
 
 
+def erasure_store(uow: UnitOfWork) -> AbstractErasureStore:
+    return SqlErasureStore(uow.session)
+
+
 def build(settings: RuntimeSettings, config: IngesterSettings | None = None,
           make_reader: ReaderFactory | None = None, store: StoreFactory = sql_store) -> ServiceSpec:
     """The service; ``config`` and ``make_reader`` default to the environment and HTTP."""
     config = config or load_settings(IngesterSettings)
     projects = config.resolved_projects()
-    handlers = Handlers(store, [p.project_id for p in projects])
+    handlers = Handlers(store, [p.project_id for p in projects], erasure_store)
     return ServiceSpec.of(
         distillery_trace_ingester,
-        subscriptions=[Subscription(get_topic(COMMANDS_INGEST), BackfillRange, handlers.on_backfill_range)],
+        subscriptions=[Subscription(get_topic(COMMANDS_INGEST), BackfillRange, handlers.on_backfill_range),
+                       erasure_subscription(NAME, handlers.on_erase_caller)],
         background=[capture_workers(config, projects, make_reader or http_reader(config), store)],
         routes=status_routes,
     )

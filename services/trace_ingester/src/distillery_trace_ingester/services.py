@@ -34,8 +34,11 @@ from distillery_contracts.base import Event, stable_hash
 from distillery_contracts.commands import BackfillRange
 from distillery_contracts.common import Score
 from distillery_contracts.deadletter import DeadLettered
+from distillery_contracts.privacy import EraseCaller
 from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.traces import TraceCaptured, TraceScored
+from distillery_runtime import erasure
+from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.errors import ConfigError, PermanentError, TransientError
 from distillery_runtime.logs import get_logger
 from distillery_runtime.sizes import EventTooLarge
@@ -420,6 +423,11 @@ async def check_projects(readers: Sequence[AbstractLangfuseReader]) -> None:
         except LangfuseError as exc:
             log.warning("langfuse not reachable at start; will keep trying", project=reader.project_id,
                         error=str(exc))
+
+
+async def erase_callers(uow: UnitOfWork, store: AbstractErasureStore, commands: Sequence[EraseCaller]) -> None:
+    """Forget each caller's session in the record of what was published."""
+    await erasure.erase_callers(uow, store, "trace-ingester", commands)
 
 
 def backfills_for(command: BackfillRange, project_ids: Sequence[str]) -> list[Backfill]:

@@ -17,12 +17,15 @@ from typing import Any
 
 from distillery_contracts.base import Event
 from distillery_contracts.envelope import Envelope
+from distillery_contracts.privacy import StoreErasure
+from distillery_runtime.erasure import AbstractErasureStore, Caller
 from distillery_runtime.uow import FakeUnitOfWork, UnitOfWork
 from distillery_trace_ingester.adapters.langfuse_client import (
     AbstractLangfuseReader,
     LangfuseConfigError,
     LangfuseError,
 )
+from distillery_trace_ingester.adapters.erasure_store import erasures
 from distillery_trace_ingester.adapters.store import AbstractIngesterStore
 from distillery_trace_ingester.domain.measures import parse_time
 from distillery_trace_ingester.domain.records import (
@@ -227,3 +230,20 @@ class FakeIngesterDatabase:
 
     def on(self, topic: str) -> list[Event]:
         return [event for t, event, _ in self.events if t == topic]
+
+
+class FakeErasureStore(AbstractErasureStore):
+    """Forgets the caller's session in a FakeIngesterState; records each caller."""
+
+    def __init__(self, state: FakeIngesterState) -> None:
+        self.state = state
+        self.erased: list[Caller] = []
+
+    async def erase(self, caller: Caller) -> list[StoreErasure]:
+        self.erased.append(caller)
+        hit = [key for key, claim in self.state.published.items() if claim.session_id is not None
+               and ((caller.session_id is not None and claim.session_id == caller.session_id)
+                    or claim.trace_id == caller.trace_id)]
+        for key in hit:
+            self.state.published[key] = replace(self.state.published[key], session_id=None)
+        return erasures(len(hit))
