@@ -100,7 +100,7 @@ def test_the_service_subscribes_to_its_inputs_and_runs_its_workers():
     assert spec.name == "evaluator" and spec.schema == "evaluator"
     assert {s.topic.name.split(".")[1] + "." + s.topic.name.split(".")[2] for s in spec.subscriptions} == {
         "datasets.built", "finetune.jobs", "commands.eval", "routing.table", "rollout.decisions",
-        "traces.raw"}
+        "traces.raw", "commands.privacy"}
     assert [job.__name__ for job in spec.background] == ["evaluate_runs", "score_live_calls", "forget_old_calls"]
 
 
