@@ -20,7 +20,8 @@ from evaluator_support import (
 
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.evaluations import EvalOutcome
-from distillery_contracts.registry import EVALUATIONS_COMPLETED
+from distillery_contracts.evaluations import EvaluationItemScored
+from distillery_contracts.registry import EVALUATIONS_COMPLETED, EVALUATIONS_ITEMS
 from distillery_evaluator.adapters.chat import EndpointError
 from distillery_evaluator.adapters.fakes import FakeChatClient, FakeLangfuseSink
 from distillery_evaluator.domain.requests import ModelTarget
@@ -196,8 +197,8 @@ async def test_the_next_run_is_taken_judged_and_its_verdict_published_with_its_c
     assert await evaluator.run_next() is True
     assert await evaluator.run_next() is False
 
-    [published] = [m for uow in uows for m in uow.committed]
-    assert published.topic == EVALUATIONS_COMPLETED
+    committed = [m for uow in uows for m in uow.committed]
+    [published] = [m for m in committed if m.topic == EVALUATIONS_COMPLETED]
     assert published.envelope.causation_id == "job-1:succeeded"
     assert published.envelope.correlation_id == "cycle-0001"
     stored = await repo.run("eval-test")
@@ -216,3 +217,21 @@ async def test_a_run_waiting_for_its_dataset_is_handed_back_unpublished(repo, re
     assert [m for uow in uows for m in uow.committed] == []
     assert (await repo.run("eval-test")).status == "running"
     assert repo.leases["eval-test"] < datetime.now(UTC) + timedelta(seconds=3)
+
+
+async def test_each_scored_item_is_published_with_the_verdict_in_the_same_transaction(repo, request_, tmp_path):
+    await repo.create_run(request_, None)
+    uows = []
+    evaluator = make_evaluator(repo, FakeChatClient(teacher_like), tmp_path, uows=uows)
+
+    assert await evaluator.run_next() is True
+
+    [finished] = [uow for uow in uows if any(m.topic == EVALUATIONS_COMPLETED for m in uow.committed)]
+    items = [EvaluationItemScored.model_validate_json(m.payload) for m in finished.committed
+             if m.topic == EVALUATIONS_ITEMS]
+    stored = await repo.items("eval-test")
+    assert sorted(i.item_id for i in items) == sorted(i.item_id for i in stored) and items
+    assert [i.position for i in items] == list(range(len(items)))
+    assert {i.run_id for i in items} == {"eval-test"}
+    assert all({a.role for a in i.answers} >= {"teacher", "candidate"} for i in items)
+

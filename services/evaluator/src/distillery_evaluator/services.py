@@ -25,9 +25,9 @@ from typing import Any
 from distillery_contracts.commands import RunEvaluation
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.envelope import Envelope
-from distillery_contracts.evaluations import CallScored, EvalOutcome, EvaluationCompleted
+from distillery_contracts.evaluations import CallScored, EvalOutcome, EvaluationCompleted, EvaluationItemScored
 from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
-from distillery_contracts.registry import EVALUATIONS_COMPLETED, EVALUATIONS_ONLINE
+from distillery_contracts.registry import EVALUATIONS_COMPLETED, EVALUATIONS_ITEMS, EVALUATIONS_ONLINE
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_contracts.privacy import EraseCaller
@@ -46,6 +46,7 @@ from distillery_evaluator.adapters.sources import GoldenLoader
 from distillery_evaluator.domain import live, runs
 from distillery_evaluator.domain.evalset import VALIDATION, EvalItem, EvalSet, EvalSetError, validation_items
 from distillery_evaluator.domain.gates import GateConfig
+from distillery_evaluator.domain.items import scored_items
 from distillery_evaluator.domain.metrics import CostFn
 from distillery_evaluator.domain.requests import ModelTarget, RunRequest, run_id_for_command, run_id_for_job
 from distillery_evaluator.domain.results import DETERMINISTIC, TEACHER, Answer, ItemScore
@@ -56,6 +57,7 @@ from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.fencing import LostLease
 from distillery_runtime.infra import is_infrastructure_error
 from distillery_runtime.logs import get_logger
+from distillery_runtime.sizes import EventTooLarge
 from distillery_runtime.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -206,8 +208,8 @@ class OfflineEvaluator:
         held = _HELD.set(record)
         try:
             async with self._leased(record):
-                event, notes = await self.execute(record)
-            await self.finish(record, event, notes)
+                event, notes, items = await self.carry(record)
+            await self.finish(record, event, notes, items)
         except RunDeferred as exc:
             log.info("evaluation deferred", run_id=record.run_id, reason=str(exc))
             async with self.store() as repo:  # the lease runs out soon and the run is retaken
@@ -255,21 +257,34 @@ class OfflineEvaluator:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
 
-    async def finish(self, record: RunRecord, event: EvaluationCompleted, notes: dict[str, Any]) -> None:
-        """Store the verdict and publish it, in one transaction (if the lease is still ours)."""
+    async def finish(self, record: RunRecord, event: EvaluationCompleted, notes: dict[str, Any],
+                     items: Sequence[EvaluationItemScored] = ()) -> None:
+        """Store the verdict and publish it with each scored item, in one transaction (if the
+        lease is still ours). An item over the event size limit is left out, not the verdict."""
         cause = Envelope.model_validate(record.cause) if record.cause else None
+        correlation_id = (cause.correlation_id if cause else None) or event.cycle_id
         async with self.new_uow() as uow:
             await self.repo_for(uow).hold_run(record.run_id, record.lease_token)
             await self.repo_for(uow).finish_run(record.run_id, event.outcome.value,
                                                 event.model_dump(mode="json"), notes, event.completed_at)
-            uow.emit(EVALUATIONS_COMPLETED, event, cause=cause,
-                     correlation_id=(cause.correlation_id if cause else None) or event.cycle_id)
+            for item in items:
+                try:
+                    uow.emit(EVALUATIONS_ITEMS, item, cause=cause, correlation_id=correlation_id)
+                except EventTooLarge as exc:
+                    log.warning("scored item left unpublished", run_id=record.run_id, item_id=item.item_id,
+                                reason=str(exc))
+            uow.emit(EVALUATIONS_COMPLETED, event, cause=cause, correlation_id=correlation_id)
             await uow.commit()
         log.info("evaluation finished", run_id=record.run_id, outcome=event.outcome.value,
                  report=event.report_uri)
 
     async def execute(self, record: RunRecord) -> tuple[EvaluationCompleted, dict[str, Any]]:
         """Carry ``record`` to its end; returns the event to publish and notes to store."""
+        event, notes, _ = await self.carry(record)
+        return event, notes
+
+    async def carry(self, record: RunRecord) -> tuple[EvaluationCompleted, dict[str, Any], list[EvaluationItemScored]]:
+        """:meth:`execute`, and each item with its answers and verdicts (evaluations.items)."""
         request = record.request
         summary = runs.RunSummary(request, EvalOutcome.ERROR, skipped_scorers=list(self.skipped_scorers))
         try:
@@ -295,7 +310,8 @@ class OfflineEvaluator:
             summary.outcome, summary.error = EvalOutcome.ERROR, f"{type(exc).__name__}: {exc}"
         report_uri = await self._report(summary)
         await self._write_back(summary)
-        return runs.completed_event(summary, report_uri), runs.run_notes(summary)
+        event = runs.completed_event(summary, report_uri)
+        return event, runs.run_notes(summary), scored_items(summary, event.completed_at)
 
     async def _items(self, request: RunRequest, requested_at: datetime) -> list[EvalItem]:
         async with self.store() as repo:
