@@ -37,3 +37,24 @@ def test_answers_cut_by_the_token_limit_are_flagged(cut):
 ])
 def test_complete_answers_are_not_flagged(complete):
     assert not stops_mid_sentence(complete)
+
+
+@pytest.mark.parametrize("complete", [
+    "Is that everything‼", "Really⁉", "好的。", "Thanks！", "It's “booked”", "Noted »",
+    "See [the list]", "Use {braces}", "Return <value>", "Run `make`", "Very **important**",
+    "Rated 5²", "The discount is 50%", "Priced in ¥", "Temperature 21°", "Keycap 1\u20e3",
+    "Great ❤\ufe0f", "Family 👨\u200d", "Okay \ufe0e",
+])
+def test_every_kind_of_non_letter_ending_is_complete(complete):
+    assert not stops_mid_sentence(complete)
+
+
+def test_trailing_whitespace_and_newlines_do_not_hide_a_cut():
+    assert stops_mid_sentence("Dr. Okafor is free on Tuesday at  \n")
+    assert stops_mid_sentence("  Sure, an\n")
+
+
+def test_only_the_last_word_is_read_as_an_address():
+    assert not stops_mid_sentence("You can visit liffeyhealth.ie")
+    assert not stops_mid_sentence("Write to bookings@liffey")
+    assert stops_mid_sentence("Visit liffeyhealth.ie for the slots and")
