@@ -370,5 +370,8 @@ def test_only_the_rollout_controller_may_write_the_routing_table() -> None:
 
     assert found is not None and set(SERVICES) <= set(found.group(1).split())
     assert "ROUTING_TABLE=distillery.routing.table.v1" in acls
+    assert "for service in $SERVICES router; do" in start
+    assert ('$ACLS --add --allow-principal User:router --operation Read --operation Describe --topic '
+            '"$ROUTING_TABLE"') in acls and "User:router --operation Write" not in acls
     assert re.search(r'if \[ "\$service" != rollout-controller \]; then\n\s+\$ACLS --add --deny-principal '
                      r'"User:\$service" --operation Write --topic "\$ROUTING_TABLE"', acls)

@@ -16,3 +16,6 @@ for service in $SERVICES; do
     $ACLS --add --deny-principal "User:$service" --operation Write --topic "$ROUTING_TABLE"
   fi
 done
+# The voice platform's routers (distillery_router.KafkaTableSource, no consumer group) only read
+# the routing table.
+$ACLS --add --allow-principal User:router --operation Read --operation Describe --topic "$ROUTING_TABLE"

@@ -13,7 +13,7 @@ password_of() {  # trace-ingester -> $KAFKA_TRACE_INGESTER_PASSWORD
 
 if [ ! -f /var/lib/kafka/data/meta.properties ]; then
   args=(--add-scram "SCRAM-SHA-512=[name=admin,password=$(password_of admin)]")
-  for service in $SERVICES; do
+  for service in $SERVICES router; do
     args+=(--add-scram "SCRAM-SHA-512=[name=$service,password=$(password_of "$service")]")
   done
   /opt/kafka/bin/kafka-storage.sh format --config "$CONFIG" --cluster-id "$CLUSTER_ID" "${args[@]}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -32,7 +32,8 @@ class TableConsumer(Protocol):
     def __aiter__(self) -> AsyncIterator[Any]: ...
 
 
-def _aiokafka_factory(bootstrap: str, topic: str) -> Callable[[], TableConsumer]:
+def _aiokafka_factory(bootstrap: str, topic: str,
+                      options: Mapping[str, Any] | None = None) -> Callable[[], TableConsumer]:
     try:
         from aiokafka import AIOKafkaConsumer
     except ImportError as exc:
@@ -48,6 +49,7 @@ def _aiokafka_factory(bootstrap: str, topic: str) -> Callable[[], TableConsumer]
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             client_id="distillery-router",
+            **(options or {}),
         )
 
     return create
@@ -65,11 +67,15 @@ class KafkaTableSource:
         consumer_factory: Callable[[], TableConsumer] | None = None,
         retry_initial_s: float = 1.0,
         retry_max_s: float = 30.0,
+        consumer_options: Mapping[str, Any] | None = None,
     ) -> None:
+        """``consumer_options`` go to aiokafka's consumer: on a broker with SASL/SCRAM over TLS
+        (docker-compose.yml), ``security_protocol``, ``sasl_mechanism``, ``sasl_plain_username``,
+        ``sasl_plain_password`` and ``ssl_context`` of a user the broker lets read the topic."""
         if consumer_factory is None:
             if not bootstrap:
                 raise ValueError("KafkaTableSource needs a bootstrap address or a consumer_factory")
-            consumer_factory = _aiokafka_factory(bootstrap, topic)
+            consumer_factory = _aiokafka_factory(bootstrap, topic, consumer_options)
         self.topic = topic
         self.routes = frozenset(routes) if routes else None
         self._create_consumer = consumer_factory
