@@ -47,7 +47,8 @@ soak: setup
 
 # The property-based and schema-driven fuzzers alone (they run inside `make test` too).
 fuzz: setup
-	$(VENV)/bin/pytest -q -m fuzz
+	$(VENV)/bin/pytest -q -m fuzz */tests/test_fuzz_*.py services/*/tests/test_fuzz_*.py \
+		sandbox/tests/test_schemathesis_*.py tests/integration/test_routing_api_schemathesis.py
 
 # The one shape's type check alone (tests/test_shape.py runs it inside `make test` too).
 typecheck: setup

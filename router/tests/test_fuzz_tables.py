@@ -20,7 +20,7 @@ from distillery_router.table import WEIGHT_SUM_TOLERANCE, RouteTable
 from distillery_router.table_file import TableFile
 
 pytestmark = pytest.mark.fuzz
-SETTINGS = hypothesis.settings(max_examples=100, deadline=None, derandomize=True,
+SETTINGS = hypothesis.settings(max_examples=60, deadline=None, derandomize=True,
                                suppress_health_check=[hypothesis.HealthCheck.too_slow,
                                                       hypothesis.HealthCheck.function_scoped_fixture])
 

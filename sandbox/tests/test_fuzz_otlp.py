@@ -14,7 +14,7 @@ from distillery_sandbox.langfuse.filters import QueryError
 from distillery_sandbox.langfuse.otlp import observations_from_body
 
 pytestmark = pytest.mark.fuzz
-SETTINGS = hypothesis.settings(max_examples=120, deadline=None, derandomize=True,
+SETTINGS = hypothesis.settings(max_examples=60, deadline=None, derandomize=True,
                                suppress_health_check=[hypothesis.HealthCheck.too_slow])
 
 TEXT = st.text(max_size=10) | st.sampled_from(["\ud83d", "zz", "AAAA", "5b8efff798038103d269b633813fc60c"])

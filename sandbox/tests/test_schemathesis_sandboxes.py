@@ -48,7 +48,7 @@ LANGFUSE = _langfuse_schema()
 
 
 @LANGFUSE.parametrize()
-@hypothesis.settings(max_examples=10, deadline=None, derandomize=True,
+@hypothesis.settings(max_examples=6, deadline=None, derandomize=True,
                      suppress_health_check=list(hypothesis.HealthCheck))
 def test_the_langfuse_sandbox_never_answers_a_server_error(case):
     import base64
@@ -75,7 +75,7 @@ OPENAI = _openai_schema()
 
 
 @OPENAI.parametrize()
-@hypothesis.settings(max_examples=5, deadline=None, derandomize=True,
+@hypothesis.settings(max_examples=3, deadline=None, derandomize=True,
                      suppress_health_check=list(hypothesis.HealthCheck))
 def test_the_openai_sandbox_never_answers_a_server_error(case):
     response = case.call(headers={"Authorization": "Bearer sk-sandbox"})

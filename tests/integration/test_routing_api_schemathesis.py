@@ -86,7 +86,7 @@ def controller_url(seeded_url) -> Iterator[str]:
 
 
 @API.parametrize()
-@hypothesis.settings(max_examples=40, deadline=None, derandomize=True,
+@hypothesis.settings(max_examples=25, deadline=None, derandomize=True,
                      suppress_health_check=list(hypothesis.HealthCheck))
 def test_the_routing_api_answers_as_documented_and_never_a_server_error(case, controller_url):
     case.call_and_validate(base_url=controller_url)

@@ -17,7 +17,7 @@ from distillery_evaluator.adapters.sources import golden_from_file
 from distillery_evaluator.domain.evalset import EvalSetError
 
 pytestmark = pytest.mark.fuzz
-SETTINGS = hypothesis.settings(max_examples=120, deadline=None, derandomize=True,
+SETTINGS = hypothesis.settings(max_examples=60, deadline=None, derandomize=True,
                                suppress_health_check=[hypothesis.HealthCheck.too_slow])
 GOOD = {"id": "g-1", "messages": [{"role": "user", "content": "When are you open?"}],
         "facts": ["open 8-18"], "reference": "We are open from 8 to 18."}

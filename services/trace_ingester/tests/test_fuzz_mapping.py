@@ -18,7 +18,7 @@ from distillery_trace_ingester.samples import sample_generation, sample_score
 
 pytestmark = pytest.mark.fuzz
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-SETTINGS = hypothesis.settings(max_examples=150, deadline=None, derandomize=True,
+SETTINGS = hypothesis.settings(max_examples=80, deadline=None, derandomize=True,
                                suppress_health_check=[hypothesis.HealthCheck.too_slow])
 
 TEXT = st.text(max_size=12) | st.sampled_from(["\ud83d", "a\x00b", "\udc00x", "", "2026-03-02T08:00:00Z",

@@ -16,7 +16,7 @@ from distillery_runtime.text import UnsafeInput, parse_json_line
 from distillery_trainer.services import _check_lines
 
 pytestmark = pytest.mark.fuzz
-SETTINGS = hypothesis.settings(max_examples=150, deadline=None, derandomize=True,
+SETTINGS = hypothesis.settings(max_examples=80, deadline=None, derandomize=True,
                                suppress_health_check=[hypothesis.HealthCheck.too_slow])
 
 TEXT = st.text(max_size=12) | st.sampled_from(["\ud83d", "a\x00b", "\u2028", "system", "assistant", "user"])
