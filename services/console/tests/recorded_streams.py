@@ -9,6 +9,8 @@ hallucinated, one answer that is a ``<script>``), and a rollout that started, ad
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from distillery_console.adapters.store import AbstractConsoleStore
@@ -137,3 +139,16 @@ async def feed(store: AbstractConsoleStore, events: list[tuple[str, Event]]) -> 
         sub = by_topic[topic]
         bound = getattr(handlers, sub.handler.__name__)
         await bound(FakeUnitOfWork(), [delivery_of(event, topic=topic)])
+
+
+def opener(store: AbstractConsoleStore) -> Callable[[], AbstractAsyncContextManager[AbstractConsoleStore]]:
+    """The views' store opener over one store (a fake, or a SQL store in a test's session)."""
+    @asynccontextmanager
+    async def open_store() -> AsyncIterator[AbstractConsoleStore]:
+        yield store
+
+    return open_store
+
+
+def fixed_clock() -> datetime:
+    return T0

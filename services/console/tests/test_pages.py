@@ -6,8 +6,7 @@ from __future__ import annotations
 import html
 
 import pytest
-from conftest import fixed_clock, opener
-from recorded_streams import CYCLE, ITEMS, ROLLOUT, RUN, SCRIPT_ANSWER, hallucinated
+from recorded_streams import CYCLE, ITEMS, ROLLOUT, RUN, SCRIPT_ANSWER, fixed_clock, hallucinated, opener
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
