@@ -10,7 +10,14 @@ typical defect rates, several turns, about 6 KB per generation), publishes them 
    into its event exactly as the runtime does, doing nothing else;
 2. the cleaner's rate: ``python -m distillery_cleaner`` as its own process, from its
    first applied message until every generation has a verdict published (inbox full,
-   outbox drained).
+   outbox drained), in its default configuration (named-entity detection on) and again
+   with ``pii.ner`` false, each on a fresh database, each with the share of distinct
+   texts its cleaning cache answered (the named-entity model runs on the others);
+3. with ``--cpu-two-instances``, two processes sharing the group, NER off: their
+   CPU-seconds per generation against one instance's (the target is at most 1.15x).
+
+The sandbox shares some caller lines between calls; the benchmark makes each call's lines
+its own (``--shared-caller-lines`` keeps them), so the cache cannot hide the model's cost.
 
 PostgreSQL is ``DISTILLERY_TEST_DATABASE_URL``'s server when set (a fresh database is
 created on it), else an embedded server started here. Not a test: nothing asserts; it prints.
@@ -28,9 +35,12 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from distillery_cli.localstack.broker import start_broker
@@ -48,10 +58,52 @@ from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
 from db_helpers import create_database  # noqa: E402
 
 
-def cleaner_config_file(directory: Path) -> Path:
-    path = directory / "cleaner.json"
-    path.write_text(json.dumps({"pii": {"allow": [CLINIC_PHONE]}}))
+def with_unique_caller_lines(trace: TraceCaptured) -> TraceCaptured:
+    """``trace`` with each caller line made its call's own (the sandbox reuses some lines across
+    calls, which a cache would answer): the same line stays the same in every turn of its call."""
+    call = trace.session_id or trace.trace_id
+    messages = [m.model_copy(update={"content": f"{m.content} (ref {call})"})
+                if m.role.value == "user" and isinstance(m.content, str) else m for m in trace.input_messages]
+    return trace.model_copy(update={"input_messages": messages})
+
+
+def cleaner_config_file(directory: Path, ner: bool = True) -> Path:
+    path = directory / f"cleaner{'' if ner else '-no-ner'}.json"
+    path.write_text(json.dumps({"pii": {"allow": [CLINIC_PHONE], **({} if ner else {"ner": False})}}))
     return path
+
+
+METRICS_TOKEN = "bench-cleaner-metrics"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_when_serving(proc: subprocess.Popen, port: int) -> float:
+    """The CPU-seconds ``proc`` spent starting (imports, models), read once its HTTP server answers."""
+    while proc.poll() is None:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return cpu_seconds(proc.pid)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit("a cleaner process exited early; see its log (--log)")
+
+
+def cache_counts(port: int) -> tuple[float, float]:
+    """(hits, misses) of the cleaner's text cache, read from its /metrics."""
+    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10,
+                         headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    response.raise_for_status()
+    text = response.text
+    counts = {"hit": 0.0, "miss": 0.0}
+    for line in text.splitlines():
+        if line.startswith("distillery_cleaner_text_cache_total{"):
+            counts['hit' if 'result="hit"' in line else 'miss'] += float(line.rsplit(" ", 1)[1])
+    return counts["hit"], counts["miss"]
 
 
 async def publish(bootstrap: str, traces: list[TraceCaptured]) -> float:
@@ -138,28 +190,34 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000, help="Consumer batch size of the cleaner.")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--profile", type=Path, help="Run the cleaner under cProfile; write its stats here.")
+    parser.add_argument("--profile", type=Path, help="Run the NER-off cleaner under cProfile; write its stats here.")
     parser.add_argument("--log", type=Path, help="Keep the cleaner's log here.")
     parser.add_argument("--instances", type=int, default=1, help="Cleaner processes sharing the group.")
+    parser.add_argument("--shared-caller-lines", action="store_true",
+                        help="Keep the sandbox's caller lines, some shared between calls (default: unique per call).")
+    parser.add_argument("--cpu-two-instances", action="store_true",
+                        help="Also run two NER-off instances and compare their CPU-seconds per generation.")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-cleaner-"))
     home.chmod(0o755)
     broker = start_broker(home, free_port())
     try:
         with postgres_server(home / "pg") as server_url:
-            run(args, home, broker.bootstrap, asyncio.run(create_database(server_url, "bench_cleaner")))
+            run(args, home, broker.bootstrap, lambda: asyncio.run(create_database(server_url, "bench_cleaner")))
     finally:
         broker.stop()
         shutil.rmtree(home, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str) -> None:
+def run(args: argparse.Namespace, home: Path, bootstrap: str, new_database: Callable[[], str]) -> None:
     started = time.perf_counter()
     traces: list[TraceCaptured] = []
     for trace, _, _ in sandbox_traces(calls=args.generations, seed=args.seed):
         traces.append(trace)
         if len(traces) >= args.generations:
             break
+    if not args.shared_caller_lines:
+        traces = [with_unique_caller_lines(t) for t in traces]
     sizes = [len(t.model_dump_json()) for t in traces[:2000]]
     print(f"generated {len(traces):,} generations in {time.perf_counter() - started:.0f}s, "
           f"mean {sum(sizes) / len(sizes) / 1024:.1f} KB as JSON")
@@ -168,25 +226,59 @@ def run(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str)
     expected = len(traces)
     del traces
     raw = asyncio.run(consume_and_decode(bootstrap, expected))
+    print(f"raw consume-and-decode: {expected / raw:,.0f} generations/s ({raw:.1f}s)", flush=True)
+    default = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True, instances=args.instances)
+    print(f"cleaner:                {default.rate:,.0f} generations/s ({default.seconds:.1f}s, "
+          f"{args.instances} process(es), batch size {args.batch_size}); {default.counts}; "
+          f"NER cache hit rate {default.hit_rate:.1%}; {default.cpu_ms:.2f} ms CPU per generation", flush=True)
+    off = run_cleaner(args, home, bootstrap, new_database(), expected, ner=False, instances=1)
+    print(f"cleaner without named-entity detection: {off.rate:,.0f} generations/s ({off.seconds:.1f}s, 1 process); "
+          f"{off.counts}; cache hit rate {off.hit_rate:.1%}; {off.cpu_ms:.2f} ms CPU per generation", flush=True)
+    if args.cpu_two_instances:
+        two = run_cleaner(args, home, bootstrap, new_database(), expected, ner=False, instances=2)
+        print(f"two instances: {two.cpu_ms / off.cpu_ms:.2f}x one instance's CPU-seconds per generation "
+              f"({two.cpu_ms:.2f} vs {off.cpu_ms:.2f} ms, NER off; {two.rate:,.0f} generations/s together)")
+
+
+@dataclass(frozen=True)
+class CleanerRun:
+    rate: float
+    seconds: float
+    cpu_ms: float
+    """CPU milliseconds per generation, all instances together, from serving to the last verdict
+    (start-up excluded, as from the rate)."""
+    hit_rate: float
+    counts: dict[str, int]
+
+
+def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str, expected: int, *,
+                ner: bool, instances: int) -> CleanerRun:
+    ports = [free_port() for _ in range(instances)]
     env = {**os.environ, "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap, "DISTILLERY_DATABASE_URL": database_url,
-           "DISTILLERY_CONSUMER_BATCH_SIZE": str(args.batch_size), "DISTILLERY_LOG_LEVEL": os.environ.get("BENCH_CLEANER_LOG_LEVEL", "WARNING"),
-           "DISTILLERY_CLEANER_CONFIG_FILE": str(cleaner_config_file(home)), "DISTILLERY_HTTP_PORT": "0"}
-    log = (args.log or home / "cleaner.log").open("wb")
-    profile = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
+           "DISTILLERY_CONSUMER_BATCH_SIZE": str(args.batch_size),
+           "DISTILLERY_LOG_LEVEL": os.environ.get("BENCH_CLEANER_LOG_LEVEL", "WARNING"),
+           "DISTILLERY_CLEANER_CONFIG_FILE": str(cleaner_config_file(home, ner)), "DISTILLERY_API_TOKENS": METRICS_TOKEN,
+           # Each run reads traces.raw from the start: the same configuration would otherwise resume
+           # its group where the previous run left it, at the end.
+           "DISTILLERY_CLEANER_CONSUMER_GROUP": f"bench-cleaner-{uuid.uuid4().hex[:8]}"}
+    log = (args.log or home / "cleaner.log").open("ab")
+    profile = ["-m", "cProfile", "-o", str(args.profile)] if args.profile and not ner else []  # NER on: spaCy
     procs = [subprocess.Popen([sys.executable, *(profile if i == 0 else []), "-m", "distillery_cleaner"],
-                              env=env, stdout=log, stderr=log) for i in range(args.instances)]
+                              env={**env, "DISTILLERY_HTTP_PORT": str(port)}, stdout=log, stderr=log)
+             for i, port in enumerate(ports)]
     try:
+        started_cpu = [cpu_when_serving(proc, port) for proc, port in zip(procs, ports, strict=True)]
         first, done = asyncio.run(wait_for_cleaner(database_url, expected, procs))
+        cpu = sum(cpu_seconds(proc.pid) for proc in procs) - sum(started_cpu)
+        hits, misses = map(sum, zip(*(cache_counts(port) for port in ports), strict=True))
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.wait(30)
         log.close()
-    counts = asyncio.run(outcome_counts(database_url))
-    print(f"raw consume-and-decode: {expected / raw:,.0f} generations/s ({raw:.1f}s)")
-    print(f"cleaner:                {expected / (done - first):,.0f} generations/s ({done - first:.1f}s, "
-          f"{args.instances} process(es), batch size {args.batch_size}); {counts}")
+    return CleanerRun(expected / (done - first), done - first, cpu / expected * 1000, hits / max(1.0, hits + misses),
+                      asyncio.run(outcome_counts(database_url)))
 
 
 if __name__ == "__main__":
