@@ -1,6 +1,7 @@
 """The console in real Chromium, fed a recorded cycle through a real broker, beside a real
 rollout-controller: what an operator sees, steering that reaches the controller, answers
-that stay text, a rebuild by replay, at 1280×800 and 390×844, with no JavaScript error.
+that stay text, a rebuild by replay in a ``distillery console`` process (the demo's way of
+starting it), at 1280×800 and 390×844, with no JavaScript error.
 
 Screenshots of every page go to test-artifacts/console/ (not committed).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 from browser import ARGS, ARTIFACTS, VIEWPORTS, chromium_path
 from db_helpers import create_database, drop_database
 from kafka_helpers import wait_until
+from processes import service_env, start_process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "console" / "tests"))
 
@@ -24,6 +27,7 @@ from recorded_streams import CYCLE, HOLD_INTERVAL, ITEMS, RUN, hallucinated, rec
 
 from distillery_console.app import build as build_console  # noqa: E402
 from distillery_console.config import ConsoleSettings  # noqa: E402
+from distillery_cli.localstack.procs import free_port  # noqa: E402
 from distillery_contracts.registry import ROUTING_TABLE, all_topic_specs  # noqa: E402
 from distillery_rollout_controller.app import build as build_controller  # noqa: E402
 from distillery_rollout_controller.config import RolloutSettings  # noqa: E402
@@ -97,7 +101,7 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
         evaluate_interval_s=3600, operator_keys=trust)), settings))
     console_settings = ConsoleSettings(refresh_s=1, operator_keys=[key_file], read_model="first")
     console = Running(ServiceRunner(build_console(settings, console_settings), settings))
-    second_db = None
+    second_db, rebuilt = None, None
     try:
         controller_url, console_url = await controller.ready("rollout-controller"), await console.ready("console")
         # The recorded cycle, but the routing table is the real controller's: its rollout
@@ -188,23 +192,34 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
             await browser.close()
         assert errors == []
 
-        # A console with an empty read model (a new database, a new read model) rebuilds the
-        # same pages from the topics.
+        # A console with an empty read model (a new database, a new read model), started as
+        # operators and the demo start it, rebuilds the same pages from the topics.
         before = {path: await text_of(console_url, path) for path in
                   (f"/cycles/{CYCLE}", f"/evaluations/{RUN}/answers", f"/evaluations/{RUN}/answers?failing=1")}
         await console.stop()
         second_db = await create_database(postgres_server_url)
-        rebuilt_settings = runtime(broker, second_db, tmp_path / "home2")
-        console = Running(ServiceRunner(build_console(rebuilt_settings, console_settings.model_copy(
-            update={"read_model": "rebuilt"})), rebuilt_settings))
-        rebuilt_url = await console.ready("console")
+        port = free_port()
+        env = service_env(broker.bootstrap, second_db, tmp_path / "home2", DISTILLERY_API_TOKENS=TOKEN,
+                          DISTILLERY_CONSOLE_READ_MODEL="rebuilt", DISTILLERY_CONSOLE_OPERATOR_KEYS=str(key_file))
+        log = tmp_path / "console.log"
+        rebuilt = start_process(["-m", "distillery_cli", "console", "--port", str(port)], env, log)
+        rebuilt_url = f"http://127.0.0.1:{port}"
 
         async def same_pages() -> bool:
-            return all([await text_of(rebuilt_url, path) == text for path, text in before.items()])
+            try:
+                return all([await text_of(rebuilt_url, path) == text for path, text in before.items()])
+            except httpx.HTTPError:
+                return False
 
-        assert await wait_until(same_pages, timeout=90, interval=0.5), "the rebuilt console shows other pages"
+        assert await wait_until(same_pages, timeout=120, interval=0.5), \
+            f"the rebuilt console shows other pages; its log: {log.read_text()[-2000:]}"
+        assert log.read_text().splitlines()[0] == f"Console: {rebuilt_url}/  (Ctrl-C stops it)"
     finally:
-        await console.stop()
+        if rebuilt is not None:
+            rebuilt.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(rebuilt.wait, 30)
+        if not console.task.done():
+            await console.stop()
         await controller.stop()
         if second_db:
             await drop_database(second_db)
