@@ -11,15 +11,14 @@ from distillery_contracts.privacy import CallerErased, EraseCaller
 from distillery_runtime.consumer import delivery_of
 from distillery_runtime.uow import FakeUnitOfWork
 
-from test_handlers import delivered
 
 
 async def cleaned(cleaner, repo) -> None:
     handler = trace_handler(cleaner, lambda uow: repo)
     jane = trace(1, session="call-jane", messages=[{"role": "user", "content": "I need to move my appointment"}])
     other = trace(2, session="call-other", messages=[{"role": "user", "content": "What time do you open?"}])
-    await handler(FakeUnitOfWork(), [delivered(jane, 0), delivered(other, 1)])
-    await handler(FakeUnitOfWork(), [delivered(late(jane, score(0.0, name="politeness", comment="Jane was upset")), 2)])
+    await handler(FakeUnitOfWork(), [delivery_of(jane, offset=0), delivery_of(other, offset=1)])
+    await handler(FakeUnitOfWork(), [delivery_of(late(jane, score(0.0, name="politeness", comment="Jane was upset")), offset=2)])
 
 
 async def erase(repo, command: EraseCaller) -> CallerErased:

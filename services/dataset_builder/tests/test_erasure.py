@@ -8,9 +8,9 @@ from distillery_dataset_builder.handlers import Handlers
 from distillery_dataset_builder.samples import synthetic_calls
 from distillery_dataset_builder.services import record_examples
 from distillery_runtime.tokens import tokenizer_for
+from distillery_runtime.consumer import delivery_of
 from distillery_runtime.uow import FakeUnitOfWork
 
-from test_handlers import delivered
 
 TOKENIZER = tokenizer_for("gpt-4o-mini-2024-07-18")
 
@@ -26,7 +26,7 @@ async def erase(registry: FakeDatasetRegistry, command: EraseCaller) -> FakeUnit
     erasures = FakeErasureStore(registry)
     handlers = Handlers(lambda uow: registry.examples, lambda uow: registry, TOKENIZER, lambda uow: erasures)
     uow = FakeUnitOfWork()
-    await handlers.on_erase_caller(uow, [delivered(command, command.command_id)])
+    await handlers.on_erase_caller(uow, [delivery_of(command)])
     await uow.commit()
     return uow
 
