@@ -97,7 +97,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 async def api(base_url: str, path: str) -> dict:
-    async with httpx.AsyncClient(base_url=base_url, timeout=5, headers=AUTH) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=AUTH) as client:  # generous: loaded hosts
         response = await client.get(path)
     response.raise_for_status()
     return response.json()
