@@ -12,6 +12,7 @@ import pytest
 
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.envelope import Envelope
+from distillery_runtime.fencing import LostLease
 from distillery_dataset_builder.adapters.example_store import AbstractExampleStore
 from distillery_dataset_builder.adapters.fakes import FakeDatasetRegistry
 from distillery_dataset_builder.adapters.registry import AbstractDatasetRegistry, BuildRecord, BuildRequest
@@ -70,6 +71,20 @@ class DatasetRegistryContract:
         await registry.retry("ds-0001")
         retried = await registry.building()
         assert retried is not None and (retried.manifest, retried.files, retried.attempts) == (None, None, 2)
+
+    async def test_only_the_current_attempt_of_a_build_holds_it(self, stores: Stores):
+        _, registry = stores
+        await registry.begin(record(1))
+        await registry.hold("ds-0001", 1)
+        await registry.retry("ds-0001")
+        await registry.hold("ds-0001", 2)
+        with pytest.raises(LostLease):
+            await registry.hold("ds-0001", 1)
+        await registry.publish("ds-0001", T0)
+        with pytest.raises(LostLease):
+            await registry.hold("ds-0001", 2)  # published: no attempt holds it any more
+        with pytest.raises(LostLease):
+            await registry.hold("ds-0404", 1)
 
     async def test_versions_count_published_builds_and_a_failed_build_frees_its_version(self, stores: Stores):
         _, registry = stores

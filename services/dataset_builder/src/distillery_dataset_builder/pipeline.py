@@ -68,6 +68,12 @@ class ExampleMissing(RuntimeError):
     """A chosen example has no stored line (the store changed under the build)."""
 
 
+def staging_name(record: BuildRecord) -> str:
+    """The staging directory of one attempt of a build: each attempt writes its own, so an attempt
+    taken up again elsewhere never writes into (or publishes) the files of the next one."""
+    return f"{record.dataset_id}.attempt-{record.attempts}"
+
+
 @dataclass(frozen=True)
 class BuildPipeline:
     """What writing a dataset's files needs: the stores (per unit of work), the blob store, prices."""
@@ -99,7 +105,7 @@ class BuildPipeline:
         log.info("dataset selected", dataset_id=record.dataset_id, candidates=plan.candidates,
                  train=len(plan.train), validation=len(plan.validation), excluded=plan.excluded_total)
 
-        staging = await asyncio.to_thread(self.blobs.staging_dir, record.dataset_id)
+        staging = await asyncio.to_thread(self.blobs.staging_dir, staging_name(record))
         async with new_uow() as uow:
             store = self.examples(uow)
             train = await write_split(store, TRAIN, plan.train, staging, limits)
@@ -114,6 +120,7 @@ class BuildPipeline:
             MANIFEST: self._file(record, MANIFEST, sha256_of(manifest_file), manifest_file.stat().st_size),
         }
         async with new_uow() as uow:
+            await self.registry(uow).hold(record.dataset_id, record.attempts)
             await self.registry(uow).stage(
                 record.dataset_id, {TRAIN: train.example_ids, VALIDATION: validation.example_ids}, manifest, files)
             await uow.commit()

@@ -9,6 +9,12 @@ build an earlier attempt left in status ``building``:
 - otherwise its output is discarded and it runs again from its stored parameters, up to
   ``max_build_attempts`` times, after which it is recorded as failed.
 
+The attempt number fences the builds (``registry.hold``): taking a build up again counts a
+new attempt *before* the old attempt's files are removed, every save, publication or removal
+of an attempt first checks in its transaction that it is still the current one, and each
+attempt stages in a directory of its own. A builder that lost the lock while it still runs
+can therefore neither publish over, nor delete, nor write into the next attempt's files.
+
 Publishing is one transaction: the row turns ``published`` and DatasetBuilt enters the
 outbox. Before it, the files are already in place (fsynced and renamed, or uploaded).
 Stores come from the factories the composition root injects, one per unit of work.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from distillery_contracts.commands import BuildDataset
@@ -38,6 +45,7 @@ from distillery_dataset_builder.pipeline import (
     BuildPipeline,
     ExampleStoreFactory,
     RegistryFactory,
+    staging_name,
 )
 from distillery_runtime import erasure
 from distillery_runtime.erasure import AbstractErasureStore
@@ -128,16 +136,23 @@ class DatasetBuilder:
             log.info("finishing a build whose files were already published", dataset_id=record.dataset_id)
             await self._publish(new_uow, record)
             return record.dataset_id
-        await asyncio.to_thread(self._blobs.discard, record.dataset_id, list(FILE_NAMES.values()))
-        if record.attempts >= self._config.max_build_attempts:
-            await self._fail(new_uow, record, f"gave up after {record.attempts} interrupted attempts")
-            return None
-        log.warning("discarding an interrupted build and running it again", dataset_id=record.dataset_id,
-                    attempt=record.attempts + 1)
-        async with new_uow() as uow:
+        async with new_uow() as uow:  # a new attempt first: the old one, if it still runs, is fenced off
             await self._registry(uow).retry(record.dataset_id)
             await uow.commit()
-        return await self._run(new_uow, record)
+        retried = replace(record, attempts=record.attempts + 1, manifest=None, files=None)
+        await asyncio.to_thread(self._discard, record)
+        if record.attempts >= self._config.max_build_attempts:
+            await self._fail(new_uow, retried, f"gave up after {record.attempts} interrupted attempts")
+            return None
+        log.warning("discarding an interrupted build and running it again", dataset_id=record.dataset_id,
+                    attempt=retried.attempts)
+        return await self._run(new_uow, retried)
+
+    def _discard(self, record: BuildRecord) -> None:
+        """Remove what ``record``'s attempt left: its staging directory and anything published."""
+        names = list(FILE_NAMES.values())
+        self._blobs.discard(staging_name(record), names)
+        self._blobs.discard(record.dataset_id, names)
 
     def _published_intact(self, record: BuildRecord) -> bool:
         expected = {FILE_NAMES[name]: (f["sha256"], f["size_bytes"]) for name, f in (record.files or {}).items()}
@@ -190,10 +205,12 @@ class DatasetBuilder:
         try:
             staged = await self._pipeline.write(new_uow, record)
         except BuildFailed as exc:
-            await asyncio.to_thread(self._blobs.discard, record.dataset_id, list(FILE_NAMES.values()))
-            await self._fail(new_uow, record, str(exc))
+            await self._fail(new_uow, record, str(exc), discard=True)
             return None
-        await asyncio.to_thread(self._blobs.publish, record.dataset_id, staged)
+        async with new_uow() as uow:  # renamed into place while this attempt still holds the build
+            await self._registry(uow).hold(record.dataset_id, record.attempts)
+            await asyncio.to_thread(self._blobs.publish, record.dataset_id, staged)
+            await uow.commit()
         crash_point("dataset_files_published")
         async with new_uow() as uow:
             staged_record = await self._registry(uow).building()
@@ -209,14 +226,18 @@ class DatasetBuilder:
                               (files[MANIFEST]["sha256"], files[MANIFEST]["size_bytes"]), now)
         cause = Envelope.model_validate(record.cause) if record.cause else None
         async with new_uow() as uow:
+            await self._registry(uow).hold(record.dataset_id, record.attempts)
             await self._registry(uow).publish(record.dataset_id, now)
             uow.emit(DATASETS_BUILT, event, cause=cause, correlation_id=record.cycle_id)
             await uow.commit()
         log.info("dataset published", dataset_id=record.dataset_id, version=record.version, cycle_id=record.cycle_id,
                  train=event.counts.train_examples, validation=event.counts.validation_examples)
 
-    async def _fail(self, new_uow: UnitsOfWork, record: BuildRecord, reason: str) -> None:
+    async def _fail(self, new_uow: UnitsOfWork, record: BuildRecord, reason: str, *, discard: bool = False) -> None:
         async with new_uow() as uow:
+            await self._registry(uow).hold(record.dataset_id, record.attempts)
+            if discard:
+                await asyncio.to_thread(self._discard, record)
             await self._registry(uow).fail(record, reason)
             await uow.commit()
         log.error("dataset build failed; nothing was published", dataset_id=record.dataset_id, reason=reason)

@@ -32,6 +32,7 @@ from distillery_dataset_builder.domain.selection import Candidate, stratum_of
 from distillery_dataset_builder.domain.sketch import signatures_from_bytes
 from distillery_dataset_builder.domain.summaries import DatasetSummary, FailedBuild, Overlap
 from distillery_runtime.erasure import AbstractErasureStore, Caller
+from distillery_runtime.fencing import LostLease
 
 
 def _utc_now() -> datetime:
@@ -162,6 +163,11 @@ class FakeDatasetRegistry(AbstractDatasetRegistry):
     async def publish(self, dataset_id: str, at: datetime) -> None:
         dataset = self.datasets[dataset_id]
         dataset.status, dataset.published_at = PUBLISHED, at
+
+    async def hold(self, dataset_id: str, attempt: int) -> None:
+        dataset = self.datasets.get(dataset_id)
+        if dataset is None or dataset.status != BUILDING or dataset.record.attempts != attempt:
+            raise LostLease(f"build {dataset_id}: attempt {attempt} was taken up again by another instance")
 
     async def retry(self, dataset_id: str) -> None:
         dataset = self.datasets[dataset_id]

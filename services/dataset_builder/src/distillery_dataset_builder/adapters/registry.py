@@ -29,6 +29,7 @@ from distillery_dataset_builder.adapters.tables import (
     examples,
     trigger_state,
 )
+from distillery_runtime.fencing import LostLease
 
 SCHEDULE = "schedule"
 
@@ -103,7 +104,15 @@ class AbstractDatasetRegistry(abc.ABC):
 
     @abc.abstractmethod
     async def retry(self, dataset_id: str) -> None:
-        """Forget a crashed attempt's output and count the next attempt."""
+        """Forget a crashed attempt's output and count the next attempt (which fences the earlier
+        one off: see :meth:`hold`)."""
+
+    @abc.abstractmethod
+    async def hold(self, dataset_id: str, attempt: int) -> None:
+        """Raise ``LostLease`` unless ``dataset_id`` is still building as attempt ``attempt``; until
+        the caller's transaction ends no later attempt can begin. A builder that lost the build
+        lock (and whose build another instance took up again) thus cannot save, publish or
+        delete anything of it: every step that does calls this first, in the same transaction."""
 
     @abc.abstractmethod
     async def fail(self, record: BuildRecord, reason: str) -> None:
@@ -184,6 +193,12 @@ class SqlDatasetRegistry(AbstractDatasetRegistry):
     async def publish(self, dataset_id: str, at: datetime) -> None:
         await self._conn.execute(update(datasets).where(datasets.c.dataset_id == dataset_id)
                                  .values(status=PUBLISHED, published_at=at))
+
+    async def hold(self, dataset_id: str, attempt: int) -> None:
+        row = (await self._conn.execute(select(datasets.c.attempts, datasets.c.status).where(
+            datasets.c.dataset_id == dataset_id).with_for_update(read=True))).first()
+        if row is None or row.status != BUILDING or row.attempts != attempt:
+            raise LostLease(f"build {dataset_id}: attempt {attempt} was taken up again by another instance")
 
     async def retry(self, dataset_id: str) -> None:
         await self._conn.execute(delete(dataset_examples).where(dataset_examples.c.dataset_id == dataset_id))
