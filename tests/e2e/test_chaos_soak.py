@@ -2,7 +2,7 @@
 every 12-18 s, restarts PostgreSQL once and feeds bad records of every kind; then no generation
 lacks its verdict or has two, nothing downstream is duplicated, the routing table on the topic is
 the controller's, and every bad record is accounted for. `make test` runs it for
-DISTILLERY_SOAK_SECONDS (60 s by default; with start-up and settling about 3 minutes);
+DISTILLERY_SOAK_SECONDS (45 s by default; with start-up and settling about 3 minutes, longer on a loaded machine);
 `make soak` for 540 s."""
 
 from __future__ import annotations

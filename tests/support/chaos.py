@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from bad_records import BAD_KINDS, BadRecords
+from bad_records import BadRecords
 from soak_checks import SoakFigures, check_soak
 
 from distillery_cli.demo.plan import LANGFUSE_KEYS, DemoPlan
@@ -29,10 +29,11 @@ from distillery_cli.localstack.broker import BrokerProcess, start_broker
 from distillery_cli.localstack.postgres import PostgresProcess, start_postgres
 from distillery_cli.localstack.procs import free_port, wait_for_port
 from distillery_cli.provision import create_topics, migrate_all
+from distillery_runtime.auth import bearer_headers, local_token
 from distillery_runtime.registration import registrations
 from distillery_sandbox.golden import write_golden_set
 
-DEFAULT_SOAK_SECONDS = 60.0
+DEFAULT_SOAK_SECONDS = 45.0
 MAX_EVENT_BYTES = 200_000
 """The services' event limit in the soak: an oversized generation need not be megabytes."""
 KILL_EVERY_S = (12.0, 18.0)
@@ -203,7 +204,7 @@ async def soak(home: Path, seconds: float, settle_timeout: float = 120.0) -> Soa
         log = await run_chaos(stack, seconds, bad)
         chaos_done = time.monotonic()
         figures = await check_soak(stack.broker.bootstrap, stack.pg.url, stack.routing_url, bad,
-                                   settle_timeout=settle_timeout)
+                                   settle_timeout=settle_timeout, api_headers=bearer_headers(local_token(home)))
         check_no_unexpected_exit(stack, log)
         figures.kills = [f"{t:.0f}s {name}" for t, name in log.kills]
         figures.postgres_restarts = log.postgres_restarts
@@ -214,6 +215,3 @@ async def soak(home: Path, seconds: float, settle_timeout: float = 120.0) -> Soa
         return figures
     finally:
         await asyncio.to_thread(stop_stack, stack)
-
-
-

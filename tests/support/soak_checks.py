@@ -117,17 +117,18 @@ def _has_lone_surrogate(raw: bytes) -> bool:
 
 
 async def check_soak(bootstrap: str, database_url: str, routing_url: str, bad: BadRecords,
-                     settle_timeout: float) -> SoakFigures:
+                     settle_timeout: float, api_headers: dict[str, str] | None = None) -> SoakFigures:
     """The figures once every consumer has caught up (or ``settle_timeout`` has passed)."""
     deadline = time.monotonic() + settle_timeout
     while True:
-        figures = await figures_now(bootstrap, database_url, routing_url, bad)
+        figures = await figures_now(bootstrap, database_url, routing_url, bad, api_headers or {})
         if (figures.lost == 0 and not figures.route_mismatches) or time.monotonic() > deadline:
             return figures
         await asyncio.sleep(5.0)
 
 
-async def figures_now(bootstrap: str, database_url: str, routing_url: str, bad: BadRecords) -> SoakFigures:
+async def figures_now(bootstrap: str, database_url: str, routing_url: str, bad: BadRecords,
+                      api_headers: dict[str, str]) -> SoakFigures:
     figures = SoakFigures()
     raw = await read_all(bootstrap, TRACES_RAW)
     fed_ids = {f.ident for f in bad.fed if f.kind in ("invalid_utf8", "wrong_schema_version")}
@@ -170,7 +171,7 @@ async def figures_now(bootstrap: str, database_url: str, routing_url: str, bad: 
         figures.letters_by_group[group] = figures.letters_by_group.get(group, 0) + 1
     figures.bad = _bad_figures(bad, letters, verdicts, versions, captured, wire)
     await _table_figures(figures, database_url)
-    await _route_figures(figures, bootstrap, database_url, routing_url)
+    await _route_figures(figures, bootstrap, database_url, routing_url, api_headers)
     return figures
 
 
@@ -234,7 +235,8 @@ async def _table_figures(figures: SoakFigures, url: str) -> None:
         " group by rollout_id, decision, stage_index having count(*) > 1) d")
 
 
-async def _route_figures(figures: SoakFigures, bootstrap: str, url: str, routing_url: str) -> None:
+async def _route_figures(figures: SoakFigures, bootstrap: str, url: str, routing_url: str,
+                         api_headers: dict[str, str]) -> None:
     """The latest table per route on the compacted topic, the controller's row, and what its
     routing API answers must all be the same table."""
     latest: dict[str, dict[str, Any]] = {}
@@ -244,21 +246,21 @@ async def _route_figures(figures: SoakFigures, bootstrap: str, url: str, routing
             latest[m.key] = body
     states = {r["route"]: r for r in await fetch_rows(url, "select route, version, route_table from rollout_controller.route_state")}
     figures.routes_checked = len(set(latest) | set(states))
-    async with httpx.AsyncClient(base_url=routing_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=routing_url, timeout=10, headers=api_headers) as client:
         for route in sorted(set(latest) | set(states)):
             on_topic, state = latest.get(route), states.get(route)
             saved = json.loads(state["route_table"]) if state and isinstance(state["route_table"], str) else (
                 state["route_table"] if state else None)
             answer = await client.get(f"/v1/routes/{route}")
-            served = answer.json() if answer.status_code == 200 else None
+            served = answer.json() if answer.status_code == 200 else f"HTTP {answer.status_code}"
             tables = {"topic": on_topic, "controller": saved, "api": served}
             shapes = {name: _shape(t) for name, t in tables.items()}
             if len({json.dumps(s, sort_keys=True) for s in shapes.values()}) != 1:
                 figures.route_mismatches.append(f"{route}: {shapes}")
 
 
-def _shape(table: dict[str, Any] | None) -> Any:
-    if not table:
-        return None
+def _shape(table: dict[str, Any] | str | None) -> Any:
+    if not isinstance(table, dict):
+        return table
     arms = sorted((str(a.get("name")), str(a.get("model")), a.get("weight")) for a in table.get("arms") or [])
     return {"version": table.get("version"), "arms": arms}

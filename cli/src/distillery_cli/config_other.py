@@ -26,7 +26,7 @@ DIRECT = (
     Variable("DISTILLERY_TEST_BROKER", UNSET, "tansu | kafka",
              "Tests only: the broker of integration and end-to-end tests; unset: Apache Kafka (with "
              "PostgreSQL) in containers when a Docker engine answers, else Tansu and an embedded PostgreSQL."),
-    Variable("DISTILLERY_SOAK_SECONDS", "60", "float",
+    Variable("DISTILLERY_SOAK_SECONDS", "45", "float",
              "Tests only: how long the chaos soak kills services and feeds bad records (make soak: 360)."),
     Variable("DISTILLERY_SPECS_DIR", UNSET, "path",
              "Tests only: where the sandbox tests find the vendor API specifications; "
