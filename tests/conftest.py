@@ -44,7 +44,7 @@ def postgres_server_url(infra: InfraChoice) -> Iterator[str]:
         yield given
         return
     if infra.database == "container":
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         with PostgresContainer(POSTGRES_IMAGE, username="postgres", dbname="postgres", driver=None) as pg:
             yield pg.get_connection_url()
@@ -88,7 +88,7 @@ def broker(tmp_path: Path, infra: InfraChoice) -> Iterator[BrokerProcess | Kafka
     """A fresh broker for one test: in-memory Tansu (it starts in milliseconds), or Apache
     Kafka in its own container, so no test sees another's topics."""
     if infra.broker == "kafka":
-        from testcontainers.kafka import KafkaContainer
+        from testcontainers.community.kafka import KafkaContainer
 
         kafka = KafkaBroker(KafkaContainer(KAFKA_IMAGE).with_kraft().start())
         try:
