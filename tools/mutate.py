@@ -78,13 +78,20 @@ MODULES = (
         "services/dataset_builder/tests",
         ("test_split.py",),
     ),
-    Module("cleaner-filters", CLEANER, ("domain/filters.py",), "services/cleaner/tests", ("test_filters.py",)),
+    Module(
+        "cleaner-filters",
+        CLEANER,
+        ("domain/filters.py",),
+        "services/cleaner/tests",
+        ("test_filter_details.py", "test_filters.py"),
+    ),
     Module(
         "cleaner-truncation", CLEANER, ("domain/truncation.py",), "services/cleaner/tests", ("test_truncation.py",)
     ),
     Module("cleaner-screen", CLEANER, ("domain/screen.py",), "services/cleaner/tests", ("test_filters.py",)),
     Module("cleaner-dedup", CLEANER, ("domain/dedup.py",), "services/cleaner/tests", ("test_dedup.py",)),
-    Module("cleaner-pii", CLEANER, ("domain/pii.py",), "services/cleaner/tests", ("test_pii.py",)),
+    Module("cleaner-pii", CLEANER, ("domain/pii.py", "domain/spoken.py"), "services/cleaner/tests",
+           ("test_pii.py", "test_pii_detection.py", "test_spoken.py")),
     Module(
         "lifecycle-guard",
         "services/finetune_controller/src/distillery_finetune_controller",
