@@ -121,6 +121,12 @@ def test_results_of_a_batch_equal_those_of_one_text_at_a_time(redactor):
     assert [batched.redact(t) for t in texts] == one_by_one
 
 
+def test_the_named_entity_model_finds_names_nobody_introduced_and_only_when_it_is_on():
+    said = "Please tell Sarah Johnson that I called"
+    assert PiiRedactor(PiiConfig()).redact(said)[0] == "Please tell <PERSON> that I called"
+    assert PiiRedactor(PiiConfig(ner=False)).redact(said) == (said, ())
+
+
 def test_without_named_entities_an_introduced_name_is_still_found():
     redactor = PiiRedactor(PiiConfig(ner=False))
     assert redactor.redact("Hello, this is Oluwaseun Adeyemi, about my results")[0] == \
