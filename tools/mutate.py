@@ -97,7 +97,7 @@ MODULES = (
         "services/finetune_controller/src/distillery_finetune_controller",
         ("domain/lifecycle.py",),
         "services/finetune_controller/tests",
-        ("test_lifecycle_guard.py",),
+        ("test_lifecycle_guard.py", "test_lifecycle_edges.py"),
     ),
 )
 

@@ -56,6 +56,7 @@ def test_a_passing_gate_says_nothing_more_and_a_failing_one_says_it_is_worse() -
     bad = checks_by_name(sample(checked=200, hallucinated=100), sample("teacher", checked=200))["hallucination"]
     assert good.verdict is Verdict.PASS and good.result.detail.endswith("margin 5 pts")
     assert bad.verdict is Verdict.FAIL and bad.result.detail.endswith("margin 5 pts — worse beyond the bound")
+    assert "; difference +50.0 pts, 95% CI" in bad.result.detail
 
 
 def test_an_arm_without_a_model_name_is_recorded_by_its_arm() -> None:
