@@ -275,7 +275,11 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(30)
+            try:
+                proc.wait(120)  # a loaded machine can take a while to drain and stop
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         log.close()
     return CleanerRun(expected / (done - first), done - first, cpu / expected * 1000, hits / max(1.0, hits + misses),
                       asyncio.run(outcome_counts(database_url)))
