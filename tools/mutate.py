@@ -134,7 +134,8 @@ def _pytest_options() -> dict[str, object]:
 
 def stage(module: Module) -> Path:
     """Lay out one module as mutmut expects it: ./src/<package>, ./tests, ./pyproject.toml."""
-    where = STAGE_ROOT / module.name
+    # One folder per run: two people mutating the same module at once must not share it.
+    where = STAGE_ROOT / f"{module.name}.{os.getpid()}"
     shutil.rmtree(where, ignore_errors=True)
     package = ROOT / module.package
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="modules to run (default: all): " + ", ".join(m.name for m in MODULES))
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--quiet", action="store_true", help="list survivors by name, without their diffs")
+    parser.add_argument("--keep", action="store_true", help="keep .distillery/mutate/<module>.<pid>/ to inspect")
     args = parser.parse_args(argv)
     known = {m.name: m for m in MODULES}
     unknown = [n for n in args.names if n not in known]
@@ -234,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {module.name}: {', '.join(module.files)} against {', '.join(module.test_files)}", flush=True)
         score = run(module, args.max_children)
         scores.append(score)
+        if not args.keep:
+            shutil.rmtree(STAGE_ROOT / f"{module.name}.{os.getpid()}", ignore_errors=True)
         if score.error:
             print(score.error, flush=True)
             continue
