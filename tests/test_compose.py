@@ -35,9 +35,10 @@ SERVICES = (
     "finetune-controller",
     "evaluator",
     "rollout-controller",
+    "console",
 )
 ONE_SHOT = {"init"}
-PUBLISHING = {"rollout-controller": "8080", "langfuse-web": "3000"}
+PUBLISHING = {"rollout-controller": "8080", "langfuse-web": "3000", "console": "8080"}
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +107,7 @@ def test_services_can_be_scaled_no_container_name_and_no_fixed_host_port(
     assert published_ports(service) == ([PUBLISHING[name]] if name in PUBLISHING else [])
 
 
-def test_only_the_routing_api_and_the_langfuse_ui_are_published(
+def test_only_the_routing_api_the_console_and_the_langfuse_ui_are_published(
     services: dict[str, dict[str, Any]],
 ) -> None:
     publishing = {name: published_ports(s) for name, s in services.items() if published_ports(s)}

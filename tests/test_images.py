@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "finetune-controller", "evaluator", "rollout-controller",
-            "trainer")
+            "trainer", "console")
 UV = shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
 
 

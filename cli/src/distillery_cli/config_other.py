@@ -41,6 +41,8 @@ DIRECT = (
              "docker compose only: host address the published ports (routing API, Langfuse UI) listen on."),
     Variable("DISTILLERY_ROUTING_PORT", "8080", "int",
              "docker compose only: host port of the rollout-controller's routing API."),
+    Variable("DISTILLERY_CONSOLE_PORT", "8700", "int",
+             "docker compose only: host port of the operator console's pages."),
     Variable("DISTILLERY_MODELS_DIR", "./models", "path",
              "docker compose only (students profile): host folder of base-model checkpoints, /models in "
              "the trainer and vLLM."),
