@@ -133,3 +133,14 @@ def test_the_token_bound_is_inclusive_and_names_the_model():
     assert check_tokens(50, BOUNDS, "gpt-4o-mini") is None
     assert check_tokens(1_051, Bounds(max_tokens=1_050), "gpt-4o-mini") == Rejection(
         RejectReason.TOO_MANY_TOKENS, "1,051 tokens on gpt-4o-mini, more than 1,050")
+
+
+def test_the_other_incomplete_and_truncated_details_name_the_role_and_the_finish_reason():
+    assert check_incomplete(trace(output={"role": "user", "content": "hello?"}), CONFIG) == Rejection(
+        RejectReason.INCOMPLETE, "the output is a user message, not the assistant's")
+    assert check_truncated(trace(finish_reason="LENGTH"), CONFIG) == Rejection(
+        RejectReason.TRUNCATED, "finish reason is 'length'")
+
+
+def test_a_finish_reason_in_metadata_counts_only_as_text():
+    assert check_error(trace(finish_reason=None, metadata={"finish_reason": 5}), CONFIG) is None
