@@ -137,5 +137,5 @@ def test_a_subscription_to_a_type_its_topic_never_carries_is_refused():
 def test_a_delivery_made_for_a_handler_test_carries_the_events_id_key_and_cycle():
     event = sample_trace_captured(observation_id="obs-42", session_id="call-9")
     delivered = delivery_of(event, offset=7, topic=TRACES_RAW, correlation_id="cycle-3")
-    assert (delivered.event_id, delivered.key, delivered.offset) == ("obs-42", "call-9", 7)
+    assert (delivered.event_id, delivered.key, delivered.offset) == ("clinic-prod:obs-42", "call-9", 7)
     assert delivered.envelope.correlation_id == "cycle-3" and delivered.envelope.event_type == "TraceCaptured"

@@ -77,7 +77,7 @@ async def test_an_oversized_event_dead_letters_its_input_with_the_reason_and_the
     uow, sink = FakeUnitOfWork(max_event_bytes=LIMIT), FakeDeadLetterSink(max_event_bytes=LIMIT)
     await processor(Rejecting(big={"obs-1"}), uow, sink).process([record(0), record(1), record(2)])
 
-    assert [m.envelope.causation_id for m in uow.committed] == ["obs-0", "obs-2"]
+    assert [m.envelope.causation_id for m in uow.committed] == ["clinic-prod:obs-0", "clinic-prod:obs-2"]
     assert all(m.size <= LIMIT for m in uow.committed)
     [(topic, letter)] = sink.sent
     assert topic == f"{TRACES_RAW}.dlq"

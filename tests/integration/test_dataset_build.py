@@ -188,7 +188,7 @@ async def test_only_the_instance_holding_the_build_lock_builds(lab: Lab):
     settings = RuntimeSettings(database_url=lab.url, home=lab.root.parent)
     config = DatasetBuilderSettings(build_threshold=1, schedule="off", target_size=1_000, check_interval_s=0.05,
                                     datasets_dir=lab.root)
-    [build_loop] = build(settings, config).background
+    [build_loop] = [w for w in build(settings, config).background if w.name == "build_datasets"]
     ctx = ServiceContext(name="dataset-builder", settings=settings, engine=lab.engine, sessions=lab.sessions,
                          new_uow=lab.new_uow, broker=None, stopping=asyncio.Event())
     other = await asyncpg.connect(lab.url)

@@ -55,7 +55,7 @@ async def test_killed_between_the_providers_answer_and_the_commit_no_second_job_
     config = sandbox_config(JobTimings(validating=0.3, queued=0.3, running=1.0))
     log = tmp_path / "controller.log"
     with run_in_thread(config) as box:
-        await publish_events(broker.bootstrap, DATASETS_BUILT, [write_dataset(tmp_path, "ds-0050", epochs=1)],
+        await publish_events(broker.bootstrap, DATASETS_BUILT, [write_dataset(tmp_path / "datasets" / "ds-0050", "ds-0050", epochs=1)],
                              producer="test/1")
         first = start_controller(broker, database_url, box, tmp_path, DISTILLERY_CRASH_AT=CRASH_AFTER_CREATE,
                                  DISTILLERY_CRASH_MARKER=str(tmp_path / "crashed"))
