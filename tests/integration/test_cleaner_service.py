@@ -43,7 +43,8 @@ class RunningCleaner:
         path.write_text(json.dumps(config))
         monkeypatch.setenv("DISTILLERY_CLEANER_CONFIG_FILE", str(path))
         self.settings = RuntimeSettings(kafka_bootstrap=bootstrap, database_url=database_url,
-                                        consumer_batch_timeout_ms=50, outbox_poll_s=0.1, http_port=0)
+                                        consumer_batch_timeout_ms=50, outbox_poll_s=0.1, http_port=0,
+                                        api_tokens="cleaner-test-token")
         self.spec = build(self.settings)
         self.group = self.spec.subscriptions[0].group
         self._runner: ServiceRunner | None = None
@@ -107,7 +108,8 @@ async def test_every_generation_gets_one_verdict_with_its_lineage_and_a_late_fla
         sessions = {t.observation_id: t.session_id for t in TRACES}
         assert all(m.key == sessions[json.loads(m.value)["lineage"]["observation_id"]] for m in published)
         async with httpx.AsyncClient() as http:
-            shown = (await http.get(f"http://127.0.0.1:{cleaner.port}/config")).json()
+            shown = (await http.get(f"http://127.0.0.1:{cleaner.port}/config",
+                                    headers={"Authorization": "Bearer cleaner-test-token"})).json()
         assert (shown["config_hash"], shown["consumer_group"]) == (cleaner.config_hash, cleaner.group)
         accepted = [b for m, b in zip(published, bodies) if m.topic == EXAMPLES_ACCEPTED]
         assert accepted and all(b["messages"][-1]["weight"] == 1 for b in accepted)
