@@ -20,6 +20,7 @@ EXTRAS = {
     "distillery_evaluator": "evaluator",
     "distillery_rollout_controller": "rollout-controller",
     "distillery_trainer": "trainer",
+    "distillery_console": "console",
     "distillery_students": "students",
     "distillery_sandbox": "sandbox",
     "distillery_router": "all",
