@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from distillery_contracts.base import observation_event_id
 import uvicorn
 from db_helpers import count_rows, fetch_value
 from kafka_helpers import read_topic, wait_until
@@ -140,6 +142,11 @@ async def drained(database_url: str, expected: int) -> bool:
     return claimed >= expected and waiting == 0
 
 
+def event_ids(observation_ids) -> list[str]:
+    """The event ids the ingester gives these observations of the sandbox's project."""
+    return sorted(observation_event_id("clinic", o) for o in observation_ids)
+
+
 def of_type(messages, event_type: str):
     return [m for m in messages if m.headers["event-type"] == event_type]
 
@@ -159,7 +166,7 @@ async def test_25000_generations_over_many_pages_are_each_published_exactly_once
     messages = await read_topic(broker.bootstrap, TRACES_RAW, expect=len(expected), timeout=60, settle=2)
     ids = [m.headers["event-id"] for m in of_type(messages, "TraceCaptured")]
     assert len(messages) == len(ids) == 25_000
-    assert sorted(ids) == sorted(expected)
+    assert sorted(ids) == event_ids(expected)
     by_key = defaultdict(list)
     for m in messages:
         by_key[(m.partition, m.key)].append(json.loads(m.value)["start_time"])
@@ -219,7 +226,7 @@ async def test_killed_at_random_moments_and_restarted_nothing_is_missing_or_publ
     copies = defaultdict(list)
     for m in of_type(messages, "TraceCaptured"):
         copies[m.headers["event-id"]].append(m)
-    assert sorted(copies) == sorted(expected), "a generation is missing"
+    assert sorted(copies) == event_ids(expected), "a generation is missing"
     # A kill between the broker's ack and the outbox delete makes the relay send a row again:
     # the same message (same event id, payload and produced-at), which consumers' inboxes absorb.
     # A generation published twice by the ingester would differ in produced-at and ingested_at.
@@ -245,7 +252,7 @@ async def test_generations_that_land_late_inside_the_overlap_are_captured(broker
     finally:
         box.stop()
     messages = await read_topic(broker.bootstrap, TRACES_RAW, expect=len(first) + len(late))
-    assert sorted(m.headers["event-id"] for m in messages) == sorted(first + late)
+    assert sorted(m.headers["event-id"] for m in messages) == event_ids(first + late)
 
 
 async def test_a_score_that_arrives_after_its_generation_reaches_the_stream_once(
@@ -284,7 +291,7 @@ async def test_rate_limits_server_errors_and_a_malformed_generation_are_each_han
         await stop(runner, task)
 
     published = await read_topic(broker.bootstrap, TRACES_RAW, expect=len(ids) - 1)
-    assert sorted(m.headers["event-id"] for m in published) == sorted(set(ids) - {broken})
+    assert sorted(m.headers["event-id"] for m in published) == event_ids(set(ids) - {broken})
     [letter] = await read_topic(broker.bootstrap, f"{TRACES_RAW}.dlq", expect=1)
     body = json.loads(letter.value)
     assert body["error_type"] == "UnmappableObservation" and body["source_topic"] == "langfuse:clinic"
@@ -328,7 +335,7 @@ async def test_distillery_ingest_backfill_re_reads_a_range_live_capture_never_sa
         await stop(runner, task)
 
     messages = await read_topic(broker.bootstrap, TRACES_RAW, expect=len(ids))
-    assert sorted(m.headers["event-id"] for m in messages) == sorted(ids)
+    assert sorted(m.headers["event-id"] for m in messages) == event_ids(ids)
     assert done and status.exit_code == 0, status.output
     [row] = [line for line in status.output.splitlines() if ":clinic" in line]
     assert f"{len(ids)}" in row and "yes" in row
