@@ -69,6 +69,9 @@ class ChaosLog:
     kills: list[tuple[float, str]] = field(default_factory=list)
     postgres_restarts: int = 0
     unexpected_exits: list[str] = field(default_factory=list)
+    # Exits with the runtime's "database unreachable" line (exit 2) while PostgreSQL was down:
+    # the documented behaviour, which compose's restart policy (unless-stopped) answers.
+    database_outage_exits: list[str] = field(default_factory=list)
     generations_simulated: int = 0
 
 
@@ -145,7 +148,11 @@ def check_no_unexpected_exit(stack: Stack, log: ChaosLog) -> None:
     """A service that died without being killed is a finding; it is restarted so the soak goes on."""
     for name, child in list(stack.services.items()):
         if not child.alive:
-            log.unexpected_exits.append(f"{name} exited {child.process.returncode}: {child.tail(8)}")
+            tail = child.tail(8)
+            if child.process.returncode == 2 and "DISTILLERY_DATABASE_URL" in tail:
+                log.database_outage_exits.append(name)
+            else:
+                log.unexpected_exits.append(f"{name} exited {child.process.returncode}: {tail}")
             stack.services[name] = stack.group.distillery(name, ["run", name], stack.argv_env[name])
 
 
@@ -209,6 +216,7 @@ async def soak(home: Path, seconds: float, settle_timeout: float = 120.0) -> Soa
         figures.kills = [f"{t:.0f}s {name}" for t, name in log.kills]
         figures.postgres_restarts = log.postgres_restarts
         figures.unexpected_exits = log.unexpected_exits
+        figures.database_outage_exits = log.database_outage_exits
         figures.logs = str(home / "logs")
         figures.timings = {"start": round(started - began), "chaos": round(chaos_done - started),
                            "settle_and_check": round(time.monotonic() - chaos_done)}

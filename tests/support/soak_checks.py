@@ -62,6 +62,7 @@ class SoakFigures:
     kills: list[str] = field(default_factory=list)
     postgres_restarts: int = 0
     unexpected_exits: list[str] = field(default_factory=list)
+    database_outage_exits: list[str] = field(default_factory=list)
     logs: str = ""
     timings: dict[str, int] = field(default_factory=dict)
 
@@ -76,7 +77,8 @@ class SoakFigures:
 
     def table(self) -> str:
         rows = [f"chaos soak: seconds {self.timings}, {len(self.kills)} kills ({', '.join(self.kills)}), "
-                f"{self.postgres_restarts} PostgreSQL restart(s), unexpected exits: {len(self.unexpected_exits)}",
+                f"{self.postgres_restarts} PostgreSQL restart(s), unexpected exits: {len(self.unexpected_exits)}, "
+                f"exits while the database was down (restarted as compose would): {len(self.database_outage_exits)}",
                 f"generations captured {self.generations}, verdicts {self.verdicts} "
                 f"(cleaner versions {', '.join(self.cleaner_versions) or '-'}), without a verdict "
                 f"{len(self.without_verdict)}, with two or more {len(self.duplicate_verdicts)}",
