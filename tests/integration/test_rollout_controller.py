@@ -214,6 +214,7 @@ async def test_student_whose_hallucinations_rise_at_50_percent_is_rolled_back_to
 def start_controller(broker, database_url: str, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, **ROLLOUT_ENV, "DISTILLERY_KAFKA_BOOTSTRAP": broker.bootstrap,
            "DISTILLERY_DATABASE_URL": database_url, "DISTILLERY_HTTP_PORT": str(port),
+           "DISTILLERY_HOME": str(log.parent), "DISTILLERY_API_TOKENS": TOKEN,
            "DISTILLERY_CONSUMER_BATCH_TIMEOUT_MS": "50", "DISTILLERY_OUTBOX_POLL_S": "0.1"}
     return subprocess.Popen([sys.executable, "-m", "distillery_rollout_controller"], env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
