@@ -9,6 +9,7 @@ from distillery_cleaner.adapters.fakes import FakeErasureStore
 from distillery_cleaner.handlers import erasure_handler, trace_handler
 from distillery_contracts.privacy import CallerErased, EraseCaller
 from distillery_runtime.consumer import delivery_of
+from distillery_runtime.erasure import erasure_report
 from distillery_runtime.uow import FakeUnitOfWork
 
 
@@ -22,11 +23,7 @@ async def cleaned(cleaner, repo) -> None:
 
 
 async def erase(repo, command: EraseCaller) -> CallerErased:
-    uow = FakeUnitOfWork()
-    await erasure_handler(lambda uow: FakeErasureStore(repo))(uow, [delivery_of(command)])
-    await uow.commit()
-    [message] = uow.committed
-    return CallerErased.model_validate_json(message.payload)
+    return await erasure_report(erasure_handler(lambda uow: FakeErasureStore(repo)), command)
 
 
 def sessions(repo) -> set[str | None]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from distillery_contracts.privacy import CallerErased, EraseCaller
-from distillery_runtime.consumer import delivery_of
-from distillery_runtime.uow import FakeUnitOfWork
+from distillery_runtime.erasure import erasure_report
 from distillery_trace_ingester.adapters.fakes import FakeErasureStore, FakeIngesterState, FakeIngesterStore
 from distillery_trace_ingester.domain.records import Claim, Outcome
 from distillery_trace_ingester.handlers import Handlers
@@ -17,11 +16,7 @@ T0 = datetime(2026, 9, 1, tzinfo=UTC)
 
 async def erase(state: FakeIngesterState, command: EraseCaller) -> CallerErased:
     handlers = Handlers(lambda uow: FakeIngesterStore(state), ["clinic"], lambda uow: FakeErasureStore(state))
-    uow = FakeUnitOfWork()
-    await handlers.on_erase_caller(uow, [delivery_of(command)])
-    await uow.commit()
-    [message] = uow.committed
-    return CallerErased.model_validate_json(message.payload)
+    return await erasure_report(handlers.on_erase_caller, command)
 
 
 async def test_the_erased_session_is_forgotten_and_the_ids_that_stop_a_second_read_stay():

@@ -11,12 +11,11 @@ from typing import Any
 from sqlalchemy import text
 
 from distillery_contracts.privacy import StoreErasure
-from distillery_runtime.erasure import AbstractErasureStore, Caller
+from distillery_runtime.erasure import StatementErasureStore, matches_sql
 
-_ERASE = text("""
+_ERASE = text(f"""
     with gone as (
-        delete from examples
-        where (cast(:session_id as text) is not null and session_id = :session_id) or trace_id = :trace_id
+        delete from examples where {matches_sql()}
         returning scope_id, rank, project_id, observation_id
     ), bands as (
         delete from example_bands b using gone where b.scope_id = gone.scope_id and b.rank = gone.rank
@@ -33,16 +32,11 @@ SCORES_NOTE = ("late scores of generations the cleaner rejected carry no session
                "they go with their retention (DISTILLERY_CLEANER_LATE_SCORE_RETENTION_DAYS)")
 
 
-class SqlErasureStore(AbstractErasureStore):
+class SqlErasureStore(StatementErasureStore):
     """Deletes the caller's index rows, their band keys and their late scores in one statement."""
 
     def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    async def erase(self, caller: Caller) -> list[StoreErasure]:
-        row = (await self._conn.execute(_ERASE, {"session_id": caller.session_id,
-                                                 "trace_id": caller.trace_id})).one()
-        return erasures(*row)
+        super().__init__(conn, _ERASE, erasures)
 
 
 def erasures(examples: int, bands: int, scores: int) -> list[StoreErasure]:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from distillery_contracts.common import Score
-from distillery_contracts.examples import Lineage
 from distillery_contracts.privacy import StoreErasure
 from distillery_cleaner.adapters.memory import MemoryCleanerRepository
 from distillery_cleaner.adapters.repository import ObservationKey, Retracted
@@ -58,23 +57,16 @@ class FakeCleanerRepository(MemoryCleanerRepository):
 
 
 class FakeErasureStore(AbstractErasureStore):
-    """Erases from a MemoryCleanerRepository (or its fake); records each caller."""
+    """Erases from a MemoryCleanerRepository (or its fake)."""
 
     def __init__(self, repo: MemoryCleanerRepository) -> None:
         self.repo = repo
-        self.erased: list[Caller] = []
 
     async def erase(self, caller: Caller) -> list[StoreErasure]:
-        self.erased.append(caller)
-
-        def matches(lineage: Lineage) -> bool:
-            return ((caller.session_id is not None and lineage.session_id == caller.session_id)
-                    or lineage.trace_id == caller.trace_id)
-
         examples = bands = scores = 0
         for scope, index in self.repo.rows.items():
             for content_hash, row in list(index.items()):
-                if not matches(row.lineage):
+                if not caller.matches(row.lineage.session_id, row.lineage.trace_id):
                     continue
                 del index[content_hash]
                 examples += 1

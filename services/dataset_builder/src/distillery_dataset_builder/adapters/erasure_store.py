@@ -14,26 +14,20 @@ from typing import Any
 from sqlalchemy import text
 
 from distillery_contracts.privacy import StoreErasure
-from distillery_runtime.erasure import AbstractErasureStore, Caller
-
-
-def _match(alias: str) -> str:
-    return (f"((cast(:session_id as text) is not null and {alias}session_id = :session_id) "
-            f"or {alias}trace_id = :trace_id)")
-
+from distillery_runtime.erasure import AbstractErasureStore, Caller, matches_sql
 
 _ERASE_FROM_BUILDS = text(f"""
     delete from dataset_examples de using datasets d, examples e
     where de.dataset_id = d.dataset_id and d.status = 'building' and de.example_id = e.example_id
-      and {_match("e.")}
+      and {matches_sql("e.session_id", "e.trace_id")}
 """)
 _PUBLISHED_WITH = text(f"""
     select distinct d.dataset_id from dataset_examples de join datasets d using (dataset_id)
     join examples e using (example_id)
-    where d.status = 'published' and {_match("e.")}
+    where d.status = 'published' and {matches_sql("e.session_id", "e.trace_id")}
     order by 1
 """)
-_ERASE_EXAMPLES = text(f"delete from examples where {_match('')}")
+_ERASE_EXAMPLES = text(f"delete from examples where {matches_sql()}")
 
 
 class SqlErasureStore(AbstractErasureStore):
@@ -43,7 +37,7 @@ class SqlErasureStore(AbstractErasureStore):
         self._conn = conn
 
     async def erase(self, caller: Caller) -> list[StoreErasure]:
-        ids = {"session_id": caller.session_id, "trace_id": caller.trace_id}
+        ids = caller.params
         published = [row[0] for row in await self._conn.execute(_PUBLISHED_WITH, ids)]
         in_builds = (await self._conn.execute(_ERASE_FROM_BUILDS, ids)).rowcount
         removed = (await self._conn.execute(_ERASE_EXAMPLES, ids)).rowcount

@@ -239,18 +239,14 @@ class FakeDatasetCatalog(AbstractDatasetCatalog):
 
 
 class FakeErasureStore(AbstractErasureStore):
-    """Erases from a FakeDatasetRegistry and the FakeExampleStore it reads; records each caller."""
+    """Erases from a FakeDatasetRegistry and the FakeExampleStore it reads."""
 
     def __init__(self, registry: FakeDatasetRegistry) -> None:
         self.registry = registry
-        self.erased: list[Caller] = []
 
     async def erase(self, caller: Caller) -> list[StoreErasure]:
-        self.erased.append(caller)
         store = self.registry.examples
-        gone = {i for i, r in store.rows.items()
-                if (caller.session_id is not None and r.session_id == caller.session_id)
-                or r.trace_id == caller.trace_id}
+        gone = {i for i, r in store.rows.items() if caller.matches(r.session_id, r.trace_id)}
         in_builds, published = 0, set()
         for dataset_id, dataset in self.registry.datasets.items():
             for split, members in dataset.members.items():

@@ -10,28 +10,26 @@ from typing import Any
 from sqlalchemy import text
 
 from distillery_contracts.privacy import StoreErasure
-from distillery_runtime.erasure import AbstractErasureStore, Caller
+from distillery_runtime.erasure import StatementErasureStore, matches_sql
 
-_FORGET_SESSION = text("""
-    update published set session_id = null
-    where session_id is not null
-      and ((cast(:session_id as text) is not null and session_id = :session_id) or trace_id = :trace_id)
+_FORGET_SESSION = text(f"""
+    with forgotten as (
+        update published set session_id = null
+        where session_id is not null and {matches_sql()}
+        returning 1
+    )
+    select count(*) from forgotten
 """)
 
 NOTE = ("observation and trace ids stay, without the session, so the ingester never reads the call from "
         "Langfuse again; they go after DISTILLERY_INGESTER_RETENTION_DAYS")
 
 
-class SqlErasureStore(AbstractErasureStore):
+class SqlErasureStore(StatementErasureStore):
     """Removes the caller's session id from the record of published generations."""
 
     def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    async def erase(self, caller: Caller) -> list[StoreErasure]:
-        changed = (await self._conn.execute(_FORGET_SESSION, {"session_id": caller.session_id,
-                                                              "trace_id": caller.trace_id})).rowcount
-        return erasures(changed)
+        super().__init__(conn, _FORGET_SESSION, erasures)
 
 
 def erasures(changed: int) -> list[StoreErasure]:

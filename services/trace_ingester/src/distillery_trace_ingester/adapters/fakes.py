@@ -233,17 +233,14 @@ class FakeIngesterDatabase:
 
 
 class FakeErasureStore(AbstractErasureStore):
-    """Forgets the caller's session in a FakeIngesterState; records each caller."""
+    """Forgets the caller's session in a FakeIngesterState."""
 
     def __init__(self, state: FakeIngesterState) -> None:
         self.state = state
-        self.erased: list[Caller] = []
 
     async def erase(self, caller: Caller) -> list[StoreErasure]:
-        self.erased.append(caller)
-        hit = [key for key, claim in self.state.published.items() if claim.session_id is not None
-               and ((caller.session_id is not None and claim.session_id == caller.session_id)
-                    or claim.trace_id == caller.trace_id)]
+        hit = [key for key, claim in self.state.published.items()
+               if claim.session_id is not None and caller.matches(claim.session_id, claim.trace_id)]
         for key in hit:
             self.state.published[key] = replace(self.state.published[key], session_id=None)
         return erasures(len(hit))
