@@ -88,8 +88,20 @@ MODULES = (
     Module(
         "cleaner-truncation", CLEANER, ("domain/truncation.py",), "services/cleaner/tests", ("test_truncation.py",)
     ),
-    Module("cleaner-screen", CLEANER, ("domain/screen.py",), "services/cleaner/tests", ("test_filters.py",)),
-    Module("cleaner-dedup", CLEANER, ("domain/dedup.py",), "services/cleaner/tests", ("test_dedup.py",)),
+    Module(
+        "cleaner-screen",
+        CLEANER,
+        ("domain/screen.py",),
+        "services/cleaner/tests",
+        ("test_filters.py", "test_screen.py", "test_dedup_resolve.py"),
+    ),
+    Module(
+        "cleaner-dedup",
+        CLEANER,
+        ("domain/dedup.py",),
+        "services/cleaner/tests",
+        ("test_dedup.py", "test_dedup_resolve.py"),
+    ),
     Module("cleaner-pii", CLEANER, ("domain/pii.py", "domain/spoken.py"), "services/cleaner/tests",
            ("test_pii.py", "test_pii_detection.py", "test_spoken.py")),
     Module(

@@ -77,7 +77,7 @@ class Cleaner:
         self.fingerprints = Fingerprinter(config.near_duplicates, salt=f"{version}:{self.config_hash}".encode())
         self.tokenizer = tokenizer_for(config.base_model)
         self.messages = MessageCleaner(TextCleaner(PiiRedactor(config.pii)), self.tokenizer, self.fingerprints)
-        self._priming = self.tokenizer.count_example({"messages": []})
+        self._priming = self.tokenizer.count_example({})  # the reply priming every example costs
         self._tool_facts = lru_cache(maxsize=1024)(self._tool_facts_of)
 
     def prime(self, traces: Iterable[TraceCaptured]) -> None:
@@ -130,9 +130,8 @@ class Cleaner:
         if not tools_json:
             return b"", 0
         tools = [json.loads(t) for t in tools_json]
-        tools = [{k: v for k, v in t.items() if v is not None} for t in tools]
         canonical = json.dumps(tools, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        tokens = self.tokenizer.count_example({"messages": [], "tools": tools}) - self._priming
+        tokens = self.tokenizer.count_example({"tools": tools}) - self._priming
         return canonical.encode(), tokens
 
     def fingerprint(self, candidates: Sequence[Candidate]) -> None:

@@ -1,0 +1,124 @@
+"""What screening hands to deduplication: the candidate's hash, id, token count and fingerprint.
+
+The filters' verdicts are in test_filters.py; here, a generation that passes them.
+"""
+
+from __future__ import annotations
+
+from cleaner_samples import CALL, SYSTEM, TOOLS, text_turn, trace
+
+from distillery_cleaner.domain.config import CleanerConfig, NearDuplicates
+from distillery_cleaner.domain.screen import Candidate, Cleaner, scope_id_of
+from distillery_contracts.examples import RejectReason, derive_example_id
+
+QUIET = CleanerConfig(pii={"ner": False})
+"""Names found by pattern only: these tests are about what comes after PII."""
+
+
+def candidate(t, config: CleanerConfig = QUIET, version: str = "0.1.0") -> Candidate:
+    result = Cleaner(config, version).screen(t)
+    assert isinstance(result, Candidate), result
+    return result
+
+
+def test_the_scope_of_an_index_is_a_stable_signed_64_bit_number():
+    # Stored with every indexed example: a new release must find the ids its predecessor wrote.
+    assert scope_id_of("0.1.0", "74c769ab86d6b9f7") == 2637278931294970618
+    assert scope_id_of("0.3.0", "74c769ab86d6b9f7") == -4341173992597412537
+    assert Cleaner(QUIET, "0.1.0").scope_id == scope_id_of("0.1.0", QUIET.config_hash)
+
+
+def test_the_same_conversation_in_another_call_has_the_same_hash_and_id():
+    first = candidate(trace(1, session="call-a"))
+    again = candidate(trace(2, session="call-b"))
+    assert first.content_hash == again.content_hash
+    assert first.example_id == again.example_id == derive_example_id(first.content_hash, "0.1.0",
+                                                                      QUIET.config_hash)
+    assert candidate(trace(1), version="0.2.0").example_id != first.example_id
+
+
+def test_a_different_message_or_tool_list_changes_the_hash():
+    base = candidate(trace()).content_hash
+    other_line = [*CALL[:-1], {"role": "user", "content": "Half nine works, thanks."}]
+    assert candidate(trace(messages=other_line)).content_hash != base
+    assert candidate(trace(tools=TOOLS[::-1])).content_hash != base
+    assert candidate(trace(tools=TOOLS[:1] + TOOLS[1:])).content_hash == base
+
+
+def test_the_hash_separates_messages_so_moving_text_between_them_changes_it():
+    one = text_turn(1, "Hi. Is the clinic open", "Yes, until six o'clock today.", session="a")
+    two = text_turn(2, "Hi. Is the clinic open Yes,", " until six o'clock today.", session="b")
+    assert candidate(one).content_hash != candidate(two).content_hash
+
+
+def test_a_tools_list_is_hashed_and_counted_as_written():
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Are you open on Saturday?"}]
+    answer = {"role": "assistant", "content": "Yes, from nine until one."}
+    with_tools = candidate(trace(messages=messages, output=answer))
+    without = candidate(trace(messages=messages, output=answer, tools=[]))
+    assert with_tools.content_hash != without.content_hash
+    cleaner = Cleaner(QUIET, "0.1.0")
+    for made in (with_tools, without):
+        assert made.token_count == cleaner.tokenizer.count_example(made.example.as_dict())
+    assert with_tools.token_count > without.token_count
+
+
+def test_the_token_count_is_what_the_fine_tuning_line_costs():
+    made = candidate(text_turn(1, "Is the clinic open on Saturday?", "Yes, from nine until one.", session="a"))
+    cleaner = Cleaner(QUIET, "0.1.0")
+    assert made.token_count == cleaner.tokenizer.count_example(made.example.as_dict())
+
+
+def test_shingles_come_from_the_conversation_not_the_system_prompt_and_only_when_near_duplicates_are_on():
+    made = candidate(text_turn(1, "Is the clinic open on Saturday?", "Yes, from nine until one.", session="a"))
+    assert made.shingles and not any("liffey" in s for s in made.shingles)
+    assert any("saturday" in s for s in made.shingles)
+    off = CleanerConfig(pii={"ner": False}, near_duplicates=NearDuplicates(enabled=False))
+    assert candidate(trace(), off).shingles == set()
+
+
+def test_fingerprints_go_to_candidates_with_shingles_only():
+    cleaner = Cleaner(QUIET, "0.1.0")
+    made = cleaner.screen(trace())
+    empty = cleaner.screen(trace(2))
+    empty.shingles = set()
+    cleaner.fingerprint([made, empty])
+    assert made.signature is not None and len(made.signature) == 4 * QUIET.near_duplicates.num_perm
+    assert made.band_keys == cleaner.fingerprints.band_keys(made.signature)
+    assert len(made.band_keys) == cleaner.fingerprints.layout.bands
+    assert (empty.signature, empty.band_keys) == (None, [])
+
+
+def test_band_keys_are_stable_per_version_and_configuration():
+    # The index stores them: the same conversation must map to the same keys after a restart.
+    cleaner = Cleaner(QUIET, "0.1.0")
+    made = cleaner.screen(trace())
+    cleaner.fingerprint([made])
+    again = Cleaner(QUIET, "0.1.0")
+    copy = again.screen(trace(2, session="other"))
+    again.fingerprint([copy])
+    assert copy.band_keys == made.band_keys
+    other_version = Cleaner(QUIET, "0.2.0")
+    moved = other_version.screen(trace())
+    other_version.fingerprint([moved])
+    assert moved.signature == made.signature and moved.band_keys != made.band_keys
+
+
+def test_prime_hands_every_message_of_the_answered_generations_to_pii_at_once():
+    cleaner = Cleaner(QUIET, "0.1.0")
+    seen = []
+    cleaner.messages.prime = lambda messages: seen.append(list(messages))  # type: ignore[method-assign]
+    answered, unanswered = trace(1), trace(2, output=None, messages=[{"role": "user", "content": "Hello?"}])
+    cleaner.prime([answered, unanswered])
+    assert len(seen) == 1
+    assert [m.content for m in seen[0]] == [m.content for m in (*answered.input_messages, answered.output)]
+
+
+def test_pii_drop_names_every_kind_found_and_a_redaction_alone_does_not_drop():
+    drop_cards = CleanerConfig(pii={"ner": False, "drop": ["CARD"]})
+    with_phone = trace()
+    assert isinstance(Cleaner(drop_cards, "0.1.0").screen(with_phone), Candidate)
+    card = text_turn(1, "My card is 4111 1111 1111 1111, call me on 087 765 4321.", "Thanks, noted.", session="a")
+    dropped = Cleaner(drop_cards, "0.1.0").screen(card)
+    assert dropped.reason is RejectReason.PII
+    assert dropped.detail == "personal data found: CARD×1, PHONE×2"  # the clinic's own number too
