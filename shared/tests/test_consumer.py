@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
+from aiokafka.structs import ConsumerRecord
+from runtime_records import raw_record
 from sqlalchemy.exc import OperationalError
 
 from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.samples import sample_trace_captured
-from distillery_contracts.envelope import Envelope
 from distillery_contracts.traces import TraceCaptured
 from distillery_runtime.consumer import BatchProcessor, Delivery, Subscription, delivery_of
 from distillery_runtime.deadletter import FakeDeadLetterSink
@@ -17,22 +16,8 @@ from distillery_runtime.errors import PermanentError
 from distillery_runtime.uow import FakeUnitOfWork
 
 
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-def record(offset: int, observation_id: str | None = None, *, value: bytes | None = None) -> Record:
-    event = sample_trace_captured(observation_id=observation_id or f"obs-{offset}")
-    envelope = Envelope.new(event_type="TraceCaptured", schema_version=1, producer="test/1",
-                            event_id=event.event_id())
-    return Record(TRACES_RAW, 0, offset, b"call-1",
-                  value if value is not None else event.model_dump_json().encode(), envelope.to_headers())
+def record(offset: int, observation_id: str | None = None, *, value: bytes | None = None) -> ConsumerRecord:
+    return raw_record(sample_trace_captured(observation_id=observation_id or f"obs-{offset}"), offset, value=value)
 
 
 class Handler:
@@ -110,13 +95,12 @@ async def test_database_outage_is_raised_for_a_rewind_not_dead_lettered():
     assert uow.applied == set()
 
 
-def scored_record(offset: int) -> Record:
+def scored_record(offset: int) -> ConsumerRecord:
     from distillery_contracts.samples.pipeline import sample_score
     from distillery_contracts.traces import TraceScored
 
     event = TraceScored(project_id="p", observation_id="obs-x", trace_id="t", scores=[sample_score()])
-    envelope = Envelope.new(event_type="TraceScored", schema_version=1, producer="test/1", event_id=f"score-{offset}")
-    return Record(TRACES_RAW, 0, offset, b"call-1", event.model_dump_json().encode(), envelope.to_headers())
+    return raw_record(event, offset, event_id=f"score-{offset}")
 
 
 async def test_a_handler_receives_only_the_event_types_its_subscription_names():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import ConsumerRecord
+from runtime_records import raw_record
 
-from distillery_contracts.envelope import Envelope
 from distillery_contracts.registry import EXAMPLES_REJECTED, TRACES_RAW, get_topic
 from distillery_contracts.samples import sample_example_rejected, sample_trace_captured
 from distillery_contracts.traces import TraceCaptured
@@ -24,11 +24,8 @@ LIMIT = 50_000
 def record(offset: int, *, note: str = "") -> ConsumerRecord:
     """A trace at ``offset`` as the consumer reads it; ``note`` (in its metadata) makes its body
     as long as wanted."""
-    event = sample_trace_captured(observation_id=f"obs-{offset}", metadata={"note": note} if note else {})
-    envelope = Envelope.new(event_type="TraceCaptured", schema_version=1, producer="test/1",
-                            event_id=event.event_id())
-    value = event.model_dump_json().encode()
-    return ConsumerRecord(TRACES_RAW, 0, offset, 0, 0, b"call-1", value, None, 6, len(value), envelope.to_headers())
+    return raw_record(sample_trace_captured(observation_id=f"obs-{offset}", metadata={"note": note} if note else {}),
+                      offset)
 
 
 def rejection(detail_bytes: int, observation_id: str = "obs-0"):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 import structlog
+from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel, ValidationError
+from runtime_records import raw_record
 
 from distillery_contracts.upcasting import InvalidPayload
 from distillery_runtime.consumer import BatchProcessor, Subscription
@@ -15,7 +15,6 @@ from distillery_runtime.errors import PermanentError
 from distillery_runtime.safe_errors import safe_summary
 from distillery_runtime.uow import FakeUnitOfWork
 
-from distillery_contracts.envelope import Envelope
 from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.samples import sample_trace_captured
 from distillery_contracts.traces import TraceCaptured
@@ -23,21 +22,8 @@ from distillery_contracts.traces import TraceCaptured
 CALLER = "Jane Doe 4111 1111 1111 1111"
 
 
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-def record(offset: int) -> Record:
-    event = sample_trace_captured(observation_id=f"obs-{offset}")
-    envelope = Envelope.new(event_type="TraceCaptured", schema_version=1, producer="test/1",
-                            event_id=event.event_id())
-    return Record(TRACES_RAW, 0, offset, b"call-1", event.model_dump_json().encode(), envelope.to_headers())
+def record(offset: int) -> ConsumerRecord:
+    return raw_record(sample_trace_captured(observation_id=f"obs-{offset}"), offset)
 
 
 class Handler:
