@@ -15,11 +15,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from recorded_streams import feed, recorded_cycle  # noqa: E402
 
-from distillery_console.adapters.fakes import FakeConsoleStore  # noqa: E402
+from distillery_console.adapters.fakes import FakeConsoleStore, FakeDataStore  # noqa: E402
 
 
 @pytest.fixture
-async def fed_store() -> FakeConsoleStore:
+def data_store() -> FakeDataStore:
+    """The Data page's fake store, fed with ``fed_store``."""
+    return FakeDataStore()
+
+
+@pytest.fixture
+async def fed_store(data_store) -> FakeConsoleStore:
     store = FakeConsoleStore()
-    await feed(store, recorded_cycle())
+    data_store.items = store
+    await feed(store, recorded_cycle(), data_store)
     return store

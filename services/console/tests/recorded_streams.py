@@ -4,7 +4,9 @@ unit tests feed it to the fake store, its integration and browser tests to a rea
 Cycle ``cycle-0042``: dataset v2 (v1 belonged to the cycle before), a fine-tuning job with
 its losses, an offline evaluation that passed, twelve scored prompts (every third one
 hallucinated, one answer that is a ``<script>``), and a rollout that started, advanced to
-25 % and then held on the hallucination gate.
+25 % and then held on the hallucination gate. For the Data page: two accepted examples and
+five rejected ones of cleaner ``cleaner-7``, and one dead letter of ``traces.raw`` whose
+message (a whole one, with its envelope headers) can be republished.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from distillery_console.adapters.store import AbstractConsoleStore
 from distillery_console.app import build
 from distillery_console.config import ConsoleSettings
+from distillery_console.adapters.data_store import AbstractDataStore
+from distillery_console.adapters.fakes import FakeDataStore, FakeErasureStore
 from distillery_console.handlers import Handlers
 from distillery_contracts.base import Event
 from distillery_contracts.common import Comparator
@@ -23,13 +27,18 @@ from distillery_contracts.registry import (
     DATASETS_BUILT,
     EVALUATIONS_COMPLETED,
     EVALUATIONS_ITEMS,
+    EXAMPLES_ACCEPTED,
     EXAMPLES_REJECTED,
     FINETUNE_JOBS,
     ROLLOUT_DECISIONS,
     ROUTING_TABLE,
+    TRACES_RAW,
 )
 from distillery_contracts.rollout import RolloutDecision
 from distillery_contracts.samples import (
+    sample_dead_lettered,
+    sample_example_accepted,
+    sample_lineage,
     sample_dataset_built,
     sample_evaluation_completed,
     sample_evaluation_item_scored,
@@ -52,6 +61,10 @@ STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s42"
 TEACHER = "gpt-4.1"
 ITEMS = 12
 SCRIPT_ANSWER = "<script>window.pwned = 1</script> Thursday at 9:30."
+CLEANER = "cleaner-7"
+ACCEPTED_TRACE = "tr-accepted-1"
+LETTER_EVENT_ID = "tc-obs-0003"
+"""Event id the dead-lettered message carries: what a republish puts back on traces.raw."""
 HOLD_INTERVAL = (0.031, 0.094)
 """The hallucination rate's interval at the hold: above the threshold 0.03."""
 
@@ -62,13 +75,20 @@ def hallucinated(i: int) -> bool:
 
 def recorded_cycle() -> list[tuple[str, Event]]:
     """(topic, event) in the order they happened."""
-    cleaner = "cleaner-7"
+    cleaner = CLEANER
     events: list[tuple[str, Event]] = [
         (DATASETS_BUILT, sample_dataset_built(dataset_id="ds-0041", version=1, cycle_id="cycle-0041",
                                               cleaner_versions=[cleaner], built_at=T0 - timedelta(days=7))),
         *[(EXAMPLES_REJECTED, sample_example_rejected(rejection_id=f"rej-{i}", cleaner_version=cleaner,
-                                                      reason="hallucination" if i < 3 else "too_long"))
+                                                      reason="hallucination" if i < 3 else "too_long",
+                                                      lineage=sample_lineage(observation_id=f"obs-r{i}",
+                                                                             trace_id=f"tr-rejected-{i}")))
           for i in range(5)],
+        *[(EXAMPLES_ACCEPTED, sample_example_accepted(
+            example_id=f"ex-{i}", cleaner_version=cleaner, accepted_at=T0 - timedelta(minutes=10 - i),
+            lineage=sample_lineage(observation_id=f"obs-a{i}", trace_id=ACCEPTED_TRACE if i == 0 else f"tr-a{i}",
+                                   session_id=f"call-a{i}"))) for i in range(2)],
+        (f"{TRACES_RAW}.dlq", dead_letter()),
         (DATASETS_BUILT, sample_dataset_built(dataset_id="ds-0042", version=2, cycle_id=CYCLE,
                                               cleaner_versions=[cleaner], built_at=T0)),
     ]
@@ -91,6 +111,15 @@ def recorded_cycle() -> list[tuple[str, Event]]:
     return events
 
 
+def dead_letter():  # noqa: ANN201 - a DeadLettered
+    """A TraceCaptured the cleaner gave up on, carried whole with its envelope headers."""
+    headers = {"event-id": LETTER_EVENT_ID, "event-type": "TraceCaptured", "schema-version": "1",
+               "produced-at": T0.isoformat(), "producer": "trace-ingester/1.0.0"}
+    return sample_dead_lettered(consumer_group="distillery.cleaner.main", original_key="call-dl",
+                                original_headers=headers, failed_at=T0 + timedelta(minutes=30),
+                                original_value='{"trace_id": "tr-dl", "session_id": "call-dl", "observation_id": "obs-0003"}')
+
+
 def item(i: int):  # noqa: ANN201 - an EvaluationItemScored
     bad = hallucinated(i)
     text = SCRIPT_ANSWER if i == 1 else (
@@ -104,7 +133,7 @@ def item(i: int):  # noqa: ANN201 - an EvaluationItemScored
              "fact_check": f"11:{i:02d} is not among the slots the tool returned" if bad else None,
              "judge_outcome": "loss" if bad else "tie", "similarity": 0.8 if bad else 0.97},
         ],
-        scored_at=T0 + timedelta(hours=4, minutes=i))
+        scored_at=T0 + timedelta(hours=4, minutes=i), trace_id=ACCEPTED_TRACE if i == 2 else f"tr-item-{i}")
 
 
 def decisions():  # noqa: ANN201 - RolloutDecided, oldest first
@@ -130,11 +159,13 @@ def decisions():  # noqa: ANN201 - RolloutDecided, oldest first
     ]
 
 
-async def feed(store: AbstractConsoleStore, events: list[tuple[str, Event]]) -> None:
+async def feed(store: AbstractConsoleStore, events: list[tuple[str, Event]],
+               data: AbstractDataStore | None = None) -> None:
     """Deliver each event to the handler its topic has in the console's service spec."""
     spec = build(RuntimeSettings(), ConsoleSettings())
     by_topic = {s.topic.name: s for s in spec.subscriptions}
-    handlers = Handlers(lambda _: store)
+    data = data or FakeDataStore()
+    handlers = Handlers(lambda _: store, lambda _: data, lambda _: FakeErasureStore(store, data))  # type: ignore[arg-type]
     for topic, event in events:
         sub = by_topic[topic]
         bound = getattr(handlers, sub.handler.__name__)

@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from starlette.routing import BaseRoute
 
 import distillery_console
 from distillery_console import NAME, SCHEMA
+from distillery_console import services
+from distillery_console.adapters.data_store import AbstractDataStore, SqlDataStore
+from distillery_console.adapters.erasure_store import SqlErasureStore
+from distillery_console.adapters.health import HealthBoard, LiveHealthProbe
 from distillery_console.adapters.store import AbstractConsoleStore, SqlConsoleStore
 from distillery_console.config import ConsoleSettings
+from distillery_console.data_views import DataViews, sql_data_stores
 from distillery_console.handlers import Handlers
 from distillery_console.http import console_routes
 from distillery_console.views import ConsoleViews, sql_stores
 from distillery_contracts.commands import RolloutCommand
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
-from distillery_contracts.examples import ExampleRejected
+from distillery_contracts.deadletter import DeadLettered
+from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.finetune import FinetuneJobChanged
 from distillery_contracts.registry import (
     COMMANDS_ROLLOUT,
     DATASETS_BUILT,
     EVALUATIONS_COMPLETED,
     EVALUATIONS_ITEMS,
+    EXAMPLES_ACCEPTED,
     EXAMPLES_REJECTED,
     FINETUNE_JOBS,
     ROLLOUT_DECISIONS,
     ROUTING_TABLE,
+    TOPICS,
     get_topic,
 )
 from distillery_contracts.rollout import RolloutDecided
@@ -36,9 +44,13 @@ from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime.clock import utc_now
 from distillery_runtime.consumer import E, BatchHandler, Subscription
 from distillery_runtime.entrypoint import load_settings
+from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
+from distillery_runtime.errors import ConfigError
+from distillery_runtime.retention import pruning_worker
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.uow import UnitOfWork
+from distillery_runtime.worker import Worker
 
 __all__ = ["NAME", "SCHEMA", "build"]
 
@@ -48,13 +60,15 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
     """The service; ``console`` defaults to the ``DISTILLERY_CONSOLE_*`` environment."""
     console = console or load_settings(ConsoleSettings)
     signers = console.signers()
-    handlers = Handlers(sql_store)
+    handlers = Handlers(sql_store, sql_data_store, sql_erasure_store)
     sub = partial(_subscription, console.read_model)
+    board = HealthBoard(LiveHealthProbe(console.health_urls, settings.kafka_bootstrap))
 
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
         views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size)
+        data = DataViews(sql_data_stores(ctx.sessions), console.page_size, console.langfuse_host)
         return console_routes(views, ctx.new_uow, clock, console.refresh_s, console.langfuse_host,
-                              signers)
+                              signers, data=data, data_store=sql_data_store, health=board)
 
     return ServiceSpec.of(
         distillery_console,
@@ -65,12 +79,52 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
             sub(EVALUATIONS_COMPLETED, EvaluationCompleted, handlers.on_evaluation_completed),
             sub(EVALUATIONS_ITEMS, EvaluationItemScored, handlers.on_evaluation_item_scored),
             sub(ROLLOUT_DECISIONS, RolloutDecided, handlers.on_rollout_decided),
+            sub(EXAMPLES_ACCEPTED, ExampleAccepted, handlers.on_example_accepted),
             sub(EXAMPLES_REJECTED, ExampleRejected, handlers.on_example_rejected),
             sub(COMMANDS_ROLLOUT, RolloutCommand, handlers.on_rollout_command),
+            *[sub(f"{topic}.dlq", DeadLettered, handlers.on_dead_lettered)
+              for topic in _dead_letter_topics(console)],
+            erasure_subscription(NAME, handlers.on_erase_caller),
         ],
+        background=[_retention(console, settings, clock), _health(board, console, clock)],
         routes=routes,
         public_routes=True,  # pages people open in a browser; /metrics still needs a bearer token
     )
+
+
+def sql_data_store(uow: UnitOfWork) -> AbstractDataStore:
+    return SqlDataStore(uow.session)
+
+
+def sql_erasure_store(uow: UnitOfWork) -> AbstractErasureStore:
+    return SqlErasureStore(uow.session)
+
+
+def _dead_letter_topics(console: ConsoleSettings) -> list[str]:
+    unknown = sorted(set(console.dead_letter_topics) - set(TOPICS))
+    if unknown:
+        raise ConfigError(f"DISTILLERY_CONSOLE_DEAD_LETTER_TOPICS: no topic {', '.join(unknown)}")
+    return console.dead_letter_topics or list(TOPICS)
+
+
+def _retention(console: ConsoleSettings, settings: RuntimeSettings, clock: Callable[[], datetime]) -> Worker:
+    """The tables that can hold a caller's words, each kept for its own number of days."""
+    retention = {"eval_items": timedelta(days=console.item_retention_days),
+                 "examples": timedelta(days=console.example_retention_days),
+                 "dead_letters": timedelta(days=console.dead_letter_retention_days)}
+
+    async def prune(uow: UnitOfWork, limit: int) -> int:
+        return await services.forget_old_rows(sql_data_store(uow), clock(), retention, limit)
+
+    return pruning_worker("forget_old_rows", prune, settings)
+
+
+def _health(board: HealthBoard, console: ConsoleSettings, clock: Callable[[], datetime]) -> Worker:
+    async def step(_: ServiceContext) -> bool:
+        await board.refresh(clock())
+        return False
+
+    return Worker("probe_health", step, max(console.refresh_s, console.health_interval_s))
 
 
 def sql_store(uow: UnitOfWork) -> AbstractConsoleStore:
@@ -81,5 +135,6 @@ def sql_store(uow: UnitOfWork) -> AbstractConsoleStore:
 def _subscription(read_model: str, topic: str, event: type[E], handler: BatchHandler[E]) -> Subscription[E]:
     """One consumer group per topic and read model, read from the earliest offset on its first
     start: a new read model is the replay of every topic."""
-    stream = topic.removeprefix("distillery.").rsplit(".v", 1)[0]
+    stream = topic.removeprefix("distillery.").replace(".dlq", "").rsplit(".v", 1)[0]
+    stream += ".dlq" if topic.endswith(".dlq") else ""
     return Subscription(get_topic(topic), event, handler, group=f"distillery.{NAME}.{read_model}.{stream}")

@@ -32,7 +32,46 @@ class ConsoleSettings(BaseSettings):
         "comma-separated: each command is signed with the chosen operator's key, as the controller "
         "requires. Empty: commands are sent unsigned, and a controller that verifies refuses them.")
     langfuse_host: str | None = Field(default=None,
-                                      description="Langfuse URL; when set, answers link to their trace there.")
+                                      description="Langfuse URL; when set, answers and the Data page's examples "
+                                      "link to their trace there (<host>/project/<project>/traces/<trace id>).")
+    item_retention_days: float = Field(default=90.0, gt=0,
+                                       description="Days the read model keeps an evaluation item (a prompt and "
+                                       "its answers: a caller's words when the prompt came from a call).")
+    example_retention_days: float = Field(default=30.0, gt=0,
+                                          description="Days the Data page keeps an accepted or rejected example "
+                                          "(as long as the broker keeps examples.accepted/rejected).")
+    dead_letter_retention_days: float = Field(default=30.0, gt=0,
+                                              description="Days the Data page keeps a dead letter, whose message "
+                                              "may hold a caller's words (as long as the broker keeps <topic>.dlq).")
+    dead_letter_topics: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Topics whose dead letters (<topic>.dlq) the Data page shows, comma-separated; "
+        "empty: every topic's.")
+    health_urls: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Services the overview shows as up or down, as name=url pairs, comma-separated "
+        "(e.g. cleaner=http://cleaner:8080): the console asks each url's /readyz, which needs no token.")
+    health_interval_s: float = Field(default=15.0, gt=0,
+                                     description="Seconds between two probes of the services' health and the "
+                                     "consumer groups' lag (never less than refresh_s).")
+
+    @field_validator("dead_letter_topics", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("health_urls", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            pairs = [part.strip().partition("=") for part in value.split(",") if part.strip()]
+            bad = [name for name, eq, url in pairs if not eq or not name.strip() or not url.strip()]
+            if bad:
+                raise ValueError(f"expected name=url pairs, got {', '.join(bad)!r}")
+            return {name.strip(): url.strip().rstrip("/") for name, _, url in pairs}
+        return value
 
     @field_validator("operator_keys", mode="before")
     @classmethod

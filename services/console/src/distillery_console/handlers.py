@@ -9,25 +9,33 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from distillery_console import services
+from distillery_console.adapters.data_store import AbstractDataStore
 from distillery_console.adapters.store import AbstractConsoleStore
 from distillery_contracts.commands import RolloutCommand
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
-from distillery_contracts.examples import ExampleRejected
+from distillery_contracts.deadletter import DeadLettered
+from distillery_contracts.examples import ExampleAccepted, ExampleRejected
+from distillery_contracts.privacy import EraseCaller
 from distillery_contracts.finetune import FinetuneJobChanged
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime.consumer import Delivery
+from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.uow import UnitOfWork
 
 StoreFactory = Callable[[UnitOfWork], AbstractConsoleStore]
+DataStoreFactory = Callable[[UnitOfWork], AbstractDataStore]
+ErasureFactory = Callable[[UnitOfWork], AbstractErasureStore]
 
 
 class Handlers:
-    """The batch handlers over the store of each unit of work."""
+    """The batch handlers over the stores of each unit of work."""
 
-    def __init__(self, store: StoreFactory) -> None:
+    def __init__(self, store: StoreFactory, data: DataStoreFactory, erasure: ErasureFactory) -> None:
         self.store = store
+        self.data = data
+        self.erasure = erasure
 
     async def on_route_table_updated(self, uow: UnitOfWork, deliveries: list[Delivery[RouteTableUpdated]]) -> None:
         await services.record_route_tables(self.store(uow), [d.event for d in deliveries])
@@ -50,7 +58,16 @@ class Handlers:
         await services.record_decisions(self.store(uow), [d.event for d in deliveries])
 
     async def on_example_rejected(self, uow: UnitOfWork, deliveries: list[Delivery[ExampleRejected]]) -> None:
-        await services.record_rejections(self.store(uow), [d.event for d in deliveries])
+        await services.record_rejections(self.store(uow), self.data(uow), [d.event for d in deliveries])
+
+    async def on_example_accepted(self, uow: UnitOfWork, deliveries: list[Delivery[ExampleAccepted]]) -> None:
+        await services.record_accepted(self.data(uow), [d.event for d in deliveries])
+
+    async def on_dead_lettered(self, uow: UnitOfWork, deliveries: list[Delivery[DeadLettered]]) -> None:
+        await services.record_dead_letters(self.data(uow), [(d.event_id, d.event) for d in deliveries])
+
+    async def on_erase_caller(self, uow: UnitOfWork, deliveries: list[Delivery[EraseCaller]]) -> None:
+        await services.erase_callers(uow, self.erasure(uow), [d.event for d in deliveries])
 
     async def on_rollout_command(self, uow: UnitOfWork, deliveries: list[Delivery[RolloutCommand]]) -> None:
         await services.record_commands(self.store(uow), [(d.envelope.event_type, d.event) for d in deliveries])

@@ -4,6 +4,11 @@
 - ``GET /cycles/{cycle_id}``: a cycle from dataset to rollout.
 - ``GET /evaluations/{run_id}/answers``: answer by answer (``?failing=1``, ``?page=N``).
 - ``POST /rollouts/{rollout_id}/steer``: pause, resume, abort or advance, as the CLI does.
+- ``GET /data``: a cleaner version's examples (``?version=``, ``?kind=accepted|rejected``,
+  ``?reason=``, ``?page=N``), each with its Langfuse trace.
+- ``GET /data/dead-letters``: dead letters by topic and reason (``?topic=``, ``?reason=``).
+- ``POST /data/dead-letters/republish``: put a letter's message back on its topic, as an
+  operator, with the same rules as steering.
 
 Every model answer reaches the page through ``{{ }}`` with autoescaping on, so it is text,
 never markup; the only script is the package's own static file.
@@ -24,7 +29,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from distillery_console import __version__
-from distillery_console.services import STEERING, SteeringRefused, steer_rollout
+from distillery_console.adapters.health import HealthBoard
+from distillery_console.data_views import DataViews
+from distillery_console.handlers import DataStoreFactory
+from distillery_console.services import STEERING, SteeringRefused, republish_dead_letter, steer_rollout
 from distillery_console.views import ConsoleViews
 from distillery_runtime.signing import SigningKey
 from distillery_runtime.uow import UnitOfWork
@@ -53,11 +61,18 @@ def templates() -> Environment:
 
 def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock: Callable[[], datetime],
                    refresh_s: float, langfuse_host: str | None = None,
-                   signers: Mapping[str, SigningKey] | None = None) -> Sequence[BaseRoute]:
-    """The pages; ``signers``: the operators' keys by identity (the page offers those identities)."""
+                   signers: Mapping[str, SigningKey] | None = None, *, data: DataViews | None = None,
+                   data_store: DataStoreFactory | None = None,
+                   health: HealthBoard | None = None) -> Sequence[BaseRoute]:
+    """The pages; ``signers``: the operators' keys by identity (the page offers those identities);
+    ``data`` and ``data_store``: the Data page's reads and its store in a unit of work (no Data
+    page without them); ``health``: the services' health and lag the overview shows."""
     env = templates()
     common = {"version": __version__, "refresh_ms": int(refresh_s * 1000), "actions": list(STEERING), "langfuse_host": langfuse_host,
-              "operators": sorted(signers or {})}
+              "operators": sorted(signers or {}), "has_data": data is not None}
+
+    def health_now() -> object:
+        return health.snapshot if health else None
 
     def page(name: str, status: int = 200, **context: object) -> HTMLResponse:
         html = env.get_template(name).render(**common, **context)
@@ -65,10 +80,10 @@ def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock
 
     async def overview(request: Request) -> Response:
         notice = request.query_params.get("sent")
-        return page("overview.html", overview=await views.overview(), notice=notice)
+        return page("overview.html", overview=await views.overview(), notice=notice, health=health_now())
 
     async def live(_: Request) -> Response:
-        return page("_live.html", overview=await views.overview())
+        return page("_live.html", overview=await views.overview(), health=health_now())
 
     async def cycle(request: Request) -> Response:
         cycle_id = request.path_params["cycle_id"]
@@ -94,11 +109,47 @@ def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock
                                         str(form.get("reason", "")), form.get("confirm") == "yes", clock, signers)
                 await uow.commit()
         except SteeringRefused as exc:
-            return page("overview.html", 400, overview=await views.overview(), error=str(exc))
+            return page("overview.html", 400, overview=await views.overview(), error=str(exc), health=health_now())
         sent = f"{command.event_type} sent for {rollout_id} as {command.requested_by}"
         return RedirectResponse(f"/?sent={quote(sent)}", status_code=303)
 
+    async def examples(request: Request) -> Response:
+        assert data is not None
+        q = request.query_params
+        view = await data.examples(q.get("version") or None, q.get("kind", "accepted"), q.get("reason") or None,
+                                   _int(q.get("page"), 1))
+        return page("data.html", view=view)
+
+    async def letters(request: Request, status: int = 200, **context: object) -> Response:
+        assert data is not None
+        q = request.query_params
+        view = await data.letters(q.get("topic") or None, q.get("reason") or None, _int(q.get("page"), 1))
+        return page("dead_letters.html", status, view=view, notice=q.get("sent"), **context)
+
+    async def republish(request: Request) -> Response:
+        assert data_store is not None
+        if not _same_origin(request):
+            return page("missing.html", 403, what="republishing is accepted only from the console's own pages")
+        form = await request.form()
+        letter_id = str(form.get("letter_id", ""))
+        try:
+            async with new_uow() as uow:
+                topic = await republish_dead_letter(data_store(uow), letter_id, str(form.get("operator", "")),
+                                                    str(form.get("reason", "")), form.get("confirm") == "yes",
+                                                    clock, signers)
+                await uow.commit()
+        except SteeringRefused as exc:
+            return await letters(request, 400, error=str(exc))
+        sent = f"{letter_id} republished to {topic} by {str(form.get('operator', '')).strip()}"
+        return RedirectResponse(f"/data/dead-letters?sent={quote(sent)}", status_code=303)
+
+    data_routes = [
+        Route("/data", examples, methods=["GET"]),
+        Route("/data/dead-letters", letters, methods=["GET"]),
+        Route("/data/dead-letters/republish", republish, methods=["POST"]),
+    ] if data is not None and data_store is not None else []
     return [
+        *data_routes,
         Route("/", overview, methods=["GET"]),
         Route("/live", live, methods=["GET"]),
         Route("/cycles/{cycle_id}", cycle, methods=["GET"]),

@@ -4,14 +4,25 @@ contract suite runs on both), and what was written kept in plain dicts to assert
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
+from distillery_console.adapters.data_store import AbstractDataStore
+from distillery_console.adapters.erasure_store import erasures
+from distillery_console.adapters.health import AbstractHealthProbe, GroupLag, ServiceHealth
 from distillery_console.adapters.store import AbstractConsoleStore, Cycle, JobPoint, OperatorAction
 from distillery_console.domain.cycles import CycleStep
+from distillery_console.domain.data import ExampleRow, LetterGroup, LetterRow
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
 from distillery_contracts.finetune import FinetuneJobChanged
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
+from distillery_contracts.privacy import StoreErasure
+from distillery_runtime.erasure import AbstractErasureStore, Caller
+from distillery_runtime.outbox import OutgoingMessage
 
 
 class FakeConsoleStore(AbstractConsoleStore):
@@ -118,3 +129,124 @@ class FakeConsoleStore(AbstractConsoleStore):
 
     async def operator_actions(self, rollout_id: str) -> list[OperatorAction]:
         return sorted((a for a in self.actions.values() if a.rollout_id == rollout_id), key=lambda a: a.requested_at)
+
+
+class FakeDataStore(AbstractDataStore):
+    """Examples and letters in dicts; ``outbox`` records what a republish queued."""
+
+    def __init__(self, items: FakeConsoleStore | None = None) -> None:
+        self.example_rows: dict[str, ExampleRow] = {}
+        self.letter_rows: dict[str, LetterRow] = {}
+        self.outbox: list[OutgoingMessage] = []
+        self.items = items
+        """The console store whose evaluation items retention forgets."""
+
+    async def save_examples(self, rows: list[ExampleRow]) -> None:
+        for row in rows:
+            self.example_rows.setdefault(row.example_id, row)
+
+    async def save_letters(self, rows: list[LetterRow]) -> None:
+        for row in rows:
+            self.letter_rows.setdefault(row.letter_id, row)
+
+    async def cleaner_versions(self) -> list[str]:
+        latest: dict[str, datetime] = {}
+        for r in self.example_rows.values():
+            latest[r.cleaner_version] = max(latest.get(r.cleaner_version, r.at), r.at)
+        return sorted(sorted(latest), key=lambda v: latest[v], reverse=True)
+
+    async def example_counts(self, cleaner_version: str) -> dict[str, int]:
+        counts = Counter((r.kind, r.reason or r.kind) for r in self.example_rows.values()
+                         if r.cleaner_version == cleaner_version)
+        ordered = sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
+        return {label: n for (_, label), n in ordered}
+
+    async def examples(self, cleaner_version: str, kind: str, reason: str | None, offset: int,
+                       limit: int) -> list[ExampleRow]:
+        chosen = [r for r in self.example_rows.values() if r.cleaner_version == cleaner_version and r.kind == kind
+                  and (reason is None or r.reason == reason)]
+        chosen.sort(key=lambda r: r.example_id)
+        return sorted(chosen, key=lambda r: r.at, reverse=True)[offset:offset + limit]
+
+    async def letter_groups(self) -> list[LetterGroup]:
+        counts = Counter((r.source_topic, r.error_type) for r in self.letter_rows.values())
+        done = Counter((r.source_topic, r.error_type) for r in self.letter_rows.values() if r.republished_at)
+        ordered = sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
+        return [LetterGroup(topic, error, n, done[(topic, error)]) for (topic, error), n in ordered]
+
+    async def letters(self, source_topic: str | None, error_type: str | None, offset: int,
+                      limit: int) -> list[LetterRow]:
+        chosen = sorted(self._letters(source_topic, error_type), key=lambda r: r.letter_id)
+        return sorted(chosen, key=lambda r: r.failed_at, reverse=True)[offset:offset + limit]
+
+    async def count_letters(self, source_topic: str | None, error_type: str | None) -> int:
+        return len(self._letters(source_topic, error_type))
+
+    async def letter(self, letter_id: str) -> LetterRow | None:
+        return self.letter_rows.get(letter_id)
+
+    async def republish(self, letter_id: str, message: OutgoingMessage, operator: str, reason: str,
+                        at: datetime) -> None:
+        self.outbox.append(message)
+        self.letter_rows[letter_id] = replace(self.letter_rows[letter_id], republished_by=operator,
+                                              republished_at=at, republish_reason=reason)
+
+    async def forget_examples(self, before: datetime, limit: int) -> int:
+        return _forget(self.example_rows, lambda r: r.at < before, limit)
+
+    async def forget_letters(self, before: datetime, limit: int) -> int:
+        return _forget(self.letter_rows, lambda r: r.failed_at < before, limit)
+
+    async def forget_items(self, before: datetime, limit: int) -> int:
+        if self.items is None:
+            return 0
+        return _forget(self.items.item_rows, lambda row: row[0].scored_at < before, limit)
+
+    def _letters(self, source_topic: str | None, error_type: str | None) -> list[LetterRow]:
+        return [r for r in self.letter_rows.values()
+                if (source_topic is None or r.source_topic == source_topic)
+                and (error_type is None or r.error_type == error_type)]
+
+
+def _forget(rows: dict[Any, Any], old: Callable[[Any], bool], limit: int) -> int:
+    doomed = [k for k, row in rows.items() if old(row)][:limit]
+    for k in doomed:
+        del rows[k]
+    return len(doomed)
+
+
+class FakeErasureStore(AbstractErasureStore):
+    """Erases from a fake console store and a fake data store as the SQL statement does."""
+
+    def __init__(self, console: FakeConsoleStore, data: FakeDataStore) -> None:
+        self.console = console
+        self.data = data
+
+    async def erase(self, caller: Caller) -> list[StoreErasure]:
+        s, tr = caller.session_id, caller.trace_id
+        traces = {tr} if tr else set()
+        traces |= {r.trace_id for r in self.data.example_rows.values() if s and r.session_id == s}
+        items = _forget(self.console.item_rows, lambda row: row[0].trace_id in traces, len(self.console.item_rows))
+        examples = _forget(self.data.example_rows, lambda r: (s and r.session_id == s) or r.trace_id == tr,
+                           len(self.data.example_rows))
+        letters = _forget(self.data.letter_rows,
+                          lambda r: (s and r.session_id == s) or (tr and r.trace_id == tr) or r.original_key == (s or tr),
+                          len(self.data.letter_rows))
+        return erasures(items, examples, letters)
+
+
+class FakeHealthProbe(AbstractHealthProbe):
+    """Answers what the test set; ``broker_down`` makes the lag unreadable."""
+
+    def __init__(self, services: list[ServiceHealth] | None = None, lags: list[GroupLag] | None = None) -> None:
+        self.up = services or []
+        self.lag_rows = lags or []
+        self.broker_down = False
+
+    async def services(self) -> list[ServiceHealth]:
+        return list(self.up)
+
+    async def lags(self) -> list[GroupLag]:
+        if self.broker_down:
+            raise ConnectionError("broker unreachable")
+        return list(self.lag_rows)

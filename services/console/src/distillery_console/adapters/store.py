@@ -180,7 +180,7 @@ class SqlConsoleStore(AbstractConsoleStore):
         if not items:
             return
         rows = [{"run_id": i.run_id, "item_id": i.item_id, "position": i.position, "failing": failing,
-                 "payload": i.model_dump(mode="json")} for i, failing in items]
+                 "payload": i.model_dump(mode="json"), "scored_at": i.scored_at, "trace_id": i.trace_id} for i, failing in items]
         stmt = insert(t.eval_items).values(rows)
         await self.session.execute(stmt.on_conflict_do_nothing())
 

@@ -1,7 +1,12 @@
 """The console's read model (schema chosen by the connection's search_path).
 
 Every row comes from an event on a topic, so dropping the schema and replaying the topics
-from the earliest offset rebuilds it; ``operator_actions`` too, from the commands topic.
+from the earliest offset rebuilds it; ``operator_actions`` too, from the commands topic. The
+one exception: who republished a dead letter (``dead_letters.republished_*``), which only
+the console records.
+
+``eval_items``, ``examples`` and ``dead_letters`` can hold a caller's words: each has a
+retention (config.py) and answers an erasure (adapters/erasure_store.py).
 """
 
 from __future__ import annotations
@@ -72,7 +77,11 @@ eval_items = Table(
     required("position", Integer),
     required("failing", Boolean),
     required("payload", JSONB, comment="The EvaluationItemScored."),
+    required("scored_at", Timestamp, comment="Retention: rows older than DISTILLERY_CONSOLE_ITEM_RETENTION_DAYS go."),
+    optional("trace_id", Text, comment="Langfuse trace of the prompt: what an erasure matches."),
     Index("eval_items_page", "run_id", "failing", "position"),
+    Index("eval_items_age", "scored_at"),
+    Index("eval_items_trace", "trace_id"),
 )
 
 decisions = Table(
@@ -84,6 +93,51 @@ decisions = Table(
     required("payload", JSONB, comment="The RolloutDecided."),
     Index("decisions_cycle", "cycle_id", "decided_at"),
     Index("decisions_rollout", "rollout_id", "decided_at"),
+)
+
+examples = Table(
+    "examples", metadata,
+    key("example_id", Text, comment="example_id of an ExampleAccepted, rejection_id of an ExampleRejected."),
+    required("kind", Text, comment="accepted or rejected."),
+    required("cleaner_version", Text),
+    optional("reason", Text, comment="Rejection reason, null for an accepted example."),
+    optional("detail", Text, comment="What failed (never PII values, by contract)."),
+    required("project_id", Text),
+    required("trace_id", Text),
+    optional("session_id", Text),
+    required("observation_id", Text),
+    optional("messages", JSONB, comment="An accepted example's messages (PII redacted), each cut to what the page shows."),
+    required("at", Timestamp, comment="When the cleaner decided, retention runs from it."),
+    Index("examples_page", "cleaner_version", "kind", "reason", "at"),
+    Index("examples_age", "at"),
+    Index("examples_session", "session_id"),
+    Index("examples_trace", "trace_id"),
+)
+
+dead_letters = Table(
+    "dead_letters", metadata,
+    key("letter_id", Text, comment="Event id of the DeadLettered: one row per message and consumer group."),
+    required("source_topic", Text),
+    optional("source_partition", Integer),
+    optional("source_offset", BigInteger),
+    optional("consumer_group", Text),
+    required("error_type", Text, comment="The reason the page groups by."),
+    required("error_message", Text),
+    required("attempts", Integer),
+    required("failed_at", Timestamp, comment="Retention runs from it."),
+    optional("original_key", Text),
+    required("original_headers", JSONB),
+    required("original_value", Text, comment="The message body: may hold a caller's words."),
+    optional("original_bytes", BigInteger, comment="Set when the letter carries only the body's beginning."),
+    optional("session_id", Text, comment="Session the message names, when it names one: what an erasure matches."),
+    optional("trace_id", Text, comment="Trace the message names, when it names one."),
+    optional("republished_by", Text, comment="The operator who put the message back on its topic."),
+    optional("republished_at", Timestamp),
+    optional("republish_reason", Text),
+    Index("dead_letters_page", "source_topic", "error_type", "failed_at"),
+    Index("dead_letters_age", "failed_at"),
+    Index("dead_letters_session", "session_id"),
+    Index("dead_letters_trace", "trace_id"),
 )
 
 rejections = Table(
