@@ -21,7 +21,7 @@ from distillery_cli.common import broker_bootstrap, console, die, friendly, prin
 from distillery_contracts.privacy import CallerErased, EraseCaller
 from distillery_contracts.registry import PRIVACY_ERASURES, TOPICS, topic_for
 
-ERASING_SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "evaluator")
+ERASING_SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "evaluator", "console")
 """The services whose tables can hold callers' data, each of which answers an EraseCaller."""
 
 
