@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import DateTime, Text, bindparam, func, select, text, update
+from sqlalchemy import DateTime, Text, TextClause, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,10 +28,15 @@ from distillery_trace_ingester.domain.records import (
     Target,
 )
 
-# Arrays instead of one bind parameter per row: one statement, prepared once, any batch size.
-_PUBLISHED_IDS = text(
+def _by_ids(sql: str) -> TextClause:
+    """``sql`` with ``:ids`` bound as one array of observation ids. Arrays instead of one bind
+    parameter per row: one statement, prepared once, any batch size."""
+    return text(sql).bindparams(bindparam("ids", type_=ARRAY(Text)))
+
+
+_PUBLISHED_IDS = _by_ids(
     "select observation_id from published where project_id = :project and observation_id = any(:ids)"
-).bindparams(bindparam("ids", type_=ARRAY(Text)))
+)
 _CLAIM = text(
     "insert into published (project_id, observation_id, trace_id, session_id, start_time, outcome) "
     "select :project, * from unnest(:ids, :traces, :sessions, :starts, :outcomes) "
@@ -40,17 +45,17 @@ _CLAIM = text(
              bindparam("sessions", type_=ARRAY(Text)),
              bindparam("starts", type_=ARRAY(DateTime(timezone=True))),
              bindparam("outcomes", type_=ARRAY(Text)))
-_DEAD_LETTERED = text(
+_DEAD_LETTERED = _by_ids(
     "update published set outcome = 'dead_lettered' where project_id = :project and observation_id = any(:ids)"
-).bindparams(bindparam("ids", type_=ARRAY(Text)))
-_TARGETS = text(
+)
+_TARGETS = _by_ids(
     "select observation_id, trace_id, session_id from published where project_id = :project "
     "and observation_id = any(:ids) and outcome = 'published'"
-).bindparams(bindparam("ids", type_=ARRAY(Text)))
-_SENT = text(
+)
+_SENT = _by_ids(
     "select observation_id, score_id from sent_scores where project_id = :project "
     "and observation_id = any(:ids)"
-).bindparams(bindparam("ids", type_=ARRAY(Text)))
+)
 _CLAIM_SCORES = text(
     "insert into sent_scores (project_id, observation_id, score_id) "
     "select :project, * from unnest(:ids, :scores) "
