@@ -113,3 +113,12 @@ async def test_a_body_with_text_no_store_can_hold_is_refused_in_one_line(client)
     with pytest.raises(openai.BadRequestError, match=r"the request body holds 1 NUL, which tokenizers and stores"):
         await client.fine_tuning.jobs.create(model="clinic-base", training_file=file.id,
                                              metadata={"distillery_job_id": "j\u0000"})
+
+
+async def test_an_unknown_file_or_job_is_a_404_naming_its_id(client):
+    with pytest.raises(openai.NotFoundError, match="No such File object: file-nope"):
+        await client.files.retrieve("file-nope")
+    with pytest.raises(openai.NotFoundError, match="No fine-tuning job found with id ftjob-nope"):
+        await client.fine_tuning.jobs.retrieve("ftjob-nope")
+    with pytest.raises(openai.NotFoundError, match="ftjob-nope"):
+        await client.fine_tuning.jobs.list_events("ftjob-nope")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -40,6 +40,7 @@ from distillery_trainer.services import Refused, Trainer
 from distillery_trainer.views import TrainerViews
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+T = TypeVar("T")
 MAX_LIMIT = 100
 METADATA_PARAM = re.compile(r"^metadata\[(.+)\]$")
 
@@ -55,10 +56,7 @@ def api_routes(trainer: Trainer, views: TrainerViews, api_key: str | None) -> Se
 
     async def get_file(request: Request) -> Response:
         file_id = request.path_params["file_id"]
-        found = await views.file(file_id)
-        if found is None:
-            raise Refused(f"No such File object: {file_id}", status=404, param="id")
-        return JSONResponse(file_object(found))
+        return JSONResponse(file_object(_found(await views.file(file_id), f"No such File object: {file_id}", "id")))
 
     async def create_job(request: Request) -> Response:
         try:
@@ -101,10 +99,7 @@ def api_routes(trainer: Trainer, views: TrainerViews, api_key: str | None) -> Se
 
     async def _job(request: Request) -> TrainingJob:
         job_id = request.path_params["job_id"]
-        found = await views.job(job_id)
-        if found is None:
-            raise Refused(f"No fine-tuning job found with id {job_id}", status=404, param="fine_tuning_job_id")
-        return found
+        return _found(await views.job(job_id), f"No fine-tuning job found with id {job_id}", "fine_tuning_job_id")
 
     def guarded(endpoint: Endpoint) -> Endpoint:
         async def call(request: Request) -> Response:
@@ -126,6 +121,13 @@ def api_routes(trainer: Trainer, views: TrainerViews, api_key: str | None) -> Se
         ("/v1/models", list_models, "GET"), ("/v1/models/{model:path}", get_model, "GET"),
     ]
     return [Route(path, guarded(endpoint), methods=[method]) for path, endpoint, method in table]
+
+
+def _found(found: T | None, message: str, param: str) -> T:
+    """What a lookup found, or the API's 404 saying ``message``."""
+    if found is None:
+        raise Refused(message, status=404, param=param)
+    return found
 
 
 def _authorised(request: Request, api_key: str) -> bool:
