@@ -33,13 +33,17 @@ def _only(spec: dict, operations: set[tuple[str, str]]) -> dict:
     return {**spec, "paths": paths}
 
 
-def _langfuse_schema():
-    path = specs_dir() / "langfuse-openapi.yml"
+def _spec(filename: str, vendor: str) -> dict:
+    """A vendor's OpenAPI document from the specs folder; the module is skipped without it."""
+    path = specs_dir() / filename
     if not path.exists():
-        pytest.skip(f"no Langfuse OpenAPI document at {path}", allow_module_level=True)
+        pytest.skip(f"no {vendor} OpenAPI document at {path}", allow_module_level=True)
     with path.open() as handle:
-        spec = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    schema = schemathesis.openapi.from_dict(_only(spec, LANGFUSE_OPERATIONS))
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _langfuse_schema():
+    schema = schemathesis.openapi.from_dict(_only(_spec("langfuse-openapi.yml", "Langfuse"), LANGFUSE_OPERATIONS))
     schema.app = create_app([Project(*AUTH, LangfuseStore("fuzz-project"))])
     return schema
 
@@ -61,12 +65,7 @@ def _openai_schema():
     from distillery_sandbox.openai import LatencyProfile, SandboxConfig
     from distillery_sandbox.openai.app import create_app as create_openai_app
 
-    path = specs_dir() / "openai-finetune-subset.yml"
-    if not path.exists():
-        pytest.skip(f"no OpenAI OpenAPI document at {path}", allow_module_level=True)
-    with path.open() as handle:
-        spec = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    schema = schemathesis.openapi.from_dict(spec)
+    schema = schemathesis.openapi.from_dict(_spec("openai-finetune-subset.yml", "OpenAI"))
     schema.app = create_openai_app(SandboxConfig(latency=LatencyProfile(scale=0)))
     return schema
 
