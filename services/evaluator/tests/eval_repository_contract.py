@@ -262,6 +262,37 @@ class EvalRepositoryContract:
         await repo.record_eval_set("golden-abc", GOLDEN, 32, "golden")
         await repo.record_eval_set("golden-abc", GOLDEN, 32, "golden")
 
+    async def test_items_answers_and_scores_of_runs_finished_before_the_cutoff_are_forgotten(self, repo):
+        at = now()
+        for run_id in ("eval-old", "eval-young", "eval-running"):
+            await repo.create_run(request(run_id), None)
+            await repo.claim_run(at, LEASE)
+            await _run_details(repo, run_id)
+        await repo.finish_run("eval-old", "passed", {"outcome": "passed"}, {}, at - timedelta(hours=2))
+        await repo.finish_run("eval-young", "passed", {"outcome": "passed"}, {}, at)
+
+        forgotten = await repo.forget_run_details(at - timedelta(hours=1), 10)
+
+        assert (forgotten.rows, forgotten.run_ids) == (5, {"eval-old"})  # 2 items, 2 answers, 1 score
+        assert (await repo.items("eval-old"), await repo.answers("eval-old"), await repo.scores("eval-old")) == (
+            [], [], [])
+        for kept in ("eval-young", "eval-running"):
+            assert (len(await repo.items(kept)), len(await repo.answers(kept)), len(await repo.scores(kept))) == (
+                2, 2, 1), kept
+        assert (await repo.run("eval-old")).result == {"outcome": "passed"}  # the verdict stays
+        assert (await repo.forget_run_details(at - timedelta(hours=1), 10)).rows == 0
+
+    async def test_run_details_are_forgotten_at_most_a_batch_per_table_at_a_time(self, repo):
+        at = now()
+        await repo.create_run(request("eval-old"), None)
+        await repo.claim_run(at, LEASE)
+        await _run_details(repo, "eval-old")
+        await repo.finish_run("eval-old", "passed", {}, {}, at - timedelta(hours=2))
+
+        rounds = [(await repo.forget_run_details(at, 1)).rows for _ in range(3)]
+
+        assert rounds == [3, 2, 0]  # one row of each table, then the second item and answer
+
     # Live calls
 
     async def test_queued_calls_are_claimed_once_each_until_their_lease_runs_out(self, repo):
@@ -319,3 +350,11 @@ class EvalRepositoryContract:
         at = now()
 
         assert [await repo.forget_calls(at, at, 2) for _ in range(3)] == [2, 1, 0]
+
+
+async def _run_details(repo, run_id: str) -> None:
+    """Two items with the candidate's answers and one score: what a run stores as it goes."""
+    await repo.save_items(run_id, [EvalItem(f"v-{n}", VALIDATION, [{"role": "user", "content": "my card"}], [], "ok")
+                                   for n in (1, 2)])
+    await repo.save_answers(run_id, [Answer(f"v-{n}", "candidate", FIRST, "noted") for n in (1, 2)])
+    await repo.save_scores(run_id, [ItemScore("v-1", "candidate", "judge", 1.0, "win", {})])

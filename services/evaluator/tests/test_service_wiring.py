@@ -101,7 +101,8 @@ def test_the_service_subscribes_to_its_inputs_and_runs_its_workers():
     assert {s.topic.name.split(".")[1] + "." + s.topic.name.split(".")[2] for s in spec.subscriptions} == {
         "datasets.built", "finetune.jobs", "commands.eval", "routing.table", "rollout.decisions",
         "traces.raw", "commands.privacy"}
-    assert [job.__name__ for job in spec.background] == ["evaluate_runs", "score_live_calls", "forget_old_calls"]
+    assert [job.__name__ for job in spec.background] == [
+        "evaluate_runs", "score_live_calls", "forget_old_calls", "forget_old_run_details"]
 
 
 async def test_a_run_whose_dataset_is_not_known_yet_waits_then_errors(repo, request_, tmp_path):

@@ -1,5 +1,5 @@
 """The evaluator service's composition root: its clients, store, subscriptions and the
-workers (offline runs, live calls, forgetting old live calls); every decision is in services.py."""
+workers (offline runs, live calls, forgetting old live calls and finished runs' items); every decision is in services.py."""
 
 from __future__ import annotations
 
@@ -35,7 +35,13 @@ from distillery_evaluator.domain.metrics import CostFn
 from distillery_evaluator.domain.requests import ModelTarget
 from distillery_evaluator.domain.results import Usage
 from distillery_evaluator.handlers import Handlers
-from distillery_evaluator.services import OfflineEvaluator, OnlineEvaluator, RunLimits, forget_old_calls
+from distillery_evaluator.services import (
+    OfflineEvaluator,
+    OnlineEvaluator,
+    RunLimits,
+    forget_old_calls,
+    forget_old_run_details,
+)
 from distillery_evaluator.scorers import (
     DeterministicHallucinationScorer,
     EmbeddingSimilarityScorer,
@@ -169,6 +175,7 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
     read_validation = confined(wiring.read_lines, LocalBlobStore(c.datasets_dir or settings.home / "datasets"))
     lease = timedelta(seconds=c.lease_s)
     retention = timedelta(days=c.online_retention_days)
+    run_item_retention = timedelta(days=c.run_item_retention_days)
     limits = RunLimits(c.concurrency, policy, c.max_failed_share, c.max_tokens, c.temperature,
                        c.validation_limit, lease)
 
@@ -190,9 +197,13 @@ def build(settings: RuntimeSettings, config: EvaluatorSettings | None = None,
     async def prune_calls(uow: UnitOfWork, limit: int) -> int:
         return await forget_old_calls(repo_for(uow), retention, limit, datetime.now(UTC))
 
+    async def prune_run_details(uow: UnitOfWork, limit: int) -> int:
+        return await forget_old_run_details(repo_for(uow), reports, run_item_retention, limit, datetime.now(UTC))
+
     # A failed round (the database is down) is retried every 5 s, as before; a run's lease
     # and a claimed call's lease let another instance resume what this one left.
     workers = [Worker("evaluate_runs", evaluate_runs, c.poll_s, backoff_s=5.0, max_backoff_s=5.0),
                Worker("score_live_calls", score_live_calls, c.poll_s, backoff_s=5.0, max_backoff_s=5.0),
-               pruning_worker("forget_old_calls", prune_calls, settings)]
+               pruning_worker("forget_old_calls", prune_calls, settings),
+               pruning_worker("forget_old_run_details", prune_run_details, settings)]
     return ServiceSpec.of(distillery_evaluator, subscriptions=subscriptions_of(handlers), background=workers)

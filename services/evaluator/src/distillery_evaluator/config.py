@@ -124,6 +124,12 @@ class EvaluatorSettings(BaseSettings):
         description="Days a sampled live call stays queued, with its scores, from when it was queued; its "
         "trace holds the caller's words, and the CallScored on evaluations.online is the lasting record. "
         "A call still unscored by then is dropped as well: the stage it was evidence for was decided long ago.")
+    run_item_retention_days: float = Field(
+        default=180.0, gt=0,
+        description="Days a finished run keeps its prompts, answers and per-item scores (run_items, answers, "
+        "scores) and the examples its report quotes, from when it finished: validation prompts are callers' "
+        "(redacted) words, and carry no session or trace id that erase could find. Its verdict, gates and "
+        "metrics stay; nothing reads the items once a run is finished, and a run still in progress keeps them.")
 
     langfuse_host: str | None = Field(default=None, description="Langfuse base URL; None: no write-back.")
     langfuse_public_key: str | None = Field(default=None, description="Langfuse public key (write-back).")

@@ -1,6 +1,10 @@
 """The readable report of an offline run: Markdown with figures, under
 ``<reports>/<run_id>/report.md``: verdict, gates, metrics, the offending answers and the
-worst examples side by side with the teacher's."""
+worst examples side by side with the teacher's.
+
+The examples quote prompts and answers, so they go with the run's items and answers once
+those are past their retention (:func:`strip_examples`); the verdict, gates, metrics and
+figures (aggregates only) stay readable."""
 
 from __future__ import annotations
 
@@ -20,6 +24,10 @@ from distillery_evaluator.domain.results import (
 )
 
 WORST_SHOWN = 10
+HALLUCINATED_HEADING = "## Hallucinated answers of the candidate"
+WORST_HEADING = "## Least similar to the teacher"
+EXAMPLES_REMOVED = ("## Examples removed\n\nThe questions and answers quoted here were removed with the run's "
+                    "items and answers, past their retention (DISTILLERY_EVALUATOR_RUN_ITEM_RETENTION_DAYS).\n")
 
 
 def write_report(summary: RunSummary, reports_dir: Path, figures: bool = True) -> Path:
@@ -33,6 +41,21 @@ def write_report(summary: RunSummary, reports_dir: Path, figures: bool = True) -
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def strip_examples(reports_dir: Path, run_id: str) -> bool:
+    """Cut the sections quoting prompts and answers out of the run's report; False when there
+    is no report or nothing left to cut (so cutting twice is harmless)."""
+    path = reports_dir / run_id / "report.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    starts = [i for i in (text.find(f"\n{HALLUCINATED_HEADING}"), text.find(f"\n{WORST_HEADING}")) if i >= 0]
+    if not starts:
+        return False
+    path.write_text(text[: min(starts) + 1] + EXAMPLES_REMOVED, encoding="utf-8")
+    return True
 
 
 _MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]|~])")
@@ -133,7 +156,7 @@ def _hallucinated(s: RunSummary) -> list[str]:
         if score.role == CANDIDATE and score.scorer in (DETERMINISTIC, LLM_HALLUCINATION) \
                 and score.value is not None and score.value >= 0.5:
             flagged.append(score)
-    lines = [f"## Hallucinated answers of the candidate ({len({f.item_id for f in flagged})})", ""]
+    lines = [f"{HALLUCINATED_HEADING} ({len({f.item_id for f in flagged})})", ""]
     if not flagged:
         return lines + ["None found.", ""]
     lines += ["| item | question | candidate | teacher | why |", "|---|---|---|---|---|"]
@@ -153,7 +176,7 @@ def _worst_similarity(s: RunSummary) -> list[str]:
                      and x.value is not None), key=lambda x: x.value)[:WORST_SHOWN]
     if not ranked:
         return []
-    lines = ["## Least similar to the teacher", "", "| item | similarity | candidate | teacher |",
+    lines = [WORST_HEADING, "", "| item | similarity | candidate | teacher |",
              "|---|---|---|---|"]
     for score in ranked:
         candidate, teacher = s.answer(score.item_id, CANDIDATE), s.answer(score.item_id, TEACHER)

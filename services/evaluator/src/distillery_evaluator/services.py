@@ -50,7 +50,7 @@ from distillery_evaluator.domain.items import scored_items
 from distillery_evaluator.domain.metrics import CostFn
 from distillery_evaluator.domain.requests import ModelTarget, RunRequest, run_id_for_command, run_id_for_job
 from distillery_evaluator.domain.results import DETERMINISTIC, TEACHER, Answer, ItemScore
-from distillery_evaluator.report import write_report
+from distillery_evaluator.report import strip_examples, write_report
 from distillery_evaluator.scorers import Scorer, ScoringCase
 from distillery_runtime import erasure
 from distillery_runtime.erasure import AbstractErasureStore
@@ -543,3 +543,19 @@ async def forget_old_calls(repo: AbstractEvalRepository, retention: timedelta, l
     a queued call holds the caller's words, and what it was queued for is published (its
     CallScored) or, that long after, no longer evidence for any stage."""
     return await repo.forget_calls(now - retention, now, limit)
+
+
+async def forget_old_run_details(repo: AbstractEvalRepository, reports_dir: Path, retention: timedelta,
+                                 limit: int, now: datetime) -> int:
+    """Delete at most ``limit`` rows each of the items, answers and scores of runs finished longer
+    ago than ``retention``, and the examples their reports quote; returns how many rows.
+
+    Validation prompts are callers' (redacted) words and carry no session or trace id, so erase
+    cannot find them: this bounds them instead. Nothing reads them once a run is finished (a run
+    resumes from its own rows only while it runs; each run asks the production student afresh),
+    and the verdict, gates and metrics stay in ``runs`` and in the report. A report that cannot
+    be rewritten raises, so the rows stay with it and the next round tries both again."""
+    forgotten = await repo.forget_run_details(now - retention, limit)
+    for run_id in sorted(forgotten.run_ids):
+        await asyncio.to_thread(strip_examples, reports_dir, run_id)
+    return forgotten.rows

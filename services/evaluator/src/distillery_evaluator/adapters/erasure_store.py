@@ -2,8 +2,11 @@
 holds the whole TraceCaptured, the caller's words) and their scores (``online_scores``, with
 the teacher's answer to those words). The fake is in ``adapters/fakes.py``.
 
-Offline runs keep their items: they come from golden sets and published validation files,
-whose prompts carry no session or trace id to match.
+Offline runs' items, answers and scores are not erased: they come from golden sets and from the
+validation files of published datasets, whose lines are messages (and tools) only, with no
+session, trace or example id, and an item's id is a hash of its line. Nothing ties them to a
+caller, so they are bounded instead: ``forget_old_run_details`` deletes them
+``run_item_retention_days`` after their run finished.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ _ERASE_SCORES = text(f"""
 """)
 _ERASE_CALLS = text(f"delete from online_queue where {_match('trace')}")
 
-OFFLINE_NOTE = ("offline runs keep their items (golden sets and published validation files, "
-                "which carry no session or trace id)")
+OFFLINE_NOTE = ("offline runs' prompts and answers are not matched (golden sets and published validation "
+                "files carry no session or trace id); they go DISTILLERY_EVALUATOR_RUN_ITEM_RETENTION_DAYS "
+                "after the run finished")
 
 
 class SqlErasureStore(AbstractErasureStore):

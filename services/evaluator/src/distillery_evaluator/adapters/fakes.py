@@ -22,6 +22,7 @@ from distillery_evaluator.adapters.langfuse_sink import AbstractLangfuseSink, Ev
 from distillery_evaluator.adapters.repository import (
     ENDED_DECISIONS,
     AbstractEvalRepository,
+    ForgottenDetails,
     QueuedCall,
     RunRecord,
 )
@@ -163,6 +164,13 @@ class FakeEvalRepository(AbstractEvalRepository):
     async def list_runs(self, limit: int = 50) -> list[RunRecord]:
         return sorted(self.runs.values(), key=lambda r: r.requested_at, reverse=True)[:limit]
 
+    async def forget_run_details(self, completed_before: datetime, limit: int) -> ForgottenDetails:
+        finished = {r.run_id for r in self.runs.values() if r.status == "done"
+                    and r.completed_at is not None and r.completed_at < completed_before}
+        gone = [*_forget(self.run_items, finished, limit), *_forget(self.run_answers, finished, limit),
+                *_forget(self.run_scores, finished, limit)]
+        return ForgottenDetails(len(gone), frozenset(gone))
+
     async def enqueue_calls(self, calls: list[QueuedCall]) -> None:
         for call in calls:
             if call.observation_id not in self.queue:
@@ -195,6 +203,14 @@ class FakeEvalRepository(AbstractEvalRepository):
             for kept in (self.queue, self.queue_state, self.queued_at, self.online):
                 kept.pop(observation_id, None)
         return len(old[:limit])
+
+
+def _forget(table: dict[str, dict[Any, Any]], run_ids: set[str], limit: int) -> list[str]:
+    """Delete at most ``limit`` rows of ``run_ids`` from one table; the run of each row deleted."""
+    keys = [(run_id, key) for run_id in sorted(run_ids) for key in table.get(run_id, {})][:limit]
+    for run_id, key in keys:
+        del table[run_id][key]
+    return [run_id for run_id, _ in keys]
 
 
 Responder = Callable[[ModelTarget, list[dict[str, Any]]], "str | Completion | Exception"]

@@ -50,6 +50,15 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class ForgottenDetails:
+    """What one round of :meth:`AbstractEvalRepository.forget_run_details` deleted: the rows
+    (items, answers and scores together) and the runs they belonged to."""
+
+    rows: int
+    run_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
 class QueuedCall:
     """A sampled live call waiting to be scored."""
 
@@ -127,6 +136,11 @@ class AbstractEvalRepository(abc.ABC):
     async def run(self, run_id: str) -> RunRecord | None: ...
     @abc.abstractmethod
     async def list_runs(self, limit: int = 50) -> list[RunRecord]: ...
+    @abc.abstractmethod
+    async def forget_run_details(self, completed_before: datetime, limit: int) -> ForgottenDetails:
+        """Delete at most ``limit`` rows of each of a run's items, answers and scores, of runs that
+        finished before ``completed_before``; a run not finished (pending or running) keeps every
+        row, since it resumes from them. The run itself (request, verdict, notes) stays."""
 
     # online
     @abc.abstractmethod
@@ -325,6 +339,10 @@ class SqlEvalRepository(AbstractEvalRepository):
         stmt = select(t.runs).order_by(t.runs.c.requested_at.desc()).limit(limit)
         return [_record(row) for row in (await self._run(stmt)).all()]
 
+    async def forget_run_details(self, completed_before: datetime, limit: int) -> ForgottenDetails:
+        rows = (await self._run(_FORGET_RUN_DETAILS.bindparams(before=completed_before, limit=limit))).all()
+        return ForgottenDetails(sum(r.n for r in rows), frozenset(r.run_id for r in rows))
+
     async def enqueue_calls(self, calls: list[QueuedCall]) -> None:
         if calls:
             rows = [{"observation_id": c.observation_id, "rollout_id": c.rollout_id, "trace": c.trace,
@@ -374,6 +392,32 @@ _FORGET_CALLS = text("""
         delete from online_scores where observation_id in (select observation_id from gone)
     )
     select count(*) from gone
+""")
+
+
+# Each table along its primary key (run_id first); rows another instance is deleting are skipped.
+_FORGET_RUN_DETAILS = text("""
+    with finished as (
+        select run_id from runs where status = 'done' and completed_at < :before
+    ), items as (
+        delete from run_items where (run_id, item_id) in (
+            select run_id, item_id from run_items where run_id in (select run_id from finished)
+            limit :limit for update skip locked)
+        returning run_id
+    ), answered as (
+        delete from answers where (run_id, item_id, role) in (
+            select run_id, item_id, role from answers where run_id in (select run_id from finished)
+            limit :limit for update skip locked)
+        returning run_id
+    ), scored as (
+        delete from scores where (run_id, item_id, role, scorer) in (
+            select run_id, item_id, role, scorer from scores where run_id in (select run_id from finished)
+            limit :limit for update skip locked)
+        returning run_id
+    )
+    select run_id, count(*) as n
+    from (select run_id from items union all select run_id from answered union all select run_id from scored) gone
+    group by run_id
 """)
 
 
