@@ -88,3 +88,26 @@ def test_only_configured_kinds_are_looked_for():
 def test_unknown_kinds_are_a_configuration_error():
     with pytest.raises(ValueError, match="unknown PII kind"):
         PiiConfig(kinds=("PASSPORT",))
+
+
+def test_overlapping_detections_become_one_placeholder_of_the_surest_kind():
+    from distillery_cleaner.domain.pii import Found, _without_overlaps
+
+    # Found out of order; the surer kind names the merged span, which covers both.
+    assert _without_overlaps([Found(3, 10, "CARD", 0.9), Found(0, 5, "PHONE", 0.4)]) == [Found(0, 10, "CARD", 0.9)]
+    assert _without_overlaps([Found(0, 10, "ADDRESS", 0.9), Found(2, 4, "PERSON", 0.85)]) == [
+        Found(0, 10, "ADDRESS", 0.9)]
+    # As sure: the longer one's kind; as long too: the first found.
+    assert _without_overlaps([Found(0, 5, "PHONE", 0.5), Found(2, 12, "SSN", 0.5)]) == [Found(0, 12, "SSN", 0.5)]
+    assert _without_overlaps([Found(0, 10, "PHONE", 0.5), Found(2, 6, "SSN", 0.5)]) == [Found(0, 10, "PHONE", 0.5)]
+    assert _without_overlaps([Found(0, 6, "PHONE", 0.5), Found(4, 10, "SSN", 0.5)]) == [Found(0, 10, "PHONE", 0.5)]
+
+
+def test_detections_that_only_touch_or_are_apart_stay_separate():
+    from distillery_cleaner.domain.pii import Found, _without_overlaps
+
+    apart = [Found(0, 5, "PHONE", 0.5), Found(5, 8, "EMAIL", 0.9), Found(10, 14, "CARD", 0.4),
+             Found(12, 20, "IBAN", 0.3)]
+    assert _without_overlaps(apart) == [Found(0, 5, "PHONE", 0.5), Found(5, 8, "EMAIL", 0.9),
+                                        Found(10, 20, "CARD", 0.4)]
+    assert _without_overlaps([]) == []

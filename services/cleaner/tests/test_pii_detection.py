@@ -16,8 +16,9 @@ from distillery_cleaner.domain.spoken import rewrite_for_detection
 CLINIC = PiiConfig(allow=("020 7946 0958", "14 Harbour Road", "Dr Amara Okafor", "Nurse Priya Shah"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def redactor() -> PiiRedactor:
+    # One per test (cheap: the analyzer is shared), so each test checks the allow list as built.
     return PiiRedactor(CLINIC)
 
 
@@ -138,3 +139,86 @@ def test_a_missing_spacy_pipeline_is_one_clear_line():
 
     with pytest.raises(PiiModelMissing, match="is not installed"):
         PiiRedactor(PiiConfig(ner_model="xx_no_such_pipeline"))
+
+
+def test_the_clinics_number_is_kept_whichever_form_the_allow_list_and_the_caller_use():
+    national = PiiRedactor(PiiConfig(kinds=("PHONE",), allow=("01 555 0140",)))
+    international = PiiRedactor(PiiConfig(kinds=("PHONE",), allow=("+353 1 555 0140",)))
+    for redactor in (national, international):
+        for said in ("call 01 555 0140 today", "call +353 1 555 0140 today", "call 00353 1 555 0140 today"):
+            assert redactor.redact(said) == (said, ()), said
+        assert redactor.redact("call 01 555 0141 today")[1] == (("PHONE", 1),)
+    # An allowed value of fewer than seven digits (a house number) matches no phone number's end.
+    house = PiiRedactor(PiiConfig(kinds=("PHONE",), allow=("14 Harbour Road",)))
+    assert house.redact("my number is 087 123 4514")[1] == (("PHONE", 1),)
+
+
+def test_an_allowed_seven_digit_number_is_kept_with_its_area_code():
+    redactor = PiiRedactor(PiiConfig(kinds=("PHONE",), allow=("555 0142",)))
+    assert redactor.redact("call 01 555 0142 today") == ("call 01 555 0142 today", ())
+
+
+def test_a_name_found_with_a_title_is_kept_when_the_allowed_name_has_another():
+    redactor = PiiRedactor(PiiConfig(kinds=("PERSON",), allow=("Amara Okafor",)))
+    for said in ("Please tell Dr Amara Okafor that I called", "Professor Amara Okafor here",
+                 "I saw Mrs Amara Okafor yesterday", "is Dr Okafor in today?"):
+        assert redactor.redact(said) == (said, ()), said
+    assert redactor.redact("Please tell Dr Amara Smith that I called")[1] == (("PERSON", 1),)
+    assert redactor.redact("Professor Smith here")[1] == (("PERSON", 1),)
+
+
+def test_without_named_entities_the_spacy_pipeline_need_not_be_installed():
+    redactor = PiiRedactor(PiiConfig(ner=False, ner_model="xx_no_such_pipeline"))
+    assert redactor.redact("Please tell Sarah Johnson that I called, on 087 123 4567")[0] == \
+        "Please tell Sarah Johnson that I called, on <PHONE>"
+
+
+@pytest.mark.parametrize("ner", [True, False])
+def test_primed_texts_are_analysed_once_in_one_batch_and_then_answered_from_memory(ner, monkeypatch):
+    redactor = PiiRedactor(PiiConfig(ner=ner))
+    texts = ["my name is Jane Doe", "card 4111 1111 1111 1111", "", "card 4111 1111 1111 1111"]
+    expected = {t: PiiRedactor(PiiConfig(ner=ner)).redact(t) for t in texts}
+    batches = []
+    find_many = redactor.find_many
+    monkeypatch.setattr(redactor, "find_many", lambda batch: batches.append(batch) or find_many(batch))
+    redactor.prime(texts)
+    redactor.prime([*texts, "call 087 123 4567", "nothing here"])
+    redactor.prime(["one new text alone"])  # one text gains nothing from a batch
+    assert batches == [["my name is Jane Doe", "card 4111 1111 1111 1111"], ["call 087 123 4567", "nothing here"]]
+
+    def no_analysis(text):
+        raise AssertionError(f"analysed again: {text!r}")
+
+    monkeypatch.setattr(redactor, "find", no_analysis)
+    assert {t: redactor.redact(t) for t in texts if t} == {t: r for t, r in expected.items() if t}
+    assert redactor.redact("call 087 123 4567") == ("call <PHONE>", (("PHONE", 1),))
+
+
+def test_the_cache_keeps_the_most_recently_used_texts(monkeypatch):
+    redactor = PiiRedactor(PiiConfig(ner=False), cache_size=2)
+    for text in ("call 087 123 4567", "card 4111 1111 1111 1111", "call 087 123 4567", "mail a@b.ie"):
+        redactor.redact(text)
+    analysed = []
+    find = redactor.find
+    monkeypatch.setattr(redactor, "find", lambda text: analysed.append(text) or find(text))
+    assert redactor.redact("call 087 123 4567") == ("call <PHONE>", (("PHONE", 1),))
+    assert redactor.redact("mail a@b.ie") == ("mail <EMAIL>", (("EMAIL", 1),))
+    assert analysed == []
+    assert redactor.redact("card 4111 1111 1111 1111") == ("card <CARD>", (("CARD", 1),))
+    assert analysed == ["card 4111 1111 1111 1111"]
+
+
+def test_the_named_entity_engine_reads_people_under_either_label_and_nothing_else(caplog):
+    import spacy
+
+    from distillery_cleaner.domain.pii import _LoadedSpacyEngine
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([  # type: ignore[attr-defined]
+        {"label": "PER", "pattern": "Sarah Johnson"}, {"label": "PERSON", "pattern": "Liam"},
+        {"label": "ORG", "pattern": "Google"}, {"label": "GPE", "pattern": "Dublin"}])
+    engine = _LoadedSpacyEngine(nlp, ["PER", "PERSON", "ORG", "GPE"])
+    with caplog.at_level("WARNING"):
+        artifacts = engine.process_text("Sarah Johnson and Liam work at Google in Dublin", "en")
+    assert [(e.text, e.label_) for e in artifacts.entities] == [("Sarah Johnson", "PERSON"), ("Liam", "PERSON")]
+    assert caplog.records == []

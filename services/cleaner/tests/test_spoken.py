@@ -68,3 +68,64 @@ def test_every_written_character_points_back_at_what_was_said():
     assert said[slice(*result.original_span(tail, tail + 2))] == "ok"
     unchanged = rewrite_for_detection("nothing to do")
     assert unchanged.original_span(3, 7) == (3, 7)
+
+
+@pytest.mark.parametrize(("said", "written"), [
+    ("ann twenty at x dot com", "ann20@x.com"),             # a tens word alone, last
+    ("ann twenty one at x dot com", "ann21@x.com"),         # tens and a unit are one number
+    ("ann twenty one two at x dot com", "ann212@x.com"),    # ...and the next unit starts afresh
+    ("ann ten one at x dot com", "ann101@x.com"),           # ten is no tens word to add to
+    ("ann eleven two at x dot com", "ann112@x.com"),
+    ("ann twelve thirteen at x dot com", "ann1213@x.com"),  # a number word after a number word
+    ("ann twenty oh at x dot com", "ann200@x.com"),         # oh, o and zero are digits, never added
+    ("ann twenty o at x dot com", "ann200@x.com"),
+    ("ann twenty zero at x dot com", "ann200@x.com"),
+    ("ann one two at x dot com", "ann12@x.com"),
+    ("ann 4 2 at x dot com", "ann42@x.com"),
+    ("Ann Twenty One at Example DOT com", "Ann21@Example.com"),
+    ("ann AT example Dot com", "ann@example.com"),
+    ("ann at sign example dot com", "ann@example.com"),
+    ("ann plus clinic at x dot ie", "ann+clinic@x.ie"),
+    ("a minus b hyphen c at x dot ie", "a-b-c@x.ie"),
+    ("one dot ann at x dot com", "1.ann@x.com"),            # a number before a joiner stays before it
+])
+def test_numbers_joiners_and_case_in_spoken_addresses(said, written):
+    assert rewritten(said) == written
+
+
+def test_spelled_chains_keep_their_letters_and_read_repeats():
+    assert rewritten("a b c 1 2 3 4 5") == "abc12345"
+    assert rewritten("a, b, c, 1, 2, 3, 4, 5") == "abc12345"
+    assert rewritten("A B C D 1 2 3 4") == "ABCD1234"  # eight, four of them digits
+    assert rewritten("A B C D E F 1 2 3") == "A B C D E F 1 2 3"  # nine, but three digits
+    assert rewritten("A B C double four five six seven") == "ABC44567"
+    assert rewritten("J K triple two four five six A") == "JK222456A"
+    assert rewritten("A B C D E double 4 5 6") == "ABCDE4456"
+    assert rewritten("X Y Z 1 2 3 4 five o") == "XYZ12345o"  # a lone o may be a letter: kept
+
+
+def test_a_run_too_short_to_write_does_not_stop_a_later_one():
+    assert rewritten("room one two three four, code one two three four five") == \
+        "room one two three four, code 12345"
+    assert rewritten("on 14.03.1987 card 4111.1111.1111.1111") == "on 14.03.1987 card 4111 1111 1111 1111"
+
+
+def test_an_empty_span_stays_empty_where_its_character_came_from():
+    said = "hi oh seven nine one one ok"
+    result = rewrite_for_detection(said)
+    assert result.text == "hi 07911 ok"
+    assert result.original_span(3, 3) == (3, 3)
+    assert result.original_span(4, 4) == (3, 3)  # inside "07911": where "oh seven ..." starts
+    assert result.original_span(len(result.text), len(result.text)) == (len(said), len(said))
+    assert result.original_span(9, 11) == (25, 27)
+    assert said[slice(*result.original_span(3, 8))] == "oh seven nine one one"
+
+
+def test_a_rewrite_of_a_rewrite_points_back_at_the_first_text():
+    said = "card 4111\u200b1111.1111.1111 ok"
+    result = rewrite_for_detection(said)
+    assert result.text == "card 41111111 1111 1111 ok"
+    start = result.text.index("4")
+    assert said[slice(*result.original_span(start, start + 18))] == "4111\u200b1111.1111.1111"
+    assert said[slice(*result.original_span(start + 9, start + 13))] == "4111\u200b1111.1111.1111"  # all of it
+    assert said[slice(*result.original_span(len(result.text) - 2, len(result.text)))] == "ok"

@@ -23,7 +23,6 @@ from functools import cache
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_anonymizer import AnonymizerEngine
-from presidio_anonymizer.entities import OperatorConfig
 
 from distillery_cleaner.domain.config import PiiConfig
 from distillery_cleaner.domain.recognisers import PRESIDIO_KIND, build_recognisers
@@ -106,12 +105,11 @@ class PiiRedactor:
     """
 
     def __init__(self, config: PiiConfig, cache_size: int = 65_536) -> None:
-        self.config = config
+        # Only the configured kinds' recognisers are registered, so the analyzer looks for nothing else.
         self._analyzer = _analyzer(tuple(sorted(config.kinds)), config.ner_model if config.ner else None)
-        self._entities = [e for e, kind in PRESIDIO_KIND.items() if kind in config.kinds]
+        # Presidio's default operator replaces a value with "<entity type>": the placeholder, since
+        # the results are given the cleaner's kinds as entity types.
         self._anonymizer = AnonymizerEngine()
-        self._operators = {kind: OperatorConfig("replace", {"new_value": f"<{kind}>"})
-                           for kind in set(PRESIDIO_KIND.values())}
         self._allowed = tuple(a for a in (_NOT_ALNUM.sub("", v).lower() for v in config.allow) if a)
         self._allowed_digits = tuple(
             d.lstrip("0") for d in (_NOT_DIGIT.sub("", v) for v in config.allow) if len(d) >= 7)
@@ -156,8 +154,7 @@ class PiiRedactor:
         return self._find(text, rewrite_for_detection(text), self._no_nlp)
 
     def _find(self, text: str, rewrite: Rewritten, nlp_artifacts: NlpArtifacts | None) -> list[Found]:
-        results = self._analyzer.analyze(rewrite.text, language=_LANGUAGE, entities=self._entities,
-                                         nlp_artifacts=nlp_artifacts)
+        results = self._analyzer.analyze(rewrite.text, language=_LANGUAGE, nlp_artifacts=nlp_artifacts)
         found = []
         for result in results:
             start, end = rewrite.original_span(result.start, result.end)
@@ -170,7 +167,7 @@ class PiiRedactor:
         if not found:
             return text, ()
         results = [RecognizerResult(f.kind, f.start, f.end, f.score) for f in found]
-        redacted = self._anonymizer.anonymize(text, results, operators=self._operators).text  # type: ignore[arg-type]
+        redacted = self._anonymizer.anonymize(text, results).text  # type: ignore[arg-type]
         return redacted, tuple(sorted(Counter(f.kind for f in found).items()))
 
     def _remember(self, text: str, result: tuple[str, Counts]) -> tuple[str, Counts]:
@@ -199,7 +196,7 @@ class PiiRedactor:
 def _without_overlaps(found: list[Found]) -> list[Found]:
     """Overlapping values merged into one span, of the kind found with the highest score."""
     merged: list[Found] = []
-    for item in sorted(found, key=lambda f: (f.start, -f.end)):
+    for item in sorted(found, key=lambda f: f.start):
         if merged and item.start < merged[-1].end:
             last = merged[-1]
             best = last if (last.score, last.end - last.start) >= (item.score, item.end - item.start) else item

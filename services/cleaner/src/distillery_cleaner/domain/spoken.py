@@ -34,11 +34,12 @@ _TLDS = ("com|net|org|co|uk|ie|de|io|me|ng|fr|es|jp|ne|info|edu|gov|eu|nl|at|ch|
 _LOCAL_WORD = r"[a-z][a-z0-9'’-]*"
 _JOINER = r"(?:dot|underscore|dash|hyphen|minus|plus)"
 _SPOKEN_EMAIL = re.compile(
-    rf"(?<![\w@.])(?:[a-z][ ]+)?{_LOCAL_WORD}(?:[ ]+{_JOINER}[ ]+{_LOCAL_WORD})*"
-    rf"(?:[ ]+(?:{'|'.join(_NUMBER_WORDS)}|{'|'.join(_DIGIT_WORDS)}|\d+))*"
-    rf"[ ]+(?:at|at sign)[ ]+[a-z0-9][a-z0-9-]*(?:[ ]+dot[ ]+[a-z0-9-]+)*[ ]+dot[ ]+(?:{_TLDS})(?![\w])",
+    rf"(?<![\w@.])(?P<local>(?:[a-z][ ]+)?{_LOCAL_WORD}(?:[ ]+{_JOINER}[ ]+{_LOCAL_WORD})*"
+    rf"(?:[ ]+(?:{'|'.join(_NUMBER_WORDS)}|{'|'.join(_DIGIT_WORDS)}|\d+))*)"
+    rf"[ ]+(?:at|at sign)[ ]+(?P<host>[a-z0-9][a-z0-9-]*(?:[ ]+dot[ ]+[a-z0-9-]+)*[ ]+dot[ ]+(?:{_TLDS}))(?![\w])",
     re.IGNORECASE,
 )
+_SPOKEN_DOT = re.compile(r"(?i)[ ]+dot[ ]+")
 _JOINER_SYMBOL = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-", "minus": "-", "plus": "+"}
 _SEPARATED_DIGITS = re.compile(r"(?<![\w.])\d+(?:(?:[ ]*[./_·\-–—][ ]*|[ ]{2,}|[ ])\d+){2,}(?![\w])")
 _SEPARATOR = re.compile(r"[ ]*[./_·\-–—][ ]*|[ ]{2,}")
@@ -70,8 +71,9 @@ class Rewritten:
         """The span of the original text that ``text[start:end]`` was made from."""
         if self.starts is None or self.ends is None:
             return start, end
-        if end <= start:
-            return self.starts[start] if start < len(self.starts) else self.ends[-1], self.ends[end - 1]
+        if end <= start:  # an empty span stays empty, where its character came from
+            at = self.starts[start] if start < len(self.starts) else self.ends[-1]
+            return at, at
         return self.starts[start], self.ends[end - 1]
 
     def rewrite(self, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str | None]) -> Rewritten:
@@ -93,15 +95,13 @@ class Rewritten:
             return self
         pieces.append((self.text[position:], position, len(self.text), False))
         old_starts = self.starts or tuple(range(len(self.text)))
-        old_ends = self.ends or tuple(range(1, len(self.text) + 1))
+        old_ends = self.ends or tuple(start + 1 for start in old_starts)
         text: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
         for piece, begin, finish, replaced in pieces:
             text.append(piece)
-            if replaced:
-                if begin == finish:
-                    continue
+            if replaced:  # no pattern matches an empty string
                 starts.extend([old_starts[begin]] * len(piece))
                 ends.extend([old_ends[finish - 1]] * len(piece))
             else:
@@ -153,35 +153,25 @@ def _spoken_number(words: list[str]) -> str:
 
 
 def _spoken_email(match: re.Match[str]) -> str:
-    local, domain = re.split(r"[ ]+at(?: sign)?[ ]+", match.group(0), maxsplit=1, flags=re.IGNORECASE)
-    words = local.split()
     parts: list[str] = []
-    number: list[str] = []
-    for word in words:
+    number: list[str] = []  # the number words said since the last other word
+    for word in match.group("local").split():
         low = word.lower()
-        if low in _JOINER_SYMBOL:
-            parts.append(_JOINER_SYMBOL[low])
-        elif low in _NUMBER_WORDS or low in _DIGIT_WORDS or word.isdigit():
+        if low in _NUMBER_WORDS or low in _DIGIT_WORDS or word.isdigit():
             number.append(word)
-        else:
-            if number:
-                parts.append(_spoken_number(number))
-                number = []
-            parts.append(word)
+            continue
+        if number:
+            parts.append(_spoken_number(number))
+            number = []
+        parts.append(_JOINER_SYMBOL.get(low, word))
     if number:
         parts.append(_spoken_number(number))
-    host = re.sub(r"[ ]+dot[ ]+", ".", domain, flags=re.IGNORECASE)
-    return "".join(parts) + "@" + host
+    return "".join(parts) + "@" + _SPOKEN_DOT.sub(".", match.group("host"))
 
 
 def _spelled(match: re.Match[str]) -> str | None:
-    out = []
-    for token in re.split(r"[ ,]+", match.group(0)):
-        if len(token) == 1 and token.isalpha() and token.lower() != "o":
-            out.append(token.upper())
-        else:
-            out.append(token)
-    spelled = _spoken_digits_of(" ".join(out))
+    # Letters stay as said: every recogniser that reads letters (IBAN, NI number) ignores case.
+    spelled = _spoken_digits_of(match.group(0).replace(",", " "))
     if len(spelled) < _MIN_SPELLED or sum(c.isdigit() for c in spelled) < 4:
         return None
     return spelled
@@ -194,12 +184,12 @@ def _spoken_digits_of(text: str) -> str:
     i = 0
     while i < len(tokens):
         low = tokens[i].lower()
-        if low in _REPEATS and i + 1 < len(tokens):
+        if low in _REPEATS:  # _SPELLED has a digit after every repeat word
             nxt = tokens[i + 1].lower()
             out.append(_DIGIT_WORDS.get(nxt, nxt) * _REPEATS[low])
             i += 2
             continue
-        out.append(_DIGIT_WORDS.get(low, tokens[i]) if low in _DIGIT_WORDS and len(low) > 1 else tokens[i])
+        out.append(_DIGIT_WORDS[low] if low in _DIGIT_WORDS and len(low) > 1 else tokens[i])
         i += 1
     return "".join(out)
 
@@ -214,7 +204,7 @@ def _compact_digits(match: re.Match[str]) -> str | None:
 def rewrite_for_detection(text: str) -> Rewritten:
     """``text`` with invisible characters gone, spoken addresses and digits written, separators plain."""
     rewritten = _without_invisible(text)
-    if " at " in rewritten.text.lower() or " at sign " in rewritten.text.lower():
+    if " at " in rewritten.text.lower():  # also in every " at sign "
         rewritten = rewritten.rewrite(_SPOKEN_EMAIL, _spoken_email)
     rewritten = rewritten.rewrite(_SPELLED, _spelled)
     rewritten = rewritten.rewrite(_DIGIT_RUN, _spoken_digits)
