@@ -1,6 +1,7 @@
 """The console in real Chromium, fed a recorded cycle through a real broker, beside a real
 rollout-controller: what an operator sees, steering that reaches the controller, answers
-that stay text, a rebuild by replay in a ``distillery console`` process (the demo's way of
+that stay text, the Data page (an example's Langfuse trace, a rejection's reason, a dead
+letter republished to its topic by the operator), a rebuild by replay in a ``distillery console`` process (the demo's way of
 starting it), at 1280×800 and 390×844, with no JavaScript error.
 
 Screenshots of every page go to test-artifacts/console/ (not committed).
@@ -18,17 +19,26 @@ import httpx
 import pytest
 from browser import ARGS, ARTIFACTS, VIEWPORTS, chromium_path
 from db_helpers import create_database, drop_database
-from kafka_helpers import wait_until
+from kafka_helpers import read_topic, wait_until
 from processes import service_env, start_process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "console" / "tests"))
 
-from recorded_streams import CYCLE, HOLD_INTERVAL, ITEMS, RUN, hallucinated, recorded_cycle  # noqa: E402
+from recorded_streams import (  # noqa: E402
+    ACCEPTED_TRACE,
+    CYCLE,
+    HOLD_INTERVAL,
+    ITEMS,
+    LETTER_EVENT_ID,
+    RUN,
+    hallucinated,
+    recorded_cycle,
+)
 
 from distillery_console.app import build as build_console  # noqa: E402
 from distillery_console.config import ConsoleSettings  # noqa: E402
 from distillery_cli.localstack.procs import free_port  # noqa: E402
-from distillery_contracts.registry import ROUTING_TABLE, all_topic_specs  # noqa: E402
+from distillery_contracts.registry import ROUTING_TABLE, TRACES_RAW, all_topic_specs  # noqa: E402
 from distillery_rollout_controller.app import build as build_controller  # noqa: E402
 from distillery_rollout_controller.config import RolloutSettings  # noqa: E402
 from distillery_runtime.kafka import ensure_topics, publish_events  # noqa: E402
@@ -39,9 +49,9 @@ from distillery_runtime.signing import SigningKey, write_key_file  # noqa: E402
 pytestmark = pytest.mark.integration
 OPERATOR = "ana@clinic"
 TOKEN = "console-test-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-TOKEN = "console-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}  # the services' metrics and the controller's API need it
+LANGFUSE = "http://langfuse.test"
+KEEP_RECORDED = {f"{table}_retention_days": 36_500 for table in ("item", "example", "dead_letter")}
 
 
 class Running:
@@ -99,7 +109,11 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
     trust = json.dumps([key.trusted().as_dict()])
     controller = Running(ServiceRunner(build_controller(settings, RolloutSettings(
         evaluate_interval_s=3600, operator_keys=trust)), settings))
-    console_settings = ConsoleSettings(refresh_s=1, operator_keys=[key_file], read_model="first")
+    # Only traces.raw's dead letters: one consumer group instead of one per topic keeps the start short.
+    # The recorded streams are dated: a retention of years keeps them whatever day the test runs.
+    console_settings = ConsoleSettings(refresh_s=1, operator_keys=[key_file], read_model="first",
+                                       langfuse_host=LANGFUSE, dead_letter_topics=[TRACES_RAW], health_interval_s=1,
+                                       **KEEP_RECORDED)
     console = Running(ServiceRunner(build_console(settings, console_settings), settings))
     second_db, rebuilt = None, None
     try:
@@ -122,8 +136,9 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
         async def console_caught_up() -> bool:
             overview, cycle, answers = (await text_of(console_url, "/"), await text_of(console_url, f"/cycles/{CYCLE}"),
                                         await text_of(console_url, f"/evaluations/{RUN}/answers"))
+            letters = await text_of(console_url, "/data/dead-letters")
             return bool(overview and rollout_id in overview and cycle and "[0.031, 0.094]" in cycle
-                        and answers and f"{ITEMS} answer(s)" in answers)
+                        and answers and f"{ITEMS} answer(s)" in answers and letters and "1 letter(s)" in letters)
 
         if not await wait_until(console_caught_up, timeout=60, interval=0.3):
             pages = {path: await text_of(console_url, path) for path in ("/", f"/cycles/{CYCLE}")}
@@ -140,6 +155,8 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
                 await page.goto(f"{console_url}/")
                 await page.get_by_role("link", name=CYCLE).wait_for()
                 assert await page.locator(f"[data-rollout='{rollout_id}']").count() == 1
+                # The consumer groups' lag, read from Tansu, reaches the overview's live part.
+                await page.locator("tr[data-group^='distillery.console.first.']").first.wait_for(timeout=30_000)
                 await _fits(page, name)
                 await page.screenshot(path=ARTIFACTS / f"overview-{name}.png", full_page=True)
 
@@ -162,6 +179,18 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
                 assert await page.evaluate("window.pwned") is None
                 await _fits(page, name)
                 await page.screenshot(path=ARTIFACTS / f"answers-{name}.png", full_page=True)
+
+                await page.get_by_role("link", name="Data", exact=True).click()
+                trace = page.locator(f"article[data-example] a.trace[href='{LANGFUSE}/project/clinic-prod/traces/"
+                                     f"{ACCEPTED_TRACE}']")
+                assert await trace.count() == 1
+                await _fits(page, name)
+                await page.screenshot(path=ARTIFACTS / f"data-{name}.png", full_page=True)
+                await page.get_by_role("link", name="hallucination (3)").click()
+                await page.wait_for_url("**reason=hallucination*")
+                reasons = await page.locator("article.example-rejected .reason-name").all_inner_texts()
+                assert reasons == ["hallucination"] * 3
+                assert "3 hallucination example(s)" in await page.locator("p.count").inner_text()
                 await page.close()
 
             # Pause from the page, as the operator, with a reason and the confirmation.
@@ -189,6 +218,24 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
             assert view["last_decision"]["actor"] == OPERATOR
             await page.locator(f"[data-rollout='{rollout_id}'] .state-paused").wait_for(timeout=60_000)
             await page.screenshot(path=ARTIFACTS / "overview-paused-desktop.png", full_page=True)
+
+            # Republish the dead letter from the page: its message is back on traces.raw.
+            await page.get_by_role("link", name="Dead letters").click()
+            letter = page.locator("article.letter")
+            assert TRACES_RAW in await letter.locator("h3").inner_text()
+            await page.screenshot(path=ARTIFACTS / "dead-letters-desktop.png", full_page=True)
+            form = letter.locator("form.republish")
+            await form.get_by_label("You").select_option(OPERATOR)
+            await form.get_by_label("Reason").fill("the ingester's mapping is fixed")
+            await form.get_by_label("I mean it").check()
+            await form.get_by_role("button", name="Republish").click()
+            await page.get_by_role("status").wait_for()
+            assert f"republished to {TRACES_RAW} by {OPERATOR}" in await page.get_by_role("status").inner_text()
+            assert await letter.locator(".republished .operator").inner_text() == OPERATOR
+            await page.screenshot(path=ARTIFACTS / "dead-letters-republished-desktop.png", full_page=True)
+            back = [m for m in await read_topic(broker.bootstrap, TRACES_RAW, expect=1, timeout=30, settle=0.2)
+                    if m.headers.get("event-id") == LETTER_EVENT_ID]
+            assert len(back) == 1 and back[0].key == "call-dl" and b'"trace_id": "tr-dl"' in back[0].value
             await browser.close()
         assert errors == []
 
@@ -200,7 +247,9 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
         second_db = await create_database(postgres_server_url)
         port = free_port()
         env = service_env(broker.bootstrap, second_db, tmp_path / "home2", DISTILLERY_API_TOKENS=TOKEN,
-                          DISTILLERY_CONSOLE_READ_MODEL="rebuilt", DISTILLERY_CONSOLE_OPERATOR_KEYS=str(key_file))
+                          DISTILLERY_CONSOLE_READ_MODEL="rebuilt", DISTILLERY_CONSOLE_OPERATOR_KEYS=str(key_file),
+                          DISTILLERY_CONSOLE_DEAD_LETTER_TOPICS=TRACES_RAW, DISTILLERY_CONSOLE_LANGFUSE_HOST=LANGFUSE,
+                          **{f"DISTILLERY_CONSOLE_{k.upper()}": str(v) for k, v in KEEP_RECORDED.items()})
         log = tmp_path / "console.log"
         rebuilt = start_process(["-m", "distillery_cli", "console", "--port", str(port)], env, log)
         rebuilt_url = f"http://127.0.0.1:{port}"

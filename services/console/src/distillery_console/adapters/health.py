@@ -89,10 +89,15 @@ class LiveHealthProbe(AbstractHealthProbe):
     async def lags(self) -> list[GroupLag]:
         async with kafka_admin(self.bootstrap) as admin:
             groups = sorted(g[0] for g in await admin.list_consumer_groups() if g[0].startswith(GROUP_PREFIX))
+            if not groups:
+                return []
             async with kafka_reader(self.bootstrap) as reader:
+                # aiokafka 0.14: a group-less consumer stopped before its background task first ran
+                # raises CancelledError from stop(); one turn of the loop lets the task start.
+                await asyncio.sleep(0)
                 tps = [TopicPartition(spec.name, p) for spec in all_topic_specs()
                        for p in await partition_ids(reader, spec.name)]
-                ends = await reader.end_offsets(tps) if tps and groups else {}
+                ends = await reader.end_offsets(tps) if tps else {}
             found: dict[tuple[str, str], int] = {}
             for group in groups:
                 offsets = await admin.list_consumer_group_offsets(group, partitions=tps)

@@ -82,7 +82,8 @@ class LetterGroup:
 
 def accepted_row(example: ExampleAccepted) -> ExampleRow:
     lineage = example.lineage
-    messages = [{"role": m.role.value, "content": (m.content or "")[:MAX_MESSAGE_CHARS]} for m in example.messages]
+    messages = [{"role": m.role.value, "content": (m.content or ("(tool call)" if m.tool_calls else ""))[:MAX_MESSAGE_CHARS]}
+                for m in example.messages]
     return ExampleRow(example.example_id, ACCEPTED, example.cleaner_version, None, None, lineage.project_id,
                       lineage.trace_id, lineage.session_id, lineage.observation_id, messages, example.accepted_at)
 
