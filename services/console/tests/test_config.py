@@ -18,3 +18,11 @@ def test_operator_keys_are_read_from_a_comma_separated_list(tmp_path, monkeypatc
 def test_a_missing_key_file_is_one_line_naming_the_variable(tmp_path):
     with pytest.raises(ConfigError, match=r"^DISTILLERY_CONSOLE_OPERATOR_KEYS: key file .*nope.json does not exist"):
         ConsoleSettings(operator_keys=[tmp_path / "nope.json"]).signers()
+
+
+def test_health_urls_are_name_url_pairs(monkeypatch):
+    monkeypatch.setenv("DISTILLERY_CONSOLE_HEALTH_URLS", "cleaner=http://cleaner:8080/, evaluator=http://ev:8080")
+    assert ConsoleSettings().health_targets() == {"cleaner": "http://cleaner:8080", "evaluator": "http://ev:8080"}
+    monkeypatch.setenv("DISTILLERY_CONSOLE_HEALTH_URLS", "http://cleaner:8080")
+    with pytest.raises(ValueError, match="name=url pairs"):
+        ConsoleSettings()

@@ -62,7 +62,7 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
     signers = console.signers()
     handlers = Handlers(sql_store, sql_data_store, sql_erasure_store)
     sub = partial(_subscription, console.read_model)
-    board = HealthBoard(LiveHealthProbe(console.health_urls, settings.kafka_bootstrap))
+    board = HealthBoard(LiveHealthProbe(console.health_targets(), settings.kafka_bootstrap))
 
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
         views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size)

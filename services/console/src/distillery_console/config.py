@@ -47,8 +47,8 @@ class ConsoleSettings(BaseSettings):
         default_factory=list,
         description="Topics whose dead letters (<topic>.dlq) the Data page shows, comma-separated; "
         "empty: every topic's.")
-    health_urls: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=dict,
+    health_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
         description="Services the overview shows as up or down, as name=url pairs, comma-separated "
         "(e.g. cleaner=http://cleaner:8080): the console asks each url's /readyz, which needs no token.")
     health_interval_s: float = Field(default=15.0, gt=0,
@@ -66,12 +66,16 @@ class ConsoleSettings(BaseSettings):
     @classmethod
     def _split_pairs(cls, value: Any) -> Any:
         if isinstance(value, str):
-            pairs = [part.strip().partition("=") for part in value.split(",") if part.strip()]
-            bad = [name for name, eq, url in pairs if not eq or not name.strip() or not url.strip()]
-            if bad:
-                raise ValueError(f"expected name=url pairs, got {', '.join(bad)!r}")
-            return {name.strip(): url.strip().rstrip("/") for name, _, url in pairs}
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        bad = [pair for pair in value if not all(side.strip() for side in str(pair).partition("=")[::2])]
+        if bad:
+            raise ValueError(f"expected name=url pairs, got {', '.join(map(str, bad))!r}")
         return value
+
+    def health_targets(self) -> dict[str, str]:
+        """The services to probe: name -> base URL."""
+        pairs = (pair.partition("=") for pair in self.health_urls)
+        return {name.strip(): url.strip().rstrip("/") for name, _, url in pairs}
 
     @field_validator("operator_keys", mode="before")
     @classmethod
