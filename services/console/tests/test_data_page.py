@@ -109,6 +109,18 @@ def test_a_letter_is_republished_once_and_a_cut_one_never(client, data_store):
     assert len(data_store.outbox) == 1
 
 
+def test_a_letter_of_the_routing_table_is_never_republished(client, data_store):
+    from dataclasses import replace
+
+    from distillery_contracts.registry import ROUTING_TABLE
+    data_store.letter_rows["table"] = replace(data_store.letter_rows[letter_id(data_store)], letter_id="table",
+                                              source_topic=ROUTING_TABLE)
+    response = client.post("/data/dead-letters/republish",
+                           data={"letter_id": "table", "operator": "ana", "reason": "r", "confirm": "yes"})
+    assert response.status_code == 400 and "only the rollout-controller" in response.text
+    assert data_store.outbox == []
+
+
 def test_a_republish_from_another_site_is_refused(client, data_store):
     response = client.post("/data/dead-letters/republish", headers={"Origin": "https://evil.example"},
                            data={"letter_id": letter_id(data_store), "operator": "ana", "reason": "r", "confirm": "yes"})

@@ -26,7 +26,7 @@ from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItem
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected
 from distillery_contracts.privacy import EraseCaller
 from distillery_contracts.finetune import FinetuneJobChanged
-from distillery_contracts.registry import COMMANDS_ROLLOUT
+from distillery_contracts.registry import COMMANDS_ROLLOUT, ROUTING_TABLE
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime import erasure
@@ -125,6 +125,8 @@ async def republish_dead_letter(data: AbstractDataStore, letter_id: str, operato
         raise SteeringRefused(f"confirm that you mean to republish {letter_id}")
     if letter.republished_at is not None:
         raise SteeringRefused(f"{letter_id} was republished by {letter.republished_by} already")
+    if letter.source_topic == ROUTING_TABLE:
+        raise SteeringRefused("only the rollout-controller writes the routing table; a letter of it is not republished")
     if (why := letter.why_not_republishable) is not None:
         raise SteeringRefused(f"{letter_id} cannot be republished: {why}")
     try:
