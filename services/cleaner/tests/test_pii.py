@@ -101,6 +101,7 @@ def test_overlapping_detections_become_one_placeholder_of_the_surest_kind():
     assert _without_overlaps([Found(0, 5, "PHONE", 0.5), Found(2, 12, "SSN", 0.5)]) == [Found(0, 12, "SSN", 0.5)]
     assert _without_overlaps([Found(0, 10, "PHONE", 0.5), Found(2, 6, "SSN", 0.5)]) == [Found(0, 10, "PHONE", 0.5)]
     assert _without_overlaps([Found(0, 6, "PHONE", 0.5), Found(4, 10, "SSN", 0.5)]) == [Found(0, 10, "PHONE", 0.5)]
+    assert _without_overlaps([Found(3, 6, "PHONE", 0.5), Found(4, 10, "SSN", 0.5)]) == [Found(3, 10, "SSN", 0.5)]
 
 
 def test_detections_that_only_touch_or_are_apart_stay_separate():

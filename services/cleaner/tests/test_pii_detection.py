@@ -156,6 +156,10 @@ def test_the_clinics_number_is_kept_whichever_form_the_allow_list_and_the_caller
 def test_an_allowed_seven_digit_number_is_kept_with_its_area_code():
     redactor = PiiRedactor(PiiConfig(kinds=("PHONE",), allow=("555 0142",)))
     assert redactor.redact("call 01 555 0142 today") == ("call 01 555 0142 today", ())
+    # Seven digits are enough the other way round too: the clinic's number without its area code.
+    clinic = PiiRedactor(PiiConfig(kinds=("PHONE",), allow=("+353 1 555 0142",)))
+    assert clinic.redact("ring 0 555 0142 please") == ("ring 0 555 0142 please", ())
+    assert PiiRedactor(PiiConfig(kinds=("PHONE",))).redact("ring 0 555 0142 please")[1] == (("PHONE", 1),)
 
 
 def test_a_name_found_with_a_title_is_kept_when_the_allowed_name_has_another():
@@ -222,3 +226,20 @@ def test_the_named_entity_engine_reads_people_under_either_label_and_nothing_els
         artifacts = engine.process_text("Sarah Johnson and Liam work at Google in Dublin", "en")
     assert [(e.text, e.label_) for e in artifacts.entities] == [("Sarah Johnson", "PERSON"), ("Liam", "PERSON")]
     assert caplog.records == []
+
+
+@pytest.mark.parametrize("ner", [True, False])
+def test_texts_are_tokenised_once_per_batch_with_named_entities_and_never_without(ner, monkeypatch):
+    redactor = PiiRedactor(PiiConfig(ner=ner))
+    engine = redactor._analyzer.nlp_engine
+    batches, singles = [], []
+    process_batch, process_text = engine.process_batch, engine.process_text
+    monkeypatch.setattr(engine, "process_batch", lambda texts, *a, **k: batches.append(list(texts)) or
+                        process_batch(texts, *a, **k))
+    monkeypatch.setattr(engine, "process_text", lambda text, *a, **k: singles.append(text) or
+                        process_text(text, *a, **k))
+    redactor.prime(["my name is Jane Doe", "call me on oh eight seven, one two three, four five six seven"])
+    assert redactor.redact("Please tell Sarah Johnson that I called")[0] == (
+        "Please tell <PERSON> that I called" if ner else "Please tell Sarah Johnson that I called")
+    assert batches == ([["my name is Jane Doe", "call me on 0871234567"]] if ner else [])
+    assert singles == (["Please tell Sarah Johnson that I called"] if ner else [])

@@ -88,6 +88,7 @@ def test_every_written_character_points_back_at_what_was_said():
     ("ann plus clinic at x dot ie", "ann+clinic@x.ie"),
     ("a minus b hyphen c at x dot ie", "a-b-c@x.ie"),
     ("one dot ann at x dot com", "1.ann@x.com"),            # a number before a joiner stays before it
+    ("one dot ann two at x dot com", "1.ann2@x.com"),
 ])
 def test_numbers_joiners_and_case_in_spoken_addresses(said, written):
     assert rewritten(said) == written

@@ -57,10 +57,11 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
     """Presidio's spaCy engine around a pipeline already loaded, so nothing is downloaded."""
 
     def __init__(self, nlp: object, labels: Iterable[str]) -> None:
+        # No ``models``: Presidio reads them only in ``load``, which this engine does not do.
+        # Presidio's default mapping reads both PERSON and PER (German, multilingual pipelines) as
+        # PERSON; every other label is ignored (unmapped ones would log a warning per entity).
         super().__init__(
-            models=[{"lang_code": _LANGUAGE, "model_name": "loaded"}],
             ner_model_configuration=NerModelConfiguration(
-                model_to_presidio_entity_mapping={"PERSON": "PERSON", "PER": "PERSON"},
                 labels_to_ignore=[label for label in labels if label not in ("PERSON", "PER")],
             ),
         )
