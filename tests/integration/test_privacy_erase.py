@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 
 from distillery_cleaner.app import build as build_cleaner
 from distillery_cli.privacy_erase import erase_cmd
+from distillery_console.app import build as build_console
+from distillery_console.config import ConsoleSettings
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.registry import DATASETS_BUILT, EXAMPLES_ACCEPTED, TRACES_RAW, all_topic_specs
 from distillery_contracts.samples import sample_trace_captured
@@ -39,7 +41,7 @@ from distillery_trace_ingester.config import IngesterSettings, LangfuseProject
 pytestmark = pytest.mark.integration
 
 JANE = "call-000003"
-SCHEMAS = ("trace_ingester", "cleaner", "dataset_builder", "evaluator")
+SCHEMAS = ("trace_ingester", "cleaner", "dataset_builder", "evaluator", "console")
 
 cli = typer.Typer()
 cli.command("noop")(lambda: None)
@@ -61,7 +63,9 @@ async def services(broker, database_url, tmp_path):
     runners = [ServiceRunner(build_ingester(settings, ingester, lambda p: FakeLangfuseReader(p.project_id)), settings),
                ServiceRunner(build_cleaner(settings), settings),
                ServiceRunner(build_dataset_builder(settings, dataset), settings),
-               ServiceRunner(build_evaluator(settings, evaluator, wiring), settings)]
+               ServiceRunner(build_evaluator(settings, evaluator, wiring), settings),
+               ServiceRunner(build_console(settings, ConsoleSettings(dead_letter_topics=["distillery.traces.raw.v1"])),
+                             settings)]
     tasks = [asyncio.create_task(r.run()) for r in runners]
     yield runners
     for runner in runners:
