@@ -134,3 +134,10 @@ def test_without_signatures_only_exact_copies_are_found():
     plain = candidate(1, bands=(7,))
     copy = candidate(2, content="hash-1", bands=(7,))
     assert verdicts([plain, copy], near=near)[0] == {"ex-1": None, "ex-2": (RejectReason.DUPLICATE_EXACT, "ex-1")}
+
+
+def test_a_turn_of_the_same_call_sharing_the_band_does_not_hide_another_calls_copy():
+    near = [indexed("ex-same-call", sig(1, 2, 3, 4), (7,), rank=1, session="call-a"),
+            indexed("ex-other-call", sig(1, 2, 3, 4), (7,), rank=2, session="call-b")]
+    probe = candidate(1, session="call-a", signature=sig(1, 2, 3, 4), bands=(7,))
+    assert verdicts([probe], near=near)[0] == {"ex-1": (RejectReason.DUPLICATE_NEAR, "ex-other-call")}

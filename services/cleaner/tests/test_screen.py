@@ -122,3 +122,36 @@ def test_pii_drop_names_every_kind_found_and_a_redaction_alone_does_not_drop():
     dropped = Cleaner(drop_cards, "0.1.0").screen(card)
     assert dropped.reason is RejectReason.PII
     assert dropped.detail == "personal data found: CARD×1, PHONE×2"  # the clinic's own number too
+
+
+def test_a_candidate_carries_its_generation():
+    t = trace(3, session="call-q")
+    made = candidate(t)
+    assert made.trace == t
+    assert (made.session_key, made.order_key) == ("call-q", (t.start_time, "obs-0003"))
+
+
+GERMAN_TOOL = {"type": "function", "function": {
+    "name": "find_slot", "description": "Freie Termine für eine Behandlung",
+    "parameters": {"type": "object", "properties": {"day": {"type": "string"}}}}}
+OPEN_ON_SATURDAY = ([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Are you open on Saturday?"}],
+                    {"role": "assistant", "content": "Yes, from nine until one."})
+
+
+def test_content_hashes_do_not_change_between_builds_of_one_version():
+    # The version names the index's scope, and a fix ships without a version bump: if the hash of
+    # the same conversation changed, a re-cleaned call would not be found as its own duplicate.
+    messages, answer = OPEN_ON_SATURDAY
+    assert candidate(trace(messages=messages, output=answer, tools=[GERMAN_TOOL])).content_hash == \
+        "9b9082f74efaff6b59893596fc35e960a985fd5082a211bcf82f6cf68120ca0a"
+    assert candidate(trace(messages=messages, output=answer, tools=[])).content_hash == \
+        "cb899a53927aa0f68cf39bd79074a9436b17438795019061f52d3580c424c9e3"
+
+
+def test_the_key_order_of_a_tools_schema_does_not_change_the_hash():
+    messages, answer = OPEN_ON_SATURDAY
+    reordered = {"function": {"parameters": {"properties": {"day": {"type": "string"}}, "type": "object"},
+                              "description": GERMAN_TOOL["function"]["description"], "name": "find_slot"},
+                 "type": "function"}
+    assert candidate(trace(messages=messages, output=answer, tools=[reordered])).content_hash == \
+        candidate(trace(messages=messages, output=answer, tools=[GERMAN_TOOL])).content_hash
