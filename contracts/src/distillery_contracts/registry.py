@@ -137,7 +137,7 @@ _SPECS = (
         (EvaluationItemScored,),
         "run_id",
         LOW_VOLUME_PARTITIONS,
-        365,
+        180,  # callers' (redacted) words with no id erase could find: as long as the evaluator keeps them
         "Each prompt of an offline evaluation with every answer and verdict (the console's answer-by-answer page).",
     ),
     _spec(
