@@ -31,8 +31,9 @@ chromium:
 demo: setup
 	$(VENV)/bin/distillery demo
 
+# Two workers: see CPU_BOUND in tests/conftest.py for how the tests share the two cores.
 test: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 test-unit: setup
 	$(VENV)/bin/pytest -m "not integration and not e2e"
