@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from service_context import service_context, steps_until_done  # noqa: F401 (a fixture)
 from db_helpers import connected, fetch_rows
 from kafka_helpers import wait_until
 from probe_service import build as build_probe
@@ -43,27 +44,6 @@ NOW = datetime.now(UTC)
 
 def days_ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
-
-
-@pytest.fixture
-async def service_context(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[ServiceContext]:
-    """A context over the freshly migrated schema of the service the test names (``indirect``)."""
-    name = request.param
-    schema, migrations = migration_target(name)
-    engine = create_engine(database_url, schema)
-    await migrate(engine, schema, Path(migrations))
-    sessions = session_factory(engine)
-    yield ServiceContext(name, RuntimeSettings(), engine, sessions, lambda: UnitOfWork(sessions, "test/1"),
-                         broker=None, stopping=asyncio.Event())
-    await engine.dispose()
-
-
-async def steps_until_done(worker: Worker, ctx: ServiceContext) -> list[bool]:
-    """Each step's answer (more waiting?), run as the worker runs them until one says no."""
-    rounds = [bool(await worker.step(ctx))]
-    while rounds[-1]:
-        rounds.append(bool(await worker.step(ctx)))
-    return rounds
 
 
 def background_worker(background: object, name: str) -> Worker:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from service_context import service_context, steps_until_done  # noqa: F401 (a fixture)
 from db_helpers import connected, fetch_rows
 
 from distillery_cli.discovery import migration_target
@@ -39,26 +40,6 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def service_context(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[ServiceContext]:
-    """A context over the freshly migrated schema of the service the test names (``indirect``)."""
-    name = request.param
-    schema, migrations = migration_target(name)
-    engine = create_engine(database_url, schema)
-    await migrate(engine, schema, Path(migrations))
-    sessions = session_factory(engine)
-    yield ServiceContext(name, RuntimeSettings(), engine, sessions, lambda: UnitOfWork(sessions, "test/1"),
-                         broker=None, stopping=asyncio.Event())
-    await engine.dispose()
-
-
-async def steps_until_done(worker: Worker, ctx: ServiceContext) -> list[bool]:
-    rounds = [bool(await worker.step(ctx))]
-    while rounds[-1]:
-        rounds.append(bool(await worker.step(ctx)))
-    return rounds
 
 
 # The evaluator's finished runs: run_items, answers, scores and the report's examples
