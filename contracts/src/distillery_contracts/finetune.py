@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import ClassVar, Literal
 
@@ -75,6 +76,38 @@ class JobMetrics(BaseModel):
     )
 
 
+MAX_LOSS_POINTS = 2_000
+"""The most points a job event's loss curve holds: 2,000 points of ~110 bytes keep an event
+near 220 kB, far below the broker's 1 MiB message limit."""
+
+
+class LossPoint(BaseModel):
+    """The training loss the provider logged at one step."""
+
+    step: Count = Field(description="Training step.")
+    train_loss: float = Field(ge=0.0, description="Training loss at the step.")
+    valid_loss: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="Validation loss at the step, when the provider measured it (the full "
+        "validation file's at a checkpoint, else one batch's).",
+    )
+    at: AwareDatetime | None = Field(
+        default=None, description="When the provider logged it, when it says."
+    )
+
+
+def bounded_curve(points: Sequence[LossPoint], limit: int = MAX_LOSS_POINTS) -> list[LossPoint]:
+    """``points`` (in step order) if there are at most ``limit``; else ``limit`` of them evenly
+    spaced by position, the first and the last among them."""
+    if limit < 2:
+        raise ValueError("a bounded curve keeps at least its first and last points")
+    if len(points) <= limit:
+        return list(points)
+    last = len(points) - 1
+    return [points[round(i * last / (limit - 1))] for i in range(limit)]
+
+
 class FinetuneJobChanged(Event):
     """A fine-tuning job moved to a new state.
 
@@ -109,6 +142,15 @@ class FinetuneJobChanged(Event):
         default_factory=Hyperparameters, description="Hyperparameters requested or resolved."
     )
     metrics: JobMetrics = Field(default_factory=JobMetrics, description="Latest training metrics.")
+    loss_curve: list[LossPoint] = Field(
+        default_factory=list,
+        max_length=MAX_LOSS_POINTS,
+        description="Every training loss the provider logged so far, one point per step in "
+        "step order (a succeeded event carries the whole run). A job that logged more than "
+        f"{MAX_LOSS_POINTS:,} steps keeps {MAX_LOSS_POINTS:,} evenly spaced points, the "
+        "first and the last among them. Empty before training starts and in events "
+        "published before this field existed.",
+    )
     occurred_at: AwareDatetime = Field(description="When the change was observed.")
 
     @model_validator(mode="after")
@@ -117,6 +159,9 @@ class FinetuneJobChanged(Event):
             raise ValueError("a succeeded job needs fine_tuned_model")
         if self.status in (JobStatus.FAILED, JobStatus.REFUSED) and self.error is None:
             raise ValueError(f"a {self.status} job needs an error saying why")
+        steps = [p.step for p in self.loss_curve]
+        if any(a >= b for a, b in zip(steps, steps[1:], strict=False)):
+            raise ValueError("loss_curve points must be in increasing step order, one per step")
         return self
 
     def event_id(self) -> str:
