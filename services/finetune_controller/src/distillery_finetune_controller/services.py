@@ -41,7 +41,7 @@ from distillery_finetune_controller.adapters.providers.base import AbstractFineT
 from distillery_finetune_controller.config import FinetuneSettings, ProviderKind
 from distillery_finetune_controller.domain.job import FileRef, Job, Phase, deployment_name, new_job
 from distillery_finetune_controller.domain.lifecycle import LifecyclePolicy, Refusal, check_budget, check_lifecycle
-from distillery_finetune_controller.domain.metrics import latest_metrics
+from distillery_finetune_controller.domain.metrics import latest_metrics, loss_curve
 from distillery_finetune_controller.domain.provider_types import (
     CredentialsRefused,
     FileState,
@@ -200,19 +200,23 @@ class JobContext:
 
     async def commit(self, job: Job, changes: Sequence[FinetuneJobChanged] = (),
                      also: Callable[[UnitOfWork], Awaitable[None]] | None = None) -> None:
-        """Save ``job``, add ``changes`` to its history and publish them, all at once."""
+        """Save ``job``, add ``changes`` to its history and publish them, all at once; each
+        change carries the job's loss curve as stored, with what ``also`` stores included."""
         async with self.fenced() as uow:
             jobs = self.jobs_in(uow)
             job.updated_at = self.now()
             await jobs.save(job)
+            if also is not None:
+                await also(uow)
+            if changes and job.provider_job_id is not None:
+                curve = loss_curve(await jobs.events(job.job_id), await jobs.checkpoints(job.job_id))
+                changes = [c.model_copy(update={"loss_curve": curve}) for c in changes]
             cause = Envelope.model_validate(job.cause) if job.cause else None
             for change in changes:
                 await jobs.record_status(job.job_id, change.status, change.occurred_at)
                 uow.emit(FINETUNE_JOBS, change, cause=cause, correlation_id=job.cycle_id)
                 if change.status is JobStatus.SUCCEEDED:
                     await self.registry_in(uow).register(registered_model(job, change.occurred_at))
-            if also is not None:
-                await also(uow)
             await uow.commit()
         for change in changes:
             _log_change(change)

@@ -1,17 +1,25 @@
-"""Training metrics from a job's metric events and checkpoints: the latest step wins.
+"""Training metrics from a job's metric events and checkpoints: the latest step wins; and the
+job's loss curve, every step's loss.
 
 Providers report per step ``train_loss``, ``train_mean_token_accuracy``, ``valid_loss``,
 ``valid_mean_token_accuracy`` and, at checkpoints, the same over the whole validation
-file (``full_valid_*``), which is preferred to the one-batch figure.
+file (``full_valid_*``), which is preferred to the one-batch figure. An event without data
+whose message is OpenAI's ``Step N/M: training loss=…, validation loss=…`` counts too.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from distillery_contracts.finetune import JobMetrics
+from distillery_contracts.finetune import JobMetrics, LossPoint, bounded_curve
+from distillery_finetune_controller.domain.provider_types import ProviderCheckpoint, ProviderEvent
+
+_STEP_MESSAGE = re.compile(
+    r"^Step (?P<step>\d+)/\d+: training loss=(?P<train_loss>\d+(?:\.\d+)?)"
+    r"(?:, validation loss=(?P<valid_loss>\d+(?:\.\d+)?))?")
 
 _SOURCES = {
     "train_loss": ("train_loss",),
@@ -52,3 +60,32 @@ def _usable(value: Any, is_accuracy: bool) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return False
     return 0.0 <= value <= 1.0 if is_accuracy else value >= 0.0
+
+
+def loss_curve(events: Iterable[ProviderEvent], checkpoints: Iterable[ProviderCheckpoint]) -> list[LossPoint]:
+    """One point per step that has a training loss, in step order, bounded for an event.
+
+    A checkpoint's figures at a step replace its event's (a checkpoint's validation loss is the
+    whole file's); a later event at a step replaces an earlier one.
+    """
+    samples = [(e.created_at, _event_values(e)) for e in sorted(events, key=lambda e: (e.created_at, e.event_id))]
+    samples += [(cp.created_at, {**cp.metrics, "step": cp.step}) for cp in checkpoints]
+    by_step: dict[int, dict[str, Any]] = {}
+    for at, values in samples:
+        metrics = metrics_of(values)
+        if metrics is None or metrics.step is None:
+            continue
+        point = by_step.setdefault(metrics.step, {"step": metrics.step, "at": at})
+        point.update({k: v for k, v in (("train_loss", metrics.train_loss), ("valid_loss", metrics.valid_loss))
+                      if v is not None})
+    curve = [LossPoint(**p) for _, p in sorted(by_step.items()) if "train_loss" in p]
+    return bounded_curve(curve)
+
+
+def _event_values(event: ProviderEvent) -> Mapping[str, Any]:
+    if event.data and metrics_of(event.data) is not None:
+        return event.data
+    found = _STEP_MESSAGE.match(event.message)
+    if found is None:
+        return {}
+    return {k: int(v) if k == "step" else float(v) for k, v in found.groupdict().items() if v is not None}
