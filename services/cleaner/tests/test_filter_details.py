@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from cleaner_samples import TEACHER, score, text_turn, trace
+from cleaner_samples import ANSWER, CALL, SYSTEM, TEACHER, score, text_turn, trace
 
 from distillery_cleaner.domain.config import Bounds, CleanerConfig, ScoreRule
 from distillery_cleaner.domain.filters import (
@@ -15,11 +15,14 @@ from distillery_cleaner.domain.filters import (
     check_error,
     check_hallucination,
     check_incomplete,
+    check_structure,
     check_teacher,
     check_tokens,
     check_truncated,
     is_teacher,
 )
+from distillery_cleaner.domain.normalise import Example, build_example
+from distillery_cleaner.domain.screen import Cleaner
 from distillery_cleaner.domain.verdicts import Rejection
 from distillery_contracts.examples import RejectReason
 
@@ -144,3 +147,108 @@ def test_the_other_incomplete_and_truncated_details_name_the_role_and_the_finish
 
 def test_a_finish_reason_in_metadata_counts_only_as_text():
     assert check_error(trace(finish_reason=None, metadata={"finish_reason": 5}), CONFIG) is None
+
+
+def test_a_custom_failure_pattern_names_the_whole_match_with_or_without_groups():
+    plain = CONFIG.model_copy(update={"error_status_pattern": r"quota exceeded"})
+    assert check_error(trace(status_message="Daily QUOTA EXCEEDED for project"), plain) == Rejection(
+        RejectReason.ERROR, "status message reports a failure ('quota exceeded')")
+    grouped = CONFIG.model_copy(update={"error_status_pattern": r"http (5\d\d)"})
+    assert check_error(trace(status_message="HTTP 503 from upstream"), grouped).detail == \
+        "status message reports a failure ('http 503')"
+
+
+def test_a_fine_tuned_teacher_is_a_teacher_under_its_own_name_in_any_case():
+    own = "ft:gpt-4o-mini-2024-07-18:liffey::b7Qx2"
+    assert is_teacher(own, (own,))
+    assert is_teacher(" FT:GPT-4O-MINI-2024-07-18:LIFFEY::B7QX2 ", (own,))
+    assert not is_teacher("ft:gpt-4o-mini-2024-07-18:liffey::other", (own,))  # another fine-tune of its base
+
+
+@pytest.mark.parametrize("listed", ["xxxx", "none", "null", "n/a"])
+def test_a_score_without_a_label_matches_no_listed_label(listed):
+    rule = ScoreRule(name="verdict", flagged_labels=(listed, listed.upper()))
+    for label in (None, ""):
+        unlabelled = score(name="verdict", value=None, data_type="CATEGORICAL", string_value=label)
+        assert check_hallucination([unlabelled], [rule]) is None
+    assert check_hallucination([score(name="verdict", value=None, data_type="CATEGORICAL", string_value=listed)],
+                               [rule]) is not None
+
+
+# check_structure reads the normalised example: messages as the cleaner rebuilt them, numbered
+# from 1 in the order the fine-tuning line lists them (the answer last).
+STRUCTURE = Cleaner(CONFIG, "0.1.0")
+
+
+def normalised(messages: list[dict], output: dict | None = None) -> Example:
+    example = build_example(trace(messages=messages, output=output or {"role": "assistant", "content": "Done."}),
+                            STRUCTURE.messages)
+    assert isinstance(example, Example), example
+    return example
+
+
+def calls(*names: str, arguments: str = "{}") -> dict:
+    return {"role": "assistant", "content": None, "tool_calls": [
+        {"id": f"c{n}", "type": "function", "function": {"name": name, "arguments": arguments}}
+        for n, name in enumerate(names, start=1)]}
+
+
+def answer(call_id: str) -> dict:
+    return {"role": "tool", "tool_call_id": call_id, "content": "{}"}
+
+
+SYS = {"role": "system", "content": SYSTEM}
+HI = {"role": "user", "content": "Hi, is Tuesday free?"}
+
+
+def test_a_well_formed_call_passes_the_structure_check():
+    assert check_structure(normalised(CALL, ANSWER)) is None
+    assert check_structure(normalised([SYS, HI, calls("check_availability", "check_availability"),
+                                       answer("c2"), answer("c1")])) is None
+
+
+def test_a_system_message_after_the_first_is_unmappable_and_named_by_its_number():
+    assert check_structure(normalised([HI, SYS])) == Rejection(
+        RejectReason.UNMAPPABLE, "message 2 is a system message after the first")
+    assert check_structure(normalised([SYS, HI, {"role": "developer", "content": "Be terse."}])) == Rejection(
+        RejectReason.UNMAPPABLE, "message 3 is a system message after the first")
+
+
+def test_a_tool_result_answering_no_pending_call_is_unmappable():
+    assert check_structure(normalised([SYS, HI, answer("call_x")])) == Rejection(
+        RejectReason.UNMAPPABLE, "message 3 (tool) answers no pending tool call")
+    twice = [SYS, HI, calls("check_availability"), answer("c1"), answer("c1")]
+    assert check_structure(normalised(twice)) == Rejection(
+        RejectReason.UNMAPPABLE, "message 5 (tool) answers no pending tool call")
+
+
+def test_tool_calls_left_without_results_are_incomplete_and_counted():
+    one_missing = [SYS, HI, calls("check_availability", "book_appointment"), answer("c2"), HI]
+    assert check_structure(normalised(one_missing)) == Rejection(
+        RejectReason.INCOMPLETE, "1 tool call(s) before message 5 have no result")
+    assert check_structure(normalised([SYS, HI, calls("check_availability", "book_appointment")])) == Rejection(
+        RejectReason.INCOMPLETE, "2 tool call(s) before message 4 have no result")
+
+
+def test_an_undeclared_tool_is_named_with_its_position_in_the_message():
+    earlier = [SYS, HI, calls("check_availability", "cancel_all"), answer("c1"), answer("c2")]
+    assert check_structure(normalised(earlier)) == Rejection(
+        RejectReason.UNMAPPABLE, "message 3: tool call 2 calls 'cancel_all', which the request did not declare")
+    in_the_answer = normalised([SYS, HI], calls("cancel_all", "check_availability"))
+    assert check_structure(in_the_answer) == Rejection(
+        RejectReason.ERROR, "message 3: tool call 1 calls 'cancel_all', which the request did not declare")
+
+
+def test_a_long_undeclared_tool_name_is_cut_at_sixty_characters():
+    name = "lookup_" + "x" * 53 + "_TAIL"
+    rejection = check_structure(normalised([SYS, HI], calls(name)))
+    assert rejection.detail == f"message 3: tool call 1 calls {name[:60]!r}, which the request did not declare"
+    assert "TAIL" not in rejection.detail and name[:60] in rejection.detail
+
+
+def test_a_broken_call_before_the_answer_is_unmappable_in_the_answer_an_error():
+    broken = calls("book_appointment", arguments="{\"slot")
+    assert check_structure(normalised([SYS, HI, broken, answer("c1"), HI])) == Rejection(
+        RejectReason.UNMAPPABLE, "message 3: tool call 1 arguments are not valid JSON")
+    assert check_structure(normalised([SYS, HI], broken)) == Rejection(
+        RejectReason.ERROR, "message 3: tool call 1 arguments are not valid JSON")
