@@ -11,9 +11,11 @@ message (a whole one, with its envelope headers) can be republished.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from distillery_console.adapters.store import AbstractConsoleStore
 from distillery_console.app import build
@@ -73,6 +75,17 @@ def hallucinated(i: int) -> bool:
     return i % 3 == 0
 
 
+LOGGED_STEPS = 100
+"""The recorded job logs a training loss at every step and a validation loss every 10th."""
+
+
+def loss_curve(last_step: int) -> list[dict[str, Any]]:
+    """The losses the recorded job had logged by ``last_step``."""
+    return [{"step": s, "train_loss": round(0.4 + 1.9 * math.exp(-s / 25), 4),
+             "valid_loss": round(0.45 + 1.9 * math.exp(-s / 25), 4) if s % 10 == 0 else None,
+             "at": (T0 + timedelta(hours=1, minutes=s)).isoformat()} for s in range(1, last_step + 1)]
+
+
 def recorded_cycle() -> list[tuple[str, Event]]:
     """(topic, event) in the order they happened."""
     cleaner = CLEANER
@@ -98,7 +111,7 @@ def recorded_cycle() -> list[tuple[str, Event]]:
             job_id="job-0042", dataset_id="ds-0042", cycle_id=CYCLE, status=status,
             fine_tuned_model=STUDENT if status == "succeeded" else None,
             metrics={"step": step, "train_loss": loss, "valid_loss": None if loss is None else loss + 0.05},
-            occurred_at=T0 + timedelta(hours=1 + n))))
+            loss_curve=loss_curve(step or 0), occurred_at=T0 + timedelta(hours=1 + n))))
     events.append((EVALUATIONS_COMPLETED, sample_evaluation_completed(
         run_id=RUN, cycle_id=CYCLE, candidate_model=STUDENT, teacher_model=TEACHER, dataset_id="ds-0042",
         job_id="job-0042", completed_at=T0 + timedelta(hours=5))))

@@ -36,7 +36,7 @@ async def test_a_cycle_shows_the_dataset_diff_the_rejections_the_losses_and_the_
     assert dataset.previous is not None and dataset.previous.dataset_id == "ds-0041"
     assert dataset.rejections == {"hallucination": 3, "too_long": 2}
     assert [j.status for j in view.jobs] == ["queued", "running", "succeeded"]
-    assert [len(line.points.split()) for line in view.loss_chart.lines] == [2, 2]
+    assert [len(line.points.split()) for line in view.loss_chart.lines] == [100, 10]  # every logged step
     held = view.failing_gates["ro-0042:1:held"]
     assert [(g.name, g.ci_low, g.ci_high) for g in held] == [("hallucination", 0.031, 0.094)]
     assert view.failing_gates["ro-0042:1:advanced"] == []

@@ -59,8 +59,12 @@ async def record_datasets(store: AbstractConsoleStore, datasets: Iterable[Datase
 
 
 async def record_job_changes(store: AbstractConsoleStore, changes: Iterable[tuple[str, FinetuneJobChanged]]) -> None:
+    """Each event's state and latest metrics; its loss curve replaces the job's when it is the
+    latest event to carry one (events from before the curve existed carry none)."""
     for event_id, job in changes:
         await store.save_job_event(event_id, job)
+        if job.loss_curve:
+            await store.save_loss_curve(job)
         await _step(store, job_step(job))
 
 

@@ -21,6 +21,7 @@ from distillery_console.domain.savings import CostPoint, cost_point
 from distillery_contracts.common import GateResult
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import AnswerVerdict, EvaluationCompleted, EvaluationItemScored
+from distillery_contracts.finetune import LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 
@@ -85,6 +86,8 @@ class CycleView:
     operator_actions: list[OperatorAction]
     gate_charts: list[Chart] = field(default_factory=list)
     """Each rollout gate's value and interval bounds over the cycle's decisions."""
+    loss_curves: dict[str, list[LossPoint]] = field(default_factory=dict)
+    """Each job's training loss at every logged step (as its latest event carried them)."""
 
 
 @dataclass(frozen=True)
@@ -138,17 +141,32 @@ async def read_cycle(store: AbstractConsoleStore, cycle_id: str) -> CycleView | 
     for d in await store.datasets(cycle_id):
         datasets.append(DatasetView(d, await store.dataset_before(d.version), await store.rejections(d.cleaner_versions)))
     jobs = await store.job_points(cycle_id)
-    losses = [j for j in jobs if j.step is not None]
-    loss_chart = line_chart("Training loss", [
-        Series("train", [(float(j.step or 0), j.train_loss) for j in losses if j.train_loss is not None]),
-        Series("validation", [(float(j.step or 0), j.valid_loss) for j in losses if j.valid_loss is not None]),
-    ])
+    curves = await store.loss_curves(cycle_id)
     decisions = await store.decisions(cycle_id=cycle_id)
     actions = [a for rollout in dict.fromkeys(d.rollout_id for d in decisions)
                for a in await store.operator_actions(rollout)]
-    return CycleView(cycle, datasets, jobs, loss_chart, await store.evaluations(cycle_id), decisions,
+    return CycleView(cycle, datasets, jobs, loss_chart(jobs, curves), await store.evaluations(cycle_id), decisions,
                      {d.decision_id: [g for g in d.gates if not g.passed] for d in decisions}, actions,
-                     gate_charts(decisions))
+                     gate_charts(decisions), curves)
+
+
+def loss_chart(jobs: list[JobPoint], curves: dict[str, list[LossPoint]]) -> Chart:
+    """Every logged step's training and validation loss of each job; a job whose events carry no
+    curve (published before they did) is drawn from the latest metrics of each of its events."""
+    series = []
+    job_ids = list(dict.fromkeys([*(j.job_id for j in jobs), *curves]))
+    for job_id in job_ids:
+        suffix = f" ({job_id})" if len(job_ids) > 1 else ""
+        curve = curves.get(job_id)
+        if curve:
+            train = [(float(p.step), p.train_loss) for p in curve]
+            valid = [(float(p.step), p.valid_loss) for p in curve if p.valid_loss is not None]
+        else:
+            points = [j for j in jobs if j.job_id == job_id and j.step is not None]
+            train = [(float(j.step or 0), j.train_loss) for j in points if j.train_loss is not None]
+            valid = [(float(j.step or 0), j.valid_loss) for j in points if j.valid_loss is not None]
+        series += [Series(f"train{suffix}", train), Series(f"validation{suffix}", valid)]
+    return line_chart("Training loss by step", series)
 
 
 def gate_charts(decisions: list[RolloutDecided]) -> list[Chart]:

@@ -17,7 +17,7 @@ from distillery_console.domain.cycles import CycleStep
 from distillery_console.domain.data import ExampleRow, LetterGroup, LetterRow
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
-from distillery_contracts.finetune import FinetuneJobChanged
+from distillery_contracts.finetune import FinetuneJobChanged, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_contracts.privacy import StoreErasure
@@ -31,6 +31,7 @@ class FakeConsoleStore(AbstractConsoleStore):
         self.cycle_rows: dict[str, Cycle] = {}
         self.dataset_rows: dict[str, DatasetBuilt] = {}
         self.job_rows: dict[str, tuple[str, FinetuneJobChanged]] = {}
+        self.curve_rows: dict[str, FinetuneJobChanged] = {}
         self.evaluation_rows: dict[str, EvaluationCompleted] = {}
         self.item_rows: dict[tuple[str, str], tuple[EvaluationItemScored, bool]] = {}
         self.decision_rows: dict[str, RolloutDecided] = {}
@@ -59,6 +60,11 @@ class FakeConsoleStore(AbstractConsoleStore):
 
     async def save_job_event(self, event_id: str, job: FinetuneJobChanged) -> None:
         self.job_rows.setdefault(event_id, (event_id, job))
+
+    async def save_loss_curve(self, job: FinetuneJobChanged) -> None:
+        known = self.curve_rows.get(job.job_id)
+        if known is None or (job.occurred_at, len(job.loss_curve)) > (known.occurred_at, len(known.loss_curve)):
+            self.curve_rows[job.job_id] = job
 
     async def save_evaluation(self, evaluation: EvaluationCompleted) -> None:
         self.evaluation_rows.setdefault(evaluation.run_id, evaluation)
@@ -98,6 +104,10 @@ class FakeConsoleStore(AbstractConsoleStore):
                       key=lambda j: (j[1].occurred_at, j[0]))
         return [JobPoint(j.job_id, j.status.value, j.occurred_at, j.metrics.step, j.metrics.train_loss,
                          j.metrics.valid_loss) for _, j in rows]
+
+    async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
+        return {job_id: list(job.loss_curve) for job_id, job in sorted(self.curve_rows.items())
+                if job.cycle_id == cycle_id}
 
     async def evaluations(self, cycle_id: str) -> list[EvaluationCompleted]:
         return sorted((e for e in self.evaluation_rows.values() if e.cycle_id == cycle_id),

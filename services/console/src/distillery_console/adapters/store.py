@@ -10,7 +10,7 @@ import abc
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, case, func, select
+from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,7 @@ from distillery_console.adapters import tables as t
 from distillery_console.domain.cycles import CycleStep
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
-from distillery_contracts.finetune import FinetuneJobChanged
+from distillery_contracts.finetune import FinetuneJobChanged, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 
@@ -71,6 +71,11 @@ class AbstractConsoleStore(abc.ABC):
     async def save_job_event(self, event_id: str, job: FinetuneJobChanged) -> None: ...
 
     @abc.abstractmethod
+    async def save_loss_curve(self, job: FinetuneJobChanged) -> None:
+        """Keep the event's loss curve as its job's unless the stored one came from a later event
+        (at the same time, the longer curve wins), so a replay in any order keeps the same curve."""
+
+    @abc.abstractmethod
     async def save_evaluation(self, evaluation: EvaluationCompleted) -> None: ...
 
     @abc.abstractmethod
@@ -109,6 +114,10 @@ class AbstractConsoleStore(abc.ABC):
     @abc.abstractmethod
     async def job_points(self, cycle_id: str) -> list[JobPoint]:
         """By time."""
+
+    @abc.abstractmethod
+    async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
+        """The cycle's jobs' loss curves by job id, in job id order (jobs without one left out)."""
 
     @abc.abstractmethod
     async def evaluations(self, cycle_id: str) -> list[EvaluationCompleted]: ...
@@ -170,6 +179,18 @@ class SqlConsoleStore(AbstractConsoleStore):
         await self._upsert(t.job_events, "event_id", event_id=event_id, job_id=job.job_id, cycle_id=job.cycle_id,
                            status=job.status.value, step=m.step, train_loss=m.train_loss, valid_loss=m.valid_loss,
                            occurred_at=job.occurred_at)
+
+    async def save_loss_curve(self, job: FinetuneJobChanged) -> None:
+        c = t.job_curves.c
+        stmt = insert(t.job_curves).values(job_id=job.job_id, cycle_id=job.cycle_id, occurred_at=job.occurred_at,
+                                           points=[p.model_dump(mode="json") for p in job.loss_curve])
+        new = stmt.excluded
+        later = or_(new.occurred_at > c.occurred_at,
+                    and_(new.occurred_at == c.occurred_at,
+                         func.jsonb_array_length(new.points) > func.jsonb_array_length(c.points)))
+        await self.session.execute(stmt.on_conflict_do_update(
+            index_elements=["job_id"], where=later,
+            set_={"cycle_id": new.cycle_id, "occurred_at": new.occurred_at, "points": new.points}))
 
     async def save_evaluation(self, evaluation: EvaluationCompleted) -> None:
         await self._upsert(t.evaluations, "run_id", run_id=evaluation.run_id, cycle_id=evaluation.cycle_id,
@@ -237,6 +258,11 @@ class SqlConsoleStore(AbstractConsoleStore):
             select(c.job_id, c.status, c.occurred_at, c.step, c.train_loss, c.valid_loss)
             .where(c.cycle_id == cycle_id).order_by(c.occurred_at, c.event_id))
         return [JobPoint(**r._mapping) for r in rows]
+
+    async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
+        c = t.job_curves.c
+        rows = await self.session.execute(select(c.job_id, c.points).where(c.cycle_id == cycle_id).order_by(c.job_id))
+        return {job_id: [LossPoint.model_validate(p) for p in points] for job_id, points in rows}
 
     async def evaluations(self, cycle_id: str) -> list[EvaluationCompleted]:
         c = t.evaluations.c

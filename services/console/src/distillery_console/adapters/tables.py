@@ -60,6 +60,15 @@ job_events = Table(
     Index("job_events_cycle", "cycle_id", "occurred_at"),
 )
 
+job_curves = Table(
+    "job_curves", metadata,
+    key("job_id", Text),
+    optional("cycle_id", Text),
+    required("occurred_at", Timestamp, comment="Time of the job event the curve came from: only a later one replaces it."),
+    required("points", JSONB, comment="The event's loss_curve: LossPoints in step order."),
+    Index("job_curves_cycle", "cycle_id"),
+)
+
 evaluations = Table(
     "evaluations", metadata,
     key("run_id", Text),
