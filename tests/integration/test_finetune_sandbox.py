@@ -163,12 +163,19 @@ async def test_openai_dataset_becomes_a_trained_model_with_every_state_in_order(
     checkpoints = await fetch(url, "select count(*) from finetune_controller.job_checkpoints "
                                    "where job_id = 'job-ds-0042'")
     [model] = await fetch(url, "select * from finetune_controller.models where dataset_id = 'ds-0042'")
+    logged = await fetch(url, "select step from (select (data->>'step')::int as step from finetune_controller.job_events "
+                              "where job_id = 'job-ds-0042' and data ? 'train_loss' union select step "
+                              "from finetune_controller.job_checkpoints where job_id = 'job-ds-0042' "
+                              "and metrics ? 'train_loss') s order by step")
 
     assert [e.status for e in events] == [S.SUBMITTED, S.VALIDATING, S.QUEUED, S.RUNNING, S.SUCCEEDED]
     done = events[-1]
     assert done.fine_tuned_model and done.fine_tuned_model.startswith("ft:gpt-4o-mini")
     assert done.deployment_name is None
     assert done.metrics.train_loss is not None and done.trained_tokens
+    # the succeeded event carries every training loss the provider logged, step by step
+    assert logged and [p.step for p in done.loss_curve] == [r["step"] for r in logged]
+    assert done.loss_curve[-1].train_loss == done.metrics.train_loss
     [remote] = [job for job in remote_jobs(box) if job["id"] == done.provider_job_id]
     assert remote["metadata"] == {"distillery_job_id": "job-ds-0042", "dataset_id": "ds-0042",
                                   "cycle_id": "cycle-0042"}
@@ -230,5 +237,6 @@ async def test_azure_job_is_deployed_before_success_is_announced(azure_stack, bo
     assert [e.status for e in events] == [S.SUBMITTED, S.QUEUED, S.RUNNING, S.SUCCEEDED]
     done = events[-1]
     assert done.provider == "azure" and done.deployment_name == "distillery-ds-0043"
+    assert done.loss_curve and done.loss_curve[-1].step == done.metrics.step
     assert deployment["properties"]["model"]["name"] == done.fine_tuned_model
     assert deployment["properties"]["provisioningState"] == "Succeeded"
