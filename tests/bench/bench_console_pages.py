@@ -4,8 +4,9 @@ cycle with a 100,000-example dataset and 10,000 evaluated answers (issue 18: und
 
 Fills a fresh database (on DISTILLERY_TEST_DATABASE_URL's server, else an embedded
 PostgreSQL) with the console's own store, serves the pages from a separate process (so the
-browser does not share its event loop) and loads each page in Debian's Chromium through
-Playwright's client. Not a test.
+browser does not share its event loop) behind the console's sign-in, as the service does, and
+loads each page in Debian's Chromium through Playwright's client, signed in with a session
+cookie as an operator's browser is (each load pays for checking it). Not a test.
 
     .venv/bin/python tests/bench/bench_console_pages.py [--loads 20] [--items 10000]
 """
@@ -32,6 +33,7 @@ from recorded_streams import CYCLE, RUN, T0, decisions, feed, item, recorded_cyc
 from distillery_cli.localstack.procs import free_port  # noqa: E402
 
 TARGET_MS = 300.0
+TOKEN = "bench-token"
 
 
 async def fill(url: str, items: int, examples: int) -> None:
@@ -71,31 +73,38 @@ async def fill(url: str, items: int, examples: int) -> None:
 
 
 def serve(url: str, port: int) -> None:
-    """The console's pages alone (no consumers), as the service routes them."""
+    """The console's pages alone (no consumers), as the service routes them: behind sign-in."""
     import uvicorn
-    from starlette.applications import Starlette
 
     from distillery_console import SCHEMA
     from distillery_console.config import ConsoleSettings
-    from distillery_console.http import console_routes
+    from distillery_console.http import console_routes, signed_in
     from distillery_console.views import ConsoleViews, sql_stores
+    from distillery_runtime.auth import BrowserSessions
     from distillery_runtime.clock import utc_now
     from distillery_runtime.db import create_engine, session_factory
+    from distillery_runtime.health import build_app
 
     sessions = session_factory(create_engine(url, SCHEMA))
     views = ConsoleViews(sql_stores(sessions), calls_per_day=10_000, page_size=ConsoleSettings().page_size)
-    app = Starlette(routes=console_routes(views, lambda: None, utc_now, refresh_s=3600))  # type: ignore[arg-type,return-value]
+    pages = console_routes(views, lambda: None, utc_now, refresh_s=3600)  # type: ignore[arg-type,return-value]
+    app = build_app("console", dict, signed_in(pages, BrowserSessions([TOKEN])), tokens=[TOKEN], public_routes=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 def measure(base: str, loads: int) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
+    from distillery_runtime.auth import sign_in_link
+
     pages = {"overview": "/", "cycle": f"/cycles/{CYCLE}", "failing answers": f"/evaluations/{RUN}/answers?failing=1"}
     found: dict[str, list[float]] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        page.goto(sign_in_link(base, TOKEN), wait_until="load")  # the session cookie every load sends
+        if not page.url.rstrip("/") == base:
+            raise SystemExit(f"signing in failed: the browser is at {page.url}")
         for name, path in pages.items():
             page.goto(base + path, wait_until="load")  # warm: templates compiled, connections open
             found[name] = []
@@ -129,7 +138,7 @@ def main() -> None:
         try:
             asyncio.run(fill(url, args.items, args.examples))
             port = free_port()
-            proc = start_server([__file__, "--serve", url, "--port", str(port)], f"http://127.0.0.1:{port}/",
+            proc = start_server([__file__, "--serve", url, "--port", str(port)], f"http://127.0.0.1:{port}/healthz",
                                 "the console's pages")
             try:
                 found = measure(f"http://127.0.0.1:{port}", args.loads)

@@ -2,7 +2,8 @@
 rollout-controller: what an operator sees, steering that reaches the controller, answers
 that stay text, the Data page (an example's Langfuse trace, a rejection's reason, a dead
 letter republished to its topic by the operator), a rebuild by replay in a ``distillery console`` process (the demo's way of
-starting it), at 1280×800 and 390×844, with no JavaScript error.
+starting it, whose printed one-time link signs a browser in), at 1280×800 and 390×844, with no JavaScript error.
+The browser signs in through the sign-in page first; programs send the bearer token.
 
 Screenshots of every page go to test-artifacts/console/ (not committed).
 """
@@ -49,7 +50,7 @@ from distillery_runtime.signing import SigningKey, write_key_file  # noqa: E402
 pytestmark = pytest.mark.integration
 OPERATOR = "ana@clinic"
 TOKEN = "console-test-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}  # the services' metrics and the controller's API need it
+AUTH = {"Authorization": f"Bearer {TOKEN}"}  # the services' metrics, the controller's API and the console's pages
 LANGFUSE = "http://langfuse.test"
 KEEP_RECORDED = {f"{table}_retention_days": 36_500 for table in ("item", "example", "dead_letter")}
 
@@ -90,9 +91,29 @@ def runtime(broker, database_url: str, home: Path) -> RuntimeSettings:  # noqa: 
 
 
 async def text_of(url: str, path: str) -> str | None:
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=AUTH) as client:
         response = await client.get(path)
     return response.text if response.status_code == 200 else None
+
+
+async def sign_in(browser, console_url: str, errors: list[str]):  # noqa: ANN001, ANN201
+    """Signs in through the page as an operator does (a wrong token first), and returns the
+    session for the other contexts, which need not type it again."""
+    context = await browser.new_context(viewport=VIEWPORTS["desktop"])
+    page = await context.new_page()
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    await page.goto(f"{console_url}/cycles/{CYCLE}")
+    assert "/sign-in?next=" in page.url
+    await page.get_by_label("API token").fill("not-the-token")
+    await page.get_by_role("button", name="Sign in").click()
+    assert "not one this service accepts" in await page.get_by_role("alert").inner_text()
+    await page.screenshot(path=ARTIFACTS / "sign-in-refused-desktop.png", full_page=True)
+    await page.get_by_label("API token").fill(TOKEN)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"**/cycles/{CYCLE}")  # back where the browser was going
+    state = await context.storage_state()
+    await context.close()
+    return state
 
 
 async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(broker, database_url,
@@ -147,8 +168,9 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=executable, args=ARGS, headless=True)
             errors: list[str] = []
+            session = await sign_in(browser, console_url, errors)
             for name, viewport in VIEWPORTS.items():
-                page = await (await browser.new_context(viewport=viewport)).new_page()
+                page = await (await browser.new_context(viewport=viewport, storage_state=session)).new_page()
                 page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
                 page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
 
@@ -194,7 +216,7 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
                 await page.close()
 
             # Pause from the page, as the operator, with a reason and the confirmation.
-            page = await (await browser.new_context(viewport=VIEWPORTS["desktop"])).new_page()
+            page = await (await browser.new_context(viewport=VIEWPORTS["desktop"], storage_state=session)).new_page()
             page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
             page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
             await page.goto(f"{console_url}/")
@@ -262,7 +284,16 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
 
         assert await wait_until(same_pages, timeout=120, interval=0.5), \
             f"the rebuilt console shows other pages; its log: {log.read_text()[-2000:]}"
-        assert log.read_text().splitlines()[0] == f"Console: {rebuilt_url}/  (Ctrl-C stops it)"
+        printed = log.read_text().splitlines()
+        assert printed[0] == f"Console: {rebuilt_url}/  (Ctrl-C stops it)"
+        link = printed[1].removeprefix("Sign in: ")
+        assert link.startswith(f"{rebuilt_url}/sign-in?once=") and TOKEN not in link
+        async with httpx.AsyncClient(timeout=10, follow_redirects=True) as browser_like:
+            assert (await browser_like.get(f"{rebuilt_url}/")).url.path == "/sign-in"
+            opened = await browser_like.get(link)
+            assert opened.url.path == "/" and f'href="/cycles/{CYCLE}"' in opened.text
+            browser_like.cookies.clear()
+            assert (await browser_like.get(link)).status_code == 401  # once only
     finally:
         if rebuilt is not None:
             rebuilt.send_signal(signal.SIGTERM)

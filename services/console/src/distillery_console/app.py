@@ -18,7 +18,7 @@ from distillery_console.adapters.store import AbstractConsoleStore, SqlConsoleSt
 from distillery_console.config import ConsoleSettings
 from distillery_console.data_views import DataViews, sql_data_stores
 from distillery_console.handlers import Handlers
-from distillery_console.http import console_routes
+from distillery_console.http import console_routes, signed_in
 from distillery_console.views import ConsoleViews, sql_stores
 from distillery_contracts.commands import RolloutCommand
 from distillery_contracts.datasets import DatasetBuilt
@@ -41,6 +41,7 @@ from distillery_contracts.registry import (
 )
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
+from distillery_runtime.auth import BrowserSessions
 from distillery_runtime.clock import utc_now
 from distillery_runtime.consumer import E, BatchHandler, Subscription
 from distillery_runtime.entrypoint import load_settings
@@ -67,8 +68,9 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
         views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size)
         data = DataViews(sql_data_stores(ctx.sessions), console.page_size, console.langfuse_host)
-        return console_routes(views, ctx.new_uow, clock, console.refresh_s, console.langfuse_host,
-                              signers, data=data, data_store=sql_data_store, health=board)
+        sessions = BrowserSessions(ctx.settings.accepted_tokens(), console.session_hours * 3600)
+        return signed_in(console_routes(views, ctx.new_uow, clock, console.refresh_s, console.langfuse_host,
+                                        signers, data=data, data_store=sql_data_store, health=board), sessions)
 
     return ServiceSpec.of(
         distillery_console,
@@ -88,7 +90,9 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
         ],
         background=[_retention(console, settings, clock), _health(board, console, clock)],
         routes=routes,
-        public_routes=True,  # pages people open in a browser; /metrics still needs a bearer token
+        # Pages people open in a browser: they take a session cookie or a bearer token (signed_in);
+        # /metrics still takes only the token.
+        public_routes=True,
     )
 
 

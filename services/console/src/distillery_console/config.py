@@ -55,6 +55,10 @@ class ConsoleSettings(BaseSettings):
                                      description="Seconds between two probes of the services' health and the "
                                      "consumer groups' lag (never less than refresh_s).")
 
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30,
+                                 description="Hours a browser stays signed in to the console after pasting an "
+                                 "API token on its sign-in page (the session cookie's lifetime).")
+
     @field_validator("dead_letter_topics", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:

@@ -9,6 +9,8 @@
 - ``GET /data/dead-letters``: dead letters by topic and reason (``?topic=``, ``?reason=``).
 - ``POST /data/dead-letters/republish``: put a letter's message back on its topic, as an
   operator, with the same rules as steering.
+- ``/sign-in``, ``/sign-out``: every page above needs a session cookie from the sign-in page or
+  an API token as a bearer header (``signed_in``, see ``distillery_runtime.auth``).
 
 Every model answer reaches the page through ``{{ }}`` with autoescaping on, so it is text,
 never markup; the only script is the package's own static file.
@@ -34,6 +36,7 @@ from distillery_console.data_views import DataViews
 from distillery_console.handlers import DataStoreFactory
 from distillery_console.services import STEERING, SteeringRefused, republish_dead_letter, steer_rollout
 from distillery_console.views import ConsoleViews
+from distillery_runtime.auth import BrowserSessions, browser_pages
 from distillery_runtime.signing import SigningKey
 from distillery_runtime.uow import UnitOfWork
 
@@ -157,6 +160,18 @@ def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock
         Route("/rollouts/{rollout_id}/steer", steer, methods=["POST"]),
         Mount("/static", CachedStaticFiles(directory=HERE / "static"), name="static"),
     ]
+
+
+def signed_in(routes: Sequence[BaseRoute], sessions: BrowserSessions) -> list[BaseRoute]:
+    """The console's pages behind its sign-in page. /static stays open: it holds the package's
+    own CSS and JS, the same in every install and free of data, and the sign-in page needs them."""
+    env = templates()
+
+    def render(error: str | None, next_path: str) -> str:
+        return env.get_template("sign_in.html").render(version=__version__, error=error, next=next_path,
+                                                       session_hours=sessions.max_age_s / 3600)
+
+    return browser_pages(routes, sessions, render, open_prefixes=("/static/",))
 
 
 def _int(raw: str | None, default: int) -> int:

@@ -8,7 +8,11 @@
     var refresh = function () {
       if (document.hidden) { return; }
       fetch(live.getAttribute("data-live"), { headers: { "Accept": "text/html" }, cache: "no-store" })
-        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (r) {
+          // Sent to the sign-in page (the session expired): show it rather than splice it in.
+          if (r.redirected) { window.location.reload(); return null; }
+          return r.ok ? r.text() : null;
+        })
         .then(function (html) { if (html !== null) { live.innerHTML = html; } })
         .catch(function () { /* the next round tries again */ });
     };
