@@ -35,6 +35,10 @@ def demo_cmd(
         help="Rehearse a teacher regression: once the first dataset is built, this share of the "
         "teacher's fact-bearing answers states a wrong fact. The next candidate learns it and "
         "the evaluator must stop it, leaving production as it was."),
+    stay: bool = typer.Option(
+        False, "--stay", help="Once the cycles are done and the outcome reported, keep every process "
+        "running for a look at the operator console (its URL and a sign-in link are printed) until "
+        "Ctrl-C or SIGTERM."),
 ) -> None:
     """Start the stack, both sandboxes and every service, feed simulated voice traffic,
     and let the system distil, evaluate and roll out on its own (Ctrl-C stops everything)."""
@@ -51,5 +55,5 @@ def demo_cmd(
         plan = DemoPlan.selfhosted(**sizes)
     else:
         plan = DemoPlan(**sizes)  # type: ignore[arg-type]
-    code = asyncio.run(run_demo(plan, home.resolve(), summary_json, console))
+    code = asyncio.run(run_demo(plan, home.resolve(), summary_json, console, stay=stay))
     raise typer.Exit(code)

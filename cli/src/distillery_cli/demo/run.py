@@ -15,6 +15,7 @@ import httpx
 from rich.console import Console
 from rich.live import Live
 
+from distillery_cli.console_cmd import sign_in_lines
 from distillery_cli.demo.monitor import PipelineMonitor, PipelineView
 from distillery_cli.demo.outcome import cost_figures, summary
 from distillery_cli.demo.plan import LANGFUSE_KEYS, OPENAI_KEY, SELFHOSTED, STUDENT_BASE, DemoPlan, StudentPorts
@@ -88,6 +89,7 @@ class Demo:
         self.stack: list[Any] = []
         self.services = SERVICES if plan.hosted else (*SERVICES, "trainer")
         self.students: StudentPorts | None = None
+        self.console_url = ""
 
     async def start(self) -> Endpoints:
         if self.home.exists():
@@ -130,14 +132,32 @@ class Demo:
         for name in self.services:
             self.group.distillery(name, ["run", name], {**common, **per_service[name]})
         console_port = free_port()  # the operator console, steering as the local operator
+        self.console_url = f"http://127.0.0.1:{console_port}/"
         self.group.distillery("console", ["console", "--port", str(console_port)], {
             **common, "DISTILLERY_CONSOLE_OPERATOR_KEYS": str(local_keys(self.home).operator_key),
             "DISTILLERY_CONSOLE_REFRESH_S": "2"})
         await self._wait_until_ready()
         await asyncio.to_thread(wait_for_port, "127.0.0.1", console_port, 120, "the operator console")
         self.console.print(f"  sandboxes and {len(self.services)} services are up (each a separate process)")
-        self.console.print(f"  [bold]operator console: http://127.0.0.1:{console_port}/[/]")
+        self.console.print(f"  [bold]operator console: {self.console_url}[/]")
+        self.print_sign_in()
         return ends
+
+    def print_sign_in(self) -> None:
+        token = local_token(self.home, create=False)
+        if token:
+            where = f"the token in {self.home / 'keys' / 'api-token'}"
+            for line in sign_in_lines(self.console_url, token, where):
+                self.console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
+
+    async def stay(self) -> None:
+        """Everything keeps running for a look at the console, until Ctrl-C or SIGTERM."""
+        self.console.print(f"[bold]Staying up[/]: the operator console is at {self.console_url} "
+                           "(Ctrl-C or SIGTERM stops everything)")
+        self.print_sign_in()  # the one printed at start has likely expired by now
+        while True:
+            self.check_children()
+            await asyncio.sleep(1)
 
     async def _start_student_server(self) -> None:
         """`distillery serve` with the base model the trainer fine-tunes; adapters come later."""
@@ -192,7 +212,10 @@ class TeacherRegression:
                            "now state a wrong fact")
 
 
-async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, console: Console) -> int:
+async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, console: Console,
+                   stay: bool = False) -> int:
+    """Runs the demo to its end, then stops everything; with ``stay``, the outcome is reported
+    (and the summary written) first, and everything keeps running until Ctrl-C or SIGTERM."""
     from langfuse import Langfuse
 
     from distillery_router import Router, RoutingTableFollower, TableKeys
@@ -208,6 +231,17 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
     view = PipelineView()
     reason, done, code = "stopped", False, 1
     voice = None
+    reported = False
+
+    def report() -> None:
+        costs = cost_figures(view, voice.stats.usage if voice else {}, teacher="gpt-4.1")
+        console.print(final_report(view, costs, reason))
+        if summary_path is not None and voice is not None:
+            outcome = summary(view, voice.stats, costs, time.monotonic() - started, done, reason)
+            written = summary_path.with_name(summary_path.name + ".tmp")  # readers never see half of it
+            written.write_text(json.dumps({**outcome, "console_url": demo.console_url}, indent=2, default=str))
+            written.replace(summary_path)
+            console.print(f"Summary written to {summary_path}")
     try:
         ends = await demo.start()
         public, secret = LANGFUSE_KEYS
@@ -250,18 +284,21 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
         langfuse.flush()
         await chat.aclose()
         code = 0 if done else 1
+        if stay:
+            report()
+            reported = True
+            await demo.stay()
     except ChildDied as exc:
-        reason = str(exc)
+        reason, code = str(exc), 1
     except (KeyboardInterrupt, asyncio.CancelledError):
-        reason = "interrupted (Ctrl-C)"
+        if not reported:  # after the report, Ctrl-C is how a stay ends, not an interruption
+            reason, code = "interrupted (Ctrl-C)", 1
     finally:
         stop.set()
         console.print("Stopping services, sandboxes and the stack…")
         await asyncio.to_thread(demo.stop)
-    costs = cost_figures(view, voice.stats.usage if voice else {}, teacher="gpt-4.1")
-    console.print(final_report(view, costs, reason))
-    if summary_path is not None and voice is not None:
-        summary_path.write_text(json.dumps(summary(view, voice.stats, costs, time.monotonic() - started, done, reason),
-                                           indent=2, default=str))
-        console.print(f"Summary written to {summary_path}")
+    if not reported:
+        report()
+    elif code:
+        console.print(f"[bold red]{reason}[/]")
     return code
