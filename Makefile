@@ -31,9 +31,11 @@ chromium:
 demo: setup
 	$(VENV)/bin/distillery demo
 
-# Two workers: see CPU_BOUND in tests/conftest.py for how the tests share the two cores.
+# Two workers (see CPU_BOUND in tests/conftest.py for how the tests share the two cores),
+# then the `serial` tests alone; both parts always run, and either failing fails the target.
 test: setup
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	status=0; $(VENV)/bin/pytest -n 2 --dist loadgroup -m "not serial" || status=$$?; \
+	$(VENV)/bin/pytest -m serial || status=$$?; exit $$status
 
 test-unit: setup
 	$(VENV)/bin/pytest -m "not integration and not e2e"

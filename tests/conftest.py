@@ -20,6 +20,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
+# The CLI's tables are drawn by rich, as wide as the terminal: an xdist worker has none and
+# would get 80 columns, cutting the ids the tests look for. Tests of narrow output set their own.
+os.environ.setdefault("COLUMNS", "200")
 # Tansu holds every group join for half the session timeout: keep joins short in tests.
 os.environ.setdefault("DISTILLERY_CONSUMER_SESSION_TIMEOUT_MS", "3000")
 
