@@ -9,13 +9,14 @@ go); any other item of that session goes with DISTILLERY_CONSOLE_ITEM_RETENTION_
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from distillery_contracts.privacy import StoreErasure
-from distillery_runtime.erasure import AbstractErasureStore, Caller
+from distillery_runtime.erasure import StatementErasureStore, matches_sql
 
-_ERASE = text("""
+_ERASE = text(f"""
     with traces as (
         select cast(:trace_id as text) as trace_id where cast(:trace_id as text) is not null
         union select trace_id from examples where session_id = cast(:session_id as text)
@@ -23,11 +24,11 @@ _ERASE = text("""
         delete from eval_items i using traces where i.trace_id = traces.trace_id
         returning 1
     ), examples_gone as (
-        delete from examples where session_id = cast(:session_id as text) or trace_id = cast(:trace_id as text)
+        delete from examples where {matches_sql()}
         returning 1
     ), letters as (
         delete from dead_letters
-        where session_id = cast(:session_id as text) or trace_id = cast(:trace_id as text)
+        where {matches_sql()}
            or original_key = coalesce(cast(:session_id as text), cast(:trace_id as text))
         returning 1
     )
@@ -38,16 +39,11 @@ ITEMS_NOTE = ("items carry a trace id, not a session id: a session's items go wi
               "saw its examples for, any other with DISTILLERY_CONSOLE_ITEM_RETENTION_DAYS")
 
 
-class SqlErasureStore(AbstractErasureStore):
+class SqlErasureStore(StatementErasureStore):
     """Deletes the caller's rows from the three tables that can hold their words, in one statement."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def erase(self, caller: Caller) -> list[StoreErasure]:
-        row = (await self.session.execute(_ERASE, {"session_id": caller.session_id,
-                                                   "trace_id": caller.trace_id})).one()
-        return erasures(*row)
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn, _ERASE, erasures)
 
 
 def erasures(items: int, examples: int, letters: int) -> list[StoreErasure]:
