@@ -31,7 +31,7 @@ chromium:
 demo: setup
 	$(VENV)/bin/distillery demo
 
-# Two workers (see CPU_BOUND in tests/conftest.py for how the tests share the two cores),
+# Two workers (see tests/support/xdist_groups.py for how the tests share the two cores),
 # then the `serial` tests alone; both parts always run, and either failing fails the target.
 test: setup
 	status=0; $(VENV)/bin/pytest -n 2 --dist loadgroup -m "not serial" || status=$$?; \

@@ -106,17 +106,11 @@ def broker(tmp_path: Path, infra: InfraChoice) -> Iterator[BrokerProcess | Kafka
         proc.stop()
 
 
-# `make test` runs two pytest-xdist workers (`-n 2 --dist loadgroup`): most integration and
-# end-to-end tests wait on consumer groups, polls and subprocesses, so two of them share the
-# machine's two cores well. Tests that train or serve SmolLM2 on the CPU each want both cores:
-# they form one group, which one worker runs in turn while the other takes everything else.
-CPU_BOUND = ("tests/integration/test_students_learning.py", "tests/integration/test_students_resume.py",
-             "tests/integration/test_trainer_service.py", "tests/e2e/test_selfhosted_student.py",
-             "tests/e2e/test_demo_loop.py")
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test`'s `-n 2 --dist loadgroup`: see tests/support/xdist_groups.py."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist_groups import CpuBoundFirst
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = Path(__file__).resolve().parent.parent
-    for item in items:
-        if any(item.path == root / path for path in CPU_BOUND):
-            item.add_marker(pytest.mark.xdist_group("cpu-bound-model"))
+    return CpuBoundFirst(config, log)

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.e2e, pytest.mark.serial, pytest.mark.timeout(1200)]
 
 
 def test_the_loop_rolls_a_student_out_to_90_10_then_stops_a_worse_successor(tmp_path: Path) -> None:
