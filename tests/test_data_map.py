@@ -29,6 +29,9 @@ RETENTION_TESTS = {
         "test_generations_started_longer_than_the_ingester_retention_before_the_watermark_are_forgotten"),
     "DISTILLERY_CLEANER_LATE_SCORE_RETENTION_DAYS": (
         "tests/integration/test_retention.py", "test_late_scores_unchanged_for_longer_than_traces_raw_keeps_generations_go"),
+    "DISTILLERY_CLEANER_INDEX_RETENTION_DAYS": (
+        "tests/integration/test_retention.py",
+        "test_examples_accepted_longer_ago_than_the_index_retention_leave_the_index_with_their_band_keys"),
     "DISTILLERY_DATASET_EXAMPLE_RETENTION_DAYS": (
         "tests/integration/test_example_retention.py",
         "test_examples_stored_longer_than_the_retention_go_in_batches_except_a_builds"),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from contract_suites import contract_suite
 from service_context import service_context, steps_until_done  # noqa: F401 (a fixture)
 from db_helpers import connected, fetch_rows
 from kafka_helpers import wait_until
@@ -38,6 +39,8 @@ from distillery_runtime.uow import UnitOfWork
 from distillery_runtime.worker import Worker
 
 pytestmark = pytest.mark.integration
+
+CLEANER_CONTRACT = contract_suite("cleaner", "cleaner_repository_contract")  # its candidates
 
 NOW = datetime.now(UTC)
 
@@ -173,3 +176,25 @@ async def test_late_scores_unchanged_for_longer_than_traces_raw_keeps_generation
     assert rounds == [True, False]  # a full batch of 2, then the last one
     rows = await fetch_rows(database_url, "select observation_id from cleaner.late_scores order by 1")
     assert [r["observation_id"] for r in rows] == ["obs-3", "obs-4"]
+
+
+@pytest.mark.parametrize("service_context", ["cleaner"], indirect=True)
+async def test_examples_accepted_longer_ago_than_the_index_retention_leave_the_index_with_their_band_keys(
+        service_context: ServiceContext, database_url: str) -> None:
+    kept = [CLEANER_CONTRACT.candidate(n, f"call-{n}", f"Question {n}: when do you open on day {n}?") for n in range(4)]
+    async with service_context.new_uow() as uow:
+        await SqlCleanerRepository(uow.session).add_examples(CLEANER_CONTRACT.SCOPE, kept)
+        await uow.commit()
+    async with connected(database_url) as conn:  # two accepted 121 days ago, one 119, one today
+        await conn.executemany("update cleaner.examples set accepted_at = $2 where observation_id = $1",
+                               [("obs-0", days_ago(121)), ("obs-1", days_ago(121)), ("obs-2", days_ago(119))])
+    spec = cleaner_app.build(RuntimeSettings(retention_batch_size=2))
+    bands_before = await fetch_rows(database_url, "select rank from cleaner.example_bands")
+
+    rounds = await steps_until_done(background_worker(spec.background, "forget_old_indexed_examples"), service_context)
+
+    assert rounds == [True, False]  # a full batch of 2, then nothing left
+    rows = await fetch_rows(database_url, "select observation_id, rank from cleaner.examples order by 1")
+    assert [r["observation_id"] for r in rows] == ["obs-2", "obs-3"]
+    bands = await fetch_rows(database_url, "select distinct rank from cleaner.example_bands")
+    assert {r["rank"] for r in bands} == {r["rank"] for r in rows} and len(bands_before) > 2 * len(kept)

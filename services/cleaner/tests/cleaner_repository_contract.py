@@ -60,6 +60,22 @@ class CleanerRepositoryContract:
         assert [await repo.forget_late_scores(later, 1) for _ in range(3)] == [1, 1, 0]
         assert await repo.late_scores_for(keys) == {}
 
+    async def test_indexed_examples_are_forgotten_once_old_a_batch_at_a_time_with_their_band_keys(
+            self, repo: AbstractCleanerRepository) -> None:
+        first, second = candidate(1, "call-a", "When do you open?"), candidate(2, "call-b", "When do you open?")
+        await repo.add_examples(SCOPE, [first])
+        await repo.add_examples(SCOPE + 1, [second])
+        later = datetime.now(UTC) + timedelta(seconds=1)  # after the SQL store's transaction began
+
+        assert await repo.forget_indexed_examples(later - timedelta(hours=1), 10) == 0
+        assert await repo.find_exact(SCOPE, [first.content_hash]) == {first.content_hash: first.example_id}
+        assert [await repo.forget_indexed_examples(later, 1) for _ in range(3)] == [1, 1, 0]
+        assert await repo.find_exact(SCOPE, [first.content_hash]) == {}
+        assert await repo.find_near(SCOPE, first.band_keys) == []
+        assert await repo.find_near(SCOPE + 1, second.band_keys) == []
+        assert await repo.retract(SCOPE, [("clinic-prod", "obs-1")]) == []
+        assert await repo.add_examples(SCOPE, [first]) == {first.content_hash}  # indexed afresh
+
     async def test_indexed_examples_are_found_by_hash_and_by_band_within_their_scope(
             self, repo: AbstractCleanerRepository) -> None:
         first, second = candidate(1, "call-a", "When do you open?"), candidate(2, "call-b", "Where are you?")

@@ -19,7 +19,8 @@ from distillery_cleaner.config import CleanerSettings, load_cleaner_settings
 from distillery_cleaner.domain.screen import Cleaner
 from distillery_cleaner.adapters.erasure_store import SqlErasureStore
 from distillery_cleaner.handlers import erasure_handler, trace_handler
-from distillery_cleaner.services import RepositoryFactory, forget_old_late_scores, register_configuration
+from distillery_cleaner.services import (RepositoryFactory, forget_old_indexed_examples, forget_old_late_scores,
+                                        register_configuration)
 from distillery_cleaner.views import running_configuration
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
@@ -55,7 +56,7 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
             batch_size=cleaner_settings.batch_size),
             erasure_subscription(NAME, erasure_handler(erasure_store))],
         background=[_registration(cleaner, sql_repository, group), collect_garbage_less_often,
-                    _late_score_retention(cleaner_settings, settings)],
+                    _late_score_retention(cleaner_settings, settings), _index_retention(cleaner_settings, settings)],
         routes=lambda ctx: _routes(cleaner, group),
     )
 
@@ -81,6 +82,15 @@ def _late_score_retention(cleaner_settings: CleanerSettings, settings: RuntimeSe
         return await forget_old_late_scores(sql_repository(uow), retention, limit, datetime.now(UTC))
 
     return pruning_worker("forget_old_late_scores", prune, settings)
+
+
+def _index_retention(cleaner_settings: CleanerSettings, settings: RuntimeSettings) -> Worker:
+    retention = timedelta(days=cleaner_settings.index_retention_days)
+
+    async def prune(uow: UnitOfWork, limit: int) -> int:
+        return await forget_old_indexed_examples(sql_repository(uow), retention, limit, datetime.now(UTC))
+
+    return pruning_worker("forget_old_indexed_examples", prune, settings)
 
 
 async def collect_garbage_less_often(ctx: ServiceContext) -> None:

@@ -52,6 +52,14 @@ class CleanerSettings(BaseSettings):
         "start), so by default it is kept as long as traces.raw keeps generations; after that a replay "
         "reads the score again after its generation and retracts it.",
     )
+    index_retention_days: float = Field(
+        default=120.0, gt=TRACES_RAW_RETENTION_DAYS,
+        description="Days an accepted example stays in the near-duplicate index (its ids, content hash and "
+        "MinHash signature: no words) after it was accepted, in every cleaner version's index. A later "
+        "near-duplicate of an older example is accepted again, as the dataset-builder keeps examples "
+        "120 days by default too (DISTILLERY_DATASET_EXAMPLE_RETENTION_DAYS); it must outlast traces.raw's "
+        "retention, so a replay never meets a generation whose index row is gone.",
+    )
 
 
     def cleaner_config(self) -> CleanerConfig:

@@ -115,6 +115,13 @@ async def forget_old_late_scores(repo: AbstractCleanerRepository, retention: tim
     return await repo.forget_late_scores(now - retention, limit)
 
 
+async def forget_old_indexed_examples(repo: AbstractCleanerRepository, retention: timedelta, limit: int,
+                                      now: datetime) -> int:
+    """Take at most ``limit`` examples accepted ``retention`` ago out of the near-duplicate index
+    (see CleanerSettings.index_retention_days)."""
+    return await repo.forget_indexed_examples(now - retention, limit)
+
+
 async def erase_callers(uow: UnitOfWork, store: AbstractErasureStore, commands: Sequence[EraseCaller]) -> None:
     """Remove each caller's rows from the dedup index and their late scores."""
     await erasure.erase_callers(uow, store, "cleaner", commands)

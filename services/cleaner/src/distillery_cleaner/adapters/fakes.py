@@ -39,6 +39,10 @@ class FakeCleanerRepository(MemoryCleanerRepository):
         self.calls.append("forget_late_scores")
         return await super().forget_late_scores(changed_before, limit)
 
+    async def forget_indexed_examples(self, accepted_before: datetime, limit: int) -> int:
+        self.calls.append("forget_indexed_examples")
+        return await super().forget_indexed_examples(accepted_before, limit)
+
     async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:
         self.calls.append("find_exact")
         return await super().find_exact(scope, hashes)

@@ -35,6 +35,7 @@ class IndexRow:
     rank: int
     lineage: Lineage
     retracted_at: datetime | None = None
+    accepted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -65,6 +66,16 @@ class MemoryCleanerRepository(AbstractCleanerRepository):
         old = sorted((at, key) for key, at in self.scores_changed.items() if at < changed_before)[:limit]
         for _, key in old:
             del self.scores[key], self.scores_changed[key]
+        return len(old)
+
+    async def forget_indexed_examples(self, accepted_before: datetime, limit: int) -> int:
+        old = sorted(((row.accepted_at, row.rank), scope, row) for scope, index in self.rows.items()
+                     for row in index.values() if row.accepted_at < accepted_before)[:limit]
+        for _, scope, row in old:
+            del self.rows[scope][row.content_hash]
+            del self.by_observation[scope][(row.lineage.project_id, row.lineage.observation_id)]
+            for band_key in row.band_keys:
+                self.bands[scope][band_key].remove(row)
         return len(old)
 
     async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:

@@ -66,6 +66,12 @@ class AbstractCleanerRepository(abc.ABC):
         oldest first; returns how many."""
 
     @abc.abstractmethod
+    async def forget_indexed_examples(self, accepted_before: datetime, limit: int) -> int:
+        """Take at most ``limit`` examples accepted before ``accepted_before`` out of the
+        near-duplicate index of every scope (their rows and band keys), oldest first; returns how
+        many."""
+
+    @abc.abstractmethod
     async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:
         """Content hash → example id, for the hashes already indexed in ``scope``."""
 
@@ -110,6 +116,25 @@ _ADD_LATE_SCORES = text("""
 """)
 
 # Oldest first along late_scores_updated_at_idx; rows another instance is deleting are skipped.
+_FORGET_INDEXED_EXAMPLES = text("""
+    with old as (
+        select scope_id, content_hash, rank, band_keys from examples
+        where accepted_at < :before
+        order by accepted_at
+        limit :limit
+        for update skip locked
+    ), bands as (
+        delete from example_bands b using old
+        where b.scope_id = old.scope_id and b.band_key = any(old.band_keys) and b.rank = old.rank
+        returning 1
+    ), gone as (
+        delete from examples e using old
+        where e.scope_id = old.scope_id and e.content_hash = old.content_hash
+        returning 1
+    )
+    select count(*) from gone
+""")
+
 _FORGET_LATE_SCORES = text("""
     with gone as (
         delete from late_scores where (project_id, observation_id) in (
@@ -190,6 +215,10 @@ class SqlCleanerRepository(AbstractCleanerRepository):
 
     async def forget_late_scores(self, changed_before: datetime, limit: int) -> int:
         result = await self.session.execute(_FORGET_LATE_SCORES, {"before": changed_before, "limit": limit})
+        return int(result.scalar_one())
+
+    async def forget_indexed_examples(self, accepted_before: datetime, limit: int) -> int:
+        result = await self.session.execute(_FORGET_INDEXED_EXAMPLES, {"before": accepted_before, "limit": limit})
         return int(result.scalar_one())
 
     async def find_exact(self, scope: int, hashes: Sequence[str]) -> dict[str, str]:

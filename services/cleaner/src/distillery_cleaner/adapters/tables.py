@@ -51,6 +51,7 @@ examples = Table(
     optional("retracted_at", Timestamp),
     Index("examples_observation_idx", "scope_id", "observation_id"),
     Index("examples_rank_key", "rank", unique=True),
+    Index("examples_accepted_at_idx", "accepted_at"),
 )
 
 example_bands = Table(
