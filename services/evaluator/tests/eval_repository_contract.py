@@ -327,10 +327,35 @@ class EvalRepositoryContract:
         done = next(c for c in calls if c.observation_id == "obs-1")
         await repo.finish_call(done, "candidate", FIRST, {"observation_id": "obs-1"}, "€90",
                                ["price '€75' contradicts the reference"], at)
-        await repo.finish_call(done, "candidate", FIRST, {"observation_id": "obs-1"}, None, [], at)
+        with pytest.raises(LostLease):  # finished: a second finish under the same claim saves nothing
+            await repo.finish_call(done, "candidate", FIRST, {"observation_id": "obs-1"}, None, [], at)
 
         later = await repo.claim_calls(5, at + 10 * LEASE, LEASE)
         assert [c.observation_id for c in later] == ["obs-2"]
+
+    async def test_a_call_whose_lease_ran_out_and_was_claimed_again_cannot_be_finished_by_its_first_holder(
+            self, repo):
+        await repo.enqueue_calls([queued("obs-1")])
+        at = now()
+        [slow] = await repo.claim_calls(5, at, LEASE)
+        [fast] = await repo.claim_calls(5, at + LEASE + timedelta(seconds=1), LEASE)
+
+        with pytest.raises(LostLease):
+            await repo.finish_call(slow, "candidate", FIRST, {"observation_id": "obs-1", "by": "slow"}, None, [], at)
+        await repo.finish_call(fast, "candidate", FIRST, {"observation_id": "obs-1", "by": "fast"}, None, [], at)
+        with pytest.raises(LostLease):  # nor after the new holder finished it
+            await repo.finish_call(slow, "candidate", FIRST, {"observation_id": "obs-1", "by": "slow"}, None, [], at)
+
+    async def test_a_deferred_call_cannot_be_finished_under_the_claim_that_deferred_it(self, repo):
+        await repo.enqueue_calls([queued("obs-1")])
+        at = now()
+        [call] = await repo.claim_calls(5, at, LEASE)
+        await repo.defer_call("obs-1", 1, at + 2 * LEASE)
+
+        with pytest.raises(LostLease):
+            await repo.finish_call(call, "candidate", FIRST, {"observation_id": "obs-1"}, None, [], at)
+        [again] = await repo.claim_calls(5, at + 2 * LEASE, LEASE)
+        await repo.finish_call(again, "candidate", FIRST, {"observation_id": "obs-1"}, None, [], at)
 
     async def test_old_calls_are_forgotten_scored_or_not_except_one_being_scored(self, repo):
         await repo.enqueue_calls([queued("obs-1"), queued("obs-2")])

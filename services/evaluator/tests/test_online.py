@@ -82,6 +82,20 @@ async def test_a_student_call_with_an_invented_price_is_scored_against_the_teach
     assert ("obs-candidate", "distillery.judge") in written
 
 
+async def test_a_call_claimed_again_while_this_instance_scored_it_publishes_nothing_from_it(repo):
+    uows, sink = [], FakeLangfuseSink()
+    await enqueue(repo, live_call("A skin check costs €75."))
+
+    def slow_teacher(target, messages):  # meanwhile the lease ran out and another instance claimed the call
+        repo.queue_state["obs-candidate"] = ("pending", datetime.now(UTC) + timedelta(minutes=5))
+        return teacher_and_judge(target, messages)
+
+    assert await evaluator(repo, FakeChatClient(slow_teacher), uows, sink).score_pending() == 1
+
+    assert emitted(uows) == [] and "obs-candidate" not in repo.online and sink.trace_scores == []
+    assert repo.queue_state["obs-candidate"][0] == "pending"  # the other instance finishes it
+
+
 async def test_the_teachers_own_calls_are_checked_without_asking_it_again(repo):
     uows, client = [], FakeChatClient(teacher_and_judge)
     await enqueue(repo, live_call(RIGHT, arm="teacher", model=TEACHER))

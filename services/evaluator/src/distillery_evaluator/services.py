@@ -487,12 +487,17 @@ class OnlineEvaluator:
             teacher, scores = None, await self._run_scorers(ScoringCase(item, answer, None), local=True)
         event = live.call_scored(trace, rollout_id, arm, stage, answer, scores, self.cost_of)
         findings = [f for s in scores for f in s.detail.get("findings", [])]
-        async with self.new_uow() as uow:
-            await self.repo_for(uow).finish_call(
-                call, arm, event.model, event.model_dump(mode="json"),
-                teacher.text if teacher else None, findings, event.scored_at)
-            uow.emit(EVALUATIONS_ONLINE, event, cause=Envelope.model_validate(call.cause))
-            await uow.commit()
+        try:
+            async with self.new_uow() as uow:
+                await self.repo_for(uow).finish_call(
+                    call, arm, event.model, event.model_dump(mode="json"),
+                    teacher.text if teacher else None, findings, event.scored_at)
+                uow.emit(EVALUATIONS_ONLINE, event, cause=Envelope.model_validate(call.cause))
+                await uow.commit()
+        except LostLease:  # scored too slowly: another instance took the call and publishes its score
+            log.warning("live call claimed again while being scored; this score is dropped",
+                        observation=call.observation_id)
+            return
         await self._write_back(trace, event)
 
     async def _teacher_answer(self, item: EvalItem, trace: TraceCaptured, arm: str,

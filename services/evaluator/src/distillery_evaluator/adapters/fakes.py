@@ -183,10 +183,13 @@ class FakeEvalRepository(AbstractEvalRepository):
                  if status == "pending" and not_before <= now][:limit]
         for call in ready:
             self.queue_state[call.observation_id] = ("pending", now + lease)
-        return ready
+        return [replace(call, leased_until=now + lease) for call in ready]
 
     async def finish_call(self, call: QueuedCall, arm: str, model: str, scored: dict[str, Any],
                           teacher_answer: str | None, findings: list[str], at: datetime) -> None:
+        status, not_before = self.queue_state[call.observation_id]
+        if status != "pending" or call.leased_until not in (None, not_before):
+            raise LostLease(f"live call {call.observation_id} was claimed again since this instance took it")
         self.queue_state[call.observation_id] = ("done", at)
         self.online.setdefault(call.observation_id, {
             "arm": arm, "model": model, "scored": scored, "teacher_answer": teacher_answer,

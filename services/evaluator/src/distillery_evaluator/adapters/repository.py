@@ -9,7 +9,7 @@ the in-memory one for tests.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,13 +60,15 @@ class ForgottenDetails:
 
 @dataclass(frozen=True)
 class QueuedCall:
-    """A sampled live call waiting to be scored."""
+    """A sampled live call waiting to be scored; ``leased_until``, set by ``claim_calls``, is the
+    claim's fencing token: ``finish_call`` saves nothing once the call was claimed again."""
 
     observation_id: str
     rollout_id: str
     trace: dict[str, Any]
     cause: dict[str, Any]
     attempts: int
+    leased_until: datetime | None = field(default=None, compare=False)
 
 
 class AbstractEvalRepository(abc.ABC):
@@ -149,7 +151,9 @@ class AbstractEvalRepository(abc.ABC):
     async def claim_calls(self, limit: int, now: datetime, lease: timedelta) -> list[QueuedCall]: ...
     @abc.abstractmethod
     async def finish_call(self, call: QueuedCall, arm: str, model: str, scored: dict[str, Any],
-                          teacher_answer: str | None, findings: list[str], at: datetime) -> None: ...
+                          teacher_answer: str | None, findings: list[str], at: datetime) -> None:
+        """Record the call's scores and mark it done; raise ``LostLease`` when ``call``'s claim is
+        no longer the call's (its lease ran out and it was claimed, deferred or finished since)."""
     @abc.abstractmethod
     async def forget_calls(self, queued_before: datetime, now: datetime, limit: int) -> int:
         """Delete at most ``limit`` live calls queued before ``queued_before``, scored or not, with
@@ -357,12 +361,16 @@ class SqlEvalRepository(AbstractEvalRepository):
         if rows:
             await self._run(update(q).where(q.c.observation_id.in_([r.observation_id for r in rows]))
                             .values(not_before=now + lease))
-        return [QueuedCall(r.observation_id, r.rollout_id, r.trace, r.cause, r.attempts) for r in rows]
+        return [QueuedCall(r.observation_id, r.rollout_id, r.trace, r.cause, r.attempts, now + lease) for r in rows]
 
     async def finish_call(self, call: QueuedCall, arm: str, model: str, scored: dict[str, Any],
                           teacher_answer: str | None, findings: list[str], at: datetime) -> None:
-        await self._run(update(t.online_queue).where(
-            t.online_queue.c.observation_id == call.observation_id).values(status="done"))
+        q = t.online_queue
+        held = (q.c.observation_id == call.observation_id) & (q.c.status == "pending")
+        if call.leased_until is not None:
+            held &= q.c.not_before == call.leased_until
+        if not (await self._run(update(q).where(held).values(status="done").returning(q.c.observation_id))).first():
+            raise LostLease(f"live call {call.observation_id} was claimed again since this instance took it")
         await self._run(pg_insert(t.online_scores).values(
             observation_id=call.observation_id, rollout_id=call.rollout_id, arm=arm, model=model,
             scored=scored, teacher_answer=teacher_answer, findings=findings, scored_at=at,
