@@ -76,6 +76,7 @@ class JobMetrics(BaseModel):
     )
 
 
+MAX_CHECKPOINTS = 100
 MAX_LOSS_POINTS = 2_000
 """The most points a job event's loss curve holds: 2,000 points of ~110 bytes keep an event
 near 220 kB, far below the broker's 1 MiB message limit."""
@@ -95,6 +96,18 @@ class LossPoint(BaseModel):
     at: AwareDatetime | None = Field(
         default=None, description="When the provider logged it, when it says."
     )
+
+
+class JobCheckpoint(BaseModel):
+    """A checkpoint the provider kept: a model of the run at one step, servable on its own."""
+
+    step: Count = Field(description="Training step of the checkpoint.")
+    model: str = Field(min_length=1, description="The checkpoint's model id (ft:...:ckpt-step-N on OpenAI).")
+    train_loss: float | None = Field(default=None, ge=0.0, description="Training loss at the step.")
+    valid_loss: float | None = Field(
+        default=None, ge=0.0, description="Validation loss over the whole validation file, when measured."
+    )
+    at: AwareDatetime | None = Field(default=None, description="When the provider made it.")
 
 
 def bounded_curve(points: Sequence[LossPoint], limit: int = MAX_LOSS_POINTS) -> list[LossPoint]:
@@ -150,6 +163,13 @@ class FinetuneJobChanged(Event):
         f"{MAX_LOSS_POINTS:,} steps keeps {MAX_LOSS_POINTS:,} evenly spaced points, the "
         "first and the last among them. Empty before training starts and in events "
         "published before this field existed.",
+    )
+    checkpoints: list[JobCheckpoint] = Field(
+        default_factory=list,
+        max_length=MAX_CHECKPOINTS,
+        description="The checkpoints the provider kept so far, in step order (OpenAI keeps the "
+        f"last three epochs'); at most {MAX_CHECKPOINTS}, the latest. Empty in events published "
+        "before this field existed.",
     )
     occurred_at: AwareDatetime = Field(description="When the change was observed.")
 

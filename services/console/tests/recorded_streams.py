@@ -86,6 +86,13 @@ def loss_curve(last_step: int) -> list[dict[str, Any]]:
              "at": (T0 + timedelta(hours=1, minutes=s)).isoformat()} for s in range(1, last_step + 1)]
 
 
+def checkpoints(last_step: int) -> list[dict[str, Any]]:
+    """The checkpoints the recorded job had kept by ``last_step``: one every 25 steps."""
+    return [{"step": s, "model": f"{STUDENT}:ckpt-step-{s}", "train_loss": curve["train_loss"],
+             "valid_loss": curve["valid_loss"], "at": curve["at"]}
+            for s, curve in ((p["step"], p) for p in loss_curve(last_step)) if s % 25 == 0]
+
+
 def recorded_cycle() -> list[tuple[str, Event]]:
     """(topic, event) in the order they happened."""
     cleaner = CLEANER
@@ -111,7 +118,8 @@ def recorded_cycle() -> list[tuple[str, Event]]:
             job_id="job-0042", dataset_id="ds-0042", cycle_id=CYCLE, status=status,
             fine_tuned_model=STUDENT if status == "succeeded" else None,
             metrics={"step": step, "train_loss": loss, "valid_loss": None if loss is None else loss + 0.05},
-            loss_curve=loss_curve(step or 0), occurred_at=T0 + timedelta(hours=1 + n))))
+            loss_curve=loss_curve(step or 0), checkpoints=checkpoints(step or 0),
+            occurred_at=T0 + timedelta(hours=1 + n))))
     events.append((EVALUATIONS_COMPLETED, sample_evaluation_completed(
         run_id=RUN, cycle_id=CYCLE, candidate_model=STUDENT, teacher_model=TEACHER, dataset_id="ds-0042",
         job_id="job-0042", completed_at=T0 + timedelta(hours=5))))

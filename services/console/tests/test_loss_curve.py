@@ -3,6 +3,7 @@ carries a curve; a job whose events carry none is drawn from their latest metric
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from datetime import timedelta
@@ -85,3 +86,25 @@ def test_the_cycle_page_draws_every_point_and_says_how_many_steps(fed_store):
     [train] = re.findall(r'points="([^"]*)"><title>train</title>', page)
     assert len(train.split()) == LOGGED_STEPS
     assert f"job-0042: {LOGGED_STEPS} logged step(s), training loss" in page
+
+
+def test_the_cycle_page_lists_each_checkpoint_with_its_model_and_losses():
+    store = FakeConsoleStore()
+    job = dict(job_id="job-1", dataset_id="ds-1", cycle_id="cycle-1", status="running", fine_tuned_model=None)
+    checkpoints = [{"step": 10, "model": "ft:gpt-4o-mini:acme::ckpt-step-10", "train_loss": 1.2, "valid_loss": 1.4},
+                   {"step": 20, "model": "ft:gpt-4o-mini:acme::ckpt-step-20", "train_loss": 0.8}]
+    asyncio.run(feed(store, [
+        (FINETUNE_JOBS, sample_finetune_job_changed(**job, checkpoints=checkpoints[:1], occurred_at=T0)),
+        (FINETUNE_JOBS, sample_finetune_job_changed(**job | {"status": "queued"}, occurred_at=T0 - timedelta(hours=1))),
+        (FINETUNE_JOBS, sample_finetune_job_changed(**job | {"status": "succeeded", "fine_tuned_model": "ft:gpt-4o-mini:acme::job-1"}, checkpoints=checkpoints,
+                                                    occurred_at=T0 + timedelta(hours=1))),
+    ]))
+    views = ConsoleViews(opener(store), calls_per_day=10_000, page_size=50)
+    app = Starlette(routes=console_routes(views, lambda: FakeUnitOfWork(), fixed_clock, refresh_s=5))
+    page = TestClient(app, base_url="http://console.test").get("/cycles/cycle-1").text
+
+    [table] = re.findall(r'<table class="checkpoints">.*?</table>', page, re.S)
+    rows = re.findall(r"<tr><td>(\d+)</td><td><code>([^<]+)</code></td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td></tr>", table)
+    assert [(step, model) for step, model, _, _ in rows] == [
+        ("10", "ft:gpt-4o-mini:acme::ckpt-step-10"), ("20", "ft:gpt-4o-mini:acme::ckpt-step-20")]
+    assert rows[1][3] == "—"  # no validation loss measured at step 20

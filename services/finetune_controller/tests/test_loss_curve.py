@@ -41,6 +41,10 @@ async def test_running_and_succeeded_events_carry_every_logged_loss_with_checkpo
     assert steps_and_losses(running) == [(1, 2.1, None), (2, 1.4, 1.6)]
     assert steps_and_losses(succeeded) == [(1, 2.1, None), (2, 1.4, 1.6), (3, 0.9, 1.05)]
     assert all(p.at == world.provider.now for p in succeeded.loss_curve)
+    assert running.checkpoints == []
+    [checkpoint] = succeeded.checkpoints
+    assert (checkpoint.step, checkpoint.train_loss, checkpoint.valid_loss) == (3, 0.9, 1.05)  # the whole file's
+    assert checkpoint.model.startswith("ft:") and checkpoint.at == world.provider.now
 
 
 async def test_azure_announces_the_whole_curve_once_deployed(azure_world):

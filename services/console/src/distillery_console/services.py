@@ -59,11 +59,11 @@ async def record_datasets(store: AbstractConsoleStore, datasets: Iterable[Datase
 
 
 async def record_job_changes(store: AbstractConsoleStore, changes: Iterable[tuple[str, FinetuneJobChanged]]) -> None:
-    """Each event's state and latest metrics; its loss curve replaces the job's when it is the
-    latest event to carry one (events from before the curve existed carry none)."""
+    """Each event's state and latest metrics; its loss curve and checkpoints replace the job's
+    when it is the latest event to carry either (events from before they existed carry none)."""
     for event_id, job in changes:
         await store.save_job_event(event_id, job)
-        if job.loss_curve:
+        if job.loss_curve or job.checkpoints:
             await store.save_loss_curve(job)
         await _step(store, job_step(job))
 

@@ -21,7 +21,7 @@ from distillery_console.domain.savings import CostPoint, cost_point
 from distillery_contracts.common import GateResult
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import AnswerVerdict, EvaluationCompleted, EvaluationItemScored
-from distillery_contracts.finetune import LossPoint
+from distillery_contracts.finetune import JobCheckpoint, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 
@@ -88,6 +88,8 @@ class CycleView:
     """Each rollout gate's value and interval bounds over the cycle's decisions."""
     loss_curves: dict[str, list[LossPoint]] = field(default_factory=dict)
     """Each job's training loss at every logged step (as its latest event carried them)."""
+    checkpoints: dict[str, list[JobCheckpoint]] = field(default_factory=dict)
+    """Each job's checkpoints, with their losses (as its latest event carried them)."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ async def read_cycle(store: AbstractConsoleStore, cycle_id: str) -> CycleView | 
                for a in await store.operator_actions(rollout)]
     return CycleView(cycle, datasets, jobs, loss_chart(jobs, curves), await store.evaluations(cycle_id), decisions,
                      {d.decision_id: [g for g in d.gates if not g.passed] for d in decisions}, actions,
-                     gate_charts(decisions), curves)
+                     gate_charts(decisions), curves, await store.checkpoints(cycle_id))
 
 
 def loss_chart(jobs: list[JobPoint], curves: dict[str, list[LossPoint]]) -> Chart:

@@ -41,7 +41,7 @@ from distillery_finetune_controller.adapters.providers.base import AbstractFineT
 from distillery_finetune_controller.config import FinetuneSettings, ProviderKind
 from distillery_finetune_controller.domain.job import FileRef, Job, Phase, deployment_name, new_job
 from distillery_finetune_controller.domain.lifecycle import LifecyclePolicy, Refusal, check_budget, check_lifecycle
-from distillery_finetune_controller.domain.metrics import latest_metrics, loss_curve
+from distillery_finetune_controller.domain.metrics import job_checkpoints, latest_metrics, loss_curve
 from distillery_finetune_controller.domain.provider_types import (
     CredentialsRefused,
     FileState,
@@ -209,8 +209,10 @@ class JobContext:
             if also is not None:
                 await also(uow)
             if changes and job.provider_job_id is not None:
-                curve = loss_curve(await jobs.events(job.job_id), await jobs.checkpoints(job.job_id))
-                changes = [c.model_copy(update={"loss_curve": curve}) for c in changes]
+                checkpoints = await jobs.checkpoints(job.job_id)
+                curve = loss_curve(await jobs.events(job.job_id), checkpoints)
+                changes = [c.model_copy(update={"loss_curve": curve, "checkpoints": job_checkpoints(checkpoints)})
+                           for c in changes]
             cause = Envelope.model_validate(job.cause) if job.cause else None
             for change in changes:
                 await jobs.record_status(job.job_id, change.status, change.occurred_at)

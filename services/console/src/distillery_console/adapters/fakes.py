@@ -17,7 +17,7 @@ from distillery_console.domain.cycles import CycleStep
 from distillery_console.domain.data import ExampleRow, LetterGroup, LetterRow
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
-from distillery_contracts.finetune import FinetuneJobChanged, LossPoint
+from distillery_contracts.finetune import FinetuneJobChanged, JobCheckpoint, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_contracts.privacy import StoreErasure
@@ -107,7 +107,11 @@ class FakeConsoleStore(AbstractConsoleStore):
 
     async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
         return {job_id: list(job.loss_curve) for job_id, job in sorted(self.curve_rows.items())
-                if job.cycle_id == cycle_id}
+                if job.cycle_id == cycle_id and job.loss_curve}
+
+    async def checkpoints(self, cycle_id: str) -> dict[str, list[JobCheckpoint]]:
+        return {job_id: list(job.checkpoints) for job_id, job in sorted(self.curve_rows.items())
+                if job.cycle_id == cycle_id and job.checkpoints}
 
     async def evaluations(self, cycle_id: str) -> list[EvaluationCompleted]:
         return sorted((e for e in self.evaluation_rows.values() if e.cycle_id == cycle_id),

@@ -18,7 +18,7 @@ from distillery_console.adapters import tables as t
 from distillery_console.domain.cycles import CycleStep
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
-from distillery_contracts.finetune import FinetuneJobChanged, LossPoint
+from distillery_contracts.finetune import FinetuneJobChanged, JobCheckpoint, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 
@@ -120,6 +120,11 @@ class AbstractConsoleStore(abc.ABC):
         """The cycle's jobs' loss curves by job id, in job id order (jobs without one left out)."""
 
     @abc.abstractmethod
+    async def checkpoints(self, cycle_id: str) -> dict[str, list[JobCheckpoint]]:
+        """The cycle's jobs' checkpoints by job id, in job id order (jobs without any left out),
+        from the same event as their loss curve."""
+
+    @abc.abstractmethod
     async def evaluations(self, cycle_id: str) -> list[EvaluationCompleted]: ...
 
     @abc.abstractmethod
@@ -183,14 +188,16 @@ class SqlConsoleStore(AbstractConsoleStore):
     async def save_loss_curve(self, job: FinetuneJobChanged) -> None:
         c = t.job_curves.c
         stmt = insert(t.job_curves).values(job_id=job.job_id, cycle_id=job.cycle_id, occurred_at=job.occurred_at,
-                                           points=[p.model_dump(mode="json") for p in job.loss_curve])
+                                           points=[p.model_dump(mode="json") for p in job.loss_curve],
+                                           checkpoints=[cp.model_dump(mode="json") for cp in job.checkpoints])
         new = stmt.excluded
         later = or_(new.occurred_at > c.occurred_at,
                     and_(new.occurred_at == c.occurred_at,
                          func.jsonb_array_length(new.points) > func.jsonb_array_length(c.points)))
         await self.session.execute(stmt.on_conflict_do_update(
             index_elements=["job_id"], where=later,
-            set_={"cycle_id": new.cycle_id, "occurred_at": new.occurred_at, "points": new.points}))
+            set_={"cycle_id": new.cycle_id, "occurred_at": new.occurred_at, "points": new.points,
+                  "checkpoints": new.checkpoints}))
 
     async def save_evaluation(self, evaluation: EvaluationCompleted) -> None:
         await self._upsert(t.evaluations, "run_id", run_id=evaluation.run_id, cycle_id=evaluation.cycle_id,
@@ -261,8 +268,15 @@ class SqlConsoleStore(AbstractConsoleStore):
 
     async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
         c = t.job_curves.c
-        rows = await self.session.execute(select(c.job_id, c.points).where(c.cycle_id == cycle_id).order_by(c.job_id))
+        rows = await self.session.execute(select(c.job_id, c.points).where(
+            c.cycle_id == cycle_id, func.jsonb_array_length(c.points) > 0).order_by(c.job_id))
         return {job_id: [LossPoint.model_validate(p) for p in points] for job_id, points in rows}
+
+    async def checkpoints(self, cycle_id: str) -> dict[str, list[JobCheckpoint]]:
+        c = t.job_curves.c
+        rows = await self.session.execute(select(c.job_id, c.checkpoints).where(
+            c.cycle_id == cycle_id, func.jsonb_array_length(c.checkpoints) > 0).order_by(c.job_id))
+        return {job_id: [JobCheckpoint.model_validate(cp) for cp in found] for job_id, found in rows}
 
     async def evaluations(self, cycle_id: str) -> list[EvaluationCompleted]:
         c = t.evaluations.c

@@ -11,7 +11,7 @@ retention (config.py) and answers an erasure (adapters/erasure_store.py).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, MetaData, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from distillery_runtime.tables import Timestamp, key, optional, required
@@ -66,6 +66,8 @@ job_curves = Table(
     optional("cycle_id", Text),
     required("occurred_at", Timestamp, comment="Time of the job event the curve came from: only a later one replaces it."),
     required("points", JSONB, comment="The event's loss_curve: LossPoints in step order."),
+    required("checkpoints", JSONB, server_default=text("'[]'"),
+             comment="The event's checkpoints: JobCheckpoints in step order."),
     Index("job_curves_cycle", "cycle_id"),
 )
 

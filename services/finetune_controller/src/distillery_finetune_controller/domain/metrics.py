@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from distillery_contracts.finetune import JobMetrics, LossPoint, bounded_curve
+from distillery_contracts.finetune import MAX_CHECKPOINTS, JobCheckpoint, JobMetrics, LossPoint, bounded_curve
 from distillery_finetune_controller.domain.provider_types import ProviderCheckpoint, ProviderEvent
 
 _STEP_MESSAGE = re.compile(
@@ -80,6 +80,17 @@ def loss_curve(events: Iterable[ProviderEvent], checkpoints: Iterable[ProviderCh
                       if v is not None})
     curve = [LossPoint(**p) for _, p in sorted(by_step.items()) if "train_loss" in p]
     return bounded_curve(curve)
+
+
+def job_checkpoints(checkpoints: Iterable[ProviderCheckpoint]) -> list[JobCheckpoint]:
+    """The provider's checkpoints in step order, the latest ``MAX_CHECKPOINTS``, each with its
+    losses (the whole validation file's where measured)."""
+    found = []
+    for cp in sorted(checkpoints, key=lambda cp: (cp.step, cp.created_at)):
+        metrics = metrics_of(cp.metrics) or JobMetrics()
+        found.append(JobCheckpoint(step=cp.step, model=cp.model_checkpoint, train_loss=metrics.train_loss,
+                                   valid_loss=metrics.valid_loss, at=cp.created_at))
+    return found[-MAX_CHECKPOINTS:]
 
 
 def _event_values(event: ProviderEvent) -> Mapping[str, Any]:
