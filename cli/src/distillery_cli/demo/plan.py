@@ -74,9 +74,11 @@ class DemoPlan:
         }
 
     def service_env(self, langfuse_url: str, openai_url: str, routing_port: int,
-                    golden_set: Path, students: StudentPorts | None = None) -> dict[str, dict[str, str]]:
+                    golden_set: Path, students: StudentPorts | None = None,
+                    cleaner_config: Path | None = None) -> dict[str, dict[str, str]]:
         """Each service's environment; ``golden_set`` is the simulated clinic's golden set file
-        (written by the demo: the evaluator reads a file, it never imports the simulator);
+        (written by the demo: the evaluator reads a file, it never imports the simulator), and
+        ``cleaner_config`` its cleaning rules (its public facts on the allow list);
         ``students`` where the trainer and the student server listen (selfhosted only)."""
         public, secret = LANGFUSE_KEYS
         langfuse = {"DISTILLERY_LANGFUSE_HOST": langfuse_url, "DISTILLERY_LANGFUSE_PUBLIC_KEY": public,
@@ -92,7 +94,7 @@ class DemoPlan:
                 "DISTILLERY_INGESTER_MAX_WINDOW_S": str(60 * 86400),
                 "DISTILLERY_INGESTER_SCORE_LOOKAHEAD_S": "60",
             },
-            "cleaner": {},
+            "cleaner": {"DISTILLERY_CLEANER_CONFIG_FILE": str(cleaner_config)} if cleaner_config else {},
             "dataset-builder": {
                 "DISTILLERY_DATASET_BUILD_THRESHOLD": str(self.dataset_threshold),
                 "DISTILLERY_DATASET_TARGET_SIZE": str(self.target_size),
@@ -118,6 +120,11 @@ class DemoPlan:
                 "DISTILLERY_EVALUATOR_POLL_S": "0.3",
                 # The sandbox teacher answers as the clinic, not as a judge.
                 "DISTILLERY_EVALUATOR_JUDGE_ENABLED": "false",
+                # Demo-sized validation sets (about 70 prompts): one answer is 1.4 points, so the
+                # default 2-point margin over the teacher let one flagged answer in and failed
+                # the candidate on two, a coin toss. A successor must still match production's
+                # rate with no margin at all (gates.baseline_margin).
+                "DISTILLERY_EVALUATOR_GATES__HALLUCINATION_MARGIN": "0.05",
             },
             "rollout-controller": {
                 "DISTILLERY_HTTP_PORT": str(routing_port),

@@ -125,10 +125,12 @@ class Demo:
         common = self.plan.common_env(self.home, ends.bootstrap, ends.database_url)
         golden_set = self.home / "golden.jsonl"
         await asyncio.to_thread(write_golden_set, golden_set)
+        cleaner_config = self.home / "cleaner.json"
+        write_cleaner_config(cleaner_config)
         if not self.plan.hosted:
             await self._start_student_server()
         per_service = self.plan.service_env(ends.langfuse_url, ends.openai_url, routing_port, golden_set,
-                                            self.students)
+                                            self.students, cleaner_config)
         for name in self.services:
             self.group.distillery(name, ["run", name], {**common, **per_service[name]})
         console_port = free_port()  # the operator console, steering as the local operator
@@ -210,6 +212,17 @@ class TeacherRegression:
         self.started = True
         self.console.print(f"  rehearsing a teacher regression: {self.rate:.0%} of its factual answers "
                            "now state a wrong fact")
+
+
+def write_cleaner_config(path: Path) -> None:
+    """The simulated clinic's cleaning rules: the defaults, with what the clinic publishes (its
+    name, number, address, clinicians and insurers) on the personal-data allow list, as a
+    clinic's operator configures it, so the student learns to say them."""
+    from distillery_sandbox.workload import default_knowledge_base
+
+    kb = default_knowledge_base()
+    allow = [kb.clinic_name, kb.phone, kb.address, *(d.name for d in kb.doctors), *kb.insurers]
+    path.write_text(json.dumps({"pii": {"allow": allow}}, indent=2) + "\n")
 
 
 async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, console: Console,
