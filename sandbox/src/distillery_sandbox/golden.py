@@ -23,8 +23,13 @@ from distillery_sandbox.workload import (
     system_prompt,
     teacher_answer,
 )
+from distillery_sandbox.workload.knowledge import DayHours, Service
 
+# Prices and hours are asked three ways each: with one question a fact, a candidate that
+# misquotes one price in five was caught on two or three items, as often missed as not.
 _PRICE_QUESTIONS = ("How much is {a}?", "What does {a} cost?", "How much do you charge for {a}?")
+_HOURS_QUESTIONS = ("What time are you open on {day}?", "When do you close on {day}?",
+                    "What are your hours on {day}?")
 
 
 def _questions(kb: KnowledgeBase) -> Iterator[tuple[str, str, str, list[str]]]:
@@ -35,16 +40,22 @@ def _questions(kb: KnowledgeBase) -> Iterator[tuple[str, str, str, list[str]]]:
         return [f.text for f in facts if f.kind == kind and f.subject == subject]
 
     payment = about("policy", "payment")
+
+    def price(service: Service, phrasing: int) -> tuple[str, str, str, list[str]]:
+        question = _PRICE_QUESTIONS[phrasing % len(_PRICE_QUESTIONS)].format(a=service.a_name)
+        return (f"prices-{service.key}", "prices", question,
+                about("price", service.name) + about("duration", service.name) + payment)
+
+    def hours(day: DayHours, phrasing: int) -> tuple[str, str, str, list[str]]:
+        question = _HOURS_QUESTIONS[phrasing].format(day=day.weekday.capitalize())
+        return (f"hours-{day.weekday}", "opening_hours", question, about("opening_hours", day.weekday))
+
     for number, service in enumerate(kb.services):
-        question = _PRICE_QUESTIONS[number % len(_PRICE_QUESTIONS)].format(a=service.a_name)
-        yield (f"prices-{service.key}", "prices", question,
-               about("price", service.name) + about("duration", service.name) + payment)
+        yield price(service, number)
     yield ("prices-overview", "prices", "How much do your services cost?",
            [f.text for f in facts if f.kind in ("price", "duration")] + payment)
     for day in kb.hours:
-        yield (f"hours-{day.weekday}", "opening_hours",
-               f"What time are you open on {day.weekday.capitalize()}?",
-               about("opening_hours", day.weekday))
+        yield hours(day, 0)
     yield ("hours-week", "opening_hours", "What are your opening hours?",
            [f.text for f in facts if f.kind == "opening_hours"])
     for insurer in (*kb.insurers, *kb.not_accepted_insurers):
@@ -60,6 +71,13 @@ def _questions(kb: KnowledgeBase) -> Iterator[tuple[str, str, str, list[str]]]:
     clinic = about("clinic", "name") + about("phone", "clinic")
     yield ("goodbye", "goodbye", "Thanks, that's all. Bye!", clinic)
     yield ("front-desk", "other", "Can I speak to someone at the front desk?", clinic)
+    for again in (1, 2):  # the other phrasings last, so a limited set still covers every intent
+        for number, service in enumerate(kb.services):
+            item_id, intent, question, fact_texts = price(service, number + again)
+            yield (f"{item_id}-{again + 1}", intent, question, fact_texts)
+        for day in kb.hours:
+            item_id, intent, question, fact_texts = hours(day, again)
+            yield (f"{item_id}-{again + 1}", intent, question, fact_texts)
 
 
 def golden_items(kb: KnowledgeBase | None = None, limit: int | None = None) -> list[dict[str, Any]]:

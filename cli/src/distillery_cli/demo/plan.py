@@ -31,7 +31,7 @@ class DemoPlan:
     evaluate_interval_s: float = 2.0
     online_sample_rate: float = 0.5
     eval_validation_limit: int = 40
-    eval_golden_limit: int = 40
+    eval_golden_limit: int = 70
     latency_scale: float = 0.05
     job_time_scale: float = 0.02
     time_limit_s: float = 900.0
