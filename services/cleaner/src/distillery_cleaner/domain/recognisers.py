@@ -18,6 +18,7 @@ entities); this module adds, through Presidio's extension point (``PatternRecogn
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import regex
@@ -73,15 +74,29 @@ class CardRecognizer(CreditCardRecognizer):
         super().__init__(patterns=self.PATTERNS)
 
 
+_PHONE_PUNCTUATION = "-x\u2010-\u2015\u2212\u30fc\uff0d-\uff0f \u00a0\u00ad\u200b\u2060\u3000()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e"
+"""What libphonenumber's matcher lets stand between a number's digits (its VALID_PUNCTUATION):
+not ':' (times) nor ',' (prices, lists), so "09:00 to 18:00" holds no candidate."""
+_SEVEN_CHAINED_DIGITS = re.compile(rf"\d(?:[{_PHONE_PUNCTUATION}]{{0,4}}\d){{6}}")
+"""Seven digits, each at most four of those characters from the last: the matcher's candidates
+are digit blocks joined by up to four of them, so a text without this run holds none that long."""
+MIN_PHONE_DIGITS = 7
+"""The shortest number a caller gives (GB and IE numbers have 7 digits or more, US 10). German
+metadata allows 4-6 digit local numbers, which would take booking references, years and
+amounts ("1687", "069856") for phone numbers; a number said with its area code is longer."""
+
+
 class ShortCircuitPhoneRecognizer(PhoneRecognizer):
-    """libphonenumber's matcher (one pass per region: half of the analysis time), only over a
-    text holding at least seven digits, the shortest number it could find."""
+    """libphonenumber's numbers of at least seven digits; its matcher (one pass per region: half
+    of the analysis time) runs only over a text where it could find such a candidate. Opening
+    hours, slots and prices have many digits but no such run, so they skip it."""
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
                 ) -> list[RecognizerResult]:
-        if sum(c.isdigit() for c in text) < 7:
+        if not _SEVEN_CHAINED_DIGITS.search(text):
             return []
-        return super().analyze(text, entities, nlp_artifacts)
+        return [r for r in super().analyze(text, entities, nlp_artifacts)
+                if sum(c.isdigit() for c in text[r.start:r.end]) >= MIN_PHONE_DIGITS]
 
 
 class CaseBlindIbanRecognizer(IbanRecognizer):
