@@ -26,6 +26,7 @@ async def test_nothing_is_lost_or_duplicated_while_services_are_killed_and_postg
     assert figures.generations > 0 and len(figures.cleaner_versions) >= 1
     assert figures.without_verdict == [], figures.without_verdict[:10]
     assert figures.duplicate_verdicts == [], figures.duplicate_verdicts[:10]
+    assert figures.datasets >= 1 and figures.jobs >= 1 and figures.decisions >= 1 and figures.routes_checked >= 1
     assert (figures.duplicate_examples, figures.duplicate_datasets, figures.duplicate_jobs,
             figures.duplicate_decisions) == (0, 0, 0, 0)
     assert figures.route_mismatches == [], figures.route_mismatches

@@ -120,11 +120,13 @@ def _has_lone_surrogate(raw: bytes) -> bool:
 
 async def check_soak(bootstrap: str, database_url: str, routing_url: str, bad: BadRecords,
                      settle_timeout: float, api_headers: dict[str, str] | None = None) -> SoakFigures:
-    """The figures once every consumer has caught up (or ``settle_timeout`` has passed)."""
+    """The figures once every consumer has caught up and the rollout-controller has decided
+    something (or ``settle_timeout`` has passed)."""
     deadline = time.monotonic() + settle_timeout
     while True:
         figures = await figures_now(bootstrap, database_url, routing_url, bad, api_headers or {})
-        if (figures.lost == 0 and not figures.route_mismatches) or time.monotonic() > deadline:
+        settled = figures.lost == 0 and not figures.route_mismatches and figures.decisions > 0
+        if settled or time.monotonic() > deadline:
             return figures
         await asyncio.sleep(5.0)
 
