@@ -7,17 +7,21 @@ import gc
 import re
 import sys
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from typing import TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsError
 
 from distillery_runtime.errors import ConfigError
+from distillery_runtime.imports import hide_undeclared
 from distillery_runtime.logs import configure_logging
 from distillery_runtime.service import ServiceRunner, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 
 S = TypeVar("S", bound=BaseSettings)
+SERVICES_GROUP = "distillery.services"
+"""The entry point group every service package registers its ``build`` in."""
 
 
 def describe_validation_error(exc: ValidationError, prefix: str = "DISTILLERY_",
@@ -68,6 +72,17 @@ def run_service(build: Callable[[RuntimeSettings], ServiceSpec],
         fail(str(exc))
     except KeyboardInterrupt:
         pass
+
+
+def run_entry_point(name: str) -> None:
+    """Run the installed service ``name`` (its ``distillery.services`` entry point), importing
+    only what its package depends on (see ``imports.hide_undeclared``): ``python -m <package>``."""
+    for entry in entry_points(group=SERVICES_GROUP):
+        if entry.name == name:
+            hide_undeclared(entry.dist.name if entry.dist else name)
+            run_service(entry.load())
+            return
+    fail(f"no service {name!r} is installed")
 
 
 def settle_collector() -> None:

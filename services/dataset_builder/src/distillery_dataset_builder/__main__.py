@@ -1,4 +1,5 @@
-from distillery_dataset_builder.app import build
-from distillery_runtime.entrypoint import run_service
+"""`python -m distillery_dataset_builder`: the dataset-builder service, with only what its package depends on importable."""
 
-run_service(build)
+from distillery_runtime.entrypoint import run_entry_point
+
+run_entry_point("dataset-builder")

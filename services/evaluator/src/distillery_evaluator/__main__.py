@@ -1,4 +1,5 @@
-from distillery_evaluator.app import build
-from distillery_runtime.entrypoint import run_service
+"""`python -m distillery_evaluator`: the evaluator service, with only what its package depends on importable."""
 
-run_service(build)
+from distillery_runtime.entrypoint import run_entry_point
+
+run_entry_point("evaluator")

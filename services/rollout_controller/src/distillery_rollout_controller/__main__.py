@@ -1,5 +1,5 @@
-from distillery_runtime.entrypoint import run_service
+"""`python -m distillery_rollout_controller`: the rollout-controller service, with only what its package depends on importable."""
 
-from distillery_rollout_controller.app import build
+from distillery_runtime.entrypoint import run_entry_point
 
-run_service(build)
+run_entry_point("rollout-controller")

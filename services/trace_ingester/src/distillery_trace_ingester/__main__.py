@@ -1,5 +1,5 @@
-from distillery_runtime.entrypoint import run_service
+"""`python -m distillery_trace_ingester`: the trace-ingester service, with only what its package depends on importable."""
 
-from distillery_trace_ingester.app import build
+from distillery_runtime.entrypoint import run_entry_point
 
-run_service(build)
+run_entry_point("trace-ingester")
