@@ -57,3 +57,28 @@ def test_matching_many_candidates_against_many_eval_examples_finds_exactly_the_c
     candidates = [" ".join(rng.choice(vocab, 60)) for _ in range(2000)] + evals[:25]
     found = index(validation_split=evals).match(sketch_texts(candidates))
     assert np.flatnonzero(found != NO_MATCH).tolist() == list(range(2000, 2025))
+
+
+def test_alike_calls_in_one_bucket_get_the_first_source_that_holds_a_copy_as_exhaustive_comparison_does():
+    # A clinic's calls are alike: thousands of train and validation examples share a band's
+    # bucket. Each candidate must still get exactly the lowest source holding a copy.
+    rng = np.random.default_rng(5)
+    centers = rng.integers(0, 2**32, (4, 128), dtype=np.uint64).astype(np.uint32)
+
+    def alike(n: int, noise: float, of: slice = slice(None)) -> np.ndarray:
+        among = centers[of]
+        rows = among[rng.integers(0, len(among), n)].copy()
+        changed = rng.random(rows.shape) < noise
+        rows[changed] = rng.integers(0, 2**32, int(changed.sum()), dtype=np.uint64).astype(np.uint32)
+        return rows
+
+    groups = [("golden_set", alike(5, 0.05, slice(0, 1))), ("previous_validation", alike(40, 0.05, slice(0, 2))),
+              ("validation_split", alike(400, 0.05, slice(0, 3)))]
+    candidates = np.concatenate([alike(3000, 0.05), alike(300, 0.5)])
+    built = NearDuplicateIndex.of(groups, 0.8)
+    found = built.match(candidates)
+
+    similar = (candidates[:, None, :] == built.signatures[None, :, :]).mean(axis=2) >= 0.8
+    expected = [built.sources[row].min() if row.any() else NO_MATCH for row in similar]
+    assert found.tolist() == expected
+    assert {0, 1, 2, NO_MATCH} <= set(found.tolist())

@@ -19,7 +19,7 @@ from distillery_dataset_builder.domain.sketch import NUM_PERM, is_empty
 ROW_CHOICES = (16, 8, 4, 2, 1)
 TARGET_RECALL = 0.99
 NO_MATCH = -1
-_PAIR_CHUNK = 200_000
+_PAIR_CHUNK = 50_000
 # Odd 64-bit multipliers (from splitmix64) that mix a band's slots into one key.
 _MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93],
                 dtype=np.uint64)
@@ -66,53 +66,53 @@ class NearDuplicateIndex:
         return cls(stacked[keep], sources[keep], names, threshold)
 
     def match(self, candidates: np.ndarray) -> np.ndarray:
-        """Per candidate row, the source index of the eval example it copies, or NO_MATCH."""
+        """Per candidate row, the source index of the eval example it copies, or NO_MATCH.
+
+        Sources are tried in order (the first that holds a copy wins) and band by band; in a
+        band, each candidate still unmatched is compared with the eval examples of its bucket
+        one member a round, and leaves at its first copy. A clinic's calls are alike, so one
+        bucket can hold thousands of train and validation examples: building every pair of
+        every band at once (an earlier version) took 4.9 GB and 150 s for a 100,000-example
+        build; a copy is usually found on the first comparison.
+        """
         result = np.full(len(candidates), NO_MATCH, dtype=np.int16)
         if len(candidates) == 0 or len(self.signatures) == 0:
             return result
         rows = rows_per_band(self.threshold, candidates.shape[1])
-        cand_idx, eval_idx = _sharing_a_band(band_keys(candidates, rows), band_keys(self.signatures, rows))
-        cand_idx, eval_idx = _similar_pairs(candidates, self.signatures, cand_idx, eval_idx, self.threshold)
-        usable = ~is_empty(candidates[cand_idx]) if len(cand_idx) else np.zeros(0, dtype=bool)
-        cand_idx, eval_idx = cand_idx[usable], eval_idx[usable]
-        if len(cand_idx):
-            # Several matches per candidate: keep the lowest source index (the strongest claim).
-            sources = self.sources[eval_idx]
-            order = np.lexsort((sources, cand_idx))
-            first = np.unique(cand_idx[order], return_index=True)[1]
-            result[cand_idx[order][first]] = sources[order][first]
+        cand_keys, eval_keys = band_keys(candidates, rows), band_keys(self.signatures, rows)
+        open_ = ~is_empty(candidates)
+        for source in range(len(self.source_names)):
+            evals = np.nonzero(self.sources == source)[0]
+            for band in range(cand_keys.shape[1] if len(evals) else 0):
+                waiting = np.nonzero(open_)[0]
+                if len(waiting) == 0:
+                    break
+                order = evals[np.argsort(eval_keys[evals, band], kind="stable")]
+                sorted_keys = eval_keys[order, band]
+                keys = cand_keys[waiting, band]
+                lo = np.searchsorted(sorted_keys, keys, side="left")
+                left = np.searchsorted(sorted_keys, keys, side="right") - lo
+                member = 0
+                while True:
+                    turn = np.nonzero(left > member)[0]
+                    if len(turn) == 0:
+                        break
+                    similar = _similar(candidates, self.signatures, waiting[turn], order[lo[turn] + member],
+                                       self.threshold)
+                    found = waiting[turn[similar]]
+                    result[found] = source
+                    open_[found] = False
+                    left[turn[similar]] = 0
+                    member += 1
         return result
 
 
-def _sharing_a_band(cand_keys: np.ndarray, eval_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every (candidate, eval) pair with an equal key in some band, without repeats."""
-    pairs_c, pairs_e = [], []
-    for band in range(cand_keys.shape[1]):
-        order = np.argsort(eval_keys[:, band], kind="stable")
-        sorted_keys = eval_keys[order, band]
-        lo = np.searchsorted(sorted_keys, cand_keys[:, band], side="left")
-        hi = np.searchsorted(sorted_keys, cand_keys[:, band], side="right")
-        counts = hi - lo
-        hit = np.nonzero(counts)[0]
-        if len(hit) == 0:
-            continue
-        reps = counts[hit]
-        cand = np.repeat(hit, reps)
-        offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-        pairs_c.append(cand)
-        pairs_e.append(order[np.repeat(lo[hit], reps) + offsets])
-    if not pairs_c:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    packed = np.unique(np.stack([np.concatenate(pairs_c), np.concatenate(pairs_e)], axis=1), axis=0)
-    return packed[:, 0], packed[:, 1]
-
-
-def _similar_pairs(candidates: np.ndarray, evals: np.ndarray, cand_idx: np.ndarray, eval_idx: np.ndarray,
-                   threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def _similar(candidates: np.ndarray, evals: np.ndarray, cand_idx: np.ndarray, eval_idx: np.ndarray,
+             threshold: float) -> np.ndarray:
+    """Per pair, whether the estimated Jaccard similarity reaches ``threshold`` (in chunks)."""
     keep = np.zeros(len(cand_idx), dtype=bool)
     for start in range(0, len(cand_idx), _PAIR_CHUNK):
         stop = start + _PAIR_CHUNK
         equal = candidates[cand_idx[start:stop]] == evals[eval_idx[start:stop]]
         keep[start:stop] = equal.mean(axis=1) >= threshold
-    return cand_idx[keep], eval_idx[keep]
-
+    return keep
