@@ -20,6 +20,7 @@ ROW_CHOICES = (16, 8, 4, 2, 1)
 TARGET_RECALL = 0.99
 NO_MATCH = -1
 _PAIR_CHUNK = 50_000
+_KEY_CHUNK = 20_000
 # Odd 64-bit multipliers (from splitmix64) that mix a band's slots into one key.
 _MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93],
                 dtype=np.uint64)
@@ -35,13 +36,18 @@ def rows_per_band(threshold: float, num_perm: int = NUM_PERM) -> int:
 
 
 def band_keys(signatures: np.ndarray, rows: int) -> np.ndarray:
-    """One 64-bit key per band: an (n, NUM_PERM // rows) uint64 matrix."""
+    """One 64-bit key per band: an (n, NUM_PERM // rows) uint64 matrix, made ``_KEY_CHUNK`` rows at
+    a time (the 64-bit products of 200,000 signatures at once would be 400 MB)."""
     n = signatures.shape[0]
     bands = signatures.shape[1] // rows
-    slots = signatures[:, : bands * rows].astype(np.uint64).reshape(n, bands, rows)
     weights = _MIX[np.arange(rows) % len(_MIX)] + np.arange(rows, dtype=np.uint64) * np.uint64(2)
-    with np.errstate(over="ignore"):
-        return (slots * weights).sum(axis=2, dtype=np.uint64)
+    keys = np.empty((n, bands), dtype=np.uint64)
+    for start in range(0, n, _KEY_CHUNK):
+        part = signatures[start:start + _KEY_CHUNK, : bands * rows]
+        slots = part.astype(np.uint64).reshape(len(part), bands, rows)
+        with np.errstate(over="ignore"):
+            keys[start:start + len(part)] = (slots * weights).sum(axis=2, dtype=np.uint64)
+    return keys
 
 
 @dataclass(frozen=True)
