@@ -53,7 +53,7 @@ from distillery_runtime.kafka import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
-from bench_support import postgres_server  # noqa: E402
+from bench_support import postgres_server, stop_processes  # noqa: E402
 from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
 from db_helpers import create_database  # noqa: E402
 
@@ -274,14 +274,7 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
         cpu = sum(cpu_seconds(proc.pid) for proc in procs) - sum(started_cpu)
         hits, misses = map(sum, zip(*(cache_counts(port) for port in ports), strict=True))
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(120)  # a loaded machine can take a while to drain and stop
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(procs)
         log.close()
     return CleanerRun(expected / (done - first), done - first, cpu / expected * 1000, hits / max(1.0, hits + misses),
                       asyncio.run(outcome_counts(database_url)))

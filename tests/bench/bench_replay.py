@@ -64,7 +64,7 @@ from distillery_runtime.kafka_clients import kafka_reader
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
 from bench_cleaner import cleaner_config_file, publish, wait_for_cleaner, with_unique_caller_lines  # noqa: E402
-from bench_support import postgres_server, start_server  # noqa: E402
+from bench_support import postgres_server, start_server, stop_processes  # noqa: E402
 from cleaner_workload import sandbox_traces  # noqa: E402
 from db_helpers import create_database, drop_database, fetch_rows  # noqa: E402
 
@@ -125,17 +125,6 @@ def service_env(home: Path, bootstrap: str, database_url: str, **settings: objec
     return {**os.environ, "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap, "DISTILLERY_DATABASE_URL": database_url,
             "DISTILLERY_HOME": str(home), "DISTILLERY_API_TOKENS": TOKEN, "DISTILLERY_LOG_LEVEL": "WARNING",
             **{f"DISTILLERY_{name.upper()}": str(value) for name, value in settings.items()}}
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(120)  # a loaded machine can take a while to drain and stop
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def check_running(procs: dict[str, subprocess.Popen]) -> None:
@@ -201,7 +190,7 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
             built = time.perf_counter()
         rss = {name: peak_rss_mib(proc.pid) for name, proc in procs.items()}
     finally:
-        stop(list(procs.values()))
+        stop_processes(list(procs.values()))
         for log in logs.values():
             log.close()
     return Replay(first - started, cleaned - started, stored - started, built - started, accepted, dataset, rss)

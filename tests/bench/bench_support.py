@@ -53,3 +53,15 @@ def start_server(args: list[str], ready_url: str, what: str, *, tries: int = 300
         time.sleep(pause_s)
     proc.kill()
     raise SystemExit(f"{what} did not start")
+
+
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM each, then wait for each to drain and stop (SIGKILL after two minutes)."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(120)  # a loaded machine can take a while to drain and stop
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
