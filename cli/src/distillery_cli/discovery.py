@@ -11,9 +11,8 @@ from importlib.metadata import entry_points
 from importlib.resources import files
 from pathlib import Path
 
-from distillery_runtime.entrypoint import SERVICES_GROUP
+from distillery_runtime.entrypoint import SERVICES_GROUP, load_entry_point
 from distillery_runtime.errors import ConfigError
-from distillery_runtime.imports import hide_undeclared
 from distillery_runtime.service import ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 
@@ -43,10 +42,8 @@ def migration_target(name: str) -> tuple[str, Path]:
 def load_service(name: str) -> ServiceBuilder:
     """The service's ``build``, imported with only what its package depends on importable
     (``distillery run`` is that service's process)."""
-    normalised = name.replace("_", "-")
-    for ep in entry_points(group=GROUP):
-        if ep.name == normalised:
-            hide_undeclared(ep.dist.name if ep.dist else normalised)
-            return ep.load()
+    build = load_entry_point(name.replace("_", "-"))
+    if build is not None:
+        return build
     known = ", ".join(installed_services()) or "none installed"
     raise ConfigError(f"unknown service {name!r}; installed services: {known}")

@@ -74,15 +74,25 @@ def run_service(build: Callable[[RuntimeSettings], ServiceSpec],
         pass
 
 
-def run_entry_point(name: str) -> None:
-    """Run the installed service ``name`` (its ``distillery.services`` entry point), importing
-    only what its package depends on (see ``imports.hide_undeclared``): ``python -m <package>``."""
+def load_entry_point(name: str) -> Callable[[RuntimeSettings], ServiceSpec] | None:
+    """The ``build`` of the installed service ``name`` (its ``distillery.services`` entry point),
+    imported with only what its package depends on importable (``imports.hide_undeclared``):
+    the caller is that service's process. None when no such service is installed."""
     for entry in entry_points(group=SERVICES_GROUP):
         if entry.name == name:
             hide_undeclared(entry.dist.name if entry.dist else name)
-            run_service(entry.load())
-            return
-    fail(f"no service {name!r} is installed")
+            build: Callable[[RuntimeSettings], ServiceSpec] = entry.load()
+            return build
+    return None
+
+
+def run_entry_point(name: str) -> None:
+    """``python -m <package>``: run the installed service ``name``."""
+    build = load_entry_point(name)
+    if build is None:
+        fail(f"no service {name!r} is installed")
+    else:
+        run_service(build)
 
 
 def settle_collector() -> None:
