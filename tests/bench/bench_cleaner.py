@@ -29,10 +29,8 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -43,7 +41,6 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from distillery_cli.localstack.broker import start_broker
 from distillery_cli.localstack.procs import free_port
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.registry import TRACES_RAW, all_topic_specs, get_topic
@@ -53,7 +50,7 @@ from distillery_runtime.kafka import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
-from bench_support import postgres_server, stop_processes  # noqa: E402
+from bench_support import scratch_stack, stop_processes  # noqa: E402
 from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
 from db_helpers import create_database  # noqa: E402
 
@@ -200,15 +197,8 @@ def main() -> None:
     parser.add_argument("--cpu-two-instances", action="store_true",
                         help="Also run two NER-off instances and compare their CPU-seconds per generation.")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bench-cleaner-"))
-    home.chmod(0o755)
-    broker = start_broker(home, free_port())
-    try:
-        with postgres_server(home / "pg") as server_url:
-            run(args, home, broker.bootstrap, lambda: asyncio.run(create_database(server_url, "bench_cleaner")))
-    finally:
-        broker.stop()
-        shutil.rmtree(home, ignore_errors=True)
+    with scratch_stack("bench-cleaner-") as (home, broker, server_url):
+        run(args, home, broker.bootstrap, lambda: asyncio.run(create_database(server_url, "bench_cleaner")))
 
 
 def run(args: argparse.Namespace, home: Path, bootstrap: str, new_database: Callable[[], str]) -> None:

@@ -31,17 +31,14 @@ import argparse
 import asyncio
 import itertools
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
-from distillery_cli.localstack.broker import start_broker
 from distillery_cli.localstack.procs import free_port
 from distillery_cli.provision import migrate_all
 from distillery_cli.topics import group_lag, partitions
@@ -64,7 +61,7 @@ from distillery_runtime.kafka_clients import kafka_reader
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
 from bench_cleaner import cleaner_config_file, publish, wait_for_cleaner, with_unique_caller_lines  # noqa: E402
-from bench_support import postgres_server, start_server, stop_processes  # noqa: E402
+from bench_support import scratch_stack, start_server, stop_processes  # noqa: E402
 from cleaner_workload import sandbox_traces  # noqa: E402
 from db_helpers import create_database, drop_database, fetch_rows  # noqa: E402
 
@@ -221,29 +218,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the home directory (logs) and the database.")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bench-replay-"))
-    home.chmod(0o755)
-    broker = start_broker(home, free_port())
-    try:
-        with postgres_server(home / "pg") as server_url:
-            database_url = asyncio.run(create_database(server_url, "bench_replay"))
-            try:
-                asyncio.run(prepare(args, broker.bootstrap, database_url))
-                print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
-                      f"({os.cpu_count()} CPUs)", flush=True)
-                replay = asyncio.run(measure(args, home, broker.bootstrap, database_url))
-                report(args, replay, peak_rss_mib(broker.pid))
-                print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-            finally:
-                if not args.keep:
-                    asyncio.run(drop_database(database_url))
-    finally:
-        broker.stop()
-        if args.keep:
-            print(f"kept {home} (service logs) and the database")
-        else:
-            shutil.rmtree(home, ignore_errors=True)
-
+    with scratch_stack("bench-replay-", keep=args.keep) as (home, broker, server_url):
+        database_url = asyncio.run(create_database(server_url, "bench_replay"))
+        try:
+            asyncio.run(prepare(args, broker.bootstrap, database_url))
+            print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+                  f"({os.cpu_count()} CPUs)", flush=True)
+            replay = asyncio.run(measure(args, home, broker.bootstrap, database_url))
+            report(args, replay, peak_rss_mib(broker.pid))
+            print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        finally:
+            if args.keep:
+                print(f"kept the database {database_url}")
+            else:
+                asyncio.run(drop_database(database_url))
 
 if __name__ == "__main__":
     main()

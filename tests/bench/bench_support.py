@@ -6,8 +6,10 @@ tests/bench/<script>.py``), so this folder is on their ``sys.path``.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from distillery_cli.localstack.broker import BrokerProcess, start_broker
 from distillery_cli.localstack.postgres import start_postgres
 from distillery_cli.localstack.procs import free_port
 
@@ -35,6 +38,24 @@ def postgres_server(home: Path) -> Iterator[str]:
         yield postgres.url
     finally:
         postgres.stop()
+
+
+@contextmanager
+def scratch_stack(prefix: str, keep: bool = False) -> Iterator[tuple[Path, BrokerProcess, str]]:
+    """(home, broker, PostgreSQL server URL) of a benchmark run: a fresh home directory, a
+    Tansu broker and ``postgres_server``; stopped on leaving, the home removed unless ``keep``."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    home.chmod(0o755)
+    broker = start_broker(home, free_port())
+    try:
+        with postgres_server(home / "pg") as server_url:
+            yield home, broker, server_url
+    finally:
+        broker.stop()
+        if keep:
+            print(f"kept {home} (service logs)")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def start_server(args: list[str], ready_url: str, what: str, *, tries: int = 300, pause_s: float = 0.1,
