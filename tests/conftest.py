@@ -13,7 +13,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,8 @@ os.environ.setdefault("COLUMNS", "200")
 os.environ.setdefault("DISTILLERY_CONSUMER_SESSION_TIMEOUT_MS", "3000")
 
 from db_helpers import create_database, drop_database  # noqa: E402
-from infra_choice import KAFKA_IMAGE, POSTGRES_IMAGE, InfraChoice, choose_infrastructure  # noqa: E402
+from infra_choice import POSTGRES_IMAGE, BrokerHandle, InfraChoice, choose_infrastructure, running_broker  # noqa: E402
 
-from distillery_cli.localstack.broker import BrokerProcess, start_broker  # noqa: E402
 from distillery_cli.localstack.postgres import start_postgres  # noqa: E402
 from distillery_cli.localstack.procs import free_port  # noqa: E402
 
@@ -72,39 +70,12 @@ async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
     await drop_database(url)
 
 
-@dataclass
-class KafkaBroker:
-    """Apache Kafka in a container, seen by tests as a BrokerProcess is: a bootstrap and a stop."""
-
-    container: Any
-
-    @property
-    def bootstrap(self) -> str:
-        return self.container.get_bootstrap_server()
-
-    def stop(self) -> None:
-        self.container.stop()
-
-
 @pytest.fixture
-def broker(tmp_path: Path, infra: InfraChoice) -> Iterator[BrokerProcess | KafkaBroker]:
+def broker(tmp_path: Path, infra: InfraChoice) -> Iterator[BrokerHandle]:
     """A fresh broker for one test: in-memory Tansu (it starts in milliseconds), or Apache
     Kafka in its own container, so no test sees another's topics."""
-    if infra.broker == "kafka":
-        from testcontainers.community.kafka import KafkaContainer
-
-        kafka = KafkaBroker(KafkaContainer(KAFKA_IMAGE).with_kraft().start())
-        try:
-            yield kafka
-        finally:
-            kafka.stop()
-        return
-    proc = start_broker(tmp_path, free_port())
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
+    with running_broker(infra, tmp_path) as started:
+        yield started
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

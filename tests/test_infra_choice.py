@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from infra_choice import InfraChoiceError, choose_infrastructure, docker_reachable
+from infra_choice import KAFKA_IMAGE, InfraChoice, InfraChoiceError, choose_infrastructure, docker_reachable, running_broker
 
 DB = {"DISTILLERY_TEST_DATABASE_URL": "postgresql://postgres@db:5432/postgres"}
 
@@ -99,3 +99,45 @@ def test_this_machine_has_no_docker_engine_so_the_session_runs_on_tansu(monkeypa
         pytest.skip("a Docker engine answers here: the session runs on Apache Kafka")
     monkeypatch.delenv("DISTILLERY_TEST_BROKER", raising=False)
     assert choose_infrastructure().broker == "tansu"
+
+
+def test_a_kafka_choice_gives_every_broker_user_its_own_kraft_container_stopped_afterwards(monkeypatch, tmp_path):
+    """The one place the integration tests, the demo loop and the soak get their broker: on a
+    Kafka choice a KRaft container, its bootstrap what the container reports (mocked here)."""
+    import testcontainers.community.kafka as kafka
+
+    events: list[object] = []
+
+    class Container:
+        def __init__(self, image: str) -> None:
+            events.append(("image", image))
+
+        def with_kraft(self) -> Container:
+            events.append("kraft")
+            return self
+
+        def start(self) -> Container:
+            events.append("start")
+            return self
+
+        def get_bootstrap_server(self) -> str:
+            return "localhost:49153"
+
+        def stop(self) -> None:
+            events.append("stop")
+
+    monkeypatch.setattr(kafka, "KafkaContainer", Container)
+    with running_broker(InfraChoice("kafka", "container", "mocked"), tmp_path) as broker:
+        assert broker.bootstrap == "localhost:49153"
+        assert events == [("image", KAFKA_IMAGE), "kraft", "start"]
+    assert events[-1] == "stop"
+
+
+def test_a_tansu_choice_starts_an_in_memory_tansu_that_answers_and_is_gone_afterwards(tmp_path):
+    import socket
+
+    with running_broker(InfraChoice("tansu", "embedded", "no Docker engine answered"), tmp_path) as broker:
+        host, _, port = broker.bootstrap.rpartition(":")
+        socket.create_connection((host, int(port)), timeout=5).close()
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=1).close()

@@ -21,15 +21,19 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.serial, pytest.mark.timeout(1200)]
 
 
-def test_the_loop_rolls_a_student_out_to_90_10_then_stops_a_worse_successor(tmp_path: Path) -> None:
+def test_the_loop_rolls_a_student_out_to_90_10_then_stops_a_worse_successor(
+        tmp_path: Path, broker, database_url: str) -> None:
     summary_path = tmp_path / "summary.json"
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"distillery-e2e-{os.getpid()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISTILLERY_")}
     out, err = tmp_path / "demo.out", tmp_path / "demo.err"
+    # The session's broker and a fresh database (Apache Kafka where a Docker engine answers,
+    # else Tansu and the embedded PostgreSQL, as the demo would start itself).
     with out.open("w") as stdout, err.open("w") as stderr:
         demo = subprocess.Popen(
             [sys.executable, "-m", "distillery_cli", "demo", "--cycles", "2", "--teacher-regression", "0.6",
-             "--time-limit", "840", "--home", str(home), "--summary-json", str(summary_path), "--stay"],
+             "--time-limit", "840", "--home", str(home), "--summary-json", str(summary_path), "--stay",
+             "--kafka-bootstrap", broker.bootstrap, "--database-url", database_url],
             stdout=stdout, stderr=stderr, text=True, env={**env, "COLUMNS": "160"},
         )
     try:

@@ -1,9 +1,10 @@
 """The chaos soak's driver: the whole loop with the sandboxes, while services are SIGKILLed,
 PostgreSQL restarts once and bad records arrive; then what every consumer made of it.
 
-It starts its own broker (Tansu, in memory: never killed, or the data would go) and its own
-embedded PostgreSQL (the one it restarts; never a server it did not start), the two
-sandboxes and the six services as `make demo` does (cli/.../demo). Kills come no faster than
+It runs on the test session's broker (Apache Kafka in a container where a Docker engine
+answers, else Tansu in memory; never killed: Tansu's data would go), its own embedded
+PostgreSQL (the one it restarts; never a server it did not start), the two sandboxes and the
+six services as `make demo` does (cli/.../demo). Kills come no faster than
 a consumer group rejoins. The soak runs for ``DISTILLERY_SOAK_SECONDS``.
 """
 
@@ -20,12 +21,12 @@ from pathlib import Path
 
 import httpx
 from bad_records import BadRecords
+from infra_choice import BrokerHandle
 from soak_checks import SoakFigures, check_soak
 
 from distillery_cli.demo.plan import LANGFUSE_KEYS, DemoPlan
 from distillery_cli.demo.processes import Child, ProcessGroup
 from distillery_cli.demo.run import SERVICES
-from distillery_cli.localstack.broker import BrokerProcess, start_broker
 from distillery_cli.localstack.postgres import PostgresProcess, start_postgres
 from distillery_cli.localstack.procs import free_port, wait_for_port
 from distillery_cli.provision import create_topics, migrate_all
@@ -53,7 +54,7 @@ def soak_plan() -> DemoPlan:
 @dataclass
 class Stack:
     home: Path
-    broker: BrokerProcess
+    broker: BrokerHandle
     pg: PostgresProcess
     pg_port: int
     langfuse_url: str
@@ -75,10 +76,9 @@ class ChaosLog:
     generations_simulated: int = 0
 
 
-async def start_stack(home: Path, plan: DemoPlan) -> Stack:
+async def start_stack(home: Path, plan: DemoPlan, broker: BrokerHandle) -> Stack:
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)  # PostgreSQL runs as its own user when the tests run as root
-    broker = start_broker(home, free_port())
     pg_port = free_port()
     pg = await asyncio.to_thread(start_postgres, home, pg_port)
     await create_topics(broker.bootstrap)
@@ -128,8 +128,7 @@ async def _wait_registered(stack: Stack, timeout: float = 240.0) -> None:
 
 def stop_stack(stack: Stack) -> None:
     stack.group.stop_all()
-    stack.pg.stop()
-    stack.broker.stop()
+    stack.pg.stop()  # the broker is the caller's
 
 
 def kill_and_restart(stack: Stack, name: str) -> None:
@@ -204,10 +203,10 @@ async def run_chaos(stack: Stack, seconds: float, bad: BadRecords, seed: int = 7
     return log
 
 
-async def soak(home: Path, seconds: float, settle_timeout: float = 120.0) -> SoakFigures:
+async def soak(home: Path, broker: BrokerHandle, seconds: float, settle_timeout: float = 120.0) -> SoakFigures:
     plan = soak_plan()
     began = time.monotonic()
-    stack = await start_stack(home, plan)
+    stack = await start_stack(home, plan, broker)
     started = time.monotonic()
     try:
         bad = BadRecords(stack.broker.bootstrap, stack.langfuse_url, LANGFUSE_KEYS, run=uuid.uuid4().hex[:8],

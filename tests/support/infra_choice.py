@@ -10,9 +10,11 @@ in ``DISTILLERY_TEST_DATABASE_URL`` is always used as it is.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 Broker = Literal["kafka", "tansu"]
 Database = Literal["given", "container", "embedded"]
@@ -64,3 +66,48 @@ def choose_infrastructure(env: Mapping[str, str] | None = None,
         why = "DISTILLERY_TEST_BROKER=kafka" if wanted else "a Docker engine answered"
         return InfraChoice("kafka", "given" if given_db else "container", why)
     return InfraChoice("tansu", "given" if given_db else "embedded", "no Docker engine answered")
+
+
+class BrokerHandle(Protocol):
+    """What a test needs of its broker, Tansu's process or a Kafka container alike."""
+
+    @property
+    def bootstrap(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class KafkaBroker:
+    """Apache Kafka in a container, seen by tests as a BrokerProcess is: a bootstrap and a stop."""
+
+    container: Any
+
+    @property
+    def bootstrap(self) -> str:
+        return str(self.container.get_bootstrap_server())
+
+    def stop(self) -> None:
+        self.container.stop()
+
+
+def start_broker_for(choice: InfraChoice, home: Path) -> BrokerHandle:
+    """A fresh broker of the chosen kind: Apache Kafka in its own container (KRaft), or
+    in-memory Tansu with its files in ``home``."""
+    if choice.broker == "kafka":
+        from testcontainers.community.kafka import KafkaContainer
+
+        return KafkaBroker(KafkaContainer(KAFKA_IMAGE).with_kraft().start())
+    from distillery_cli.localstack.broker import start_broker
+    from distillery_cli.localstack.procs import free_port
+
+    return start_broker(home, free_port())
+
+
+@contextmanager
+def running_broker(choice: InfraChoice, home: Path) -> Iterator[BrokerHandle]:
+    broker = start_broker_for(choice, home)
+    try:
+        yield broker
+    finally:
+        broker.stop()

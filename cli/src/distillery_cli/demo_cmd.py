@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from distillery_cli.common import console, die
+from distillery_cli.common import console, die, friendly
 from distillery_cli.extras import install_hint
 
 
@@ -18,6 +18,7 @@ class Student(StrEnum):
     SELFHOSTED = "selfhosted"
 
 
+@friendly
 def demo_cmd(
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Write the outcome as JSON here."),
     home: Path = typer.Option(Path(".distillery/demo"), help="Where the demo keeps its files and logs."),
@@ -35,6 +36,12 @@ def demo_cmd(
         help="Rehearse a teacher regression: once the first dataset is built, this share of the "
         "teacher's fact-bearing answers states a wrong fact. The next candidate learns it and "
         "the evaluator must stop it, leaving production as it was."),
+    kafka_bootstrap: str | None = typer.Option(
+        None, "--kafka-bootstrap", help="Use this running broker (Apache Kafka, say) instead of starting Tansu: "
+        "the demo creates its topics there. Give one that holds no other Distillery data."),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="Use this PostgreSQL database instead of starting an embedded one: the demo "
+        "runs every service's migrations there. Give an empty one."),
     stay: bool = typer.Option(
         False, "--stay", help="Once the cycles are done and the outcome reported, keep every process "
         "running for a look at the operator console (its URL and a sign-in link are printed) until "
@@ -43,7 +50,12 @@ def demo_cmd(
     """Start the stack, both sandboxes and every service, feed simulated voice traffic,
     and let the system distil, evaluate and roll out on its own (Ctrl-C stops everything)."""
     from distillery_cli.demo.plan import DemoPlan
-    from distillery_cli.demo.run import run_demo
+    from distillery_cli.demo.run import ExistingStack, run_demo
+
+    if (kafka_bootstrap is None) != (database_url is None):
+        die("--kafka-bootstrap and --database-url go together: give both to run on an existing stack, "
+            "or neither to let the demo start its own")
+    existing = ExistingStack(kafka_bootstrap, database_url) if kafka_bootstrap and database_url else None
 
     sizes = {"seed": seed, "teacher_regression": teacher_regression}
     sizes |= {"cycles": cycles} if cycles is not None else {}
@@ -55,5 +67,5 @@ def demo_cmd(
         plan = DemoPlan.selfhosted(**sizes)
     else:
         plan = DemoPlan(**sizes)  # type: ignore[arg-type]
-    code = asyncio.run(run_demo(plan, home.resolve(), summary_json, console, stay=stay))
+    code = asyncio.run(run_demo(plan, home.resolve(), summary_json, console, stay=stay, existing=existing))
     raise typer.Exit(code)

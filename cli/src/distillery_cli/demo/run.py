@@ -28,6 +28,9 @@ from distillery_cli.localstack.procs import free_port, wait_for_port
 from distillery_cli.provision import create_topics, migrate_all
 from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED, TRACES_RAW
 from distillery_runtime.auth import local_token
+from distillery_runtime.db import check_database, create_engine, redacted
+from distillery_runtime.errors import ConfigError
+from distillery_runtime.kafka import check_broker
 from distillery_runtime.registration import registrations
 from distillery_runtime.signing import local_keys
 from distillery_runtime.stackstate import StackState, clear_stack_state, write_stack_state
@@ -39,6 +42,34 @@ SERVICES = ("trace-ingester", "cleaner", "dataset-builder", "finetune-controller
 
 class ChildDied(RuntimeError):
     """A demo process exited; the message holds its exit code and last log lines."""
+
+
+@dataclass(frozen=True)
+class ExistingStack:
+    """A broker and database the demo uses instead of starting Tansu and an embedded PostgreSQL
+    (Apache Kafka, say): the demo creates its topics and runs the migrations there, and leaves
+    both running when it stops. Both should hold no other Distillery data."""
+
+    kafka_bootstrap: str
+    database_url: str
+
+    async def check(self) -> None:
+        """One line naming the option to fix when either cannot be reached."""
+        for option, probe in (("--kafka-bootstrap", self._check_broker), ("--database-url", self._check_database)):
+            try:
+                await probe()
+            except ConfigError as exc:
+                raise ConfigError(f"{option}: {str(exc).split('. Start it')[0]}") from None
+
+    async def _check_broker(self) -> None:
+        await check_broker(self.kafka_bootstrap)
+
+    async def _check_database(self) -> None:
+        engine = create_engine(self.database_url, "public", pool_size=1)
+        try:
+            await check_database(engine)
+        finally:
+            await engine.dispose()
 
 
 @dataclass
@@ -81,8 +112,9 @@ def candidate_routed(view: PipelineView, route: str = "voice-agent") -> bool:
 
 
 class Demo:
-    def __init__(self, plan: DemoPlan, home: Path, console: Console) -> None:
+    def __init__(self, plan: DemoPlan, home: Path, console: Console, existing: ExistingStack | None = None) -> None:
         self.plan = plan
+        self.existing = existing
         self.home = home
         self.console = console
         self.group = ProcessGroup(home / "logs")
@@ -97,17 +129,14 @@ class Demo:
         self.home.mkdir(parents=True)
         self.home.chmod(0o755)
         self.console.print(f"[bold]Distillery demo[/] — files and logs in {self.home}")
-        broker = start_broker(self.home, free_port())
-        self.stack.append(broker)
-        pg = await asyncio.to_thread(start_postgres, self.home, free_port())
-        self.stack.append(pg)
-        await create_topics(broker.bootstrap)
-        await migrate_all(pg.url)
+        state = await self._start_stack()
+        bootstrap, database_url = state.kafka_bootstrap, state.database_url
+        await create_topics(bootstrap)
+        await migrate_all(database_url)
         # Operator commands run from another terminal find the demo's stack through this file.
-        write_stack_state(self.home, StackState(broker.bootstrap, pg.url, broker_pid=broker.pid,
-                                                postgres_pid=pg.pid, extra={"demo": True}))
+        write_stack_state(self.home, state)
         local_keys(self.home).ensure()  # operator commands from another terminal, and the router's trust
-        self.console.print(f"  broker {broker.bootstrap} · database {pg.url}")
+        self.console.print(f"  broker {bootstrap} · database {redacted(database_url)}")
         self.console.print(f"  watch it from another terminal: DISTILLERY_HOME={self.home} "
                            ".venv/bin/distillery status")
         langfuse_port, openai_port, routing_port = free_port(), free_port(), free_port()
@@ -120,7 +149,7 @@ class Demo:
             "--time-scale", str(self.plan.job_time_scale), "--log-level", "warning"], {})
         for port, what in ((langfuse_port, "the Langfuse sandbox"), (openai_port, "the OpenAI sandbox")):
             await asyncio.to_thread(wait_for_port, "127.0.0.1", port, 60, what)
-        ends = Endpoints(broker.bootstrap, pg.url, f"http://127.0.0.1:{langfuse_port}",
+        ends = Endpoints(bootstrap, database_url, f"http://127.0.0.1:{langfuse_port}",
                          f"http://127.0.0.1:{openai_port}", f"http://127.0.0.1:{routing_port}")
         common = self.plan.common_env(self.home, ends.bootstrap, ends.database_url)
         golden_set = self.home / "golden.jsonl"
@@ -144,6 +173,17 @@ class Demo:
         self.console.print(f"  [bold]operator console: {self.console_url}[/]")
         self.print_sign_in()
         return ends
+
+    async def _start_stack(self) -> StackState:
+        """Tansu and an embedded PostgreSQL of the demo's own, or the existing ones it was given."""
+        if self.existing is not None:
+            await self.existing.check()
+            return StackState(self.existing.kafka_bootstrap, self.existing.database_url, extra={"demo": True})
+        broker = start_broker(self.home, free_port())
+        self.stack.append(broker)
+        pg = await asyncio.to_thread(start_postgres, self.home, free_port())
+        self.stack.append(pg)
+        return StackState(broker.bootstrap, pg.url, broker_pid=broker.pid, postgres_pid=pg.pid, extra={"demo": True})
 
     def print_sign_in(self) -> None:
         token = local_token(self.home, create=False)
@@ -226,7 +266,7 @@ def write_cleaner_config(path: Path) -> None:
 
 
 async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, console: Console,
-                   stay: bool = False) -> int:
+                   stay: bool = False, existing: ExistingStack | None = None) -> int:
     """Runs the demo to its end, then stops everything; with ``stay``, the outcome is reported
     (and the summary written) first, and everything keeps running until Ctrl-C or SIGTERM."""
     from langfuse import Langfuse
@@ -235,7 +275,7 @@ async def run_demo(plan: DemoPlan, home: Path, summary_path: Path | None, consol
     from distillery_router.client import LangfuseGenerationRecorder, ProviderEndpoint, RoutedChatClient
     from distillery_sandbox.workload import default_knowledge_base
 
-    demo = Demo(plan, home, console)
+    demo = Demo(plan, home, console, existing)
     main_task = asyncio.current_task()
     if main_task is not None:  # SIGTERM stops the demo as cleanly as Ctrl-C does
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
