@@ -105,6 +105,13 @@ MODULES = (
     Module("cleaner-pii", CLEANER, ("domain/pii.py", "domain/spoken.py"), "services/cleaner/tests",
            ("test_pii.py", "test_pii_detection.py", "test_spoken.py")),
     Module(
+        "cleaner-recognisers",
+        CLEANER,
+        ("domain/recognisers.py",),
+        "services/cleaner/tests",
+        ("test_recognisers.py", "test_phone_prefilter.py", "test_pii.py", "test_pii_detection.py"),
+    ),
+    Module(
         "lifecycle-guard",
         "services/finetune_controller/src/distillery_finetune_controller",
         ("domain/lifecycle.py",),

@@ -69,9 +69,7 @@ class CardRecognizer(CreditCardRecognizer):
             0.3,
         ),
     ]
-
-    def __init__(self) -> None:
-        super().__init__(patterns=self.PATTERNS)
+    """Presidio's card recogniser reads the class's ``PATTERNS`` when given none."""
 
 
 _PHONE_PUNCTUATION = "-x\u2010-\u2015\u2212\u30fc\uff0d-\uff0f \u00a0\u00ad\u200b\u2060\u3000()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e"
@@ -120,7 +118,7 @@ class SsnRecognizer(PatternRecognizer):
     CONTEXT = regex.compile(r"\b(?:ssn|social(?: security)?|security number)\b", regex.IGNORECASE)
 
     def __init__(self) -> None:
-        super().__init__(supported_entity="US_SSN", name="SsnRecognizer", patterns=[
+        super().__init__(supported_entity="US_SSN", patterns=[  # named after the class by Presidio
             Pattern("SSN separated", r"(?<![\w-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])", 0.6),
             Pattern("SSN bare", r"(?<![\w-])\d{9}(?![\w-])", 0.6),
         ])
@@ -136,7 +134,10 @@ class SsnRecognizer(PatternRecognizer):
 
 
 class NinoRecognizer(UkNinoRecognizer):
-    """UK National Insurance numbers, also with the two prefix letters spelled apart (J K ...)."""
+    """UK National Insurance numbers, also with the two prefix letters spelled apart (J K ...).
+
+    Neither prefix letter can be D, F, I, Q, U or V, so HMRC's example prefix QQ is never found.
+    """
 
     PATTERNS = [
         Pattern(
@@ -146,13 +147,7 @@ class NinoRecognizer(UkNinoRecognizer):
             0.5,
         )
     ]
-
-    def __init__(self) -> None:
-        super().__init__(patterns=self.PATTERNS)
-
-    def invalidate_result(self, pattern_text: str) -> bool:
-        # QQ is HMRC's prefix for examples, never issued; the pattern cannot say it with the space.
-        return pattern_text.replace(" ", "").upper().startswith("QQ")
+    """Presidio's NI number recogniser reads the class's ``PATTERNS`` when given none."""
 
 
 class ContextRecognizer(PatternRecognizer):
@@ -162,9 +157,9 @@ class ContextRecognizer(PatternRecognizer):
     context decides: a date is a date of birth only when the caller says so.
     """
 
-    def __init__(self, entity: str, name: str, patterns: list[Pattern], context: str, window: int,
-                 flags: int = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE) -> None:
-        super().__init__(supported_entity=entity, name=name, patterns=patterns, global_regex_flags=flags)
+    def __init__(self, entity: str, name: str, patterns: list[Pattern], context: str, window: int) -> None:
+        # Presidio's default flags: case-blind, as callers type and transcripts write.
+        super().__init__(supported_entity=entity, name=name, patterns=patterns)
         self.required_context = regex.compile(context, regex.IGNORECASE)
         self.window = window
 
@@ -233,8 +228,7 @@ class IntroducedNameRecognizer(PatternRecognizer):
     """Names the caller introduces; sentence starters and weekdays that follow "it's" are not names."""
 
     def __init__(self) -> None:
-        super().__init__(supported_entity="PERSON", name="IntroducedNameRecognizer", patterns=_NAME_PATTERNS,
-                         global_regex_flags=_CASE_SENSITIVE)
+        super().__init__(supported_entity="PERSON", patterns=_NAME_PATTERNS, global_regex_flags=_CASE_SENSITIVE)
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return bool(_NOT_NAMES.match(pattern_text))
