@@ -51,8 +51,37 @@ _OFFLINE_TLDS = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 """The public suffix list bundled with tldextract: the default fetches it at run time."""
 
 
-class OfflineEmailRecognizer(EmailRecognizer):
-    """Presidio's email recogniser, validating the domain against the bundled suffix list."""
+class Screened(EntityRecognizer):
+    """The one way these recognisers change Presidio's: a cheap look at the text before the
+    recogniser runs (``may_hold``), the text it reads (``readable``), and a check of each of its
+    findings (``keeps``). Presidio's engine passes the text, the entities and the NLP artifacts;
+    its ``regex_flags`` is never given, so the recogniser's own flags apply."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
+                regex_flags: int | None = None) -> list[RecognizerResult]:
+        if not self.may_hold(text):
+            return []
+        # Presidio types the artifacts as always given; its pattern and phone recognisers take None.
+        found = super().analyze(self.readable(text), entities, nlp_artifacts)  # type: ignore[arg-type]
+        return [r for r in found if self.keeps(text, r)]
+
+    def may_hold(self, text: str) -> bool:
+        """False only where no finding could be kept: the recogniser is not run."""
+        return True
+
+    def readable(self, text: str) -> str:
+        return text
+
+    def keeps(self, text: str, result: RecognizerResult) -> bool:
+        return True
+
+
+class OfflineEmailRecognizer(Screened, EmailRecognizer):
+    """Presidio's email recogniser, validating the domain against the bundled suffix list;
+    run only on a text with an "@", which every address it matches has."""
+
+    def may_hold(self, text: str) -> bool:
+        return "@" in text
 
     def validate_result(self, pattern_text: str) -> bool:
         return _OFFLINE_TLDS(pattern_text).fqdn != ""
@@ -84,31 +113,29 @@ metadata allows 4-6 digit local numbers, which would take booking references, ye
 amounts ("1687", "069856") for phone numbers; a number said with its area code is longer."""
 
 
-class ShortCircuitPhoneRecognizer(PhoneRecognizer):
+class ShortCircuitPhoneRecognizer(Screened, PhoneRecognizer):
     """libphonenumber's numbers of at least seven digits; its matcher (one pass per region: half
     of the analysis time) runs only over a text where it could find such a candidate. Opening
     hours, slots and prices have many digits but no such run, so they skip it."""
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-                ) -> list[RecognizerResult]:
-        if not _SEVEN_CHAINED_DIGITS.search(text):
-            return []
-        return [r for r in super().analyze(text, entities, nlp_artifacts)
-                if sum(c.isdigit() for c in text[r.start:r.end]) >= MIN_PHONE_DIGITS]
+    def may_hold(self, text: str) -> bool:
+        return bool(_SEVEN_CHAINED_DIGITS.search(text))
+
+    def keeps(self, text: str, result: RecognizerResult) -> bool:
+        return sum(c.isdigit() for c in text[result.start:result.end]) >= MIN_PHONE_DIGITS
 
 
-class CaseBlindIbanRecognizer(IbanRecognizer):
+class CaseBlindIbanRecognizer(Screened, IbanRecognizer):
     """Presidio's IBAN recogniser (ISO 13616 mod-97 and each country's layout), on typed lower case too."""
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
-                regex_flags: int | None = None) -> list[RecognizerResult]:
-        return super().analyze(text.translate(_ASCII_UPPER), entities, nlp_artifacts, regex_flags)
+    def readable(self, text: str) -> str:
+        return text.translate(_ASCII_UPPER)
 
 
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-class SsnRecognizer(PatternRecognizer):
+class SsnRecognizer(Screened, PatternRecognizer):
     """US social security numbers the SSA can have issued (stdnum: no 000, 666, 9xx areas...).
 
     Nine digits with no separator are taken only when the turn speaks of a social security
@@ -126,11 +153,8 @@ class SsnRecognizer(PatternRecognizer):
     def validate_result(self, pattern_text: str) -> bool:
         return bool(stdnum_ssn.is_valid(pattern_text.replace(" ", "-")))
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
-                regex_flags: int | None = None) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        spoken_of = bool(self.CONTEXT.search(text))
-        return [r for r in results if spoken_of or not text[r.start:r.end].isdigit()]
+    def keeps(self, text: str, result: RecognizerResult) -> bool:
+        return not text[result.start:result.end].isdigit() or bool(self.CONTEXT.search(text))
 
 
 class NinoRecognizer(UkNinoRecognizer):
@@ -150,7 +174,7 @@ class NinoRecognizer(UkNinoRecognizer):
     """Presidio's NI number recogniser reads the class's ``PATTERNS`` when given none."""
 
 
-class ContextRecognizer(PatternRecognizer):
+class ContextRecognizer(Screened, PatternRecognizer):
     """A pattern that counts only after one of its context words, within ``window`` characters.
 
     Presidio's context enhancement raises a score when a context word is near; here the
@@ -163,10 +187,11 @@ class ContextRecognizer(PatternRecognizer):
         self.required_context = regex.compile(context, regex.IGNORECASE)
         self.window = window
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
-                regex_flags: int | None = None) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [r for r in results if self.required_context.search(text, max(0, r.start - self.window), r.start)]
+    def may_hold(self, text: str) -> bool:
+        return bool(self.required_context.search(text))
+
+    def keeps(self, text: str, result: RecognizerResult) -> bool:
+        return bool(self.required_context.search(text, max(0, result.start - self.window), result.start))
 
 
 _MONTHS = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -239,16 +264,15 @@ _NOT_A_NAME = regex.compile(
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)$", regex.IGNORECASE)
 
 
-class NerNameRecognizer(SpacyRecognizer):
+class NerNameRecognizer(Screened, SpacyRecognizer):
     """spaCy's PERSON entities, less what the small model takes for names: codes with digits
     ("RX7Q2K"), months and weekdays alone ("for May 2nd")."""
 
     def __init__(self) -> None:
         super().__init__(supported_entities=["PERSON"])
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts)
-        return [r for r in results if not _NOT_A_NAME.search(text[r.start:r.end])]
+    def keeps(self, text: str, result: RecognizerResult) -> bool:
+        return not _NOT_A_NAME.search(text[result.start:result.end])
 
 
 def build_recognisers(kinds: tuple[str, ...], ner: bool) -> list[EntityRecognizer]:
