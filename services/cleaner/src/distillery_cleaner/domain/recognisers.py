@@ -76,6 +76,21 @@ class Screened(EntityRecognizer):
         return True
 
 
+_ANY_DIGIT = re.compile(r"\d")
+
+
+class DigitsRequired(Screened):
+    """A recogniser every pattern of which needs a digit: not run over a text without one (most
+    of what callers and the agent say; spoken digits are written by then)."""
+
+    def may_hold(self, text: str) -> bool:
+        return _ANY_DIGIT.search(text) is not None
+
+
+class DigitPatternRecognizer(DigitsRequired, PatternRecognizer):
+    """Presidio's pattern recogniser, for patterns that all need a digit."""
+
+
 class OfflineEmailRecognizer(Screened, EmailRecognizer):
     """Presidio's email recogniser, validating the domain against the bundled suffix list;
     run only on a text with an "@", which every address it matches has."""
@@ -87,7 +102,7 @@ class OfflineEmailRecognizer(Screened, EmailRecognizer):
         return _OFFLINE_TLDS(pattern_text).fqdn != ""
 
 
-class CardRecognizer(CreditCardRecognizer):
+class CardRecognizer(DigitsRequired, CreditCardRecognizer):
     """Presidio's Luhn-checked card recogniser, with Mastercard's 2221-2720 range too."""
 
     PATTERNS = [
@@ -125,7 +140,7 @@ class ShortCircuitPhoneRecognizer(Screened, PhoneRecognizer):
         return sum(c.isdigit() for c in text[result.start:result.end]) >= MIN_PHONE_DIGITS
 
 
-class CaseBlindIbanRecognizer(Screened, IbanRecognizer):
+class CaseBlindIbanRecognizer(DigitsRequired, IbanRecognizer):
     """Presidio's IBAN recogniser (ISO 13616 mod-97 and each country's layout), on typed lower case too."""
 
     def readable(self, text: str) -> str:
@@ -135,7 +150,7 @@ class CaseBlindIbanRecognizer(Screened, IbanRecognizer):
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-class SsnRecognizer(Screened, PatternRecognizer):
+class SsnRecognizer(DigitsRequired, PatternRecognizer):
     """US social security numbers the SSA can have issued (stdnum: no 000, 666, 9xx areas...).
 
     Nine digits with no separator are taken only when the turn speaks of a social security
@@ -157,7 +172,7 @@ class SsnRecognizer(Screened, PatternRecognizer):
         return not text[result.start:result.end].isdigit() or bool(self.CONTEXT.search(text))
 
 
-class NinoRecognizer(UkNinoRecognizer):
+class NinoRecognizer(DigitsRequired, UkNinoRecognizer):
     """UK National Insurance numbers, also with the two prefix letters spelled apart (J K ...).
 
     Neither prefix letter can be D, F, I, Q, U or V, so HMRC's example prefix QQ is never found.
@@ -285,7 +300,7 @@ def build_recognisers(kinds: tuple[str, ...], ner: bool) -> list[EntityRecognize
         ("SSN", SsnRecognizer()),
         ("NINO", NinoRecognizer()),
         ("PHONE", ShortCircuitPhoneRecognizer(supported_regions=PHONE_REGIONS)),
-        ("PHONE", PatternRecognizer(supported_entity="PHONE_NUMBER", name="DialledNumberRecognizer", patterns=[
+        ("PHONE", DigitPatternRecognizer(supported_entity="PHONE_NUMBER", name="DialledNumberRecognizer", patterns=[
             Pattern("international prefix and digits", r"(?<![\w+])(?:\+|00)[1-9]\d{8,13}(?![\w])", 0.5),
             # Shaped like a North American number though not a valid one (555-123-4567): what a
             # caller gives as their number, or a transcript garbles, is still theirs.
@@ -293,8 +308,8 @@ def build_recognisers(kinds: tuple[str, ...], ner: bool) -> list[EntityRecognize
         ("DATE_OF_BIRTH", ContextRecognizer(
             "DATE_OF_BIRTH", "DateOfBirthRecognizer", _DOB_PATTERNS,
             context=r"\b(?:born|birth|dob|d\.o\.b\.?|birthday|b-day)", window=48)),
-        ("ADDRESS", PatternRecognizer(supported_entity="ADDRESS", name="AddressRecognizer",
-                                      patterns=_ADDRESS_PATTERNS)),
+        ("ADDRESS", DigitPatternRecognizer(supported_entity="ADDRESS", name="AddressRecognizer",
+                                           patterns=_ADDRESS_PATTERNS)),
         ("PERSON", IntroducedNameRecognizer()),
     ]
     if ner:
