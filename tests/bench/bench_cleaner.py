@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -55,11 +56,24 @@ from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
 from db_helpers import create_database  # noqa: E402
 
 
+_CALL_WORDS = ("apple", "birch", "cedar", "delta", "ember", "fjord", "grove", "harbour", "island", "juniper",
+               "kettle", "lantern", "meadow", "nectar", "orchard", "pebble", "quartz", "river", "saffron",
+               "thistle", "umber", "valley", "willow", "yarrow", "zephyr", "amber", "basil", "clover",
+               "dune", "fern", "granite", "hazel")
+
+
+def call_words(call: str) -> str:
+    """Four words naming ``call`` (32^4 combinations): what makes its lines its own, without the
+    digit runs a hexadecimal id would add for the phone and card recognisers to examine."""
+    digest = hashlib.sha256(call.encode()).digest()
+    return " ".join(_CALL_WORDS[b % len(_CALL_WORDS)] for b in digest[:4])
+
+
 def with_unique_caller_lines(trace: TraceCaptured) -> TraceCaptured:
     """``trace`` with each caller line made its call's own (the sandbox reuses some lines across
     calls, which a cache would answer): the same line stays the same in every turn of its call."""
-    call = trace.session_id or trace.trace_id
-    messages = [m.model_copy(update={"content": f"{m.content} (ref {call})"})
+    words = call_words(trace.session_id or trace.trace_id)
+    messages = [m.model_copy(update={"content": f"{m.content} (as in {words})"})
                 if m.role.value == "user" and isinstance(m.content, str) else m for m in trace.input_messages]
     return trace.model_copy(update={"input_messages": messages})
 
