@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from distillery_contracts.base import Event
 from distillery_contracts.deadletter import DeadLettered
@@ -147,22 +147,35 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
+        """Publish until stopped. The relay's lock is held for as long as its connection lives:
+        one instance's relay leads and publishes every instance's rows (the others stand by and
+        take over when its connection dies), and a round is one read, one send and one delete."""
         while not self._stopping:
             try:
-                published = await self.publish_pending()
-                self.healthy = True
+                async with advisory_lock(self._engine, self._lock_name) as held:
+                    if held is None:  # another instance's relay leads
+                        self.healthy = True
+                        await self._sleep()
+                        continue
+                    while not self._stopping:
+                        published = await self._publish_batch(held.conn)
+                        self.healthy = True
+                        if published < self._batch_size:
+                            await self._sleep()
             except Exception as exc:  # broker or database down: keep the rows, try again
                 self.healthy = False
                 log.warning("outbox relay failed; will retry", error=safe_summary(exc))
-                published = 0
-            if published >= self._batch_size:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+                await self._sleep()
         await self.drain()
+
+    async def _sleep(self) -> None:
+        """Until a commit in this process wakes the relay, or the poll interval (other
+        instances' rows, and a safety net) ends."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+        except TimeoutError:
+            pass
+        self._wake.clear()
 
     async def drain(self) -> None:
         """Publish what is left before shutdown (best effort; rows stay if it fails)."""
@@ -179,20 +192,26 @@ class OutboxRelay:
         async with advisory_lock(self._engine, self._lock_name) as held:
             if held is None:
                 return 0
-            conn = held.conn
-            rows = [_row(r._mapping) for r in await conn.execute(_PENDING, {"n": self._batch_size})]
-            if rows:
-                refused = await self._send(rows)
-                await conn.execute(_PUBLISHED, {"ids": [r["id"] for r in rows]})
-                # A letter that replaced a refused row is about 1 KB: a broker refusing that refuses
-                # every event, so it is not replaced in turn (it was logged and counted).
-                letters = [_moved_aside(r, self._max_event_bytes) for r in refused
-                           if not r["event_id"].startswith(_MOVED_ASIDE)]
-                if letters:
-                    await conn.execute(ADD_OUTBOX, outbox_columns(letters))
-                await conn.commit()
-                OUTBOX_PUBLISHED.labels(service=self._lock_name).inc(len(rows) - len(refused))
-            return len(rows)
+            return await self._publish_batch(held.conn)
+
+    async def _publish_batch(self, conn: AsyncConnection) -> int:
+        """One batch on the connection holding the relay's lock; its delete commits only there,
+        so a relay that lost its lock (its connection broke) removes nothing."""
+        rows = [_row(r._mapping) for r in await conn.execute(_PENDING, {"n": self._batch_size})]
+        if not rows:
+            await conn.rollback()  # end the read's transaction: an idle relay holds no snapshot
+            return 0
+        refused = await self._send(rows)
+        await conn.execute(_PUBLISHED, {"ids": [r["id"] for r in rows]})
+        # A letter that replaced a refused row is about 1 KB: a broker refusing that refuses
+        # every event, so it is not replaced in turn (it was logged and counted).
+        letters = [_moved_aside(r, self._max_event_bytes) for r in refused
+                   if not r["event_id"].startswith(_MOVED_ASIDE)]
+        if letters:
+            await conn.execute(ADD_OUTBOX, outbox_columns(letters))
+        await conn.commit()
+        OUTBOX_PUBLISHED.labels(service=self._lock_name).inc(len(rows) - len(refused))
+        return len(rows)
 
     async def _send(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Publish ``rows`` in id order; return those too large to publish, which were not sent."""
