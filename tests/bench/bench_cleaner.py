@@ -280,6 +280,9 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
     finally:
         stop_processes(procs)
         log.close()
+    if done - first < 0.5:  # the first look already found it done: nothing was timed
+        raise SystemExit(f"{expected:,} generations were cleaned between two looks at the database, too fast "
+                         "to time; run with --generations 2000 or more")
     return CleanerRun(expected / (done - first), done - first, cpu / expected * 1000, hits / max(1.0, hits + misses),
                       asyncio.run(outcome_counts(database_url)))
 
