@@ -75,12 +75,13 @@ class OutgoingMessage:
         """``event`` as a record of at most ``max_bytes`` (shortened where the event allows it,
         see ``Event.shortened_to``); :class:`EventTooLarge` when it does not fit."""
         message = cls._of(topic, event, envelope, key)
-        over = message.size - max_bytes
-        if over > 0:
-            message = cls._of(topic, event.shortened_to(len(message.payload) - over), envelope, key)
-        if message.size > max_bytes:
+        size = message.size
+        if size > max_bytes:
+            message = cls._of(topic, event.shortened_to(len(message.payload) - (size - max_bytes)), envelope, key)
+            size = message.size
+        if size > max_bytes:
             raise EventTooLarge(
-                f"{envelope.event_type} for {topic} is {message.size:,} bytes, over the limit of "
+                f"{envelope.event_type} for {topic} is {size:,} bytes, over the limit of "
                 f"{max_bytes:,} bytes an event may have (DISTILLERY_MAX_EVENT_BYTES, the broker's "
                 "message size limit): it is not written to the outbox")
         return message
