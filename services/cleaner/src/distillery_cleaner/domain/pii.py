@@ -79,8 +79,7 @@ class _RecognisersDecideContext(ContextAwareEnhancer):
     matters, the recognisers decide it themselves (dates of birth, bare SSNs)."""
 
     def __init__(self) -> None:
-        super().__init__(context_similarity_factor=0.0, min_score_with_context_similarity=0.0,
-                         context_prefix_count=0, context_suffix_count=0)
+        """Presidio's base only stores the tuning of the enhancement this one never does."""
 
     def enhance_using_context(self, text: str, raw_results: list[RecognizerResult], nlp_artifacts: NlpArtifacts,
                               recognizers: list[EntityRecognizer], context: list[str] | None = None,
