@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -172,10 +173,8 @@ class OutboxRelay:
     async def _sleep(self) -> None:
         """Until a commit in this process wakes the relay, or the poll interval (other
         instances' rows, and a safety net) ends."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
-        except TimeoutError:
-            pass
         self._wake.clear()
 
     async def drain(self) -> None:
