@@ -116,6 +116,11 @@ async def test_an_erased_session_is_in_no_table_and_no_new_dataset(services, bro
     # the synthetic calls come last: the builds take the newest cleaner configuration's examples
     await publish_events(broker.bootstrap, EXAMPLES_ACCEPTED, calls, producer="cleaner/0.1.0")
     [first] = await read_topic(broker.bootstrap, DATASETS_BUILT, expect=1, timeout=60, settle=0.2)
+    # The console reads examples.accepted on its own: the erase must find Jane's there too
+    # (one from the traces above, one per turn of her synthetic call).
+    assert await wait_until(lambda: _is(fetch_value(
+        database_url, "select count(*) from console.examples where session_id = $1", JANE), 1 + len(janes)),
+        timeout=90)
     assert await wait_until(lambda: fetch_value(
         database_url, "select to_regclass('evaluator.online_scores') is not null"), timeout=60)
     assert await wait_until(lambda: fetch_value(
@@ -127,7 +132,7 @@ async def test_an_erased_session_is_in_no_table_and_no_new_dataset(services, bro
     await sample_live_call(database_url, "call-000004", 2)
     before = await mentions(database_url, JANE)
     assert {"trace_ingester.published", "cleaner.examples", "dataset_builder.examples",
-            "evaluator.online_queue", "evaluator.online_scores"} <= set(before)
+            "evaluator.online_queue", "evaluator.online_scores", "console.examples"} <= set(before)
 
     env = {"DISTILLERY_KAFKA_BOOTSTRAP": broker.bootstrap, "DISTILLERY_DATABASE_URL": database_url,
            "COLUMNS": "240"}
