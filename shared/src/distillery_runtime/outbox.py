@@ -3,7 +3,10 @@
 A handler adds events to the unit of work; they are inserted in the same transaction
 as its state change. The relay publishes committed rows in id order and deletes them
 once the broker has acknowledged every one. One relay per service publishes at a time
-(an advisory lock), so the order of events with the same key is kept.
+(an advisory lock), so the order of events with the same key is kept. The rows a commit in
+the relay's own process stored are handed to it from memory (:meth:`OutboxRelay.committed`):
+a round reads only the ids of the rows waiting, and the bodies of those it was not given
+(another instance's, or left from before a restart).
 
 No row may stop the relay: an event over ``DISTILLERY_MAX_EVENT_BYTES`` is refused before
 it becomes a row (see sizes.py), and a row the broker still refuses as too large (written
@@ -42,8 +45,9 @@ from distillery_runtime.sizes import (
 
 log = get_logger(__name__)
 
-_PENDING = text("select id, topic, key, event_id, event_type, headers::text as headers, payload "
-                "from outbox order by id limit :n")
+_PENDING_IDS = text("select id from outbox order by id limit :n")
+_ROWS = text("select id, topic, key, event_id, event_type, headers::text as headers, payload "
+             "from outbox where id = any(cast(:ids as bigint[]))")
 _PUBLISHED = text("delete from outbox where id = any(cast(:ids as bigint[]))")
 
 ADD_OUTBOX = text("""
@@ -54,8 +58,10 @@ ADD_OUTBOX = text("""
                 cast(:payloads as bytea[])) with ordinality as u(t, k, e, y, v, h, p, n)
     order by n
     on conflict (event_id) do nothing
+    returning id, event_id
 """)
-"""Rows keep the order of ``emit`` (ids are drawn in ``n`` order): the relay publishes by id."""
+"""Rows keep the order of ``emit`` (ids are drawn in ``n`` order): the relay publishes by id.
+Returns the id of each row stored (an event id already in the outbox stores nothing)."""
 
 _MOVED_ASIDE = "outbox-too-large:"
 """Event id prefix of the dead letter that replaces a refused row."""
@@ -139,9 +145,18 @@ class OutboxRelay:
         self._max_event_bytes = max_event_bytes
         self._wake = asyncio.Event()
         self._stopping = False
+        self._known: dict[int, dict[str, Any]] = {}
+        self._known_limit = 4 * batch_size
         self.healthy = True
 
-    def notify(self) -> None:
+    def committed(self, stored: Sequence[tuple[int, OutgoingMessage]]) -> None:
+        """Rows a commit in this process just stored (id and message): published from memory
+        rather than read back, and the relay woken. At most four batches are kept (the oldest
+        go first); a relay that does not lead keeps none: it reads whatever it publishes."""
+        for row_id, message in stored:
+            self._known[row_id] = message_row(row_id, message)
+        while len(self._known) > self._known_limit:
+            del self._known[next(iter(self._known))]
         self._wake.set()
 
     def stop(self) -> None:
@@ -156,6 +171,7 @@ class OutboxRelay:
             try:
                 async with advisory_lock(self._engine, self._lock_name) as held:
                     if held is None:  # another instance's relay leads
+                        self._known.clear()
                         self.healthy = True
                         await self._sleep()
                         continue
@@ -197,10 +213,15 @@ class OutboxRelay:
     async def _publish_batch(self, conn: AsyncConnection) -> int:
         """One batch on the connection holding the relay's lock; its delete commits only there,
         so a relay that lost its lock (its connection broke) removes nothing."""
-        rows = [_row(r._mapping) for r in await conn.execute(_PENDING, {"n": self._batch_size})]
-        if not rows:
+        ids = list((await conn.execute(_PENDING_IDS, {"n": self._batch_size})).scalars())
+        if not ids:
             await conn.rollback()  # end the read's transaction: an idle relay holds no snapshot
             return 0
+        missing = [i for i in ids if i not in self._known]
+        read = {}
+        if missing:  # only this connection deletes rows: every id read is still there
+            read = {r["id"]: r for r in (_row(m._mapping) for m in await conn.execute(_ROWS, {"ids": missing}))}
+        rows = [self._known.get(i) or read[i] for i in ids]
         refused = await self._send(rows)
         await conn.execute(_PUBLISHED, {"ids": [r["id"] for r in rows]})
         # A letter that replaced a refused row is about 1 KB: a broker refusing that refuses
@@ -210,6 +231,8 @@ class OutboxRelay:
         if letters:
             await conn.execute(ADD_OUTBOX, outbox_columns(letters))
         await conn.commit()
+        for row_id in ids:
+            self._known.pop(row_id, None)
         OUTBOX_PUBLISHED.labels(service=self._lock_name).inc(len(rows) - len(refused))
         return len(rows)
 
@@ -242,10 +265,18 @@ class OutboxRelay:
 
 
 def _row(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """An outbox row as the publisher takes it, with the size of its record."""
+    """An outbox row read back, as the publisher takes it, with the size of its record."""
     headers = json.loads(row["headers"])
     return {**row, "headers": headers,
             "size": record_size(row["key"], row["payload"], [(k, v.encode()) for k, v in headers.items()])}
+
+
+def message_row(row_id: int, message: OutgoingMessage) -> dict[str, Any]:
+    """The row ``message`` was stored as (id ``row_id``), as :func:`_row` reads it back."""
+    envelope = message.envelope
+    return {"id": row_id, "topic": message.topic, "key": message.key, "event_id": envelope.event_id,
+            "event_type": envelope.event_type, "headers": {k: v.decode() for k, v in envelope.to_headers()},
+            "payload": message.payload, "size": message.size}
 
 
 def _moved_aside(row: Mapping[str, Any], max_event_bytes: int) -> OutgoingMessage:

@@ -132,7 +132,7 @@ class ServiceRunner:
                             max_event_bytes=max_event_bytes)
 
         def new_uow() -> UnitOfWork:
-            return UnitOfWork(sessions, self.spec.producer, on_commit=relay.notify, max_event_bytes=max_event_bytes)
+            return UnitOfWork(sessions, self.spec.producer, on_commit=relay.committed, max_event_bytes=max_event_bytes)
 
         ctx = ServiceContext(self.spec.name, self.settings, engine, sessions, new_uow, broker, self.stopping)
         sink = KafkaDeadLetterSink(broker, self.spec.name, self.spec.producer, max_event_bytes=max_event_bytes)

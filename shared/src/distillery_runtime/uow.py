@@ -37,7 +37,7 @@ class UnitOfWork:
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], producer: str,
-                 on_commit: Callable[[], None] | None = None, *,
+                 on_commit: Callable[[Sequence[tuple[int, OutgoingMessage]]], None] | None = None, *,
                  max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._sessions = sessions
         self.producer = producer
@@ -91,13 +91,19 @@ class UnitOfWork:
         return list(self._outgoing)
 
     async def commit(self) -> None:
+        """Store the outbox rows and commit; ``on_commit`` is then given each row stored (its id
+        and message), for the relay to publish without reading it back."""
+        stored: list[tuple[int, OutgoingMessage]] = []
         if self._outgoing:
-            await self.session.execute(ADD_OUTBOX, outbox_columns(self._outgoing))
+            rows = await self.session.execute(ADD_OUTBOX, outbox_columns(self._outgoing))
+            first: dict[str, OutgoingMessage] = {}
+            for message in self._outgoing:  # an event emitted twice is stored once, as first emitted
+                first.setdefault(message.envelope.event_id, message)
+            stored = [(row_id, first[event_id]) for row_id, event_id in rows]
         await self.session.commit()
-        had_events = bool(self._outgoing)
         self._outgoing = []
-        if had_events and self._on_commit:
-            self._on_commit()
+        if stored and self._on_commit:
+            self._on_commit(stored)
 
 
 class FakeUnitOfWork(UnitOfWork):

@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from pydantic import TypeAdapter
+
 from distillery_contracts.common import Score
 from distillery_contracts.examples import RejectReason, derive_example_id
+from distillery_contracts.messages import ToolDefinition
 from distillery_contracts.traces import TraceCaptured
 from distillery_cleaner.domain import filters
 from distillery_cleaner.domain.config import CleanerConfig
@@ -34,6 +37,9 @@ TRACE_FILTERS = (
     filters.check_teacher,
 )
 """Filters on the raw generation, in the order their reasons take precedence."""
+
+_TOOLS = TypeAdapter(list[ToolDefinition])
+"""A tools list as one JSON serialisation: the key of its cached facts."""
 
 
 @dataclass
@@ -111,7 +117,7 @@ class Cleaner:
 
     def _candidate(self, trace: TraceCaptured, example: Example) -> Candidate | Rejection:
         """Token count (within bounds), content hash and shingles of a screened example."""
-        tools_canonical, tools_tokens = self._tool_facts(tuple(t.model_dump_json() for t in example.tools))
+        tools_canonical, tools_tokens = self._tool_facts(_TOOLS.dump_json(example.tools) if example.tools else b"")
         tokens = self._priming + tools_tokens + sum(m.tokens for m in example.messages)
         rejection = filters.check_tokens(tokens, self.config.bounds, self.config.base_model)
         if rejection is not None:
@@ -125,11 +131,11 @@ class Cleaner:
                          example_id=derive_example_id(content_hash, self.version, self.config_hash),
                          shingles=shingles)
 
-    def _tool_facts_of(self, tools_json: tuple[str, ...]) -> tuple[bytes, int]:
+    def _tool_facts_of(self, tools_json: bytes) -> tuple[bytes, int]:
         """Hash input and token cost of a tools list (the same few lists recur in every call)."""
         if not tools_json:
             return b"", 0
-        tools = [json.loads(t) for t in tools_json]
+        tools = json.loads(tools_json)
         canonical = json.dumps(tools, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         tokens = self.tokenizer.count_example({"tools": tools}) - self._priming
         return canonical.encode(), tokens

@@ -9,7 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from distillery_contracts.examples import ExampleAccepted
+from distillery_contracts.messages import FineTuneMessage, ToolDefinition
+
+_MESSAGES = TypeAdapter(list[FineTuneMessage])
+_TOOLS = TypeAdapter(list[ToolDefinition])
+# One serialiser call per list: the same dicts as each model's ``model_dump``, without a
+# Python call per message.
 
 
 def canonical_json(value: Any) -> str:
@@ -28,11 +36,9 @@ def canonical_json(value: Any) -> str:
 
 def training_record(example: ExampleAccepted) -> dict[str, Any]:
     """The example in OpenAI's chat fine-tuning format: messages, and tools when it has any."""
-    record: dict[str, Any] = {
-        "messages": [m.model_dump(mode="json", exclude_none=True) for m in example.messages]
-    }
+    record: dict[str, Any] = {"messages": _MESSAGES.dump_python(example.messages, mode="json", exclude_none=True)}
     if example.tools:
-        record["tools"] = [t.model_dump(mode="json", exclude_none=True) for t in example.tools]
+        record["tools"] = _TOOLS.dump_python(example.tools, mode="json", exclude_none=True)
     return record
 
 
