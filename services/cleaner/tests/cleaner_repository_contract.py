@@ -85,9 +85,21 @@ class CleanerRepositoryContract:
         near = await repo.find_near(SCOPE, first.band_keys[:3])
         assert [(e.example_id, e.session_key, e.signature) for e in near] == [
             (first.example_id, "call-a", first.signature)]
-        assert near[0].band_keys == tuple(first.band_keys)
+        assert near[0].band_keys == tuple(sorted(first.band_keys[:3]))  # those of its keys asked for
         assert await repo.find_exact(SCOPE + 1, [first.content_hash]) == {}
         assert await repo.find_near(SCOPE + 1, first.band_keys) == []
+
+    async def test_an_example_found_before_is_not_found_once_taken_out_of_the_index(
+            self, repo: AbstractCleanerRepository) -> None:
+        first, second = candidate(1, "call-a", "When do you open?"), candidate(2, "call-b", "Where are you?")
+        await repo.add_examples(SCOPE, [first, second])
+        assert [e.example_id for e in await repo.find_near(SCOPE, first.band_keys)] == [first.example_id]
+        again = await repo.find_near(SCOPE, [*first.band_keys, *second.band_keys])
+        assert sorted((e.example_id, e.band_keys) for e in again) == sorted([
+            (first.example_id, tuple(sorted(first.band_keys))), (second.example_id, tuple(sorted(second.band_keys)))])
+        await repo.retract(SCOPE, [("clinic-prod", "obs-1")])
+        assert await repo.find_near(SCOPE, first.band_keys) == []
+        assert [e.example_id for e in await repo.find_near(SCOPE, second.band_keys)] == [second.example_id]
 
     async def test_examples_are_ranked_in_the_order_they_were_indexed(self, repo: AbstractCleanerRepository) -> None:
         first, second = candidate(1, "call-a", "When do you open?"), candidate(2, "call-b", "When do you open?")

@@ -14,7 +14,7 @@ from distillery_contracts.registry import TRACES_RAW, get_topic
 from distillery_contracts.traces import TraceCaptured, TraceScored
 import distillery_cleaner
 from distillery_cleaner import __version__
-from distillery_cleaner.adapters.repository import AbstractCleanerRepository, SqlCleanerRepository
+from distillery_cleaner.adapters.repository import AbstractCleanerRepository, IndexedRows, SqlCleanerRepository
 from distillery_cleaner.config import CleanerSettings, load_cleaner_settings
 from distillery_cleaner.domain.screen import Cleaner
 from distillery_cleaner.adapters.erasure_store import SqlErasureStore
@@ -39,6 +39,13 @@ def sql_repository(uow: UnitOfWork) -> AbstractCleanerRepository:
     return SqlCleanerRepository(uow.session)
 
 
+def remembering_repository() -> RepositoryFactory:
+    """Stores sharing one :class:`IndexedRows`: the cleaning handler's, for as long as the
+    service runs against its one database (ranks are that database's)."""
+    indexed = IndexedRows()
+    return lambda uow: SqlCleanerRepository(uow.session, indexed)
+
+
 def erasure_store(uow: UnitOfWork) -> AbstractErasureStore:
     return SqlErasureStore(uow.session)
 
@@ -52,7 +59,7 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
         distillery_cleaner,
         subscriptions=[Subscription[TraceCaptured | TraceScored](
             topic=get_topic(TRACES_RAW), event=(TraceCaptured, TraceScored),
-            handler=trace_handler(cleaner, sql_repository), consumer=f"on_traces_raw@{scope}", group=group,
+            handler=trace_handler(cleaner, remembering_repository()), consumer=f"on_traces_raw@{scope}", group=group,
             batch_size=cleaner_settings.batch_size),
             erasure_subscription(NAME, erasure_handler(erasure_store))],
         background=[_registration(cleaner, sql_repository, group), collect_garbage_less_often,

@@ -84,9 +84,11 @@ class MemoryCleanerRepository(AbstractCleanerRepository):
 
     async def find_near(self, scope: int, band_keys: Sequence[int]) -> list[IndexedExample]:
         bands = self.bands.get(scope, {})
-        found = {id(row): row for key in set(band_keys) for row in bands.get(key, ())}
+        asked = set(band_keys)
+        found = {id(row): row for key in asked for row in bands.get(key, ())}
         return [
-            IndexedExample(row.example_id, row.session_key, row.signature, row.band_keys, row.rank)
+            IndexedExample(row.example_id, row.session_key, row.signature,
+                           tuple(sorted(asked.intersection(row.band_keys))), row.rank)
             for row in found.values()
             if row.signature is not None
         ]

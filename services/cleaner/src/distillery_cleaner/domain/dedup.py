@@ -30,6 +30,7 @@ class IndexedExample:
     session_key: str
     signature: bytes
     band_keys: tuple[int, ...]
+    """Those of its band keys that were looked up (the lookup's answer need not hold the others)."""
     rank: int
     """Order of indexing: lower was indexed earlier and wins a tie."""
 
