@@ -15,10 +15,13 @@ a configuration of its own (so a new version, reading ``traces.raw`` from the be
 started as its own process; once every generation has a verdict published and the
 dataset-builder has stored every one (its consumer groups caught up), the benchmark asks for a
 build of ``--target-size`` examples as ``distillery dataset build`` does; the clock stops when
-DatasetBuilt is read back from ``datasets.built`` (so after the broker acknowledged it). The dataset-builder's own threshold is out of reach and
-its schedule off, so the one build is over the whole replay, not over the first examples
-stored; it looks for work every second rather than every 30 s, a deployment setting that is not
-throughput. Each service's peak RSS is its process's VmHWM, read before it is stopped.
+DatasetBuilt is read back from ``datasets.built`` (so after the broker acknowledged it). The
+dataset-builder's own threshold is out of reach and its schedule off, so the one build is over
+the whole replay, not over the first examples stored. The build command wakes the builder at
+once; it also checks its triggers every 5 s rather than every 30 s (a deployment setting, and
+a safety net should the wake-up come before the command's transaction commits), each check a
+count of the examples stored since the last build. Each service's peak RSS is its process's
+VmHWM, read before it is stopped.
 
 Every generation is simulated (450-850 a second on a shared 2-core machine, so 6-11 minutes for
 300,000): copies of a smaller pool would be near-duplicates, which the cleaner rejects, and so
@@ -167,7 +170,7 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
         ["-m", "distillery_dataset_builder"], f"http://127.0.0.1:{builder_port}/readyz", f"the {BUILDER}",
         tries=1200, stdout=logs[BUILDER], stderr=logs[BUILDER],
         env=service_env(home, bootstrap, database_url, http_port=builder_port, dataset_schedule="off",
-                        dataset_build_threshold=args.generations + 1, dataset_check_interval_s=1,
+                        dataset_build_threshold=args.generations + 1, dataset_check_interval_s=5,
                         dataset_target_size=args.target_size))
     procs = {BUILDER: builder}
     try:

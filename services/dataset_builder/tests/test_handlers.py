@@ -108,3 +108,15 @@ async def test_a_build_command_is_queued_once_with_its_envelope():
     request = await registry.next_request()
     assert len(registry.requests) == 1
     assert request is not None and request.target_size == 500 and request.cause["event_id"] == command.command_id
+
+
+async def test_a_build_command_wakes_the_build_worker_and_examples_do_not():
+    woken = []
+    registry, store = FakeDatasetRegistry(), FakeExampleStore()
+    handler = Handlers(lambda uow: store, lambda uow: registry, TOKENIZER, wake=lambda: woken.append(True))
+    examples = list(synthetic_calls(1, turns=2))
+    await handler.on_example_accepted(FakeUnitOfWork(), [delivered(e, e.example_id) for e in examples])
+    assert woken == []
+    command = BuildDataset(target_size=500, requested_by="ops")
+    await handler.on_build_dataset(FakeUnitOfWork(), [delivered(command, command.command_id)])
+    assert woken == [True]

@@ -85,10 +85,13 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
     check_base_model(config, table)
     pipeline = BuildPipeline(example_store, dataset_registry, blobs or blob_store(config, settings.home), table)
     builder = DatasetBuilder(config, pipeline)
-    handlers = Handlers(example_store, dataset_registry, tokenizer_for(config.base_model), erasure_store)
 
     async def build_datasets(ctx: ServiceContext) -> bool:
         return await builder.step(ctx.new_uow)
+
+    builds = Worker("build_datasets", build_datasets, config.check_interval_s, lock=BUILD_LOCK, settle_s=0.5)
+    handlers = Handlers(example_store, dataset_registry, tokenizer_for(config.base_model), erasure_store,
+                        wake=builds.wake)
 
     retention = timedelta(days=config.example_retention_days)
 
@@ -106,6 +109,6 @@ def build(settings: RuntimeSettings, config: DatasetBuilderSettings | None = Non
                          group=f"distillery.{NAME}.commands"),
             erasure_subscription(NAME, handlers.on_erase_caller),
         ],
-        background=[Worker("build_datasets", build_datasets, config.check_interval_s, lock=BUILD_LOCK),
+        background=[builds,
                     pruning_worker("forget_old_examples", prune_examples, settings)],
     )

@@ -20,14 +20,20 @@ from distillery_runtime.uow import UnitOfWork
 
 
 class Handlers:
-    """One handler per subscription; accepted examples are counted with ``tokenizer``."""
+    """One handler per subscription; accepted examples are counted with ``tokenizer``.
+
+    ``wake`` nudges the build worker when a build was requested, so ``distillery dataset
+    build`` starts one at once rather than at the worker's next check (of this instance: when
+    another instance leads the builds, its own next check starts it)."""
 
     def __init__(self, examples: ExampleStoreFactory, registry: RegistryFactory, tokenizer: Tokenizer,
-                 erasures: Callable[[UnitOfWork], AbstractErasureStore] | None = None) -> None:
+                 erasures: Callable[[UnitOfWork], AbstractErasureStore] | None = None,
+                 wake: Callable[[], None] = lambda: None) -> None:
         self.examples = examples
         self.registry = registry
         self.tokenizer = tokenizer
         self.erasures = erasures
+        self.wake = wake
 
     async def on_example_accepted(self, uow: UnitOfWork, deliveries: list[Delivery[ExampleAccepted]]) -> None:
         await services.record_examples(self.examples(uow), [d.event for d in deliveries], self.tokenizer)
@@ -37,6 +43,7 @@ class Handlers:
 
     async def on_build_dataset(self, uow: UnitOfWork, deliveries: list[Delivery[BuildDataset]]) -> None:
         await services.request_builds(self.registry(uow), [(d.event, d.envelope) for d in deliveries])
+        self.wake()
 
     async def on_erase_caller(self, uow: UnitOfWork, deliveries: list[Delivery[EraseCaller]]) -> None:
         assert self.erasures is not None, "the composition root gives the erasure store"
