@@ -163,10 +163,12 @@ class ServiceRunner:
         self._install_signal_handlers()
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
                  asyncio.create_task(self.http.serve(), name="http")]
-        # Here, not at the top: the pruner is a Worker, and worker.py imports this module.
+        # Here, not at the top: the pruner and the upkeep are Workers, and worker.py imports this module.
         from distillery_runtime.retention import inbox_pruner
+        from distillery_runtime.upkeep import upkeep_worker
 
-        background: list[Job] = [*self.spec.background, inbox_pruner(self.spec.subscriptions, self.settings)]
+        background: list[Job] = [*self.spec.background, inbox_pruner(self.spec.subscriptions, self.settings),
+                                 upkeep_worker(self.spec.schema, self.settings)]
         tasks += [asyncio.create_task(job(ctx), name=getattr(job, "__name__", "job")) for job in background]
         await broker.start()
         READY.labels(self.spec.name).set(1)

@@ -72,6 +72,10 @@ class RuntimeSettings(KafkaSecuritySettings):
         default=3600.0, gt=0,
         description="How often a service deletes rows past their retention (its inbox and its own tables "
         "that grow with traffic).")
+    upkeep_interval_s: float = Field(
+        default=300.0, gt=0,
+        description="How often a service vacuums and analyses its own tables when the database server's "
+        "autovacuum is off (with autovacuum on it leaves that to the server).")
     retention_batch_size: int = Field(
         default=5000, ge=1, le=1_000_000,
         description="Rows deleted per transaction; a full batch is followed by the next at once.")
