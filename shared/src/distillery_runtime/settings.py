@@ -73,9 +73,9 @@ class RuntimeSettings(KafkaSecuritySettings):
         description="How often a service deletes rows past their retention (its inbox and its own tables "
         "that grow with traffic).")
     upkeep_interval_s: float = Field(
-        default=300.0, gt=0,
-        description="How often a service vacuums and analyses its own tables when the database server's "
-        "autovacuum is off (with autovacuum on it leaves that to the server).")
+        default=30.0, gt=0,
+        description="How often a service looks at its own tables when the database server's autovacuum is "
+        "off, to vacuum and analyse those that autovacuum would (with autovacuum on it leaves them to it).")
     retention_batch_size: int = Field(
         default=5000, ge=1, le=1_000_000,
         description="Rows deleted per transaction; a full batch is followed by the next at once.")
