@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a scrip
 
 from bench_support import scratch_stack, stop_processes  # noqa: E402
 from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
-from db_helpers import create_database  # noqa: E402
+from db_helpers import create_database, drop_database  # noqa: E402
 
 
 _CALL_WORDS = ("apple", "birch", "cedar", "delta", "ember", "fjord", "grove", "harbour", "island", "juniper",
@@ -280,11 +280,14 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
     finally:
         stop_processes(procs)
         log.close()
-    if done - first < 0.5:  # the first look already found it done: nothing was timed
-        raise SystemExit(f"{expected:,} generations were cleaned between two looks at the database, too fast "
-                         "to time; run with --generations 2000 or more")
-    return CleanerRun(expected / (done - first), done - first, cpu / expected * 1000, hits / max(1.0, hits + misses),
-                      asyncio.run(outcome_counts(database_url)))
+    try:
+        if done - first < 0.5:  # the first look already found it done: nothing was timed
+            raise SystemExit(f"{expected:,} generations were cleaned between two looks at the database, too fast "
+                             "to time; run with --generations 2000 or more")
+        return CleanerRun(expected / (done - first), done - first, cpu / expected * 1000,
+                          hits / max(1.0, hits + misses), asyncio.run(outcome_counts(database_url)))
+    finally:  # each run's database is its own: none is left on the server
+        asyncio.run(drop_database(database_url))
 
 
 if __name__ == "__main__":
