@@ -71,6 +71,19 @@ async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def probe_engine(database_url: str) -> AsyncIterator[Any]:
+    """An engine on the probe service's schema (``tests/support/probe_migrations``: the runtime's
+    tables and one of its own), migrated, in a fresh database."""
+    from distillery_runtime.db import create_engine
+    from distillery_runtime.migrations import migrate
+
+    engine = create_engine(database_url, "probe")
+    await migrate(engine, "probe", Path(__file__).parent / "support" / "probe_migrations")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
 def broker(tmp_path: Path, infra: InfraChoice) -> Iterator[BrokerHandle]:
     """A fresh broker for one test: in-memory Tansu (it starts in milliseconds), or Apache
     Kafka in its own container, so no test sees another's topics."""

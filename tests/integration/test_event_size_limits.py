@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,15 +18,12 @@ from kafka_helpers import read_topic
 
 from distillery_contracts.registry import EXAMPLES_REJECTED, all_topic_specs
 from distillery_contracts.samples import sample_example_rejected
-from distillery_runtime.db import create_engine, session_factory
+from distillery_runtime.db import session_factory
 from distillery_runtime.kafka import KafkaPublisher, ensure_topics
-from distillery_runtime.migrations import migrate
 from distillery_runtime.outbox import OutboxRelay
 from distillery_runtime.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
-
-PROBE_MIGRATIONS = Path(__file__).parents[1] / "support" / "probe_migrations"
 
 
 class RefusingPublisher(KafkaPublisher):
@@ -41,14 +37,6 @@ class RefusingPublisher(KafkaPublisher):
         if any(len(row["payload"]) > self.limit for row in rows):
             raise MessageSizeTooLargeError("the request included a message larger than the max message size")
         await super().send_all(rows)
-
-
-@pytest.fixture
-async def probe_engine(database_url):
-    engine = create_engine(database_url, "probe")
-    await migrate(engine, "probe", PROBE_MIGRATIONS)
-    yield engine
-    await engine.dispose()
 
 
 async def _written(engine, detail_sizes: list[int]) -> list[str]:

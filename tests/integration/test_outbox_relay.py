@@ -5,7 +5,6 @@ broker sees every row once, in the order the rows were stored."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from db_helpers import count_rows
@@ -14,23 +13,12 @@ from sqlalchemy import text
 
 from distillery_contracts.registry import EXAMPLES_REJECTED, all_topic_specs
 from distillery_contracts.samples import sample_example_rejected
-from distillery_runtime.db import create_engine, session_factory
+from distillery_runtime.db import session_factory
 from distillery_runtime.kafka import KafkaPublisher, ensure_topics
-from distillery_runtime.migrations import migrate
 from distillery_runtime.outbox import OutboxRelay
 from distillery_runtime.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
-
-PROBE_MIGRATIONS = Path(__file__).parents[1] / "support" / "probe_migrations"
-
-
-@pytest.fixture
-async def probe_engine(database_url):
-    engine = create_engine(database_url, "probe")
-    await migrate(engine, "probe", PROBE_MIGRATIONS)
-    yield engine
-    await engine.dispose()
 
 
 async def _commit(engine, relay: OutboxRelay | None, names: list[str]) -> list[str]:

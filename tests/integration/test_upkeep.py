@@ -3,36 +3,29 @@ are vacuumed and analysed by the service where autovacuum would; with it on, lef
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 
 from distillery_runtime import upkeep
-from distillery_runtime.db import create_engine
-from distillery_runtime.migrations import migrate
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.upkeep import upkeep_worker
 
 pytestmark = pytest.mark.integration
 
-PROBE_MIGRATIONS = Path(__file__).parents[1] / "support" / "probe_migrations"
 FLUSH_COUNTS = text("select pg_stat_force_next_flush()")
 """The writer's row counts reach the server's statistics when its transaction ends, not up to
 a second later (PostgreSQL 15)."""
 
 
 @pytest.fixture
-async def probe_engine(database_url):
-    engine = create_engine(database_url, "probe")
-    await migrate(engine, "probe", PROBE_MIGRATIONS)
-    async with engine.begin() as conn:  # dead rows, as the relay leaves them
+async def probe_with_dead_rows(probe_engine):
+    async with probe_engine.begin() as conn:  # dead rows, as the relay leaves them
         await conn.execute(text("insert into probe.seen (observation_id) select 'obs-' || n from generate_series(1, 500) n"))
         await conn.execute(text("delete from probe.seen where observation_id <> 'obs-1'"))
         await conn.execute(FLUSH_COUNTS)
-    yield engine
-    await engine.dispose()
+    return probe_engine
 
 
 async def _analysed(engine) -> dict[str, bool]:
@@ -44,7 +37,8 @@ async def _analysed(engine) -> dict[str, bool]:
 
 @pytest.mark.parametrize("server_autovacuum", [False, True])
 async def test_a_round_vacuums_and_analyses_the_tables_autovacuum_would_only_when_the_server_does_not(
-        server_autovacuum, probe_engine, monkeypatch):
+        server_autovacuum, probe_with_dead_rows, monkeypatch):
+    probe_engine = probe_with_dead_rows
     async def autovacuum_on(engine) -> bool:
         return server_autovacuum
 
@@ -68,17 +62,12 @@ async def test_the_server_setting_is_read(probe_engine):
     assert await upkeep.autovacuum_on(probe_engine) is expected
 
 
-async def test_a_table_changed_by_fewer_rows_than_autovacuums_threshold_is_left_alone(database_url):
-    engine = create_engine(database_url, "probe")
-    await migrate(engine, "probe", PROBE_MIGRATIONS)
-    try:
-        async with engine.begin() as conn:  # 50 changes to 50 rows: analysed past 50 plus 10% of the rows
-            await conn.execute(text("insert into probe.seen (observation_id) select 'obs-' || n from generate_series(1, 50) n"))
-            await conn.execute(FLUSH_COUNTS)
-        assert await upkeep.upkeep_schema(engine, "probe") == []
-        async with engine.begin() as conn:
-            await conn.execute(text("insert into probe.seen (observation_id) select 'obs-' || n from generate_series(51, 56) n"))
-            await conn.execute(FLUSH_COUNTS)
-        assert await upkeep.upkeep_schema(engine, "probe") == ['analyze "probe"."seen"']
-    finally:
-        await engine.dispose()
+async def test_a_table_changed_by_fewer_rows_than_autovacuums_threshold_is_left_alone(probe_engine):
+    async with probe_engine.begin() as conn:  # 50 changes to 50 rows: analysed past 50 plus 10% of the rows
+        await conn.execute(text("insert into probe.seen (observation_id) select 'obs-' || n from generate_series(1, 50) n"))
+        await conn.execute(FLUSH_COUNTS)
+    assert await upkeep.upkeep_schema(probe_engine, "probe") == []
+    async with probe_engine.begin() as conn:
+        await conn.execute(text("insert into probe.seen (observation_id) select 'obs-' || n from generate_series(51, 56) n"))
+        await conn.execute(FLUSH_COUNTS)
+    assert await upkeep.upkeep_schema(probe_engine, "probe") == ['analyze "probe"."seen"']
