@@ -66,10 +66,14 @@ async def check_database(engine: AsyncEngine) -> None:
         async with engine.connect() as conn:
             await conn.execute(text("select 1"))
     except Exception as exc:  # asyncpg and OS errors vary; all mean the same to a user
-        raise ConfigError(
-            f"cannot connect to PostgreSQL at {redacted(str(engine.url))}: {_reason(exc)}. "
-            "Start it ('distillery stack up') or fix DISTILLERY_DATABASE_URL"
-        ) from None
+        raise database_unreachable(engine, exc) from None
+
+
+def database_unreachable(engine: AsyncEngine, exc: BaseException) -> ConfigError:
+    """The one line saying the database cannot be reached, and why."""
+    return ConfigError(
+        f"cannot connect to PostgreSQL at {redacted(str(engine.url))}: {_reason(exc)}. "
+        "Start it ('distillery stack up') or fix DISTILLERY_DATABASE_URL")
 
 
 def _reason(exc: BaseException) -> str:

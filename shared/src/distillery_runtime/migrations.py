@@ -12,6 +12,7 @@ and its revisions create the inbox and outbox with the frozen steps of
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from alembic import command, context
@@ -20,6 +21,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from distillery_runtime.db import database_unreachable
+from distillery_runtime.infra import is_infrastructure_error
+from distillery_runtime.logs import get_logger
+from distillery_runtime.safe_errors import safe_summary
+
+log = get_logger(__name__)
 
 
 def run_env() -> None:
@@ -51,3 +58,24 @@ async def migrate(engine: AsyncEngine, schema: str, migrations_dir: Path, target
         await conn.execute(text("select pg_advisory_xact_lock(hashtext(:s))"), {"s": f"migrate:{schema}"})
         await conn.execute(text(f'create schema if not exists "{schema}"'))
         await conn.run_sync(_upgrade, schema, migrations_dir, target)
+
+
+async def migrate_at_start(engine: AsyncEngine, schema: str, migrations_dir: Path, *, attempts: int = 5,
+                           backoff_s: float = 1.0,
+                           run: Callable[[AsyncEngine, str, Path], Awaitable[None]] = migrate) -> None:
+    """A service's start-up migration, tried again when the database goes away meanwhile (a
+    restart: each attempt is one transaction, so a dropped one left nothing); after ``attempts``,
+    the one line that the database cannot be reached, as when it was down from the start. Any
+    other error is the migration's own and is raised at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await run(engine, schema, migrations_dir)
+            return
+        except Exception as exc:
+            if not is_infrastructure_error(exc):
+                raise
+            if attempt == attempts:
+                raise database_unreachable(engine, exc) from None
+            log.warning("database went away during the start-up migration; trying again",
+                        schema=schema, attempt=attempt, error=safe_summary(exc))
+            await asyncio.sleep(backoff_s * 2 ** (attempt - 1))

@@ -35,7 +35,7 @@ from distillery_runtime.kafka import (
 from distillery_runtime.logs import get_logger
 from distillery_runtime.safe_errors import safe_summary
 from distillery_runtime.metrics import READY
-from distillery_runtime.migrations import migrate
+from distillery_runtime.migrations import migrate_at_start
 from distillery_runtime.outbox import OutboxRelay
 from distillery_runtime.registration import Registration, register
 from distillery_runtime.settings import RuntimeSettings
@@ -115,7 +115,7 @@ class ServiceRunner:
         engine = create_engine(url, self.spec.schema)
         await check_database(engine)
         await check_broker(self.settings.kafka_bootstrap)
-        await migrate(engine, self.spec.schema, self.spec.migrations_dir)
+        await migrate_at_start(engine, self.spec.schema, self.spec.migrations_dir)
         return engine
 
     async def run(self) -> None:
