@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import abc
 import json
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from distillery_contracts.common import Score
 from distillery_contracts.examples import Lineage
 from distillery_cleaner.adapters.tables import config_versions, example_bands, examples, late_scores
 from distillery_cleaner.domain.dedup import IndexedExample
+from distillery_cleaner.domain.lru import Lru
 from distillery_cleaner.domain.screen import Candidate
 
 ObservationKey = tuple[str, str]
@@ -187,7 +187,7 @@ _RETRACT = text("""
 """)
 
 
-class IndexedRows:
+class IndexedRows(Lru[int, tuple[str, str, bytes]]):
     """What this process has read of indexed examples, by rank: example id, call and signature.
 
     The near-duplicate lookup of every batch finds the examples sharing a band with it, and
@@ -201,19 +201,7 @@ class IndexedRows:
     """
 
     def __init__(self, size: int = 50_000) -> None:
-        self._rows: OrderedDict[int, tuple[str, str, bytes]] = OrderedDict()
-        self._size = size
-
-    def get(self, rank: int) -> tuple[str, str, bytes] | None:
-        row = self._rows.get(rank)
-        if row is not None:
-            self._rows.move_to_end(rank)
-        return row
-
-    def put(self, rank: int, row: tuple[str, str, bytes]) -> None:
-        self._rows[rank] = row
-        if len(self._rows) > self._size:
-            self._rows.popitem(last=False)
+        super().__init__(size)
 
 
 class SqlCleanerRepository(AbstractCleanerRepository):

@@ -15,7 +15,7 @@ the redacted text and counts per kind.
 from __future__ import annotations
 
 import re
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +26,7 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, Sp
 from presidio_anonymizer import AnonymizerEngine
 
 from distillery_cleaner.domain.config import PiiConfig
+from distillery_cleaner.domain.lru import Lru
 from distillery_cleaner.domain.recognisers import PRESIDIO_KIND, build_recognisers
 from distillery_cleaner.domain.spoken import Rewritten, rewrite_for_detection
 
@@ -132,8 +133,7 @@ class PiiRedactor:
             d.lstrip("0") for d in (_NOT_DIGIT.sub("", v) for v in config.allow) if len(d) >= 7)
         self._allowed_names = tuple(
             frozenset(_NAME_TOKEN.findall(v.lower())) - _TITLES for v in config.allow)
-        self._cache: OrderedDict[str, tuple[str, Counts]] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: Lru[str, tuple[str, Counts]] = Lru(cache_size)
         # Without NER nothing reads the tokens (the recognisers are patterns and context is
         # theirs), so the text is not tokenised at all: one empty analysis serves every text.
         self._no_nlp = None if config.ner else self._analyzer.nlp_engine.process_text("", _LANGUAGE)
@@ -142,9 +142,8 @@ class PiiRedactor:
         """``text`` with personal data replaced, and how many values of each kind were replaced."""
         cached = self._cache.get(text)
         if cached is not None:
-            self._cache.move_to_end(text)
             return cached
-        return self._remember(text, self._redacted(text, self.find(text)))
+        return self._cache.put(text, self._redacted(text, self.find(text)))
 
     def prime(self, texts: Iterable[str]) -> None:
         """Analyse the new ones among ``texts`` in one ``nlp.pipe`` batch (NER is fastest batched)."""
@@ -152,7 +151,7 @@ class PiiRedactor:
         if len(new) < 2:
             return
         for text, found in zip(new, self.find_many(new), strict=True):
-            self._remember(text, self._redacted(text, found))
+            self._cache.put(text, self._redacted(text, found))
 
     def find_many(self, texts: list[str]) -> list[list[Found]]:
         """:meth:`find` of each text, their named entities found in batches."""
@@ -186,12 +185,6 @@ class PiiRedactor:
         results = [RecognizerResult(f.kind, f.start, f.end, f.score) for f in found]
         redacted = self._anonymizer.anonymize(text, results).text  # type: ignore[arg-type]
         return redacted, tuple(sorted(Counter(f.kind for f in found).items()))
-
-    def _remember(self, text: str, result: tuple[str, Counts]) -> tuple[str, Counts]:
-        self._cache[text] = result
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return result
 
     def _is_allowed(self, kind: str, value: str) -> bool:
         """Whether ``value`` is one of the business's public facts (compared without punctuation)."""

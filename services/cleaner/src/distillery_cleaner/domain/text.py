@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Iterable
 
+from distillery_cleaner.domain.lru import Lru
 from distillery_cleaner.domain.pii import Counts, PiiRedactor
 from distillery_runtime.text import scrub
 
@@ -45,18 +45,16 @@ class TextCleaner:
 
     def __init__(self, redactor: PiiRedactor, cache_size: int = 65_536) -> None:
         self.redactor = redactor
-        self._cache: OrderedDict[str, tuple[str, Counts]] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: Lru[str, tuple[str, Counts]] = Lru(cache_size)
         self.hits = 0
         self.misses = 0
 
     def clean(self, text: str) -> tuple[str, Counts]:
         cached = self._cache.get(text)
         if cached is not None:
-            self._cache.move_to_end(text)
             return cached
         self.misses += 1
-        return self._remember(text, self.redactor.redact(normalise_text(text)))
+        return self._cache.put(text, self.redactor.redact(normalise_text(text)))
 
     def prime(self, texts: Iterable[str]) -> None:
         """Clean the ones among ``texts`` not cleaned yet, analysing them in one batch."""
@@ -69,10 +67,4 @@ class TextCleaner:
         self.redactor.prime(normalised)
         for text, plain in zip(new, normalised, strict=True):
             self.misses += 1
-            self._remember(text, self.redactor.redact(plain))
-
-    def _remember(self, text: str, result: tuple[str, Counts]) -> tuple[str, Counts]:
-        self._cache[text] = result
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return result
+            self._cache.put(text, self.redactor.redact(plain))
