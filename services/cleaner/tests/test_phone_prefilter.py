@@ -3,7 +3,7 @@ libphonenumber on texts that cannot hold a candidate that long."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
@@ -35,6 +35,8 @@ pieces = st.one_of(
 
 @settings(max_examples=600, deadline=None)
 @given(st.lists(pieces, min_size=1, max_size=18).map("".join))
+@example("030000 ext 0")  # six digits and an extension's: a seven-digit number (found by this test)
+@example("0300 #000")
 def test_the_prefilter_never_hides_a_number_presidio_finds(text):
     assert found(SHORTCUT, text) == numbers(text)
 

@@ -119,9 +119,15 @@ class CardRecognizer(DigitsRequired, CreditCardRecognizer):
 _PHONE_PUNCTUATION = "-x\u2010-\u2015\u2212\u30fc\uff0d-\uff0f \u00a0\u00ad\u200b\u2060\u3000()\uff08\uff09\uff3b\uff3d.\\[\\]/~\u2053\u223c\uff5e"
 """What libphonenumber's matcher lets stand between a number's digits (its VALID_PUNCTUATION):
 not ':' (times) nor ',' (prices, lists), so "09:00 to 18:00" holds no candidate."""
-_SEVEN_CHAINED_DIGITS = re.compile(rf"\d(?:[{_PHONE_PUNCTUATION}]{{0,4}}\d){{6}}")
-"""Seven digits, each at most four of those characters from the last: the matcher's candidates
-are digit blocks joined by up to four of them, so a text without this run holds none that long."""
+_EXTENSION = r"(?:;ext=|e?xtn?|extension|ext|anexo|int|доб|#|ｘ)"
+"""What libphonenumber reads as the start of an extension (its extension labels), whose digits
+are part of the number it finds: "030000 ext 0" is a seven-digit finding."""
+_SEVEN_CHAINED_DIGITS = re.compile(
+    rf"\d(?:(?:[{_PHONE_PUNCTUATION}]{{0,4}}|[{_PHONE_PUNCTUATION}]*{_EXTENSION}\.?[{_PHONE_PUNCTUATION}]*)\d){{6}}",
+    re.IGNORECASE)
+"""Seven digits, each at most four of those characters from the last, or an extension label: the
+matcher's candidates are digit blocks joined by up to four of them, with an extension after, so a
+text without this run holds none that long."""
 MIN_PHONE_DIGITS = 7
 """The shortest number a caller gives (GB and IE numbers have 7 digits or more, US 10). German
 metadata allows 4-6 digit local numbers, which would take booking references, years and
