@@ -208,6 +208,8 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1, help="Cleaner processes sharing the group.")
     parser.add_argument("--shared-caller-lines", action="store_true",
                         help="Keep the sandbox's caller lines, some shared between calls (default: unique per call).")
+    parser.add_argument("--without-ner-only", action="store_true",
+                        help="Skip the default (named-entity) run: a quick look at the rest of the cleaner's cost.")
     parser.add_argument("--cpu-two-instances", action="store_true",
                         help="Also run two NER-off instances and compare their CPU-seconds per generation.")
     args = parser.parse_args()
@@ -233,10 +235,11 @@ def run(args: argparse.Namespace, home: Path, bootstrap: str, new_database: Call
     del traces
     raw = asyncio.run(consume_and_decode(bootstrap, expected))
     print(f"raw consume-and-decode: {expected / raw:,.0f} generations/s ({raw:.1f}s)", flush=True)
-    default = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True, instances=args.instances)
-    print(f"cleaner:                {default.rate:,.0f} generations/s ({default.seconds:.1f}s, "
-          f"{args.instances} process(es), batch size {args.batch_size}); {default.counts}; "
-          f"NER cache hit rate {default.hit_rate:.1%}; {default.cpu_ms:.2f} ms CPU per generation", flush=True)
+    if not args.without_ner_only:
+        default = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True, instances=args.instances)
+        print(f"cleaner:                {default.rate:,.0f} generations/s ({default.seconds:.1f}s, "
+              f"{args.instances} process(es), batch size {args.batch_size}); {default.counts}; "
+              f"NER cache hit rate {default.hit_rate:.1%}; {default.cpu_ms:.2f} ms CPU per generation", flush=True)
     off = run_cleaner(args, home, bootstrap, new_database(), expected, ner=False, instances=1)
     print(f"cleaner without named-entity detection: {off.rate:,.0f} generations/s ({off.seconds:.1f}s, 1 process); "
           f"{off.counts}; cache hit rate {off.hit_rate:.1%}; {off.cpu_ms:.2f} ms CPU per generation", flush=True)

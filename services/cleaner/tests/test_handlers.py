@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cleaner_samples import late, score, trace
 from prometheus_client import REGISTRY
 
@@ -35,6 +37,11 @@ def counters(config_hash: str) -> dict[str, float]:
     }
 
 
+def verdicts(uow: FakeUnitOfWork) -> list[tuple[str, dict]]:
+    """What ``uow`` would publish, without the times of judging."""
+    return [(m.topic, {k: v for k, v in json.loads(m.payload).items() if not k.endswith("_at")}) for m in uow.pending]
+
+
 def moved(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {name: after[name] - before[name] for name in before if after[name] != before[name]}
 
@@ -65,3 +72,34 @@ async def test_a_retraction_is_caused_by_the_late_score_that_flagged_it(cleaner,
     assert retraction.topic == EXAMPLES_REJECTED
     assert retraction.envelope.causation_id == flag.event_id()
     assert moved(before, counters(cleaner.config_hash)) == {"retracted": 1}
+
+
+async def test_generations_screened_ahead_get_the_verdicts_the_handler_would_give(cleaner, repo):
+    from distillery_cleaner.handlers import screen_ahead
+    from distillery_cleaner.services import ScreenedAhead
+
+    batch = [delivered(trace(1, session="call-a"), 0), delivered(trace(2, session="call-b", output=None), 1),
+             delivered(trace(3, session="call-c"), 2)]
+    plain = FakeUnitOfWork(producer="cleaner/0.1.0")
+    await trace_handler(cleaner, lambda uow: type(repo)())(plain, batch)
+    ahead = ScreenedAhead(cleaner)
+    await screen_ahead(ahead)(batch)
+    uow = FakeUnitOfWork(producer="cleaner/0.1.0")
+    await trace_handler(cleaner, lambda uow: repo, ahead)(uow, batch)
+    assert verdicts(uow) == verdicts(plain) and len(verdicts(uow)) == 3
+    assert ahead.take([(d.event, d.envelope) for d in batch]) == {}  # taken once
+
+
+async def test_a_late_score_stored_after_screening_ahead_still_rejects_the_generation(cleaner, repo):
+    from distillery_cleaner.handlers import screen_ahead
+    from distillery_cleaner.services import ScreenedAhead
+
+    generation = trace(1)
+    ahead = ScreenedAhead(cleaner)
+    await screen_ahead(ahead)([delivered(generation, 1)])  # screened as it would pass
+    handler = trace_handler(cleaner, lambda uow: repo, ahead)
+    await handler(FakeUnitOfWork(), [delivered(late(generation, score(1.0)), 0)])  # the score lands first
+    uow = FakeUnitOfWork()
+    await handler(uow, [delivered(generation, 1)])
+    [verdict] = uow.pending
+    assert verdict.topic == EXAMPLES_REJECTED and b'"hallucination"' in verdict.payload

@@ -4,6 +4,11 @@ For each batch: decode every record (a record that cannot be decoded is dead-let
 at once), then in ONE transaction claim the event ids in the inbox, run the handler on
 the new ones and write its outbox rows; commit; only then commit the Kafka offsets.
 
+A subscription may also name a ``prepare`` step: the batch's work that needs no database
+(the cleaner's screening). The consumer then runs a pipeline of two batches: the next
+batch is decoded and prepared while the previous one's transaction is in flight, and
+each batch's offsets are committed as they are (see ``kafka.Pipeline``).
+
 A handler failure is retried: first the batch is split so that one poison message
 cannot hold back the rest, then each message gets ``attempts`` tries with exponential
 backoff before it goes to ``<topic>.dlq`` with the reason. Failures of the
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeGuard, TypeVar
 
 from pydantic import ValidationError
@@ -82,6 +87,7 @@ def delivery_of(event: E, *, offset: int = 0, topic: str = "test", producer: str
 
 
 BatchHandler = Callable[[UnitOfWork, list[Delivery[E]]], Awaitable[None]]
+Prepare = Callable[[list[Delivery[E]]], Awaitable[None]]
 
 
 @dataclass
@@ -100,6 +106,11 @@ class Subscription(Generic[E]):
     consumer: str = ""
     group: str | None = None
     batch_size: int | None = None
+    prepare: Prepare[E] | None = None
+    """The work on a batch that needs no database, before its transaction (say, computing what
+    the handler will look up by event id). It changes no stored state and may run while the
+    previous batch's transaction is in flight; a failure in it only costs the handler the
+    work (it is logged, and the handler must then do it itself)."""
 
     def __post_init__(self) -> None:
         self.consumer = self.consumer or getattr(self.handler, "__name__", "handler")
@@ -121,6 +132,14 @@ def of_type(deliveries: Sequence[Delivery[Any]], event: type[T]) -> list[Deliver
     return [d for d in deliveries if isinstance(d.event, event)]
 
 
+@dataclass
+class DecodedBatch:
+    """A batch decoded (and prepared), waiting for its transaction."""
+
+    deliveries: list[tuple[RecordLike, Delivery[Event]]] = field(default_factory=list)
+    undecodable: list[tuple[RecordLike, Exception]] = field(default_factory=list)
+
+
 class BatchProcessor:
     """Applies batches of records for one subscription; see the module docstring."""
 
@@ -137,22 +156,38 @@ class BatchProcessor:
 
     async def process(self, records: Sequence[RecordLike]) -> None:
         """Apply ``records``; raises only for infrastructure failures (caller rewinds)."""
+        await self.apply(await self.prepare(records))
+
+    async def prepare(self, records: Sequence[RecordLike]) -> DecodedBatch:
+        """Decode ``records`` and run the subscription's ``prepare``: nothing stored, nothing sent."""
         topic = self.sub.topic.name
         MESSAGES_CONSUMED.labels(self.service, topic).inc(len(records))
-        with BATCH_SECONDS.labels(self.service, topic).time():
-            deliveries: list[tuple[RecordLike, Delivery[Event]]] = []
-            for record in records:
-                try:
-                    delivery = self.decode(record)
-                except Exception as exc:
-                    await self._dead_letter(record, exc, attempts=1)
-                    continue
-                if self.sub.accepts(delivery):
-                    deliveries.append((record, delivery))
-                else:
-                    MESSAGES_SKIPPED.labels(self.service, topic).inc()
-            if deliveries:
-                await self._apply_isolating(deliveries)
+        batch = DecodedBatch()
+        for record in records:
+            try:
+                delivery = self.decode(record)
+            except Exception as exc:
+                batch.undecodable.append((record, exc))
+                continue
+            if self.sub.accepts(delivery):
+                batch.deliveries.append((record, delivery))
+            else:
+                MESSAGES_SKIPPED.labels(self.service, topic).inc()
+        if batch.deliveries and self.sub.prepare is not None:
+            try:
+                await self.sub.prepare([d for _, d in batch.deliveries])
+            except Exception as exc:  # the handler does the work itself, and fails there if it must
+                log.warning("preparing a batch failed; its handler does the work", error=safe_summary(exc))
+        return batch
+
+    async def apply(self, batch: DecodedBatch) -> None:
+        """Dead-letter what could not be decoded, then apply the rest (raises only for
+        infrastructure failures: the caller rewinds)."""
+        with BATCH_SECONDS.labels(self.service, self.sub.topic.name).time():
+            for record, exc in batch.undecodable:
+                await self._dead_letter(record, exc, attempts=1)
+            if batch.deliveries:
+                await self._apply_isolating(batch.deliveries)
 
     def decode(self, record: RecordLike) -> Delivery[Event]:
         envelope = Envelope.from_headers(record.headers or ())

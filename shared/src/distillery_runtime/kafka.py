@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaClient, AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
@@ -22,7 +22,7 @@ from faststream.middlewares import AckPolicy
 
 from distillery_contracts.base import Event, TopicSpec
 from distillery_contracts.envelope import Envelope
-from distillery_runtime.consumer import BatchProcessor
+from distillery_runtime.consumer import BatchProcessor, DecodedBatch
 from distillery_runtime.deadletter import AbstractDeadLetterSink
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.kafka_clients import kafka_admin
@@ -161,8 +161,10 @@ async def _raw_records(message: KafkaMessage) -> Any:
 
 
 def subscribe(broker: KafkaBroker, processor: BatchProcessor, *, batch_size: int,
-              batch_timeout_ms: int, on_infrastructure_error: Any, session_timeout_ms: int = 10_000) -> Any:
-    """Register ``processor`` on the broker as a batch subscriber with manual commits."""
+              batch_timeout_ms: int, on_infrastructure_error: Any, session_timeout_ms: int = 10_000,
+              pipeline: Pipeline | None = None) -> Any:
+    """Register ``processor`` on the broker as a batch subscriber with manual commits (through
+    ``pipeline`` when given: see :class:`Pipeline`)."""
     subscriber = broker.subscriber(
         processor.sub.topic.name,
         group_id=processor.group,
@@ -180,6 +182,9 @@ def subscribe(broker: KafkaBroker, processor: BatchProcessor, *, batch_size: int
 
     @subscriber
     async def on_batch(records: list[Any], message: KafkaMessage) -> None:
+        if pipeline is not None:
+            await pipeline.on_batch(records, message.consumer)
+            return
         try:
             await processor.process(records)
         except Exception as exc:
@@ -190,6 +195,88 @@ def subscribe(broker: KafkaBroker, processor: BatchProcessor, *, batch_size: int
         await message.ack()
 
     return subscriber
+
+
+class Pipeline:
+    """Two batches at once for a subscription with a ``prepare`` step: while one batch's
+    transaction is in flight, the next is decoded and prepared.
+
+    The transactions still run one at a time and in order, and a batch's offsets are
+    committed after its own transaction, as exactly the offsets after its records (the
+    consumer's position is already past the next batch). When a transaction fails, its
+    batch's partitions are rewound to its first records, the batch prepared behind it is
+    dropped and its other partitions are rewound too: both are fetched again.
+    """
+
+    def __init__(self, processor: BatchProcessor, on_infrastructure_error: Any) -> None:
+        self._processor = processor
+        self._on_infrastructure_error = on_infrastructure_error
+        self._in_flight: asyncio.Future[frozenset[TopicPartition] | None] | None = None
+        self._closing = False
+
+    async def on_batch(self, records: Sequence[Any], consumer: Any) -> None:
+        batch = await self._processor.prepare(records)
+        rewound = await self.drain()
+        if rewound is not None:  # the batch ahead failed: this one is fetched again after it
+            _rewind(consumer, records, keep=rewound)
+            return
+        self._in_flight = asyncio.ensure_future(self._apply(batch, records, consumer))
+        if self._closing:
+            await self.drain()
+
+    async def _apply(self, batch: DecodedBatch, records: Sequence[Any], consumer: Any,
+                     ) -> frozenset[TopicPartition] | None:
+        """Apply and commit ``batch``: None, or when that failed, the partitions rewound."""
+        try:
+            await self._processor.apply(batch)
+            await consumer.commit(_offsets_after(records))
+        except Exception as exc:
+            rewound = _rewind(consumer, records)
+            await self._on_infrastructure_error(exc)
+            return rewound
+        return None
+
+    async def drain(self) -> frozenset[TopicPartition] | None:
+        """Wait for the batch in flight: None, or when it failed, the partitions rewound."""
+        in_flight = self._in_flight
+        if in_flight is None:
+            return None
+        try:
+            return await asyncio.shield(in_flight)
+        finally:
+            if self._in_flight is in_flight:
+                self._in_flight = None
+
+    async def close(self) -> None:
+        """Finish the batch in flight; from now on each batch is applied before its handler returns
+        (the service is stopping, and the broker waits only for the handler)."""
+        self._closing = True
+        await self.drain()
+
+
+def _offsets_after(records: Sequence[Any]) -> dict[TopicPartition, int]:
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        partition = TopicPartition(record.topic, record.partition)
+        offsets[partition] = max(offsets.get(partition, 0), record.offset + 1)
+    return offsets
+
+
+def _rewind(consumer: Any, records: Sequence[Any], keep: frozenset[TopicPartition] = frozenset(),
+            ) -> frozenset[TopicPartition]:
+    """Seek each partition of ``records`` (but those in ``keep``, already rewound further back)
+    to its first record here, so it is fetched again; the partitions rewound."""
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        partition = TopicPartition(record.topic, record.partition)
+        first[partition] = min(first.get(partition, record.offset), record.offset)
+    assigned = consumer.assignment()
+    rewound = []
+    for partition, offset in first.items():
+        if partition not in keep and partition in assigned:  # a revoked one is its new owner's
+            consumer.seek(partition, offset)
+            rewound.append(partition)
+    return frozenset(rewound)
 
 
 async def publish_events(bootstrap: str, topic: str, events: Sequence[Event], *, producer: str,

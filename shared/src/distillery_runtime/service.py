@@ -29,6 +29,7 @@ from distillery_runtime.kafka import (
     KafkaPublisher,
     check_broker,
     create_broker,
+    Pipeline,
     prepare_to_leave_groups,
     subscribe,
 )
@@ -136,17 +137,19 @@ class ServiceRunner:
 
         ctx = ServiceContext(self.spec.name, self.settings, engine, sessions, new_uow, broker, self.stopping)
         sink = KafkaDeadLetterSink(broker, self.spec.name, self.spec.producer, max_event_bytes=max_event_bytes)
-        subscribers = []
+        subscribers, pipelines = [], []
         for sub in self.spec.subscriptions:
             processor = BatchProcessor(
                 service=self.spec.name, subscription=sub, group=sub.group or self.spec.default_group,
                 new_uow=new_uow, dead_letters=sink, attempts=self.settings.handler_attempts,
                 backoff_s=self.settings.handler_backoff_s,
             )
+            pipeline = Pipeline(processor, self._on_infrastructure_error) if sub.prepare is not None else None
+            pipelines += [pipeline] if pipeline is not None else []
             subscribers.append(subscribe(broker, processor, batch_size=sub.batch_size or self.settings.consumer_batch_size,
                       batch_timeout_ms=self.settings.consumer_batch_timeout_ms,
                       on_infrastructure_error=self._on_infrastructure_error,
-                      session_timeout_ms=self.settings.consumer_session_timeout_ms))
+                      session_timeout_ms=self.settings.consumer_session_timeout_ms, pipeline=pipeline))
         try:
             self.http = HttpServer(
                 build_app(self.spec.name, lambda: self._readiness(relay),
@@ -185,6 +188,9 @@ class ServiceRunner:
             registration.unlink(missing_ok=True)
             log.info("service stopping", service=self.spec.name)
             prepare_to_leave_groups(subscribers)
+            if pipelines:  # the transaction in flight behind a handler commits (or times out, uncommitted)
+                await asyncio.wait([asyncio.ensure_future(p.close()) for p in pipelines],
+                                   timeout=self.settings.shutdown_grace_s)
             await broker.stop()  # waits for the batch in flight (graceful_timeout)
             relay.stop()
             self.http.stop()

@@ -18,9 +18,9 @@ from distillery_cleaner.adapters.repository import AbstractCleanerRepository, In
 from distillery_cleaner.config import CleanerSettings, load_cleaner_settings
 from distillery_cleaner.domain.screen import Cleaner
 from distillery_cleaner.adapters.erasure_store import SqlErasureStore
-from distillery_cleaner.handlers import erasure_handler, trace_handler
-from distillery_cleaner.services import (RepositoryFactory, forget_old_indexed_examples, forget_old_late_scores,
-                                        register_configuration)
+from distillery_cleaner.handlers import erasure_handler, screen_ahead, trace_handler
+from distillery_cleaner.services import (RepositoryFactory, ScreenedAhead, forget_old_indexed_examples,
+                                        forget_old_late_scores, register_configuration)
 from distillery_cleaner.views import running_configuration
 from distillery_runtime.consumer import Subscription
 from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
@@ -55,12 +55,13 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
     cleaner = Cleaner(cleaner_settings.cleaner_config(), __version__)
     scope = f"{cleaner.version}-{cleaner.config_hash}"
     group = cleaner_settings.consumer_group or f"distillery.{NAME}.{scope}"
+    ahead = ScreenedAhead(cleaner)
     return ServiceSpec.of(
         distillery_cleaner,
         subscriptions=[Subscription[TraceCaptured | TraceScored](
             topic=get_topic(TRACES_RAW), event=(TraceCaptured, TraceScored),
-            handler=trace_handler(cleaner, remembering_repository()), consumer=f"on_traces_raw@{scope}", group=group,
-            batch_size=cleaner_settings.batch_size),
+            handler=trace_handler(cleaner, remembering_repository(), ahead), consumer=f"on_traces_raw@{scope}",
+            group=group, batch_size=cleaner_settings.batch_size, prepare=screen_ahead(ahead)),
             erasure_subscription(NAME, erasure_handler(erasure_store))],
         background=[_registration(cleaner, sql_repository, group), collect_garbage_less_often,
                     _late_score_retention(cleaner_settings, settings), _index_retention(cleaner_settings, settings)],

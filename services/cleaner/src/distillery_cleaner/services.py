@@ -5,6 +5,11 @@ record the configuration an instance runs under, and clean an export offline
 Stores come in as arguments (``app.py`` injects the SQL store's factory); only the
 offline use case builds its own, the in-memory store, as it runs without a database.
 
+The screening needs no database but a generation's late scores (rare), so the consumer
+runs it ahead (:class:`ScreenedAhead`, the subscription's ``prepare``): a batch is
+screened while the transaction of the batch before it is in flight, and its handler
+screens again only a generation whose late scores it then finds.
+
 Per batch, in a fixed number of store round trips: store the late scores, read the late
 scores of the batch's generations, screen every generation, fingerprint the survivors,
 look up exact and near duplicates for the whole batch at once, index what is kept, and
@@ -36,8 +41,9 @@ was published, so the cleaner keeps every late score per observation (``late_sco
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -87,16 +93,67 @@ def key_of(event: TraceCaptured | TraceScored) -> ObservationKey:
     return (event.project_id, event.observation_id)
 
 
-async def clean_and_publish(uow: UnitOfWork, repo: AbstractCleanerRepository, cleaner: Cleaner,
-                            traces: Sequence[Caused[TraceCaptured]], late: Sequence[Caused[TraceScored]],
-                            ) -> list[Verdict]:
-    """Judge a batch of ``traces.raw`` and emit each verdict, caused by what it judges."""
+Screened = Candidate | Rejection
+"""What screening makes of one generation."""
+
+
+@asynccontextmanager
+async def _counting_text_cache(cleaner: Cleaner) -> AsyncIterator[None]:
+    """Count the text cache's answers while screening (under the screening lock, so each once)."""
     text = cleaner.messages.text
     hits, misses = text.hits, text.misses
-    verdicts = await clean_batch(cleaner, repo, [t for t, _ in traces], [s for s, _ in late], datetime.now(UTC))
+    try:
+        yield
+    finally:
+        count_text_cache(cleaner.config_hash, text.hits - hits, text.misses - misses)
+
+
+class ScreenedAhead:
+    """Generations screened before their batch's transaction, by event id, for its handler.
+
+    The screening's caches are shared with the handler's: a lock keeps the named-entity
+    thread of one from running beside the other's screening. What the last few batches
+    screened is kept; a batch rewound and fetched again is screened again.
+    """
+
+    def __init__(self, cleaner: Cleaner, batches: int = 3) -> None:
+        self.cleaner = cleaner
+        self.lock = asyncio.Lock()
+        self._batches: deque[dict[str, Screened]] = deque(maxlen=batches)
+
+    async def screen(self, traces: Sequence[Caused[TraceCaptured]]) -> None:
+        """Screen and fingerprint ``traces`` (as if no late score had come for them)."""
+        async with self.lock, _counting_text_cache(self.cleaner):
+            await asyncio.to_thread(self.cleaner.prime, [t for t, _ in traces])
+            screened: dict[str, Screened] = {}
+            for trace, envelope in traces:  # a redelivered event's first delivery is the one applied
+                if envelope.event_id not in screened:
+                    screened[envelope.event_id] = self.cleaner.screen(trace)
+        self.cleaner.fingerprint([c for c in screened.values() if isinstance(c, Candidate)])
+        self._batches.append(screened)
+
+    def take(self, traces: Sequence[Caused[TraceCaptured]]) -> dict[ObservationKey, Screened]:
+        """What was screened ahead of ``traces``, by observation (taken: a retry screens again)."""
+        found: dict[ObservationKey, Screened] = {}
+        seen: set[ObservationKey] = set()
+        for trace, envelope in traces:
+            outcome = next((b.pop(envelope.event_id) for b in self._batches if envelope.event_id in b), None)
+            if key_of(trace) not in seen:  # clean_batch judges an observation's first generation
+                seen.add(key_of(trace))
+                if outcome is not None:
+                    found[key_of(trace)] = outcome
+        return found
+
+
+async def clean_and_publish(uow: UnitOfWork, repo: AbstractCleanerRepository, cleaner: Cleaner,
+                            traces: Sequence[Caused[TraceCaptured]], late: Sequence[Caused[TraceScored]],
+                            ahead: ScreenedAhead | None = None) -> list[Verdict]:
+    """Judge a batch of ``traces.raw`` and emit each verdict, caused by what it judges."""
+    verdicts = await clean_batch(cleaner, repo, [t for t, _ in traces], [s for s, _ in late], datetime.now(UTC),
+                                 ahead=ahead.take(traces) if ahead is not None else None,
+                                 lock=ahead.lock if ahead is not None else None)
     publish_verdicts(uow, verdicts, {key_of(t): e for t, e in traces}, {key_of(s): e for s, e in late})
     count_verdicts(verdicts, cleaner.config_hash)
-    count_text_cache(cleaner.config_hash, text.hits - hits, text.misses - misses)
     return verdicts
 
 
@@ -164,9 +221,12 @@ class OfflineCleaner:
 
 
 async def clean_batch(cleaner: Cleaner, repo: AbstractCleanerRepository, traces: Sequence[TraceCaptured],
-                      late: Sequence[TraceScored], now: datetime) -> list[Verdict]:
+                      late: Sequence[TraceScored], now: datetime, *,
+                      ahead: Mapping[ObservationKey, Screened] | None = None,
+                      lock: asyncio.Lock | None = None) -> list[Verdict]:
     """Verdicts for ``traces`` (one per observation, in their order) and retractions caused by
-    ``late``. An observation listed twice is judged once."""
+    ``late``. An observation listed twice is judged once. ``ahead`` holds generations already
+    screened without late scores (``lock`` is the one their screening held)."""
     first: dict[ObservationKey, TraceCaptured] = {}
     for trace in traces:
         first.setdefault(key_of(trace), trace)
@@ -176,22 +236,24 @@ async def clean_batch(cleaner: Cleaner, repo: AbstractCleanerRepository, traces:
         await repo.add_late_scores(new_scores)
     verdicts: list[Verdict] = []
     if traces:
-        verdicts = await _judge_traces(cleaner, repo, traces, now)
+        verdicts = await _judge_traces(cleaner, repo, traces, now, ahead or {}, lock or asyncio.Lock())
     if new_scores:
         verdicts += await _retract_flagged(cleaner, repo, new_scores, now)
     return verdicts
 
 
 async def _judge_traces(cleaner: Cleaner, repo: AbstractCleanerRepository, traces: Sequence[TraceCaptured],
-                        now: datetime) -> list[Verdict]:
-    # The batch's new texts are analysed (named entities, in a worker thread) while the
-    # database looks its late scores up; the thread is always waited for, so two never run.
-    priming = asyncio.ensure_future(asyncio.to_thread(cleaner.prime, traces))
-    try:
-        stored = await repo.late_scores_for([key_of(t) for t in traces])
-    finally:
-        await priming
-    screened = [cleaner.screen(t, stored.get(key_of(t), ())) for t in traces]
+                        now: datetime, ahead: Mapping[ObservationKey, Screened], lock: asyncio.Lock,
+                        ) -> list[Verdict]:
+    stored = await repo.late_scores_for([key_of(t) for t in traces])
+    unscreened = [t for t in traces if key_of(t) not in ahead or stored.get(key_of(t))]
+    if unscreened:  # the lock only then: waiting for it would wait for the next batch's screening
+        async with lock, _counting_text_cache(cleaner):
+            # Their new texts are analysed together first (named entities, in a worker thread).
+            await asyncio.to_thread(cleaner.prime, unscreened)
+            screened = [_screened(cleaner, t, ahead.get(key_of(t)), stored.get(key_of(t), ())) for t in traces]
+    else:
+        screened = [ahead[key_of(t)] for t in traces]
     candidates = [c for c in screened if isinstance(c, Candidate)]
     decided: dict[ObservationKey, Rejection | None] = {}
     if candidates:
@@ -209,9 +271,14 @@ async def _judge_traces(cleaner: Cleaner, repo: AbstractCleanerRepository, trace
     return verdicts
 
 
+def _screened(cleaner: Cleaner, trace: TraceCaptured, ahead: Screened | None, late_scores: Sequence[Score]) -> Screened:
+    """The screening of ``trace``: the one done ahead, unless late scores came for it since."""
+    return ahead if ahead is not None and not late_scores else cleaner.screen(trace, late_scores)
+
+
 async def _deduplicate(cleaner: Cleaner, repo: AbstractCleanerRepository,
                        candidates: list[Candidate]) -> dict[ObservationKey, Rejection | None]:
-    cleaner.fingerprint(candidates)
+    cleaner.fingerprint([c for c in candidates if c.signature is None])  # not those screened ahead
     scope = cleaner.scope_id
     exact = await repo.find_exact(scope, sorted({c.content_hash for c in candidates}))
     keys = sorted({k for c in candidates for k in c.band_keys})
