@@ -63,7 +63,13 @@ from distillery_runtime.kafka_clients import kafka_reader
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
-from bench_cleaner import cleaner_config_file, publish, wait_for_cleaner, with_unique_caller_lines  # noqa: E402
+from bench_cleaner import (  # noqa: E402
+    cleaner_config_file,
+    cpu_seconds,
+    publish,
+    wait_for_cleaner,
+    with_unique_caller_lines,
+)
 from bench_support import scratch_stack, start_server, stop_processes  # noqa: E402
 from cleaner_workload import sandbox_traces  # noqa: E402
 from db_helpers import create_database, drop_database, fetch_rows  # noqa: E402
@@ -91,6 +97,26 @@ class Replay:
     """ExampleAccepted events the cleaner published (the rest of the verdicts rejected)."""
     dataset: DatasetBuilt
     peak_rss_mib: dict[str, float]
+    cpu_s: dict[str, float]
+    """CPU-seconds each part spent from the clock's start to DatasetBuilt."""
+
+
+def machine_cpu_s() -> float:
+    """CPU-seconds every process of the machine has spent (Linux /proc/stat: all but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_s() -> float:
+    """CPU-seconds of the PostgreSQL processes running now (the services' pooled backends stay)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "postgres":
+                total += cpu_seconds(int(proc.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended between the two reads
+    return total
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -163,7 +189,7 @@ async def next_dataset_built(reader: AIOKafkaConsumer, database_url: str, procs:
             raise SystemExit(f"the build failed: {failed[0]['reason']}")
 
 
-async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str) -> Replay:
+async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str, broker_pid: int) -> Replay:
     builder_port, cleaner_port = free_port(), free_port()
     logs = {name: (home / f"{name}.log").open("ab") for name in ("cleaner", BUILDER)}
     builder = start_server(
@@ -176,6 +202,8 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
     try:
         async with kafka_reader(bootstrap, DATASETS_BUILT, auto_offset_reset="earliest") as reader:
             started = time.perf_counter()
+            cpu_before = {BUILDER: cpu_seconds(builder.pid), "PostgreSQL": postgres_cpu_s(),
+                          "Tansu": cpu_seconds(broker_pid), "machine": machine_cpu_s()}
             procs["cleaner"] = subprocess.Popen(
                 [sys.executable, "-m", "distillery_cleaner"], stdout=logs["cleaner"], stderr=logs["cleaner"],
                 env=service_env(home, bootstrap, database_url, http_port=cleaner_port,
@@ -188,12 +216,15 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
                                  producer="bench/1")
             dataset = await next_dataset_built(reader, database_url, procs)
             built = time.perf_counter()
+            cpu = {"cleaner": cpu_seconds(procs["cleaner"].pid), BUILDER: cpu_seconds(builder.pid) - cpu_before[BUILDER],
+                   "PostgreSQL": postgres_cpu_s() - cpu_before["PostgreSQL"],
+                   "Tansu": cpu_seconds(broker_pid) - cpu_before["Tansu"], "machine": machine_cpu_s() - cpu_before["machine"]}
         rss = {name: peak_rss_mib(proc.pid) for name, proc in procs.items()}
     finally:
         stop_processes(list(procs.values()))
         for log in logs.values():
             log.close()
-    return Replay(first - started, cleaned - started, stored - started, built - started, accepted, dataset, rss)
+    return Replay(first - started, cleaned - started, stored - started, built - started, accepted, dataset, rss, cpu)
 
 
 def report(args: argparse.Namespace, r: Replay, broker_rss_mib: float) -> None:
@@ -210,6 +241,9 @@ def report(args: argparse.Namespace, r: Replay, broker_rss_mib: float) -> None:
           f"build requested → DatasetBuilt {r.built_s - r.stored_s:.1f} s")
     for name, mib in r.peak_rss_mib.items():
         print(f"peak RSS {name}: {mib:,.0f} MiB")
+    print("CPU per generation, clock start to DatasetBuilt (the cleaner's start-up included): "
+          + ", ".join(f"{name} {seconds / n * 1000:.2f} ms" for name, seconds in r.cpu_s.items())
+          + f"; the machine's {os.cpu_count()} CPUs give {os.cpu_count() * r.built_s / n * 1000:.2f} ms")
     print(f"Tansu broker (memory storage, not a service): {broker_rss_mib:,.0f} MiB at its peak")
 
 
@@ -227,7 +261,7 @@ def main() -> None:
             asyncio.run(prepare(args, broker.bootstrap, database_url))
             print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
                   f"({os.cpu_count()} CPUs)", flush=True)
-            replay = asyncio.run(measure(args, home, broker.bootstrap, database_url))
+            replay = asyncio.run(measure(args, home, broker.bootstrap, database_url, broker.pid))
             report(args, replay, peak_rss_mib(broker.pid))
             print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         finally:

@@ -116,7 +116,7 @@ class ScreenedAhead:
     screened is kept; a batch rewound and fetched again is screened again.
     """
 
-    def __init__(self, cleaner: Cleaner, batches: int = 3) -> None:
+    def __init__(self, cleaner: Cleaner, batches: int = 2) -> None:
         self.cleaner = cleaner
         self.lock = asyncio.Lock()
         self._batches: deque[dict[str, Screened]] = deque(maxlen=batches)
