@@ -121,6 +121,23 @@ async def test_a_failed_transaction_rewinds_its_batch_and_drops_the_one_behind_i
     assert consumer.commits == [{P0: 13}] and uow.commits == 1
 
 
+async def test_the_first_batch_fetched_after_a_rewind_is_fetched_again_not_skipped():
+    stage, uow, consumer = Stage(), FakeUnitOfWork(), Consumer()
+    p = pipeline(stage, uow, [])
+    uow.fail_with = OperationalError("commit", {}, ConnectionRefusedError("connection refused"))
+    await p.on_batch([record(10), record(11)], consumer)  # fails with no batch behind it
+    await asyncio.sleep(0)
+    uow.fail_with = None
+    consumer.seeks.clear()
+    # The consumer fetches the failed batch again from where it was rewound; that batch is
+    # the one told of the failure: it is dropped, and sought back to where it starts.
+    await p.on_batch([record(10), record(11)], consumer)
+    assert consumer.seeks == {P0: 10} and consumer.commits == []
+    await p.on_batch([record(10), record(11)], consumer)
+    await p.close()
+    assert consumer.commits == [{P0: 12}]
+
+
 async def test_a_revoked_partition_is_not_rewound():
     stage, uow, consumer = Stage(), FakeUnitOfWork(), Consumer(partitions=(P1,))
     p = pipeline(stage, uow, [])

@@ -197,6 +197,10 @@ def subscribe(broker: KafkaBroker, processor: BatchProcessor, *, batch_size: int
     return subscriber
 
 
+Offsets = dict[TopicPartition, int]
+"""An offset per partition."""
+
+
 class Pipeline:
     """Two batches at once for a subscription with a ``prepare`` step: while one batch's
     transaction is in flight, the next is decoded and prepared.
@@ -204,47 +208,50 @@ class Pipeline:
     The transactions still run one at a time and in order, and a batch's offsets are
     committed after its own transaction, as exactly the offsets after its records (the
     consumer's position is already past the next batch). When a transaction fails, its
-    batch's partitions are rewound to its first records, the batch prepared behind it is
-    dropped and its other partitions are rewound too: both are fetched again.
+    batch's partitions are rewound to its first records, and the next batch the handler is
+    given is dropped and fetched again too: each of its partitions is rewound to its first
+    record there or to the failed batch's, whichever is earlier. That next batch may have
+    been fetched before the rewind (it is behind the failed one) or after it (it starts
+    where the failed one did); either way nothing is skipped.
     """
 
     def __init__(self, processor: BatchProcessor, on_infrastructure_error: Any) -> None:
         self._processor = processor
         self._on_infrastructure_error = on_infrastructure_error
-        self._in_flight: asyncio.Future[frozenset[TopicPartition] | None] | None = None
+        self._in_flight: asyncio.Future[Offsets | None] | None = None
         self._closing = False
 
     async def on_batch(self, records: Sequence[Any], consumer: Any) -> None:
         batch = await self._processor.prepare(records)
         rewound = await self.drain()
-        if rewound is not None:  # the batch ahead failed: this one is fetched again after it
-            _rewind(consumer, records, keep=rewound)
+        if rewound is not None:  # the batch ahead failed: this one is fetched again too
+            first = _first_offsets(records)
+            _rewind(consumer, {p: min(offset, rewound.get(p, offset)) for p, offset in first.items()})
             return
         self._in_flight = asyncio.ensure_future(self._apply(batch, records, consumer))
         if self._closing:
             await self.drain()
 
-    async def _apply(self, batch: DecodedBatch, records: Sequence[Any], consumer: Any,
-                     ) -> frozenset[TopicPartition] | None:
-        """Apply and commit ``batch``: None, or when that failed, the partitions rewound."""
+    async def _apply(self, batch: DecodedBatch, records: Sequence[Any], consumer: Any) -> Offsets | None:
+        """Apply and commit ``batch``: None, or when that failed, where its partitions were rewound."""
         try:
             await self._processor.apply(batch)
             await consumer.commit(_offsets_after(records))
         except Exception as exc:
-            rewound = _rewind(consumer, records)
+            rewound = _rewind(consumer, _first_offsets(records))
             await self._on_infrastructure_error(exc)
             return rewound
         return None
 
-    async def drain(self) -> frozenset[TopicPartition] | None:
-        """Wait for the batch in flight: None, or when it failed, the partitions rewound."""
+    async def drain(self) -> Offsets | None:
+        """Wait for the batch in flight: None, or when it failed, where its partitions were rewound."""
         in_flight = self._in_flight
         if in_flight is None:
             return None
         try:
             return await asyncio.shield(in_flight)
         finally:
-            if self._in_flight is in_flight:
+            if self._in_flight is in_flight:  # a failure is told once, to the next batch
                 self._in_flight = None
 
     async def close(self) -> None:
@@ -254,29 +261,30 @@ class Pipeline:
         await self.drain()
 
 
-def _offsets_after(records: Sequence[Any]) -> dict[TopicPartition, int]:
-    offsets: dict[TopicPartition, int] = {}
+def _offsets_after(records: Sequence[Any]) -> Offsets:
+    offsets: Offsets = {}
     for record in records:
         partition = TopicPartition(record.topic, record.partition)
         offsets[partition] = max(offsets.get(partition, 0), record.offset + 1)
     return offsets
 
 
-def _rewind(consumer: Any, records: Sequence[Any], keep: frozenset[TopicPartition] = frozenset(),
-            ) -> frozenset[TopicPartition]:
-    """Seek each partition of ``records`` (but those in ``keep``, already rewound further back)
-    to its first record here, so it is fetched again; the partitions rewound."""
-    first: dict[TopicPartition, int] = {}
+def _first_offsets(records: Sequence[Any]) -> Offsets:
+    first: Offsets = {}
     for record in records:
         partition = TopicPartition(record.topic, record.partition)
         first[partition] = min(first.get(partition, record.offset), record.offset)
+    return first
+
+
+def _rewind(consumer: Any, offsets: Offsets) -> Offsets:
+    """Seek each partition to its offset, so it is fetched again from there; the ones sought
+    (a partition revoked meanwhile is its new owner's, from its committed offset)."""
     assigned = consumer.assignment()
-    rewound = []
-    for partition, offset in first.items():
-        if partition not in keep and partition in assigned:  # a revoked one is its new owner's
-            consumer.seek(partition, offset)
-            rewound.append(partition)
-    return frozenset(rewound)
+    sought = {partition: offset for partition, offset in offsets.items() if partition in assigned}
+    for partition, offset in sought.items():
+        consumer.seek(partition, offset)
+    return sought
 
 
 async def publish_events(bootstrap: str, topic: str, events: Sequence[Event], *, producer: str,
