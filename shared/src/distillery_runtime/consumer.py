@@ -1,8 +1,9 @@
 """Batch consumption with at-least-once delivery, idempotent handlers and dead-lettering.
 
 For each batch: decode every record (a record that cannot be decoded is dead-lettered
-at once), then in ONE transaction claim the event ids in the inbox, run the handler on
-the new ones and write its outbox rows; commit; only then commit the Kafka offsets.
+with the reason, before the rest is applied), then in ONE transaction claim the event ids
+in the inbox, run the handler on the new ones and write its outbox rows; commit; only then
+commit the Kafka offsets.
 
 A subscription may also name a ``prepare`` step: the batch's work that needs no database
 (the cleaner's screening). The consumer then runs a pipeline of two batches: the next

@@ -123,6 +123,8 @@ class ScreenedAhead:
 
     async def screen(self, traces: Sequence[Caused[TraceCaptured]]) -> None:
         """Screen and fingerprint ``traces`` (as if no late score had come for them)."""
+        if not traces:
+            return
         async with self.lock, _counting_text_cache(self.cleaner):
             await asyncio.to_thread(self.cleaner.prime, [t for t, _ in traces])
             screened: dict[str, Screened] = {}
