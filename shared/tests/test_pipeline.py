@@ -166,3 +166,17 @@ async def test_a_failing_prepare_leaves_the_work_to_the_handler():
     await p.on_batch([record(0)], consumer)
     await p.close()
     assert stage.log == ["apply obs-0-0"] and consumer.commits == [{P0: 1}]
+
+
+async def test_a_batch_that_cannot_be_decoded_at_all_is_fetched_again_not_skipped(monkeypatch):
+    stage, uow, consumer = Stage(), FakeUnitOfWork(), Consumer()
+    errors: list[BaseException] = []
+    p = pipeline(stage, uow, errors)
+
+    async def disk_full(records):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(p._processor, "prepare", disk_full)
+    await p.on_batch([record(4), record(5)], consumer)
+    assert consumer.seeks == {P0: 4} and len(errors) == 1
+    assert consumer.commits == [] and stage.log == []

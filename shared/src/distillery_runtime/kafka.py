@@ -222,7 +222,12 @@ class Pipeline:
         self._closing = False
 
     async def on_batch(self, records: Sequence[Any], consumer: Any) -> None:
-        batch = await self._processor.prepare(records)
+        try:
+            batch = await self._processor.prepare(records)
+        except Exception as exc:  # not applied, so fetched again (prepare's own step cannot get here)
+            _rewind(consumer, _first_offsets(records))
+            await self._on_infrastructure_error(exc)
+            return
         rewound = await self.drain()
         if rewound is not None:  # the batch ahead failed: this one is fetched again too
             first = _first_offsets(records)
