@@ -107,6 +107,12 @@ def machine_cpu_s() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_now(pids: dict[str, int]) -> dict[str, float]:
+    """CPU-seconds so far of each named process, of PostgreSQL's and of the whole machine."""
+    return {**{name: cpu_seconds(pid) for name, pid in pids.items()}, "PostgreSQL": postgres_cpu_s(),
+            "machine": machine_cpu_s()}
+
+
 def postgres_cpu_s() -> float:
     """CPU-seconds of the PostgreSQL processes running now (the services' pooled backends stay)."""
     total = 0.0
@@ -202,8 +208,7 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
     try:
         async with kafka_reader(bootstrap, DATASETS_BUILT, auto_offset_reset="earliest") as reader:
             started = time.perf_counter()
-            cpu_before = {BUILDER: cpu_seconds(builder.pid), "PostgreSQL": postgres_cpu_s(),
-                          "Tansu": cpu_seconds(broker_pid), "machine": machine_cpu_s()}
+            cpu_before = cpu_now({BUILDER: builder.pid, "Tansu": broker_pid})
             procs["cleaner"] = subprocess.Popen(
                 [sys.executable, "-m", "distillery_cleaner"], stdout=logs["cleaner"], stderr=logs["cleaner"],
                 env=service_env(home, bootstrap, database_url, http_port=cleaner_port,
@@ -216,9 +221,9 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
                                  producer="bench/1")
             dataset = await next_dataset_built(reader, database_url, procs)
             built = time.perf_counter()
-            cpu = {"cleaner": cpu_seconds(procs["cleaner"].pid), BUILDER: cpu_seconds(builder.pid) - cpu_before[BUILDER],
-                   "PostgreSQL": postgres_cpu_s() - cpu_before["PostgreSQL"],
-                   "Tansu": cpu_seconds(broker_pid) - cpu_before["Tansu"], "machine": machine_cpu_s() - cpu_before["machine"]}
+            cpu = {name: seconds - cpu_before.get(name, 0.0)  # the cleaner started with the clock
+                   for name, seconds in cpu_now({"cleaner": procs["cleaner"].pid, BUILDER: builder.pid,
+                                                 "Tansu": broker_pid}).items()}
         rss = {name: peak_rss_mib(proc.pid) for name, proc in procs.items()}
     finally:
         stop_processes(list(procs.values()))
