@@ -265,14 +265,14 @@ def test_the_model_finds_the_same_entities_through_openblas_as_through_thincs_bl
     from thinc.api import use_ops
 
     from distillery_cleaner.domain.config import DEFAULT_NER_MODEL
-    from distillery_cleaner.domain.pii import _pipeline
+    from distillery_cleaner.domain.pii import NOT_NEEDED, _pipeline
     from distillery_cleaner.pii_evaluation import load_utterances
 
     texts = [rewrite_for_detection(u.text).text for u in load_utterances("all")]
     fast = _pipeline(DEFAULT_NER_MODEL)
     assert not fast.get_pipe("ner").model.ops.use_blis
     with use_ops("numpy", use_blis=True):
-        reference = spacy.load(DEFAULT_NER_MODEL, exclude=["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"])
+        reference = spacy.load(DEFAULT_NER_MODEL, exclude=NOT_NEEDED)
 
     def entities(nlp):
         return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(texts, batch_size=64)]

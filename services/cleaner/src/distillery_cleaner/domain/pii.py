@@ -39,6 +39,8 @@ _NOT_ALNUM = re.compile(r"[\W_]")
 _NOT_DIGIT = re.compile(r"\D")
 _NAME_TOKEN = re.compile(r"[^\W\d_]+")
 _TITLES = frozenset({"dr", "doctor", "nurse", "mr", "mrs", "ms", "miss", "prof", "professor"})
+NOT_NEEDED = ("parser", "lemmatizer", "tagger", "attribute_ruler", "senter")
+"""The components of a spaCy pipeline that are not loaded: only named entities are read."""
 
 
 class PiiModelMissing(RuntimeError):
@@ -92,11 +94,13 @@ class _RecognisersDecideContext(ContextAwareEnhancer):
 def _pipeline(model: str | None) -> object:
     """The spaCy pipeline (NER only) of ``model``, or a blank English tokenizer; once per process.
 
-    Its layers multiply matrices through numpy's OpenBLAS rather than thinc's default BLIS: on
-    the machines measured (AMD EPYC, Haswell kernels) OpenBLAS does the same float32 products
-    about three times as fast, which makes a batch of new texts a third cheaper with the same
-    entities found (``tests/test_pii.py`` compares the two). OpenBLAS is kept to one thread: the
-    cleaner's event loop and the database need the other cores, and its idle threads spin.
+    Its layers multiply matrices through numpy's OpenBLAS rather than thinc's default BLIS,
+    which falls back to its generic kernels on a CPU it does not know (AMD family 26 here) and
+    then runs the same float32 products at a third of OpenBLAS's speed. That makes a batch of
+    new texts a third cheaper, with the same entities found
+    (``tests/test_pii_detection.py`` compares the two). OpenBLAS is kept to one thread, for the
+    whole process: the cleaner's event loop and the database need the other cores, and
+    OpenBLAS's idle threads spin.
     """
     import spacy
     from thinc.api import use_ops
@@ -107,7 +111,7 @@ def _pipeline(model: str | None) -> object:
     threadpool_limits(limits=1, user_api="blas")
     try:
         with use_ops("numpy", use_blis=False):
-            return spacy.load(model, exclude=["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"])
+            return spacy.load(model, exclude=NOT_NEEDED)
     except OSError:
         raise PiiModelMissing(
             f"the spaCy pipeline {model!r} is not installed; install it (the cleaner's default, "
