@@ -37,8 +37,9 @@ test: setup
 	status=0; $(VENV)/bin/pytest -n 2 --dist loadgroup -m "not serial" || status=$$?; \
 	$(VENV)/bin/pytest -m serial || status=$$?; exit $$status
 
+# The fast tests, on the same two workers (none of them is `serial`): about a minute here.
 test-unit: setup
-	$(VENV)/bin/pytest -m "not integration and not e2e"
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not integration and not e2e"
 
 test-integration: setup
 	$(VENV)/bin/pytest -m "integration or e2e"
