@@ -1,3 +1,3 @@
-from distillery_cli.main import run
+from distillery_cli.entry import run
 
 run()

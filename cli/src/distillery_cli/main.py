@@ -7,7 +7,8 @@ from rich.table import Table
 
 from distillery_cli.common import broker_bootstrap, console, die, friendly, print_table, run_async, settings
 from distillery_cli.provision import create_topics, migrate_all
-from distillery_cli.discovery import installed_services, load_service
+from distillery_cli.discovery import installed_services
+from distillery_cli.entry import run_service_named
 from distillery_cli.config_cmd import config_app
 from distillery_cli.extras import DEMO_NEEDS, NotInstalled, load, unavailable
 from distillery_cli.replay import replay_cmd
@@ -76,13 +77,7 @@ app.add_typer(topics_app, name="topics")
 def run_cmd(service: str = typer.Argument(..., help="trace-ingester, cleaner, dataset-builder, "
                                           "finetune-controller, evaluator or rollout-controller")) -> None:
     """Run one service in the foreground until Ctrl-C or SIGTERM."""
-    from distillery_runtime.entrypoint import run_service
-
-    try:
-        build = load_service(service)
-    except Exception as exc:
-        die(str(exc))
-    run_service(build)
+    run_service_named(service)  # what `distillery run <service>` runs without loading this module
 
 
 @app.command("services")
