@@ -9,6 +9,7 @@ trace-ingester's mapping (tests/support/cleaner_workload.py).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 
 import pytest
@@ -35,9 +36,13 @@ the simulated callers draw from a finite phrasebook, so openings repeat word for
 
 
 @pytest.fixture(scope="module")
-def judged():
+def items():
+    return list(sandbox_traces(calls=CALLS, seed=11))
+
+
+@pytest.fixture(scope="module")
+def judged(items):
     cleaner = OfflineCleaner(CleanerConfig(pii={"allow": [CLINIC_PHONE]}))
-    items = list(sandbox_traces(calls=CALLS, seed=11))
     outcome = {}
 
     async def run():
@@ -86,6 +91,25 @@ def test_spoken_personal_data_is_redacted_and_never_reaches_an_accepted_example(
         [item] = call.pii
         assert event.redactions.get(item.kind.upper(), 0) >= 1, (item.kind, event.redactions)
         assert item.value not in event.model_dump_json()
+
+
+def test_patient_names_given_to_and_returned_by_the_booking_tools_never_reach_an_accepted_example(items, judged):
+    """The teacher books with the caller's name (``book_appointment``'s ``patient_name``) and the
+    tool returns it: a name alone in JSON, which the named-entity model misses about half the time."""
+    names = {}
+    for trace, _, _ in items:
+        for message in trace.input_messages:
+            for call in message.tool_calls or ():
+                name = json.loads(call.function.arguments).get("patient_name")
+                if name:
+                    names.setdefault(trace.observation_id, set()).add(name)
+    accepted = [event for generation, _, event in judged
+                if isinstance(event, ExampleAccepted) and generation.observation_id in names]
+    assert len(accepted) > 50
+    for event in accepted:
+        shown = event.model_dump_json()
+        assert not [name for name in names[event.lineage.observation_id] if name in shown]
+        assert '"patient_name": "<PERSON>"' in shown.replace('\\"', '"')
 
 
 def test_clean_generations_pass_unless_they_duplicate_another_call(judged):

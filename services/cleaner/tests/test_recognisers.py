@@ -42,6 +42,7 @@ def redact(monkeypatch):
     ("born 14 March 1987", "born <DATE_OF_BIRTH>"),
     ("I live at 221B Baker Street", "I live at <ADDRESS>"),
     ("my name is Jane Doe", "my name is <PERSON>"),
+    ("I'll take 09:30. It's for Chloe Keane.", "I'll take 09:30. It's for <PERSON>."),
 ])
 def test_each_kind_is_redacted_by_its_own_recogniser_and_only_when_configured(redact, said, redacted):
     kind = redacted[redacted.index("<") + 1:redacted.index(">")]
@@ -57,6 +58,7 @@ def test_each_kind_is_redacted_by_its_own_recogniser_and_only_when_configured(re
     "my order number is 123456789",  # nine bare digits, and no word of social security
     "my ssn is 666-12-3456",  # an area the SSA never allocates
     "it's Friday, is the clinic open?",  # a weekday after "it's" is not a name
+    "That is for Monday, isn't it?",  # nor after "that is for"
 ])
 def test_values_outside_each_rule_are_kept(redact, kept):
     assert redact(kept) == (kept, ())
@@ -85,6 +87,34 @@ def test_a_date_is_a_date_of_birth_only_after_a_word_of_birth_close_before_it(re
     assert near.index("14 March") - near.index("born") == 48 == far.index("14 March") - far.index("born") - 1
     assert redact(near)[0] == "I was born, as my mother tells everybody who asks, on <DATE_OF_BIRTH>"
     assert redact(far) == (far, ())
+
+
+@pytest.mark.parametrize(("structured", "redacted"), [
+    ('{"service": "blood_test", "patient_name": "Tomas O\'Brien"}',
+     '{"service": "blood_test", "patient_name": "<PERSON>"}'),
+    ('{"patient": {"firstName": "Oisin", "last-name": "Ryan", "name": "Aoife"}}',
+     '{"patient": {"firstName": "<PERSON>", "last-name": "<PERSON>", "name": "<PERSON>"}}'),
+    ('{"caller" : "Anna Quinn"}', '{"caller" : "<PERSON>"}'),
+    ('{"dateOfBirth": "1984-03-02", "DOB":"2 March 1984"}',
+     '{"dateOfBirth": "<DATE_OF_BIRTH>", "DOB":"<DATE_OF_BIRTH>"}'),
+    ('{"mobile_number": "0871234567x", "home_address": "Apt 4, The Maltings", "eircode": "D02 X285"}',
+     '{"mobile_number": "<PHONE>", "home_address": "<ADDRESS>", "eircode": "<ADDRESS>"}'),
+    ('{"contact_email": "jane at clinic"}', '{"contact_email": "<EMAIL>"}'),
+    ('{"name": "Sean \\"Junior\\" Walsh", "time": "09:30"}', '{"name": "<PERSON>", "time": "09:30"}'),
+])
+def test_the_value_of_a_key_that_names_personal_data_is_redacted_whatever_the_value(redact, structured, redacted):
+    assert redact(structured)[0] == redacted
+
+
+@pytest.mark.parametrize("kept", [
+    '{"service_name": "Blood Test", "doctor_name": "Dr. Tomasz Nowak", "username": "Front Desk"}',
+    '{"status": "confirmed", "reference": "LH-9631", "weekday": "monday", "slots": ["09:30"]}',
+    '{"patient_name": ""}',  # nothing to redact
+    'patient_name: Anna Quinn',  # not JSON: the sentence recognisers decide (and NER, when on)
+    '{"phone_numbers": ["Anna Quinn"]}',  # a list: only a key's own string value is read
+])
+def test_keys_that_name_no_personal_data_and_values_that_are_not_a_keys_string_are_kept(redact, kept):
+    assert redact(kept, ("PERSON", "DATE_OF_BIRTH", "PHONE", "ADDRESS", "EMAIL")) == (kept, ())
 
 
 @pytest.fixture(scope="module")

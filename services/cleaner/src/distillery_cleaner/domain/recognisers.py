@@ -258,7 +258,7 @@ _PARTICLE = r"(?:Ní|Nic|Mac|bin|binti|al|el|van|von|de|del|da|di|le|la|ter)"
 _NAME = rf"{_NAME_WORD}(?: (?:{_PARTICLE} )?{_NAME_WORD}){{0,2}}"
 _INTRODUCED = (r"(?i:my name is|my name's|name's|name is|this is|it's|it is|i'm|i am|name:|patient name|patient:|"
                r"surname(?: is)?|last name(?: is)?|first name(?: is)?|family name(?: is)?|calling for|"
-               r"booking for|appointment for|account is under|under the name(?: of)?|cardholder is|"
+               r"booking for|appointment for|(?:it|that|this)(?:'s| is) for|account is under|under the name(?: of)?|cardholder is|"
                r"(?:my|her|his) (?:son|daughter|mother|mum|mom|father|dad|wife|husband|partner|child),?)")
 _NAME_PATTERNS = [
     Pattern("introduced name", rf"(?<=(?:^|[\s,.;:!?]){_INTRODUCED} )(?-i:{_NAME})\b", 0.7),
@@ -296,6 +296,38 @@ class NerNameRecognizer(Screened, SpacyRecognizer):
         return not _NOT_A_NAME.search(text[result.start:result.end])
 
 
+_PERSON_WORDS = (r"patient|caller|customer|client|contact|guardian|parent|child|spouse|partner|member|holder|"
+                 r"card_?holder|account_?holder|policy_?holder|next_?of_?kin|emergency_?contact|person|owner|"
+                 r"recipient|beneficiary")
+_NAME_PARTS = r"full|first|last|given|family|middle|maiden|sur|fore|christian|nick"
+_VALUE_KEYS = {
+    "PERSON": rf"(?:(?:{_PERSON_WORDS})[_-]?)?(?:(?:{_NAME_PARTS})[_-]?)?name|{_PERSON_WORDS}",
+    "DATE_OF_BIRTH": r"dob|d_?o_?b|date[_-]?of[_-]?birth|birth[_-]?date|birth[_-]?day|born(?:[_-]?on)?",
+    "PHONE_NUMBER": r"(?:\w+[_-]?)?(?:phone|mobile|telephone|tel|cell)(?:[_-]?(?:number|no|num))?",
+    "EMAIL_ADDRESS": r"(?:\w+[_-]?)?e[_-]?mail(?:[_-]?address)?",
+    "ADDRESS": r"(?:(?:home|street|postal|mailing|billing|residential|patient)[_-]?)?address(?:[_-]?line[_-]?\d)?|"
+               r"street|post[_-]?code|postal[_-]?code|zip(?:[_-]?code)?|eircode",
+}
+"""Keys of structured data (tool-call arguments, tool results) whose value is all personal data,
+case-blind, words joined by ``_``, ``-`` or camelCase: ``patient_name``, ``firstName``, ``dob``."""
+
+
+class KeyedValueRecognizer(Screened, PatternRecognizer):
+    """The value of a JSON key that names personal data (``"patient_name": "Oisin Ryan"``), however
+    little context the value has for the other recognisers: a name alone in a booking tool's
+    arguments is no sentence, and spaCy's model finds half of them. String values only: the
+    placeholder then stays inside the quotes, and the arguments stay JSON."""
+
+    def __init__(self, entity: str) -> None:
+        key = rf'"(?i:{_VALUE_KEYS[entity]})"\s*:\s*'
+        super().__init__(supported_entity=entity, name=f"KeyedValueRecognizer({entity})", patterns=[
+            Pattern(f"{entity} key", rf'(?<={key}")(?:[^"\\\n]|\\.)+(?=")', 0.9),
+        ], global_regex_flags=_CASE_SENSITIVE)
+
+    def may_hold(self, text: str) -> bool:
+        return '":' in text or '" :' in text
+
+
 def build_recognisers(kinds: tuple[str, ...], ner: bool) -> list[EntityRecognizer]:
     """The recognisers of the configured kinds; spaCy's PERSON only when NER is on."""
     wanted = set(kinds)
@@ -317,6 +349,7 @@ def build_recognisers(kinds: tuple[str, ...], ner: bool) -> list[EntityRecognize
         ("ADDRESS", DigitPatternRecognizer(supported_entity="ADDRESS", name="AddressRecognizer",
                                            patterns=_ADDRESS_PATTERNS)),
         ("PERSON", IntroducedNameRecognizer()),
+        *((PRESIDIO_KIND[entity], KeyedValueRecognizer(entity)) for entity in _VALUE_KEYS),
     ]
     if ner:
         chosen.append(("PERSON", NerNameRecognizer()))
