@@ -93,15 +93,52 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_when_serving(proc: subprocess.Popen, port: int) -> float:
-    """The CPU-seconds ``proc`` spent starting (imports, models), read once its HTTP server answers."""
+def children_cpu_seconds(pid: int) -> float:
+    """CPU time of the live child processes of ``pid`` (a cleaner's personal-data workers)."""
+    total = 0.0
+    # Each thread lists the children it started; a worker pool starts them from a worker thread.
+    children = {c for task in Path(f"/proc/{pid}/task").iterdir() for c in _read(task / "children").split()}
+    for child in children:
+        try:
+            total += cpu_seconds(int(child))
+        except FileNotFoundError:  # gone meanwhile
+            pass
+    return total
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:  # a thread that ended meanwhile
+        return ""
+
+
+def cpu_when_serving(proc: subprocess.Popen, port: int, pii_processes: int) -> float:
+    """The CPU-seconds ``proc`` spent starting (imports, models), read once its HTTP server answers,
+    and its personal-data workers theirs, once its /metrics says they are ready."""
     while proc.poll() is None:
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return cpu_seconds(proc.pid)
+            started = cpu_seconds(proc.pid)
+            while pii_processes and metric(port, "distillery_cleaner_pii_processes") < pii_processes:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+            return started + children_cpu_seconds(proc.pid)
         except httpx.TransportError:
             time.sleep(0.1)
     raise SystemExit("a cleaner process exited early; see its log (--log)")
+
+
+def metric(port: int, name: str) -> float:
+    """The value of the unlabelled metric ``name`` on the cleaner's /metrics."""
+    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10,
+                         headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    response.raise_for_status()
+    for line in response.text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def cache_counts(port: int) -> tuple[float, float]:
@@ -210,6 +247,9 @@ def main() -> None:
                         help="Keep the sandbox's caller lines, some shared between calls (default: unique per call).")
     parser.add_argument("--without-ner-only", action="store_true",
                         help="Skip the default (named-entity) run: a quick look at the rest of the cleaner's cost.")
+    parser.add_argument("--pii-processes", type=int, default=0,
+                        help="DISTILLERY_CLEANER_PII_PROCESSES of the default (named-entity) run: worker processes "
+                        "finding personal data beside each cleaner (their CPU is counted with it).")
     parser.add_argument("--cpu-two-instances", action="store_true",
                         help="Also run two NER-off instances and compare their CPU-seconds per generation.")
     args = parser.parse_args()
@@ -236,9 +276,11 @@ def run(args: argparse.Namespace, home: Path, bootstrap: str, new_database: Call
     raw = asyncio.run(consume_and_decode(bootstrap, expected))
     print(f"raw consume-and-decode: {expected / raw:,.0f} generations/s ({raw:.1f}s)", flush=True)
     if not args.without_ner_only:
-        default = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True, instances=args.instances)
+        default = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True, instances=args.instances,
+                              pii_processes=args.pii_processes)
+        workers = f" with {args.pii_processes} personal-data worker process(es) each" if args.pii_processes else ""
         print(f"cleaner:                {default.rate:,.0f} generations/s ({default.seconds:.1f}s, "
-              f"{args.instances} process(es), batch size {args.batch_size}); {default.counts}; "
+              f"{args.instances} process(es){workers}, batch size {args.batch_size}); {default.counts}; "
               f"NER cache hit rate {default.hit_rate:.1%}; {default.cpu_ms:.2f} ms CPU per generation", flush=True)
     off = run_cleaner(args, home, bootstrap, new_database(), expected, ner=False, instances=1)
     print(f"cleaner without named-entity detection: {off.rate:,.0f} generations/s ({off.seconds:.1f}s, 1 process); "
@@ -261,7 +303,7 @@ class CleanerRun:
 
 
 def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str, expected: int, *,
-                ner: bool, instances: int) -> CleanerRun:
+                ner: bool, instances: int, pii_processes: int = 0) -> CleanerRun:
     ports = [free_port() for _ in range(instances)]
     env = {**os.environ, "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap, "DISTILLERY_DATABASE_URL": database_url,
            "DISTILLERY_CONSUMER_BATCH_SIZE": str(args.batch_size),
@@ -269,16 +311,17 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
            "DISTILLERY_CLEANER_CONFIG_FILE": str(cleaner_config_file(home, ner)), "DISTILLERY_API_TOKENS": METRICS_TOKEN,
            # Each run reads traces.raw from the start: the same configuration would otherwise resume
            # its group where the previous run left it, at the end.
-           "DISTILLERY_CLEANER_CONSUMER_GROUP": f"bench-cleaner-{uuid.uuid4().hex[:8]}"}
+           "DISTILLERY_CLEANER_CONSUMER_GROUP": f"bench-cleaner-{uuid.uuid4().hex[:8]}",
+           "DISTILLERY_CLEANER_PII_PROCESSES": str(pii_processes)}
     log = (args.log or home / "cleaner.log").open("ab")
     profile = ["-m", "cProfile", "-o", str(args.profile)] if args.profile and not ner else []  # NER on: spaCy
     procs = [subprocess.Popen([sys.executable, *(profile if i == 0 else []), "-m", "distillery_cleaner"],
                               env={**env, "DISTILLERY_HTTP_PORT": str(port)}, stdout=log, stderr=log)
              for i, port in enumerate(ports)]
     try:
-        started_cpu = [cpu_when_serving(proc, port) for proc, port in zip(procs, ports, strict=True)]
+        started_cpu = [cpu_when_serving(proc, port, pii_processes) for proc, port in zip(procs, ports, strict=True)]
         first, done = asyncio.run(wait_for_cleaner(database_url, expected, procs))
-        cpu = sum(cpu_seconds(proc.pid) for proc in procs) - sum(started_cpu)
+        cpu = sum(cpu_seconds(proc.pid) + children_cpu_seconds(proc.pid) for proc in procs) - sum(started_cpu)
         hits, misses = map(sum, zip(*(cache_counts(port) for port in ports), strict=True))
     finally:
         stop_processes(procs)

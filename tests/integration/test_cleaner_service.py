@@ -16,6 +16,7 @@ from kafka_helpers import ReadMessage, read_topic, wait_until
 
 from distillery_cleaner.app import build
 from distillery_cleaner.domain.config import CleanerConfig
+from distillery_cleaner.services import OfflineCleaner
 from distillery_cli.replay import Target, apply, plan
 from distillery_cli.topics import group_lag, partitions
 from distillery_contracts.common import Score
@@ -164,6 +165,30 @@ async def test_a_new_configuration_produces_a_complete_second_version(topics, da
     ids = [{json.loads(m.value).get("example_id") for m in published if json.loads(m.value)["config_hash"] == h}
            for h in by_version]
     assert not (ids[0] - {None}) & (ids[1] - {None})  # the second version has ids of its own
+
+
+async def test_with_personal_data_worker_processes_the_verdicts_are_those_of_the_cleaner_alone(
+        topics, database_url, tmp_path, monkeypatch):
+    await publish_events(topics, TRACES_RAW, TRACES, producer="ingester/test")
+    alone = {e.lineage.observation_id: e for e in await OfflineCleaner(CleanerConfig.model_validate(CONFIG)).clean(TRACES)}
+    monkeypatch.setenv("DISTILLERY_CLEANER_PII_PROCESSES", "2")
+    async with RunningCleaner(topics, database_url, CONFIG, tmp_path, monkeypatch) as cleaner:
+        published = await verdicts(topics, len(TRACES))
+        async with httpx.AsyncClient() as http:
+            metrics = (await http.get(f"http://127.0.0.1:{cleaner.port}/metrics",
+                                      headers={"Authorization": "Bearer cleaner-test-token"})).text
+    assert "distillery_cleaner_pii_processes 2.0" in metrics
+    bodies = [json.loads(m.value) for m in published]
+    assert sorted(b["lineage"]["observation_id"] for b in bodies) == sorted(alone)
+    redacted = 0
+    for body in bodies:
+        expected = alone[body["lineage"]["observation_id"]]
+        assert body.get("reason") == (expected.reason.value if hasattr(expected, "reason") else None)
+        if "messages" in body:
+            assert body["messages"] == [m.model_dump(mode="json") for m in expected.messages]
+            assert body["redactions"] == expected.redactions
+            redacted += bool(body["redactions"])
+    assert redacted  # the calls hold personal data, found in the workers
 
 
 async def _caught_up(bootstrap: str, group: str, total: int) -> bool:

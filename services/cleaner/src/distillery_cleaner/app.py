@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from distillery_cleaner.adapters.repository import AbstractCleanerRepository, In
 from distillery_cleaner.config import CleanerSettings, load_cleaner_settings
 from distillery_cleaner.domain.screen import Cleaner
 from distillery_cleaner.adapters.erasure_store import SqlErasureStore
+from distillery_cleaner.adapters.pii_processes import PiiProcesses
 from distillery_cleaner.handlers import erasure_handler, screen_ahead, trace_handler
 from distillery_cleaner.services import (RepositoryFactory, ScreenedAhead, forget_old_indexed_examples,
                                         forget_old_late_scores, register_configuration)
@@ -26,7 +28,7 @@ from distillery_runtime.consumer import Subscription
 from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
 from distillery_runtime.logs import get_logger
 from distillery_runtime.retention import pruning_worker
-from distillery_runtime.service import ServiceContext, ServiceSpec
+from distillery_runtime.service import Job, ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.uow import UnitOfWork
 from distillery_runtime.worker import Worker
@@ -56,6 +58,7 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
     scope = f"{cleaner.version}-{cleaner.config_hash}"
     group = cleaner_settings.consumer_group or f"distillery.{NAME}.{scope}"
     ahead = ScreenedAhead(cleaner)
+    workers = [_pii_processes(cleaner, cleaner_settings.pii_processes)] if cleaner_settings.pii_processes else []
     return ServiceSpec.of(
         distillery_cleaner,
         subscriptions=[Subscription[TraceCaptured | TraceScored](
@@ -64,9 +67,28 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
             group=group, batch_size=cleaner_settings.batch_size, prepare=screen_ahead(ahead)),
             erasure_subscription(NAME, erasure_handler(erasure_store))],
         background=[_registration(cleaner, sql_repository, group), collect_garbage_less_often,
-                    _late_score_retention(cleaner_settings, settings), _index_retention(cleaner_settings, settings)],
+                    _late_score_retention(cleaner_settings, settings), _index_retention(cleaner_settings, settings),
+                    *workers],
         routes=lambda ctx: _routes(cleaner, group),
     )
+
+
+def _pii_processes(cleaner: Cleaner, processes: int) -> Job:
+    """Personal data found in ``processes`` worker processes: started with the service (each loads
+    its pipeline), stopped with it."""
+    redactor = cleaner.messages.text.redactor
+    pool = PiiProcesses(cleaner.config.pii, processes, fallback=redactor)
+    redactor.find_new = pool.find_many
+
+    async def pii_processes(ctx: ServiceContext) -> None:
+        pids = await asyncio.to_thread(pool.start)
+        log.info("personal-data worker processes started", processes=processes, pids=pids)
+        try:
+            await ctx.stopping.wait()
+        finally:
+            await asyncio.to_thread(pool.close)
+
+    return pii_processes
 
 
 def _registration(cleaner: Cleaner, repository: RepositoryFactory, group: str) -> Worker:

@@ -45,6 +45,13 @@ class CleanerSettings(BaseSettings):
         description="Overrides the rules' pii.ner: false finds names only where the caller introduces "
         "them, without spaCy's named-entity model (its costliest part); part of the configuration hash.",
     )
+    pii_processes: int = Field(
+        default=0, ge=0, le=64,
+        description="Worker processes that find personal data beside the service, each with its own copy "
+        "of the named-entity model (~250 MiB each): a cleaner process otherwise uses one core, as the "
+        "model holds Python's interpreter lock. 0: in the service's own process. With NER on, the "
+        "machine's cores give the most (the service itself mostly waits for them).",
+    )
     late_score_retention_days: float = Field(
         default=TRACES_RAW_RETENTION_DAYS, gt=0,
         description="Days a late score is kept after it last changed. It rejects its generation when the "

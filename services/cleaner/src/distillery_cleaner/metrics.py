@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from distillery_contracts.examples import ExampleAccepted
 
@@ -24,6 +24,13 @@ REDACTIONS = Counter("distillery_cleaner_redactions_total", "Personal identifier
 TEXT_CACHE = Counter("distillery_cleaner_text_cache_total",
                      "Distinct texts answered from the cleaning cache (hit) or normalised and analysed for "
                      "personal data, named entities included (miss)", ["config_hash", "result"])
+
+PII_PROCESSES = Gauge("distillery_cleaner_pii_processes",
+                      "Worker processes finding personal data (DISTILLERY_CLEANER_PII_PROCESSES) with their "
+                      "pipeline loaded; 0 while they start or after one died, until new ones are ready")
+PII_PROCESS_DEATHS = Counter("distillery_cleaner_pii_process_deaths_total",
+                             "Times a personal-data worker process died; the batch it had was analysed in the "
+                             "service's own process and new workers were started")
 
 
 def count_text_cache(config_hash: str, hits: int, misses: int) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -32,6 +32,7 @@ from distillery_cleaner.domain.spoken import Rewritten, rewrite_for_detection
 
 Counts = tuple[tuple[str, int], ...]
 """Redactions per kind, sorted by kind (hashable, so results can be cached)."""
+FindMany = Callable[[list[str]], list[list["Found"]]]
 
 _LANGUAGE = "en"
 _PIPE_BATCH = 64
@@ -152,6 +153,9 @@ class PiiRedactor:
         # Without NER nothing reads the tokens (the recognisers are patterns and context is
         # theirs), so the text is not tokenised at all: one empty analysis serves every text.
         self._no_nlp = None if config.ner else self._analyzer.nlp_engine.process_text("", _LANGUAGE)
+        self.find_new: FindMany = self.find_many
+        """What :meth:`prime` finds a batch's new texts with: :meth:`find_many`, or the same
+        in worker processes (``adapters.pii_processes``)."""
 
     def redact(self, text: str) -> tuple[str, Counts]:
         """``text`` with personal data replaced, and how many values of each kind were replaced."""
@@ -165,7 +169,7 @@ class PiiRedactor:
         new = list(dict.fromkeys(t for t in texts if t and t not in self._cache))
         if len(new) < 2:
             return
-        for text, found in zip(new, self.find_many(new), strict=True):
+        for text, found in zip(new, self.find_new(new), strict=True):
             self._cache.put(text, self._redacted(text, found))
 
     def find_many(self, texts: list[str]) -> list[list[Found]]:
