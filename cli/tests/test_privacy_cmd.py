@@ -7,6 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from distillery_cleaner import pii_evaluation
 from distillery_cli.main import app
 
 EXPORT = Path(__file__).parent / "golden" / "clean-export"
@@ -66,8 +67,11 @@ def test_privacy_eval_prints_the_figures_and_passes_on_the_shipped_set() -> None
         assert kind in result.output
 
 
-def test_privacy_eval_exits_non_zero_naming_the_target_missed() -> None:
-    # Without the named-entity model, names the caller does not introduce are missed.
+def test_privacy_eval_exits_non_zero_naming_the_target_missed(monkeypatch) -> None:
+    # Without the named-entity model, 5 of the 62 labelled names are missed (recall 0.919): under a
+    # target of 0.95 that is a miss. (The patterns alone clear the shipped 0.90 since "it's for
+    # <name>" introduces a name.)
+    monkeypatch.setitem(pii_evaluation.RECALL_TARGETS, "PERSON", 0.95)
     result = CliRunner().invoke(app, ["privacy", "eval", "--no-ner"])
     assert result.exit_code == 1
-    assert "target missed: recall of PERSON" in result.output
+    assert "target missed: recall of PERSON 0.919 < 0.95" in result.output
