@@ -14,7 +14,9 @@ typical defect rates, several turns, about 6 KB per generation), publishes them 
    with ``pii.ner`` false, each on a fresh database, each with the share of distinct
    texts its cleaning cache answered (the named-entity model runs on the others);
 3. with ``--cpu-two-instances``, two processes sharing the group, NER off: their
-   CPU-seconds per generation against one instance's (the target is at most 1.15x).
+   CPU-seconds per generation against one instance's (the target is at most 1.15x);
+4. with ``--pii-processes N``, the default configuration again with N personal-data worker
+   processes beside the cleaner (``DISTILLERY_CLEANER_PII_PROCESSES``).
 
 The sandbox shares some caller lines between calls; the benchmark makes each call's lines
 its own (``--shared-caller-lines`` keeps them), so the cache cannot hide the model's cost.
@@ -248,8 +250,8 @@ def main() -> None:
     parser.add_argument("--without-ner-only", action="store_true",
                         help="Skip the default (named-entity) run: a quick look at the rest of the cleaner's cost.")
     parser.add_argument("--pii-processes", type=int, default=0,
-                        help="DISTILLERY_CLEANER_PII_PROCESSES of the default (named-entity) run: worker processes "
-                        "finding personal data beside each cleaner (their CPU is counted with it).")
+                        help="Also run the default configuration with DISTILLERY_CLEANER_PII_PROCESSES=N: worker "
+                        "processes finding personal data beside each cleaner (their CPU counted with it).")
     parser.add_argument("--cpu-two-instances", action="store_true",
                         help="Also run two NER-off instances and compare their CPU-seconds per generation.")
     args = parser.parse_args()
@@ -276,12 +278,16 @@ def run(args: argparse.Namespace, home: Path, bootstrap: str, new_database: Call
     raw = asyncio.run(consume_and_decode(bootstrap, expected))
     print(f"raw consume-and-decode: {expected / raw:,.0f} generations/s ({raw:.1f}s)", flush=True)
     if not args.without_ner_only:
-        default = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True, instances=args.instances,
-                              pii_processes=args.pii_processes)
-        workers = f" with {args.pii_processes} personal-data worker process(es) each" if args.pii_processes else ""
+        default = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True, instances=args.instances)
         print(f"cleaner:                {default.rate:,.0f} generations/s ({default.seconds:.1f}s, "
-              f"{args.instances} process(es){workers}, batch size {args.batch_size}); {default.counts}; "
+              f"{args.instances} process(es), batch size {args.batch_size}); {default.counts}; "
               f"NER cache hit rate {default.hit_rate:.1%}; {default.cpu_ms:.2f} ms CPU per generation", flush=True)
+        if args.pii_processes:
+            pooled = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True,
+                                 instances=args.instances, pii_processes=args.pii_processes)
+            print(f"cleaner with {args.pii_processes} personal-data processes: {pooled.rate:,.0f} generations/s "
+                  f"({pooled.seconds:.1f}s, {args.instances} process(es) with their workers); {pooled.counts}; "
+                  f"NER cache hit rate {pooled.hit_rate:.1%}; {pooled.cpu_ms:.2f} ms CPU per generation", flush=True)
     off = run_cleaner(args, home, bootstrap, new_database(), expected, ner=False, instances=1)
     print(f"cleaner without named-entity detection: {off.rate:,.0f} generations/s ({off.seconds:.1f}s, 1 process); "
           f"{off.counts}; cache hit rate {off.hit_rate:.1%}; {off.cpu_ms:.2f} ms CPU per generation", flush=True)

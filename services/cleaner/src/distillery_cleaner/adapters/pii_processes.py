@@ -6,7 +6,8 @@ the machine has. :class:`PiiProcesses` runs :meth:`PiiRedactor.find_many` (the m
 recogniser, allow list applied) in ``processes`` worker processes, each with its own copy of
 the same pipeline, and splits a batch of new texts between them. What comes back are the spans
 to replace (:class:`Found`), which the service's own redactor turns into placeholders and
-caches exactly as when it finds them itself (``tests/test_pii_processes.py`` compares the two).
+caches exactly as when it finds them itself (``tests/integration/test_cleaner_pii_processes.py``
+compares the two).
 
 Workers are spawned, not forked (the service has threads by then), and import only what the
 cleaner's package depends on, as the service does. A worker that dies (killed, out of memory)
@@ -34,6 +35,7 @@ log = get_logger(__name__)
 
 MIN_CHUNK = 16
 """Fewer texts than this per worker are not worth a second process's round trip."""
+
 
 def chunks(texts: list[str], parts: int, smallest: int = MIN_CHUNK) -> list[list[str]]:
     """``texts`` in at most ``parts`` contiguous runs of near-equal length, none under ``smallest``
