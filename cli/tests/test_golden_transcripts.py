@@ -59,12 +59,14 @@ def test_every_command_has_a_transcript() -> None:
     assert names == {p.name for p in (GOLDEN / "help").glob("*.txt")}
 
 
-def test_clean_on_a_fixed_export_writes_what_it_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("workers", [[], pytest.param(["--pii-processes", "2"], marks=pytest.mark.integration)])
+def test_clean_on_a_fixed_export_writes_what_it_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    workers: list[str]) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, [
         "clean", "--input", str(EXPORT / "observations.jsonl"), "--scores", str(EXPORT / "scores.jsonl"),
         "--config", str(EXPORT / "cleaner.json"), "--project", "clinic",
-        "--accepted", "accepted.jsonl", "--rejected", "rejected.jsonl"], env=ENV, terminal_width=100)
+        "--accepted", "accepted.jsonl", "--rejected", "rejected.jsonl", *workers], env=ENV, terminal_width=100)
     assert result.exit_code == 0, result.output
     check("clean/summary.txt", result.output)
     for name in ("accepted.jsonl", "rejected.jsonl"):

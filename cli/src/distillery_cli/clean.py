@@ -92,6 +92,9 @@ def clean(
     output_format: Annotated[OutputFormat, typer.Option(
         "--format", help="events: ExampleAccepted records, as the service publishes them; "
         "openai: fine-tuning lines (messages, tools).")] = OutputFormat.events,
+    pii_processes: Annotated[int, typer.Option(
+        "--pii-processes", min=0, max=64, help="Find personal data in this many worker processes, as the "
+        "service's DISTILLERY_CLEANER_PII_PROCESSES (0: in this one). With NER on, the cores to use.")] = 0,
 ) -> None:
     """Clean a Langfuse export offline: the same filters, PII rules and dedup as the service.
 
@@ -101,7 +104,7 @@ def clean(
         if path is not None and not path.is_file():
             _fail(f"no such file: {path}" if not path.exists() else f"not a file: {path}")
     try:
-        cleaner = OfflineCleaner(load_cleaner_config(config))
+        cleaner = OfflineCleaner(load_cleaner_config(config), pii_processes)
     except ConfigError as exc:
         _fail(str(exc))
     summary = Summary()
@@ -111,6 +114,8 @@ def clean(
             asyncio.run(_run(cleaner, input, by_observation, project, summary, acc, rej, output_format))
     except OSError as exc:
         _fail(f"cannot read or write {exc.filename}: {exc.strerror or exc}")
+    finally:
+        cleaner.close()
     _print_line_notes(summary)
     console.print(_summary_table(summary, cleaner, accepted, rejected))
 

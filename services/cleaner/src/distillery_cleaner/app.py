@@ -76,9 +76,7 @@ def build(settings: RuntimeSettings) -> ServiceSpec:
 def _pii_processes(cleaner: Cleaner, processes: int) -> Job:
     """Personal data found in ``processes`` worker processes: started with the service (each loads
     its pipeline), stopped with it."""
-    redactor = cleaner.messages.text.redactor
-    pool = PiiProcesses(cleaner.config.pii, processes, fallback=redactor)
-    redactor.find_new = pool.find_many
+    pool = PiiProcesses.serving(cleaner.messages.text.redactor, cleaner.config.pii, processes)
 
     async def pii_processes(ctx: ServiceContext) -> None:
         pids = await asyncio.to_thread(pool.start)

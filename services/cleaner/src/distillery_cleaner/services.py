@@ -56,6 +56,7 @@ from distillery_contracts.registry import EXAMPLES_ACCEPTED, EXAMPLES_REJECTED
 from distillery_contracts.traces import TraceCaptured, TraceScored
 from distillery_cleaner import __version__
 from distillery_cleaner.adapters.memory import MemoryCleanerRepository
+from distillery_cleaner.adapters.pii_processes import PiiProcesses
 from distillery_cleaner.adapters.repository import AbstractCleanerRepository, ObservationKey
 from distillery_cleaner.domain import filters
 from distillery_cleaner.domain.config import CleanerConfig
@@ -198,12 +199,19 @@ class OfflineCleaner:
     """``distillery clean``: the service's exact screening and dedup on an export, in one process.
 
     Its index is a :class:`MemoryCleanerRepository` built here: an offline run has no
-    database, and the index lives as long as the run.
+    database, and the index lives as long as the run. With ``pii_processes``, personal data is
+    found in that many worker processes, as the service does (:meth:`close` stops them).
     """
 
-    def __init__(self, config: CleanerConfig) -> None:
+    def __init__(self, config: CleanerConfig, pii_processes: int = 0) -> None:
         self.cleaner = Cleaner(config, __version__)
         self.repo = MemoryCleanerRepository()
+        self._pii = (PiiProcesses.serving(self.cleaner.messages.text.redactor, config.pii, pii_processes)
+                     if pii_processes else None)
+
+    def close(self) -> None:
+        if self._pii is not None:
+            self._pii.close()
 
     @property
     def version(self) -> str:

@@ -68,6 +68,13 @@ class PiiProcesses:
         self._lock = threading.Lock()
         self._pool = self._new_pool()
 
+    @classmethod
+    def serving(cls, redactor: PiiRedactor, config: PiiConfig, processes: int) -> PiiProcesses:
+        """Workers that ``redactor`` finds each batch's new texts with from now on (itself, if they die)."""
+        pool = cls(config, processes, fallback=redactor)
+        redactor.find_new = pool.find_many
+        return pool
+
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
                                    initializer=pii_worker.start,
