@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+from distillery_cli.entry import run
+
 RUN_WITHOUT_SERVING = (
     "import sys\n"
     "import distillery_runtime.entrypoint as entrypoint\n"
@@ -23,15 +27,19 @@ def test_run_imports_the_service_without_the_command_line_or_pytorch():
     assert shown.stdout.strip() == "['spacy']"
 
 
-def test_an_unknown_service_is_one_line_naming_the_installed_ones():
-    shown = subprocess.run([sys.executable, "-m", "distillery_cli", "run", "cleanr"], capture_output=True, text=True,
-                           timeout=120)
-    assert shown.returncode == 2
-    assert shown.stderr.startswith("error: unknown service 'cleanr'; installed services: ")
-    assert "cleaner" in shown.stderr and len(shown.stderr.strip().splitlines()) == 1
+def test_an_unknown_service_is_one_line_naming_the_installed_ones(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["distillery", "run", "cleanr"])
+    with pytest.raises(SystemExit) as exited:
+        run()
+    assert exited.value.code == 2
+    shown = capsys.readouterr().err
+    assert shown.startswith("error: unknown service 'cleanr'; installed services: ")
+    assert "cleaner" in shown and len(shown.strip().splitlines()) == 1
 
 
-def test_every_other_command_is_the_whole_command_line():
-    shown = subprocess.run([sys.executable, "-m", "distillery_cli", "run", "--help"], capture_output=True, text=True,
-                           timeout=120)
-    assert shown.returncode == 0 and "Run one service in the foreground" in shown.stdout
+def test_every_other_command_is_the_whole_command_line(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["distillery", "run", "--help"])
+    with pytest.raises(SystemExit) as exited:
+        run()
+    assert exited.value.code == 0
+    assert "Run one service in the foreground" in capsys.readouterr().out
