@@ -79,11 +79,11 @@ def _pii_processes(cleaner: Cleaner, processes: int) -> Job:
     pool = PiiProcesses.serving(cleaner.messages.text.redactor, cleaner.config.pii, processes)
 
     async def pii_processes(ctx: ServiceContext) -> None:
-        pids = await asyncio.to_thread(pool.start)
-        log.info("personal-data worker processes started", processes=processes, pids=pids)
         try:
+            pids = await asyncio.to_thread(pool.start)
+            log.info("personal-data worker processes started", processes=processes, pids=pids)
             await ctx.stopping.wait()
-        finally:
+        finally:  # stopped, or cancelled while the workers were still loading
             await asyncio.to_thread(pool.close)
 
     return pii_processes
