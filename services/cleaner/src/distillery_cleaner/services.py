@@ -196,7 +196,8 @@ async def register_configuration(uow: UnitOfWork, repo: AbstractCleanerRepositor
 
 
 class OfflineCleaner:
-    """``distillery clean``: the service's exact screening and dedup on an export, in one process.
+    """``distillery clean``: the service's exact screening and dedup on an export, in one process
+    (and its personal-data workers, if any).
 
     Its index is a :class:`MemoryCleanerRepository` built here: an offline run has no
     database, and the index lives as long as the run. With ``pii_processes``, personal data is

@@ -33,6 +33,7 @@ from distillery_cleaner.domain.spoken import Rewritten, rewrite_for_detection
 Counts = tuple[tuple[str, int], ...]
 """Redactions per kind, sorted by kind (hashable, so results can be cached)."""
 FindMany = Callable[[list[str]], list[list["Found"]]]
+"""The values to replace in each of a batch of texts (:meth:`PiiRedactor.find_many`'s shape)."""
 
 _LANGUAGE = "en"
 _PIPE_BATCH = 64
