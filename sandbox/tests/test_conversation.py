@@ -60,6 +60,12 @@ def test_extracts_the_longest_matching_service_and_the_other_slots():
     assert slots.reference == "LH-4821"
 
 
+def test_a_redacted_name_is_still_the_name_the_caller_gave():
+    # The cleaner's placeholder: the teacher reading a redacted transcript books under it.
+    assert extract_slots(KB, "11:30 works for me. My name is <PERSON>.").patient_name == "<PERSON>"
+    assert extract_slots(KB, "It's for <PHONE>.").patient_name is None
+
+
 def test_price_answers_quote_the_knowledge_base():
     answer = teacher_answer(KB, [SYSTEM, {"role": "user", "content": "How much is a dental cleaning?"}])
     assert "€85" in answer["content"]
