@@ -91,13 +91,37 @@ def test_a_worker_that_dies_loses_no_text_and_new_workers_take_over(redactor):
         deaths = PII_PROCESS_DEATHS._value.get()
         os.kill(first, signal.SIGKILL)
         assert pool.find_many(TEXTS) == redactor.find_many(TEXTS)  # analysed here meanwhile
-        assert PII_PROCESS_DEATHS._value.get() == deaths + 1 and pool.restarts == 1
-        [second] = pool.start()
-        assert second != first
+        assert PII_PROCESS_DEATHS._value.get() == deaths + 1
+        [second] = pool.start()  # at once after a first death
+        assert second != first and pool.restarts == 1
         assert pool.find_many(TEXTS[:40]) == redactor.find_many(TEXTS[:40])
     finally:
         pool.close()
     assert pool.find_many(TEXTS[:3]) == redactor.find_many(TEXTS[:3])  # stopped: found in this process
+
+
+def test_workers_that_keep_dying_are_restarted_after_a_backoff_and_the_service_finds_meanwhile(redactor):
+    others = set(worker_pids())  # the module's pool
+
+    def its_workers() -> list[int]:
+        return [pid for pid in worker_pids() if pid not in others and _alive(pid)]
+
+    pool = PiiProcesses(CONFIG, 1, fallback=redactor, backoff_s=2.0)
+    try:
+        [first] = pool.start()
+        os.kill(first, signal.SIGKILL)
+        assert pool.find_many(TEXTS[:40]) == redactor.find_many(TEXTS[:40])
+        [second] = pool.start()
+        os.kill(second, signal.SIGKILL)  # a second death in a row: no new workers for 2 s
+        assert pool.find_many(TEXTS[:40]) == redactor.find_many(TEXTS[:40])
+        assert pool.find_many(TEXTS[:40]) == redactor.find_many(TEXTS[:40])
+        assert pool.restarts == 1 and not its_workers()
+        assert PII_PROCESSES._value.get() == 0
+        time.sleep(2.1)
+        assert pool.find_many(TEXTS[:40]) == redactor.find_many(TEXTS[:40])  # in new workers
+        assert pool.restarts == 2 and its_workers()
+    finally:
+        pool.close()
 
 
 def test_workers_exit_when_their_service_is_killed(tmp_path):

@@ -12,8 +12,8 @@ compares the two).
 Workers are spawned, not forked (the service has threads by then), and import only what the
 cleaner's package depends on, as the service does. A worker that dies (killed, out of memory)
 breaks the pool: the batch it was working on is analysed in the service's own process instead,
-with a warning, and a new pool is started for the next one. A worker whose service has died
-exits by itself.
+with a warning, and a new pool starts with the next batch (after a backoff when they keep dying).
+A worker whose service has died exits by itself.
 """
 
 from __future__ import annotations
@@ -53,20 +53,28 @@ def chunks(texts: list[str], parts: int, smallest: int = MIN_CHUNK) -> list[list
 class PiiProcesses:
     """:meth:`PiiRedactor.find_many` across worker processes (see the module's docstring).
 
-    ``fallback`` finds in this process when the pool breaks: the service's own redactor.
-    Blocking: the service calls it from the thread it primes its caches in.
+    ``fallback`` finds in this process while there are no workers: the service's own redactor.
+    Workers that die again and again (each start runs out of memory, say) are restarted after
+    ``backoff_s``, doubling up to ``max_backoff_s``, so that the service does not spawn a new pool
+    for every batch; until then it finds in its own process. Blocking: the service calls it from
+    the thread it primes its caches in.
     """
 
-    def __init__(self, config: PiiConfig, processes: int, fallback: PiiRedactor) -> None:
+    def __init__(self, config: PiiConfig, processes: int, fallback: PiiRedactor, *,
+                 backoff_s: float = 5.0, max_backoff_s: float = 300.0) -> None:
         if processes < 1:
             raise ValueError(f"processes must be at least 1, not {processes}")
         self.config = config
         self.processes = processes
         self.fallback = fallback
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
         self.restarts = 0
+        self._deaths_in_a_row = 0
+        self._restart_at = 0.0
         self._closed = False
         self._lock = threading.Lock()
-        self._pool = self._new_pool()
+        self._pool: ProcessPoolExecutor | None = self._new_pool()
 
     @classmethod
     def serving(cls, redactor: PiiRedactor, config: PiiConfig, processes: int) -> PiiProcesses:
@@ -82,9 +90,8 @@ class PiiProcesses:
 
     def start(self, timeout_s: float = 300.0) -> list[int]:
         """Start every worker and wait until each has loaded its pipeline; their process ids."""
-        with self._lock:
-            pool = self._pool
-        return self._warm(pool, timeout_s)
+        pool = self._current(warm=False)
+        return self._warm(pool, timeout_s) if pool is not None else []
 
     def _warm(self, pool: ProcessPoolExecutor, timeout_s: float = 300.0) -> list[int]:
         pids: set[int] = set()
@@ -99,42 +106,63 @@ class PiiProcesses:
         PII_PROCESSES.set(len(pids))
         return sorted(pids)
 
+    def _current(self, warm: bool = True) -> ProcessPoolExecutor | None:
+        """The pool to use: None while stopped or backing off; a new one (warmed up aside) once a
+        broken one's backoff is over."""
+        with self._lock:
+            if self._closed:
+                return None
+            if self._pool is None and time.monotonic() >= self._restart_at:
+                self.restarts += 1
+                self._pool = self._new_pool()
+                if warm:
+                    threading.Thread(target=self._warm, args=(self._pool,), name="pii-processes-start",
+                                     daemon=True).start()
+            return self._pool
+
     def find_many(self, texts: list[str]) -> list[list[Found]]:
         """:meth:`PiiRedactor.find_many` of ``texts``, their runs analysed in parallel."""
         if not texts:
             return []
-        with self._lock:
-            pool = None if self._closed else self._pool
-        if pool is None:  # the service is stopping: what is still screened is screened here
+        pool = self._current()
+        if pool is None:  # stopping, or the workers keep dying: found here meanwhile
             return self.fallback.find_many(texts)
         try:
             futures = [pool.submit(pii_worker.find_many, run) for run in chunks(texts, self.processes)]
-            return [found for future in futures for found in future.result()]
+            results = [found for future in futures for found in future.result()]
         except BrokenProcessPool as error:
-            log.warning("a personal-data worker process died; this batch is analysed in the service's "
-                        "process and new workers are started", error=str(error), texts=len(texts))
-            self._replace(pool)
+            self._broken(pool, error, len(texts))
         except (CancelledError, RuntimeError):  # stopped meanwhile: its tasks cancelled, or none taken
             if not self._closed:
                 raise
+        else:
+            self._deaths_in_a_row = 0
+            return results
         return self.fallback.find_many(texts)
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
-        """A new pool for a broken one (once, however many threads saw it break), warmed up aside."""
+    def _broken(self, broken: ProcessPoolExecutor, error: BrokenProcessPool, texts: int) -> None:
+        """Drop a broken pool (once, however many threads saw it break); the next one starts at
+        once after a first death, later after each further death in a row."""
         with self._lock:
             if self._pool is not broken or self._closed:
                 return
             PII_PROCESSES.set(0)
             PII_PROCESS_DEATHS.inc()
-            self.restarts += 1
-            self._pool = pool = self._new_pool()
+            self._deaths_in_a_row += 1
+            wait = 0.0 if self._deaths_in_a_row == 1 else min(
+                self.max_backoff_s, self.backoff_s * 2 ** (self._deaths_in_a_row - 2))
+            self._restart_at = time.monotonic() + wait
+            self._pool = None
+        log.warning("a personal-data worker process died; this batch is analysed in the service's process "
+                    "and new workers start", error=str(error), texts=texts, deaths_in_a_row=self._deaths_in_a_row,
+                    restart_in_s=wait)
         broken.shutdown(wait=False, cancel_futures=True)
-        threading.Thread(target=self._warm, args=(pool,), name="pii-processes-start", daemon=True).start()
 
     def close(self) -> None:
         """Stop the workers (the texts in flight are finished first)."""
         with self._lock:
             self._closed = True
-            pool = self._pool
+            pool, self._pool = self._pool, None
             PII_PROCESSES.set(0)
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
