@@ -91,27 +91,26 @@ METRICS_TOKEN = "bench-cleaner-metrics"
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a running process (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _cpu_of(Path(f"/proc/{pid}/stat").read_text())
 
 
 def children_cpu_seconds(pid: int) -> float:
     """CPU time of the live child processes of ``pid`` (a cleaner's personal-data workers)."""
-    total = 0.0
     # Each thread lists the children it started; a worker pool starts them from a worker thread.
     children = {c for task in Path(f"/proc/{pid}/task").iterdir() for c in _read(task / "children").split()}
-    for child in children:
-        try:
-            total += cpu_seconds(int(child))
-        except FileNotFoundError:  # gone meanwhile
-            pass
-    return total
+    return sum(_cpu_of(stat) for stat in (_read(Path(f"/proc/{c}/stat")) for c in children) if stat)
+
+
+def _cpu_of(stat: str) -> float:
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _read(path: Path) -> str:
+    """The file's text, or "" when its thread or process ended meanwhile."""
     try:
         return path.read_text()
-    except FileNotFoundError:  # a thread that ended meanwhile
+    except FileNotFoundError:
         return ""
 
 
@@ -132,12 +131,17 @@ def cpu_when_serving(proc: subprocess.Popen, port: int, pii_processes: int) -> f
     raise SystemExit("a cleaner process exited early; see its log (--log)")
 
 
-def metric(port: int, name: str) -> float:
-    """The value of the unlabelled metric ``name`` on the cleaner's /metrics."""
+def metrics_text(port: int) -> str:
+    """The cleaner's /metrics, as Prometheus text."""
     response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10,
                          headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     response.raise_for_status()
-    for line in response.text.splitlines():
+    return response.text
+
+
+def metric(port: int, name: str) -> float:
+    """The value of the unlabelled metric ``name`` on the cleaner's /metrics."""
+    for line in metrics_text(port).splitlines():
         if line.startswith(f"{name} "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
@@ -145,10 +149,7 @@ def metric(port: int, name: str) -> float:
 
 def cache_counts(port: int) -> tuple[float, float]:
     """(hits, misses) of the cleaner's text cache, read from its /metrics."""
-    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10,
-                         headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
-    response.raise_for_status()
-    text = response.text
+    text = metrics_text(port)
     counts = {"hit": 0.0, "miss": 0.0}
     for line in text.splitlines():
         if line.startswith("distillery_cleaner_text_cache_total{"):
