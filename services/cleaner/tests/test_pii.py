@@ -112,3 +112,31 @@ def test_detections_that_only_touch_or_are_apart_stay_separate():
     assert _without_overlaps(apart) == [Found(0, 5, "PHONE", 0.5), Found(5, 8, "EMAIL", 0.9),
                                         Found(10, 20, "CARD", 0.4)]
     assert _without_overlaps([]) == []
+
+
+@pytest.fixture
+def service_logging():
+    """The service's logging (``configure_logging``) for one test, the process's put back after."""
+    import logging
+
+    import structlog
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, structlog.get_config(),
+             {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict})
+    yield
+    root.handlers[:], level, config, levels = saved
+    root.setLevel(level)
+    structlog.configure(**config)
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(value)
+
+
+def test_a_cleaner_logging_at_info_writes_no_line_per_text_it_analyses(service_logging, capsys):
+    from distillery_runtime.logs import configure_logging
+
+    configure_logging("cleaner", "INFO")
+    redactor = PiiRedactor(PiiConfig(ner=False))
+    for turn in range(5):
+        redactor.redact(f"Turn {turn}: you can reach me on 087 123 4567.")
+    assert "recognizers" not in capsys.readouterr().err

@@ -52,7 +52,10 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "console") -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "faststream", "uvicorn.access", "httpx"):
+    # Libraries that log at INFO per message, request or analysed text: Presidio's analyzer logs
+    # "Fetching all recognizers" for every text it analyses, a line (and 15% of a cleaner's CPU)
+    # per new caller line.
+    for noisy in ("aiokafka", "faststream", "uvicorn.access", "httpx", "presidio-analyzer"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.bind_contextvars(service=service)
 
