@@ -38,10 +38,10 @@ class _Broker(KafkaBroker):
     """FastStream's broker, its subscribers started together.
 
     FastStream starts them one after the other, and aiokafka's start of a group's consumer
-    returns once the group has its assignment, which a broker holds back for its initial
-    rebalance delay (Kafka's ``group.initial.rebalance.delay.ms``, 3 s by default; about 5 s on
-    Tansu). A service with three subscriptions would wait three delays before it is ready;
-    started together, their groups join together.
+    returns once the group has its assignment, which a broker holds back for a while (Kafka for
+    its ``group.initial.rebalance.delay.ms``, 3 s by default; Tansu for half the consumer's
+    session timeout, 5 s at ours). A service with three subscriptions waited three delays before
+    it was ready; started together, their groups join together.
     """
 
     async def start(self) -> None:
