@@ -280,3 +280,58 @@ def test_the_model_finds_the_same_entities_through_openblas_as_through_thincs_bl
     found = entities(fast)
     assert sum(map(len, found)) > len(texts) // 2
     assert found == entities(reference)
+
+
+_TOOL_TEXTS = [
+    '{"patient_name": "Oisin Ryan", "dob": "1984-03-02", "mobile_number": "087 123 4567", "slot": "09:30"}',
+    '{"ok": true, "booking": {"caller": "Chloe Keane", "home_address": "14 Harbour Road, Dublin 2"}}',
+    '{"card": "4111 1111 1111 1111", "iban": "IE29 AIBK 9311 5212 3456 78", "email": "ann.byrne@outlook.ie"}',
+    '{"ssn": "123-45-6789", "nino": "AB 12 34 56 C", "note": "call back on +353 1 555 0142"}',
+]
+
+
+def _findings(results):
+    return sorted((r.entity_type, r.start, r.end, r.score) for r in results)
+
+
+def _labelled_and_tool_texts() -> list[str]:
+    from distillery_cleaner.pii_evaluation import load_utterances
+
+    return [rewrite_for_detection(t).text for t in [*(u.text for u in load_utterances("all")), *_TOOL_TEXTS]]
+
+
+def test_each_pattern_recogniser_finds_what_presidios_own_loop_finds():
+    """``recognisers.Patterns`` leaves Presidio's per-pattern bookkeeping out: each recogniser
+    finds the same values, kinds and scores as Presidio's ``PatternRecognizer`` on every
+    labelled utterance and on tool arguments holding every kind."""
+    from presidio_analyzer import EntityRecognizer, PatternRecognizer
+
+    from distillery_cleaner.domain.recognisers import Patterns, build_recognisers
+
+    texts = _labelled_and_tool_texts()
+    recognisers = [r for r in build_recognisers(tuple(PiiConfig().kinds), ner=False) if isinstance(r, Patterns)]
+    assert len(recognisers) >= 10
+    found_any = 0
+    for recogniser in recognisers:
+        for text in texts:
+            ours = EntityRecognizer.remove_duplicates(Patterns.analyze(recogniser, text, []))
+            presidios = PatternRecognizer.analyze(recogniser, text, [])
+            assert _findings(ours) == _findings(presidios), (recogniser.name, text)
+            found_any += bool(ours)
+    assert found_any > 100
+
+
+@pytest.mark.parametrize("ner", [True, False])
+def test_the_redactor_finds_what_presidios_analyzer_engine_finds(ner):
+    """``PiiRedactor`` calls the recognisers itself, not through Presidio's engine: the same
+    findings on every labelled utterance and on tool arguments, named entities on and off."""
+    redactor = PiiRedactor(PiiConfig(ner=ner))
+    texts = _labelled_and_tool_texts()
+    engine = redactor._analyzer
+    artifacts = ([a for _, a in engine.nlp_engine.process_batch(texts, "en")] if ner
+                 else [redactor._no_nlp] * len(texts))
+    found = [_findings(redactor._analyse(t, a)) for t, a in zip(texts, artifacts, strict=True)]
+    assert found == [_findings(engine.analyze(t, language="en", nlp_artifacts=a))
+                     for t, a in zip(texts, artifacts, strict=True)]
+    assert sum(map(len, found)) > len(texts) // 2
+    assert any(kind == "PERSON" for f in found for kind, *_ in f)

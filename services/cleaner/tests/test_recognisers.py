@@ -154,3 +154,26 @@ def test_each_finding_names_the_recogniser_and_pattern_that_made_it():
         ("AddressRecognizer", "house number and street"),
         ("IntroducedNameRecognizer", "introduced name"),
     }
+
+
+def test_a_pattern_recogniser_skips_empty_matches_and_a_pattern_that_times_out(monkeypatch):
+    """``Patterns`` keeps Presidio's two guards: a pattern matching nothing finds nothing there, and
+    a pattern that backtracks past the regex timeout is skipped for that text, with a warning,
+    while the recogniser's other patterns still find what they find."""
+    from presidio_analyzer import Pattern
+    from structlog.testing import capture_logs
+
+    from distillery_cleaner.domain import recognisers
+    from distillery_cleaner.domain.recognisers import Patterns
+
+    optional = Patterns(supported_entity="PHONE_NUMBER", patterns=[Pattern("digits or none", r"\d*", 0.5)])
+    assert [(r.start, r.end) for r in optional.analyze("ab 12 c", [])] == [(3, 5)]
+
+    monkeypatch.setattr(recognisers, "REGEX_TIMEOUT_SECONDS", 0.05)
+    slow = Patterns(supported_entity="PHONE_NUMBER", patterns=[
+        Pattern("catastrophic", r"(a|aa)+$", 0.5), Pattern("seven digits", r"\d{7}", 0.5)])
+    text = "a" * 40 + " 0871234"
+    with capture_logs() as logs:
+        found = slow.analyze(text, [])
+    assert [(r.start, r.end) for r in found] == [(len(text) - 7, len(text))]
+    assert [(e["log_level"], e["pattern"]) for e in logs] == [("warning", "catastrophic")]
