@@ -7,8 +7,10 @@ once, when the example is stored, and written to files exactly as stored.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import msgspec
 from pydantic import TypeAdapter
 
 from distillery_contracts.examples import ExampleAccepted
@@ -20,12 +22,29 @@ _TOOLS = TypeAdapter(list[ToolDefinition])
 # Python call per message.
 
 
+_SORTED = msgspec.json.Encoder(order="sorted")
+_WRITTEN_OTHERWISE = re.compile(rb"\de|0\.0000|null")
+"""What may stand in msgspec's output where ``json.dumps`` writes something else: a float in
+exponent form (``1e16``, which Python writes ``1e+16``) or one Python writes so (``0.00005``,
+Python's ``5e-05``), and ``null``, which is also what msgspec makes of NaN and infinity (that
+``json.dumps`` refuses). Checked against a million random floats and by a property test."""
+
+
 def canonical_json(value: Any) -> str:
     """``value`` as sorted, compact JSON; non-ASCII text is kept as UTF-8.
 
-    A string holding a lone surrogate (legal in JSON, not in UTF-8) cannot be stored as
-    UTF-8, so such a value falls back to ASCII escapes.
+    The bytes are ``json.dumps``'s with sorted keys and no spaces. msgspec writes them three
+    times faster; where its output could differ (see ``_WRITTEN_OTHERWISE``: rare in training
+    examples, which hold text), ``json.dumps`` writes them. A string holding a lone surrogate
+    (legal in JSON, not in UTF-8) cannot be stored as UTF-8, so such a value falls back to
+    ASCII escapes.
     """
+    try:
+        encoded = _SORTED.encode(value)
+    except Exception:  # whatever msgspec cannot write, json.dumps writes or refuses, as before
+        encoded = None
+    if encoded is not None and not _WRITTEN_OTHERWISE.search(encoded):
+        return encoded.decode()
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     try:
         text.encode("utf-8")

@@ -1,0 +1,63 @@
+"""A stored training line is ``json.dumps``'s sorted, compact JSON, byte for byte, however it is written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from distillery_dataset_builder.domain.canonical import canonical_json
+
+
+def reference(value: object) -> str:
+    """The line as the dataset-builder first wrote it: ``json.dumps``, UTF-8 kept where it can be."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return text
+
+
+def outcome(write, value: object) -> tuple[str, str]:
+    try:
+        return "line", write(value)
+    except ValueError as exc:  # NaN and infinity are refused, not written as null
+        return "refused", type(exc).__name__
+
+
+TEXT = st.text(st.characters(codec=None, categories=None))  # every code point, lone surrogates too
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | TEXT | st.sampled_from(["null", "1e5", "0.00001"])
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(TEXT, inner, max_size=5),
+                      max_leaves=30)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(VALUES)
+def test_any_json_value_is_written_exactly_as_json_dumps_writes_it(value):
+    assert outcome(canonical_json, value) == outcome(reference, value)
+
+
+@pytest.mark.parametrize("value", [1e16, 5e-05, 1.5e-300, 123456789.123, -0.0, 2**70, float("nan"), float("inf")])
+def test_floats_that_python_and_msgspec_write_differently_are_written_as_python_does(value):
+    assert outcome(canonical_json, {"x": [value]}) == outcome(reference, {"x": [value]})
+
+
+def test_a_training_example_is_written_without_falling_back_to_json_dumps(monkeypatch):
+    """The fast path is the one taken for what examples hold: text, roles, tool calls, schemas."""
+    from distillery_dataset_builder.domain import canonical
+
+    record = {"messages": [{"role": "user", "content": "Book me in for Tuesday, é"},
+                           {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                               "name": "book", "arguments": '{"slot": "09:30"}'}}]}],
+              "tools": [{"type": "function", "function": {"name": "book", "parameters": {
+                  "type": "object", "properties": {"slot": {"type": "string", "minLength": 5}}}}}]}
+    expected = reference(record)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("json.dumps was called")
+
+    monkeypatch.setattr(canonical.json, "dumps", refuse)
+    assert canonical_json(record) == expected
