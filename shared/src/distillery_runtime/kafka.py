@@ -9,14 +9,16 @@ transaction has committed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaClient, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 
@@ -104,6 +106,20 @@ async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]
         return [s.name for s in missing]
 
 
+def partition_of(key: bytes | None, partitions: Sequence[int]) -> int:
+    """The partition aiokafka's default partitioner (Kafka's murmur2 of the key) gives ``key``
+    among ``partitions`` (sorted ids); a random one for no key, as it does."""
+    if key is None:
+        return random.choice(partitions)
+    return partitions[_key_hash(key) % len(partitions)]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _key_hash(key: bytes) -> int:
+    """murmur2 is pure Python in aiokafka (8 us a key); a call's turns share their key."""
+    return int(murmur2(key)) & 0x7FFFFFFF
+
+
 class KafkaPublisher(AbstractPublisher):
     """Sends outbox rows through a producer of its own, in record batches, and waits for
     every ack.
@@ -112,7 +128,7 @@ class KafkaPublisher(AbstractPublisher):
     packed into one record batch per partition (up to ``max_batch_size``) with
     aiokafka's batch API: per message that is an append, where ``send`` (and FastStream's
     publish around it) cost more than the network. Partitions are chosen by aiokafka's
-    default partitioner, as ``send`` would, so a key keeps its partition. The producer is
+    default partitioner, as ``send`` would, so a key keeps its partition (:func:`partition_of`). The producer is
     started on first use, so a broker that is down at start-up only delays the relay.
     """
 
@@ -121,7 +137,6 @@ class KafkaPublisher(AbstractPublisher):
                              enable_idempotence=False, max_batch_size=max_batch_size,
                              **kafka_client_options())
         self._producer: AIOKafkaProducer | None = None
-        self._partitioner = DefaultPartitioner()
 
     async def _started(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -143,7 +158,7 @@ class KafkaPublisher(AbstractPublisher):
             topic, key = row["topic"], row["key"].encode() if row["key"] is not None else None
             if topic not in partitions:
                 partitions[topic] = sorted(await producer.partitions_for(topic))
-            partition = self._partitioner(key, partitions[topic], partitions[topic])
+            partition = partition_of(key, partitions[topic])
             record = dict(key=key, value=bytes(row["payload"]), timestamp=None,
                           headers=[(k, v.encode()) for k, v in row["headers"].items()])
             batch = open_batches.get((topic, partition))

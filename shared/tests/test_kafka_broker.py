@@ -1,4 +1,5 @@
-"""A service's subscriptions join their consumer groups together, not one after the other."""
+"""A service's subscriptions join their consumer groups together, not one after the other;
+its relay sends each key to the partition Kafka's partitioner gives it."""
 
 from __future__ import annotations
 
@@ -69,3 +70,21 @@ async def test_a_subscription_that_cannot_start_stops_the_others_joining(monkeyp
     await asyncio.sleep(0)
     assert [s.cancelled for s in subscribers] == [True, False, True]
     assert not broker.running
+
+
+def test_a_key_gets_the_partition_aiokafkas_default_partitioner_gives_it():
+    """The relay packs record batches itself, so it picks partitions itself: as ``send`` would, or
+    the turns of one call would land on two partitions and lose their order."""
+    import random
+
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from distillery_runtime.kafka import partition_of
+
+    rng = random.Random(7)
+    keys = [f"session-{rng.getrandbits(64):x}".encode() for _ in range(2_000)] + [b"", b"\xff" * 13, "é".encode()]
+    for count in (1, 3, 12, 50):
+        partitions = list(range(count))
+        for key in keys * 2:  # the second time from the cache
+            assert partition_of(key, partitions) == DefaultPartitioner()(key, partitions, partitions)
+    assert {partition_of(None, [0, 1, 2]) for _ in range(200)} == {0, 1, 2}
