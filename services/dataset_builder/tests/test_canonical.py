@@ -1,24 +1,14 @@
-"""A stored training line is ``json.dumps``'s sorted, compact JSON, byte for byte, however it is written."""
+"""A stored training line is ``json.dumps``'s sorted, compact JSON (``json_dumps_line``, the line as the
+dataset-builder first wrote it), byte for byte, however it is written."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from distillery_dataset_builder.domain.canonical import canonical_json
-
-
-def reference(value: object) -> str:
-    """The line as the dataset-builder first wrote it: ``json.dumps``, UTF-8 kept where it can be."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return text
+from distillery_dataset_builder.domain.canonical import json_dumps_line as reference
 
 
 def outcome(write, value: object) -> tuple[str, str]:

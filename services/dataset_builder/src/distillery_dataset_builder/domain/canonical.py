@@ -27,17 +27,16 @@ _WRITTEN_OTHERWISE = re.compile(rb"\de|0\.0000|null")
 """What may stand in msgspec's output where ``json.dumps`` writes something else: a float in
 exponent form (``1e16``, which Python writes ``1e+16``) or one Python writes so (``0.00005``,
 Python's ``5e-05``), and ``null``, which is also what msgspec makes of NaN and infinity (that
-``json.dumps`` refuses). Checked against a million random floats and by a property test."""
+``json.dumps`` refuses). Checked against a million random floats and by a property test
+(``tests/test_canonical.py``)."""
 
 
 def canonical_json(value: Any) -> str:
     """``value`` as sorted, compact JSON; non-ASCII text is kept as UTF-8.
 
-    The bytes are ``json.dumps``'s with sorted keys and no spaces. msgspec writes them three
-    times faster; where its output could differ (see ``_WRITTEN_OTHERWISE``: rare in training
-    examples, which hold text), ``json.dumps`` writes them. A string holding a lone surrogate
-    (legal in JSON, not in UTF-8) cannot be stored as UTF-8, so such a value falls back to
-    ASCII escapes.
+    The bytes are :func:`json_dumps_line`'s. msgspec writes them three times faster; where its
+    output could differ (see ``_WRITTEN_OTHERWISE``: rare in training examples, which hold
+    text), ``json.dumps`` writes them.
     """
     try:
         encoded = _SORTED.encode(value)
@@ -45,6 +44,13 @@ def canonical_json(value: Any) -> str:
         encoded = None
     if encoded is not None and not _WRITTEN_OTHERWISE.search(encoded):
         return encoded.decode()
+    return json_dumps_line(value)
+
+
+def json_dumps_line(value: Any) -> str:
+    """The canonical line as ``json.dumps`` writes it: sorted keys, no spaces, UTF-8 kept. A
+    string holding a lone surrogate (legal in JSON, not in UTF-8) cannot be stored as UTF-8,
+    so such a value is written with ASCII escapes."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     try:
         text.encode("utf-8")
