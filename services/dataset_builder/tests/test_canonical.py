@@ -24,7 +24,7 @@ VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=5) | st.di
                       max_leaves=30)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(VALUES)
 def test_any_json_value_is_written_exactly_as_json_dumps_writes_it(value):
     assert outcome(canonical_json, value) == outcome(reference, value)
