@@ -127,9 +127,10 @@ class KafkaPublisher(AbstractPublisher):
     The relay publishes thousands of events of several KB each per second. They are
     packed into one record batch per partition (up to ``max_batch_size``) with
     aiokafka's batch API: per message that is an append, where ``send`` (and FastStream's
-    publish around it) cost more than the network. Partitions are chosen by aiokafka's
-    default partitioner, as ``send`` would, so a key keeps its partition (:func:`partition_of`). The producer is
-    started on first use, so a broker that is down at start-up only delays the relay.
+    publish around it) cost more than the network. Partitions are those of aiokafka's default
+    partitioner (:func:`partition_of`), as ``send`` would choose, so a key keeps its partition.
+    The producer is started on first use, so a broker that is down at start-up only delays the
+    relay.
     """
 
     def __init__(self, bootstrap: str, client_id: str, *, max_batch_size: int = 512 * 1024) -> None:

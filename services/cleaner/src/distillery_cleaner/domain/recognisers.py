@@ -85,23 +85,29 @@ class Patterns(PatternRecognizer):
     """Presidio's pattern recogniser, finding the same, without its bookkeeping per pattern.
 
     Presidio's loop times each pattern for a debug line and takes the overlaps out of each
-    recogniser's findings; its engine takes them out again over every recogniser's. Over the cleaner's few short texts that was a quarter of a
-    recogniser's time. The matching is Presidio's: its compiled patterns, its regex timeout (a
-    pattern that times out is skipped with a warning, as Presidio does), ``validate_result``
-    and ``invalidate_result``, and its scores (``tests/test_pii_detection.py`` compares the two).
+    recogniser's findings, which the cleaner's redactor does once over all of them; on the
+    cleaner's short texts that was a sixth of the recognisers' time. The matching is Presidio's:
+    its compiled patterns, its regex timeout (a pattern that times out is skipped with a
+    warning, as Presidio does), ``validate_result`` and ``invalidate_result``, its scores and
+    explanations (``tests/test_pii_detection.py`` compares the two).
     """
+
+    name: str
+    patterns: list[Pattern]
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
                 regex_flags: int | None = None) -> list[RecognizerResult]:
-        flags = regex_flags or self.global_regex_flags
-        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
+        flags: int = regex_flags or self.global_regex_flags or 0
+        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
         results = []
         for pattern in self.patterns:
-            if not pattern.compiled_regex or pattern.compiled_with_flags != flags:
-                pattern.compiled_with_flags = flags
-                pattern.compiled_regex = regex.compile(pattern.regex, flags=flags)
+            compiled: Any = pattern.compiled_regex  # Presidio types its cache as None
+            if compiled is None or pattern.compiled_with_flags != flags:
+                compiled = regex.compile(pattern.regex, flags=flags)
+                pattern.compiled_regex, pattern.compiled_with_flags = compiled, flags  # type: ignore[assignment]
             try:
-                for match in pattern.compiled_regex.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
+                for match in compiled.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
                     start, end = match.span()
                     if start == end:
                         continue
@@ -115,8 +121,8 @@ class Patterns(PatternRecognizer):
                     # A finding scored zero is kept here: the engine's remove_duplicates drops it.
                     results.append(RecognizerResult(
                         self.supported_entities[0], start, end, score, recognition_metadata=dict(metadata),
-                        analysis_explanation=self.build_regex_explanation(
-                            self.name, pattern.name, pattern.regex, pattern.score, valid, flags)))
+                        analysis_explanation=self.build_regex_explanation(  # None as Presidio's own loop passes
+                            self.name, pattern.name, pattern.regex, pattern.score, valid, flags)))  # type: ignore[arg-type]
             except TimeoutError:
                 log.warning("a personal-data pattern timed out; skipped for this text", recogniser=self.name,
                             pattern=pattern.name, timeout_s=REGEX_TIMEOUT_SECONDS)
