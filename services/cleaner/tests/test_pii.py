@@ -128,6 +128,7 @@ def service_logging():
     root.handlers[:], level, config, levels = saved
     root.setLevel(level)
     structlog.configure(**config)
+    structlog.contextvars.unbind_contextvars("service")  # configure_logging bound it
     for name, value in levels.items():
         logging.getLogger(name).setLevel(value)
 
