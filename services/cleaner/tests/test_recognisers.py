@@ -177,3 +177,52 @@ def test_a_pattern_recogniser_skips_empty_matches_and_a_pattern_that_times_out(m
         found = slow.analyze(text, [])
     assert [(r.start, r.end) for r in found] == [(len(text) - 7, len(text))]
     assert [(e["log_level"], e["pattern"]) for e in logs] == [("warning", "catastrophic")]
+
+
+_AT_THE_SCREENS_EDGES = [
+    "I live at Hauptstraße 12 in Berlin", "Lindenweg 4a, Köln", "we are at 9 bis, rue de la Paix",
+    "12, avenue Victor Hugo", "flat 3, 221B Baker Street", "at 14 3rd Street", "London SW1A 1AA",
+    "my iban is ie29 aibk 9311 5212 3456 78", "IBAN: DE89-3704-0044-0532-0130-00",
+    "NI number AB123456C", "NI number j k 02 43 57 a", "Anna Quinn here", "It's Chloe Keane speaking",
+    "hi, this is Ms Byrne calling", "my name is Jane Doe", "name:\tOisin",
+    '{"patient_name" : "Oisin Ryan"}', '{"mobile":"0871234567"}', '{"e-mail": "ann at home"}',
+    '{"date_of_birth": "2 March 1984"}', '{"postCode":"D02 X285"}', '{"name": "a\\"b"}',
+]
+
+
+def test_no_recogniser_screens_out_a_text_it_would_find_something_in():
+    """The cheap looks before a recogniser or one of its patterns runs (``may_hold``,
+    ``Patterns.needs``) only save time: with them each recogniser finds exactly what it finds
+    without them, on every labelled utterance, tool arguments holding every kind and texts at
+    each screen's edge, and every screened pattern finds something there (so a screen that
+    turned away a text it should not would show)."""
+    import copy
+
+    from distillery_cleaner.domain.recognisers import Patterns, Screened
+    from distillery_cleaner.domain.spoken import rewrite_for_detection
+    from distillery_cleaner.pii_evaluation import load_utterances
+
+    texts = [rewrite_for_detection(t).text for t in [*(u.text for u in load_utterances("all")), *_AT_THE_SCREENS_EDGES]]
+    screened_patterns, found_by = set(), set()
+    for recogniser in build_recognisers(KINDS, ner=False):
+        bare = copy.copy(recogniser)
+        if isinstance(recogniser, Patterns):
+            screened_patterns |= {(recogniser.name, name) for name in recogniser.needs}
+            bare.needs = {}
+        if isinstance(recogniser, Screened):
+            screened_patterns.add((recogniser.name, None))
+
+            def unscreened(text, bare=bare):
+                found = super(Screened, bare).analyze(bare.readable(text), bare.supported_entities, None)
+                return [r for r in found if bare.keeps(text, r)]
+        else:
+            def unscreened(text, bare=bare):
+                return bare.analyze(text, bare.supported_entities, None)
+        for text in texts:
+            found = recogniser.analyze(text, recogniser.supported_entities, None)
+            assert [(r.start, r.end, r.score) for r in found] == [
+                (r.start, r.end, r.score) for r in unscreened(text)], (recogniser.name, text)
+            for r in found:
+                found_by |= {(recogniser.name, None), (recogniser.name, r.analysis_explanation.pattern_name)}
+    assert len(screened_patterns) >= 20
+    assert screened_patterns <= found_by, screened_patterns - found_by

@@ -18,6 +18,7 @@ entities); this module adds, through Presidio's extension point (``PatternRecogn
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -94,6 +95,10 @@ class Patterns(PatternRecognizer):
 
     name: str
     patterns: list[Pattern]
+    needs: dict[str, str] = {}  # read only: a recogniser with its own sets its own
+    """Per pattern name, a cheaper regex (the pattern's flags) that finds something in every
+    text where the pattern does: the pattern is not run over a text where it finds nothing.
+    ``tests/test_recognisers.py`` checks that no finding is lost."""
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
                 regex_flags: int | None = None) -> list[RecognizerResult]:
@@ -102,6 +107,8 @@ class Patterns(PatternRecognizer):
                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
         results = []
         for pattern in self.patterns:
+            if pattern.name in self.needs and _compiled(self.needs[pattern.name], flags).search(text) is None:
+                continue
             compiled: Any = pattern.compiled_regex  # Presidio types its cache as None
             if compiled is None or pattern.compiled_with_flags != flags:
                 compiled = regex.compile(pattern.regex, flags=flags)
@@ -127,6 +134,11 @@ class Patterns(PatternRecognizer):
                 log.warning("a personal-data pattern timed out; skipped for this text", recogniser=self.name,
                             pattern=pattern.name, timeout_s=REGEX_TIMEOUT_SECONDS)
         return results
+
+
+@functools.cache
+def _compiled(pattern: str, flags: int) -> Any:
+    return regex.compile(pattern, flags=flags)
 
 
 _ANY_DIGIT = re.compile(r"\d")
@@ -202,10 +214,17 @@ class ShortCircuitPhoneRecognizer(Screened, PhoneRecognizer):
 class CaseBlindIbanRecognizer(DigitsRequired, IbanRecognizer):
     """Presidio's IBAN recogniser (ISO 13616 mod-97 and each country's layout), on typed lower case too."""
 
+    def may_hold(self, text: str) -> bool:
+        """Only where the start of Presidio's pattern stands, in either case: its loop looks for
+        nothing else, and costs eight times this search (it looks its pattern up for each text)."""
+        return _IBAN_START.search(text) is not None
+
     def readable(self, text: str) -> str:
         return text.translate(_ASCII_UPPER)
 
 
+_IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}(?:[ -]?[A-Za-z0-9]{4}){2}")
+"""How every IBAN Presidio's pattern finds begins: country, check digits, two groups of four."""
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
@@ -246,6 +265,7 @@ class NinoRecognizer(DigitsRequired, Patterns, UkNinoRecognizer):
         )
     ]
     """Presidio's NI number recogniser reads the class's ``PATTERNS`` when given none."""
+    needs = {"NINO": r"[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[a-d]"}
 
 
 class ContextRecognizer(Screened, Patterns):
@@ -291,6 +311,9 @@ _STREET = (r"(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|way|crescent
            r"court|ct|boulevard|blvd|gardens|grove|square|sq|hill|row|mews|parade|walk|green|rise|highway|hwy)")
 _WORD = r"(?-i:\p{Lu}[\p{L}'’.-]*|\d+(?:st|nd|rd|th))"
 _UK_POSTCODE = r"(?-i:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})"
+_GERMAN_STREET = r"(?:straße|strasse|str\.|weg|allee|gasse|platz|ring|damm)"
+_FRENCH_STREET = r"(?:rue|avenue|boulevard|bd|place|allée|chemin|impasse|quai)"
+_FRENCH_NUMBER = r"(?: ?bis| ?ter)?,? "
 # Scores above spaCy's 0.85: where an address or a date of birth overlaps a PERSON entity
 # ("221B Baker Street"), the pattern's kind is the better one.
 _ADDRESS_PATTERNS = [
@@ -299,12 +322,28 @@ _ADDRESS_PATTERNS = [
         rf"{_STREET}\b\.?(?:,? (?-i:\p{{Lu}}\p{{Ll}}+)(?: (?-i:\p{{Lu}}\p{{Ll}}+))? {_UK_POSTCODE}\b|,? {_UK_POSTCODE}\b)?"
     ), 0.9),
     Pattern("German street and number",
-            r"\b(?-i:\p{Lu})\p{L}*?(?:straße|strasse|str\.|weg|allee|gasse|platz|ring|damm) \d{1,4} ?[a-z]?\b", 0.9),
+            rf"\b(?-i:\p{{Lu}})\p{{L}}*?{_GERMAN_STREET} \d{{1,4}} ?[a-z]?\b", 0.9),
     Pattern("French number and street",
-            r"\b\d{1,4}(?: ?bis| ?ter)?,? (?:rue|avenue|boulevard|bd|place|allée|chemin|impasse|quai) "
+            rf"\b\d{{1,4}}{_FRENCH_NUMBER}{_FRENCH_STREET} "
             r"(?:(?:de la|de|du|des|d['’]) ?)?(?-i:\p{Lu}[\p{L}'’-]*)(?: (?-i:\p{Lu}[\p{L}'’-]*)){0,2}", 0.9),
     Pattern("UK postcode", rf"\b{_UK_POSTCODE}\b", 0.5),
 ]
+_ADDRESS_NEEDS = {
+    "house number and street": r"\d[a-z]?,? (?-i:\p{Lu}|\d)",
+    "German street and number": rf"{_GERMAN_STREET} \d",
+    "French number and street": rf"\d{_FRENCH_NUMBER}{_FRENCH_STREET} ",
+}
+
+
+class AddressRecognizer(DigitPatternRecognizer):
+    """Street addresses and UK postcodes; each street pattern runs only where its number and
+    first word, or its street word and number, stand together."""
+
+    needs = _ADDRESS_NEEDS
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="ADDRESS", name="AddressRecognizer", patterns=_ADDRESS_PATTERNS)
+
 
 _NAME_WORD = r"\p{Lu}[\p{Ll}'’-]*(?:\p{Lu}[\p{Ll}'’-]*)?"
 _PARTICLE = r"(?:Ní|Nic|Mac|bin|binti|al|el|van|von|de|del|da|di|le|la|ter)"
@@ -328,6 +367,7 @@ class IntroducedNameRecognizer(Patterns):
 
     def __init__(self) -> None:
         super().__init__(supported_entity="PERSON", patterns=_NAME_PATTERNS, global_regex_flags=_CASE_SENSITIVE)
+        self.needs = {"name then here/speaking": r" (?i:here|speaking|calling)\b"}
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return bool(_NOT_NAMES.match(pattern_text))
@@ -372,10 +412,12 @@ class KeyedValueRecognizer(Screened, Patterns):
     placeholder then stays inside the quotes, and the arguments stay JSON."""
 
     def __init__(self, entity: str) -> None:
-        key = rf'"(?i:{_VALUE_KEYS[entity]})"\s*:\s*'
+        key, value = rf'"(?i:{_VALUE_KEYS[entity]})"\s*:\s*"', r'(?:[^"\\\n]|\\.)'
         super().__init__(supported_entity=entity, name=f"KeyedValueRecognizer({entity})", patterns=[
-            Pattern(f"{entity} key", rf'(?<={key}")(?:[^"\\\n]|\\.)+(?=")', 0.9),
+            Pattern(f"{entity} key", rf'(?<={key}){value}+(?=")', 0.9),
         ], global_regex_flags=_CASE_SENSITIVE)
+        # The same key and value start searched forwards: a look-behind is tried at every character.
+        self.needs = {f"{entity} key": key + value}
 
     def may_hold(self, text: str) -> bool:
         return '":' in text or '" :' in text
@@ -399,8 +441,7 @@ def build_recognisers(kinds: tuple[str, ...], ner: bool) -> list[EntityRecognize
         ("DATE_OF_BIRTH", ContextRecognizer(
             "DATE_OF_BIRTH", "DateOfBirthRecognizer", _DOB_PATTERNS,
             context=r"\b(?:born|birth|dob|d\.o\.b\.?|birthday|b-day)", window=48)),
-        ("ADDRESS", DigitPatternRecognizer(supported_entity="ADDRESS", name="AddressRecognizer",
-                                           patterns=_ADDRESS_PATTERNS)),
+        ("ADDRESS", AddressRecognizer()),
         ("PERSON", IntroducedNameRecognizer()),
         *((PRESIDIO_KIND[entity], KeyedValueRecognizer(entity)) for entity in _VALUE_KEYS),
     ]
