@@ -190,7 +190,7 @@ class KafkaDeadLetterSink(AbstractDeadLetterSink):
             message.payload,
             message.topic,
             key=message.key.encode() if message.key is not None else None,
-            headers={k: v.decode() for k, v in message.envelope.to_headers()},
+            headers=message.headers,
         )
 
 

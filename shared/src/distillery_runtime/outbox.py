@@ -22,6 +22,7 @@ import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import text
@@ -102,10 +103,15 @@ class OutgoingMessage:
             payload=event.model_dump_json(exclude_none=False).encode(),
         )
 
-    @property
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """The envelope as the record's headers, name to text (the outbox stores them so)."""
+        return {k: v.decode() for k, v in self.envelope.to_headers()}
+
+    @cached_property
     def size(self) -> int:
         """Bytes of the record the broker will see (key, payload, headers)."""
-        return record_size(self.key, self.payload, self.envelope.to_headers())
+        return record_size(self.key, self.payload, [(k, v.encode()) for k, v in self.headers.items()])
 
 
 def outbox_columns(messages: Sequence[OutgoingMessage]) -> dict[str, list[object]]:
@@ -116,7 +122,7 @@ def outbox_columns(messages: Sequence[OutgoingMessage]) -> dict[str, list[object
         "event_ids": [m.envelope.event_id for m in messages],
         "event_types": [m.envelope.event_type for m in messages],
         "versions": [m.envelope.schema_version for m in messages],
-        "headers": [json.dumps({k: v.decode() for k, v in m.envelope.to_headers()}) for m in messages],
+        "headers": [json.dumps(m.headers) for m in messages],
         "payloads": [m.payload for m in messages],
     }
 
@@ -275,7 +281,7 @@ def message_row(row_id: int, message: OutgoingMessage) -> dict[str, Any]:
     """The row ``message`` was stored as (id ``row_id``), as :func:`_row` reads it back."""
     envelope = message.envelope
     return {"id": row_id, "topic": message.topic, "key": message.key, "event_id": envelope.event_id,
-            "event_type": envelope.event_type, "headers": {k: v.decode() for k, v in envelope.to_headers()},
+            "event_type": envelope.event_type, "headers": message.headers,
             "payload": message.payload, "size": message.size}
 
 
