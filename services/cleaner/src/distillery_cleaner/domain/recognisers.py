@@ -95,7 +95,7 @@ class Patterns(PatternRecognizer):
 
     name: str
     patterns: list[Pattern]
-    needs: dict[str, str] = {}  # read only: a recogniser with its own sets its own
+    needs: dict[str, str] = {}  # never changed in place: a recogniser with screens assigns its own
     """Per pattern name, a cheaper regex (the pattern's flags) that finds something in every
     text where the pattern does: the pattern is not run over a text where it finds nothing.
     ``tests/test_recognisers.py`` checks that no finding is lost."""
