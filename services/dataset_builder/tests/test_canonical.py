@@ -19,7 +19,7 @@ def outcome(write, value: object) -> tuple[str, str]:
 
 
 TEXT = st.text(st.characters(codec=None, categories=None))  # every code point, lone surrogates too
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | TEXT | st.sampled_from(["null", "1e5", "0.00001"])
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | TEXT | st.sampled_from(["null", "1e5", "0.00001", ":1e5", "[-2.5e-3", "call_6e2f"])
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(TEXT, inner, max_size=5),
                       max_leaves=30)
 
@@ -30,17 +30,18 @@ def test_any_json_value_is_written_exactly_as_json_dumps_writes_it(value):
     assert outcome(canonical_json, value) == outcome(reference, value)
 
 
-@pytest.mark.parametrize("value", [1e16, 5e-05, 1.5e-300, 123456789.123, -0.0, 2**70, float("nan"), float("inf")])
+@pytest.mark.parametrize("value", [1e16, -1e16, 5e-05, 1.5e-300, 1.5e300, 123456789.123, -0.0, 2**70, float("nan"), float("inf")])
 def test_floats_that_python_and_msgspec_write_differently_are_written_as_python_does(value):
     assert outcome(canonical_json, {"x": [value]}) == outcome(reference, {"x": [value]})
 
 
 def test_a_training_example_is_written_without_falling_back_to_json_dumps(monkeypatch):
-    """The fast path is the one taken for what examples hold: text, roles, tool calls, schemas."""
+    """The fast path is the one taken for what examples hold: text, roles, tool calls (ids with
+    a digit before an "e", as random ids have), schemas."""
     from distillery_dataset_builder.domain import canonical
 
-    record = {"messages": [{"role": "user", "content": "Book me in for Tuesday, é"},
-                           {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function", "function": {
+    record = {"messages": [{"role": "user", "content": "Book me in for Tuesday, é (ref 3e-9, kb-e714a0cf93bb)"},
+                           {"role": "assistant", "tool_calls": [{"id": "call_6e2f0e", "type": "function", "function": {
                                "name": "book", "arguments": '{"slot": "09:30"}'}}]}],
               "tools": [{"type": "function", "function": {"name": "book", "parameters": {
                   "type": "object", "properties": {"slot": {"type": "string", "minLength": 5}}}}}]}
