@@ -52,3 +52,41 @@ def test_a_training_example_is_written_without_falling_back_to_json_dumps(monkey
 
     monkeypatch.setattr(canonical.json, "dumps", refuse)
     assert canonical_json(record) == expected
+
+
+def test_an_examples_tools_are_dumped_as_pydantic_dumps_them_whichever_set_came_before():
+    """Each distinct set of tools is dumped once and reused (``canonical._tools``): a set that
+    writes the same JSON gets the same values, one that differs in any way its own, and a set
+    whose JSON holds ``null`` (None or NaN) is dumped afresh."""
+    import math
+
+    from distillery_contracts.messages import ToolDefinition
+    from distillery_dataset_builder.domain import canonical
+
+    def tools(**schema):
+        return [ToolDefinition.model_validate({"type": "function", "function": {
+            "name": "book", "description": "Book a slot", "parameters": {"type": "object", **schema}}})]
+
+    def fresh(ts):
+        return canonical._TOOLS.dump_python(ts, mode="json", exclude_none=True)
+
+    canonical._TOOL_SETS.clear()
+    sets = [tools(minimum=1), tools(minimum=1.0), tools(minimum=1), tools(default=None),
+            tools(default=float("nan")), tools(minimum=True), tools(minimum="1")]
+    dumped = [canonical._tools(ts) for ts in sets]
+    for ts, got in zip(sets, dumped, strict=True):
+        assert repr(got) == repr(fresh(ts))
+    assert type(dumped[1][0]["function"]["parameters"]["minimum"]) is float
+    assert math.isnan(dumped[4][0]["function"]["parameters"]["default"])
+    assert dumped[2] is dumped[0]  # the same set, dumped once
+    assert len(canonical._TOOL_SETS) == 4  # 1, 1.0, True and "1"; the sets with null are not kept
+
+
+def test_at_most_so_many_tool_sets_are_kept():
+    from distillery_contracts.messages import ToolDefinition
+    from distillery_dataset_builder.domain import canonical
+
+    canonical._TOOL_SETS.clear()
+    for n in range(canonical._TOOL_SETS_KEPT + 5):
+        canonical._tools([ToolDefinition.model_validate({"type": "function", "function": {"name": f"tool_{n}"}})])
+    assert 0 < len(canonical._TOOL_SETS) <= canonical._TOOL_SETS_KEPT

@@ -77,13 +77,30 @@ def json_dumps_line(value: Any) -> str:
 
 
 def training_record(example: ExampleAccepted) -> dict[str, Any]:
-    """The example in OpenAI's chat fine-tuning format: messages, and tools when it has any."""
+    """The example in OpenAI's chat fine-tuning format: messages, and tools when it has any.
+    The tools are shared with other records that have the same: read them, never change them."""
     record: dict[str, Any] = {"messages": _MESSAGES.dump_python(example.messages, mode="json", exclude_none=True)}
     if example.tools:
-        record["tools"] = _TOOLS.dump_python(example.tools, mode="json", exclude_none=True)
+        record["tools"] = _tools(example.tools)
     return record
 
 
-def training_line(example: ExampleAccepted) -> str:
-    """The line of a JSONL training file for ``example`` (without the newline)."""
-    return canonical_json(training_record(example))
+_TOOL_SETS: dict[bytes, list[Any]] = {}
+_TOOL_SETS_KEPT = 64
+
+
+def _tools(tools: list[ToolDefinition]) -> list[Any]:
+    """``tools`` as ``model_dump`` gives them, each distinct set dumped once. A deployment sends the
+    same few sets with every call, and dumping their JSON schemas as Python values costs three
+    times writing them as JSON, which is the key. Without ``null`` in it (None and NaN are both
+    written so) the JSON determines the values. Records are made in worker threads: a plain dict's
+    get, set and clear are each atomic."""
+    key = _TOOLS.dump_json(tools, exclude_none=True)
+    if b"null" in key:
+        return _TOOLS.dump_python(tools, mode="json", exclude_none=True)
+    dumped = _TOOL_SETS.get(key)
+    if dumped is None:
+        if len(_TOOL_SETS) >= _TOOL_SETS_KEPT:
+            _TOOL_SETS.clear()
+        dumped = _TOOL_SETS[key] = _TOOLS.dump_python(tools, mode="json", exclude_none=True)
+    return dumped
