@@ -111,7 +111,7 @@ class OutgoingMessage:
     @cached_property
     def size(self) -> int:
         """Bytes of the record the broker will see (key, payload, headers)."""
-        return record_size(self.key, self.payload, [(k, v.encode()) for k, v in self.headers.items()])
+        return record_size(self.key, self.payload, self.headers)
 
 
 def outbox_columns(messages: Sequence[OutgoingMessage]) -> dict[str, list[object]]:
@@ -274,7 +274,7 @@ def _row(row: Mapping[Any, Any]) -> dict[str, Any]:
     """An outbox row read back, as the publisher takes it, with the size of its record."""
     headers = json.loads(row["headers"])
     return {**row, "headers": headers,
-            "size": record_size(row["key"], row["payload"], [(k, v.encode()) for k, v in headers.items()])}
+            "size": record_size(row["key"], row["payload"], headers)}
 
 
 def message_row(row_id: int, message: OutgoingMessage) -> dict[str, Any]:

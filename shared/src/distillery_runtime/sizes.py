@@ -10,7 +10,7 @@ setting, ``DISTILLERY_MAX_EVENT_BYTES``, before it is written anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 
@@ -33,10 +33,12 @@ class EventTooLarge(PermanentError):
     the message that caused it is dead-lettered with this reason."""
 
 
-def record_size(key: str | bytes | None, payload: bytes, headers: Iterable[tuple[str, bytes]]) -> int:
-    """Bytes of one Kafka record's key, value and headers: what the broker's limit counts."""
+def record_size(key: str | bytes | None, payload: bytes, headers: Mapping[str, str]) -> int:
+    """Bytes of one Kafka record's key, value and headers (name to text, as the outbox keeps
+    them): what the broker's limit counts."""
     key_bytes = key.encode() if isinstance(key, str) else key or b""
-    return len(key_bytes) + len(payload) + sum(len(name.encode()) + len(value) for name, value in headers)
+    return len(key_bytes) + len(payload) + sum(len(name.encode()) + len(value.encode())
+                                               for name, value in headers.items())
 
 
 def is_too_large(exc: BaseException) -> bool:

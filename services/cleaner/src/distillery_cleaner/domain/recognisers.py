@@ -211,7 +211,7 @@ class ShortCircuitPhoneRecognizer(Screened, PhoneRecognizer):
         return sum(c.isdigit() for c in text[result.start:result.end]) >= MIN_PHONE_DIGITS
 
 
-class CaseBlindIbanRecognizer(DigitsRequired, IbanRecognizer):
+class CaseBlindIbanRecognizer(Screened, IbanRecognizer):
     """Presidio's IBAN recogniser (ISO 13616 mod-97 and each country's layout), on typed lower case too."""
 
     def may_hold(self, text: str) -> bool:
