@@ -53,7 +53,7 @@ from distillery_runtime.kafka import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
-from bench_support import scratch_stack, stop_processes  # noqa: E402
+from bench_support import postgres_facts, scratch_stack, stop_processes  # noqa: E402
 from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
 from db_helpers import create_database, drop_database  # noqa: E402
 
@@ -257,6 +257,7 @@ def main() -> None:
                         help="Also run two NER-off instances and compare their CPU-seconds per generation.")
     args = parser.parse_args()
     with scratch_stack("bench-cleaner-") as (home, broker, server_url):
+        print(asyncio.run(postgres_facts(server_url)))
         run(args, home, broker.bootstrap, lambda: asyncio.run(create_database(server_url, "bench_cleaner")))
 
 

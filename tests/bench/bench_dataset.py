@@ -43,7 +43,7 @@ from distillery_runtime.uow import UnitOfWork
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
-from bench_support import postgres_server  # noqa: E402
+from bench_support import postgres_facts, postgres_server  # noqa: E402
 from db_helpers import create_database, drop_database  # noqa: E402
 
 BATCH = 2_000
@@ -121,6 +121,7 @@ async def run(args: argparse.Namespace, home: Path, server: str) -> None:
     url = None
     try:
         url = await create_database(server, "bench")
+        print(await postgres_facts(url))
         await ensure_topics(broker.bootstrap, all_topic_specs())
         print(f"storing {args.examples:,} examples ...", flush=True)
         ingest_s, store_s = await store_examples(url, args.examples, args.turns)

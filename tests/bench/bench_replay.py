@@ -70,7 +70,7 @@ from bench_cleaner import (  # noqa: E402
     wait_for_cleaner,
     with_unique_caller_lines,
 )
-from bench_support import scratch_stack, start_server, stop_processes  # noqa: E402
+from bench_support import postgres_facts, scratch_stack, start_server, stop_processes  # noqa: E402
 from cleaner_workload import sandbox_traces  # noqa: E402
 from db_helpers import create_database, drop_database, fetch_rows  # noqa: E402
 
@@ -262,6 +262,7 @@ def main() -> None:
     args = parser.parse_args()
     with scratch_stack("bench-replay-", keep=args.keep) as (home, broker, server_url):
         database_url = asyncio.run(create_database(server_url, "bench_replay"))
+        print(asyncio.run(postgres_facts(database_url)))
         try:
             asyncio.run(prepare(args, broker.bootstrap, database_url))
             print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 from distillery_cli.localstack.broker import BrokerProcess, start_broker
@@ -38,6 +39,24 @@ def postgres_server(home: Path) -> Iterator[str]:
         yield postgres.url
     finally:
         postgres.stop()
+
+
+async def postgres_facts(url: str) -> str:
+    """What a figure that writes to ``url``'s server depends on, as a ``postgresql:`` line: its
+    version, and whether it can compress large values with lz4. Where it cannot (the embedded
+    server's build has no lz4), the dataset-builder's example bodies are compressed with pglz,
+    which costs the server about 30 µs more an example (``README.md``, Scaling a service)."""
+    connection = await asyncpg.connect(url)
+    try:
+        version = await connection.fetchval("show server_version")
+        methods = await connection.fetchval(
+            "select enumvals from pg_settings where name = 'default_toast_compression'")
+    finally:
+        await connection.close()
+    which = "DISTILLERY_TEST_DATABASE_URL's server" if os.environ.get("DISTILLERY_TEST_DATABASE_URL") \
+        else "the embedded server"
+    compression = "lz4" if "lz4" in (methods or ()) else "pglz (this build has no lz4)"
+    return f"postgresql: {version.split()[0]}, {which}, large values compressed with {compression}"
 
 
 @contextmanager

@@ -8,6 +8,11 @@ measured in the same run, their ratio, the target and whether it is met. The tab
 load average before and after each stage and every script's output are written as JSON to
 ``<out>/<UTC timestamp>.json`` and ``<out>/latest.json``, to compare commits with.
 
+Every script makes its databases on an embedded PostgreSQL it starts, or on
+``DISTILLERY_TEST_DATABASE_URL``'s server when that is set (``DISTILLERY_TEST_DATABASE_URL=postgresql://...
+make bench``); the table names the server each stage used, since the wheel's embedded build has no
+lz4 and compresses the dataset-builder's example bodies with pglz (~30 µs more an example).
+
 The machine may be shared: figures from a loaded machine are still figures, so each stage
 records ``os.getloadavg()`` beside them rather than pretending it was quiet.
 """
@@ -251,6 +256,14 @@ def table(runs: list[StageRun]) -> str:
     return "\n".join(lines)
 
 
+def servers(runs: list[StageRun]) -> str:
+    """The ``postgresql:`` line of each stage that printed one: the example store's figure, for
+    one, depends on whether that server compresses with lz4."""
+    lines = [f"{run.stage}: {found}" for run in runs
+             for found in re.findall(r"^postgresql: (.*)$", run.output, re.MULTILINE)[:1]]
+    return "\n\nPostgreSQL\n" + "\n".join(lines) if lines else ""
+
+
 def git_commit() -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
                           check=False)
@@ -292,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             continue  # a benchmark this commit does not have yet
         print(f"[{mode}] {stage.name}: {' '.join(argv_[1:])} (load {os.getloadavg()[0]:.1f})", flush=True)
         runs.append(run_stage(stage, argv_))
-    rendered = table(runs)
+    rendered = table(runs) + servers(runs)
     print(f"\n{mode} benchmarks at {git_commit()}, {os.cpu_count()} CPUs\n{rendered}")
     print(f"\nwritten to {write_results(args.out, mode, runs, rendered)} and latest.json")
     return 0 if all(run.error is None for run in runs) else 1

@@ -1,0 +1,83 @@
+"""`make bench`'s runner reads the figures from the lines the benchmark scripts print: a
+changed line must show here, not as a silently missing row of the table."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_PATH = Path(__file__).parent / "bench" / "run_all.py"
+_SPEC = importlib.util.spec_from_file_location("bench_run_all", _PATH)
+assert _SPEC is not None and _SPEC.loader is not None
+run_all = importlib.util.module_from_spec(_SPEC)
+sys.modules["bench_run_all"] = run_all
+_SPEC.loader.exec_module(run_all)
+
+CLEANER = """\
+postgresql: 15.20, DISTILLERY_TEST_DATABASE_URL's server, large values compressed with lz4
+raw consume-and-decode: 9,426 generations/s (6.4s)
+cleaner:                298 generations/s (10.1s, 1 process(es), batch size 1000); {'accepted (indexed)': 2569}; NER cache hit rate 84.8%; 4.82 ms CPU per generation
+cleaner with 2 personal-data processes: 496 generations/s (6.1s, 1 process(es) with their workers); NER cache hit rate 84.8%; 4.94 ms CPU per generation
+cleaner without named-entity detection: 3,100 generations/s (2.0s, 1 process); cache hit rate 84.8%; 0.88 ms CPU per generation
+"""
+
+DATASET = """\
+postgresql: 18.6, the embedded server, large values compressed with pglz (this build has no lz4)
+stored in 8.4 s (2,369 examples/s, not part of the build)
+example store: 10,000 examples/s (1.3 s in add + commit, batches of 2,000; the rest is simulating and counting tokens)
+stored examples → broker ack of DatasetBuilt (1 event): 60.0 s (11,648 examples/s)
+peak RSS of the build process: 346 MiB (of which 346 MiB after imports)
+"""
+
+
+def _by_name(figures: list) -> dict:
+    return {f.name: f for f in figures}
+
+
+def test_the_cleaners_lines_become_rows_with_their_targets() -> None:
+    rows = _by_name(run_all.cleaner_figures(CLEANER))
+    assert rows["generations/s, default (NER on)"].value == 298
+    assert rows["generations/s, default (NER on)"].met is False
+    assert rows["NER on, 2 PII processes"].value == 496
+    no_ner = rows["generations/s, NER off"]
+    assert (no_ner.value, no_ner.raw_limit) == (3100, 9426)
+    assert no_ner.met is True  # 3,100 ≥ 3,000 and 33% ≥ 25% of the raw rate
+    assert rows["NER off: generations per CPU-second"].value == pytest.approx(1000 / 0.88)
+    assert rows["NER cache hit rate"].value == 84.8
+
+
+def test_a_target_is_met_at_its_bound_and_missed_just_past_it() -> None:
+    rows = _by_name(run_all.dataset_figures(DATASET))
+    assert rows["example store (add + commit)"].met is True  # exactly 10,000 a second
+    assert rows["build → DatasetBuilt acked"].met is False  # "under 60 s": 60.0 is not
+    assert rows["build peak RSS"].met is True
+    slower = DATASET.replace("example store: 10,000", "example store: 9,999")
+    assert _by_name(run_all.dataset_figures(slower))["example store (add + commit)"].met is False
+
+
+def test_the_share_of_the_raw_rate_is_a_target_of_its_own() -> None:
+    below_share = CLEANER.replace("raw consume-and-decode: 9,426", "raw consume-and-decode: 12,401")
+    no_ner = _by_name(run_all.cleaner_figures(below_share))["generations/s, NER off"]
+    assert no_ner.value >= 3000 and no_ner.ratio < 0.25
+    assert no_ner.met is False
+
+
+def test_the_table_names_the_postgresql_server_each_stage_wrote_to() -> None:
+    runs = [run_all.StageRun("cleaner", [], 1.0, 0, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), output=CLEANER),
+            run_all.StageRun("dataset", [], 1.0, 0, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), output=DATASET),
+            run_all.StageRun("router", [], 1.0, 0, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), output="[]")]
+    assert run_all.servers(runs).splitlines()[-2:] == [
+        "cleaner: 15.20, DISTILLERY_TEST_DATABASE_URL's server, large values compressed with lz4",
+        "dataset: 18.6, the embedded server, large values compressed with pglz (this build has no lz4)",
+    ]
+    assert run_all.servers(runs[2:]) == ""
+
+
+def test_a_stage_that_prints_none_of_its_lines_fails_the_run() -> None:
+    stage = run_all.Stage("dataset", [sys.executable, "-c", "print('nothing useful')"], [], run_all.dataset_figures)
+    run = run_all.run_stage(stage, stage.quick)
+    assert run.figures == [] and run.error == "printed none of the figures this runner reads"
+    assert "MISSED" in run_all.table([run])
