@@ -140,6 +140,18 @@ async def job_events(stack: Stack, dataset: DatasetBuilt, until: JobStatus,
         await asyncio.sleep(0.2)
 
 
+LIFECYCLE = [S.SUBMITTED, S.VALIDATING, S.QUEUED, S.RUNNING, S.SUCCEEDED]
+
+
+def assert_in_lifecycle_order(events: list[FinetuneJobChanged]) -> None:
+    """Submitted first, succeeded last, each state once and none backwards. The controller
+    learns a provider's state by polling it, so a state shorter than a poll's gap (the sandbox's
+    are fractions of a second; a loaded machine or 429s stretch the gap) may not be seen."""
+    seen = [e.status for e in events]
+    assert seen[0] == S.SUBMITTED and seen[-1] == S.SUCCEEDED, seen
+    assert seen == sorted(seen, key=LIFECYCLE.index) and len(set(seen)) == len(seen), seen
+
+
 async def publish(stack: Stack, dataset: DatasetBuilt) -> None:
     await publish_events(stack.bootstrap, DATASETS_BUILT, [dataset], producer="test/1",
                          correlation_id=dataset.cycle_id)
@@ -154,7 +166,7 @@ async def fetch(database_url: str, query: str) -> list[asyncpg.Record]:
 
 
 
-async def test_openai_dataset_becomes_a_trained_model_with_every_state_in_order(openai_stack, box, tmp_path):
+async def test_openai_dataset_becomes_a_trained_model_with_its_states_in_order(openai_stack, box, tmp_path):
     dataset = write_dataset(tmp_path, "ds-0042")
     await publish(openai_stack, dataset)
     events = await job_events(openai_stack, dataset, until=S.SUCCEEDED)
@@ -168,7 +180,8 @@ async def test_openai_dataset_becomes_a_trained_model_with_every_state_in_order(
                               "from finetune_controller.job_checkpoints where job_id = 'job-ds-0042' "
                               "and metrics ? 'train_loss') s order by step")
 
-    assert [e.status for e in events] == [S.SUBMITTED, S.VALIDATING, S.QUEUED, S.RUNNING, S.SUCCEEDED]
+    assert_in_lifecycle_order(events)
+    assert S.RUNNING in [e.status for e in events]  # the longest state (1.2 s here) is seen
     done = events[-1]
     assert done.fine_tuned_model and done.fine_tuned_model.startswith("ft:gpt-4o-mini")
     assert done.deployment_name is None
@@ -217,11 +230,7 @@ async def test_rate_limits_beyond_the_sdks_retries_are_waited_out(openai_stack, 
     events = await job_events(openai_stack, dataset, until=S.SUCCEEDED)
 
     assert faults.served >= 4
-    # Polls delayed by 429s may miss a short-lived state; what is published stays in order.
-    seen = [e.status for e in events]
-    order = [S.SUBMITTED, S.VALIDATING, S.QUEUED, S.RUNNING, S.SUCCEEDED]
-    assert seen[0] == S.SUBMITTED and seen[-1] == S.SUCCEEDED
-    assert seen == sorted(seen, key=order.index) and len(set(seen)) == len(seen)
+    assert_in_lifecycle_order(events)  # polls delayed by 429s miss short-lived states
     assert len(remote_jobs(box)) == jobs_before + 1
 
 
@@ -234,7 +243,8 @@ async def test_azure_job_is_deployed_before_success_is_announced(azure_stack, bo
         "distillery-aoai/deployments/distillery-ds-0043", params={"api-version": "2024-10-01"},
         headers={"Authorization": "Bearer sandbox-arm-token"}).json()
 
-    assert [e.status for e in events] == [S.SUBMITTED, S.QUEUED, S.RUNNING, S.SUCCEEDED]
+    assert_in_lifecycle_order(events)
+    assert S.VALIDATING not in [e.status for e in events]  # Azure has no validating state of its own
     done = events[-1]
     assert done.provider == "azure" and done.deployment_name == "distillery-ds-0043"
     assert done.loss_curve and done.loss_curve[-1].step == done.metrics.step
