@@ -67,6 +67,7 @@ from bench_cleaner import (  # noqa: E402
     cleaner_config_file,
     cpu_seconds,
     publish,
+    applied_rate,
     wait_for_cleaner,
     with_unique_caller_lines,
 )
@@ -90,6 +91,8 @@ class Replay:
     first_verdict_s: float
     cleaned_s: float
     """Every generation has a verdict and every verdict is published."""
+    cleaner_rate: float
+    """Generations a second from the cleaner's first transaction to its last (``applied_rate``)."""
     stored_s: float
     """The dataset-builder has stored (or retracted) every verdict: the build is requested."""
     built_s: float
@@ -214,6 +217,7 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
                 env=service_env(home, bootstrap, database_url, http_port=cleaner_port,
                                 cleaner_config_file=cleaner_config_file(home, ner=not args.no_ner)))
             first, cleaned = await wait_for_cleaner(database_url, args.generations, [procs["cleaner"]])
+            rate, _ = await applied_rate(database_url) or (args.generations / (cleaned - first), 0.0)
             accepted = await stored_every_verdict(bootstrap, procs)
             stored = time.perf_counter()
             await publish_events(bootstrap, COMMANDS_DATASET,
@@ -229,7 +233,8 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
         stop_processes(list(procs.values()))
         for log in logs.values():
             log.close()
-    return Replay(first - started, cleaned - started, stored - started, built - started, accepted, dataset, rss, cpu)
+    return Replay(first - started, cleaned - started, rate, stored - started, built - started, accepted, dataset,
+                  rss, cpu)
 
 
 def report(args: argparse.Namespace, r: Replay, broker_rss_mib: float) -> None:
@@ -238,8 +243,8 @@ def report(args: argparse.Namespace, r: Replay, broker_rss_mib: float) -> None:
     print(f"replay: {n:,} generations → DatasetBuilt ({examples:,} examples) in {r.built_s:.1f} s "
           f"(target {TARGET_S * n / 300_000:.0f} s, {TARGET_S:.0f} s a 300,000; NER {'off' if args.no_ner else 'on'})")
     print(f"  cleaner: every verdict published {r.cleaned_s:.1f} s after its start, {n / r.cleaned_s:,.0f} "
-          f"generations/s; {n / (r.cleaned_s - r.first_verdict_s):,.0f}/s after its first verdict "
-          f"({r.first_verdict_s:.1f} s of start-up)")
+          f"generations/s; {r.cleaner_rate:,.0f}/s from its first transaction to its last "
+          f"({r.first_verdict_s:.1f} s of start-up to its first verdict)")
     print(f"  accepted: {r.accepted:,} of {n:,} generations ({r.accepted / n:.1%}); "
           f"{r.dataset.counts.candidate_examples:,} candidates for the dataset")
     print(f"  dataset-builder had stored every verdict {r.stored_s - r.cleaned_s:.1f} s later; "
