@@ -81,3 +81,16 @@ def test_a_stage_that_prints_none_of_its_lines_fails_the_run() -> None:
     run = run_all.run_stage(stage, stage.quick)
     assert run.figures == [] and run.error == "printed none of the figures this runner reads"
     assert "MISSED" in run_all.table([run])
+
+
+def test_a_run_with_named_entities_only_gives_no_ner_off_row() -> None:
+    ner_only = "\n".join(line for line in CLEANER.splitlines() if "without named-entity" not in line)
+    rows = _by_name(run_all.cleaner_figures(ner_only))
+    assert rows["generations/s, default (NER on)"].target == 1000
+    assert "generations/s, NER off" not in rows and "generations/s (no NER engine)" not in rows
+
+
+def test_a_cleaner_without_a_named_entity_engine_is_held_to_the_ner_off_target() -> None:
+    older = "raw consume-and-decode: 9,426 generations/s (6.4s)\ncleaner: 3,100 generations/s (2.0s); 0.88 ms CPU\n"
+    [row] = [f for f in run_all.cleaner_figures(older) if f.unit == "gen/s"]
+    assert (row.name, row.target, row.met) == ("generations/s (no NER engine)", 3000, True)

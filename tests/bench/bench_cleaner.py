@@ -276,12 +276,18 @@ def main() -> None:
                         help="Keep the sandbox's caller lines, some shared between calls (default: unique per call).")
     parser.add_argument("--without-ner-only", action="store_true",
                         help="Skip the default (named-entity) run: a quick look at the rest of the cleaner's cost.")
+    parser.add_argument("--with-ner-only", action="store_true",
+                        help="Skip the run without named-entity detection (make bench times it on more "
+                        "generations, in a run of its own: its short windows at 3,000 read high).")
     parser.add_argument("--pii-processes", type=int, default=0,
                         help="Also run the default configuration with DISTILLERY_CLEANER_PII_PROCESSES=N: worker "
                         "processes finding personal data beside each cleaner (their CPU counted with it).")
     parser.add_argument("--cpu-two-instances", action="store_true",
                         help="Also run two NER-off instances and compare their CPU-seconds per generation.")
     args = parser.parse_args()
+    if args.with_ner_only and (args.without_ner_only or args.cpu_two_instances):
+        parser.error("--with-ner-only skips the runs without named-entity detection that "
+                     "--without-ner-only and --cpu-two-instances ask for")
     with scratch_stack("bench-cleaner-") as (home, broker, server_url):
         print(asyncio.run(postgres_facts(server_url)))
         run(args, home, broker.bootstrap, lambda: asyncio.run(create_database(server_url, "bench_cleaner")))
@@ -316,6 +322,8 @@ def run(args: argparse.Namespace, home: Path, bootstrap: str, new_database: Call
             print(f"cleaner with {args.pii_processes} personal-data processes: {pooled.rate:,.0f} generations/s "
                   f"({pooled.seconds:.1f}s, {args.instances} process(es) with their workers); {pooled.counts}; "
                   f"NER cache hit rate {pooled.hit_rate:.1%}; {pooled.cpu_ms:.2f} ms CPU per generation", flush=True)
+    if args.with_ner_only:
+        return
     off = run_cleaner(args, home, bootstrap, new_database(), expected, ner=False, instances=1)
     print(f"cleaner without named-entity detection: {off.rate:,.0f} generations/s ({off.seconds:.1f}s, 1 process); "
           f"{off.counts}; cache hit rate {off.hit_rate:.1%}; {off.cpu_ms:.2f} ms CPU per generation", flush=True)
