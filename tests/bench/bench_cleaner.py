@@ -255,6 +255,19 @@ async def applied_rate(database_url: str) -> tuple[float, float] | None:
     return int(row["applied"] - row["in_last"]) / seconds, seconds
 
 
+async def cleaner_rate(database_url: str, expected: int, first: float, done: float) -> tuple[float, float]:
+    """(generations/s, seconds) of a finished run: :func:`applied_rate`, or with a single
+    transaction the polls' own span (first verdict seen → all done), which must be long enough
+    to mean something."""
+    timed = await applied_rate(database_url)
+    if timed is not None:
+        return timed
+    if done - first < 0.5:  # the first look already found it done: nothing was timed
+        raise SystemExit(f"{expected:,} generations were cleaned between two looks at the database, too fast "
+                         "to time; run with --generations 2000 or more")
+    return expected / (done - first), done - first
+
+
 async def outcome_counts(database_url: str) -> dict[str, int]:
     conn = await asyncpg.connect(database_url)
     try:
@@ -369,10 +382,7 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
         stop_processes(procs)
         log.close()
     try:
-        if done - first < 0.5:  # the first look already found it done: nothing was timed
-            raise SystemExit(f"{expected:,} generations were cleaned between two looks at the database, too fast "
-                             "to time; run with --generations 2000 or more")
-        rate, seconds = asyncio.run(applied_rate(database_url)) or (expected / (done - first), done - first)
+        rate, seconds = asyncio.run(cleaner_rate(database_url, expected, first, done))
         return CleanerRun(rate, seconds, cpu / expected * 1000,
                           hits / max(1.0, hits + misses), asyncio.run(outcome_counts(database_url)))
     finally:  # each run's database is its own: none is left on the server

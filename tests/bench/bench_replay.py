@@ -65,9 +65,9 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a scrip
 
 from bench_cleaner import (  # noqa: E402
     cleaner_config_file,
+    cleaner_rate,
     cpu_seconds,
     publish,
-    applied_rate,
     wait_for_cleaner,
     with_unique_caller_lines,
 )
@@ -92,7 +92,7 @@ class Replay:
     cleaned_s: float
     """Every generation has a verdict and every verdict is published."""
     cleaner_rate: float
-    """Generations a second from the cleaner's first transaction to its last (``applied_rate``)."""
+    """Generations a second from the cleaner's first transaction to its last (``cleaner_rate``)."""
     stored_s: float
     """The dataset-builder has stored (or retracted) every verdict: the build is requested."""
     built_s: float
@@ -217,7 +217,7 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
                 env=service_env(home, bootstrap, database_url, http_port=cleaner_port,
                                 cleaner_config_file=cleaner_config_file(home, ner=not args.no_ner)))
             first, cleaned = await wait_for_cleaner(database_url, args.generations, [procs["cleaner"]])
-            rate, _ = await applied_rate(database_url) or (args.generations / (cleaned - first), 0.0)
+            rate, _ = await cleaner_rate(database_url, args.generations, first, cleaned)
             accepted = await stored_every_verdict(bootstrap, procs)
             stored = time.perf_counter()
             await publish_events(bootstrap, COMMANDS_DATASET,
