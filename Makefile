@@ -37,7 +37,7 @@ test: setup
 	status=0; $(VENV)/bin/pytest -n 2 --dist loadgroup -m "not serial" || status=$$?; \
 	$(VENV)/bin/pytest -m serial || status=$$?; exit $$status
 
-# The fast tests, on the same two workers (none of them is `serial`): about a minute here.
+# The fast tests, on the same two workers (none of them is `serial`): about 1.5 minutes on two cores.
 test-unit: setup
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not integration and not e2e"
 

@@ -15,6 +15,8 @@ from distillery_sandbox.langfuse.records import FIELD_GROUPS, records_from_calls
 from distillery_sandbox.langfuse.render import render_observation, render_score
 from distillery_sandbox.workload import DefectRates, WorkloadConfig, simulate_calls
 
+pytestmark = pytest.mark.integration  # the whole command, the named-entity model included
+
 app = typer.Typer()
 app.command()(clean)
 CLINIC_PHONE = "+353 1 555 0142"

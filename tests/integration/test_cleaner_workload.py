@@ -22,6 +22,8 @@ from distillery_contracts.examples import ExampleAccepted
 from distillery_dataset_builder.domain.limits import limits_for
 from distillery_dataset_builder.domain.validation import validate_example
 
+pytestmark = pytest.mark.integration  # the cleaner, its named-entity model included, on 600 calls
+
 CALLS = 600
 EXPECTED = {"error": "error", "cut": "incomplete", "truncated": "truncated",
             "other_model": "not_teacher", "hallucination": "hallucination"}

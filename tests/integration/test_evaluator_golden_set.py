@@ -3,8 +3,12 @@ evaluator's golden set file loader: the evaluator itself never imports the simul
 
 from __future__ import annotations
 
+import pytest
+
 from distillery_evaluator.adapters.sources import golden_from_file
 from distillery_sandbox.golden import write_golden_set
+
+pytestmark = pytest.mark.integration
 
 
 def test_the_sandbox_golden_set_covers_the_clinic_with_facts_and_reference_answers(tmp_path):
