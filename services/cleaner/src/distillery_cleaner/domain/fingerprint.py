@@ -29,6 +29,7 @@ from typing import Any
 from rensa import RMinHash
 
 from distillery_cleaner.domain.config import NearDuplicates
+from distillery_cleaner.domain.lru import CACHE_ENTRIES
 
 _WORD = re.compile(r"\w+")
 CANDIDATE_RECALL = 0.98
@@ -54,7 +55,7 @@ class BandLayout:
 class Fingerprinter:
     """Shingles, signatures and band keys for the near-duplicate index."""
 
-    def __init__(self, config: NearDuplicates, salt: bytes = b"", cache_size: int = 65_536) -> None:
+    def __init__(self, config: NearDuplicates, salt: bytes = b"", cache_size: int = CACHE_ENTRIES) -> None:
         self.config = config
         self.layout = BandLayout.for_threshold(config.threshold, config.num_perm)
         self._roles = frozenset(config.roles)

@@ -17,6 +17,7 @@ from typing import Any
 from distillery_contracts.examples import RejectReason
 from distillery_contracts.messages import ChatMessage, ChatRole, FineTuneMessage
 from distillery_cleaner.domain.fingerprint import Fingerprinter
+from distillery_cleaner.domain.lru import CACHE_ENTRIES
 from distillery_cleaner.domain.pii import Counts
 from distillery_cleaner.domain.text import TextCleaner
 from distillery_runtime.tokens import Tokenizer
@@ -59,7 +60,7 @@ class MessageCleaner:
     """Cleans messages, each distinct one once (an LRU cache of ``cache_size`` entries)."""
 
     def __init__(self, text: TextCleaner, tokenizer: Tokenizer, fingerprints: Fingerprinter,
-                 cache_size: int = 65_536) -> None:
+                 cache_size: int = CACHE_ENTRIES) -> None:
         self.text = text
         self.tokenizer = tokenizer
         self.fingerprints = fingerprints

@@ -26,7 +26,7 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, Sp
 from presidio_anonymizer import AnonymizerEngine
 
 from distillery_cleaner.domain.config import PiiConfig
-from distillery_cleaner.domain.lru import Lru
+from distillery_cleaner.domain.lru import CACHE_ENTRIES, Lru
 from distillery_cleaner.domain.recognisers import PRESIDIO_KIND, build_recognisers
 from distillery_cleaner.domain.spoken import Rewritten, rewrite_for_detection
 
@@ -139,7 +139,7 @@ class PiiRedactor:
     system prompt, so most texts have been seen before.
     """
 
-    def __init__(self, config: PiiConfig, cache_size: int = 65_536) -> None:
+    def __init__(self, config: PiiConfig, cache_size: int = CACHE_ENTRIES) -> None:
         # Only the configured kinds' recognisers are registered, so the analyzer looks for nothing else.
         self._analyzer = _analyzer(tuple(sorted(config.kinds)), config.ner_model if config.ner else None)
         # Presidio's default operator replaces a value with "<entity type>": the placeholder, since

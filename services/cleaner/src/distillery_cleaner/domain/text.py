@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from distillery_cleaner.domain.lru import Lru
+from distillery_cleaner.domain.lru import CACHE_ENTRIES, Lru
 from distillery_cleaner.domain.pii import Counts, PiiRedactor
 from distillery_runtime.text import scrub
 
@@ -43,7 +43,7 @@ class TextCleaner:
     before, or earlier in the same batch): the cache hit rate the benchmark prints.
     """
 
-    def __init__(self, redactor: PiiRedactor, cache_size: int = 65_536) -> None:
+    def __init__(self, redactor: PiiRedactor, cache_size: int = CACHE_ENTRIES) -> None:
         self.redactor = redactor
         self._cache: Lru[str, tuple[str, Counts]] = Lru(cache_size)
         self.hits = 0
