@@ -105,7 +105,7 @@ class Tokenizer:
             total += sum(self._count_message(m) for m in messages if isinstance(m, Mapping))
         tools = example.get("tools")
         if isinstance(tools, list) and tools:
-            total += self._count_tools(tools)
+            total += self.count_tools(tools)
         return total
 
     def count_examples(self, examples: Iterable[Mapping[str, Any]]) -> list[int]:
@@ -133,7 +133,8 @@ class Tokenizer:
             + self._count_text(function.get("arguments"))
         )
 
-    def _count_tools(self, tools: list[Any]) -> int:
+    def count_tools(self, tools: list[Any]) -> int:
+        """Tokens of a non-empty ``tools`` list: what it adds to :meth:`count_example`."""
         fmt = self.chat_format
         total = fmt.functions_end
         for tool in tools:

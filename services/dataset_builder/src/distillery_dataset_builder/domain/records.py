@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected, RejectReason
 from distillery_dataset_builder.domain.canonical import canonical_json, training_record
-from distillery_dataset_builder.domain.sketch import conversation_text, signature_bytes, sketch_texts
+from distillery_dataset_builder.domain.sketch import signature_bytes, sketch_conversations
 from distillery_runtime.tokens import Tokenizer
 
 
@@ -55,11 +56,27 @@ def records_of(events: Sequence[ExampleAccepted], tokenizer: Tokenizer) -> list[
     then only checks the stored count against the limit.
     """
     training = [training_record(e) for e in events]
-    signatures = sketch_texts([conversation_text(t["messages"]) for t in training])
+    signatures = sketch_conversations([t["messages"] for t in training])
+    tools_tokens: dict[int, int] = {}
     return [
-        _record(e, canonical_json(t), sig, tokenizer.count_example(t), tokenizer.encoding)
+        _record(e, canonical_json(t), sig, _tokens(t, tokenizer, tools_tokens), tokenizer.encoding)
         for e, t, sig in zip(events, training, signatures, strict=True)
     ]
+
+
+def _tokens(record: dict[str, Any], tokenizer: Tokenizer, tools_tokens: dict[int, int]) -> int:
+    """``tokenizer.count_example(record)``, each tools list of the batch counted once.
+
+    Records with the same tools share one list (``training_record``), and walking a list's
+    JSON schemas cost a third of making a record (three times the messages' count, whose
+    texts the tokenizer caches). The lists live as long as the batch, so their ids are theirs.
+    """
+    tools = record.get("tools")
+    if not tools:
+        return tokenizer.count_example(record)
+    if id(tools) not in tools_tokens:
+        tools_tokens[id(tools)] = tokenizer.count_tools(tools)
+    return tokenizer.count_example({"messages": record["messages"]}) + tools_tokens[id(tools)]
 
 
 def _record(event: ExampleAccepted, line: str, signature: np.ndarray, tokens: int, encoding: str) -> ExampleRecord:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,11 @@ _WORD = re.compile(r"\w+")
 
 def conversation_text(messages: Iterable[Mapping[str, Any]]) -> str:
     """The user and assistant text of a conversation, one message a line."""
+    return "\n".join(spoken_texts(messages))
+
+
+def spoken_texts(messages: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The texts :func:`conversation_text` puts on its lines, in order."""
     parts = []
     for message in messages:
         if message.get("role") not in SPOKEN_ROLES:
@@ -39,7 +45,7 @@ def conversation_text(messages: Iterable[Mapping[str, Any]]) -> str:
             parts.append(content)
         elif isinstance(content, list):
             parts.extend(p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str))
-    return "\n".join(parts)
+    return parts
 
 
 def shingles(text: str) -> list[str]:
@@ -50,11 +56,53 @@ def shingles(text: str) -> list[str]:
     return [" ".join(gram) for gram in zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)]
 
 
+TEXTS_KEPT = 8_192
+"""Texts whose words and shingles :func:`conversation_shingles` keeps: each example of a call
+repeats the turns before it, and a call's turns are stored together."""
+
+
+@lru_cache(maxsize=TEXTS_KEPT)
+def _words_and_shingles(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    words = tuple(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+    return words, tuple(" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+
+
+def conversation_shingles(texts: Sequence[str]) -> list[str]:
+    """``shingles("\\n".join(texts))``, each text's words and shingles made once.
+
+    A line break is no word, and NFKC and case folding change no character across one, so the
+    words of the joined text are each text's in turn; its shingles are each text's own, then
+    the few that run on into the next texts (``tests/test_sketch.py`` checks the two agree).
+    """
+    parts = [_words_and_shingles(text) for text in texts]
+    words = [word for part_words, _ in parts for word in part_words]
+    if len(words) < SHINGLE_WORDS:
+        return [" ".join(words)] if words else []
+    found: list[str] = []
+    start = 0
+    for part_words, part_shingles in parts:
+        found += part_shingles
+        end = start + len(part_words)
+        found += (" ".join(words[at:at + SHINGLE_WORDS])
+                  for at in range(max(start, end - SHINGLE_WORDS + 1), min(end, len(words) - SHINGLE_WORDS + 1)))
+        start = end
+    return found
+
+
+def sketch_conversations(conversations: Sequence[Iterable[Mapping[str, Any]]]) -> np.ndarray:
+    """:func:`sketch_texts` of each conversation's :func:`conversation_text`."""
+    return _sketch([conversation_shingles(spoken_texts(messages)) for messages in conversations])
+
+
 def sketch_texts(texts: Sequence[str]) -> np.ndarray:
     """MinHash signatures of ``texts``: an (n, NUM_PERM) uint32 matrix, one row per text."""
-    if not texts:
+    return _sketch([shingles(t) for t in texts])
+
+
+def _sketch(shingle_lists: list[list[str]]) -> np.ndarray:
+    if not shingle_lists:
         return np.empty((0, NUM_PERM), dtype=np.uint32)
-    matrix = rensa.RMinHash.digest_matrix_from_token_sets([shingles(t) for t in texts], NUM_PERM, SEED)
+    matrix = rensa.RMinHash.digest_matrix_from_token_sets(shingle_lists, NUM_PERM, SEED)
     return np.asarray(matrix.to_rows(), dtype=np.uint32)
 
 
