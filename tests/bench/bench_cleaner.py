@@ -54,6 +54,7 @@ from distillery_runtime.kafka import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
+import cleaner_profile  # noqa: E402
 from bench_support import postgres_facts, scratch_stack, stop_processes  # noqa: E402
 from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
 from db_helpers import create_database, drop_database  # noqa: E402
@@ -282,7 +283,9 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000, help="Consumer batch size of the cleaner.")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--profile", type=Path, help="Run the NER-off cleaner under cProfile; write its stats here.")
+    parser.add_argument("--profile", type=Path, metavar="PREFIX",
+                        help="Sample each run's (first) cleaner with py-spy, start-up excluded, every thread; print "
+                        "where its CPU went and keep the raw stacks in PREFIX-<run>.txt (tests/bench/cleaner_profile.py).")
     parser.add_argument("--log", type=Path, help="Keep the cleaner's log here.")
     parser.add_argument("--instances", type=int, default=1, help="Cleaner processes sharing the group.")
     parser.add_argument("--shared-caller-lines", action="store_true",
@@ -369,16 +372,27 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
            "DISTILLERY_CLEANER_CONSUMER_GROUP": f"bench-cleaner-{uuid.uuid4().hex[:8]}",
            "DISTILLERY_CLEANER_PII_PROCESSES": str(pii_processes)}
     log = (args.log or home / "cleaner.log").open("ab")
-    profile = ["-m", "cProfile", "-o", str(args.profile)] if args.profile and not ner else []  # NER on: spaCy
-    procs = [subprocess.Popen([sys.executable, *(profile if i == 0 else []), "-m", "distillery_cleaner"],
+    procs = [subprocess.Popen([sys.executable, "-m", "distillery_cleaner"],
                               env={**env, "DISTILLERY_HTTP_PORT": str(port)}, stdout=log, stderr=log)
-             for i, port in enumerate(ports)]
+             for port in ports]
+    sampler, samples = None, None
     try:
         started_cpu = [cpu_when_serving(proc, port, pii_processes) for proc, port in zip(procs, ports, strict=True)]
+        if args.profile:
+            run_name = f"{'ner' if ner else 'no-ner'}-{instances}x" + (f"-{pii_processes}pii" if pii_processes else "")
+            samples = args.profile.with_name(f"{args.profile.name}-{run_name}.txt")
+            sampler = cleaner_profile.start(procs[0].pid, samples)
         first, done = asyncio.run(wait_for_cleaner(database_url, expected, procs))
         cpu = sum(cpu_seconds(proc.pid) + children_cpu_seconds(proc.pid) for proc in procs) - sum(started_cpu)
         hits, misses = map(sum, zip(*(cache_counts(port) for port in ports), strict=True))
+        if sampler is not None and samples is not None:
+            cleaner_profile.stop(sampler)
+            sampler = None
+            print(f"where the cleaner's CPU went ({'NER on' if ner else 'NER off'}; py-spy, every thread; "
+                  f"stacks in {samples}):\n{cleaner_profile.table(samples.read_text())}", flush=True)
     finally:
+        if sampler is not None:
+            sampler.kill()
         stop_processes(procs)
         log.close()
     try:
