@@ -94,3 +94,19 @@ def test_a_cleaner_without_a_named_entity_engine_is_held_to_the_ner_off_target()
     older = "raw consume-and-decode: 9,426 generations/s (6.4s)\ncleaner: 3,100 generations/s (2.0s); 0.88 ms CPU\n"
     [row] = [f for f in run_all.cleaner_figures(older) if f.unit == "gen/s"]
     assert (row.name, row.target, row.met) == ("generations/s (no NER engine)", 3000, True)
+
+
+def test_the_report_ends_with_where_each_profiled_cleaner_run_spent_its_cpu() -> None:
+    profiled = CLEANER.replace("raw consume-and-decode", (
+        "where the cleaner's CPU went (NER off; py-spy, every thread; stacks in /tmp/p.txt):\n"
+        "   26.8%  personal data (patterns, named entities)\n"
+        "   15.9%  screening (filters, messages, tokens)\n"
+        "raw consume-and-decode"))
+    runs = [run_all.StageRun("cleaner-ner-off", [], 1.0, 0, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), output=profiled),
+            run_all.StageRun("dataset", [], 1.0, 0, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), output=DATASET)]
+    report = run_all.profiles(runs)
+    assert report.strip().splitlines() == [
+        "cleaner-ner-off: where the cleaner's CPU went (NER off; py-spy, every thread; stacks in /tmp/p.txt):",
+        "   26.8%  personal data (patterns, named entities)",
+        "   15.9%  screening (filters, messages, tokens)"]
+    assert run_all.profiles(runs[1:]) == ""

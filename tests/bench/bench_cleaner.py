@@ -381,6 +381,7 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
         if args.profile:
             run_name = f"{'ner' if ner else 'no-ner'}-{instances}x" + (f"-{pii_processes}pii" if pii_processes else "")
             samples = args.profile.with_name(f"{args.profile.name}-{run_name}.txt")
+            samples.parent.mkdir(parents=True, exist_ok=True)
             sampler = cleaner_profile.start(procs[0].pid, samples)
         first, done = asyncio.run(wait_for_cleaner(database_url, expected, procs))
         cpu = sum(cpu_seconds(proc.pid) + children_cpu_seconds(proc.pid) for proc in procs) - sum(started_cpu)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("start-up (imports, models)", ("load_entry_point", "_find_and_load")),
-    ("personal data (patterns, named entities)", ("PiiRedactor.", "TextCleaner.prime", "pii_processes.py")),
+    ("personal data: named entities (spaCy)", ("spacy/", "thinc/", "SpacyNlpEngine.")),
+    ("personal data: patterns, phone numbers, rewriting", ("PiiRedactor.", "TextCleaner.prime", "pii_processes.py")),
     ("screening (filters, messages, tokens)", ("Cleaner.screen ",)),
     ("fingerprints (shingles, MinHash)", ("Cleaner.fingerprint ",)),
     ("decoding traces.raw (pydantic)", ("BatchProcessor.decode ",)),

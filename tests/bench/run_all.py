@@ -192,6 +192,9 @@ def replay_figures(out: str) -> list[Figure]:
     return figures
 
 
+PROFILE = ("--profile", str(ROOT / "bench-results" / "cleaner-profile"))
+
+
 def script(name: str, *args: str) -> list[str]:
     return [sys.executable, str(HERE / name), *args]
 
@@ -205,11 +208,14 @@ STAGES = [
     Stage("ingester", script("bench_ingester.py", "--calls", "1000"), script("bench_ingester.py"), ingester_figures),
     # Quick: named-entity detection on 3,000 generations (~300-500 a second), without it on
     # 12,000 in a run of its own: at 3,000 that run lasts a second or two and reads ~1.5x high.
-    Stage("cleaner", script("bench_cleaner.py", "--generations", "3000", "--pii-processes", "2", "--with-ner-only"),
-          script("bench_cleaner.py", "--generations", "100000", "--cpu-two-instances", "--pii-processes", "2"),
+    # Each cleaner run is sampled with py-spy (--profile): its table of where the CPU went is
+    # printed after the figures, what remains to a target that is missed.
+    Stage("cleaner", script("bench_cleaner.py", "--generations", "3000", "--pii-processes", "2", "--with-ner-only",
+                            *PROFILE),
+          script("bench_cleaner.py", "--generations", "100000", "--cpu-two-instances", "--pii-processes", "2", *PROFILE),
           cleaner_figures),
-    Stage("cleaner-ner-off", script("bench_cleaner.py", "--generations", "12000", "--without-ner-only"), None,
-          cleaner_figures),
+    Stage("cleaner-ner-off", script("bench_cleaner.py", "--generations", "12000", "--without-ner-only", *PROFILE),
+          None, cleaner_figures),
     Stage("students", None, script("bench_students.py"), students_figures),
     Stage("replay", None, script("bench_replay.py"), replay_figures, timeout_s=3600),
 ]
@@ -271,6 +277,13 @@ def servers(runs: list[StageRun]) -> str:
     return "\n\nPostgreSQL\n" + "\n".join(lines) if lines else ""
 
 
+def profiles(runs: list[StageRun]) -> str:
+    """The tables of where a profiled run's CPU went (``bench_cleaner.py --profile``), as printed."""
+    found = [f"{run.stage}: {block.rstrip()}" for run in runs
+             for block in re.findall(r"^where the .*?:\n(?:  .*\n?)+", run.output, re.MULTILINE)]
+    return "\n\n" + "\n\n".join(found) if found else ""
+
+
 def git_commit() -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
                           check=False)
@@ -312,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             continue  # a benchmark this commit does not have yet
         print(f"[{mode}] {stage.name}: {' '.join(argv_[1:])} (load {os.getloadavg()[0]:.1f})", flush=True)
         runs.append(run_stage(stage, argv_))
-    rendered = table(runs) + servers(runs)
+    rendered = table(runs) + servers(runs) + profiles(runs)
     print(f"\n{mode} benchmarks at {git_commit()}, {os.cpu_count()} CPUs\n{rendered}")
     print(f"\nwritten to {write_results(args.out, mode, runs, rendered)} and latest.json")
     return 0 if all(run.error is None for run in runs) else 1
