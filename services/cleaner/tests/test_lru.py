@@ -1,10 +1,8 @@
-"""The cleaner's bounded caches (the SQL store's indexed examples, the cleaned texts): least
-recently used out first."""
+"""The SQL store's indexed examples: least recently used out first."""
 
 from __future__ import annotations
 
 from distillery_cleaner.adapters.repository import IndexedRows
-from distillery_cleaner.domain.lru import Lru
 
 
 def test_the_least_recently_used_rank_goes_first_once_full() -> None:
@@ -16,12 +14,3 @@ def test_the_least_recently_used_rank_goes_first_once_full() -> None:
     assert rows.get(2) is None
     assert rows.get(1) == ("ex-1", "call-a", b"1")
     assert rows.get(3) == ("ex-3", "call-c", b"3")
-
-
-def test_asking_whether_a_key_is_held_does_not_keep_it() -> None:
-    cache: Lru[str, int] = Lru(2)
-    cache.put("a", 1)
-    cache.put("b", 2)
-    assert "a" in cache and len(cache) == 2
-    cache.put("c", 3)
-    assert "a" not in cache and cache.get("b") == 2 and cache.get("c") == 3

@@ -55,7 +55,7 @@ def test_a_training_example_is_written_without_falling_back_to_json_dumps(monkey
 
 
 def test_an_examples_tools_are_dumped_as_pydantic_dumps_them_whichever_set_came_before():
-    """Each distinct set of tools is dumped once and reused (``canonical._tools``): a set that
+    """Each distinct set of tools is dumped once and reused (``canonical.tools_record``): a set that
     writes the same JSON gets the same values, one that differs in any way its own, and a set
     whose JSON holds ``null`` (None or NaN) is dumped afresh."""
     import math
@@ -73,7 +73,7 @@ def test_an_examples_tools_are_dumped_as_pydantic_dumps_them_whichever_set_came_
     canonical._TOOL_SETS.clear()
     sets = [tools(minimum=1), tools(minimum=1.0), tools(minimum=1), tools(default=None),
             tools(default=float("nan")), tools(minimum=True), tools(minimum="1")]
-    dumped = [canonical._tools(ts) for ts in sets]
+    dumped = [canonical.tools_record(ts) for ts in sets]
     for ts, got in zip(sets, dumped, strict=True):
         assert repr(got) == repr(fresh(ts))
     assert type(dumped[1][0]["function"]["parameters"]["minimum"]) is float
@@ -88,5 +88,5 @@ def test_at_most_so_many_tool_sets_are_kept():
 
     canonical._TOOL_SETS.clear()
     for n in range(canonical._TOOL_SETS_KEPT + 5):
-        canonical._tools([ToolDefinition.model_validate({"type": "function", "function": {"name": f"tool_{n}"}})])
+        canonical.tools_record([ToolDefinition.model_validate({"type": "function", "function": {"name": f"tool_{n}"}})])
     assert 0 < len(canonical._TOOL_SETS) <= canonical._TOOL_SETS_KEPT

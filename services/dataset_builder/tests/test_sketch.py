@@ -8,8 +8,9 @@ from distillery_dataset_builder.domain.sketch import (
     conversation_shingles,
     conversation_text,
     shingles,
-    sketch_conversations,
+    sketch_spoken,
     sketch_texts,
+    spoken_texts,
 )
 
 # Words, short texts (a text of one or two words makes shingles that run across three texts),
@@ -39,4 +40,4 @@ def test_a_conversation_is_sketched_as_its_text():
                 {"role": "user", "content": "Great"}]
     conversations = [messages, messages[:2], [{"role": "system", "content": "Only a prompt."}]]
     expected = sketch_texts([conversation_text(m) for m in conversations])
-    assert np.array_equal(sketch_conversations(conversations), expected)
+    assert np.array_equal(sketch_spoken([spoken_texts(m) for m in conversations]), expected)

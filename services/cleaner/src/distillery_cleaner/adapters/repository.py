@@ -31,7 +31,7 @@ from distillery_contracts.common import Score
 from distillery_contracts.examples import Lineage
 from distillery_cleaner.adapters.tables import config_versions, example_bands, examples, late_scores
 from distillery_cleaner.domain.dedup import IndexedExample
-from distillery_cleaner.domain.lru import Lru
+from distillery_runtime.lru import Lru
 from distillery_cleaner.domain.screen import Candidate
 
 ObservationKey = tuple[str, str]

@@ -26,9 +26,10 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, Sp
 from presidio_anonymizer import AnonymizerEngine
 
 from distillery_cleaner.domain.config import PiiConfig
-from distillery_cleaner.domain.lru import CACHE_ENTRIES, Lru
+from distillery_cleaner.domain.lru import CACHE_ENTRIES
 from distillery_cleaner.domain.recognisers import PRESIDIO_KIND, build_recognisers
 from distillery_cleaner.domain.spoken import Rewritten, rewrite_for_detection
+from distillery_runtime.lru import Lru
 
 Counts = tuple[tuple[str, int], ...]
 """Redactions per kind, sorted by kind (hashable, so results can be cached)."""

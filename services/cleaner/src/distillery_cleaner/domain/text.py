@@ -12,8 +12,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from distillery_cleaner.domain.lru import CACHE_ENTRIES, Lru
+from distillery_cleaner.domain.lru import CACHE_ENTRIES
 from distillery_cleaner.domain.pii import Counts, PiiRedactor
+from distillery_runtime.lru import Lru
 from distillery_runtime.text import scrub
 
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")

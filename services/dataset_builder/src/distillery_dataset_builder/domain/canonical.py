@@ -55,13 +55,19 @@ def canonical_json(value: Any) -> str:
     included; where its output could differ (``_written_otherwise``: rare in training examples,
     which hold text), ``json.dumps`` writes them.
     """
+    fast = canonical_part(value)
+    return fast if fast is not None else json_dumps_line(value)
+
+
+def canonical_part(value: Any) -> str | None:
+    """:func:`canonical_json` of ``value`` as msgspec writes it, or None where ``json.dumps`` may
+    write it otherwise. Parts join into the whole: a list or object of values each written so is
+    their text joined with commas (``records_of`` makes a line from its messages' parts)."""
     try:
         encoded = _SORTED.encode(value)
     except Exception:  # whatever msgspec cannot write, json.dumps writes or refuses, as before
-        encoded = None
-    if encoded is not None and not _written_otherwise(encoded):
-        return encoded.decode()
-    return json_dumps_line(value)
+        return None
+    return None if _written_otherwise(encoded) else encoded.decode()
 
 
 def json_dumps_line(value: Any) -> str:
@@ -81,7 +87,7 @@ def training_record(example: ExampleAccepted) -> dict[str, Any]:
     The tools are shared with other records that have the same: read them, never change them."""
     record: dict[str, Any] = {"messages": _MESSAGES.dump_python(example.messages, mode="json", exclude_none=True)}
     if example.tools:
-        record["tools"] = _tools(example.tools)
+        record["tools"] = tools_record(example.tools)
     return record
 
 
@@ -89,7 +95,7 @@ _TOOL_SETS: dict[bytes, list[Any]] = {}
 _TOOL_SETS_KEPT = 64
 
 
-def _tools(tools: list[ToolDefinition]) -> list[Any]:
+def tools_record(tools: list[ToolDefinition]) -> list[Any]:
     """``tools`` as ``model_dump`` gives them, each distinct set dumped once. A deployment sends the
     same few sets with every call, and dumping their JSON schemas as Python values costs three
     times writing them as JSON, which is the key. Without ``null`` in it (None and NaN are both

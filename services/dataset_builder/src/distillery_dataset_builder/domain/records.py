@@ -12,13 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected, RejectReason
-from distillery_dataset_builder.domain.canonical import canonical_json, training_record
-from distillery_dataset_builder.domain.sketch import signature_bytes, sketch_conversations
+from distillery_contracts.messages import FineTuneMessage
+from distillery_dataset_builder.domain.canonical import canonical_json, canonical_part, tools_record, training_record
+from distillery_dataset_builder.domain.sketch import (
+    conversation_text,
+    signature_bytes,
+    sketch_spoken,
+    sketch_texts,
+    spoken_texts,
+)
+from distillery_runtime.lru import Lru
 from distillery_runtime.tokens import Tokenizer
 
 
@@ -51,32 +58,95 @@ class ExampleRecord:
 def records_of(events: Sequence[ExampleAccepted], tokenizer: Tokenizer) -> list[ExampleRecord]:
     """Records for a batch of accepted examples, token-counted and sketched.
 
-    Counting here, once per example, is cheap: the turns of a call arrive together, so the
-    tokenizer's cache already holds the earlier turns each new example repeats. A build
-    then only checks the stored count against the limit.
+    Each example of a call repeats the turns before it, and every call the system prompt: a
+    message's part of the training line, its tokens and its spoken texts are made once
+    (:class:`MessageFactsCache`, one per encoding) and each record is assembled from its
+    messages'. A build then only checks the stored count against the limit. The records are
+    :func:`reference_record`'s (``tests/test_records.py`` compares the two).
     """
-    training = [training_record(e) for e in events]
-    signatures = sketch_conversations([t["messages"] for t in training])
-    tools_tokens: dict[int, int] = {}
-    return [
-        _record(e, canonical_json(t), sig, _tokens(t, tokenizer, tools_tokens), tokenizer.encoding)
-        for e, t, sig in zip(events, training, signatures, strict=True)
-    ]
+    facts = _facts_of(tokenizer)
+    tools_facts: dict[int, tuple[str | None, int]] = {}
+    lines, tokens, spoken = [], [], []
+    for event in events:
+        messages = [facts.of(message) for message in event.messages]
+        tools = tools_record(event.tools) if event.tools else None
+        tools_line, tools_tokens = None, 0
+        if tools is not None:
+            if id(tools) not in tools_facts:  # records with the same tools share one list
+                tools_facts[id(tools)] = (canonical_part(tools), tokenizer.count_tools(tools))
+            tools_line, tools_tokens = tools_facts[id(tools)]
+        parts = [m.line for m in messages]
+        if all(part is not None for part in parts) and (tools is None or tools_line is not None):
+            line = '{"messages":[' + ",".join(parts) + "]" + (f',"tools":{tools_line}' if tools else "") + "}"
+        else:  # a value msgspec may write otherwise: the whole line as json.dumps writes it
+            line = canonical_json(training_record(event))
+        lines.append(line)
+        tokens.append(tokenizer.chat_format.reply_priming + sum(m.tokens for m in messages) + tools_tokens)
+        spoken.append([text for m in messages for text in m.spoken])
+    signatures = sketch_spoken(spoken)
+    return [_record(e, line, sig, n, tokenizer.encoding)
+            for e, line, sig, n in zip(events, lines, signatures, tokens, strict=True)]
 
 
-def _tokens(record: dict[str, Any], tokenizer: Tokenizer, tools_tokens: dict[int, int]) -> int:
-    """``tokenizer.count_example(record)``, each tools list of the batch counted once.
+def reference_record(event: ExampleAccepted, tokenizer: Tokenizer) -> tuple[str, int, np.ndarray]:
+    """What :func:`records_of` makes of ``event``, the plain way: its training line (sorted JSON),
+    its tokens and its sketch, each from the whole training record."""
+    record = training_record(event)
+    return (canonical_json(record), tokenizer.count_example(record),
+            sketch_texts([conversation_text(record["messages"])])[0])
 
-    Records with the same tools share one list (``training_record``), and walking a list's
-    JSON schemas cost a third of making a record (three times the messages' count, whose
-    texts the tokenizer caches). The lists live as long as the batch, so their ids are theirs.
-    """
-    tools = record.get("tools")
-    if not tools:
-        return tokenizer.count_example(record)
-    if id(tools) not in tools_tokens:
-        tools_tokens[id(tools)] = tokenizer.count_tools(tools)
-    return tokenizer.count_example({"messages": record["messages"]}) + tools_tokens[id(tools)]
+
+MESSAGES_KEPT = 16_384
+"""Messages whose facts are kept per encoding: a call's turns are stored together, and the
+system prompt and tool results recur in every call."""
+
+MessageKey = tuple[str, str | None, str | None, str | None, int | None, tuple[tuple[str, str, str], ...] | None]
+"""Every field of a ``FineTuneMessage`` (``tests/test_records.py`` checks that none is left out)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """What one message adds to a record."""
+
+    line: str | None
+    """Its part of the training line (sorted JSON); None where ``json.dumps`` may write it otherwise."""
+    tokens: int
+    spoken: tuple[str, ...]
+    """Its texts in the conversation's sketch (none for the system prompt and tool messages)."""
+
+
+class MessageFactsCache:
+    """The facts of each distinct message for one tokenizer, the least recently used out first."""
+
+    def __init__(self, tokenizer: Tokenizer, size: int = MESSAGES_KEPT) -> None:
+        self.tokenizer = tokenizer
+        self._priming = tokenizer.count_example({"messages": []})
+        self._facts: Lru[MessageKey, MessageFacts] = Lru(size)
+
+    def of(self, message: FineTuneMessage) -> MessageFacts:
+        calls = tuple((c.id, c.function.name, c.function.arguments) for c in message.tool_calls) \
+            if message.tool_calls is not None else None
+        key = (message.role.value, message.content, message.name, message.tool_call_id, message.weight, calls)
+        found = self._facts.get(key)
+        if found is not None:
+            return found
+        dumped = message.model_dump(mode="json", exclude_none=True)
+        return self._facts.put(key, MessageFacts(
+            line=canonical_part(dumped),
+            tokens=self.tokenizer.count_example({"messages": [dumped]}) - self._priming,
+            spoken=tuple(spoken_texts([dumped])),
+        ))
+
+
+_FACTS: dict[str, MessageFactsCache] = {}
+
+
+def _facts_of(tokenizer: Tokenizer) -> MessageFactsCache:
+    """The cache of ``tokenizer``'s encoding (records are made in one worker thread at a time)."""
+    cache = _FACTS.get(tokenizer.encoding)
+    if cache is None or cache.tokenizer is not tokenizer:
+        cache = _FACTS[tokenizer.encoding] = MessageFactsCache(tokenizer)
+    return cache
 
 
 def _record(event: ExampleAccepted, line: str, signature: np.ndarray, tokens: int, encoding: str) -> ExampleRecord:

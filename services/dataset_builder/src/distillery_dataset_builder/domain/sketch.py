@@ -89,9 +89,9 @@ def conversation_shingles(texts: Sequence[str]) -> list[str]:
     return found
 
 
-def sketch_conversations(conversations: Sequence[Iterable[Mapping[str, Any]]]) -> np.ndarray:
-    """:func:`sketch_texts` of each conversation's :func:`conversation_text`."""
-    return _sketch([conversation_shingles(spoken_texts(messages)) for messages in conversations])
+def sketch_spoken(conversations: Sequence[Sequence[str]]) -> np.ndarray:
+    """:func:`sketch_texts` of each conversation's text, given as its :func:`spoken_texts`."""
+    return _sketch([conversation_shingles(texts) for texts in conversations])
 
 
 def sketch_texts(texts: Sequence[str]) -> np.ndarray:
