@@ -79,10 +79,11 @@ class OutgoingMessage:
 
     @classmethod
     def of(cls, topic: str, event: Event, envelope: Envelope, key: str | None = None,
-           *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> OutgoingMessage:
+           *, max_bytes: int = DEFAULT_MAX_EVENT_BYTES, body: bytes | None = None) -> OutgoingMessage:
         """``event`` as a record of at most ``max_bytes`` (shortened where the event allows it,
-        see ``Event.shortened_to``); :class:`EventTooLarge` when it does not fit."""
-        message = cls._of(topic, event, envelope, key)
+        see ``Event.shortened_to``); :class:`EventTooLarge` when it does not fit. ``body``: the
+        event's JSON, when the caller has written it (see ``UnitOfWork.emit``)."""
+        message = cls._of(topic, event, envelope, key, body)
         size = message.size
         if size > max_bytes:
             message = cls._of(topic, event.shortened_to(len(message.payload) - (size - max_bytes)), envelope, key)
@@ -95,12 +96,13 @@ class OutgoingMessage:
         return message
 
     @classmethod
-    def _of(cls, topic: str, event: Event, envelope: Envelope, key: str | None) -> OutgoingMessage:
+    def _of(cls, topic: str, event: Event, envelope: Envelope, key: str | None,
+            body: bytes | None = None) -> OutgoingMessage:
         return cls(
             topic=topic,
             key=key if key is not None else event.partition_key(),
             envelope=envelope,
-            payload=event.model_dump_json(exclude_none=False).encode(),
+            payload=body if body is not None else event.__pydantic_serializer__.to_json(event),
         )
 
     @cached_property

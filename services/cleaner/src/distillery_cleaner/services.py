@@ -61,7 +61,7 @@ from distillery_cleaner.adapters.repository import AbstractCleanerRepository, Ob
 from distillery_cleaner.domain import filters
 from distillery_cleaner.domain.config import CleanerConfig
 from distillery_cleaner.domain.dedup import resolve_duplicates
-from distillery_cleaner.domain.events import accepted_event, lineage_of, rejected_event
+from distillery_cleaner.domain.events import accepted_body, accepted_event, lineage_of, rejected_event
 from distillery_cleaner.domain.screen import Candidate, Cleaner
 from distillery_cleaner.domain.verdicts import Rejection
 from distillery_cleaner.metrics import count_text_cache, count_verdicts
@@ -84,6 +84,8 @@ class Verdict:
     source: ObservationKey
     retraction: bool = False
     """True when a late score caused it (its cause is the ``TraceScored``)."""
+    body: bytes | None = None
+    """The event's JSON, when written already (an accepted example's, from its messages')."""
 
     @property
     def topic(self) -> str:
@@ -165,7 +167,7 @@ def publish_verdicts(uow: UnitOfWork, verdicts: Sequence[Verdict], causes: Mappi
     """Emit each verdict to its topic; a retraction's cause is the late score, not the trace."""
     for verdict in verdicts:
         cause = (late_causes if verdict.retraction else causes)[verdict.source]
-        uow.emit(verdict.topic, verdict.event, cause=cause)
+        uow.emit(verdict.topic, verdict.event, cause=cause, body=verdict.body)
 
 
 async def forget_old_late_scores(repo: AbstractCleanerRepository, retention: timedelta, limit: int,
@@ -275,10 +277,10 @@ async def _judge_traces(cleaner: Cleaner, repo: AbstractCleanerRepository, trace
         key = key_of(trace)
         rejection = outcome if isinstance(outcome, Rejection) else decided[key]
         if rejection is None:
-            event: ExampleAccepted | ExampleRejected = accepted_event(cleaner, by_key[key], now)
+            accepted = accepted_event(cleaner, by_key[key], now)
+            verdicts.append(Verdict(accepted, key, body=accepted_body(accepted, by_key[key])))
         else:
-            event = rejected_event(cleaner, lineage_of(trace), rejection, now)
-        verdicts.append(Verdict(event, key))
+            verdicts.append(Verdict(rejected_event(cleaner, lineage_of(trace), rejection, now), key))
     return verdicts
 
 

@@ -43,6 +43,8 @@ class CleanMessage:
     shingles: frozenset[str] = frozenset()
     canonical: bytes = b""
     """Hash input: role, weight, text, name, calls; not tool call ids (minted at random)."""
+    json: bytes = b""
+    """``message`` as the accepted event writes it (``events.accepted_body``)."""
     tool_call_ids: tuple[str, ...] = ()
     tool_names: tuple[str, ...] = ()
     tool_call_id: str | None = None
@@ -95,9 +97,11 @@ class MessageCleaner:
             return CleanMessage(role, None, problem=(RejectReason.UNMAPPABLE, "has no tool_call_id"))
         out = _fine_tune_dict(role, weight, text, name, tool_call_id, calls)
         canonical = "\x1f".join([role, str(weight), text, name or "", *(f"{fn}\x1d{a}" for _, fn, a in calls)])
+        message = FineTuneMessage.model_validate(out)
         return CleanMessage(
             role=role,
-            message=FineTuneMessage.model_validate(out),
+            message=message,
+            json=message.__pydantic_serializer__.to_json(message),
             tokens=self.tokenizer.count_example({"messages": [out]}) - self._priming,
             characters=len(text) + sum(len(a) for _, _, a in calls),
             redactions=tuple(sorted(redactions.items())),

@@ -52,6 +52,8 @@ class Candidate:
     content_hash: str
     example_id: str
     shingles: set[str]
+    tools_json: bytes = b"[]"
+    """The tools list as the accepted event writes it (``events.accepted_body``)."""
     signature: bytes | None = None
     band_keys: list[int] = field(default_factory=list)
 
@@ -117,7 +119,8 @@ class Cleaner:
 
     def _candidate(self, trace: TraceCaptured, example: Example) -> Candidate | Rejection:
         """Token count (within bounds), content hash and shingles of a screened example."""
-        tools_canonical, tools_tokens = self._tool_facts(_TOOLS.dump_json(example.tools) if example.tools else b"")
+        tools_json = _TOOLS.dump_json(example.tools) if example.tools else b""
+        tools_canonical, tools_tokens = self._tool_facts(tools_json)
         tokens = self._priming + tools_tokens + sum(m.tokens for m in example.messages)
         rejection = filters.check_tokens(tokens, self.config.bounds, self.config.base_model)
         if rejection is not None:
@@ -129,7 +132,7 @@ class Cleaner:
             shingles = shingles.union(*(m.shingles for m in example.messages))
         return Candidate(trace=trace, example=example, token_count=tokens, content_hash=content_hash,
                          example_id=derive_example_id(content_hash, self.version, self.config_hash),
-                         shingles=shingles)
+                         shingles=shingles, tools_json=tools_json or b"[]")
 
     def _tool_facts_of(self, tools_json: bytes) -> tuple[bytes, int]:
         """Hash input and token cost of a tools list (the same few lists recur in every call)."""
