@@ -3,18 +3,13 @@ changed line must show here, not as a silently missing row of the table."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).parent / "bench" / "run_all.py"
-_SPEC = importlib.util.spec_from_file_location("bench_run_all", _PATH)
-assert _SPEC is not None and _SPEC.loader is not None
-run_all = importlib.util.module_from_spec(_SPEC)
-sys.modules["bench_run_all"] = run_all
-_SPEC.loader.exec_module(run_all)
+from file_modules import bench_module
+
+run_all = bench_module("run_all")
 
 CLEANER = """\
 postgresql: 15.20, DISTILLERY_TEST_DATABASE_URL's server, large values compressed with lz4

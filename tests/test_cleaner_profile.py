@@ -3,16 +3,9 @@ its stack belongs to, a waiting thread in none."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from file_modules import bench_module
 
-_PATH = Path(__file__).parent / "bench" / "cleaner_profile.py"
-_SPEC = importlib.util.spec_from_file_location("bench_cleaner_profile", _PATH)
-assert _SPEC is not None and _SPEC.loader is not None
-cleaner_profile = importlib.util.module_from_spec(_SPEC)
-sys.modules["bench_cleaner_profile"] = cleaner_profile
-_SPEC.loader.exec_module(cleaner_profile)
+cleaner_profile = bench_module("cleaner_profile")
 
 MAIN = ("_run_module_as_main (<frozen runpy>:198);<module> (distillery_cleaner/__main__.py:3);"
         "BaseEventLoop._run_once (asyncio/base_events.py:1922);Handle._run (asyncio/events.py:80)")

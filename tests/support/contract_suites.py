@@ -7,7 +7,6 @@ given by :func:`sql_store`. Loaded by file path so no test edits ``sys.path``.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 
 import pytest
 from db_helpers import service_session
+from file_modules import module_at
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Store = TypeVar("Store")
@@ -24,12 +24,7 @@ SERVICES = Path(__file__).resolve().parents[2] / "services"
 
 def contract_suite(service: str, module: str) -> ModuleType:
     """``services/<service>/tests/<module>.py``, imported under a name of its own."""
-    path = SERVICES / service / "tests" / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"contract_{service}_{module}", path)
-    assert spec is not None and spec.loader is not None, f"no contract suite at {path}"
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
+    return module_at(f"contract_{service}_{module}", SERVICES / service / "tests" / f"{module}.py")
 
 
 def sql_store(service: str, store: Callable[[AsyncSession], Store]) -> Any:
