@@ -77,3 +77,18 @@ def test_the_cache_keeps_its_most_recent_messages():
     cache.of(third)
     assert cache.of(third) is cache.of(third) and cache.of(first) is not kept
     assert records.MESSAGES_KEPT >= 4_096
+
+
+def test_tools_lists_written_fresh_each_time_are_never_taken_for_one_another():
+    """A tools list with a null in it is dumped anew for each example (canonical.tools_record):
+    each example's line and tokens are still its own tools'."""
+    def with_null(name: str) -> list[ToolDefinition]:
+        return [ToolDefinition.model_validate({"type": "function", "function": {
+            "name": name, "parameters": {"type": "object", "properties": {"note": {"type": "string", "default": None}}}}})]
+    base = next(synthetic_calls(1, turns=1))
+    events = [_with(base, [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
+                    with_null(f"tool_{n % 3}_{'x' * n}")) for n in range(12)]
+    tokenizer = tokenizer_for("gpt-4o-mini")
+    for record, event in zip(records_of(events, tokenizer), events, strict=True):
+        line, tokens, _ = reference_record(event, tokenizer)
+        assert (record.body, record.tokens) == (line, tokens)

@@ -9,9 +9,11 @@ of every version, since the answer itself is wrong; other verdicts of a newer cl
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -65,16 +67,18 @@ def records_of(events: Sequence[ExampleAccepted], tokenizer: Tokenizer) -> list[
     :func:`reference_record`'s (``tests/test_records.py`` compares the two).
     """
     facts = _facts_of(tokenizer)
-    tools_facts: dict[int, tuple[str | None, int]] = {}
+    # Records with the same tools share one list (tools_record): each list is counted once. The
+    # list is kept with its facts, so that no later list of the batch can be given its id.
+    tools_facts: dict[int, tuple[list[Any], str | None, int]] = {}
     lines, tokens, spoken = [], [], []
     for event in events:
         messages = [facts.of(message) for message in event.messages]
         tools = tools_record(event.tools) if event.tools else None
         tools_line, tools_tokens = None, 0
         if tools is not None:
-            if id(tools) not in tools_facts:  # records with the same tools share one list
-                tools_facts[id(tools)] = (canonical_part(tools), tokenizer.count_tools(tools))
-            tools_line, tools_tokens = tools_facts[id(tools)]
+            if id(tools) not in tools_facts:
+                tools_facts[id(tools)] = (tools, canonical_part(tools), tokenizer.count_tools(tools))
+            _, tools_line, tools_tokens = tools_facts[id(tools)]
         parts = [m.line for m in messages]
         if all(part is not None for part in parts) and (tools is None or tools_line is not None):
             line = '{"messages":[' + ",".join(parts) + "]" + (f',"tools":{tools_line}' if tools else "") + "}"
@@ -116,36 +120,41 @@ class MessageFacts:
 
 
 class MessageFactsCache:
-    """The facts of each distinct message for one tokenizer, the least recently used out first."""
+    """The facts of each distinct message for one tokenizer, the least recently used out first.
+    Records are made in worker threads: the cache is read and written under a lock."""
 
     def __init__(self, tokenizer: Tokenizer, size: int = MESSAGES_KEPT) -> None:
         self.tokenizer = tokenizer
         self._priming = tokenizer.count_example({"messages": []})
         self._facts: Lru[MessageKey, MessageFacts] = Lru(size)
+        self._lock = threading.Lock()
 
     def of(self, message: FineTuneMessage) -> MessageFacts:
         calls = tuple((c.id, c.function.name, c.function.arguments) for c in message.tool_calls) \
             if message.tool_calls is not None else None
         key = (message.role.value, message.content, message.name, message.tool_call_id, message.weight, calls)
-        found = self._facts.get(key)
+        with self._lock:
+            found = self._facts.get(key)
         if found is not None:
             return found
         dumped = message.model_dump(mode="json", exclude_none=True)
-        return self._facts.put(key, MessageFacts(
+        made = MessageFacts(
             line=canonical_part(dumped),
             tokens=self.tokenizer.count_example({"messages": [dumped]}) - self._priming,
             spoken=tuple(spoken_texts([dumped])),
-        ))
+        )
+        with self._lock:
+            return self._facts.put(key, made)
 
 
 _FACTS: dict[str, MessageFactsCache] = {}
 
 
 def _facts_of(tokenizer: Tokenizer) -> MessageFactsCache:
-    """The cache of ``tokenizer``'s encoding (records are made in one worker thread at a time)."""
+    """The cache of ``tokenizer``'s encoding (the counts depend on nothing else)."""
     cache = _FACTS.get(tokenizer.encoding)
-    if cache is None or cache.tokenizer is not tokenizer:
-        cache = _FACTS[tokenizer.encoding] = MessageFactsCache(tokenizer)
+    if cache is None:
+        cache = _FACTS.setdefault(tokenizer.encoding, MessageFactsCache(tokenizer))
     return cache
 
 
