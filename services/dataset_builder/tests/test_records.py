@@ -6,9 +6,12 @@ import numpy as np
 
 from distillery_contracts.messages import FineTuneMessage, FunctionCall, ToolCall, ToolDefinition
 from distillery_dataset_builder.domain import records
-from distillery_dataset_builder.domain.records import MessageFactsCache, records_of, reference_record
+from distillery_contracts.examples import ExampleAccepted
+from distillery_dataset_builder.domain.canonical import canonical_json, training_record
+from distillery_dataset_builder.domain.records import MessageFactsCache, records_of
+from distillery_dataset_builder.domain.sketch import conversation_text, sketch_texts
 from distillery_dataset_builder.samples import synthetic_calls
-from distillery_runtime.tokens import tokenizer_for
+from distillery_runtime.tokens import Tokenizer, tokenizer_for
 
 TOOLS = [ToolDefinition.model_validate({"type": "function", "function": {
     "name": "book_slot", "description": "Book a slot.",
@@ -17,6 +20,14 @@ TOOLS = [ToolDefinition.model_validate({"type": "function", "function": {
 ODD_TOOLS = [ToolDefinition.model_validate({"type": "function", "function": {
     "name": "quote", "parameters": {"type": "object", "properties": {"fee": {"type": "number", "maximum": 1e16}}}}})]
 """``1e16``: msgspec writes it so, ``json.dumps`` as ``1e+16`` (the line is then written whole)."""
+
+
+def reference_record(event: ExampleAccepted, tokenizer: Tokenizer) -> tuple[str, int, np.ndarray]:
+    """What records_of should make of ``event``, the plain way: its training line, tokens and
+    sketch, each from the whole training record."""
+    record = training_record(event)
+    return (canonical_json(record), tokenizer.count_example(record),
+            sketch_texts([conversation_text(record["messages"])])[0])
 
 
 def _with(event, messages, tools):
@@ -41,7 +52,8 @@ def varied_examples():
         _with(base, [user, other_args, answer, {"role": "assistant", "content": "Booked.", "weight": 0},
                      {"role": "user", "content": "Thanks"}, {"role": "assistant", "content": "Bye."}], TOOLS),
         _with(base, [{**user, "name": None}, {"role": "assistant", "content": "Booked."}], ODD_TOOLS),
-        _with(base, [{"role": "user", "content": "caf\u00e9 \ud800 ok"}, {"role": "assistant", "content": "Booked."}], []),
+        _with(base, [{"role": "user", "content": "caf\u00e9 \ud800 ok"},
+                     {"role": "assistant", "content": "Booked."}], []),
     ]
 
 
@@ -84,7 +96,8 @@ def test_tools_lists_written_fresh_each_time_are_never_taken_for_one_another():
     each example's line and tokens are still its own tools'."""
     def with_null(name: str) -> list[ToolDefinition]:
         return [ToolDefinition.model_validate({"type": "function", "function": {
-            "name": name, "parameters": {"type": "object", "properties": {"note": {"type": "string", "default": None}}}}})]
+            "name": name,
+            "parameters": {"type": "object", "properties": {"note": {"type": "string", "default": None}}}}})]
     base = next(synthetic_calls(1, turns=1))
     events = [_with(base, [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
                     with_null(f"tool_{n % 3}_{'x' * n}")) for n in range(12)]

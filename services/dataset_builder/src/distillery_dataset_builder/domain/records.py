@@ -20,13 +20,7 @@ import numpy as np
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected, RejectReason
 from distillery_contracts.messages import FineTuneMessage
 from distillery_dataset_builder.domain.canonical import canonical_json, canonical_part, tools_record, training_record
-from distillery_dataset_builder.domain.sketch import (
-    conversation_text,
-    signature_bytes,
-    sketch_spoken,
-    sketch_texts,
-    spoken_texts,
-)
+from distillery_dataset_builder.domain.sketch import signature_bytes, sketch_spoken, spoken_texts
 from distillery_runtime.lru import Lru
 from distillery_runtime.tokens import Tokenizer
 
@@ -64,7 +58,7 @@ def records_of(events: Sequence[ExampleAccepted], tokenizer: Tokenizer) -> list[
     message's part of the training line, its tokens and its spoken texts are made once
     (:class:`MessageFactsCache`, one per encoding) and each record is assembled from its
     messages'. A build then only checks the stored count against the limit. The records are
-    :func:`reference_record`'s (``tests/test_records.py`` compares the two).
+    those made from each whole training record (``tests/test_records.py`` compares the two).
     """
     facts = _facts_of(tokenizer)
     # Records with the same tools share one list (tools_record): each list is counted once. The
@@ -92,14 +86,6 @@ def records_of(events: Sequence[ExampleAccepted], tokenizer: Tokenizer) -> list[
             for e, line, sig, n in zip(events, lines, signatures, tokens, strict=True)]
 
 
-def reference_record(event: ExampleAccepted, tokenizer: Tokenizer) -> tuple[str, int, np.ndarray]:
-    """What :func:`records_of` makes of ``event``, the plain way: its training line (sorted JSON),
-    its tokens and its sketch, each from the whole training record."""
-    record = training_record(event)
-    return (canonical_json(record), tokenizer.count_example(record),
-            sketch_texts([conversation_text(record["messages"])])[0])
-
-
 MESSAGES_KEPT = 16_384
 """Messages whose facts are kept per encoding: a call's turns are stored together, and the
 system prompt and tool results recur in every call."""
@@ -125,7 +111,6 @@ class MessageFactsCache:
 
     def __init__(self, tokenizer: Tokenizer, size: int = MESSAGES_KEPT) -> None:
         self.tokenizer = tokenizer
-        self._priming = tokenizer.count_example({"messages": []})
         self._facts: Lru[MessageKey, MessageFacts] = Lru(size)
         self._lock = threading.Lock()
 
@@ -140,7 +125,7 @@ class MessageFactsCache:
         dumped = message.model_dump(mode="json", exclude_none=True)
         made = MessageFacts(
             line=canonical_part(dumped),
-            tokens=self.tokenizer.count_example({"messages": [dumped]}) - self._priming,
+            tokens=self.tokenizer.count_example({"messages": [dumped]}) - self.tokenizer.chat_format.reply_priming,
             spoken=tuple(spoken_texts([dumped])),
         )
         with self._lock:

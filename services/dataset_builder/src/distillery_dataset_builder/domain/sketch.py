@@ -48,9 +48,13 @@ def spoken_texts(messages: Iterable[Mapping[str, Any]]) -> list[str]:
     return parts
 
 
+def _words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
 def shingles(text: str) -> list[str]:
     """Word 3-grams of ``text`` (the whole text when it has fewer words); none for no words."""
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    words = _words(text)
     if len(words) < SHINGLE_WORDS:
         return [" ".join(words)] if words else []
     return [" ".join(gram) for gram in zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)]
@@ -63,7 +67,7 @@ repeats the turns before it, and a call's turns are stored together."""
 
 @lru_cache(maxsize=TEXTS_KEPT)
 def _words_and_shingles(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    words = tuple(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+    words = tuple(_words(text))
     return words, tuple(" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
 
 

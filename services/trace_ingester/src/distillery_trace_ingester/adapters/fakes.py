@@ -184,11 +184,11 @@ class FakeIngesterUnitOfWork(FakeUnitOfWork):
         return self
 
     def emit(self, topic: str, event: Event, *, cause: Envelope | None = None,
-             correlation_id: str | None = None, key: str | None = None) -> Envelope:
+             correlation_id: str | None = None, key: str | None = None, body: bytes | None = None) -> Envelope:
         refuse = self._database.refuse_emit
         if refuse is not None and refuse(event):
             raise EmitRefused(f"the fake refused a {type(event).__name__}")
-        envelope = super().emit(topic, event, cause=cause, correlation_id=correlation_id, key=key)
+        envelope = super().emit(topic, event, cause=cause, correlation_id=correlation_id, key=key, body=body)
         stored = self._outgoing[-1]  # the event as the stream will carry it (cut to fit, say)
         self._events.append((topic, type(event).model_validate_json(stored.payload), stored.key))
         return envelope
