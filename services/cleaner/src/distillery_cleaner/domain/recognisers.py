@@ -156,6 +156,31 @@ class DigitPatternRecognizer(DigitsRequired, Patterns):
     """Presidio's pattern recogniser, for patterns that all need a digit."""
 
 
+_SIX_CHAINED_DIGITS = re.compile(r"\d(?:[- ]?\d){5}")
+"""Six digits, each at most one dash or space from the last: what every card, social security,
+NI and dialled number holds (13, 9, 6 and 11 digits in groups split by one dash or space; a
+North American shape ends in seven, "123 4567")."""
+
+
+@functools.lru_cache(maxsize=4)
+def _has_digit_run(text: str) -> bool:
+    """Whether ``text`` holds six chained digits; asked by four recognisers in a row of the
+    same text, so the answer is kept for the last few texts."""
+    return _SIX_CHAINED_DIGITS.search(text) is not None
+
+
+class DigitRunRequired(Screened):
+    """A recogniser every pattern of which needs six chained digits (``_SIX_CHAINED_DIGITS``):
+    not run over the many texts whose digits are times, dates, prices and booking references."""
+
+    def may_hold(self, text: str) -> bool:
+        return _has_digit_run(text)
+
+
+class DigitRunPatternRecognizer(DigitRunRequired, Patterns):
+    """Presidio's pattern recogniser, for patterns that all need six chained digits."""
+
+
 class OfflineEmailRecognizer(Screened, Patterns, EmailRecognizer):
     """Presidio's email recogniser, validating the domain against the bundled suffix list;
     run only on a text with an "@", which every address it matches has."""
@@ -167,7 +192,7 @@ class OfflineEmailRecognizer(Screened, Patterns, EmailRecognizer):
         return _OFFLINE_TLDS(pattern_text).fqdn != ""
 
 
-class CardRecognizer(DigitsRequired, Patterns, CreditCardRecognizer):
+class CardRecognizer(DigitRunRequired, Patterns, CreditCardRecognizer):
     """Presidio's Luhn-checked card recogniser, with Mastercard's 2221-2720 range too."""
 
     PATTERNS = [
@@ -228,7 +253,7 @@ _IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}(?:[ -]?[A-Za-z0-9]{4}){2}")
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-class SsnRecognizer(DigitsRequired, Patterns):
+class SsnRecognizer(DigitRunRequired, Patterns):
     """US social security numbers the SSA can have issued (stdnum: no 000, 666, 9xx areas...).
 
     Nine digits with no separator are taken only when the turn speaks of a social security
@@ -250,7 +275,7 @@ class SsnRecognizer(DigitsRequired, Patterns):
         return not text[result.start:result.end].isdigit() or bool(self.CONTEXT.search(text))
 
 
-class NinoRecognizer(DigitsRequired, Patterns, UkNinoRecognizer):
+class NinoRecognizer(DigitRunRequired, Patterns, UkNinoRecognizer):
     """UK National Insurance numbers, also with the two prefix letters spelled apart (J K ...).
 
     Neither prefix letter can be D, F, I, Q, U or V, so HMRC's example prefix QQ is never found.
@@ -433,7 +458,7 @@ def build_recognisers(kinds: tuple[str, ...], ner: bool) -> list[EntityRecognize
         ("SSN", SsnRecognizer()),
         ("NINO", NinoRecognizer()),
         ("PHONE", ShortCircuitPhoneRecognizer(supported_regions=PHONE_REGIONS)),
-        ("PHONE", DigitPatternRecognizer(supported_entity="PHONE_NUMBER", name="DialledNumberRecognizer", patterns=[
+        ("PHONE", DigitRunPatternRecognizer(supported_entity="PHONE_NUMBER", name="DialledNumberRecognizer", patterns=[
             Pattern("international prefix and digits", r"(?<![\w+])(?:\+|00)[1-9]\d{8,13}(?![\w])", 0.5),
             # Shaped like a North American number though not a valid one (555-123-4567): what a
             # caller gives as their number, or a transcript garbles, is still theirs.
