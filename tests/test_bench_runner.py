@@ -105,3 +105,71 @@ def test_the_report_ends_with_where_each_profiled_cleaner_run_spent_its_cpu() ->
         "   26.8%  personal data (patterns, named entities)",
         "   15.9%  screening (filters, messages, tokens)"]
     assert run_all.profiles(runs[1:]) == ""
+
+
+def _saved_run(commit: str, mode: str = "quick", **values: float) -> dict:
+    """A saved run's JSON with one figure per keyword (router's control as ``choose``)."""
+    names = {"choose": ("router", "choose() in process", "calls/s", True),
+             "store": ("dataset-builder", "example store (add + commit)", "examples/s", True),
+             "build": ("dataset-builder", "build → DatasetBuilt acked", "s", False),
+             "ingest": ("trace-ingester", "sandbox → traces.raw", "gen/s", True)}
+    figures = [{"stage": names[k][0], "name": names[k][1], "value": v, "unit": names[k][2],
+                "higher_is_better": names[k][3]} for k, v in values.items()]
+    return {"commit": commit, "mode": mode, "finished_at": "20261206T000000Z",
+            "stages": [{"stage": "any", "figures": figures}]}
+
+
+def test_a_comparison_says_better_or_worse_in_each_figures_own_direction() -> None:
+    before = _saved_run("aaa", choose=1_000_000, store=10_000, build=10.0, ingest=1000)
+    after = _saved_run("bbb", choose=1_020_000, store=10_500, build=11.0, ingest=1049)
+    rendered = run_all.comparison(before, after)
+    lines = rendered.splitlines()
+    store = next(line for line in lines if "example store" in line)
+    build = next(line for line in lines if "build → DatasetBuilt" in line)
+    ingest = next(line for line in lines if "sandbox → traces.raw" in line)
+    assert store.split()[-2:] == ["+5%", "better"]  # a rate up, by 5%
+    assert build.split()[-2:] == ["+10%", "worse"]  # a time up
+    assert ingest.split()[-2:] == ["+5%", "≈"]  # under 5%: what runs of one commit differ by
+    assert "aaa" in rendered.splitlines()[1] and "bbb" in rendered.splitlines()[1]
+    assert rendered.splitlines()[-1].startswith("the machine ran at the same speed (router choose() +2%")
+
+
+def test_a_figure_only_one_run_has_is_listed_as_new_or_gone() -> None:
+    rendered = run_all.comparison(_saved_run("aaa", choose=1e6, store=10_000), _saved_run("bbb", choose=1e6, build=9.0))
+    assert next(line for line in rendered.splitlines() if "build → DatasetBuilt" in line).endswith("new")
+    assert next(line for line in rendered.splitlines() if "example store" in line).endswith("gone")
+
+
+def test_a_comparison_warns_when_the_control_says_the_machine_ran_at_another_speed() -> None:
+    slower = run_all.comparison(_saved_run("aaa", choose=1_000_000), _saved_run("bbb", choose=890_000))
+    assert "the machine's speed changed between the runs: router choose() moved -11%" in slower
+    within = run_all.comparison(_saved_run("aaa", choose=1_000_000), _saved_run("bbb", choose=900_000))
+    assert "the machine ran at the same speed" in within
+    unknown = run_all.comparison(_saved_run("aaa", store=1.0), _saved_run("bbb", store=1.0))
+    assert "whether the machine ran at the same speed is unknown" in unknown
+
+
+def test_compare_prints_two_saved_runs_and_a_file_that_is_none_is_one_line(tmp_path, capsys) -> None:
+    import json
+
+    old, new, bad = tmp_path / "old.json", tmp_path / "new.json", tmp_path / "bad.json"
+    old.write_text(json.dumps(_saved_run("aaa", choose=1e6, store=10_000)))
+    new.write_text(json.dumps(_saved_run("bbb", choose=1e6, store=12_000)))
+    bad.write_text("{not json")
+    assert run_all.main(["--compare", str(old), str(new)]) == 0
+    assert "+20%" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        run_all.main(["--compare", str(old), str(bad)])
+    assert f"{bad} is not a saved benchmark run" in capsys.readouterr().err
+
+
+def test_a_run_is_compared_with_the_last_one_of_its_own_mode_only(tmp_path) -> None:
+    import json
+
+    latest = tmp_path / "latest.json"
+    latest.write_text(json.dumps(_saved_run("aaa", mode="full", choose=1e6)))
+    assert run_all._previous_run(latest, "quick") is None
+    assert run_all._previous_run(latest, "full")["commit"] == "aaa"
+    latest.write_text("{}")
+    assert run_all._previous_run(latest, "full") is None
+    assert run_all._previous_run(tmp_path / "missing.json", "quick") is None

@@ -1,12 +1,20 @@
 """Every benchmark, one table: ``make bench`` (quick, under 3 minutes) and ``make bench-full``.
 
     .venv/bin/python tests/bench/run_all.py [--full] [--only cleaner,dataset,...] [--out bench-results]
+    .venv/bin/python tests/bench/run_all.py --compare OLD.json NEW.json   # two saved runs, nothing run
 
 Runs each benchmark script as its own process (their command lines stay theirs), reads the
 figures from the lines they print, and prints one table: stage, figure, the raw limit
 measured in the same run, their ratio, the target and whether it is met. The table, the
 load average before and after each stage and every script's output are written as JSON to
-``<out>/<UTC timestamp>.json`` and ``<out>/latest.json``, to compare commits with.
+``<out>/<UTC timestamp>.json`` and ``<out>/latest.json``, to compare commits with: each run
+ends with every figure against the previous run of the same mode (``--against FILE`` names
+another), and ``--compare`` sets two saved runs side by side.
+
+A comparison between two runs is only as good as the machine was the same: these 2-core
+machines' speed changes by up to half from hour to hour. The router's ``choose()`` rate,
+whose code rarely changes, is the control: when it moved, the comparison says so, and the
+CPU-second figures (``gen/CPU-s``) are the ones to read.
 
 Every script makes its databases on an embedded PostgreSQL it starts, or on
 ``DISTILLERY_TEST_DATABASE_URL``'s server when that is set (``DISTILLERY_TEST_DATABASE_URL=postgresql://...
@@ -305,17 +313,85 @@ def write_results(out: Path, mode: str, runs: list[StageRun], rendered: str) -> 
     return path
 
 
+SPEED_CONTROL = ("router", "choose() in process")
+"""The figure that tells whether the machine ran at the same speed in two runs."""
+SPEED_TOLERANCE = 0.10
+"""How far the control may move before a comparison warns that the machine's speed changed."""
+NOISE = 0.05
+"""A change smaller than this is shown as ``≈``: runs of one commit on one machine differ so much."""
+
+
+def _figures_of(document: dict) -> dict[tuple[str, str], dict]:
+    return {(f["stage"], f["name"]): f for stage in document["stages"] for f in stage["figures"]}
+
+
+def change(before: float, after: float, higher_is_better: bool) -> tuple[float | None, str]:
+    """The relative change from ``before`` to ``after`` and whether it is better or worse for
+    a figure where ``higher_is_better`` (``≈`` under ``NOISE``)."""
+    if before == 0:
+        return None, "–"
+    moved = (after - before) / before
+    if abs(moved) < NOISE:
+        return moved, "≈"
+    return moved, "better" if (after > before) == higher_is_better else "worse"
+
+
+def comparison(before: dict, after: dict) -> str:
+    """Every figure of ``after`` beside the same figure of ``before`` (two runs' JSON documents),
+    with the change; figures only one run has are listed as new or gone."""
+    old, new = _figures_of(before), _figures_of(after)
+    header = ("stage", "figure", f"before ({before['commit']})", f"after ({after['commit']})", "unit", "change", "")
+    rows = [header]
+    for key in [*new, *(k for k in old if k not in new)]:
+        was, now = old.get(key), new.get(key)
+        if was is None or now is None:
+            shown = now or was
+            assert shown is not None
+            rows.append((key[0], key[1], fmt(was["value"]) if was else "–", fmt(now["value"]) if now else "–",
+                         shown["unit"], "–", "new" if was is None else "gone"))
+            continue
+        moved, verdict = change(was["value"], now["value"], now["higher_is_better"])
+        rows.append((key[0], key[1], fmt(was["value"]), fmt(now["value"]), now["unit"],
+                     "–" if moved is None else f"{moved:+.0%}", verdict))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    intro = (f"against the {before['mode']} run of {before['commit']} ({before['finished_at']}); "
+             f"this run {after['mode']} at {after['commit']} ({after['finished_at']})")
+    return "\n".join([intro, *lines, *_speed_warning(old, new)])
+
+
+def _speed_warning(old: dict[tuple[str, str], dict], new: dict[tuple[str, str], dict]) -> list[str]:
+    was, now = old.get(SPEED_CONTROL), new.get(SPEED_CONTROL)
+    if was is None or now is None:
+        return ["(no router choose() figure in both runs: whether the machine ran at the same speed is unknown)"]
+    moved = (now["value"] - was["value"]) / was["value"]
+    if abs(moved) <= SPEED_TOLERANCE:
+        return [f"the machine ran at the same speed (router choose() {moved:+.0%}, the control)"]
+    return [f"the machine's speed changed between the runs: router choose() moved {moved:+.0%}, though its "
+            f"code rarely changes; read the gen/CPU-s rows, or run both commits back to back"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="full sizes (minutes to an hour), not quick mode")
     parser.add_argument("--only", help="comma-separated stages: " + ",".join(s.name for s in STAGES))
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    parser.add_argument("--against", type=Path, metavar="FILE",
+                        help="a saved run to compare this one with (default: <out>/latest.json when it is of the same mode)")
+    parser.add_argument("--compare", type=Path, nargs=2, metavar=("OLD", "NEW"),
+                        help="print two saved runs side by side and run nothing")
     args = parser.parse_args(argv)
+    if args.compare:
+        documents = [_read_run(path, parser) for path in args.compare]
+        print(comparison(*documents))
+        return 0
     wanted = set(args.only.split(",")) if args.only else None
     unknown = (wanted or set()) - {s.name for s in STAGES}
     if unknown:
         parser.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
     mode = "full" if args.full else "quick"
+    previous = _read_run(args.against, parser) if args.against else _previous_run(args.out / "latest.json", mode)
     runs = []
     for stage in STAGES:
         argv_ = stage.full if args.full else stage.quick
@@ -327,8 +403,32 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run_stage(stage, argv_))
     rendered = table(runs) + servers(runs) + profiles(runs)
     print(f"\n{mode} benchmarks at {git_commit()}, {os.cpu_count()} CPUs\n{rendered}")
-    print(f"\nwritten to {write_results(args.out, mode, runs, rendered)} and latest.json")
+    written = write_results(args.out, mode, runs, rendered)
+    if previous is not None:
+        print(f"\n{comparison(previous, json.loads(written.read_text()))}")
+    print(f"\nwritten to {written} and latest.json")
     return 0 if all(run.error is None for run in runs) else 1
+
+
+def _read_run(path: Path, parser: argparse.ArgumentParser) -> dict:
+    """A saved run, or one line saying why it cannot be read."""
+    try:
+        document = json.loads(path.read_text())
+        _figures_of(document)
+        return document
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        parser.error(f"{path} is not a saved benchmark run: {exc}")
+        raise  # parser.error exits
+
+
+def _previous_run(path: Path, mode: str) -> dict | None:
+    """The last saved run, when it is of ``mode`` and readable (a quick run is no baseline for a full one)."""
+    try:
+        document = json.loads(path.read_text())
+        _figures_of(document)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return document if document.get("mode") == mode else None
 
 
 if __name__ == "__main__":
