@@ -121,15 +121,15 @@ def _saved_run(commit: str, mode: str = "quick", **values: float) -> dict:
 
 def test_a_comparison_says_better_or_worse_in_each_figures_own_direction() -> None:
     before = _saved_run("aaa", choose=1_000_000, store=10_000, build=10.0, ingest=1000)
-    after = _saved_run("bbb", choose=1_020_000, store=10_500, build=11.0, ingest=1049)
+    after = _saved_run("bbb", choose=1_020_000, store=11_000, build=11.0, ingest=1099)
     rendered = run_all.comparison(before, after)
     lines = rendered.splitlines()
     store = next(line for line in lines if "example store" in line)
     build = next(line for line in lines if "build → DatasetBuilt" in line)
     ingest = next(line for line in lines if "sandbox → traces.raw" in line)
-    assert store.split()[-2:] == ["+5%", "better"]  # a rate up, by 5%
+    assert store.split()[-2:] == ["+10%", "better"]  # a rate up, by 10%
     assert build.split()[-2:] == ["+10%", "worse"]  # a time up
-    assert ingest.split()[-2:] == ["+5%", "≈"]  # under 5%: what runs of one commit differ by
+    assert ingest.split()[-2:] == ["+10%", "≈"]  # 9.9%: under what runs of one commit differ by
     assert "aaa" in rendered.splitlines()[1] and "bbb" in rendered.splitlines()[1]
     assert rendered.splitlines()[-1].startswith("the machine ran at the same speed (router choose() +2%")
 
