@@ -271,10 +271,15 @@ def table(runs: list[StageRun]) -> str:
             rows.append((f.stage, f.name, fmt(f.value), f.unit, fmt(f.raw_limit), ratio, target, met, load))
         if run.error:
             rows.append((run.stage, f"FAILED ({run.error})"[:90], "", "", "", "", "", "MISSED", load))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(_aligned(rows))
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """``rows`` (the first a header) as lines in columns, a rule under the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return lines
 
 
 def servers(runs: list[StageRun]) -> str:
@@ -354,12 +359,9 @@ def comparison(before: dict, after: dict) -> str:
         moved, verdict = change(was["value"], now["value"], now["higher_is_better"])
         rows.append((key[0], key[1], fmt(was["value"]), fmt(now["value"]), now["unit"],
                      "–" if moved is None else f"{moved:+.0%}", verdict))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
     intro = (f"against the {before['mode']} run of {before['commit']} ({before['finished_at']}); "
              f"this run {after['mode']} at {after['commit']} ({after['finished_at']})")
-    return "\n".join([intro, *lines, *_speed_warning(old, new)])
+    return "\n".join([intro, *_aligned(rows), *_speed_warning(old, new)])
 
 
 def _speed_warning(old: dict[tuple[str, str], dict], new: dict[tuple[str, str], dict]) -> list[str]:
@@ -411,13 +413,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(run.error is None for run in runs) else 1
 
 
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError)
+
+
+def _load_run(path: Path) -> dict:
+    """A saved run's document, checked to hold figures (raises one of ``_UNREADABLE`` if not)."""
+    document = json.loads(path.read_text())
+    _figures_of(document)
+    return document
+
+
 def _read_run(path: Path, parser: argparse.ArgumentParser) -> dict:
     """A saved run, or one line saying why it cannot be read."""
     try:
-        document = json.loads(path.read_text())
-        _figures_of(document)
-        return document
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return _load_run(path)
+    except _UNREADABLE as exc:
         parser.error(f"{path} is not a saved benchmark run: {exc}")
         raise  # parser.error exits
 
@@ -425,9 +435,8 @@ def _read_run(path: Path, parser: argparse.ArgumentParser) -> dict:
 def _previous_run(path: Path, mode: str) -> dict | None:
     """The last saved run, when it is of ``mode`` and readable (a quick run is no baseline for a full one)."""
     try:
-        document = json.loads(path.read_text())
-        _figures_of(document)
-    except (OSError, ValueError, KeyError, TypeError):
+        document = _load_run(path)
+    except _UNREADABLE:
         return None
     return document if document.get("mode") == mode else None
 
