@@ -107,7 +107,7 @@ def test_the_report_ends_with_where_each_profiled_cleaner_run_spent_its_cpu() ->
     assert run_all.profiles(runs[1:]) == ""
 
 
-def _saved_run(commit: str, mode: str = "quick", **values: float) -> dict:
+def _saved_run(commit: str, mode: str = "quick", stage: str = "any", **values: float) -> dict:
     """A saved run's JSON with one figure per keyword (router's control as ``choose``)."""
     names = {"choose": ("router", "choose() in process", "calls/s", True),
              "store": ("dataset-builder", "example store (add + commit)", "examples/s", True),
@@ -116,7 +116,7 @@ def _saved_run(commit: str, mode: str = "quick", **values: float) -> dict:
     figures = [{"stage": names[k][0], "name": names[k][1], "value": v, "unit": names[k][2],
                 "higher_is_better": names[k][3]} for k, v in values.items()]
     return {"commit": commit, "mode": mode, "finished_at": "20261206T000000Z",
-            "stages": [{"stage": "any", "figures": figures}]}
+            "stages": [{"stage": stage, "figures": figures}]}
 
 
 def test_a_comparison_says_better_or_worse_in_each_figures_own_direction() -> None:
@@ -138,6 +138,18 @@ def test_a_figure_only_one_run_has_is_listed_as_new_or_gone() -> None:
     rendered = run_all.comparison(_saved_run("aaa", choose=1e6, store=10_000), _saved_run("bbb", choose=1e6, build=9.0))
     assert next(line for line in rendered.splitlines() if "build → DatasetBuilt" in line).endswith("new")
     assert next(line for line in rendered.splitlines() if "example store" in line).endswith("gone")
+
+
+def test_a_stage_the_new_run_left_out_is_not_listed_as_gone() -> None:
+    before = _saved_run("aaa", stage="dataset", store=10_000)
+    before["stages"].append({"stage": "router", "figures": _saved_run("aaa", choose=1e6)["stages"][0]["figures"]})
+    only_router = _saved_run("bbb", stage="router", choose=1e6)
+    rendered = run_all.comparison(before, only_router)
+    assert "example store" not in rendered
+    assert "choose() in process" in rendered
+    failed_router = {**only_router, "stages": [{"stage": "router", "figures": []}]}
+    assert next(line for line in run_all.comparison(before, failed_router).splitlines()
+                if "choose() in process" in line).endswith("gone")
 
 
 def test_a_comparison_warns_when_the_control_says_the_machine_ran_at_another_speed() -> None:

@@ -344,11 +344,15 @@ def change(before: float, after: float, higher_is_better: bool) -> tuple[float |
 
 def comparison(before: dict, after: dict) -> str:
     """Every figure of ``after`` beside the same figure of ``before`` (two runs' JSON documents),
-    with the change; figures only one run has are listed as new or gone."""
+    with the change; figures only one run has are listed as new or gone (gone only from a stage
+    ``after`` ran: ``--only`` leaves the others out)."""
     old, new = _figures_of(before), _figures_of(after)
+    ran = {stage["stage"] for stage in after["stages"]}
+    gone = [(f["stage"], f["name"]) for stage in before["stages"] if stage["stage"] in ran
+            for f in stage["figures"] if (f["stage"], f["name"]) not in new]
     header = ("stage", "figure", f"before ({before['commit']})", f"after ({after['commit']})", "unit", "change", "")
     rows = [header]
-    for key in [*new, *(k for k in old if k not in new)]:
+    for key in [*new, *gone]:
         was, now = old.get(key), new.get(key)
         if was is None or now is None:
             shown = now or was
