@@ -84,8 +84,9 @@ class Verdict:
     source: ObservationKey
     retraction: bool = False
     """True when a late score caused it (its cause is the ``TraceScored``)."""
-    candidate: Candidate | None = None
-    """An accepted example's candidate: its event is written from its messages' JSON."""
+    body: bytes | None = None
+    """The event's JSON when already written: an accepted example's, joined from its messages'
+    (``events.accepted_body``)."""
 
     @property
     def topic(self) -> str:
@@ -167,9 +168,7 @@ def publish_verdicts(uow: UnitOfWork, verdicts: Sequence[Verdict], causes: Mappi
     """Emit each verdict to its topic; a retraction's cause is the late score, not the trace."""
     for verdict in verdicts:
         cause = (late_causes if verdict.retraction else causes)[verdict.source]
-        body = accepted_body(verdict.event, verdict.candidate) \
-            if isinstance(verdict.event, ExampleAccepted) and verdict.candidate is not None else None
-        uow.emit(verdict.topic, verdict.event, cause=cause, body=body)
+        uow.emit(verdict.topic, verdict.event, cause=cause, body=verdict.body)
 
 
 async def forget_old_late_scores(repo: AbstractCleanerRepository, retention: timedelta, limit: int,
@@ -279,7 +278,8 @@ async def _judge_traces(cleaner: Cleaner, repo: AbstractCleanerRepository, trace
         key = key_of(trace)
         rejection = outcome if isinstance(outcome, Rejection) else decided[key]
         if rejection is None:
-            verdicts.append(Verdict(accepted_event(cleaner, by_key[key], now), key, candidate=by_key[key]))
+            accepted = accepted_event(cleaner, by_key[key], now)
+            verdicts.append(Verdict(accepted, key, body=accepted_body(accepted, by_key[key])))
         else:
             verdicts.append(Verdict(rejected_event(cleaner, lineage_of(trace), rejection, now), key))
     return verdicts
