@@ -24,6 +24,10 @@ sys.path.insert(0, str(Path(__file__).parent / "support"))
 os.environ.setdefault("COLUMNS", "200")
 # Tansu holds every group join for half the session timeout: keep joins short in tests.
 os.environ.setdefault("DISTILLERY_CONSUMER_SESSION_TIMEOUT_MS", "3000")
+# A cleaner's default ("auto") starts a personal-data worker process per core, each loading the
+# named-entity model: the tests start many cleaners, so theirs find personal data in their own
+# process. The tests of the workers set their own number (tests/integration/test_cleaner_*).
+os.environ.setdefault("DISTILLERY_CLEANER_PII_PROCESSES", "0")
 
 from db_helpers import create_database, drop_database  # noqa: E402
 from infra_choice import POSTGRES_IMAGE, BrokerHandle, InfraChoice, choose_infrastructure, running_broker  # noqa: E402

@@ -44,6 +44,16 @@ def test_the_cleaners_lines_become_rows_with_their_targets() -> None:
     assert rows["NER cache hit rate"].value == 84.8
 
 
+def test_the_default_names_its_automatic_worker_processes_and_one_process_is_a_row_of_its_own() -> None:
+    out = CLEANER.replace("(10.1s, 1 process(es), batch size", "(10.1s, 1 process(es) with 2 personal-data "
+                          "processes each (auto), batch size").replace("cleaner with 2 personal-data processes: 496",
+                                                                       "cleaner with 0 personal-data processes: 1,000")
+    rows = _by_name(run_all.cleaner_figures(out))
+    assert rows["generations/s, default (NER on, auto: 2 PII processes)"].value == 298
+    alone = rows["NER on, one process"]
+    assert (alone.value, alone.met) == (1000, True)  # the target holds for it too, met at its bound
+
+
 def test_a_target_is_met_at_its_bound_and_missed_just_past_it() -> None:
     rows = _by_name(run_all.dataset_figures(DATASET))
     assert rows["example store (add + commit)"].met is True  # exactly 10,000 a second

@@ -195,3 +195,19 @@ def test_an_unknown_service_is_one_clear_line(clean_env):
     result = runner.invoke(app, ["config", "list", "--service", "nope"])
     assert result.exit_code == 2
     assert "unknown service 'nope'; choose one of: runtime, " in result.stderr
+
+
+def test_a_union_reads_as_its_members_each_with_its_bounds():
+    from typing import Annotated, Literal
+
+    from distillery_cli.config_fields import describe_type
+
+    class Example(BaseSettings):
+        workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
+        modules: str | list[str] = "all"
+        batch: int | None = Field(default=None, ge=1)
+
+    fields = Example.model_fields
+    assert describe_type(fields["workers"]) == "int, >= 0, <= 64 or auto"
+    assert describe_type(fields["modules"]) == "str or JSON list"
+    assert describe_type(fields["batch"]) == "int, >= 1"

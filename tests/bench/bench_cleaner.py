@@ -11,13 +11,14 @@ typical defect rates, several turns, about 6 KB per generation), publishes them 
 2. the cleaner's rate: ``python -m distillery_cleaner`` as its own process, from the start of
    its first transaction to the start of its last (the generations in between over the time
    between, from the transactions' own timestamps), once every generation has a verdict
-   published (inbox full, outbox drained), in its default configuration (named-entity detection on) and again
-   with ``pii.ner`` false, each on a fresh database, each with the share of distinct
-   texts its cleaning cache answered (the named-entity model runs on the others);
+   published (inbox full, outbox drained), in its default configuration (named-entity detection
+   on, personal-data worker processes ``auto``: one per core, up to three) and again with
+   ``pii.ner`` false, each on a fresh database, each with the share of distinct texts its
+   cleaning cache answered (the named-entity model runs on the others);
 3. with ``--cpu-two-instances``, two processes sharing the group, NER off: their
    CPU-seconds per generation against one instance's (the target is at most 1.15x);
 4. with ``--pii-processes N``, the default configuration again with N personal-data worker
-   processes beside the cleaner (``DISTILLERY_CLEANER_PII_PROCESSES``).
+   processes beside the cleaner (``DISTILLERY_CLEANER_PII_PROCESSES``; 0: all in one process).
 
 The sandbox shares some caller lines between calls; the benchmark makes each call's lines
 its own (``--shared-caller-lines`` keeps them), so the cache cannot hide the model's cost.
@@ -44,7 +45,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from joblib.externals.loky import cpu_count
 
+from distillery_cleaner.config import pii_process_count
 from distillery_cli.localstack.procs import free_port
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.registry import TRACES_RAW, all_topic_specs, get_topic
@@ -295,9 +298,10 @@ def main() -> None:
     parser.add_argument("--with-ner-only", action="store_true",
                         help="Skip the run without named-entity detection (make bench times it on more "
                         "generations, in a run of its own: its short windows at 3,000 read high).")
-    parser.add_argument("--pii-processes", type=int, default=0,
+    parser.add_argument("--pii-processes", type=int, default=None,
                         help="Also run the default configuration with DISTILLERY_CLEANER_PII_PROCESSES=N: worker "
-                        "processes finding personal data beside each cleaner (their CPU counted with it).")
+                        "processes finding personal data beside each cleaner (their CPU counted with it); "
+                        "0: the cleaner alone, in one process.")
     parser.add_argument("--cpu-two-instances", action="store_true",
                         help="Also run two NER-off instances and compare their CPU-seconds per generation.")
     args = parser.parse_args()
@@ -330,9 +334,10 @@ def run(args: argparse.Namespace, home: Path, bootstrap: str, new_database: Call
     if not args.without_ner_only:
         default = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True, instances=args.instances)
         print(f"cleaner:                {default.rate:,.0f} generations/s ({default.seconds:.1f}s, "
-              f"{args.instances} process(es), batch size {args.batch_size}); {default.counts}; "
+              f"{args.instances} process(es) with {default.pii_processes} personal-data processes each (auto), "
+              f"batch size {args.batch_size}); {default.counts}; "
               f"NER cache hit rate {default.hit_rate:.1%}; {default.cpu_ms:.2f} ms CPU per generation", flush=True)
-        if args.pii_processes:
+        if args.pii_processes is not None:
             pooled = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True,
                                  instances=args.instances, pii_processes=args.pii_processes)
             print(f"cleaner with {args.pii_processes} personal-data processes: {pooled.rate:,.0f} generations/s "
@@ -358,10 +363,14 @@ class CleanerRun:
     (start-up excluded, as from the rate)."""
     hit_rate: float
     counts: dict[str, int]
+    pii_processes: int
+    """Personal-data worker processes beside each instance."""
 
 
 def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str, expected: int, *,
-                ner: bool, instances: int, pii_processes: int = 0) -> CleanerRun:
+                ner: bool, instances: int, pii_processes: int | None = None) -> CleanerRun:
+    """The cleaner's run; ``pii_processes`` None is its default (``auto``)."""
+    workers = pii_process_count("auto" if pii_processes is None else pii_processes, ner, cpu_count())
     ports = [free_port() for _ in range(instances)]
     env = {**os.environ, "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap, "DISTILLERY_DATABASE_URL": database_url,
            "DISTILLERY_CONSUMER_BATCH_SIZE": str(args.batch_size),
@@ -370,16 +379,16 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
            # Each run reads traces.raw from the start: the same configuration would otherwise resume
            # its group where the previous run left it, at the end.
            "DISTILLERY_CLEANER_CONSUMER_GROUP": f"bench-cleaner-{uuid.uuid4().hex[:8]}",
-           "DISTILLERY_CLEANER_PII_PROCESSES": str(pii_processes)}
+           "DISTILLERY_CLEANER_PII_PROCESSES": "auto" if pii_processes is None else str(pii_processes)}
     log = (args.log or home / "cleaner.log").open("ab")
     procs = [subprocess.Popen([sys.executable, "-m", "distillery_cleaner"],
                               env={**env, "DISTILLERY_HTTP_PORT": str(port)}, stdout=log, stderr=log)
              for port in ports]
     sampler, samples = None, None
     try:
-        started_cpu = [cpu_when_serving(proc, port, pii_processes) for proc, port in zip(procs, ports, strict=True)]
+        started_cpu = [cpu_when_serving(proc, port, workers) for proc, port in zip(procs, ports, strict=True)]
         if args.profile:
-            run_name = f"{'ner' if ner else 'no-ner'}-{instances}x" + (f"-{pii_processes}pii" if pii_processes else "")
+            run_name = f"{'ner' if ner else 'no-ner'}-{instances}x" + (f"-{workers}pii" if workers else "")
             samples = args.profile.with_name(f"{args.profile.name}-{run_name}.txt")
             samples.parent.mkdir(parents=True, exist_ok=True)
             sampler = cleaner_profile.start(procs[0].pid, samples)
@@ -399,7 +408,7 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
     try:
         rate, seconds = asyncio.run(cleaner_rate(database_url, expected, first, done))
         return CleanerRun(rate, seconds, cpu / expected * 1000,
-                          hits / max(1.0, hits + misses), asyncio.run(outcome_counts(database_url)))
+                          hits / max(1.0, hits + misses), asyncio.run(outcome_counts(database_url)), workers)
     finally:  # each run's database is its own: none is left on the server
         asyncio.run(drop_database(database_url))
 

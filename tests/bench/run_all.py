@@ -113,10 +113,13 @@ def cleaner_figures(out: str) -> list[Figure]:
     ner_engine = re.search(r"^cleaner:.*NER cache hit rate", out, re.MULTILINE) is not None
     if no_ner is not None or ner_engine:
         if default is not None:
-            figures.append(Figure("cleaner", "generations/s, default (NER on)", default, "gen/s", raw, 1000))
+            auto = re.search(r"^cleaner:.*? with (\d+) personal-data processes each \(auto\)", out, re.MULTILINE)
+            name = f"default (NER on, auto: {auto.group(1)} PII processes)" if auto else "default (NER on)"
+            figures.append(Figure("cleaner", f"generations/s, {name}", default, "gen/s", raw, 1000))
         if pooled:
             rate = float(pooled.group(2).replace(",", ""))
-            figures.append(Figure("cleaner", f"NER on, {pooled.group(1)} PII processes", rate, "gen/s", raw, 1000))
+            name = "one process" if pooled.group(1) == "0" else f"{pooled.group(1)} PII processes"
+            figures.append(Figure("cleaner", f"NER on, {name}", rate, "gen/s", raw, 1000))
         if no_ner is not None:
             figures.append(Figure("cleaner", "generations/s, NER off", no_ner, "gen/s", raw, 3000,
                                   ratio_target=0.25))
@@ -218,9 +221,9 @@ STAGES = [
     # 12,000 in a run of its own: at 3,000 that run lasts a second or two and reads ~1.5x high.
     # Each cleaner run is sampled with py-spy (--profile): its table of where the CPU went is
     # printed after the figures, what remains to a target that is missed.
-    Stage("cleaner", script("bench_cleaner.py", "--generations", "3000", "--pii-processes", "2", "--with-ner-only",
+    Stage("cleaner", script("bench_cleaner.py", "--generations", "3000", "--pii-processes", "0", "--with-ner-only",
                             *PROFILE),
-          script("bench_cleaner.py", "--generations", "100000", "--cpu-two-instances", "--pii-processes", "2", *PROFILE),
+          script("bench_cleaner.py", "--generations", "100000", "--cpu-two-instances", "--pii-processes", "0", *PROFILE),
           cleaner_figures),
     Stage("cleaner-ner-off", script("bench_cleaner.py", "--generations", "12000", "--without-ner-only", *PROFILE),
           None, cleaner_figures),

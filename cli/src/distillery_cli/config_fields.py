@@ -11,7 +11,7 @@ import inspect
 import types
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, SecretBytes, SecretStr
@@ -66,8 +66,11 @@ def format_value(value: Any) -> str:
 
 def describe_type(info: FieldInfo) -> str:
     """A short type with its bounds, e.g. ``int >= 1, <= 10000`` or ``openai/azure``."""
-    text = _type_name(_without_none(info.annotation), NoDecode in info.metadata)
-    bounds = [f"{op} {getattr(m, attr)}" for m in info.metadata
+    return _with_bounds(_type_name(_without_none(info.annotation), NoDecode in info.metadata), info.metadata)
+
+
+def _with_bounds(text: str, metadata: list[Any]) -> str:
+    bounds = [f"{op} {getattr(m, attr)}" for m in metadata
               for kind, attr, op in _BOUNDS if isinstance(m, kind)]
     return ", ".join([text, *bounds]) if bounds else text
 
@@ -89,6 +92,12 @@ def _type_name(annotation: Any, comma_separated: bool) -> str:
         return _SCALARS[annotation]
     if annotation in (SecretStr, SecretBytes):
         return "secret"
+    if get_origin(annotation) in (Union, types.UnionType):  # e.g. a count or "auto"
+        return " or ".join(_type_name(member, comma_separated) for member in get_args(annotation))
+    if get_origin(annotation) is Annotated:  # a union's member with bounds of its own
+        base, *extra = get_args(annotation)
+        return _with_bounds(_type_name(base, comma_separated),
+                            [m for e in extra for m in (e.metadata if isinstance(e, FieldInfo) else [e])])
     if get_origin(annotation) is Literal:
         return "/".join(str(a) for a in get_args(annotation))
     if inspect.isclass(annotation) and issubclass(annotation, enum.Enum):

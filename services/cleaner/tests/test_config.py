@@ -56,3 +56,38 @@ def test_the_environment_turns_named_entities_off_and_that_is_a_new_configuratio
     assert with_ner.pii.ner and not without.pii.ner
     assert without.pii.allow == ("+353 1 555 0142",)
     assert without.config_hash != with_ner.config_hash
+
+
+@pytest.mark.parametrize(("setting", "ner", "cpus", "workers"), [
+    ("auto", True, 1, 0),  # one core: the service's own process
+    ("auto", True, 2, 2),
+    ("auto", True, 3, 3),
+    ("auto", True, 4, 3),  # the service's own core keeps about three busy
+    ("auto", True, 64, 3),
+    ("auto", False, 8, 0),  # the patterns alone cost less than the trip to a worker
+    (0, True, 8, 0),
+    (5, False, 1, 5),  # a number set is started as set
+])
+def test_auto_starts_a_personal_data_worker_per_core_with_named_entities_on(setting, ner, cpus, workers):
+    from distillery_cleaner.config import pii_process_count
+
+    assert pii_process_count(setting, ner, cpus) == workers
+
+
+def test_the_worker_count_is_auto_by_default_a_number_or_one_clear_error(monkeypatch):
+    from distillery_cleaner import config
+    from distillery_cleaner.config import CleanerSettings, load_cleaner_settings
+
+    monkeypatch.delenv("DISTILLERY_CLEANER_PII_PROCESSES", raising=False)
+    monkeypatch.setattr(config, "cpu_count", lambda: 2)  # the cores this process may use
+    assert CleanerSettings().pii_processes == "auto"
+    assert CleanerSettings().pii_workers(CleanerConfig()) == 2
+    assert CleanerSettings().pii_workers(CleanerConfig(pii={"ner": False})) == 0
+    monkeypatch.setenv("DISTILLERY_CLEANER_PII_PROCESSES", "1")
+    assert CleanerSettings().pii_workers(CleanerConfig()) == 1
+    for bad in ("-1", "65", "many"):
+        monkeypatch.setenv("DISTILLERY_CLEANER_PII_PROCESSES", bad)
+        with pytest.raises(ConfigError) as caught:
+            load_cleaner_settings()
+        assert str(caught.value).startswith("invalid configuration: DISTILLERY_CLEANER_PII_PROCESSES: a number of worker")
+        assert "\n" not in str(caught.value)

@@ -54,11 +54,13 @@ def erasure_store(uow: UnitOfWork) -> AbstractErasureStore:
 
 def build(settings: RuntimeSettings) -> ServiceSpec:
     cleaner_settings = load_cleaner_settings()
-    cleaner = Cleaner(cleaner_settings.cleaner_config(), __version__)
+    config = cleaner_settings.cleaner_config()
+    cleaner = Cleaner(config, __version__)
+    pii_workers = cleaner_settings.pii_workers(config)
     scope = f"{cleaner.version}-{cleaner.config_hash}"
     group = cleaner_settings.consumer_group or f"distillery.{NAME}.{scope}"
     ahead = ScreenedAhead(cleaner)
-    workers = [_pii_processes(cleaner, cleaner_settings.pii_processes)] if cleaner_settings.pii_processes else []
+    workers = [_pii_processes(cleaner, pii_workers)] if pii_workers else []
     return ServiceSpec.of(
         distillery_cleaner,
         subscriptions=[Subscription[TraceCaptured | TraceScored](

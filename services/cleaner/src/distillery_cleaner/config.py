@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from joblib.externals.loky import cpu_count
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_cleaner.domain.config import CleanerConfig
@@ -21,6 +23,19 @@ from distillery_runtime.errors import ConfigError
 
 ENV_PREFIX = "DISTILLERY_CLEANER_"
 TRACES_RAW_RETENTION_DAYS = (get_topic(TRACES_RAW).retention_ms or 0) / DAY_MS
+MAX_PII_PROCESSES = 64
+AUTO_PII_PROCESSES = 3
+"""The most worker processes ``auto`` starts. The service's own work per generation (decoding,
+screening, the database, the broker) is about half of one worker's named-entity CPU, so its own
+core keeps about two to three workers busy; beyond that, more cleaner instances are what help."""
+
+
+def pii_process_count(setting: int | Literal["auto"], ner: bool, cpus: int) -> int:
+    """The personal-data worker processes to start: the number set, or for ``auto`` one per core
+    of ``cpus`` up to AUTO_PII_PROCESSES, with NER on and at least two cores (none otherwise)."""
+    if setting != "auto":
+        return setting
+    return min(cpus, AUTO_PII_PROCESSES) if ner and cpus >= 2 else 0
 
 
 class CleanerSettings(BaseSettings):
@@ -45,12 +60,13 @@ class CleanerSettings(BaseSettings):
         description="Overrides the rules' pii.ner: false finds names only where the caller introduces "
         "them, without spaCy's named-entity model (its costliest part); part of the configuration hash.",
     )
-    pii_processes: int = Field(
-        default=0, ge=0, le=64,
+    pii_processes: Annotated[int, Field(ge=0, le=MAX_PII_PROCESSES)] | Literal["auto"] = Field(
+        default="auto",
         description="Worker processes that find personal data beside the service, each with its own copy "
         "of the named-entity model (~250 MiB each): a cleaner process otherwise uses one core, as the "
-        "model holds Python's interpreter lock. 0: in the service's own process. With NER on, the "
-        "machine's cores give the most (the service itself mostly waits for them).",
+        "model holds Python's interpreter lock. 0: in the service's own process. auto: with NER on, one "
+        f"per core the service may use (its affinity and container CPU limit), at most {AUTO_PII_PROCESSES}, "
+        "and none on one core or with NER off, where the patterns alone are cheaper than the trip.",
     )
     late_score_retention_days: float = Field(
         default=TRACES_RAW_RETENTION_DAYS, gt=0,
@@ -68,6 +84,21 @@ class CleanerSettings(BaseSettings):
         "retention, so a replay never meets a generation whose index row is gone.",
     )
 
+    @field_validator("pii_processes", mode="before")
+    @classmethod
+    def _a_count_or_auto(cls, value: object) -> object:
+        """One reason for a bad value, not one per member of the union."""
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        count = int(value) if isinstance(value, str) and value.strip().isdigit() else value
+        if type(count) is not int or not 0 <= count <= MAX_PII_PROCESSES:
+            raise ValueError(f"a number of worker processes from 0 to {MAX_PII_PROCESSES}, or auto")
+        return count
+
+    def pii_workers(self, config: CleanerConfig) -> int:
+        """The personal-data worker processes for ``config`` on the cores this process may use
+        (its affinity, its container's CPU limit: joblib's count)."""
+        return pii_process_count(self.pii_processes, config.pii.ner, cpu_count())
 
     def cleaner_config(self) -> CleanerConfig:
         """The rules of ``config_file`` (or the defaults), with this environment's overrides."""
