@@ -59,7 +59,9 @@ def test_every_command_has_a_transcript() -> None:
     assert names == {p.name for p in (GOLDEN / "help").glob("*.txt")}
 
 
-@pytest.mark.parametrize("workers", [[], pytest.param(["--pii-processes", "2"], marks=pytest.mark.integration)])
+# In this process (0), and in two worker processes: the default, auto, is one of them on a machine with two cores.
+@pytest.mark.parametrize("workers", [["--pii-processes", "0"],
+                                     pytest.param(["--pii-processes", "2"], marks=pytest.mark.integration)])
 def test_clean_on_a_fixed_export_writes_what_it_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     workers: list[str]) -> None:
     monkeypatch.chdir(tmp_path)
@@ -73,3 +75,13 @@ def test_clean_on_a_fixed_export_writes_what_it_did(tmp_path: Path, monkeypatch:
         lines = [STAMP.sub(r'"\1":"<time>"', line) for line in (tmp_path / name).read_text().splitlines()]
         assert all(json.loads(line) for line in lines)
         check(f"clean/{name}", "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("value", ["lots", "-1", "65"])
+def test_a_bad_worker_count_is_one_line_and_nothing_is_written(tmp_path: Path, value: str) -> None:
+    result = CliRunner().invoke(app, [
+        "clean", "--input", str(EXPORT / "observations.jsonl"), "--accepted", str(tmp_path / "accepted.jsonl"),
+        "--rejected", str(tmp_path / "rejected.jsonl"), "--pii-processes", value], env=ENV, terminal_width=100)
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: --pii-processes: a number of worker processes from 0 to 64, or auto"
+    assert not list(tmp_path.iterdir())

@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from distillery_cleaner.config import load_cleaner_config
+from distillery_cleaner.config import load_cleaner_config, parse_pii_processes, pii_workers
 from distillery_cleaner.services import OfflineCleaner
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected, Lineage
 from distillery_contracts.traces import TraceCaptured
@@ -92,9 +92,10 @@ def clean(
     output_format: Annotated[OutputFormat, typer.Option(
         "--format", help="events: ExampleAccepted records, as the service publishes them; "
         "openai: fine-tuning lines (messages, tools).")] = OutputFormat.events,
-    pii_processes: Annotated[int, typer.Option(
-        "--pii-processes", min=0, max=64, help="Find personal data in this many worker processes, as the "
-        "service's DISTILLERY_CLEANER_PII_PROCESSES (0: in this one). With NER on, the cores to use.")] = 0,
+    pii_processes: Annotated[str, typer.Option(
+        "--pii-processes", metavar="<N|auto>", help="Find personal data in this many worker processes, as the "
+        "service's DISTILLERY_CLEANER_PII_PROCESSES (0: in this one; auto: with NER on, one per core, "
+        "at most 3).")] = "auto",
 ) -> None:
     """Clean a Langfuse export offline: the same filters, PII rules and dedup as the service.
 
@@ -104,7 +105,12 @@ def clean(
         if path is not None and not path.is_file():
             _fail(f"no such file: {path}" if not path.exists() else f"not a file: {path}")
     try:
-        cleaner = OfflineCleaner(load_cleaner_config(config), pii_processes)
+        workers = parse_pii_processes(pii_processes)
+    except ValueError as exc:
+        _fail(f"--pii-processes: {exc}")
+    try:
+        rules = load_cleaner_config(config)
+        cleaner = OfflineCleaner(rules, pii_workers(workers, rules))
     except ConfigError as exc:
         _fail(str(exc))
     summary = Summary()

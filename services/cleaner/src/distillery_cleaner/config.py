@@ -38,6 +38,22 @@ def pii_process_count(setting: int | Literal["auto"], ner: bool, cpus: int) -> i
     return min(cpus, AUTO_PII_PROCESSES) if ner and cpus >= 2 else 0
 
 
+def parse_pii_processes(value: object) -> int | Literal["auto"]:
+    """A worker count as set in the environment or on a command line: a number or ``auto``."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    count = int(value) if isinstance(value, str) and value.strip().isdigit() else value
+    if type(count) is not int or not 0 <= count <= MAX_PII_PROCESSES:
+        raise ValueError(f"a number of worker processes from 0 to {MAX_PII_PROCESSES}, or auto")
+    return count
+
+
+def pii_workers(setting: int | Literal["auto"], config: CleanerConfig) -> int:
+    """The personal-data worker processes for ``config`` on the cores this process may use (its
+    affinity and its container's CPU limit, as joblib counts them)."""
+    return pii_process_count(setting, config.pii.ner, cpu_count())
+
+
 class CleanerSettings(BaseSettings):
     """Where the cleaning rules are and how the service consumes."""
 
@@ -86,19 +102,13 @@ class CleanerSettings(BaseSettings):
 
     @field_validator("pii_processes", mode="before")
     @classmethod
-    def _a_count_or_auto(cls, value: object) -> object:
+    def _a_count_or_auto(cls, value: object) -> int | Literal["auto"]:
         """One reason for a bad value, not one per member of the union."""
-        if isinstance(value, str) and value.strip().lower() == "auto":
-            return "auto"
-        count = int(value) if isinstance(value, str) and value.strip().isdigit() else value
-        if type(count) is not int or not 0 <= count <= MAX_PII_PROCESSES:
-            raise ValueError(f"a number of worker processes from 0 to {MAX_PII_PROCESSES}, or auto")
-        return count
+        return parse_pii_processes(value)
 
     def pii_workers(self, config: CleanerConfig) -> int:
-        """The personal-data worker processes for ``config`` on the cores this process may use
-        (its affinity, its container's CPU limit: joblib's count)."""
-        return pii_process_count(self.pii_processes, config.pii.ner, cpu_count())
+        """The personal-data worker processes for ``config`` on the cores this process may use."""
+        return pii_workers(self.pii_processes, config)
 
     def cleaner_config(self) -> CleanerConfig:
         """The rules of ``config_file`` (or the defaults), with this environment's overrides."""
