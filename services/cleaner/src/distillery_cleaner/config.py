@@ -26,8 +26,9 @@ TRACES_RAW_RETENTION_DAYS = (get_topic(TRACES_RAW).retention_ms or 0) / DAY_MS
 MAX_PII_PROCESSES = 64
 AUTO_PII_PROCESSES = 3
 """The most worker processes ``auto`` starts. The service's own work per generation (decoding,
-screening, the database, the broker) is about half of one worker's named-entity CPU, so its own
-core keeps about two to three workers busy; beyond that, more cleaner instances are what help."""
+screening, the database, the broker: ~0.5 ms) is about a third of what the model needs (~1.5 ms
+for a generation's new texts), so one core of its own keeps about three workers busy; beyond
+that, more cleaner instances are what help."""
 
 
 def pii_process_count(setting: int | Literal["auto"], ner: bool, cpus: int) -> int:
