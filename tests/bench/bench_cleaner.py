@@ -45,9 +45,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from joblib.externals.loky import cpu_count
 
-from distillery_cleaner.config import pii_process_count
+from distillery_cleaner.config import pii_workers
 from distillery_cli.localstack.procs import free_port
 from distillery_contracts.envelope import Envelope
 from distillery_contracts.registry import TRACES_RAW, all_topic_specs, get_topic
@@ -370,7 +369,7 @@ class CleanerRun:
 def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str, expected: int, *,
                 ner: bool, instances: int, pii_processes: int | None = None) -> CleanerRun:
     """The cleaner's run; ``pii_processes`` None is its default (``auto``)."""
-    workers = pii_process_count("auto" if pii_processes is None else pii_processes, ner, cpu_count())
+    workers = pii_workers("auto" if pii_processes is None else pii_processes, ner)
     ports = [free_port() for _ in range(instances)]
     env = {**os.environ, "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap, "DISTILLERY_DATABASE_URL": database_url,
            "DISTILLERY_CONSUMER_BATCH_SIZE": str(args.batch_size),

@@ -110,7 +110,7 @@ def clean(
         _fail(f"--pii-processes: {exc}")
     try:
         rules = load_cleaner_config(config)
-        cleaner = OfflineCleaner(rules, pii_workers(workers, rules))
+        cleaner = OfflineCleaner(rules, pii_workers(workers, rules.pii.ner))
     except ConfigError as exc:
         _fail(str(exc))
     summary = Summary()

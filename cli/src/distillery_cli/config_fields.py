@@ -93,7 +93,8 @@ def _type_name(annotation: Any, comma_separated: bool) -> str:
     if annotation in (SecretStr, SecretBytes):
         return "secret"
     if get_origin(annotation) in (Union, types.UnionType):  # e.g. a count or "auto"
-        return " or ".join(_type_name(member, comma_separated) for member in get_args(annotation))
+        return " or ".join(_type_name(member, comma_separated) for member in get_args(annotation)
+                           if member is not type(None))
     if get_origin(annotation) is Annotated:  # a union's member with bounds of its own
         base, *extra = get_args(annotation)
         return _with_bounds(_type_name(base, comma_separated),

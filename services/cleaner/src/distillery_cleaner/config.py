@@ -49,10 +49,10 @@ def parse_pii_processes(value: object) -> int | Literal["auto"]:
     return count
 
 
-def pii_workers(setting: int | Literal["auto"], config: CleanerConfig) -> int:
-    """The personal-data worker processes for ``config`` on the cores this process may use (its
+def pii_workers(setting: int | Literal["auto"], ner: bool) -> int:
+    """The personal-data worker processes to start on the cores this process may use (its
     affinity and its container's CPU limit, as joblib counts them)."""
-    return pii_process_count(setting, config.pii.ner, cpu_count())
+    return pii_process_count(setting, ner, cpu_count())
 
 
 class CleanerSettings(BaseSettings):
@@ -109,7 +109,7 @@ class CleanerSettings(BaseSettings):
 
     def pii_workers(self, config: CleanerConfig) -> int:
         """The personal-data worker processes for ``config`` on the cores this process may use."""
-        return pii_workers(self.pii_processes, config)
+        return pii_workers(self.pii_processes, config.pii.ner)
 
     def cleaner_config(self) -> CleanerConfig:
         """The rules of ``config_file`` (or the defaults), with this environment's overrides."""
