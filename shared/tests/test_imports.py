@@ -38,3 +38,24 @@ def test_the_evaluator_keeps_pytorch_and_a_module_already_imported_is_left_alone
                       "print(hide_undeclared('distillery-evaluator'))") == "[]"
     assert run_python("import json, transformers\nfrom distillery_runtime.imports import hide_undeclared\n"
                       "print(hide_undeclared('distillery-cleaner'))") == "['torch']"
+
+
+def test_hidden_for_a_block_imports_again_after_it_unless_hidden_for_good_before():
+    printed = run_python(
+        "import sys\n"
+        "from distillery_runtime.imports import undeclared_hidden\n"
+        "with undeclared_hidden('distillery-cleaner') as hidden:\n"
+        "    try:\n"
+        "        import transformers\n"
+        "    except ImportError:\n"
+        "        print('hidden', hidden)\n"
+        "print('torch' in sys.modules, 'transformers' in sys.modules)\n"
+        "import transformers\n"
+        "print(transformers.__name__)\n")
+    assert printed.splitlines() == ["hidden ['torch', 'transformers']", "False False", "transformers"]
+    assert run_python("import sys\n"
+                      "from distillery_runtime.imports import hide_undeclared, undeclared_hidden\n"
+                      "hide_undeclared('distillery-cleaner')\n"
+                      "with undeclared_hidden('distillery-cleaner') as hidden:\n"
+                      "    pass\n"
+                      "print(hidden, sys.modules['torch'], sys.modules['transformers'])") == "[] None None"

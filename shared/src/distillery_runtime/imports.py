@@ -7,12 +7,19 @@ to look for a GPU, Presidio imports transformers for an engine the cleaner never
 ~350 MiB into every cleaner process here that its container image (without PyTorch:
 tests/test_images.py) never holds. Hidden from a process whose package does not depend on
 them, they fail to import as in that image, and the libraries take their CPU paths.
+
+A service process hides them for good (:func:`hide_undeclared`, before its package is
+imported); a library module that imports such libraries hides them only while it does
+(:func:`undeclared_hidden`), so that other code of the same process (the CLI, a test session)
+still imports them.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, distribution
 
 OPTIONAL_HEAVY = ("torch", "transformers")
@@ -55,3 +62,17 @@ def hide_undeclared(distribution_name: str) -> list[str]:
     for module in hidden:
         sys.modules[module] = None  # type: ignore[assignment]
     return hidden
+
+
+@contextmanager
+def undeclared_hidden(distribution_name: str) -> Iterator[list[str]]:
+    """:func:`hide_undeclared` within the block only: what is imported inside sees the modules
+    ``distribution_name`` does not depend on as not installed; afterwards they import again
+    (unless they were hidden for good before)."""
+    hidden = hide_undeclared(distribution_name)
+    try:
+        yield hidden
+    finally:
+        for module in hidden:
+            if module in sys.modules and sys.modules[module] is None:
+                del sys.modules[module]

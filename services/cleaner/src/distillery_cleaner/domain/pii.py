@@ -21,13 +21,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
-from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
-from presidio_anonymizer import AnonymizerEngine
-
 from distillery_cleaner.domain.config import PiiConfig
 from distillery_cleaner.domain.lru import CACHE_ENTRIES
+from distillery_cleaner.domain.presidio import (
+    AnalyzerEngine,
+    AnonymizerEngine,
+    ContextAwareEnhancer,
+    EntityRecognizer,
+    NerModelConfiguration,
+    NlpArtifacts,
+    RecognizerRegistry,
+    RecognizerResult,
+    SpacyNlpEngine,
+)
 from distillery_cleaner.domain.recognisers import PRESIDIO_KIND, build_recognisers
 from distillery_cleaner.domain.spoken import Rewritten, rewrite_for_detection
 from distillery_runtime.lru import Lru

@@ -24,19 +24,22 @@ from typing import Any
 
 import regex
 import tldextract
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
-from presidio_analyzer.predefined_recognizers import (
+from stdnum.us import ssn as stdnum_ssn
+
+from distillery_cleaner.domain.presidio import (
+    REGEX_TIMEOUT_SECONDS,
     CreditCardRecognizer,
     EmailRecognizer,
+    EntityRecognizer,
     IbanRecognizer,
+    NlpArtifacts,
+    Pattern,
+    PatternRecognizer,
     PhoneRecognizer,
+    RecognizerResult,
     SpacyRecognizer,
     UkNinoRecognizer,
 )
-from stdnum.us import ssn as stdnum_ssn
-
 from distillery_runtime.logs import get_logger
 
 PRESIDIO_KIND = {
