@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -29,7 +29,6 @@ from rich.table import Table
 from rich.text import Text
 
 from distillery_cleaner.config import load_cleaner_config, parse_pii_processes, pii_workers
-from distillery_cleaner.services import OfflineCleaner
 from distillery_contracts.examples import ExampleAccepted, ExampleRejected, Lineage
 from distillery_contracts.traces import TraceCaptured
 from distillery_runtime.errors import ConfigError
@@ -42,6 +41,9 @@ from distillery_trace_ingester.services import (
     observation_to_trace,
     read_records,
 )
+
+if TYPE_CHECKING:  # imported where a run starts: Presidio and spaCy take a second, --help none
+    from distillery_cleaner.services import OfflineCleaner
 
 BATCH = 1000
 SHOWN_LINE_NOTES = 20
@@ -110,6 +112,8 @@ def clean(
         _fail(f"--pii-processes: {exc}")
     try:
         rules = load_cleaner_config(config)
+        from distillery_cleaner.services import OfflineCleaner
+
         cleaner = OfflineCleaner(rules, pii_workers(workers, rules.pii.ner))
     except ConfigError as exc:
         _fail(str(exc))
