@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -47,6 +47,12 @@ if TYPE_CHECKING:  # imported where a run starts: Presidio and spaCy take a seco
 
 BATCH = 1000
 SHOWN_LINE_NOTES = 20
+AUTO_WORKERS_FROM_BYTES = 32 * 2**20
+"""``--pii-processes auto`` starts worker processes only for an export of this size or more
+(about 4,000 generations): each worker loads Presidio and spaCy's model, ~3.5 s of a core,
+before it helps, which a smaller export does not repay. With two workers on two cores
+(docs/benchmarks.md), 1,000 sandbox generations (7 MiB) took 7.3 s in one process and 8.9 s
+with the workers, 4,000 (28 MiB) 15.1 and 15.3 s."""
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -97,7 +103,7 @@ def clean(
     pii_processes: Annotated[str, typer.Option(
         "--pii-processes", metavar="<N|auto>", help="Find personal data in this many worker processes, as the "
         "service's DISTILLERY_CLEANER_PII_PROCESSES (0: in this one; auto: with NER on, one per core, "
-        "at most 3).")] = "auto",
+        "at most 3, for an export of 32 MiB or more).")] = "auto",
 ) -> None:
     """Clean a Langfuse export offline: the same filters, PII rules and dedup as the service.
 
@@ -114,7 +120,8 @@ def clean(
         rules = load_cleaner_config(config)
         from distillery_cleaner.services import OfflineCleaner
 
-        cleaner = OfflineCleaner(rules, pii_workers(workers, rules.pii.ner))
+        processes = offline_workers(workers, rules.pii.ner, input.stat().st_size)
+        cleaner = OfflineCleaner(rules, processes)
     except ConfigError as exc:
         _fail(str(exc))
     summary = Summary()
@@ -127,7 +134,7 @@ def clean(
     finally:
         cleaner.close()
     _print_line_notes(summary)
-    console.print(_summary_table(summary, cleaner, accepted, rejected))
+    console.print(_summary_table(summary, cleaner, accepted, rejected, processes))
 
 
 async def _run(cleaner: OfflineCleaner, path: Path, scores: dict[str, list[dict[str, Any]]], project: str,
@@ -245,7 +252,16 @@ def _print_line_notes(summary: Summary) -> None:
         console.print(Text(f"... and {hidden:,} more skipped or repaired line(s)", style="yellow"))
 
 
-def _summary_table(summary: Summary, cleaner: OfflineCleaner, accepted: Path, rejected: Path) -> Table:
+def offline_workers(setting: int | Literal["auto"], ner: bool, export_bytes: int) -> int:
+    """The personal-data worker processes for cleaning an export of ``export_bytes``: as the
+    service starts them, but none for ``auto`` below ``AUTO_WORKERS_FROM_BYTES``."""
+    if setting == "auto" and export_bytes < AUTO_WORKERS_FROM_BYTES:
+        return 0
+    return pii_workers(setting, ner)
+
+
+def _summary_table(summary: Summary, cleaner: OfflineCleaner, accepted: Path, rejected: Path,
+                   processes: int) -> Table:
     table = Table(title=f"cleaner {cleaner.version}, config {cleaner.config_hash}", show_header=False,
                   title_justify="left")
     table.add_column("what", style="bold")
@@ -262,4 +278,5 @@ def _summary_table(summary: Summary, cleaner: OfflineCleaner, accepted: Path, re
         table.add_row(f"  {reason}", f"{n:,}")
     for kind, n in sorted(summary.redactions.items()):
         table.add_row(f"redacted {kind}", f"{n:,}")
+    table.add_row("personal-data worker processes", f"{processes:,}")
     return table
