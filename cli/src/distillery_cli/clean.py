@@ -52,7 +52,7 @@ AUTO_WORKERS_FROM_BYTES = 32 * 2**20
 (about 4,000 generations): each worker loads Presidio and spaCy's model, ~3.5 s of a core,
 before it helps, which a smaller export does not repay. With two workers on two cores
 (docs/benchmarks.md), 1,000 sandbox generations (7 MiB) took 7.3 s in one process and 8.9 s
-with the workers, 4,000 (28 MiB) 15.1 and 15.3 s."""
+with the workers, 4,000 (28 MiB) 15.1 and 15.3 s, 5,000 (35 MiB) 17.1 and 15.9 s."""
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
