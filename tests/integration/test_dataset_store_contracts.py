@@ -23,7 +23,8 @@ from distillery_runtime.tokens import tokenizer_for
 
 pytestmark = pytest.mark.integration
 
-ExampleStoreContract = contract_suite("dataset_builder", "test_example_store_contract").ExampleStoreContract
+_EXAMPLE_STORE_SUITE = contract_suite("dataset_builder", "test_example_store_contract")
+ExampleStoreContract = _EXAMPLE_STORE_SUITE.ExampleStoreContract
 DatasetRegistryContract = contract_suite("dataset_builder", "test_dataset_registry_contract").DatasetRegistryContract
 DatasetCatalogContract = contract_suite("dataset_builder", "test_dataset_catalog_contract").DatasetCatalogContract
 
@@ -47,6 +48,21 @@ async def test_examples_added_in_a_transaction_rolled_back_are_not_stored(databa
         await session.rollback()
         assert await SqlExampleStore(session).count_new(0) == 0, "the add was committed outside the transaction"
         assert await SqlExampleStore(session).add(records) == 4
+
+
+async def test_an_id_already_stored_keeps_the_rest_of_the_transaction_and_stores_the_new_ones(database_url: str):
+    """The store copies a batch straight into the table and, where an id is already there,
+    takes the batch again through its staging table: what the transaction did before stays."""
+    calls = list(synthetic_calls(3, turns=2))
+    records = records_of(calls, tokenizer_for("gpt-4o-mini-2024-07-18"))
+    async with service_session(database_url, "dataset-builder") as session:
+        store = SqlExampleStore(session)
+        assert await store.add(records[:2]) == 2
+        assert await store.retract([_EXAMPLE_STORE_SUITE.rejection(calls[5])]) == [], "pending: not stored yet"
+        assert await store.add(records[1:]) == 4, "records[1] is known: only the four new ones count"
+        await session.commit()
+        assert await store.count_new(0) == 5, "calls[5] was withdrawn by the rejection that came first"
+        assert await store.add(records) == 0
 
 
 class TestSqlDatasetRegistry(DatasetRegistryContract):
