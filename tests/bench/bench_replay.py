@@ -1,6 +1,6 @@
 """Benchmark: a quarter's replay, end to end, from a new cleaner version's start to DatasetBuilt.
 
-    .venv/bin/python tests/bench/bench_replay.py [--generations 300000] [--target-size 100000] [--no-ner] [--keep]
+    .venv/bin/python tests/bench/bench_replay.py [--generations 300000] [--target-size 100000] [--no-ner] [--cleaners 1] [--keep]
 
 The throughput issue's figure: 300,000 generations (about 2 GB) replayed from ``traces.raw``
 under a new cleaner version to a published 100,000-example dataset in under 3 minutes, with
@@ -199,8 +199,9 @@ async def next_dataset_built(reader: AIOKafkaConsumer, database_url: str, procs:
 
 
 async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database_url: str, broker_pid: int) -> Replay:
-    builder_port, cleaner_port = free_port(), free_port()
-    logs = {name: (home / f"{name}.log").open("ab") for name in ("cleaner", BUILDER)}
+    builder_port = free_port()
+    cleaners = ["cleaner"] if args.cleaners == 1 else [f"cleaner-{i}" for i in range(1, args.cleaners + 1)]
+    logs = {name: (home / f"{name}.log").open("ab") for name in (*cleaners, BUILDER)}
     builder = start_server(
         ["-m", "distillery_dataset_builder"], f"http://127.0.0.1:{builder_port}/readyz", f"the {BUILDER}",
         tries=1200, stdout=logs[BUILDER], stderr=logs[BUILDER],
@@ -212,11 +213,13 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
         async with kafka_reader(bootstrap, DATASETS_BUILT, auto_offset_reset="earliest") as reader:
             started = time.perf_counter()
             cpu_before = cpu_now({BUILDER: builder.pid, "Tansu": broker_pid})
-            procs["cleaner"] = subprocess.Popen(
-                [sys.executable, "-m", "distillery_cleaner"], stdout=logs["cleaner"], stderr=logs["cleaner"],
-                env=service_env(home, bootstrap, database_url, http_port=cleaner_port,
-                                cleaner_config_file=cleaner_config_file(home, ner=not args.no_ner)))
-            first, cleaned = await wait_for_cleaner(database_url, args.generations, [procs["cleaner"]])
+            config_file = cleaner_config_file(home, ner=not args.no_ner)
+            for name in cleaners:  # the same configuration: one consumer group, traces.raw's partitions shared
+                procs[name] = subprocess.Popen(
+                    [sys.executable, "-m", "distillery_cleaner"], stdout=logs[name], stderr=logs[name],
+                    env=service_env(home, bootstrap, database_url, http_port=free_port(),
+                                    cleaner_config_file=config_file))
+            first, cleaned = await wait_for_cleaner(database_url, args.generations, [procs[n] for n in cleaners])
             rate, _ = await cleaner_rate(database_url, args.generations, first, cleaned)
             accepted = await stored_every_verdict(bootstrap, procs)
             stored = time.perf_counter()
@@ -226,7 +229,7 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
             dataset = await next_dataset_built(reader, database_url, procs)
             built = time.perf_counter()
             cpu = {name: seconds - cpu_before.get(name, 0.0)  # the cleaner started with the clock
-                   for name, seconds in cpu_now({"cleaner": procs["cleaner"].pid, BUILDER: builder.pid,
+                   for name, seconds in cpu_now({**{n: procs[n].pid for n in cleaners}, BUILDER: builder.pid,
                                                  "Tansu": broker_pid}).items()}
         rss = {name: peak_rss_mib(proc.pid) for name, proc in procs.items()}
     finally:
@@ -242,7 +245,8 @@ def report(args: argparse.Namespace, r: Replay, broker_rss_mib: float) -> None:
     n = args.generations
     print(f"replay: {n:,} generations → DatasetBuilt ({examples:,} examples) in {r.built_s:.1f} s "
           f"(target {TARGET_S * n / 300_000:.0f} s, {TARGET_S:.0f} s a 300,000; NER {'off' if args.no_ner else 'on'})")
-    print(f"  cleaner: every verdict published {r.cleaned_s:.1f} s after its start, {n / r.cleaned_s:,.0f} "
+    instances = f" ({args.cleaners} instances, one consumer group)" if args.cleaners > 1 else ""
+    print(f"  cleaner{instances}: every verdict published {r.cleaned_s:.1f} s after its start, {n / r.cleaned_s:,.0f} "
           f"generations/s; {r.cleaner_rate:,.0f}/s from its first transaction to its last "
           f"({r.first_verdict_s:.1f} s of start-up to its first verdict)")
     print(f"  accepted: {r.accepted:,} of {n:,} generations ({r.accepted / n:.1%}); "
@@ -262,9 +266,13 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=300_000)
     parser.add_argument("--target-size", type=int, default=100_000, help="Examples in the dataset.")
     parser.add_argument("--no-ner", action="store_true", help="The cleaner's pii.ner false (no named-entity model).")
+    parser.add_argument("--cleaners", type=int, default=1,
+                        help="Cleaner processes sharing the replay (traces.raw's partitions split between them).")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the home directory (logs) and the database.")
     args = parser.parse_args()
+    if args.cleaners < 1:
+        parser.error(f"--cleaners {args.cleaners}: at least one cleaner is needed")
     with scratch_stack("bench-replay-", keep=args.keep) as (home, broker, server_url):
         database_url = asyncio.run(create_database(server_url, "bench_replay"))
         print(asyncio.run(postgres_facts(database_url)))
