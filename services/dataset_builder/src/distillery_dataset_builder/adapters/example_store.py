@@ -81,7 +81,9 @@ class SqlExampleStore(AbstractExampleStore):
         # Straight COPY into the table, where a new cleaner version's examples all go; an id
         # already stored (a redelivery, a repeat in the batch) breaks the COPY, and the batch
         # goes again through a session's staging table and one INSERT ... ON CONFLICT (the
-        # savepoint keeps the unit of work's other statements).
+        # savepoint keeps the unit of work's other statements). The staging table's way writes
+        # every body twice: 10,100-10,500 examples a second against 16,200-18,400 this way
+        # (``bench_dataset.py``, the embedded PostgreSQL).
         # The savepoint goes through SQLAlchemy, which begins its transaction first: the
         # driver's own calls before that would each commit on their own.
         conn = await self._connection()
