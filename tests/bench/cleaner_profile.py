@@ -20,7 +20,7 @@ from pathlib import Path
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("start-up (imports, models)", ("load_entry_point", "_find_and_load")),
-    ("personal data: named entities (spaCy)", ("spacy/", "thinc/", "SpacyNlpEngine.")),
+    ("personal data: named entities (spaCy)", ("spacy/", "thinc/", "SpacyNlpEngine.", "_LoadedSpacyEngine.")),
     ("personal data: patterns, phone numbers, rewriting", ("PiiRedactor.", "TextCleaner.prime", "pii_processes.py")),
     ("screening (filters, messages, tokens)", ("Cleaner.screen ",)),
     ("fingerprints (shingles, MinHash)", ("Cleaner.fingerprint ",)),

@@ -228,6 +228,61 @@ def test_the_named_entity_engine_reads_people_under_either_label_and_nothing_els
     assert caplog.records == []
 
 
+@pytest.mark.parametrize(("said", "redacted"), [
+    ('{"notes": "Please tell Sarah Johnson that I called", "slot": "09:30"}',
+     '{"notes": "Please tell <PERSON> that I called", "slot": "09:30"}'),
+    ('["I spoke to Sarah Johnson", "09:30"]', '["I spoke to <PERSON>", "09:30"]'),
+    ('{"Siobhan Murphy": {"slot": "09:30"}, "status": "confirmed"}', '{"<PERSON>": {"slot": "09:30"}, "status": "confirmed"}'),
+    ('[laughs] please tell Sarah Johnson that I called', '[laughs] please tell <PERSON> that I called'),
+])
+def test_the_model_reads_a_tools_json_as_its_strings_and_names_in_them_are_replaced_inside_the_quotes(said, redacted):
+    redactor = PiiRedactor(PiiConfig())
+    assert redactor.redact(said)[0] == redacted
+    redactor = PiiRedactor(PiiConfig())  # a batch reads the same
+    redactor.prime([said, "hello"])
+    assert redactor.redact(said)[0] == redacted
+
+
+def test_what_the_model_reads_of_json_is_its_strings_where_they_stand_and_not_keys_written_for_machines():
+    from distillery_cleaner.domain.pii import _readable_values
+
+    text = '{"patient_name": "Oisin Ryan", "n": 3, "Kevin Nolan": ["", "Dr. \\"Ann\\" Byrne"], "firstName": "Ann"}'
+    view, values = _readable_values(text)
+    assert len(view) == len(text)
+    assert [text[start:end] for start, end in values] == ["Oisin Ryan", "Kevin Nolan", "", 'Dr. \\"Ann\\" Byrne', "Ann"]
+    assert view.split() == ["Oisin", "Ryan.", "Kevin", "Nolan.", ".", "Dr.", '\\"Ann\\"', "Byrne.", "Ann."]
+    for start, end in values:
+        assert view[start:end] == text[start:end] and view[end] == "."
+    # Every string, and what stands between two, starts a sentence: spaCy's model ends an entity there.
+    tokens = PiiRedactor(PiiConfig())._analyzer.nlp_engine.process_text(text, "en").tokens
+    starters = {start for start, _ in values} | {end for _, end in values}
+    assert [t.text for t in tokens if t.is_sent_start and not t.is_space] == [
+        "Oisin", ".", "Kevin", ".", ".", "Dr.", ".", "Ann", "."]
+    assert all(t.is_sent_start for t in tokens[1:] if t.is_space or t.idx in starters)
+    assert _readable_values("[laughs] it's Oisin Ryan") is None
+    assert _readable_values('{"patient_name": "Oisin Ryan"') is None
+    assert _readable_values('"Oisin Ryan"') is None
+
+
+def test_an_entity_a_rule_finds_across_json_strings_is_cut_into_its_pieces_inside_them():
+    """A pipeline's rules (an ``entity_ruler``) ignore the sentence starts that keep spaCy's model
+    inside one string: what they find is cut into its pieces inside strings, so no replacement
+    takes in a quote and no name the rule found is kept."""
+    import spacy
+
+    from distillery_cleaner.domain.pii import _LoadedSpacyEngine
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([  # type: ignore[attr-defined]
+        {"label": "PERSON", "pattern": [{"IS_SPACE": True}, {"LOWER": "ann"}]},
+        {"label": "PERSON", "pattern": [{"LOWER": "johnson"}, {"TEXT": "."}, {"IS_SPACE": True}, {"LOWER": "smith"}]}])
+    engine = _LoadedSpacyEngine(nlp, ["PERSON"])
+    said = '["Ann", "Sarah Johnson", "Smith", "09:30"]'
+    for artifacts in (engine.process_text(said, "en"), next(engine.process_batch([said], "en"))[1]):
+        assert [said[e.start_char:e.end_char + 1] for e in artifacts.entities] == ['Ann"', 'Johnson"', 'Smith"']
+    assert [e.text for e in engine.process_text("Ann Johnson.  Smith", "en").entities] == ["Johnson.  Smith"]
+
+
 @pytest.mark.parametrize("ner", [True, False])
 def test_texts_are_tokenised_once_per_batch_with_named_entities_and_never_without(ner, monkeypatch):
     redactor = PiiRedactor(PiiConfig(ner=ner))
