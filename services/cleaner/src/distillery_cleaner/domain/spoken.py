@@ -22,7 +22,7 @@ _DIGIT = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|o|\d{1,2})"
 """Typed digits join a spoken run only as one or two (STT writes "oh 7 9 ..."); a typed group stays."""
 _DIGIT_TOKEN = rf"(?:(?:double|triple)[ ]+{_DIGIT}|{_DIGIT})"
 # Each pattern that is searched in every text first looks ahead for the characters it must start
-# with: Python's engine then passes most positions at once (a new text's rewriting: 16 → 12 µs).
+# with: Python's engine then passes most positions at once (a new text's rewriting: 18.5 → 13.6 µs).
 _DIGIT_RUN = re.compile(rf"(?=[dtzofsen\d])(?<![\w'’]){_DIGIT_TOKEN}(?:[ ,.\-]{{1,3}}{_DIGIT_TOKEN})+(?![\w'’])",
                         re.IGNORECASE)
 _SPOKEN_TOKEN = re.compile(rf"\b(?:(double|triple)[ ]+)?({_DIGIT})\b", re.IGNORECASE)
