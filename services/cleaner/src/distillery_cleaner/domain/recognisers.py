@@ -106,8 +106,6 @@ class Patterns(PatternRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None,
                 regex_flags: int | None = None) -> list[RecognizerResult]:
         flags: int = regex_flags or self.global_regex_flags or 0
-        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
         results = []
         for pattern in self.patterns:
             if pattern.name in self.needs and _compiled(self.needs[pattern.name], flags).search(text) is None:
@@ -129,14 +127,21 @@ class Patterns(PatternRecognizer):
                     if self.invalidate_result(found):
                         score = self.MIN_SCORE
                     # A finding scored zero is kept here: the engine's remove_duplicates drops it.
-                    results.append(RecognizerResult(
-                        self.supported_entities[0], start, end, score, recognition_metadata=dict(metadata),
-                        analysis_explanation=self.build_regex_explanation(  # None as Presidio's own loop passes
-                            self.name, pattern.name, pattern.regex, pattern.score, valid, flags)))  # type: ignore[arg-type]
+                    results.append(self.finding(pattern, start, end, score, valid, flags))
             except TimeoutError:
                 log.warning("a personal-data pattern timed out; skipped for this text", recogniser=self.name,
                             pattern=pattern.name, timeout_s=REGEX_TIMEOUT_SECONDS)
         return results
+
+    def finding(self, pattern: Pattern, start: int, end: int, score: float, valid: bool | None,
+                flags: int) -> RecognizerResult:
+        """What ``pattern`` found at ``start:end``, named and explained as Presidio's loop does."""
+        return RecognizerResult(
+            self.supported_entities[0], start, end, score,
+            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
+            analysis_explanation=self.build_regex_explanation(  # None as Presidio's own loop passes
+                self.name, pattern.name, pattern.regex, pattern.score, valid, flags))  # type: ignore[arg-type]
 
 
 @functools.cache
@@ -463,10 +468,7 @@ class KeyedValueRecognizer(Screened, Patterns):
         if not self.may_hold(text):
             return []
         pattern = self.patterns[0]
-        metadata = {RecognizerResult.RECOGNIZER_NAME_KEY: self.name, RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id}
-        return [RecognizerResult(self.supported_entities[0], start, end, pattern.score, recognition_metadata=dict(metadata),
-                                 analysis_explanation=self.build_regex_explanation(
-                                     self.name, pattern.name, pattern.regex, pattern.score, None, _CASE_SENSITIVE))  # type: ignore[arg-type]
+        return [self.finding(pattern, start, end, pattern.score, None, _CASE_SENSITIVE)
                 for key, start, end in _string_values(text) if self.names_it(key)]
 
 
