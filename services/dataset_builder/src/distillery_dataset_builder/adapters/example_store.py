@@ -202,11 +202,13 @@ _APPLY_PENDING = text("""
       and (r.reason = 'hallucination' or (e.cleaner_version = r.cleaner_version and e.config_hash = r.config_hash))
 """).bindparams(bindparam("ids", type_=ARRAY(Text)))
 
+# ``observation_id = any(:obs)`` lets the planner find the examples by their index: joined to
+# the unnested rows alone, a table of a few thousand examples was read whole for every batch.
 _RETRACT = text("""
     update examples e set retracted = true, retracted_by = r.rejection_id
     from unnest(:rid, :obs, :ver, :cfg, :reason) as r(rejection_id, observation_id, cleaner_version,
                                                       config_hash, reason)
-    where e.observation_id = r.observation_id and not e.retracted
+    where e.observation_id = any(:obs) and e.observation_id = r.observation_id and not e.retracted
       and (r.reason = 'hallucination' or (e.cleaner_version = r.cleaner_version and e.config_hash = r.config_hash))
     returning e.example_id, r.rejection_id
 """).bindparams(*(bindparam(n, type_=ARRAY(Text)) for n in ("rid", "obs", "ver", "cfg", "reason")))
