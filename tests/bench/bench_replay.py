@@ -71,7 +71,14 @@ from bench_cleaner import (  # noqa: E402
     wait_for_cleaner,
     with_unique_caller_lines,
 )
-from bench_support import postgres_facts, scratch_stack, start_server, stop_processes  # noqa: E402
+from bench_support import (  # noqa: E402
+    postgres_facts,
+    reset_statement_costs,
+    scratch_stack,
+    start_server,
+    statement_costs,
+    stop_processes,
+)
 from cleaner_workload import sandbox_traces  # noqa: E402
 from db_helpers import create_database, drop_database, fetch_rows  # noqa: E402
 
@@ -206,7 +213,7 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
         ["-m", "distillery_dataset_builder"], f"http://127.0.0.1:{builder_port}/readyz", f"the {BUILDER}",
         tries=1200, stdout=logs[BUILDER], stderr=logs[BUILDER],
         env=service_env(home, bootstrap, database_url, http_port=builder_port, dataset_schedule="off",
-                        dataset_build_threshold=args.generations + 1, dataset_check_interval_s=5,
+                        dataset_build_threshold=args.generations + 1,
                         dataset_target_size=args.target_size))
     procs = {BUILDER: builder}
     try:
@@ -270,18 +277,27 @@ def main() -> None:
                         help="Cleaner processes sharing the replay (traces.raw's partitions split between them).")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the home directory (logs) and the database.")
+    parser.add_argument("--statements", action="store_true",
+                        help="Print the statements PostgreSQL spent longest on, and the WAL they wrote "
+                             "(pg_stat_statements, loaded into the embedded server: a little slower).")
     args = parser.parse_args()
     if args.cleaners < 1:
         parser.error(f"--cleaners {args.cleaners}: at least one cleaner is needed")
-    with scratch_stack("bench-replay-", keep=args.keep) as (home, broker, server_url):
+    with scratch_stack("bench-replay-", keep=args.keep, statements=args.statements) as (home, broker, server_url):
         database_url = asyncio.run(create_database(server_url, "bench_replay"))
         print(asyncio.run(postgres_facts(database_url)))
         try:
             asyncio.run(prepare(args, broker.bootstrap, database_url))
             print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
                   f"({os.cpu_count()} CPUs)", flush=True)
+            if args.statements:
+                asyncio.run(reset_statement_costs(database_url))
             replay = asyncio.run(measure(args, home, broker.bootstrap, database_url, broker.pid))
             report(args, replay, peak_rss_mib(broker.pid))
+            if args.statements:
+                print("PostgreSQL, the statements it spent longest on:")
+                for line in asyncio.run(statement_costs(database_url)):
+                    print(f"  {line}")
             print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         finally:
             if args.keep:

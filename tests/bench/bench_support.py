@@ -24,17 +24,27 @@ from distillery_cli.localstack.postgres import start_postgres
 from distillery_cli.localstack.procs import free_port
 
 
+SERVER_SETTINGS = {"shared_buffers": "512MB", "max_wal_size": "16GB", "checkpoint_timeout": "30min"}
+"""The embedded server's parameters in a benchmark, as a write-heavy deployment would set them
+(README, Scaling a service). With PostgreSQL's defaults (128 MB of buffers, a checkpoint every
+gigabyte of WAL) a 300,000-generation replay checkpointed every few seconds, and the first
+change to every page after each checkpoint wrote the whole page to the WAL again: 6.6 GB of WAL
+instead of 4.3, and a quarter more of the server's CPU."""
+
+
 @contextmanager
-def postgres_server(home: Path) -> Iterator[str]:
+def postgres_server(home: Path, statements: bool = False) -> Iterator[str]:
     """The URL of DISTILLERY_TEST_DATABASE_URL's server, else of an embedded PostgreSQL kept
-    under ``home`` and stopped on leaving."""
+    under ``home`` with :data:`SERVER_SETTINGS` and stopped on leaving; ``statements`` loads
+    pg_stat_statements into it (:func:`statement_costs`)."""
     given = os.environ.get("DISTILLERY_TEST_DATABASE_URL")
     if given:
         yield given
         return
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)  # PostgreSQL runs as another user when the benchmark runs as root
-    postgres = start_postgres(home, free_port())
+    settings = {**SERVER_SETTINGS, **({"shared_preload_libraries": "pg_stat_statements"} if statements else {})}
+    postgres = start_postgres(home, free_port(), settings=settings)
     try:
         yield postgres.url
     finally:
@@ -43,31 +53,65 @@ def postgres_server(home: Path) -> Iterator[str]:
 
 async def postgres_facts(url: str) -> str:
     """What a figure that writes to ``url``'s server depends on, as a ``postgresql:`` line: its
-    version, and whether it can compress large values with lz4. Where it cannot (the embedded
-    server's build has no lz4), the dataset-builder's example bodies are compressed with pglz,
-    which costs the server about 30 µs more an example (``README.md``, Scaling a service)."""
+    version, the settings that matter to heavy writing, and whether it can compress large
+    values with lz4. Where it cannot (the embedded server's build has no lz4), the
+    dataset-builder's example bodies are compressed with pglz, which costs the server about
+    30 µs more an example (``README.md``, Scaling a service)."""
     connection = await asyncpg.connect(url)
     try:
         version = await connection.fetchval("show server_version")
         methods = await connection.fetchval(
             "select enumvals from pg_settings where name = 'default_toast_compression'")
+        settings = [f"{name} {await connection.fetchval(f'show {name}')}" for name in SERVER_SETTINGS]
     finally:
         await connection.close()
     which = "DISTILLERY_TEST_DATABASE_URL's server" if os.environ.get("DISTILLERY_TEST_DATABASE_URL") \
         else "the embedded server"
     compression = "lz4" if "lz4" in (methods or ()) else "pglz (this build has no lz4)"
-    return f"postgresql: {version.split()[0]}, {which}, large values compressed with {compression}"
+    return f"postgresql: {version.split()[0]}, {which} ({', '.join(settings)}), large values compressed with {compression}"
+
+
+async def reset_statement_costs(url: str) -> None:
+    """Start :func:`statement_costs` afresh (the server must load pg_stat_statements)."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("create extension if not exists pg_stat_statements")
+        await connection.execute("select pg_stat_statements_reset()")
+        await connection.execute("select pg_stat_reset_shared('wal')")
+    finally:
+        await connection.close()
+
+
+async def statement_costs(url: str, most: int = 12) -> list[str]:
+    """The ``most`` statements the server spent longest on since :func:`reset_statement_costs`,
+    one line each (seconds, calls, rows, WAL written, the statement's start), after a line of the
+    WAL written in all and how much of it was whole pages written again after a checkpoint."""
+    connection = await asyncpg.connect(url)
+    try:
+        wal = await connection.fetchrow("select wal_records, wal_fpi, wal_bytes from pg_stat_wal")
+        rows = await connection.fetch(
+            "select total_exec_time, calls, rows, wal_bytes, regexp_replace(query, '\\s+', ' ', 'g') as query "
+            "from pg_stat_statements order by total_exec_time desc limit $1", most)
+    finally:
+        await connection.close()
+    lines = [f"WAL: {float(wal['wal_bytes']) / 1e6:,.0f} MB in {wal['wal_records']:,} records, "
+             f"{wal['wal_fpi']:,} of them whole pages"]
+    lines += [f"{r['total_exec_time'] / 1000:7.2f} s {r['calls']:7,} calls {r['rows']:10,} rows "
+              f"WAL {float(r['wal_bytes']) / 1e6:7,.0f} MB  {r['query'].strip()[:110]}" for r in rows]
+    return lines
 
 
 @contextmanager
-def scratch_stack(prefix: str, keep: bool = False) -> Iterator[tuple[Path, BrokerProcess, str]]:
+def scratch_stack(prefix: str, keep: bool = False,
+                  statements: bool = False) -> Iterator[tuple[Path, BrokerProcess, str]]:
     """(home, broker, PostgreSQL server URL) of a benchmark run: a fresh home directory, a
-    Tansu broker and ``postgres_server``; stopped on leaving, the home removed unless ``keep``."""
+    Tansu broker and ``postgres_server`` (``statements`` as there); stopped on leaving, the home
+    removed unless ``keep``."""
     home = Path(tempfile.mkdtemp(prefix=prefix))
     home.chmod(0o755)
     broker = start_broker(home, free_port())
     try:
-        with postgres_server(home / "pg") as server_url:
+        with postgres_server(home / "pg", statements) as server_url:
             yield home, broker, server_url
     finally:
         broker.stop()

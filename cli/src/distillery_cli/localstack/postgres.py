@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +97,10 @@ class PostgresProcess:
                            user=self.user, check=False, capture_output=True)
 
 
-def start_postgres(home: Path, port: int, host: str = "127.0.0.1", timeout: float = 60.0) -> PostgresProcess:
-    """Initialise (once) and start PostgreSQL with its data in ``home/postgres``."""
+def start_postgres(home: Path, port: int, host: str = "127.0.0.1", timeout: float = 60.0,
+                   settings: Mapping[str, str] | None = None) -> PostgresProcess:
+    """Initialise (once) and start PostgreSQL with its data in ``home/postgres``; ``settings``
+    are server parameters (``-c name=value``) on top of the local stack's own."""
     data = (home / "postgres").resolve()
     run_dir = (home / "run").resolve()
     data.mkdir(parents=True, exist_ok=True)
@@ -111,9 +114,10 @@ def start_postgres(home: Path, port: int, host: str = "127.0.0.1", timeout: floa
                        user=user, check=True, capture_output=True)
     pg = PostgresProcess(data, host, port, user)
     if not pid_alive(pg.pid):
+        options = "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
         subprocess.run(
             [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", str(int(timeout)),
-             "-o", f"-h {host} -p {port} -k {run_dir} -c fsync=off -c max_connections=200", "start"],
+             "-o", f"-h {host} -p {port} -k {run_dir} -c fsync=off -c max_connections=200{options}", "start"],
             user=user, check=True, capture_output=True,
         )
     wait_for_port(host, port, timeout, "PostgreSQL", log)
