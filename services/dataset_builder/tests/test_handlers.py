@@ -6,6 +6,8 @@ The handlers get typed deliveries and injected fake stores; the use cases they c
 
 import json
 
+import pytest
+
 from distillery_contracts.base import Event
 from distillery_contracts.commands import BuildDataset
 from distillery_contracts.envelope import Envelope
@@ -110,13 +112,35 @@ async def test_a_build_command_is_queued_once_with_its_envelope():
     assert request is not None and request.target_size == 500 and request.cause["event_id"] == command.command_id
 
 
-async def test_a_build_command_wakes_the_build_worker_and_examples_do_not():
+async def test_a_build_command_wakes_the_build_worker_once_committed_and_examples_do_not():
     woken = []
     registry, store = FakeDatasetRegistry(), FakeExampleStore()
     handler = Handlers(lambda uow: store, lambda uow: registry, TOKENIZER, wake=lambda: woken.append(True))
     examples = list(synthetic_calls(1, turns=2))
-    await handler.on_example_accepted(FakeUnitOfWork(), [delivered(e, e.example_id) for e in examples])
+    async with FakeUnitOfWork() as uow:
+        await handler.on_example_accepted(uow, [delivered(e, e.example_id) for e in examples])
+        await uow.commit()
     assert woken == []
     command = BuildDataset(target_size=500, requested_by="ops")
-    await handler.on_build_dataset(FakeUnitOfWork(), [delivered(command, command.command_id)])
+    async with FakeUnitOfWork() as uow:
+        await handler.on_build_dataset(uow, [delivered(command, command.command_id)])
+        assert woken == [], "a worker woken before the commit would find no request and sleep its interval"
+        await uow.commit()
     assert woken == [True]
+
+
+async def test_a_build_command_whose_transaction_fails_wakes_nothing():
+    woken = []
+    handler = Handlers(lambda uow: FakeExampleStore(), lambda uow: FakeDatasetRegistry(), TOKENIZER,
+                       wake=lambda: woken.append(True))
+    command = BuildDataset(target_size=500, requested_by="ops")
+    uow = FakeUnitOfWork()
+    uow.fail_with = ConnectionError("the database went away")
+    async with uow:
+        await handler.on_build_dataset(uow, [delivered(command, command.command_id)])
+        with pytest.raises(ConnectionError):
+            await uow.commit()
+    async with uow:  # the batch again, in a new transaction: a callback of the failed one is gone
+        uow.fail_with = None
+        await uow.commit()
+    assert woken == []

@@ -44,15 +44,18 @@ class UnitOfWork:
         self.max_event_bytes = max_event_bytes
         self._on_commit = on_commit
         self._outgoing: list[OutgoingMessage] = []
+        self._after_commit: list[Callable[[], None]] = []
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
         self._outgoing = []
+        self._after_commit = []
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
+        self._after_commit = []
         if self.session.in_transaction():
             await self.session.rollback()
         await self.session.close()
@@ -93,6 +96,16 @@ class UnitOfWork:
     def pending(self) -> list[OutgoingMessage]:
         return list(self._outgoing)
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed (never, if it rolls back): what
+        it tells another task (a worker woken to act on what was just stored) is then true."""
+        self._after_commit.append(callback)
+
+    def _committed(self) -> None:
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
     async def commit(self) -> None:
         """Store the outbox rows and commit; ``on_commit`` is then given each row stored (its id
         and message), for the relay to publish without reading it back."""
@@ -107,6 +120,7 @@ class UnitOfWork:
         self._outgoing = []
         if stored and self._on_commit:
             self._on_commit(stored)
+        self._committed()
 
 
 class FakeUnitOfWork(UnitOfWork):
@@ -122,6 +136,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.max_event_bytes = max_event_bytes
         self.applied = applied if applied is not None else set()
         self._outgoing = []
+        self._after_commit = []
         self._claimed: set[tuple[str, str]] = set()
         self.committed: list[OutgoingMessage] = []
         self.commits = 0
@@ -129,12 +144,14 @@ class FakeUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> FakeUnitOfWork:
         self._outgoing = []
+        self._after_commit = []
         self._claimed = set()
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         self._outgoing = []
+        self._after_commit = []
         self._claimed = set()
 
     async def claim(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
@@ -149,3 +166,4 @@ class FakeUnitOfWork(UnitOfWork):
         self.committed.extend(self._outgoing)
         self.commits += 1
         self._outgoing = []
+        self._committed()

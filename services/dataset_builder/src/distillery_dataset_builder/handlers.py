@@ -22,9 +22,9 @@ from distillery_runtime.uow import UnitOfWork
 class Handlers:
     """One handler per subscription; accepted examples are counted with ``tokenizer``.
 
-    ``wake`` nudges the build worker when a build was requested, so ``distillery dataset
-    build`` starts one at once rather than at the worker's next check (of this instance: when
-    another instance leads the builds, its own next check starts it)."""
+    ``wake`` nudges the build worker once a build request has committed, so ``distillery
+    dataset build`` starts one at once rather than at the worker's next check (of this
+    instance: when another instance leads the builds, its own next check starts it)."""
 
     def __init__(self, examples: ExampleStoreFactory, registry: RegistryFactory, tokenizer: Tokenizer,
                  erasures: Callable[[UnitOfWork], AbstractErasureStore] | None = None,
@@ -43,7 +43,7 @@ class Handlers:
 
     async def on_build_dataset(self, uow: UnitOfWork, deliveries: list[Delivery[BuildDataset]]) -> None:
         await services.request_builds(self.registry(uow), [(d.event, d.envelope) for d in deliveries])
-        self.wake()
+        uow.after_commit(self.wake)
 
     async def on_erase_caller(self, uow: UnitOfWork, deliveries: list[Delivery[EraseCaller]]) -> None:
         assert self.erasures is not None, "the composition root gives the erasure store"
