@@ -29,7 +29,8 @@ SERVER_SETTINGS = {"shared_buffers": "512MB", "max_wal_size": "16GB", "checkpoin
 (README, Scaling a service). With PostgreSQL's defaults (128 MB of buffers, a checkpoint every
 gigabyte of WAL) a 300,000-generation replay checkpointed every few seconds, and the first
 change to every page after each checkpoint wrote the whole page to the WAL again: 6.6 GB of WAL
-instead of 4.3, and a quarter more of the server's CPU."""
+instead of 4.3; at 100,000 generations, 0.38-0.39 ms of the server's CPU a generation against
+0.27-0.30 with these."""
 
 
 @contextmanager
