@@ -27,7 +27,7 @@ from distillery_cli.localstack.procs import free_port
 SERVER_SETTINGS = {"shared_buffers": "512MB", "max_wal_size": "16GB", "checkpoint_timeout": "30min"}
 """The embedded server's parameters in a benchmark, as a write-heavy deployment would set them
 (README, Scaling a service). With PostgreSQL's defaults (128 MB of buffers, a checkpoint every
-gigabyte of WAL) a 300,000-generation replay checkpointed every few seconds, and the first
+gigabyte of WAL) a 300,000-generation replay checkpointed again and again, and the first
 change to every page after each checkpoint wrote the whole page to the WAL again: 6.6 GB of WAL
 instead of 4.3; at 100,000 generations, 0.38-0.39 ms of the server's CPU a generation against
 0.27-0.30 with these."""
