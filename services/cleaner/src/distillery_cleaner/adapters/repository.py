@@ -102,9 +102,14 @@ _FIND_EXACT = select(examples.c.content_hash, examples.c.example_id).where(
     examples.c.scope_id == bindparam("scope"),
     examples.c.content_hash == any_(bindparam("hashes", type_=_TEXTS)))
 
-_NEAR_BANDS = select(example_bands.c.rank, example_bands.c.band_key).where(
-    example_bands.c.scope_id == bindparam("scope"),
-    example_bands.c.band_key == any_(bindparam("keys", type_=_KEYS)))
+# One row per indexed example, its matching keys gathered by the server: a near duplicate shares
+# several bands with a candidate, and a row per band cost the cleaner twice the CPU to read and
+# group (on a replay's index, 23 -> 11 ms a batch of 400 examples).
+_NEAR_BANDS = text("""
+    select rank, array_agg(band_key order by band_key) from example_bands
+    where scope_id = :scope and band_key = any(:keys)
+    group by rank
+""").bindparams(bindparam("keys", type_=_KEYS))
 
 _NEAR_ROWS = select(examples.c.rank, examples.c.example_id, examples.c.session_key, examples.c.signature).where(
     examples.c.rank == any_(bindparam("ranks", type_=_KEYS)), examples.c.signature.is_not(None))
@@ -249,16 +254,15 @@ class SqlCleanerRepository(AbstractCleanerRepository):
         return {content_hash: example_id for content_hash, example_id in rows}
 
     async def find_near(self, scope: int, band_keys: Sequence[int]) -> list[IndexedExample]:
-        matched: dict[int, list[int]] = {}
-        for rank, key in await self.session.execute(_NEAR_BANDS, {"scope": scope, "keys": list(band_keys)}):
-            matched.setdefault(rank, []).append(key)
+        matched: dict[int, list[int]] = dict(
+            (await self.session.execute(_NEAR_BANDS, {"scope": scope, "keys": list(band_keys)})).tuples().all())
         rows = {rank: self.indexed.get(rank) for rank in matched}
         unseen = [rank for rank, row in rows.items() if row is None]
         if unseen:
             for rank, example_id, session_key, signature in await self.session.execute(_NEAR_ROWS, {"ranks": unseen}):
                 row = rows[rank] = (example_id, session_key, bytes(signature))
                 self.indexed.put(rank, row)
-        return [IndexedExample(row[0], row[1], row[2], tuple(sorted(matched[rank])), rank)
+        return [IndexedExample(row[0], row[1], row[2], tuple(matched[rank]), rank)
                 for rank, row in rows.items() if row is not None]
 
     async def add_examples(self, scope: int, kept: Sequence[Candidate]) -> set[str]:
