@@ -8,6 +8,7 @@ from distillery_contracts.samples import sample_call_scored, sample_trace_captur
 from distillery_rollout_controller.app import build
 from distillery_rollout_controller.config import RolloutSettings
 from distillery_rollout_controller.handlers import evaluate_live_stage
+from distillery_runtime.consumer import delivery_of
 from distillery_runtime.service import ServiceContext
 from distillery_runtime.settings import RuntimeSettings
 from distillery_runtime.worker import Worker
@@ -19,6 +20,15 @@ async def test_scored_calls_are_recorded_and_wake_the_evaluation_worker(harness)
     await harness.score([sample_call_scored(observation_id="o1")])
 
     assert list(harness.repo.observations) == ["o1"] and harness.wakes == 1
+
+
+async def test_the_evaluation_worker_is_woken_only_once_the_calls_are_committed(harness):
+    await harness.handlers.on_call_scored(harness.uow, [delivery_of(sample_call_scored(observation_id="o1"))])
+    assert harness.wakes == 0, "a worker woken before the commit would not see the calls"
+
+    await harness.uow.commit()
+
+    assert harness.wakes == 1
 
 
 async def test_traces_the_router_did_not_tag_count_as_traffic_without_waking_the_worker(harness):

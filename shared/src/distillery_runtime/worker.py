@@ -6,8 +6,9 @@ service context that does one round of work and says whether more is waiting at 
 :class:`Worker` runs it until the service stops:
 
 - after a step that reports more work it runs again at once, otherwise it waits
-  ``interval_s`` or until :meth:`Worker.wake` (then ``settle_s`` more, so the transaction
-  that woke it commits first and a burst of wake-ups becomes one round);
+  ``interval_s`` or until :meth:`Worker.wake` (then ``settle_s`` more, so that a burst of
+  wake-ups becomes one round). A handler wakes a worker from ``UnitOfWork.after_commit``, so
+  the step finds what the handler stored;
 - a failing step is logged and retried with exponential backoff (never faster than the
   interval), so one bad round never stops the service; only ``fatal`` errors (bad
   configuration) escape and stop it with one line;

@@ -25,8 +25,8 @@ RepositoryFactory = Callable[[UnitOfWork], AbstractRolloutRepository]
 class Handlers:
     """The batch handlers over one controller and the repository of each unit of work.
 
-    ``wake`` nudges the evaluation worker when calls were recorded, so a stage is judged
-    soon after its evidence arrives instead of at the end of the interval.
+    ``wake`` nudges the evaluation worker once recorded calls have committed, so a stage is
+    judged soon after its evidence arrives instead of at the end of the interval.
     """
 
     def __init__(self, controller: RolloutController, repository: RepositoryFactory,
@@ -43,11 +43,11 @@ class Handlers:
 
     async def on_call_scored(self, uow: UnitOfWork, deliveries: list[Delivery[CallScored]]) -> None:
         if await self.controller.record_scores(self.repository(uow), [d.event for d in deliveries]):
-            self.wake()
+            uow.after_commit(self.wake)
 
     async def on_trace_captured(self, uow: UnitOfWork, deliveries: list[Delivery[TraceCaptured]]) -> None:
         if await self.controller.record_traces(self.repository(uow), [d.event for d in deliveries]):
-            self.wake()
+            uow.after_commit(self.wake)
 
     async def on_rollout_command(self, uow: UnitOfWork, deliveries: list[Delivery[RolloutCommand]]) -> None:
         repo = self.repository(uow)
