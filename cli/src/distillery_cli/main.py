@@ -74,8 +74,9 @@ app.add_typer(topics_app, name="topics")
 
 
 @app.command("run")
-def run_cmd(service: str = typer.Argument(..., help="trace-ingester, cleaner, dataset-builder, "
-                                          "finetune-controller, evaluator or rollout-controller")) -> None:
+def run_cmd(service: str = typer.Argument(..., help="trace-ingester, cleaner, dataset-builder, finetune-controller, "
+                                          "trainer, evaluator, rollout-controller or console (`distillery services` "
+                                          "lists those installed)")) -> None:
     """Run one service in the foreground until Ctrl-C or SIGTERM."""
     run_service_named(service)  # what `distillery run <service>` runs without loading this module
 
