@@ -297,7 +297,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000, help="Consumer batch size of the cleaner.")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", type=Path, metavar="PREFIX",
-                        help="Sample each run's (first) cleaner with py-spy, start-up excluded, every thread; print "
+                        help="Sample each run's (first) cleaner with py-spy, start-up excluded, every thread (NER off: the one holding the interpreter lock); print "
                         "where its CPU went and keep the raw stacks in PREFIX-<run>.txt (tests/bench/cleaner_profile.py).")
     parser.add_argument("--log", type=Path, help="Keep the cleaner's log here.")
     parser.add_argument("--instances", type=int, default=1, help="Cleaner processes sharing the group.")
@@ -401,14 +401,15 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
             run_name = f"{'ner' if ner else 'no-ner'}-{instances}x" + (f"-{workers}pii" if workers else "")
             samples = args.profile.with_name(f"{args.profile.name}-{run_name}.txt")
             samples.parent.mkdir(parents=True, exist_ok=True)
-            sampler = cleaner_profile.start(procs[0].pid, samples)
+            sampler = cleaner_profile.start(procs[0].pid, samples, lock_holder=not ner)
         first, done = asyncio.run(wait_for_cleaner(database_url, expected, procs))
         cpu = sum(cpu_seconds(proc.pid) + children_cpu_seconds(proc.pid) for proc in procs) - sum(started_cpu)
         hits, misses = map(sum, zip(*(cache_counts(port) for port in ports), strict=True))
         if sampler is not None and samples is not None:
             cleaner_profile.stop(sampler)
             sampler = None
-            print(f"where the cleaner's CPU went ({'NER on' if ner else 'NER off'}; py-spy, every thread; "
+            print(f"where the cleaner's CPU went ({'NER on' if ner else 'NER off'}; py-spy, "
+                  f"{'every thread' if ner else 'the thread holding the interpreter lock'}; "
                   f"stacks in {samples}):\n{cleaner_profile.table(samples.read_text())}", flush=True)
     finally:
         if sampler is not None:
