@@ -99,11 +99,15 @@ def cpu_seconds(pid: int) -> float:
     return _cpu_of(Path(f"/proc/{pid}/stat").read_text())
 
 
+def children_of(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (a cleaner's personal-data workers), in pid order."""
+    # Each thread lists the children it started; a worker pool starts them from a worker thread.
+    return sorted({int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in _read(task / "children").split()})
+
+
 def children_cpu_seconds(pid: int) -> float:
     """CPU time of the live child processes of ``pid`` (a cleaner's personal-data workers)."""
-    # Each thread lists the children it started; a worker pool starts them from a worker thread.
-    children = {c for task in Path(f"/proc/{pid}/task").iterdir() for c in _read(task / "children").split()}
-    return sum(_cpu_of(stat) for stat in (_read(Path(f"/proc/{c}/stat")) for c in children) if stat)
+    return sum(_cpu_of(stat) for stat in (_read(Path(f"/proc/{c}/stat")) for c in children_of(pid)) if stat)
 
 
 def _cpu_of(stat: str) -> float:

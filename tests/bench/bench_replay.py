@@ -21,7 +21,9 @@ the whole replay, not over the first examples stored. The build command wakes th
 once its transaction has committed; the builder checks its triggers at its default interval
 (30 s), each check a count of the examples stored since the last build, which over a replay's
 table cost the server more CPU than any one of the cleaner's statements when it ran every 5 s.
-Each service's peak RSS is its process's VmHWM, read before it is stopped.
+Each service's peak RSS is its process's VmHWM, read before it is stopped, and each of a cleaner's
+personal-data worker processes (NER on: ``cleaner/pii-N``) is listed as one of its own; a cleaner's CPU
+includes its workers'.
 
 Every generation is simulated (450-850 a second on a shared 2-core machine, so 6-11 minutes for
 300,000): copies of a smaller pool would be near-duplicates, which the cleaner rejects, and so
@@ -64,6 +66,8 @@ from distillery_runtime.kafka_clients import kafka_reader
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a script, not under pytest
 
 from bench_cleaner import (  # noqa: E402
+    children_cpu_seconds,
+    children_of,
     cleaner_config_file,
     cleaner_rate,
     cpu_seconds,
@@ -118,9 +122,10 @@ def machine_cpu_s() -> float:
 
 
 def cpu_now(pids: dict[str, int]) -> dict[str, float]:
-    """CPU-seconds so far of each named process, of PostgreSQL's and of the whole machine."""
-    return {**{name: cpu_seconds(pid) for name, pid in pids.items()}, "PostgreSQL": postgres_cpu_s(),
-            "machine": machine_cpu_s()}
+    """CPU-seconds so far of each named process with its live children (a cleaner's personal-data
+    workers), of PostgreSQL's and of the whole machine."""
+    return {**{name: cpu_seconds(pid) + children_cpu_seconds(pid) for name, pid in pids.items()},
+            "PostgreSQL": postgres_cpu_s(), "machine": machine_cpu_s()}
 
 
 def postgres_cpu_s() -> float:
@@ -133,6 +138,12 @@ def postgres_cpu_s() -> float:
         except (FileNotFoundError, ProcessLookupError):
             continue  # it ended between the two reads
     return total
+
+
+def pii_workers_of(pid: int) -> list[int]:
+    """A cleaner's personal-data worker processes: its spawned children (not multiprocessing's
+    resource tracker, its other child)."""
+    return [child for child in children_of(pid) if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -239,6 +250,8 @@ async def measure(args: argparse.Namespace, home: Path, bootstrap: str, database
                    for name, seconds in cpu_now({**{n: procs[n].pid for n in cleaners}, BUILDER: builder.pid,
                                                  "Tansu": broker_pid}).items()}
         rss = {name: peak_rss_mib(proc.pid) for name, proc in procs.items()}
+        for name in cleaners:  # each of its personal-data worker processes is a process of the service too
+            rss |= {f"{name}/pii-{i}": peak_rss_mib(pid) for i, pid in enumerate(pii_workers_of(procs[name].pid), 1)}
     finally:
         stop_processes(list(procs.values()))
         for log in logs.values():
@@ -262,9 +275,10 @@ def report(args: argparse.Namespace, r: Replay, broker_rss_mib: float) -> None:
           f"build requested → DatasetBuilt {r.built_s - r.stored_s:.1f} s")
     for name, mib in r.peak_rss_mib.items():
         print(f"peak RSS {name}: {mib:,.0f} MiB")
-    print("CPU per generation, clock start to DatasetBuilt (the cleaner's start-up included): "
-          + ", ".join(f"{name} {seconds / n * 1000:.2f} ms" for name, seconds in r.cpu_s.items())
-          + f"; the machine's {os.cpu_count()} CPUs give {os.cpu_count() * r.built_s / n * 1000:.2f} ms")
+    cpus = os.cpu_count() or 1
+    print("CPU per generation, clock start to DatasetBuilt (the cleaner's start-up and personal-data workers "
+          "included): " + ", ".join(f"{name} {seconds / n * 1000:.2f} ms" for name, seconds in r.cpu_s.items())
+          + f"; the machine's {cpus} CPUs give {cpus * r.built_s / n * 1000:.2f} ms")
     print(f"Tansu broker (memory storage, not a service): {broker_rss_mib:,.0f} MiB at its peak")
 
 
