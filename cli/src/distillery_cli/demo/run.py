@@ -169,7 +169,8 @@ class Demo:
             "DISTILLERY_CONSOLE_REFRESH_S": "2"})
         await self._wait_until_ready()
         await asyncio.to_thread(wait_for_port, "127.0.0.1", console_port, 120, "the operator console")
-        self.console.print(f"  sandboxes and {len(self.services)} services are up (each a separate process)")
+        self.console.print(f"  sandboxes, {len(self.services)} services ({', '.join(self.services)}) and the "
+                           "operator console are up, each a separate process")
         self.console.print(f"  [bold]operator console: {self.console_url}[/]")
         self.print_sign_in()
         return ends
