@@ -18,6 +18,7 @@ from xdist.scheduler import LoadScopeScheduling
 CPU_BOUND_MODEL = "cpu-bound-model"
 CPU_BOUND_FILES = frozenset({
     "tests/integration/test_students_learning.py", "tests/integration/test_students_resume.py",
+    "tests/integration/test_students_check.py",
     "tests/integration/test_trainer_service.py", "tests/e2e/test_selfhosted_student.py",
 })
 

@@ -52,7 +52,8 @@ def validate_cmd(
     try:
         report = validate_file(file, model, epochs)
     except (UnknownModelError, UnknownLimitsError) as exc:
-        _fail(str(exc))
+        _fail(f"{exc}; an open-weights student reads the file through its own tokenizer: "
+              f"'distillery train --check --data {file} --base-model {model}' says what its --max-length cuts")
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror or exc}")
     _print_errors(report)

@@ -10,12 +10,17 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from distillery_cli.common import console, die
+from distillery_cli.common import console, die, err_console
+
+if TYPE_CHECKING:
+    from distillery_students.domain.check import DataCheck
 
 MODEL_CACHE_HELP = "Where short-named base models are converted once (default: <DISTILLERY_HOME>/models)."
 
@@ -23,7 +28,8 @@ MODEL_CACHE_HELP = "Where short-named base models are converted once (default: <
 def train_cmd(
     data: Annotated[Path, typer.Option("--data", help="OpenAI chat JSONL, as the dataset-builder writes it.")],
     base_model: Annotated[str, typer.Option("--base-model", help="smollm2-135m, or a local checkpoint directory.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory the adapter and its model card appear in.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Directory the adapter and its model card appear in (required unless --check).")] = None,
     epochs: Annotated[float, typer.Option(help="Passes over the data.")] = 3,
     learning_rate: Annotated[float, typer.Option(help="Peak learning rate (1e-3 suits a 135M model).")] = 2e-4,
     lora_rank: Annotated[int, typer.Option(help="LoRA rank r.")] = 16,
@@ -37,6 +43,10 @@ def train_cmd(
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 50,
     dataset_id: Annotated[str | None, typer.Option(help="Dataset id recorded in the model card.")] = None,
     model_cache: Annotated[Path | None, typer.Option(help=MODEL_CACHE_HELP)] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Train nothing: count the file's tokens as this base model reads them and say which "
+        "examples --max-length cuts and how many steps the job takes. Exits 1 when the file cannot be trained on.")
+    ] = False,
 ) -> None:
     """Train one LoRA adapter from a JSONL file; re-run into the same --out to resume."""
     from pydantic import ValidationError
@@ -44,7 +54,7 @@ def train_cmd(
     from distillery_students.domain.dataset import DatasetError
     from distillery_students.domain.settings import TrainingSettings
     from distillery_students.errors import StudentError
-    from distillery_students.training import TrainingProgress, train_adapter
+    from distillery_students.training import TrainingProgress, check_data, train_adapter
 
     try:
         settings = TrainingSettings(
@@ -56,6 +66,20 @@ def train_cmd(
         first = exc.errors()[0]
         die(f"{'.'.join(map(str, first['loc'])) or 'settings'}: {first['msg'].removeprefix('Value error, ')}")
     _quiet_libraries()
+    if check:
+        try:
+            with console.status(f"reading {data} as {base_model} does"):
+                result = check_data(data, settings, cache_dir=model_cache)
+        except DatasetError as exc:
+            for line in exc.details():
+                err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+            die(f"{data} cannot be trained on: {len(exc.problems)} bad line(s)", code=1)
+        except StudentError as exc:
+            die(str(exc))
+        print_check(data, result)
+        raise typer.Exit(0 if result.trainable else 1)
+    if out is None:
+        die("--out is required: the directory the adapter appears in (or --check to only check the file)")
     with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
         task = bar.add_task("", total=None, visible=False)  # shown from the first step on
@@ -79,6 +103,47 @@ def train_cmd(
     console.print(f"Adapter {out} ({card.adapter.bytes / 1e6:.1f} MB, sha256 {card.adapter.sha256[:12]}): "
                   f"{card.steps} steps, {card.dataset.examples} examples, final loss {loss}, "
                   f"{card.train_seconds:.0f}s of training.", highlight=False, soft_wrap=True)
+
+
+def print_check(data: Path, result: DataCheck) -> None:
+    """What ``train --check`` found, as a table and a verdict."""
+    s = result.settings
+    lengths = sorted(result.lengths)
+    table = Table(title=f"{data} for {s.base_model}, max_length {s.max_length:,}", title_justify="left",
+                  show_header=False, box=box.SQUARE)
+    table.add_row("examples", f"{result.examples:,}")
+    table.add_row("tokens per example (its own tokenizer)",
+                  f"min {lengths[0]:,} · p50 {_at(lengths, 0.5):,} · p95 {_at(lengths, 0.95):,} · max {lengths[-1]:,}")
+    table.add_row("longer than max_length", f"{len(result.cut_lines):,}{_lines(result.cut_lines)}")
+    table.add_row("  cut inside a taught answer", f"{len(result.partial_lines):,}{_lines(result.partial_lines)}")
+    table.add_row("  left nothing to learn (skipped)",
+                  f"{len(result.unusable_lines):,}{_lines(result.unusable_lines)}")
+    table.add_row("tokens per epoch", f"{result.tokens_per_epoch:,} ({result.learned_per_epoch:,} carry loss)")
+    epochs = f"max_steps {s.max_steps}" if s.max_steps else f"{s.epochs:g} epochs"
+    table.add_row("optimizer steps", f"{result.steps_per_epoch:,} per epoch, {result.steps:,} in all "
+                                     f"({epochs}, {s.batch_size} examples a step)")
+    console.print(table)
+    if not result.trainable:
+        console.print(f"[bold red]✗[/] no example keeps a learned token within max_length {s.max_length:,}: "
+                      f"raise --max-length to at least {lengths[0]:,}", highlight=False)
+    elif result.length_keeping_answers:
+        harm = [f"{len(result.partial_lines):,} would teach part of an answer" if result.partial_lines else "",
+                f"{len(result.unusable_lines):,} nothing (skipped)" if result.unusable_lines else ""]
+        console.print(f"[bold yellow]![/] of the examples max_length cuts, {' and '.join(filter(None, harm))}: "
+                      f"--max-length {result.length_keeping_answers:,} keeps every answer whole", highlight=False)
+    else:
+        console.print("[bold green]✓[/] every taught answer fits", highlight=False)
+
+
+def _at(ordered: list[int], share: float) -> int:
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _lines(lines: list[int], most: int = 5) -> str:
+    if not lines:
+        return ""
+    more = f" and {len(lines) - most:,} more" if len(lines) > most else ""
+    return f" (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:most]))}{more})"
 
 
 def serve_cmd(

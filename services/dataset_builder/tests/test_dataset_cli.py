@@ -76,4 +76,5 @@ def test_an_unknown_model_is_one_clear_line_and_exit_two(write_jsonl):
     result = run(str(write_jsonl([HELLO] * 10)), "--model", "claude-3-haiku")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: no fine-tuning limits for model 'claude-3-haiku'")
+    assert "'distillery train --check --data " in result.stderr  # where an open-weights student's file is checked
     assert len(result.stderr.strip().splitlines()) == 1

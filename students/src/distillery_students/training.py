@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from distillery_students.base_models import BaseModel, file_sha256, resolve_base_model
+from distillery_students.domain.check import DataCheck, check_examples, usable_examples
 from distillery_students.domain.dataset import read_examples
 from distillery_students.domain.labels import TokenizedExample, tokenize
 from distillery_students.domain.model_card import (ADAPTER_FILE, CARD_FILE, SUMS_FILE, AdapterRef, DatasetRef,
@@ -32,7 +33,7 @@ from distillery_students.errors import StudentError, TrainingCancelled
 from distillery_students.loading import Device, load_model, load_tokenizer, pick_device
 from distillery_students.progress import CancelCheck, CheckpointHook, ProgressHook, TrainingProgress
 
-__all__ = ["TrainingProgress", "published_card", "train_adapter"]
+__all__ = ["DataCheck", "TrainingProgress", "check_data", "published_card", "train_adapter"]
 
 
 def train_adapter(data: Path, settings: TrainingSettings, out: Path, *, dataset_id: str | None = None,
@@ -50,7 +51,7 @@ def train_adapter(data: Path, settings: TrainingSettings, out: Path, *, dataset_
     work = _work_dir(out, job)
     tokenizer = load_tokenizer(base)
     tokenized = [tokenize(example.rendered, tokenizer, settings.max_length) for example in examples]
-    usable = [example for example in tokenized if example.learned_tokens]
+    usable = usable_examples(tokenized)
     if not usable:
         cut = sum(example.truncated for example in tokenized)
         raise StudentError(f"{data}: no example keeps a learned token within max_length {settings.max_length} "
@@ -67,6 +68,14 @@ def train_adapter(data: Path, settings: TrainingSettings, out: Path, *, dataset_
                     run.callback.tokens_per_second())
     shutil.rmtree(work, ignore_errors=True)
     return card
+
+
+def check_data(data: Path, settings: TrainingSettings, *, cache_dir: Path | None = None) -> DataCheck:
+    """What a job with ``settings`` would train on in ``data``, its base model's own tokenizer
+    counting; trains nothing. Raises :class:`DatasetError` for unusable lines and
+    :class:`StudentError` for a base model that cannot be loaded, as :func:`train_adapter` does."""
+    examples = read_examples(_read(data).decode("utf-8").splitlines(), source=str(data))
+    return check_examples(examples, load_tokenizer(resolve_base_model(settings.base_model, cache_dir)), settings)
 
 
 def published_card(out: Path, job: str) -> ModelCard | None:

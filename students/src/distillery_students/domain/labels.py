@@ -28,6 +28,10 @@ class TokenizedExample:
     input_ids: list[int]
     labels: list[int]
     truncated: bool
+    length: int = 0
+    """Tokens of the whole conversation, before the cut to ``max_length``."""
+    learned_past_cut: int = 0
+    """Learned tokens the cut removed: the part of a taught answer the student never sees."""
 
     @property
     def learned_tokens(self) -> int:
@@ -51,4 +55,5 @@ def tokenize(rendered: Rendered, tokenizer: Tokenizer, max_length: int) -> Token
     ids = list(encoded["input_ids"])
     labels = mask_labels(ids, [tuple(pair) for pair in encoded["offset_mapping"]], rendered.loss_spans)
     truncated = len(ids) > max_length
-    return TokenizedExample(ids[:max_length], labels[:max_length], truncated)
+    past_cut = sum(1 for label in labels[max_length:] if label != IGNORE_INDEX)
+    return TokenizedExample(ids[:max_length], labels[:max_length], truncated, len(ids), past_cut)
