@@ -69,3 +69,14 @@ def test_steps_are_counted_as_the_trainer_counts_them(tokenizer, usable, batch, 
 def test_a_file_with_nothing_left_to_learn_takes_no_step(tokenizer):
     check = check_examples(examples(LONG), tokenizer, settings(max_length=16))
     assert not check.trainable and (check.steps_per_epoch, check.steps) == (0, 0)
+
+
+def test_the_warning_names_what_the_cut_takes_and_the_length_that_takes_nothing(tokenizer):
+    n = length_of(SHORT, tokenizer)
+    whole = check_examples(examples(SHORT), tokenizer, settings(max_length=n - 1))
+    assert whole.warning() is None  # only a trailing newline went
+    both = check_examples(examples(SHORT, LONG), tokenizer, settings(max_length=n - 2))
+    assert both.warning() == (f"max_length {n - 2} cuts a taught answer in 1 example(s) and everything learned "
+                              f"from 1 (skipped): max_length {length_of(LONG, tokenizer)} keeps every answer whole")
+    assert both.summary() == (f"2 examples read as smollm2-135m reads them: 1 to train on, {n - 2} tokens an epoch "
+                              "(1 carry loss), 3 optimizer steps")

@@ -61,7 +61,7 @@ def test_a_long_call_whose_answer_the_cut_removes_is_named_and_nothing_is_traine
     assert "│ cut inside a taught answer │ 0 │" in out
     assert "│ left nothing to learn (skipped) │ 1 (line 17) │" in out
     assert "│ optimizer steps │ 2 per epoch, 6 in all (3 epochs, 8 examples a step) │" in out  # the 16 that fit
-    assert "of the examples max_length cuts, 1 nothing (skipped): --max-length" in out
+    assert "! max_length 256 cuts everything learned from 1 (skipped): max_length 638 keeps every answer whole" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.jsonl"]  # no adapter, no work directory
 
 

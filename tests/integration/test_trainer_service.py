@@ -129,6 +129,7 @@ async def test_a_trainer_killed_mid_run_is_resumed_by_another_and_one_adapter_is
     assert job.status == "succeeded", group.logs()
     assert sum("Fine-tuning job started" in m for m in said) == 1
     assert sum("Fine-tuning job resumed" in m for m in said) == 1
+    assert any(m.startswith("24 examples read as smollm2-135m reads them: 24 to train on") for m in said)
     steps_after_resume = [m for m in said if m.startswith("Step 1/")]
     assert len(steps_after_resume) == 1, "the resumed run must not start again from step 1"
     adapters = list((tmp_path / "blobs" / "adapters").iterdir())

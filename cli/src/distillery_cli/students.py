@@ -90,8 +90,13 @@ def train_cmd(
             bar.update(task, total=progress.total_steps, completed=progress.step, visible=True,
                        description=f"loss {progress.loss:.4f}  epoch {progress.epoch:.2f}  {speed}  {eta}")
 
+        def on_data(read: DataCheck) -> None:
+            bar.console.print(read.summary(), highlight=False, soft_wrap=True)
+            if (warning := read.warning()) is not None:
+                bar.console.print(f"[bold yellow]![/] {warning}", highlight=False, soft_wrap=True)
+
         try:
-            card = train_adapter(data, settings, out, dataset_id=dataset_id, on_progress=on_progress,
+            card = train_adapter(data, settings, out, dataset_id=dataset_id, on_progress=on_progress, on_data=on_data,
                                  cache_dir=model_cache)
         except (DatasetError, StudentError) as exc:
             failure: str | None = str(exc)
@@ -126,11 +131,8 @@ def print_check(data: Path, result: DataCheck) -> None:
     if not result.trainable:
         console.print(f"[bold red]✗[/] no example keeps a learned token within max_length {s.max_length:,}: "
                       f"raise --max-length to at least {lengths[0]:,}", highlight=False)
-    elif result.length_keeping_answers:
-        harm = [f"{len(result.partial_lines):,} would teach part of an answer" if result.partial_lines else "",
-                f"{len(result.unusable_lines):,} nothing (skipped)" if result.unusable_lines else ""]
-        console.print(f"[bold yellow]![/] of the examples max_length cuts, {' and '.join(filter(None, harm))}: "
-                      f"--max-length {result.length_keeping_answers:,} keeps every answer whole", highlight=False)
+    elif result.warning():
+        console.print(f"[bold yellow]![/] {result.warning()}", highlight=False)
     else:
         console.print("[bold green]✓[/] every taught answer fits", highlight=False)
 

@@ -9,6 +9,8 @@ import threading
 import pytest
 from trainer_fixtures import GOOD_LINE, StillHeld, jsonl
 
+from distillery_students.domain.check import DataCheck
+from distillery_students.domain.settings import TrainingSettings
 from distillery_students.errors import StudentError
 from distillery_trainer.domain.job import Status
 from distillery_trainer.domain.openai_api import CreateJob
@@ -53,6 +55,36 @@ async def test_a_job_trains_reports_each_step_and_publishes_its_adapter_once(tra
 
     await trainer.run_job(job_id, StillHeld())  # a second look at a finished job changes nothing
     assert len(runner.runs) == 1
+
+
+async def test_what_the_run_read_is_an_event_and_a_cut_answer_a_warning(trainer, store, runner):
+    settings = TrainingSettings(base_model="/models/clinic-base", max_length=2048)
+    runner.data_check = DataCheck(
+        settings=settings, lines=[1, 2, 3], lengths=[900, 2100, 2300], cut_lines=[2, 3], partial_lines=[2],
+        unusable_lines=[3], length_keeping_answers=2300, tokens_per_epoch=2948, learned_per_epoch=120,
+        steps_per_epoch=1, steps=3)
+    job_id = await new_job(trainer)
+    await trainer.run_job(job_id, StillHeld())
+
+    read = [e for e in store.event_rows[job_id] if e.data and "tokens_per_epoch" in e.data]
+    assert [(e.level, e.message) for e in read] == [("info", runner.data_check.summary())]
+    assert read[0].data["answers_cut"] == 1 and read[0].data["skipped"] == 1
+    warnings = [e.message for e in store.event_rows[job_id] if e.level == "warn"]
+    assert warnings == ["max_length 2,048 cuts a taught answer in 1 example(s) and everything learned from 1 "
+                        "(skipped): max_length 2,300 keeps every answer whole"]
+    first_step = next(i for i, e in enumerate(store.event_rows[job_id]) if e.type == "metrics")
+    assert store.event_rows[job_id].index(read[0]) < first_step  # said before training starts
+
+
+async def test_a_run_whose_cut_takes_nothing_learned_says_no_warning(trainer, store, runner):
+    runner.data_check = DataCheck(
+        settings=TrainingSettings(base_model="/models/clinic-base"), lines=[1], lengths=[900], cut_lines=[],
+        partial_lines=[], unusable_lines=[], length_keeping_answers=0, tokens_per_epoch=900, learned_per_epoch=40,
+        steps_per_epoch=1, steps=3)
+    job_id = await new_job(trainer)
+    await trainer.run_job(job_id, StillHeld())
+    assert not [e for e in store.event_rows[job_id] if e.level == "warn"]
+    assert runner.data_check.summary() in messages(store, job_id)
 
 
 async def test_a_base_model_that_does_not_exist_fails_the_job_with_one_line(trainer, store, runner):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from distillery_students.base_models import BaseModel, file_sha256, resolve_base_model
-from distillery_students.domain.check import DataCheck, check_examples, usable_examples
+from distillery_students.domain.check import DataCheck, DataHook, check_examples, summarise, usable_examples
 from distillery_students.domain.dataset import read_examples
 from distillery_students.domain.labels import TokenizedExample, tokenize
 from distillery_students.domain.model_card import (ADAPTER_FILE, CARD_FILE, SUMS_FILE, AdapterRef, DatasetRef,
@@ -38,7 +38,8 @@ __all__ = ["DataCheck", "TrainingProgress", "check_data", "published_card", "tra
 
 def train_adapter(data: Path, settings: TrainingSettings, out: Path, *, dataset_id: str | None = None,
                   on_progress: ProgressHook | None = None, should_cancel: CancelCheck | None = None,
-                  on_checkpoint: CheckpointHook | None = None, cache_dir: Path | None = None) -> ModelCard:
+                  on_checkpoint: CheckpointHook | None = None, on_data: DataHook | None = None,
+                  cache_dir: Path | None = None) -> ModelCard:
     """Train and publish the adapter of one job; raises :class:`StudentError` with one line."""
     raw = _read(data)
     dataset_sha = hashlib.sha256(raw).hexdigest()
@@ -51,12 +52,14 @@ def train_adapter(data: Path, settings: TrainingSettings, out: Path, *, dataset_
     work = _work_dir(out, job)
     tokenizer = load_tokenizer(base)
     tokenized = [tokenize(example.rendered, tokenizer, settings.max_length) for example in examples]
-    usable = usable_examples(tokenized)
-    if not usable:
-        cut = sum(example.truncated for example in tokenized)
+    check = summarise([example.line for example in examples], tokenized, settings)
+    if not check.trainable:
         raise StudentError(f"{data}: no example keeps a learned token within max_length {settings.max_length} "
-                           f"({cut} of {len(tokenized)} examples are longer): raise max_length")
-    dataset = _dataset_ref(dataset_id, dataset_sha, tokenized)
+                           f"({len(check.cut_lines)} of {check.examples} examples are longer): raise max_length")
+    if on_data is not None:
+        on_data(check)
+    usable = usable_examples(tokenized)
+    dataset = _dataset_ref(dataset_id, dataset_sha, tokenized, check)
     device = pick_device()
     run = _Run(base, settings, device, work, on_progress, should_cancel, on_checkpoint)
     trainer = run.trainer(load_model(base, device), tokenizer, usable)
@@ -126,11 +129,12 @@ def _last_checkpoint(folder: Path) -> str | None:
     return str(max(complete)[1]) if complete else None
 
 
-def _dataset_ref(dataset_id: str | None, sha: str, tokenized: list[TokenizedExample]) -> DatasetRef:
+def _dataset_ref(dataset_id: str | None, sha: str, tokenized: list[TokenizedExample], check: DataCheck) -> DatasetRef:
     return DatasetRef(id=dataset_id, sha256=sha, examples=len(tokenized),
                       tokens=sum(len(example.input_ids) for example in tokenized),
                       learned_tokens=sum(example.learned_tokens for example in tokenized),
-                      truncated=sum(example.truncated for example in tokenized))
+                      truncated=len(check.cut_lines), answers_cut=len(check.partial_lines),
+                      skipped=len(check.unusable_lines))
 
 
 class _Run:

@@ -31,6 +31,7 @@ from distillery_runtime.logs import get_logger
 from distillery_runtime.service import ServiceContext
 from distillery_runtime.text import UnsafeInput, parse_json_line
 from distillery_runtime.uow import UnitOfWork
+from distillery_students.domain.check import DataCheck
 from distillery_students.domain.dataset import DatasetError, read_examples
 from distillery_students.domain.model_card import SUMS_FILE
 from distillery_students.domain.settings import TrainingSettings
@@ -214,7 +215,8 @@ class Trainer:
         run = _Monitor(self, job)
         training = asyncio.create_task(asyncio.to_thread(self.runner.train, TrainingRun(
             data=data, settings=settings, out=work / "adapter", dataset_id=job.metadata.get("distillery_dataset_id"),
-            on_progress=run.progress.put, on_checkpoint=run.checkpoints.put, should_cancel=run.stop.is_set)))
+            on_progress=run.progress.put, on_checkpoint=run.checkpoints.put, should_cancel=run.stop.is_set,
+            on_data=run.data.put)))
         while not training.done():
             await asyncio.wait([training], timeout=self.settings.progress_flush_s)
             if await run.flush():
@@ -299,6 +301,7 @@ class _Monitor:
         self.trainer, self.job = trainer, job
         self.progress: queue.SimpleQueue[TrainingProgress] = queue.SimpleQueue()
         self.checkpoints: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.data: queue.SimpleQueue[DataCheck] = queue.SimpleQueue()
         self.stop = threading.Event()
         self.lost = False
         self.last_loss: float | None = None
@@ -308,11 +311,16 @@ class _Monitor:
         now = self.trainer.now()
         reports = _drain(self.progress)
         steps = _drain(self.checkpoints)
+        checks = _drain(self.data)
         async with self.trainer.new_uow() as uow:
             store = self.trainer.store_in(uow)
             job = await store.get_job(self.job.job_id, for_update=True)
             if job is None:
                 return True
+            for check in checks:  # what the run read, before its first step
+                job.say(now, check.summary(), data=_data_facts(check))
+                if (warning := check.warning()) is not None:
+                    job.say(now, warning, level="warn")
             for report in reports:
                 self.last_loss = report.loss
                 job.say(now, _step_message(report), type="metrics", data=_step_data(report))
@@ -320,10 +328,17 @@ class _Monitor:
                 metrics = {"step": float(step)} | ({"train_loss": self.last_loss} if self.last_loss is not None else {})
                 await store.add_checkpoint(job.job_id, Checkpoint(new_id("ftckpt"), now, step, metrics,
                                                                   checkpoint_name(job, step)))
-            if reports:
+            if reports or checks:
                 await store.save_job(job)
             await uow.commit()
         return job.cancel_requested
+
+
+def _data_facts(check: DataCheck) -> dict[str, Any]:
+    return {"examples": check.examples, "trained_examples": check.usable, "tokens_per_epoch": check.tokens_per_epoch,
+            "learned_tokens_per_epoch": check.learned_per_epoch, "steps": check.steps,
+            "max_length": check.settings.max_length, "cut": len(check.cut_lines),
+            "answers_cut": len(check.partial_lines), "skipped": len(check.unusable_lines)}
 
 
 def _drain(source: queue.SimpleQueue[Any]) -> list[Any]:

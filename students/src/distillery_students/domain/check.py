@@ -10,7 +10,7 @@ that reaches an answer the example teaches trains the student on part of that an
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from distillery_students.domain.dataset import ChatExample
@@ -57,20 +57,45 @@ class DataCheck:
         """Whether a job would start: at least one example keeps a learned token."""
         return self.usable > 0
 
+    def summary(self) -> str:
+        """One line: what the job reads."""
+        return (f"{self.examples:,} examples read as {self.settings.base_model} reads them: {self.usable:,} to "
+                f"train on, {self.tokens_per_epoch:,} tokens an epoch ({self.learned_per_epoch:,} carry loss), "
+                f"{self.steps:,} optimizer steps")
+
+    def warning(self) -> str | None:
+        """One line when ``max_length`` takes learned tokens from any example, with the length that would not."""
+        if not self.length_keeping_answers:
+            return None
+        harm = [f"a taught answer in {len(self.partial_lines):,} example(s)" if self.partial_lines else "",
+                f"everything learned from {len(self.unusable_lines):,} (skipped)" if self.unusable_lines else ""]
+        return (f"max_length {self.settings.max_length:,} cuts {' and '.join(filter(None, harm))}: "
+                f"max_length {self.length_keeping_answers:,} keeps every answer whole")
+
+
+DataHook = Callable[[DataCheck], None]
+"""Called once a run has read its file, before the first step."""
+
 
 def check_examples(examples: Sequence[ChatExample], tokenizer: Tokenizer, settings: TrainingSettings) -> DataCheck:
     """How a job with ``settings`` would read ``examples`` (the trainer's own tokenisation and cut)."""
-    tokenized = [(example.line, tokenize(example.rendered, tokenizer, settings.max_length)) for example in examples]
-    usable = usable_examples([t for _, t in tokenized])
+    tokenized = [tokenize(example.rendered, tokenizer, settings.max_length) for example in examples]
+    return summarise([example.line for example in examples], tokenized, settings)
+
+
+def summarise(lines: Sequence[int], tokenized: Sequence[TokenizedExample], settings: TrainingSettings) -> DataCheck:
+    """The check of examples already tokenised with ``settings.max_length`` (``lines``: their file lines)."""
+    pairs = list(zip(lines, tokenized, strict=True))
+    usable = usable_examples(tokenized)
     per_epoch, steps = _steps(len(usable), settings)
     return DataCheck(
         settings=settings,
-        lines=[line for line, _ in tokenized],
-        lengths=[t.length for _, t in tokenized],
-        cut_lines=[line for line, t in tokenized if t.truncated],
-        partial_lines=[line for line, t in tokenized if t.learned_past_cut and t.learned_tokens],
-        unusable_lines=[line for line, t in tokenized if not t.learned_tokens],
-        length_keeping_answers=max((t.length for _, t in tokenized if t.learned_past_cut), default=0),
+        lines=list(lines),
+        lengths=[t.length for t in tokenized],
+        cut_lines=[line for line, t in pairs if t.truncated],
+        partial_lines=[line for line, t in pairs if t.learned_past_cut and t.learned_tokens],
+        unusable_lines=[line for line, t in pairs if not t.learned_tokens],
+        length_keeping_answers=max((t.length for t in tokenized if t.learned_past_cut), default=0),
         tokens_per_epoch=sum(len(t.input_ids) for t in usable),
         learned_per_epoch=sum(t.learned_tokens for t in usable),
         steps_per_epoch=per_epoch,

@@ -37,6 +37,9 @@ class DatasetRef(_Frozen):
     tokens: int = Field(description="Tokens of every example, after cutting to max_length.")
     learned_tokens: int = Field(description="Tokens that carry loss (learned assistant messages).")
     truncated: int = Field(default=0, description="Examples cut to max_length.")
+    answers_cut: int = Field(default=0, description="Of those, examples cut inside an answer they teach: "
+                             "trained on its start only.")
+    skipped: int = Field(default=0, description="Of those, examples left with nothing to learn: not trained on.")
 
 
 class TemplateRef(_Frozen):

@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from distillery_students.domain.check import DataCheck
 from distillery_students.domain.model_card import ADAPTER_FILE, SUMS_FILE
 from distillery_students.errors import StudentError, TrainingCancelled
 from distillery_students.progress import TrainingProgress
@@ -93,6 +94,8 @@ class FakeTrainingRunner(AbstractTrainingRunner):
     gate: threading.Semaphore | None = None
     runs: list[TrainingRun] = field(default_factory=list)
     resumed_from: dict[str, int] = field(default_factory=dict)
+    data_check: DataCheck | None = None
+    """What the run says it read (``TrainingRun.on_data``), before its first step; None: nothing."""
 
     def check_base_model(self, name_or_path: str) -> None:
         if name_or_path in self.missing:
@@ -105,6 +108,8 @@ class FakeTrainingRunner(AbstractTrainingRunner):
         marker = run.out.parent / "last-step"
         start = int(marker.read_text()) if marker.exists() else 0
         self.resumed_from[str(run.out)] = start
+        if self.data_check is not None and run.on_data is not None:
+            run.on_data(self.data_check)
         for step in range(start + 1, self.steps + 1):
             if self.gate is not None:
                 self.gate.acquire()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from distillery_students.domain.check import DataHook
 from distillery_students.domain.settings import TrainingSettings
 from distillery_students.progress import CancelCheck, CheckpointHook, ProgressHook
 
@@ -27,6 +28,8 @@ class TrainingRun:
     on_progress: ProgressHook
     on_checkpoint: CheckpointHook
     should_cancel: CancelCheck
+    on_data: DataHook | None = None
+    """Given what the run read (tokens, what max_length cuts, steps) before its first step."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class StudentRunner(AbstractTrainingRunner):
 
         card = train_adapter(run.data, run.settings, run.out, dataset_id=run.dataset_id,
                              on_progress=run.on_progress, should_cancel=run.should_cancel,
-                             on_checkpoint=run.on_checkpoint, cache_dir=self.model_cache)
+                             on_checkpoint=run.on_checkpoint, on_data=run.on_data, cache_dir=self.model_cache)
         return TrainedAdapter(directory=run.out, sha256=card.adapter.sha256, bytes=card.adapter.bytes,
                               trained_tokens=round(card.dataset.tokens * card.epochs), final_loss=card.final_loss)
 
