@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from distillery_students.domain.check import check_examples
+from distillery_students.domain.check import check_examples, compare_with_builder
 from distillery_students.domain.dataset import parse_line
 from distillery_students.domain.labels import tokenize
 from distillery_students.domain.settings import TrainingSettings
@@ -80,3 +80,11 @@ def test_the_warning_names_what_the_cut_takes_and_the_length_that_takes_nothing(
                               f"from 1 (skipped): max_length {length_of(LONG, tokenizer)} keeps every answer whole")
     assert both.summary() == (f"2 examples read as smollm2-135m reads them: 1 to train on, {n - 2} tokens an epoch "
                               "(1 carry loss), 3 optimizer steps")
+
+
+def test_the_dataset_builders_limit_keeps_the_largest_ratio_within_max_length():
+    compared = compare_with_builder([1200, 1340, 900, 7], [1000, 1000, 800, 0], 2048, "gpt-4o-mini")
+    assert compared is not None
+    assert (compared.lowest, compared.highest) == (1.125, 1.34)  # an example the builder counts as 0 is left out
+    assert compared.limit == 1528  # 2048 / 1.34 = 1528.4, rounded down: 1529 would let a 2,049 through
+    assert compare_with_builder([5], [0], 2048, "gpt-4o-mini") is None

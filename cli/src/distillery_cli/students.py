@@ -18,9 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from distillery_cli.common import console, die, err_console
+from distillery_cli.dataset import DEFAULT_MODEL
 
 if TYPE_CHECKING:
-    from distillery_students.domain.check import DataCheck
+    from distillery_students.domain.check import BuilderComparison, DataCheck
 
 MODEL_CACHE_HELP = "Where short-named base models are converted once (default: <DISTILLERY_HOME>/models)."
 
@@ -47,6 +48,9 @@ def train_cmd(
         "--check", help="Train nothing: count the file's tokens as this base model reads them and say which "
         "examples --max-length cuts and how many steps the job takes. Exits 1 when the file cannot be trained on.")
     ] = False,
+    builder_model: Annotated[str, typer.Option(
+        help="With --check: the base model the dataset-builder counts tokens for (its DISTILLERY_DATASET_BASE_MODEL), "
+        "to compare its counts with this model's.")] = DEFAULT_MODEL,
 ) -> None:
     """Train one LoRA adapter from a JSONL file; re-run into the same --out to resume."""
     from pydantic import ValidationError
@@ -54,6 +58,7 @@ def train_cmd(
     from distillery_students.domain.dataset import DatasetError
     from distillery_students.domain.settings import TrainingSettings
     from distillery_students.errors import StudentError
+    from distillery_runtime.tokens import UnknownModelError
     from distillery_students.training import TrainingProgress, check_data, train_adapter
 
     try:
@@ -69,14 +74,14 @@ def train_cmd(
     if check:
         try:
             with console.status(f"reading {data} as {base_model} does"):
-                result = check_data(data, settings, cache_dir=model_cache)
+                result, builder = check_data(data, settings, cache_dir=model_cache, builder_model=builder_model)
         except DatasetError as exc:
             for line in exc.details():
                 err_console.print(line, highlight=False, soft_wrap=True, markup=False)
             die(f"{data} cannot be trained on: {len(exc.problems)} bad line(s)", code=1)
-        except StudentError as exc:
+        except (StudentError, UnknownModelError) as exc:
             die(str(exc))
-        print_check(data, result)
+        print_check(data, result, builder)
         raise typer.Exit(0 if result.trainable else 1)
     if out is None:
         die("--out is required: the directory the adapter appears in (or --check to only check the file)")
@@ -110,7 +115,7 @@ def train_cmd(
                   f"{card.train_seconds:.0f}s of training.", highlight=False, soft_wrap=True)
 
 
-def print_check(data: Path, result: DataCheck) -> None:
+def print_check(data: Path, result: DataCheck, builder: BuilderComparison | None = None) -> None:
     """What ``train --check`` found, as a table and a verdict."""
     s = result.settings
     lengths = sorted(result.lengths)
@@ -128,6 +133,11 @@ def print_check(data: Path, result: DataCheck) -> None:
     table.add_row("optimizer steps", f"{result.steps_per_epoch:,} per epoch, {result.steps:,} in all "
                                      f"({epochs}, {s.batch_size} examples a step)")
     console.print(table)
+    if builder is not None:
+        console.print(f"The dataset-builder counts these examples with {builder.model}'s tokenizer; "
+                      f"{s.base_model} reads {builder.lowest:.2f}-{builder.highest:.2f} times as many tokens, so "
+                      f"DISTILLERY_DATASET_MAX_EXAMPLE_TOKENS={builder.limit} keeps examples like these within "
+                      f"max_length {s.max_length:,}.", highlight=False, soft_wrap=True)
     if not result.trainable:
         console.print(f"[bold red]✗[/] no example keeps a learned token within max_length {s.max_length:,}: "
                       f"raise --max-length to at least {lengths[0]:,}", highlight=False)

@@ -22,8 +22,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from distillery_runtime.tokens import tokenizer_for
 from distillery_students.base_models import BaseModel, file_sha256, resolve_base_model
-from distillery_students.domain.check import DataCheck, DataHook, check_examples, summarise, usable_examples
+from distillery_students.domain.check import (BuilderComparison, DataCheck, DataHook, check_examples,
+                                              compare_with_builder, summarise, usable_examples)
 from distillery_students.domain.dataset import read_examples
 from distillery_students.domain.labels import TokenizedExample, tokenize
 from distillery_students.domain.model_card import (ADAPTER_FILE, CARD_FILE, SUMS_FILE, AdapterRef, DatasetRef,
@@ -73,12 +75,19 @@ def train_adapter(data: Path, settings: TrainingSettings, out: Path, *, dataset_
     return card
 
 
-def check_data(data: Path, settings: TrainingSettings, *, cache_dir: Path | None = None) -> DataCheck:
+def check_data(data: Path, settings: TrainingSettings, *, cache_dir: Path | None = None,
+               builder_model: str | None = None) -> tuple[DataCheck, BuilderComparison | None]:
     """What a job with ``settings`` would train on in ``data``, its base model's own tokenizer
-    counting; trains nothing. Raises :class:`DatasetError` for unusable lines and
-    :class:`StudentError` for a base model that cannot be loaded, as :func:`train_adapter` does."""
+    counting, and (with ``builder_model``) how the dataset-builder's counts for that model compare;
+    trains nothing. Raises :class:`DatasetError` for unusable lines and :class:`StudentError` for a
+    base model that cannot be loaded, as :func:`train_adapter` does."""
     examples = read_examples(_read(data).decode("utf-8").splitlines(), source=str(data))
-    return check_examples(examples, load_tokenizer(resolve_base_model(settings.base_model, cache_dir)), settings)
+    check = check_examples(examples, load_tokenizer(resolve_base_model(settings.base_model, cache_dir)), settings)
+    if builder_model is None:
+        return check, None
+    counter = tokenizer_for(builder_model)
+    theirs = [counter.count_example({"messages": e.messages, "tools": e.tools}) for e in examples]
+    return check, compare_with_builder(check.lengths, theirs, settings.max_length, builder_model)
 
 
 def published_card(out: Path, job: str) -> ModelCard | None:

@@ -73,6 +73,30 @@ class DataCheck:
                 f"max_length {self.length_keeping_answers:,} keeps every answer whole")
 
 
+@dataclass(frozen=True)
+class BuilderComparison:
+    """The dataset-builder's token counts (OpenAI's tokenizer) beside the student's, same examples."""
+
+    model: str
+    """The model whose tokenizer the dataset-builder counts with (its DISTILLERY_DATASET_BASE_MODEL)."""
+    lowest: float
+    highest: float
+    """The smallest and largest ratio of the student's count to the dataset-builder's."""
+    limit: int
+    """A DISTILLERY_DATASET_MAX_EXAMPLE_TOKENS under which every example of the file fits
+    ``max_length`` (``max_length`` over the largest ratio, rounded down): for other files of the
+    same kind, an estimate."""
+
+
+def compare_with_builder(student: Sequence[int], builder: Sequence[int], max_length: int,
+                         model: str) -> BuilderComparison | None:
+    """How the dataset-builder's per-example counts relate to the student's; None without any."""
+    ratios = [mine / theirs for mine, theirs in zip(student, builder, strict=True) if theirs > 0]
+    if not ratios:
+        return None
+    return BuilderComparison(model, min(ratios), max(ratios), math.floor(max_length / max(ratios)))
+
+
 DataHook = Callable[[DataCheck], None]
 """Called once a run has read its file, before the first step."""
 
