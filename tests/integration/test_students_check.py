@@ -65,7 +65,8 @@ def test_a_long_call_whose_answer_the_cut_removes_is_named_and_nothing_is_traine
     assert "! max_length 256 cuts everything learned from 1 (skipped): max_length 638 keeps every answer whole" in out
     builder = re.search(r"The dataset-builder counts these examples with gpt-4o-mini-2024-07-18's tokenizer; "
                         r"smollm2-135m reads ([\d.]+)-([\d.]+) times as many tokens, so "
-                        r"DISTILLERY_DATASET_MAX_EXAMPLE_TOKENS=(\d+) keeps examples like these within max_length 256", out)
+                        r"DISTILLERY_DATASET_MAX_EXAMPLE_TOKENS=(\d+) keeps examples like these "
+                        r"within max_length 256", out)
     assert builder is not None, out
     lowest, highest, limit = float(builder[1]), float(builder[2]), int(builder[3])
     assert 0 < lowest <= highest

@@ -11,6 +11,12 @@ OPENAI_KEY = "sk-sandbox"
 TRAINER_KEY = "sk-trainer-demo"
 SELFHOSTED = "selfhosted"
 STUDENT_BASE = "smollm2-135m"
+STUDENT_MAX_LENGTH = 1536
+"""Tokens the self-hosted demo's trainer keeps of an example: what two cores train in minutes."""
+STUDENT_DATASET_TOKENS = 1144
+"""The dataset-builder's per-example limit (its o200k count) that keeps the clinic's examples within
+STUDENT_MAX_LENGTH: SmolLM2 reads 1.28-1.34 times as many tokens (``distillery train --check`` on
+the hosted demo's first dataset, where 1536 skipped 708 of 1,002 examples and cut the answer of 94)."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +54,9 @@ class DemoPlan:
     def selfhosted(cls, **overrides: object) -> DemoPlan:
         """One cycle sized for a CPU: a 64-example dataset from the production history (about
         1,200 accepted examples reach the threshold once, so live calls do not start a second
-        training run during the rollout), trained for one epoch (the clinic's examples are
-        800-1,100 tokens with its tools: minutes on two cores), a small evaluation, and live
-        calls, once the student is routed, at a rate the CPU server can answer."""
+        training run during the rollout) of the calls short enough to train whole (see
+        STUDENT_DATASET_TOKENS), trained for one epoch (minutes on two cores), a small evaluation,
+        and live calls, once the student is routed, at a rate the CPU server can answer."""
         sizes: dict[str, object] = dict(
             student=SELFHOSTED, cycles=1, history_calls=400, dataset_threshold=1000, target_size=64,
             calls_per_second=0.3, min_scored_calls=10, eval_validation_limit=8, eval_golden_limit=8,
@@ -152,9 +158,10 @@ class DemoPlan:
                 "DISTILLERY_HTTP_PORT": str(s.trainer_port), "DISTILLERY_TRAINER_API_KEY": TRAINER_KEY,
                 "DISTILLERY_TRAINER_MODEL_CACHE": str(s.model_cache), "DISTILLERY_TRAINER_BLOB_ROOT": str(s.blobs),
                 "DISTILLERY_TRAINER_DEFAULTS": json.dumps({"learning_rate": 1e-3, "batch_size": 8,
-                                                           "micro_batch_size": 1, "max_length": 1536,
+                                                           "micro_batch_size": 1, "max_length": STUDENT_MAX_LENGTH,
                                                            "checkpoint_every": 4}),
             },
+            "dataset-builder": {"DISTILLERY_DATASET_MAX_EXAMPLE_TOKENS": str(STUDENT_DATASET_TOKENS)},
             "finetune-controller": {
                 "DISTILLERY_FINETUNE_PROVIDER": SELFHOSTED, "DISTILLERY_FINETUNE_BASE_MODEL": STUDENT_BASE,
                 "DISTILLERY_FINETUNE_N_EPOCHS": "1",

@@ -55,7 +55,9 @@ class DatasetBuilderSettings(BlobStoreSettings):
     base_model: str = Field(default=DEFAULT_BASE_MODEL, min_length=1, description="Model to fine-tune.")
     epochs: int = Field(default=3, ge=1, le=50, description="Epochs the cost estimate and the job assume.")
     max_example_tokens: int | None = Field(
-        default=None, ge=1, description="Override the base model's per-example token limit.")
+        default=None, ge=1, description="Override the base model's per-example token limit (a longer example is "
+        "not selected). For an open-weights student, distillery train --check prints the value that keeps examples "
+        "within its max_length.")
     example_retention_days: float = Field(
         default=120.0, gt=0,
         description="Days an accepted example (a caller's redacted words) is kept after it was stored, unless a "
