@@ -99,8 +99,11 @@ def test_jobs_list_newest_first_page_by_page(client):
     assert [j.id for j in first.data] == made[::-1][:2] and first.has_more
     walked = [j.id for j in client.fine_tuning.jobs.list(limit=2)]  # the SDK follows `after`
     assert walked[:3] == made[::-1] and len(walked) == len(set(walked))
-    for job_id in made:
-        assert client.fine_tuning.jobs.cancel(job_id).status == "cancelled"
+    for job_id in made:  # stop what still runs; a job the simulation finished meanwhile stays as it ended
+        try:
+            assert client.fine_tuning.jobs.cancel(job_id).status == "cancelled"
+        except openai.BadRequestError as exc:
+            assert "it has already" in exc.message
 
 
 def test_a_malformed_training_file_fails_the_job_with_the_providers_message(client):

@@ -55,11 +55,13 @@ async def test_one_instance_leads_and_the_lead_is_retaken_when_its_connection_di
         assert len(led) == 2, "nobody took the lead after the leader's connection died"
         ran.clear()
         for _ in range(200):  # a loaded machine may take a while to run the next steps
-            if len(ran) >= 3:
+            if ran[-3:] == [led[1]] * 3:
                 break
             await asyncio.sleep(0.05)
-        # Whoever won the lock again (either may), only it steps from then on.
-        assert len(ran) >= 3 and set(ran) == {led[1]}
+        # Whoever won the lock again (either may), only it steps from then on. The old leader may
+        # still finish the one step it began after its last look at the lock, not a second.
+        assert ran[-3:] == [led[1]] * 3, ran
+        assert len([name for name in ran if name != led[1]]) <= 1, ran
     finally:
         stopping.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
