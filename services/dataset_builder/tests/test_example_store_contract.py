@@ -87,6 +87,23 @@ class ExampleStoreContract:
         other, _ = await store.candidates(("0.1.0", "cfg-demo"), mark, 1, ["intent"], "cl100k_base")
         assert other[0].tokens is None, "a count made with another tokenizer is not reused"
 
+        # An example over the token limit is no candidate: the next newest takes its place.
+        everything, _ = await store.candidates(("0.1.0", "cfg-demo"), mark, 10, ["intent"], "o200k_base")
+        longest = max(found, key=lambda c: c.tokens or 0)
+        assert longest.tokens is not None
+        limit = longest.tokens - 1
+        fitting, fitting_signatures = await store.candidates(("0.1.0", "cfg-demo"), mark, 4, ["intent"], "o200k_base",
+                                                             max_tokens=limit)
+        expected_ids = [c.example_id for c in everything if c.tokens is not None and c.tokens <= limit][:4]
+        assert [c.example_id for c in fitting] == expected_ids and longest.example_id not in expected_ids
+        assert fitting_signatures.shape == (len(expected_ids), 128)
+        at_the_limit, _ = await store.candidates(("0.1.0", "cfg-demo"), mark, 4, ["intent"], "o200k_base",
+                                                 max_tokens=longest.tokens)
+        assert longest.example_id in {c.example_id for c in at_the_limit}, "a count equal to the limit fits"
+        counted_otherwise, _ = await store.candidates(("0.1.0", "cfg-demo"), mark, 4, ["intent"], "cl100k_base",
+                                                      max_tokens=1)
+        assert len(counted_otherwise) == 4, "an example without a count in the build's encoding is checked later"
+
 
 class TestFakeExampleStore(ExampleStoreContract):
     @pytest.fixture

@@ -60,16 +60,3 @@ def test_validation_gets_its_fraction_of_the_target_and_train_the_rest():
     plan = plan_selection(candidates, signatures, no_eval(), rules)
     assert len(plan.validation) == 30
     assert len(plan.train) == 270
-
-
-def test_an_example_over_the_token_limit_takes_no_place_in_the_target():
-    candidates, _, signatures = pool(40)
-    sized = [Candidate(c.example_id, c.session_key, c.captured_at, c.stratum, 500, tokens)
-             for c, tokens in zip(candidates, [1000, 1001, None] * len(candidates), strict=False)]
-    rules = SelectionRules(**{**RULES.__dict__, "target_size": 30, "max_example_tokens": 1000})
-    plan = plan_selection(sized, signatures, no_eval(), rules)
-    chosen = plan.train + plan.validation
-    assert len(chosen) == 30  # the target is filled from what fits
-    assert {c.tokens for c in chosen} <= {1000, None}  # at the limit is in; an unknown count is checked when written
-    assert plan.dropped_over_token_limit == sum(c.tokens == 1001 for c in sized)
-    assert plan_selection(sized, signatures, no_eval(), RULES).dropped_over_token_limit == 0  # no limit: none

@@ -94,7 +94,8 @@ class BuildPipeline:
                 which = f"of cleaner version {params.cleaner_version} " if params.cleaner_version else ""
                 raise BuildFailed(f"no stored examples {which}to build from")
             candidates, signatures = await store.candidates(version, record.high_water_seq, params.pool_size,
-                                                            params.stratify_by, tokenizer_for(limits.model).encoding)
+                                                            params.stratify_by, tokenizer_for(limits.model).encoding,
+                                                            max_tokens=limits.max_example_tokens)
             held_out, previous = await registry.previous_validation()
         golden = await asyncio.to_thread(_read_golden, params.golden_set)
         evaluation = EvaluationSet(

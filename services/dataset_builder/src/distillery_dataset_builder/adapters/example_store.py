@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 import numpy as np
-from sqlalchemy import bindparam, case, func, select, text, type_coerce
+from sqlalchemy import bindparam, case, func, or_, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -54,10 +54,11 @@ class AbstractExampleStore(abc.ABC):
 
     @abc.abstractmethod
     async def candidates(self, version: CleanerVersion, up_to_seq: int, limit: int, stratify_by: Sequence[str],
-                         encoding: str) -> tuple[list[Candidate], np.ndarray]:
+                         encoding: str, max_tokens: int | None = None) -> tuple[list[Candidate], np.ndarray]:
         """The newest ``limit`` usable examples of ``version`` and their signatures (same order).
 
-        Each carries its stored token count when that was made with ``encoding``.
+        Each carries its stored token count when that was made with ``encoding``; one whose count
+        with ``encoding`` is over ``max_tokens`` is not usable (the next newest takes its place).
         """
 
     @abc.abstractmethod
@@ -140,17 +141,20 @@ class SqlExampleStore(AbstractExampleStore):
         return None if row is None else (row[0], row[1])
 
     async def candidates(self, version: CleanerVersion, up_to_seq: int, limit: int, stratify_by: Sequence[str],
-                         encoding: str) -> tuple[list[Candidate], np.ndarray]:
+                         encoding: str, max_tokens: int | None = None) -> tuple[list[Candidate], np.ndarray]:
         c = examples.c
+        counted = case((c.token_encoding == encoding, c.tokens))
         stmt = (
             select(c.example_id, c.session_key, c.captured_at, c.intent,
                    type_coerce(c.tags, NullType),  # asyncpg already returns a list; skip SQLAlchemy's pass
-                   c.body_bytes, case((c.token_encoding == encoding, c.tokens)), c.signature)
+                   c.body_bytes, counted, c.signature)
             .where(c.cleaner_version == version[0], c.config_hash == version[1],
                    c.retracted.is_(False), c.seq <= up_to_seq)
             .order_by(c.captured_at.desc(), c.example_id)
             .limit(limit)
         )
+        if max_tokens is not None:
+            stmt = stmt.where(or_(counted.is_(None), counted <= max_tokens))
         found: list[Candidate] = []
         chunks = [np.empty((0, NUM_PERM), dtype=np.uint32)]
         result = await (await self._connection()).stream(stmt)

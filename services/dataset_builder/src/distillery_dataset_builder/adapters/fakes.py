@@ -81,9 +81,11 @@ class FakeExampleStore(AbstractExampleStore):
         return (self.rows[usable[0]].cleaner_version, self.rows[usable[0]].config_hash) if usable else None
 
     async def candidates(self, version: CleanerVersion, up_to_seq: int, limit: int, stratify_by: Sequence[str],
-                         encoding: str) -> tuple[list[Candidate], np.ndarray]:
+                         encoding: str, max_tokens: int | None = None) -> tuple[list[Candidate], np.ndarray]:
         usable = [r for r in self.rows.values() if (r.cleaner_version, r.config_hash) == version
-                  and r.example_id not in self.retracted and self.seq[r.example_id] <= up_to_seq]
+                  and r.example_id not in self.retracted and self.seq[r.example_id] <= up_to_seq
+                  and (max_tokens is None or r.token_encoding != encoding or r.tokens is None
+                       or r.tokens <= max_tokens)]
         usable.sort(key=lambda r: r.example_id)
         usable.sort(key=lambda r: r.captured_at, reverse=True)
         chosen = usable[:limit]

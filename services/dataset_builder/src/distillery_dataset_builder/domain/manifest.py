@@ -89,7 +89,6 @@ def build_manifest(identity: DatasetIdentity, plan: SelectionPlan, train: Writte
         "counts": {
             "candidate_examples": plan.candidates,
             "dropped_by_session_cap": plan.dropped_by_session_cap,
-            "dropped_over_token_limit": plan.dropped_over_token_limit,
             "excluded_eval_near_duplicates": {**plan.excluded, "total": plan.excluded_total},
             "invalid_dropped": {TRAIN: train.invalid_examples, VALIDATION: validation.invalid_examples,
                                 "by_rule": dict(sorted(by_rule.items()))},

@@ -57,7 +57,6 @@ class BuildParameters(BaseModel):
             near_duplicate_threshold=self.near_duplicate_threshold,
             min_examples=limits.min_examples,
             max_file_bytes=limits.max_file_bytes,
-            max_example_tokens=limits.max_example_tokens,
         )
 
     def selection(self, cleaner_version: str, config_hash: str) -> SelectionParameters:

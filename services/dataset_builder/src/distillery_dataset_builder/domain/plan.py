@@ -42,9 +42,6 @@ class SelectionRules:
     min_examples: int
     """Fewest examples the provider accepts in a file (applies to each split)."""
     max_file_bytes: int
-    max_example_tokens: int | None = None
-    """Most tokens an example may hold: a longer one (its count known) is not a candidate, so it
-    takes no place the target could give a fitting one (the writer checks every line again)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,6 @@ class SelectionPlan:
     validation: list[Candidate]
     candidates: int
     dropped_by_session_cap: int
-    dropped_over_token_limit: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
     """Train-side examples left out as near-duplicates, by the evaluation source they copy."""
     train_quota: int = 0
@@ -81,9 +77,7 @@ def plan_selection(candidates: Sequence[Candidate], signatures: np.ndarray, eval
                    rules: SelectionRules) -> SelectionPlan:
     """Choose the examples of a build; ``signatures`` row i belongs to ``candidates[i]``."""
     row_of = {c.example_id: i for i, c in enumerate(candidates)}
-    limit = rules.max_example_tokens
-    fitting = [c for c in candidates if limit is None or c.tokens is None or c.tokens <= limit]
-    capped = cap_per_session(fitting, rules.max_per_session)
+    capped = cap_per_session(candidates, rules.max_per_session)
     sides = split_by_session(capped, rules.validation_fraction, min_validation=rules.min_examples,
                              held_out=evaluation.held_out_sessions)
     index = NearDuplicateIndex.of(
@@ -104,8 +98,7 @@ def plan_selection(candidates: Sequence[Candidate], signatures: np.ndarray, eval
         train=train,
         validation=validation,
         candidates=len(candidates),
-        dropped_by_session_cap=len(fitting) - len(capped),
-        dropped_over_token_limit=len(candidates) - len(fitting),
+        dropped_by_session_cap=len(candidates) - len(capped),
         excluded=excluded,
         train_quota=train_quota,
         size_limited=quota < train_quota,
