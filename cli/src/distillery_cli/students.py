@@ -141,8 +141,8 @@ def print_check(data: Path, result: DataCheck, builder: BuilderComparison | None
     if not result.trainable:
         console.print(f"[bold red]✗[/] no example keeps a learned token within max_length {s.max_length:,}: "
                       f"raise --max-length to at least {lengths[0]:,}", highlight=False)
-    elif result.warning():
-        console.print(f"[bold yellow]![/] {result.warning()}", highlight=False)
+    elif (warning := result.warning()) is not None:
+        console.print(f"[bold yellow]![/] {warning}", highlight=False)
     else:
         console.print("[bold green]✓[/] every taught answer fits", highlight=False)
 

@@ -56,8 +56,8 @@ class DatasetBuilderSettings(BlobStoreSettings):
     epochs: int = Field(default=3, ge=1, le=50, description="Epochs the cost estimate and the job assume.")
     max_example_tokens: int | None = Field(
         default=None, ge=1, description="Override the base model's per-example token limit (a longer example is "
-        "passed over when a build draws its candidates). For an open-weights student, distillery train --check prints the value that keeps examples "
-        "within its max_length.")
+        "passed over when a build draws its candidates). For an open-weights student, distillery train --check "
+        "prints the value that keeps examples within its max_length.")
     example_retention_days: float = Field(
         default=120.0, gt=0,
         description="Days an accepted example (a caller's redacted words) is kept after it was stored, unless a "
