@@ -112,6 +112,27 @@ MODULES = (
         ("test_recognisers.py", "test_phone_prefilter.py", "test_pii.py", "test_pii_detection.py"),
     ),
     Module(
+        "rollout-authority",
+        "services/rollout_controller/src/distillery_rollout_controller",
+        ("domain/authority.py",),
+        "services/rollout_controller/tests",
+        ("test_command_authority.py",),
+    ),
+    Module(
+        "operator-auth",
+        "shared/src/distillery_runtime",
+        ("auth.py", "signing.py"),
+        "shared/tests",
+        ("test_auth.py", "test_signing.py", "test_browser_sessions.py"),
+    ),
+    Module(
+        "router-signature",
+        "router/src/distillery_router",
+        ("signature.py",),
+        "router/tests",
+        ("test_table_signatures.py",),
+    ),
+    Module(
         "lifecycle-guard",
         "services/finetune_controller/src/distillery_finetune_controller",
         ("domain/lifecycle.py",),

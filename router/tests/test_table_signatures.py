@@ -77,3 +77,58 @@ def test_table_keys_come_from_the_controllers_public_entry_file(tmp_path: Path, 
         TableKeys.load(path)
     with pytest.raises(TableKeyError, match="not the base64 of 32 bytes"):
         TableKeys({"x": "AAAA"})
+
+
+SIGNED_VECTOR = {
+    "route": "voice-agent", "version": 7, "rollout_id": "ro-0003", "updated_at": "2026-12-07T04:00:00Z",
+    "arms": [{"name": "teacher", "model": "gpt-4.1", "provider": "openai", "deployment": None, "weight": 10.0},
+             {"name": "student", "model": "clinic-ü-v3", "provider": "vllm", "deployment": "lora-3",
+              "weight": 90.0}],
+}
+"""One table and, below, the bytes the controller signs for it: ``contracts/tests/test_signatures.py``
+holds the same pair, so the router's copy of the signed message and the contracts' stay one."""
+SIGNED_VECTOR_MESSAGE = (
+    'distillery-signature-v1\nRouteTableUpdated\n{"arms":[{"deployment":null,"model":"gpt-4.1","name":"teacher",'
+    '"provider":"openai","weight":10.0},{"deployment":"lora-3","model":"clinic-ü-v3","name":"student",'
+    '"provider":"vllm","weight":90.0}],"rollout_id":"ro-0003","route":"voice-agent",'
+    '"updated_at":"2026-12-07T04:00:00Z","version":7}').encode()
+
+
+def test_the_signed_message_is_the_controllers_byte_for_byte_and_covers_every_arm():
+    table = RouteTable.model_validate(SIGNED_VECTOR)
+    assert signed_message(table) == SIGNED_VECTOR_MESSAGE
+    good = signed(table)
+    assert KEYS.refusal(good) is None
+    shifted = good.model_copy(update={"arms": tuple(
+        arm.model_copy(update={"weight": 100.0 - arm.weight}) for arm in good.arms)})
+    assert KEYS.refusal(shifted) == "table for route 'voice-agent' version 7 with a bad signature"
+
+
+def test_a_signature_with_anything_but_base64_in_it_is_refused(table_of: TableFactory) -> None:
+    good = signed(table_of(version=1, student=100))
+    padded = good.model_copy(update={"signature": TableSignature(key_id="rollout-controller",
+                                                                 value=good.signature.value + "!")})
+    assert KEYS.refusal(padded) == "table for route 'voice-agent' version 1 with a bad signature"
+
+
+def test_a_key_file_that_cannot_be_used_is_one_line_naming_the_file_and_the_entry(tmp_path: Path) -> None:
+    path = tmp_path / "keys.pub.json"
+    for content, message in [
+        ("{", f"cannot read trusted table keys {path}: "),
+        ("{}", f"{path} must hold a JSON list of key entries"),
+        ("[]", f"{path}: no trusted table keys given"),
+        (json.dumps([{"identity": "rollout-controller", "public_key": public(CONTROLLER)}, {"identity": "x"}]),
+         f"{path}: entry 2 needs identity and public_key"),
+        (json.dumps(["rollout-controller"]), f"{path}: entry 1 needs identity and public_key"),
+        (json.dumps([{"identity": "c", "public_key": "AAAA"}]), f"{path}: the public key of 'c' is not the base64"),
+        (json.dumps([{"identity": "c", "public_key": public(CONTROLLER) + "!"}]), f"{path}: the public key of 'c'"),
+    ]:
+        path.write_text(content, encoding="utf-8")
+        with pytest.raises(TableKeyError) as refused:
+            TableKeys.load(path)
+        assert str(refused.value).startswith(message), content
+    # An entry without a role is the controller's, as the controller writes it.
+    path.write_text(json.dumps([{"identity": "c", "public_key": public(CONTROLLER)}]), encoding="utf-8")
+    assert TableKeys.load(path).refusal(signed(RouteTable.model_validate(SIGNED_VECTOR), key_id="c")) is None
+    with pytest.raises(TableKeyError, match="^table keys: no trusted table keys given$"):
+        TableKeys.from_entries([])

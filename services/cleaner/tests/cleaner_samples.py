@@ -81,3 +81,10 @@ def score(value: float = 1.0, name: str = "hallucination", **overrides: Any) -> 
 def late(observation: TraceCaptured, *scores: Score) -> TraceScored:
     return TraceScored(project_id=observation.project_id, observation_id=observation.observation_id,
                        trace_id=observation.trace_id, session_id=observation.session_id, scores=list(scores))
+
+
+def traced(results: Any) -> list[tuple[Any, ...]]:
+    """Findings as Presidio's decision process shows them, sorted: span, kind, score, the
+    recogniser that made each and how it scored it (pattern, regex, flags, validation)."""
+    return sorted((r.entity_type, r.start, r.end, r.score, sorted(r.recognition_metadata.items()),
+                   sorted(vars(r.analysis_explanation).items())) for r in results)

@@ -7,6 +7,7 @@ configuration of kinds and model), so these tests share it.
 from __future__ import annotations
 
 import pytest
+from cleaner_samples import traced
 from stdnum import luhn
 
 from distillery_cleaner.domain.config import PiiConfig
@@ -259,6 +260,8 @@ def test_what_the_model_reads_of_json_is_its_strings_where_they_stand_and_not_ke
     assert [t.text for t in tokens if t.is_sent_start and not t.is_space] == [
         "Oisin", ".", "Kevin", ".", ".", "Dr.", ".", "Ann", "."]
     assert all(t.is_sent_start for t in tokens[1:] if t.is_space or t.idx in starters)
+    padded = _readable_values('\n  {"note": "Kevin Nolan"}')  # as a tool may print it
+    assert padded is not None and padded[0].split() == ["Kevin", "Nolan."]
     assert _readable_values("[laughs] it's Oisin Ryan") is None
     assert _readable_values('{"patient_name": "Oisin Ryan"') is None
     assert _readable_values('"Oisin Ryan"') is None
@@ -281,6 +284,16 @@ def test_an_entity_a_rule_finds_across_json_strings_is_cut_into_its_pieces_insid
     for artifacts in (engine.process_text(said, "en"), next(engine.process_batch([said], "en"))[1]):
         assert [said[e.start_char:e.end_char + 1] for e in artifacts.entities] == ['Ann"', 'Johnson"', 'Smith"']
     assert [e.text for e in engine.process_text("Ann Johnson.  Smith", "en").entities] == ["Johnson.  Smith"]
+
+
+def test_a_batch_of_texts_with_their_contexts_comes_back_with_each_ones_context():
+    """Presidio's batch engine passes (text, context) pairs with ``as_tuples``."""
+    engine = PiiRedactor(PiiConfig())._analyzer.nlp_engine
+    said = [("Please tell Sarah Johnson", {"row": 1}), ('{"note": "Kevin Nolan"}', {"row": 2})]
+    back = list(engine.process_batch(said, "en", as_tuples=True))
+    assert [(text, context) for text, _, context in back] == said
+    assert [[said[i][0][e.start_char:e.end_char] for e in artifacts.entities] for i, (_, artifacts, _) in
+            enumerate(back)] == [["Sarah Johnson"], ["Kevin Nolan"]]
 
 
 @pytest.mark.parametrize("ner", [True, False])
@@ -358,8 +371,9 @@ def _labelled_and_tool_texts() -> list[str]:
 
 def test_each_pattern_recogniser_finds_what_presidios_own_loop_finds():
     """``recognisers.Patterns`` leaves Presidio's per-pattern bookkeeping out: each recogniser
-    finds the same values, kinds and scores as Presidio's ``PatternRecognizer`` on every
-    labelled utterance and on tool arguments holding every kind."""
+    finds the same values, kinds and scores as Presidio's ``PatternRecognizer``, explained the
+    same way (recogniser, pattern, regex, flags, validation), on every labelled utterance and on
+    tool arguments holding every kind."""
     from presidio_analyzer import EntityRecognizer, PatternRecognizer
 
     from distillery_cleaner.domain.recognisers import Patterns, build_recognisers
@@ -372,7 +386,7 @@ def test_each_pattern_recogniser_finds_what_presidios_own_loop_finds():
         for text in texts:
             ours = EntityRecognizer.remove_duplicates(Patterns.analyze(recogniser, text, []))
             presidios = PatternRecognizer.analyze(recogniser, text, [])
-            assert _findings(ours) == _findings(presidios), (recogniser.name, text)
+            assert traced(ours) == traced(presidios), (recogniser.name, text)
             found_any += bool(ours)
     assert found_any > 100
 

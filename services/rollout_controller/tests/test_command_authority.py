@@ -10,6 +10,7 @@ from distillery_contracts.commands import AdvanceRollout, PauseRollout
 from distillery_contracts.registry import ROUTING_TABLE
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_rollout_controller.config import ControllerConfig
+from distillery_rollout_controller.domain.authority import authority_of, refusal_kind
 from distillery_rollout_controller.metrics import COMMANDS_REFUSED
 from distillery_rollout_controller.services import RolloutController
 from distillery_runtime.errors import PermanentError
@@ -89,3 +90,20 @@ async def test_every_table_the_controller_publishes_is_signed_by_its_key(harness
     keyring = Keyring([TABLE_KEY.trusted()])
     assert {keyring.verify(t).identity for t in tables} == {"rollout-controller"}
     assert [t.model_dump() for t in tables][-1] == harness.repo.routes["voice-agent"].table.model_dump()
+
+
+def test_a_refusal_is_counted_under_the_kind_its_wording_names_and_any_other_as_refused():
+    assert [refusal_kind(r) for r in (
+        "unsigned PauseRollout: refused", "unknown key 'mallory'", "bad signature for key 'ana'",
+        "AbortRollout claims requested_by 'ana' but is signed by 'vera': refused",
+        "forcing an advance needs the operator role; 'vera' is a viewer: refused",
+        "AdvanceRollout signed by 'rollout-controller', which is no operator (controller): refused",
+        "a key file that could not be read",
+    )] == ["unsigned", "unknown_key", "bad_signature", "identity_mismatch", "role", "role", "refused"]
+
+
+def test_a_refusal_quotes_at_most_80_characters_of_what_a_command_claims():
+    claimed = VIEWER_KEY.sign(PauseRollout(rollout_id="ro-0001", requested_by="x" * 500))
+    with pytest.raises(SignatureRefused) as refused:
+        authority_of(claimed, Keyring([VIEWER_KEY.trusted()]))
+    assert str(refused.value) == f"PauseRollout claims requested_by {'x' * 80!r} but is signed by 'vera': refused"

@@ -27,6 +27,7 @@ from distillery_contracts.rollout import RolloutDecided, RolloutDecision
 from distillery_contracts.traces import TraceCaptured
 from distillery_rollout_controller.adapters.repository import AbstractRolloutRepository
 from distillery_rollout_controller.config import ControllerConfig
+from distillery_rollout_controller.domain.authority import authority_of, refusal_kind
 from distillery_rollout_controller.domain.decide import Action, StageVerdict, judge_stage
 from distillery_rollout_controller.domain.observations import (
     observation_from_score,
@@ -40,7 +41,7 @@ from distillery_rollout_controller.metrics import COMMANDS_REFUSED
 from distillery_runtime.clock import utc_now
 from distillery_runtime.errors import PermanentError
 from distillery_runtime.logs import get_logger
-from distillery_runtime.signing import OPERATOR, VIEWER, SignatureRefused
+from distillery_runtime.signing import SignatureRefused
 from distillery_runtime.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -147,18 +148,9 @@ class RolloutController:
         whose signature is not a trusted operator's, that claims another identity than its
         signer's, or that forces an advance without the operator role."""
         try:
-            signer = self.config.operators.verify(command)
-            if signer.role not in (OPERATOR, VIEWER):
-                raise SignatureRefused(f"{command.event_type} signed by {signer.identity!r}, which is no "
-                                       f"operator ({signer.role}): refused")
-            if command.requested_by != signer.identity:
-                raise SignatureRefused(f"{command.event_type} claims requested_by {command.requested_by[:80]!r} "
-                                       f"but is signed by {signer.identity!r}: refused")
-            if isinstance(command, AdvanceRollout) and command.force and signer.role != OPERATOR:
-                raise SignatureRefused(f"forcing an advance needs the operator role; {signer.identity!r} "
-                                       f"is a {signer.role}: refused")
+            authority_of(command, self.config.operators)
         except SignatureRefused as exc:
-            COMMANDS_REFUSED.labels(command.event_type, _refusal_kind(str(exc))).inc()
+            COMMANDS_REFUSED.labels(command.event_type, refusal_kind(str(exc))).inc()
             log.warning("refused a rollout command", command=command.event_type, rollout_id=command.rollout_id,
                         command_id=command.command_id, reason=str(exc))
             raise
@@ -313,13 +305,3 @@ class RolloutController:
         live = await repo.live_rollout(state.route)
         queued = await repo.queued_rollouts(state.route)
         return any(r.candidate_model == model for r in ([live] if live else []) + queued)
-
-
-def _refusal_kind(reason: str) -> str:
-    """A short label for the metric, from the refusal's wording."""
-    for marker, kind in (("unsigned", "unsigned"), ("unknown key", "unknown_key"), ("bad signature", "bad_signature"),
-                         ("claims requested_by", "identity_mismatch"), ("needs the operator role", "role"),
-                         ("which is no operator", "role")):
-        if marker in reason:
-            return kind
-    return "refused"

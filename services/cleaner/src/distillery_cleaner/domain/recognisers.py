@@ -135,13 +135,15 @@ class Patterns(PatternRecognizer):
 
     def finding(self, pattern: Pattern, start: int, end: int, score: float, valid: bool | None,
                 flags: int) -> RecognizerResult:
-        """What ``pattern`` found at ``start:end``, named and explained as Presidio's loop does."""
+        """What ``pattern`` found at ``start:end``, named and explained as Presidio's loop does: the
+        explanation keeps the pattern's own score and says the one validation left."""
+        explanation = self.build_regex_explanation(  # None as Presidio's own loop passes
+            self.name, pattern.name, pattern.regex, pattern.score, valid, flags)  # type: ignore[arg-type]
+        explanation.score = score
         return RecognizerResult(
-            self.supported_entities[0], start, end, score,
+            self.supported_entities[0], start, end, score, analysis_explanation=explanation,
             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
-            analysis_explanation=self.build_regex_explanation(  # None as Presidio's own loop passes
-                self.name, pattern.name, pattern.regex, pattern.score, valid, flags))  # type: ignore[arg-type]
+                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
 
 
 @functools.cache
