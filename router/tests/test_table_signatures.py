@@ -132,3 +132,8 @@ def test_a_key_file_that_cannot_be_used_is_one_line_naming_the_file_and_the_entr
     assert TableKeys.load(path).refusal(signed(RouteTable.model_validate(SIGNED_VECTOR), key_id="c")) is None
     with pytest.raises(TableKeyError, match="^table keys: no trusted table keys given$"):
         TableKeys.from_entries([])
+
+
+def test_a_refusal_quotes_at_most_80_characters_of_an_unknown_key_id(table_of: TableFactory) -> None:
+    table = signed(table_of(version=1, student=100), IMPOSTOR, "k" * 200)
+    assert KEYS.refusal(table) == f"table for route 'voice-agent' version 1 signed by unknown key {'k' * 80!r}"

@@ -65,3 +65,34 @@ async def test_a_service_with_public_routes_still_guards_its_metrics():
         assert (await http.get("/")).status_code == 200
         assert (await http.get("/metrics")).status_code == 401
         assert (await http.get("/metrics", headers={"Authorization": "Bearer t"})).status_code == 200
+
+
+async def test_a_refused_request_is_a_json_401_that_says_which_header_to_send():
+    async with client(["token-a"]) as http:
+        answer = await http.get("/v1/routes/voice-agent")
+    assert answer.status_code == 401
+    assert answer.json() == {"error": "unauthorized: send Authorization: Bearer <token> (one of DISTILLERY_API_TOKENS)"}
+    assert answer.headers["content-type"] == "application/json" and answer.headers["www-authenticate"] == "Bearer"
+    assert int(answer.headers["content-length"]) == len(answer.content)
+
+
+async def test_the_scheme_is_read_in_any_case_and_the_token_after_any_spaces():
+    async with client(["token-a"]) as http:
+        for header in ("BEARER token-a", "bearer  token-a", "Bearer token-a "):
+            assert (await http.get("/v1/routes/voice-agent", headers={"Authorization": header})).status_code == 200
+
+
+def test_a_client_sends_the_header_only_with_a_token():
+    from distillery_runtime.auth import bearer_headers
+
+    assert bearer_headers("t0k") == {"Authorization": "Bearer t0k"}
+    assert bearer_headers(None) == {} and bearer_headers("") == {}
+
+
+def test_the_local_token_is_made_once_in_a_new_home_and_read_back_without_its_newline(tmp_path):
+    home = tmp_path / "a" / "new" / "home"
+    assert local_token(home, create=False) is None and not (home / "keys").exists()
+    made = local_token(home)
+    assert made is not None and len(made) == 43  # 32 random bytes, URL-safe base64
+    assert (home / "keys" / "api-token").read_text(encoding="utf-8") == made + "\n"
+    assert local_token(home) == made and local_token(home, create=False) == made

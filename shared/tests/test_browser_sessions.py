@@ -200,3 +200,113 @@ async def test_a_link_signed_with_another_token_or_passed_as_a_cookie_is_refused
     code = sign_in_link("", "token-a", clock=clock).split("once=")[1]
     assert not sessions.session_valid(code)  # a link's code is not a session
     assert sessions.redeem_link(sessions.open_session("token-a")) is None  # nor a session a link
+
+
+async def test_a_cookie_whose_expiry_was_moved_within_the_lifetime_is_refused(http, sessions, clock):
+    """The expiry is under the MAC: a browser cannot keep a session alive by rewriting it."""
+    good = sessions.open_session("token-a")
+    expiry = int(good.split(".")[0])
+    clock.now += 11 * HOUR
+    for value in (forge(good, 0, str(expiry + int(11 * HOUR))), forge(good, 0, str(expiry - 60))):
+        http.cookies.set(SESSION_COOKIE, value, domain="console.test")
+        assert (await http.get("/")).status_code == 303, value
+    # The same expiry in other digits (int() reads fullwidth ones) is not the value that was signed.
+    assert not sessions.session_valid(forge(good, 0, "".join(chr(ord(d) - ord("0") + 0xFF10) for d in str(expiry))))
+    http.cookies.set(SESSION_COOKIE, good, domain="console.test")
+    assert (await http.get("/")).status_code == 200
+
+
+def test_a_session_value_is_an_expiry_a_nonce_and_an_hmac_of_both_keyed_with_the_token(clock):
+    """The format every replica and every later version must read (computed here without the module)."""
+    import base64
+    import hashlib
+    import hmac
+
+    sessions = BrowserSessions(TOKENS, clock=clock)
+    expiry = int(clock.now + HOUR)
+
+    def value(token: bytes, nonce: str, purpose: bytes = b"distillery-session/v1") -> str:
+        mac = hmac.new(token, purpose + b"|" + str(expiry).encode() + b"|" + nonce.encode(), hashlib.sha256).digest()
+        return f"{expiry}.{nonce}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+    assert sessions.session_valid(value(b"token-b", "n0nce"))
+    assert not sessions.session_valid(value(b"token-b", ""))  # no nonce, even under a right MAC
+    assert not sessions.session_valid(value(b"token-b", "n0nce", b"distillery-sign-in-link/v1"))
+    made = sessions.open_session("token-a")
+    expires, nonce, mac = made.split(".")
+    assert int(expires) == int(clock.now + 12 * HOUR) and len(nonce) == 16 and "=" not in mac
+
+
+async def test_signing_out_deletes_the_cookie_with_the_attributes_it_was_set_with(http, sessions):
+    await sign_in(http, "token-a")
+    answer = await http.post("/sign-out")
+    deleted, expires, attributes = answer.headers["set-cookie"].split("; ", 2)
+    assert (deleted, attributes) == (f'{SESSION_COOKIE}=""', "HttpOnly; Max-Age=0; Path=/; SameSite=strict")
+    assert answer.headers["cache-control"] == "no-store" and answer.headers["x-frame-options"] == "DENY"
+    pages = browser_pages([Route("/", secret)], sessions, render)
+    app = build_app("console", dict, pages, tokens=TOKENS, public_routes=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="https://console.test") as https:
+        await sign_in(https, "token-a")
+        assert "; Secure" in (await https.post("/sign-out")).headers["set-cookie"]
+
+
+async def test_each_sign_in_answer_says_why_and_is_never_cached_or_framed(http, clock):
+    def private(answer) -> bool:
+        return (answer.headers["cache-control"], answer.headers["referrer-policy"],
+                answer.headers["x-frame-options"]) == ("no-store", "same-origin", "DENY")
+
+    form = await http.get("/sign-in")
+    assert form.text == "<form>error=None next=/</form>" and private(form)
+    foreign = await http.post("/sign-in", data={"token": "token-a", "next": "/cycles/c-1"},
+                              headers={"Origin": "https://evil.test"})
+    assert (foreign.status_code, foreign.text) == (
+        403, "<form>error=Signing in is accepted only from this site's own page. next=/cycles/c-1</form>")
+    assert private(foreign)
+    wrong = await sign_in(http, "token-c", "/cycles/c-1")
+    assert wrong.text == "<form>error=That token is not one this service accepts. next=/cycles/c-1</form>"
+    used = await http.get("/sign-in", params={"once": "1.2.3"})
+    assert (used.status_code, used.text) == (
+        401, "<form>error=That sign-in link has expired or was used already: paste the token. next=/</form>")
+    signed_in = await sign_in(http, "token-a", "/cycles/c-1")
+    assert private(signed_in)
+    assert signed_in.headers["set-cookie"].endswith("; HttpOnly; Max-Age=43200; Path=/; SameSite=strict")
+
+
+async def test_a_sign_in_from_this_sites_own_page_is_accepted_with_its_origin(http):
+    answer = await http.post("/sign-in", data={"token": "token-a", "next": "/cycles/c-1"},
+                             headers={"Origin": "http://console.test"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/cycles/c-1"
+
+
+@pytest.mark.parametrize("target, kept", [
+    ("/cycles/c-1?tab=gates", True), ("/search?q=a b", True), ("/\n/evil.test", False), ("/\r/evil.test", False),
+    ("/cycles/\x7f", False), ("/cycles/\x00", False), ("//evil.test", False), ("", False), (None, False),
+])
+def test_the_path_to_go_back_to_is_kept_only_when_it_is_one_of_this_sites(target, kept):
+    from distillery_runtime.auth import safe_next
+
+    assert safe_next(target) == (target if kept else "/")
+
+
+async def echo(request) -> PlainTextResponse:
+    return PlainTextResponse(f"{request.method} {(await request.body()).decode()}")
+
+
+async def test_a_signed_in_browser_and_a_bearer_token_can_post_a_form_to_a_page(sessions):
+    pages = browser_pages([Route("/steer", echo, methods=["POST", "GET", "HEAD"])], sessions, render)
+    app = build_app("console", dict, pages, tokens=TOKENS, public_routes=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://console.test") as http:
+        bearer = await http.post("/steer", data={"pause": "ro-1"}, headers={"Authorization": "Bearer token-a"})
+        assert bearer.text == "POST pause=ro-1"
+        head = await http.head("/steer")
+        assert head.status_code == 303 and head.headers["location"] == "/sign-in?next=%2Fsteer"
+        assert head.headers["cache-control"] == "no-store"
+        posted = await http.post("/steer", data={"pause": "ro-1"})
+        assert posted.status_code == 303 and posted.headers["location"] == "/sign-in"  # a form is not replayed
+        await sign_in(http, "token-a")
+        assert (await http.post("/steer", data={"pause": "ro-2"})).text == "POST pause=ro-2"
+
+
+def test_a_one_time_link_is_the_sites_sign_in_page_whatever_slash_the_base_ends_with(clock):
+    for base in ("http://console.test", "http://console.test/", "http://console.test//"):
+        assert sign_in_link(base, "token-a", clock=clock).startswith("http://console.test/sign-in?once=")

@@ -205,10 +205,11 @@ def safe_next(raw: str | None) -> str:
     so the sign-in page cannot send an operator elsewhere."""
     if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
         return "/"
+    # Browsers drop tabs and line breaks from a URL: "/\t/host" would be "//host". What is left, a
+    # path starting with one "/", has neither a scheme nor a host.
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
         return "/"
-    parts = urlsplit(raw)
-    return "/" if parts.scheme or parts.netloc else raw
+    return raw
 
 
 class SessionAuth:
