@@ -58,6 +58,13 @@ MODULES = (
         ("test_gates.py", "test_gate_report.py"),
     ),
     Module(
+        "evaluator-hallucination",
+        "services/evaluator/src/distillery_evaluator",
+        ("domain/hallucination.py", "domain/claims.py"),
+        "services/evaluator/tests",
+        ("test_hallucination_checker.py",),
+    ),
+    Module(
         "rollout-gates",
         "services/rollout_controller/src/distillery_rollout_controller",
         ("domain/gates.py", "domain/decide.py"),
@@ -125,6 +132,7 @@ MODULES = (
         "shared/tests",
         ("test_auth.py", "test_signing.py", "test_browser_sessions.py"),
     ),
+    Module("caller-erasure", "shared/src/distillery_runtime", ("erasure.py",), "shared/tests", ("test_erasure.py",)),
     Module(
         "router-signature",
         "router/src/distillery_router",

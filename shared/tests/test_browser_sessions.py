@@ -310,3 +310,13 @@ async def test_a_signed_in_browser_and_a_bearer_token_can_post_a_form_to_a_page(
 def test_a_one_time_link_is_the_sites_sign_in_page_whatever_slash_the_base_ends_with(clock):
     for base in ("http://console.test", "http://console.test/", "http://console.test//"):
         assert sign_in_link(base, "token-a", clock=clock).startswith("http://console.test/sign-in?once=")
+    assert sign_in_link("http://boX/", "token-a", clock=clock).startswith("http://boX/sign-in?once=")
+
+
+async def test_what_lies_under_an_open_prefix_is_read_without_a_session(sessions):
+    pages = browser_pages([Route("/static/app.js", secret), Route("/", secret)], sessions, render,
+                          open_prefixes=("/static/",))
+    app = build_app("console", dict, pages, tokens=TOKENS, public_routes=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://console.test") as http:
+        assert (await http.get("/static/app.js")).status_code == 200
+        assert (await http.get("/")).status_code == 303

@@ -157,11 +157,13 @@ def test_a_trust_list_is_read_from_its_file_or_refused_naming_it(tmp_path):
     with pytest.raises(KeyFileError, match=rf"^{path} must be a JSON list of {{identity, role, public_key}}$"):
         Keyring.load(path)
     path.unlink()
+    path = tmp_path / "new" / "folder" / "operators.json"
     trust(path, ALICE.trusted())
     viewer = SigningKey.generate("vera", VIEWER)
     trust(path, viewer.trusted())
     trust(path, MALLORY.trusted())  # alice's new key replaces her old one
-    assert json.loads(path.read_text(encoding="utf-8")) == [viewer.trusted().as_dict(), MALLORY.trusted().as_dict()]
+    entries = [viewer.trusted().as_dict(), MALLORY.trusted().as_dict()]
+    assert path.read_text(encoding="utf-8") == json.dumps(entries, indent=2) + "\n"
     keyring = Keyring.load(path)
     assert keyring.identities() == ["alice", "vera"] and keyring.verify(MALLORY.sign(advance())).role == OPERATOR
     with pytest.raises(SignatureRefused, match="bad signature"):
@@ -195,7 +197,7 @@ def test_a_local_stack_makes_its_keys_once_and_its_controller_trusts_its_operato
     assert Keyring.load(keys.operators).identities() == ["ops"]
     controller = SigningKey.load(keys.controller)
     assert (controller.identity, controller.role) == ("rollout-controller", CONTROLLER)
-    assert json.loads(keys.table_keys.read_text(encoding="utf-8")) == [controller.trusted().as_dict()]
+    assert keys.table_keys.read_text(encoding="utf-8") == json.dumps([controller.trusted().as_dict()], indent=2) + "\n"
     for made in (keys.operator_key, keys.controller, tmp_path / "home" / "keys" / "api-token"):
         assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
     assert keys.ensure("ops").trusted() == operator.trusted()  # a second start changes nothing
@@ -208,5 +210,6 @@ def test_a_local_stack_makes_its_keys_once_and_its_controller_trusts_its_operato
     (tmp_path / "other.pub.json").write_text("[]", encoding="utf-8")
     load_or_create(other, "second", OPERATOR)
     assert (tmp_path / "other.pub.json").read_text(encoding="utf-8") == "[]"
+    assert local_keys(tmp_path / "fresh").ensure().identity == "local-operator"
     elsewhere = keys.controller_key(tmp_path / "ctl.key")
     assert elsewhere.identity == "rollout-controller" and (tmp_path / "ctl.pub.json").exists()

@@ -284,6 +284,29 @@ def test_an_entity_a_rule_finds_across_json_strings_is_cut_into_its_pieces_insid
     for artifacts in (engine.process_text(said, "en"), next(engine.process_batch([said], "en"))[1]):
         assert [said[e.start_char:e.end_char + 1] for e in artifacts.entities] == ['Ann"', 'Johnson"', 'Smith"']
     assert [e.text for e in engine.process_text("Ann Johnson.  Smith", "en").entities] == ["Johnson.  Smith"]
+    # A string's last word may share its token with the "." written after it ("Dr."): the piece
+    # inside the string is the tokens wholly inside it, and none when there is none.
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([  # type: ignore[attr-defined]
+        {"label": "PERSON", "pattern": [{"LOWER": "nolan"}, {"LOWER": "dr."}]}, {"label": "PERSON", "pattern": "Dr."}])
+    engine = _LoadedSpacyEngine(nlp, ["PERSON"])
+    for said, pieces in (('["Kevin Nolan Dr"]', ["Nolan"]), ('["see Dr", "x"]', [])):
+        assert [said[e.start_char:e.end_char] for e in engine.process_text(said, "en").entities] == pieces
+
+
+def test_the_shared_embedding_layer_is_left_out_only_when_no_loaded_component_reads_it():
+    """en_core_web_sm's entity recogniser embeds words itself; its tagger and parser read the
+    shared ``tok2vec``, which is then dead weight once they are excluded."""
+    import spacy
+
+    from distillery_cleaner.domain.config import DEFAULT_NER_MODEL
+    from distillery_cleaner.domain.pii import NOT_NEEDED, _without_unread_embeddings
+
+    alone = spacy.load(DEFAULT_NER_MODEL, exclude=NOT_NEEDED)
+    assert alone.pipe_names == ["tok2vec", "ner"]
+    assert _without_unread_embeddings(alone).pipe_names == ["ner"]
+    with_tagger = spacy.load(DEFAULT_NER_MODEL, exclude=[c for c in NOT_NEEDED if c != "tagger"])
+    assert _without_unread_embeddings(with_tagger).pipe_names == ["tok2vec", "tagger", "ner"]
 
 
 def test_a_batch_of_texts_with_their_contexts_comes_back_with_each_ones_context():

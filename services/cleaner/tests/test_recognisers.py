@@ -9,6 +9,7 @@ mutant from a process that has already built it, so a mutant of a constructor or
 from __future__ import annotations
 
 import pytest
+import regex
 import spacy
 from cleaner_samples import traced
 
@@ -178,7 +179,7 @@ def test_named_entities_are_names_unless_they_hold_digits_or_are_a_month_and_onl
 def test_each_finding_names_the_recogniser_and_pattern_that_made_it():
     # What Presidio's decision process shows when a redaction has to be traced to its rule.
     said = ("ssn 123-45-6789 or 123456789, dial 00999123456789 or 555 123 4567, born 14 March 1987, "
-            "at 221B Baker Street, my name is Jane Doe")
+            'at 221B Baker Street, my name is Jane Doe {"patient_name": "Oisin Ryan"}')
     made = {(r.recognition_metadata["recognizer_name"], r.analysis_explanation.pattern_name)
             for recogniser in build_recognisers(KINDS, ner=False)
             for r in recogniser.analyze(said, recogniser.supported_entities, None)
@@ -190,7 +191,18 @@ def test_each_finding_names_the_recogniser_and_pattern_that_made_it():
         ("DateOfBirthRecognizer", "day month year"),
         ("AddressRecognizer", "house number and street"),
         ("IntroducedNameRecognizer", "introduced name"),
+        ("KeyedValueRecognizer(PERSON)", "PERSON key"),
     }
+
+
+def test_a_pattern_is_compiled_with_its_recognisers_flags_the_first_time_it_runs():
+    from presidio_analyzer import Pattern
+
+    from distillery_cleaner.domain.recognisers import Patterns
+
+    fresh = Patterns(supported_entity="PERSON", patterns=[Pattern("word", "ann", 0.5)],
+                     global_regex_flags=regex.IGNORECASE)
+    assert [(r.start, r.end) for r in fresh.analyze("ANN and Ann", [])] == [(0, 3), (8, 11)]
 
 
 def test_a_pattern_recogniser_skips_empty_matches_and_a_pattern_that_times_out(monkeypatch):

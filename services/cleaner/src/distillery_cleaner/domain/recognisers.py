@@ -377,7 +377,7 @@ class AddressRecognizer(DigitPatternRecognizer):
     needs = _ADDRESS_NEEDS
 
     def __init__(self) -> None:
-        super().__init__(supported_entity="ADDRESS", name="AddressRecognizer", patterns=_ADDRESS_PATTERNS)
+        super().__init__(supported_entity="ADDRESS", patterns=_ADDRESS_PATTERNS)  # named after its class
 
 
 _NAME_WORD = r"\p{Lu}[\p{Ll}'’-]*(?:\p{Lu}[\p{Ll}'’-]*)?"
