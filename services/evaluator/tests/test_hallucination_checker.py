@@ -85,3 +85,102 @@ def test_values_the_caller_gave_are_supported_by_the_conversation():
 def test_an_answer_without_checkable_claims_is_clean():
     result = check_answer("Good news, VHI is one of the insurers we work with.", CLINIC)
     assert not result.hallucinated and result.claims_checked == 0
+
+
+def claims_of(text: str) -> list[tuple]:
+    from distillery_evaluator.domain.claims import extract_claims
+
+    return [(c.kind, c.text, sorted(c.values, key=str)) for c in extract_claims(text)]
+
+
+def amount(value: str) -> tuple:
+    from decimal import Decimal
+
+    return ("amount", Decimal(value).normalize())
+
+
+@pytest.mark.parametrize(("said", "minutes"), [
+    ("8 am", [480]), ("8:00", [480]), ("20:30", [1230]), ("8.30pm", [1230]), ("8.30 p.m.", [1230]),
+    ("12 pm", [720]), ("12 am", [0]), ("24:00", [0]), ("noon", [720]), ("Midnight", [0]), ("midday", [720]),
+    ("eight o'clock", [480, 1200]), ("12 o'clock", [0, 720]), ("ten o’clock", [600, 1320]), ("ten oclock", [600, 1320]), ("7 PM", [1140]),
+])
+def test_a_time_is_its_minutes_after_midnight_and_an_oclock_both_halves_of_the_day(said, minutes):
+    assert claims_of(said) == [("time", said, sorted((("time", m) for m in minutes), key=str))]
+
+
+@pytest.mark.parametrize(("said", "dates"), [
+    ("2026-12-07", [(12, 7, 2026)]), ("07/12/2026", [(7, 12, 2026), (12, 7, 2026)]), ("13/02/26", [(2, 13, 2026)]),
+    ("3rd of March, 2027", [(3, 3, 2027)]), ("March 3rd 2027", [(3, 3, 2027)]), ("Sept. 4", [(9, 4, None)]),
+    ("Dec 24", [(12, 24, None)]), ("1 January", [(1, 1, None)]), ("31 May 1999", [(5, 31, 1999)]),
+])
+def test_a_date_is_its_month_day_and_year_and_a_numeric_one_both_ways_round(said, dates):
+    assert claims_of(said) == [("date", said, sorted((("date", *d) for d in dates), key=str))]
+
+
+@pytest.mark.parametrize(("said", "number", "currency"), [
+    ("$120", "120", "USD"), ("120 dollars", "120", "USD"), ("USD 120", "120", "USD"), ("EUR 65", "65", "EUR"),
+    ("€65.50", "65.5", "EUR"), ("twenty five euros", "25", "EUR"), ("1,200.50 pounds", "1200.5", "GBP"),
+    ("£0", "0", "GBP"), ("0.50 GBP", "0.5", "GBP"), ("one hundred dollars", "100", "USD"),
+])
+def test_a_price_is_its_amount_and_currency_however_written(said, number, currency):
+    from decimal import Decimal
+
+    assert claims_of(said) == [("price", said, sorted(
+        [amount(number), ("price", Decimal(number).normalize(), currency)], key=str))]
+
+
+@pytest.mark.parametrize(("said", "claims"), [
+    ("+353 1 555 0142", [("phone", "+353 1 555 0142", [("phone", "35315550142")])]),
+    ("call 555-0142 now", [("phone", "555-0142", [("phone", "5550142")])]),
+    ("RX7Q2K", [("code", "RX7Q2K", [("code", "RX7Q2K")])]), ("AB-123", [("code", "AB-123", [("code", "AB123")])]),
+    ("A1B2", [("code", "A1B2", [("code", "A1B2")])]),
+    ("Dr. Amara Okafor", [("name", "Dr. Amara Okafor", [("name", "okafor")])]),
+    ("Nurse Kelly", [("name", "Nurse Kelly", [("name", "kelly")])]),
+    ("ten minutes", [("number", "ten", [amount("10")])]), ("twenty-one days", [("number", "twenty-one", [amount("21")])]),
+    ("one hundred people", [("number", "one hundred", [amount("100")])]), ("15%", [("number", "15%", [amount("15")])]),
+    ("2,000", [("number", "2,000", [amount("2000")])]), ("3.50", [("number", "3.50", [amount("3.5")])]),
+    ("123 456", [("number", "123", [amount("123")]), ("number", "456", [amount("456")])]),
+    ("20 minutes 555 0142", [("phone", "555 0142", [("phone", "5550142")]), ("number", "20", [amount("20")])]),
+    ("0:30 pm", [("number", "0", [amount("0")]), ("number", "30", [amount("30")])]),  # no 0 pm
+    ("13 o'clock", [("number", "13", [amount("13")])]),
+    ("13/14/2026", [("number", n, [amount(n)]) for n in ("13", "14", "2026")]),  # neither way round a date
+    ("1234 5678 9012 3456", [("number", n, [amount(n)]) for n in ("1234", "5678", "9012", "3456")]),  # 16 digits
+])
+def test_phones_codes_names_and_numbers_are_read_without_overlapping(said, claims):
+    assert claims_of(said) == claims
+
+
+def test_a_number_is_read_in_digits_or_words():
+    from decimal import Decimal
+
+    from distillery_evaluator.domain.claims import parse_amount
+
+    assert [parse_amount(t) for t in ("1,200.50", " Twenty-Five ", "one hundred", "hundred", "zero", "nineteen",
+                                      "ninety nine", "two hundred and")] == [
+        Decimal("1200.50"), 25, 100, 100, 0, 19, 99, None]
+
+
+@pytest.mark.parametrize(("answer", "fact", "described"), [
+    ("Call 087 555 0142.", "Call 555 0142.", []),  # the same number with its trunk prefix
+    ("Call 555 0142.", "Call 555 0143.", ["phone '555 0142' contradicts the reference (555 0143)"]),
+    ("Call 555 0142.", "Call 5 0142 any time.", ["phone '555 0142' is not in the reference"]),
+    ("On 3 March.", "On 3 March 2027.", []), ("On 3 March 2026.", "On 3 March 2027.",
+                                               ["date '3 March 2026' contradicts the reference (3 March 2027)"]),
+    ("It is 120.", "It costs €120.", []), ("It costs €120.", "It is 120.", []),
+    ("It costs €120.", "It costs 120.", []),
+    ("It costs $5.", "Costs: $1, $2, $3, $4, $6, $1.", [
+        "price '$5' contradicts the reference ($1, $2, $3, $4)"]),
+    ("See Dr Byrne.", "See Dr Raman.", ["name 'Dr Byrne' contradicts the reference (Dr Raman)"]),
+    ("Code RX7Q2K.", "Nothing here.", ["code 'RX7Q2K' is not in the reference"]),
+])
+def test_each_kind_agrees_as_it_is_written_and_a_finding_says_what_the_reference_has(answer, fact, described):
+    assert findings(answer, Reference(facts=[fact])) == described
+
+
+def test_a_result_counts_every_claim_checked_and_scores_an_answer_not_its_claims():
+    result = check_answer("At 08:00 for €90 with Dr Byrne and Dr Mills.", CLINIC)
+    assert (result.claims_checked, result.hallucinated, result.score) == (4, True, 1.0)
+    assert [f.describe() for f in result.findings] == ["name 'Dr Byrne' contradicts the reference (Dr. Priya Raman)",
+                                                        "name 'Dr Mills' contradicts the reference (Dr. Priya Raman)"]
+    clean = check_answer("At 08:00 for €90.", CLINIC)
+    assert (clean.claims_checked, clean.hallucinated, clean.score) == (2, False, 0.0)

@@ -30,7 +30,8 @@ _DIGITS = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _AMOUNT = rf"(?:{_DIGITS}|{_WORD_NUMBER})"
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
-_MONTH = r"(?:" + "|".join(m[:3] + f"(?:{m[3:]})?" if len(m) > 3 else m for m in _MONTHS) + r")\.?"
+_MONTH = r"(?:" + "|".join([*(m[:3] + f"(?:{m[3:]})?" if len(m) > 3 else m for m in _MONTHS), "sept"]) + r")\.?"
+"""A month, whole or cut to three letters ("Mar", "Sep."), or "Sept"."""
 _CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP"}
 _CURRENCY_WORDS = {
     "dollar": "USD", "dollars": "USD", "usd": "USD", "euro": "EUR", "euros": "EUR",
@@ -92,6 +93,10 @@ def _time_minutes(hour: int, minute: int, meridiem: str | None) -> set[int]:
     return {(hour % 24) * 60 + minute}
 
 
+_OCLOCK = re.compile(r"o['’]?clock")
+"""How the time pattern writes "o'clock", typewriter or typographic apostrophe or none."""
+
+
 def _time_claim(match: re.Match[str]) -> Claim | None:
     text = match.group(0)
     lowered = text.lower()
@@ -103,7 +108,7 @@ def _time_claim(match: re.Match[str]) -> Claim | None:
     minute = int(match.group("minute") or 0)
     if minute > 59:
         return None
-    if "o'clock" in lowered or "oclock" in lowered:
+    if _OCLOCK.search(lowered):
         minutes = {hour % 12 * 60, (hour % 12 + 12) * 60} if 1 <= hour <= 12 else set()
     else:
         minutes = _time_minutes(hour, minute, match.group("mer"))
