@@ -5,6 +5,8 @@ The filters' verdicts are in test_filters.py; here, a generation that passes the
 
 from __future__ import annotations
 
+import json
+
 from cleaner_samples import CALL, SYSTEM, TOOLS, text_turn, trace
 
 from distillery_cleaner.domain.config import CleanerConfig, NearDuplicates
@@ -61,6 +63,10 @@ def test_a_tools_list_is_hashed_and_counted_as_written():
     for made in (with_tools, without):
         assert made.token_count == cleaner.tokenizer.count_example(made.example.as_dict())
     assert with_tools.token_count > without.token_count
+    # What the accepted event writes as the example's tools: the list as JSON, "[]" for none.
+    assert json.loads(with_tools.tools_json) == [t.model_dump(mode="json")
+                                                 for t in with_tools.example.tools]
+    assert with_tools.example.tools and without.tools_json == b"[]"
 
 
 def test_the_token_count_is_what_the_fine_tuning_line_costs():

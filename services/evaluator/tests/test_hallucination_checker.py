@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from distillery_evaluator.domain.hallucination import Reference, check_answer
@@ -94,8 +96,6 @@ def claims_of(text: str) -> list[tuple]:
 
 
 def amount(value: str) -> tuple:
-    from decimal import Decimal
-
     return ("amount", Decimal(value).normalize())
 
 
@@ -103,6 +103,8 @@ def amount(value: str) -> tuple:
     ("8 am", [480]), ("8:00", [480]), ("20:30", [1230]), ("8.30pm", [1230]), ("8.30 p.m.", [1230]),
     ("12 pm", [720]), ("12 am", [0]), ("24:00", [0]), ("noon", [720]), ("Midnight", [0]), ("midday", [720]),
     ("eight o'clock", [480, 1200]), ("12 o'clock", [0, 720]), ("ten o’clock", [600, 1320]), ("ten oclock", [600, 1320]), ("7 PM", [1140]),
+    ("one o'clock", [60, 780]), ("twelve o'clock", [0, 720]), ("1 pm", [780]), ("0:30", [30]), ("24:30", [30]),
+    ("8:59", [539]),
 ])
 def test_a_time_is_its_minutes_after_midnight_and_an_oclock_both_halves_of_the_day(said, minutes):
     assert claims_of(said) == [("time", said, sorted((("time", m) for m in minutes), key=str))]
@@ -112,6 +114,8 @@ def test_a_time_is_its_minutes_after_midnight_and_an_oclock_both_halves_of_the_d
     ("2026-12-07", [(12, 7, 2026)]), ("07/12/2026", [(7, 12, 2026), (12, 7, 2026)]), ("13/02/26", [(2, 13, 2026)]),
     ("3rd of March, 2027", [(3, 3, 2027)]), ("March 3rd 2027", [(3, 3, 2027)]), ("Sept. 4", [(9, 4, None)]),
     ("Dec 24", [(12, 24, None)]), ("1 January", [(1, 1, None)]), ("31 May 1999", [(5, 31, 1999)]),
+    ("12/31/2026", [(12, 31, 2026)]), ("01/01/2026", [(1, 1, 2026)]), ("13/01/2026", [(1, 13, 2026)]),
+    ("Mar. 3", [(3, 3, None)]), ("13/02/99", [(2, 13, 2099)]),
 ])
 def test_a_date_is_its_month_day_and_year_and_a_numeric_one_both_ways_round(said, dates):
     assert claims_of(said) == [("date", said, sorted((("date", *d) for d in dates), key=str))]
@@ -123,8 +127,6 @@ def test_a_date_is_its_month_day_and_year_and_a_numeric_one_both_ways_round(said
     ("£0", "0", "GBP"), ("0.50 GBP", "0.5", "GBP"), ("one hundred dollars", "100", "USD"),
 ])
 def test_a_price_is_its_amount_and_currency_however_written(said, number, currency):
-    from decimal import Decimal
-
     assert claims_of(said) == [("price", said, sorted(
         [amount(number), ("price", Decimal(number).normalize(), currency)], key=str))]
 
@@ -145,25 +147,36 @@ def test_a_price_is_its_amount_and_currency_however_written(said, number, curren
     ("13 o'clock", [("number", "13", [amount("13")])]),
     ("13/14/2026", [("number", n, [amount(n)]) for n in ("13", "14", "2026")]),  # neither way round a date
     ("1234 5678 9012 3456", [("number", n, [amount(n)]) for n in ("1234", "5678", "9012", "3456")]),  # 16 digits
+    ("+123 456 789 012 345", [("phone", "+123 456 789 012 345", [("phone", "123456789012345")])]),  # 15
+    ("thirteen o'clock", []), ("zero o'clock", []),  # no such hour
+    ("13:00 pm", [("number", "13", [amount("13")]), ("number", "00", [amount("0")])]),
+    ("12/32/2026", [("number", n, [amount(n)]) for n in ("12", "32", "2026")]),
+    ("1/2/100", [("number", n, [amount(n)]) for n in ("1", "2", "100")]),  # a year has two digits or four
+    # Claims that touch are each read; a later kind's match over an earlier one's span is not.
+    ("£5€6", [("price", "£5", [amount("5"), ("price", Decimal(5), "GBP")]),
+              ("price", "€6", [amount("6"), ("price", Decimal(6), "EUR")])]),
+    ("5$6", [("price", "$6", [amount("6"), ("price", Decimal(6), "USD")]), ("number", "5", [amount("5")])]),
+    ("At 08:00, 7 people", [("time", "08:00", [("time", 480)]), ("number", "7", [amount("7")])]),
 ])
 def test_phones_codes_names_and_numbers_are_read_without_overlapping(said, claims):
     assert claims_of(said) == claims
 
 
 def test_a_number_is_read_in_digits_or_words():
-    from decimal import Decimal
-
     from distillery_evaluator.domain.claims import parse_amount
 
     assert [parse_amount(t) for t in ("1,200.50", " Twenty-Five ", "one hundred", "hundred", "zero", "nineteen",
-                                      "ninety nine", "two hundred and")] == [
-        Decimal("1200.50"), 25, 100, 100, 0, 19, 99, None]
+                                      "ninety nine", "one hundred twenty", "two hundred and")] == [
+        Decimal("1200.50"), 25, 100, 100, 0, 19, 99, 120, None]
 
 
 @pytest.mark.parametrize(("answer", "fact", "described"), [
     ("Call 087 555 0142.", "Call 555 0142.", []),  # the same number with its trunk prefix
     ("Call 555 0142.", "Call 555 0143.", ["phone '555 0142' contradicts the reference (555 0143)"]),
     ("Call 555 0142.", "Call 5 0142 any time.", ["phone '555 0142' is not in the reference"]),
+    ("Call +353 1 555 0142.", "Call 01 555 0142.", []), ("Call 555 0140.", "Call 087 555 0140.", []),
+    ("It takes one minute.", "It takes 0 minutes.", ["number 'one' contradicts the reference (0)"]),
+    ("On 3 March 2027.", "On 3 March.", []),
     ("On 3 March.", "On 3 March 2027.", []), ("On 3 March 2026.", "On 3 March 2027.",
                                                ["date '3 March 2026' contradicts the reference (3 March 2027)"]),
     ("It is 120.", "It costs €120.", []), ("It costs €120.", "It is 120.", []),
@@ -180,6 +193,8 @@ def test_each_kind_agrees_as_it_is_written_and_a_finding_says_what_the_reference
 def test_a_result_counts_every_claim_checked_and_scores_an_answer_not_its_claims():
     result = check_answer("At 08:00 for €90 with Dr Byrne and Dr Mills.", CLINIC)
     assert (result.claims_checked, result.hallucinated, result.score) == (4, True, 1.0)
+    assert [f.verdict for f in result.findings] == ["contradicts", "contradicts"]
+    assert [f.verdict for f in check_answer("Ask for RX7Q2K.", CLINIC).findings] == ["unsupported"]
     assert [f.describe() for f in result.findings] == ["name 'Dr Byrne' contradicts the reference (Dr. Priya Raman)",
                                                         "name 'Dr Mills' contradicts the reference (Dr. Priya Raman)"]
     clean = check_answer("At 08:00 for €90.", CLINIC)

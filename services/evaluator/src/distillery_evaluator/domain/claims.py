@@ -78,7 +78,7 @@ def parse_amount(text: str) -> Decimal | None:
 
 
 def _amount_key(value: Decimal) -> tuple:
-    return ("amount", value.normalize() if value != 0 else Decimal(0))
+    return ("amount", value.normalize())
 
 
 def _time_minutes(hour: int, minute: int, meridiem: str | None) -> set[int]:
@@ -135,10 +135,10 @@ def _date_claim(match: re.Match[str]) -> Claim | None:
     elif groups.get("num_a"):
         a, b = int(groups["num_a"]), int(groups["num_b"])
         year = _full_year(groups["num_y"])
-        candidates = {(m, d) for m, d in ((a, b), (b, a)) if 1 <= m <= 12 and 1 <= d <= 31}
+        candidates = {(a, b), (b, a)}  # month first or day first: whichever makes a date
     else:
-        month_name = (groups.get("mon_a") or groups.get("mon_b") or "").lower().rstrip(".")
-        month = next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(month_name[:3]))
+        month_name = (groups.get("mon_a") or groups.get("mon_b") or "").lower()
+        month = next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(month_name[:3]))  # "sep", "sept."
         day = int(groups.get("day_a") or groups.get("day_b"))
         year = _full_year(groups.get("year_a") or groups.get("year_b"))
         candidates = {(month, day)}
@@ -182,7 +182,7 @@ def _number_claim(match: re.Match[str]) -> Claim | None:
 _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Claim | None]], ...] = (
     (re.compile(
         r"\b(?P<iso_y>\d{4})-(?P<iso_m>\d{2})-(?P<iso_d>\d{2})\b"
-        r"|\b(?P<num_a>\d{1,2})/(?P<num_b>\d{1,2})/(?P<num_y>\d{2,4})\b"
+        r"|\b(?P<num_a>\d{1,2})/(?P<num_b>\d{1,2})/(?P<num_y>\d{4}|\d{2})\b"
         rf"|\b(?P<day_a>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon_a>{_MONTH})(?:,?\s+(?P<year_a>\d{{4}}))?\b"
         rf"|\b(?P<mon_b>{_MONTH})\s+(?P<day_b>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<year_b>\d{{4}})\b)?",
         re.IGNORECASE), _date_claim),

@@ -32,7 +32,7 @@ class Finding:
     """What the reference says for that kind (shown in reports), at most a few."""
 
     def describe(self) -> str:
-        if self.verdict == "contradicts" and self.reference_values:
+        if self.reference_values:  # what a contradiction is checked against
             said = ", ".join(self.reference_values)
             return f"{self.kind} '{self.claim}' contradicts the reference ({said})"
         return f"{self.kind} '{self.claim}' is not in the reference"
@@ -88,28 +88,26 @@ def _judge_claim(claim: Claim, known: list[Claim]) -> Finding | None:
 
 
 def _agrees(claim: Claim, other: Claim) -> bool:
-    if claim.kind == "phone" and other.kind == "phone":
-        return any(_same_phone(a[1], b[1]) for a in claim.values for b in other.values)
-    if claim.kind == "date" and other.kind == "date":
-        return any(_same_date(a, b) for a in claim.values for b in other.values)
-    if claim.kind == "price" and other.kind == "price":
-        return any(_same_price(a, b) for a in _prices(claim.values) for b in _prices(other.values))
-    if {claim.kind, other.kind} <= {"price", "number"}:
+    """Whether ``other`` backs ``claim``: a claim of another kind only ever meets it as a price
+    and a bare number (``_COMPATIBLE``), which agree on their amount."""
+    if claim.kind != other.kind:
         return bool(_amounts(claim.values) & _amounts(other.values))
+    if claim.kind == "phone":
+        return any(_same_phone(a[1], b[1]) for a in claim.values for b in other.values)
+    if claim.kind == "date":
+        return any(_same_date(a, b) for a in claim.values for b in other.values)
+    if claim.kind == "price":
+        return bool(_prices(claim.values) & _prices(other.values))
     return bool(claim.values & other.values)
 
 
-def _prices(values: Iterable[tuple]) -> list[tuple]:
-    return [v for v in values if v[0] == "price"]
+def _prices(values: Iterable[tuple]) -> set[tuple]:
+    """Amount and currency: every price names its currency ("$120" = "120 dollars" = "USD 120")."""
+    return {v for v in values if v[0] == "price"}
 
 
 def _amounts(values: Iterable[tuple]) -> set[tuple]:
     return {v for v in values if v[0] == "amount"}
-
-
-def _same_price(a: tuple, b: tuple) -> bool:
-    """Same amount, and the same currency where both name one ("$120" = "120 dollars")."""
-    return a[1] == b[1] and (a[2] is None or b[2] is None or a[2] == b[2])
 
 
 def _same_date(a: tuple, b: tuple) -> bool:
