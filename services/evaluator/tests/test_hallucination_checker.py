@@ -175,6 +175,7 @@ def test_a_number_is_read_in_digits_or_words():
     ("Call 555 0142.", "Call 555 0143.", ["phone '555 0142' contradicts the reference (555 0143)"]),
     ("Call 555 0142.", "Call 5 0142 any time.", ["phone '555 0142' is not in the reference"]),
     ("Call +353 1 555 0142.", "Call 01 555 0142.", []), ("Call 555 0140.", "Call 087 555 0140.", []),
+    ("Call 555 0140.", "Call 01 555 0140.", []),  # the shorter is the one without its area code
     ("It takes one minute.", "It takes 0 minutes.", ["number 'one' contradicts the reference (0)"]),
     ("On 3 March 2027.", "On 3 March.", []),
     ("On 3 March.", "On 3 March 2027.", []), ("On 3 March 2026.", "On 3 March 2027.",
