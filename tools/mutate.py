@@ -72,6 +72,13 @@ MODULES = (
         ("test_gates.py", "test_gate_report.py"),
     ),
     Module(
+        "rollout-plan",
+        "services/rollout_controller/src/distillery_rollout_controller",
+        ("domain/plan.py", "domain/routing.py", "domain/rollout.py"),
+        "services/rollout_controller/tests",
+        ("test_plan.py", "test_rollout_rules.py", "test_rollout_flow.py", "test_arm_providers.py"),
+    ),
+    Module(
         "router",
         "router/src/distillery_router",
         ("router.py",),
@@ -84,6 +91,13 @@ MODULES = (
         ("domain/split.py",),
         "services/dataset_builder/tests",
         ("test_split.py",),
+    ),
+    Module(
+        "dataset-selection",
+        "services/dataset_builder/src/distillery_dataset_builder",
+        ("domain/selection.py",),
+        "services/dataset_builder/tests",
+        ("test_selection.py",),
     ),
     Module(
         "cleaner-filters",

@@ -1,5 +1,6 @@
 """Selection: newest first, capped per session, stratified, inside the file-size limit."""
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from distillery_dataset_builder.domain.selection import (
@@ -69,3 +70,35 @@ def test_stratum_reads_the_intent_field_first_then_tags():
     assert stratum_of(None, ["lang:de", "intent:prices"], ["intent", "lang"]) == "intent=prices|lang=de"
     assert stratum_of(None, [], ["intent"]) == "intent=(none)"
     assert stratum_of("booking", [], []) == "all"
+
+
+def test_the_remainder_goes_to_the_largest_fractions_one_each():
+    # 5 of 6/3/1: exactly 3, 1.5 and 0.5; the one left goes to the larger fraction, "b" before "c".
+    assert allocate({"a": 6, "b": 3, "c": 1}, 5, "proportional") == {"a": 3, "b": 2, "c": 0}
+    assert allocate({"a": 7, "b": 2, "c": 1}, 6, "proportional") == {"a": 4, "b": 1, "c": 1}  # 4.2, 1.2, 0.6
+    assert allocate({"a": 5}, 1, "balanced") == {"a": 1}
+    assert allocate({"a": 5, "b": 5}, 0, "balanced") == {"a": 0, "b": 0}
+
+
+def test_a_file_counts_each_line_and_its_newline():
+    assert file_bytes([candidate(1, size=10), candidate(2, size=20)]) == 32 and file_bytes([]) == 0
+
+
+def test_a_quota_shrunk_for_the_size_limit_keeps_the_strata_shares_of_its_mode():
+    pool = [candidate(n, size=99) for n in range(10)]
+    chosen, quota = select_within_bytes(pool, 10, "proportional", max_bytes=950)
+    assert (len(chosen), quota, file_bytes(chosen)) == (9, 9, 900)
+    mixed = [candidate(n, stratum="intent=booking", size=99) for n in range(8)]
+    mixed += [candidate(100 + n, stratum="intent=prices", size=99) for n in range(8)]
+    mixed += [candidate(200 + n, stratum="intent=hours", size=99) for n in range(2)]
+    chosen, quota = select_within_bytes(mixed, 12, "proportional", max_bytes=1_000)
+    assert quota == 10 and sorted(Counter(c.stratum for c in chosen).items()) == [  # 4.4, 1.1, 4.4
+        ("intent=booking", 5), ("intent=hours", 1), ("intent=prices", 4)]
+    chosen, _ = select_within_bytes(mixed, 12, "balanced", max_bytes=1_000)
+    assert sorted(Counter(c.stratum for c in chosen).items()) == [
+        ("intent=booking", 4), ("intent=hours", 2), ("intent=prices", 4)]
+
+
+def test_the_intent_field_names_only_the_intent_stratum():
+    assert stratum_of("booking", ["lang:de"], ["intent", "lang"]) == "intent=booking|lang=de"
+    assert stratum_of("", ["intent:prices"], ["intent"]) == "intent=prices"

@@ -80,13 +80,13 @@ def allocate(sizes: Mapping[str, int], total: int, mode: StratifyMode) -> dict[s
     while remaining > 0 and open_strata:
         weights = {n: (sizes[n] if mode == "proportional" else 1) for n in open_strata}
         shares = _largest_remainder(weights, remaining)
-        saturated = {n for n in open_strata if quotas[n] + shares[n] >= sizes[n]}
+        # An open stratum's quota is still 0: it is set once, when it fills or when none does.
+        saturated = {n for n in open_strata if shares[n] >= sizes[n]}
         if not saturated:
-            for name, share in shares.items():
-                quotas[name] += share
+            quotas.update(shares)
             break
         for name in saturated:
-            remaining -= sizes[name] - quotas[name]
+            remaining -= sizes[name]
             quotas[name] = sizes[name]
         open_strata -= saturated
     return quotas
@@ -126,7 +126,7 @@ def select_within_bytes(candidates: Sequence[Candidate], total: int, mode: Strat
         size = file_bytes(chosen)
         if size <= max_bytes or not chosen:
             return chosen, quota
-        quota = min(len(chosen) - 1, math.floor(len(chosen) * max_bytes / size))
+        quota = len(chosen) * max_bytes // size  # in integers: always fewer than before
 
 
 def file_bytes(chosen: Iterable[Candidate]) -> int:
