@@ -93,6 +93,13 @@ MODULES = (
         ("test_split.py",),
     ),
     Module(
+        "dataset-leakage",
+        "services/dataset_builder/src/distillery_dataset_builder",
+        ("domain/plan.py", "domain/neardup.py"),
+        "services/dataset_builder/tests",
+        ("test_plan.py", "test_near_duplicates.py", "test_manifest_and_golden.py"),
+    ),
+    Module(
         "dataset-selection",
         "services/dataset_builder/src/distillery_dataset_builder",
         ("domain/selection.py",),
