@@ -58,6 +58,15 @@ MODULES = (
         ("test_gates.py", "test_gate_report.py"),
     ),
     Module(
+        "evaluator-measures",
+        "services/evaluator/src/distillery_evaluator",
+        ("domain/metrics.py", "domain/stats.py", "domain/judging.py"),
+        "services/evaluator/tests",
+        ("test_role_measures.py", "test_gates.py", "test_judge_position_bias.py", "test_scored_items.py",
+         "test_offline_run.py"),
+    ),
+    Module("gate-statistics", "shared/src/distillery_runtime", ("stats.py",), "shared/tests", ("test_stats.py",)),
+    Module(
         "evaluator-hallucination",
         "services/evaluator/src/distillery_evaluator",
         ("domain/hallucination.py", "domain/claims.py"),

@@ -54,7 +54,7 @@ def render_conversation(messages: list[dict[str, Any]]) -> str:
             text = " ".join(p.get("text", "") for p in text if isinstance(p, dict))
         for call in message.get("tool_calls") or []:
             function = call.get("function", {})
-            text = f"{text or ''} [calls {function.get('name')}({function.get('arguments')})]"
+            text = f"{text or ''} [calls {function.get('name')}({function.get('arguments')})]".lstrip()
         lines.append(f"{role}: {text or ''}".strip())
     return "\n".join(lines)
 
@@ -78,8 +78,9 @@ def hallucination_prompt(messages: list[dict[str, Any]], reference: str,
     return [{"role": "system", "content": HALLUCINATION_SYSTEM}, {"role": "user", "content": user}]
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    match = re.search(r"\{.*\}", text or "", re.DOTALL)
+def _json_object(text: str | None) -> dict[str, Any]:
+    text = text or ""  # a reply with no content at all is refused like any other
+    match = re.search(r"\{.*\}", text, re.DOTALL)
     if not match:
         raise VerdictError(f"no JSON object in the judge's reply: {text[:120]!r}")
     try:
@@ -91,7 +92,7 @@ def _json_object(text: str) -> dict[str, Any]:
     return data
 
 
-def parse_pairwise(text: str) -> PairwiseVerdict:
+def parse_pairwise(text: str | None) -> PairwiseVerdict:
     data = _json_object(text)
     winner = str(data.get("winner", "")).strip().upper()
     if winner not in ("A", "B", "TIE"):
@@ -99,7 +100,7 @@ def parse_pairwise(text: str) -> PairwiseVerdict:
     return PairwiseVerdict("tie" if winner == "TIE" else winner, str(data.get("reason", "")))
 
 
-def parse_hallucination(text: str) -> tuple[bool, list[str]]:
+def parse_hallucination(text: str | None) -> tuple[bool, list[str]]:
     data = _json_object(text)
     flag = data.get("hallucinated")
     if not isinstance(flag, bool):
