@@ -101,17 +101,17 @@ def test_a_judge_reads_the_conversation_without_its_system_prompt_and_with_the_t
     messages = [
         {"role": "system", "content": "You are the clinic's assistant."},
         {"role": "developer", "content": "Be brief."},
-        {"role": "user", "content": [{"type": "text", "text": "Can I book"}, {"type": "text", "text": "Friday?"},
-                                     "not a part"]},
+        {"role": "user", "content": [{"type": "text", "text": "Can I book"}, {"type": "input_audio"},
+                                     {"type": "text", "text": "Friday?"}, "not a part"]},
         {"role": "assistant", "content": None, "tool_calls": [
             {"function": {"name": "check_slots", "arguments": '{"day": "Fri"}'}},
-            {"function": {"name": "hold", "arguments": "{}"}}]},
+            {"function": {"name": "hold", "arguments": "{}"}}, {"id": "call-3"}]},
         {"role": "tool", "content": '{"slots": ["09:30"]}'},
         {"content": "a line with no role"},
         {"role": "assistant", "content": ""},
     ]
     conversation = ('user: Can I book Friday?\n'
-                    'assistant: [calls check_slots({"day": "Fri"})] [calls hold({})]\n'
+                    'assistant: [calls check_slots({"day": "Fri"})] [calls hold({})] [calls None(None)]\n'
                     'tool: {"slots": ["09:30"]}\n'
                     '?: a line with no role\n'
                     'assistant:')
@@ -151,5 +151,13 @@ def test_a_judges_reply_is_read_from_its_json_or_refused_saying_why():
         assert str(refused.value) == message
     with pytest.raises(VerdictError, match=r"^judge gave no true/false 'hallucinated': '\{\"hallucinated\": \"yes\"\}'$"):
         parse_hallucination('{"hallucinated": "yes"}')
+    long_claim = '{"hallucinated": "' + "y" * 200 + '"}'
+    with pytest.raises(VerdictError) as refused:
+        parse_hallucination(long_claim)
+    assert str(refused.value) == f"judge gave no true/false 'hallucinated': {long_claim[:120]!r}"
+    long_winner = '{"winner": "' + "C" * 200 + '"}'
+    with pytest.raises(VerdictError) as refused:
+        parse_pairwise(long_winner)
+    assert str(refused.value) == f"judge named no winner (A, B or tie): {long_winner[:120]!r}"
     with pytest.raises(VerdictError, match="^no JSON object in the judge's reply: ''$"):
         parse_hallucination(None)

@@ -51,7 +51,7 @@ def render_conversation(messages: list[dict[str, Any]]) -> str:
             continue
         text = message.get("content")
         if isinstance(text, list):
-            text = " ".join(p.get("text", "") for p in text if isinstance(p, dict))
+            text = " ".join(p["text"] for p in text if isinstance(p, dict) and p.get("text"))
         for call in message.get("tool_calls") or []:
             function = call.get("function", {})
             text = f"{text or ''} [calls {function.get('name')}({function.get('arguments')})]".lstrip()
@@ -87,9 +87,7 @@ def _json_object(text: str | None) -> dict[str, Any]:
         data = json.loads(match.group(0))
     except json.JSONDecodeError as exc:
         raise VerdictError(f"judge reply is not valid JSON ({exc.msg}): {text[:120]!r}") from None
-    if not isinstance(data, dict):
-        raise VerdictError("judge reply is not a JSON object")
-    return data
+    return data  # text from "{" to "}" that parses is an object
 
 
 def parse_pairwise(text: str | None) -> PairwiseVerdict:

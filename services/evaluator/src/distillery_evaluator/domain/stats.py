@@ -68,8 +68,6 @@ def lower_bound(values: Sequence[float], confidence: float = 0.95) -> MeanBound:
         return MeanBound(mean(values), None, n)
     arr = np.asarray(values, dtype=float)
     centre = float(arr.mean())
-    spread = float(arr.std(ddof=1)) / math.sqrt(n)
-    if spread == 0.0:
-        return MeanBound(centre, centre, n)
+    spread = float(arr.std(ddof=1)) / math.sqrt(n)  # none: the bound is the mean
     t = float(stats.t.ppf(confidence, df=n - 1))
     return MeanBound(centre, centre - t * spread, n)
