@@ -170,6 +170,8 @@ MODULES = (
         "router/tests",
         ("test_table_signatures.py",),
     ),
+    Module("trainer-data-check", "students/src/distillery_students", ("domain/check.py",), "students/tests",
+           ("test_check.py",)),
     Module(
         "lifecycle-guard",
         "services/finetune_controller/src/distillery_finetune_controller",

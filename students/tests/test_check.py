@@ -88,3 +88,19 @@ def test_the_dataset_builders_limit_keeps_the_largest_ratio_within_max_length():
     assert (compared.lowest, compared.highest) == (1.125, 1.34)  # an example the builder counts as 0 is left out
     assert compared.limit == 1528  # 2048 / 1.34 = 1528.4, rounded down: 1529 would let a 2,049 through
     assert compare_with_builder([5], [0], 2048, "gpt-4o-mini") is None
+
+
+def test_the_warning_names_only_the_harm_there_is(tokenizer):
+    n = length_of(SHORT, tokenizer)
+    long = length_of(LONG, tokenizer)
+    cut = check_examples(examples(SHORT), tokenizer, settings(max_length=n - 2)).warning()
+    assert cut == f"max_length {n - 2} cuts a taught answer in 1 example(s): max_length {n} keeps every answer whole"
+    skipped = check_examples(examples(LONG), tokenizer, settings(max_length=n - 2)).warning()
+    assert skipped == (f"max_length {n - 2} cuts everything learned from 1 (skipped): "
+                       f"max_length {long} keeps every answer whole")
+
+
+def test_the_comparison_names_the_builders_model_and_counts_an_example_of_one_token():
+    compared = compare_with_builder([3, 4], [1, 4], 2048, "gpt-4.1-2025-04-14")
+    assert compared is not None and compared.model == "gpt-4.1-2025-04-14"
+    assert (compared.lowest, compared.highest, compared.limit) == (1.0, 3.0, 682)
