@@ -48,11 +48,17 @@ def sessions(clock) -> BrowserSessions:
     return BrowserSessions(TOKENS, max_age_s=12 * HOUR, clock=clock)
 
 
+def pages_client(sessions: BrowserSessions, routes: list[Route], base_url: str = "http://console.test",
+                 open_prefixes: tuple[str, ...] = ()) -> httpx.AsyncClient:
+    """A client of a console-like service whose ``routes`` are browser pages behind ``sessions``."""
+    pages = browser_pages(routes, sessions, render, open_prefixes=open_prefixes)
+    app = build_app("console", dict, pages, tokens=TOKENS, public_routes=True)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=base_url)
+
+
 @pytest.fixture
 def http(sessions):
-    pages = browser_pages([Route("/", secret), Route("/cycles/{cycle}", secret)], sessions, render)
-    app = build_app("console", dict, pages, tokens=TOKENS, public_routes=True)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://console.test")
+    return pages_client(sessions, [Route("/", secret), Route("/cycles/{cycle}", secret)])
 
 
 async def sign_in(http, token: str, next_path: str = "/") -> httpx.Response:
@@ -91,9 +97,7 @@ async def test_a_good_token_sets_a_strict_httponly_expiring_cookie_that_is_not_t
 
 
 async def test_over_https_the_cookie_is_secure(sessions):
-    pages = browser_pages([Route("/", secret)], sessions, render)
-    app = build_app("console", dict, pages, tokens=TOKENS, public_routes=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="https://console.test") as http:
+    async with pages_client(sessions, [Route("/", secret)], "https://console.test") as http:
         answer = await sign_in(http, "token-a")
     assert "secure" in answer.headers["set-cookie"].lower()
 
@@ -243,9 +247,7 @@ async def test_signing_out_deletes_the_cookie_with_the_attributes_it_was_set_wit
     deleted, expires, attributes = answer.headers["set-cookie"].split("; ", 2)
     assert (deleted, attributes) == (f'{SESSION_COOKIE}=""', "HttpOnly; Max-Age=0; Path=/; SameSite=strict")
     assert answer.headers["cache-control"] == "no-store" and answer.headers["x-frame-options"] == "DENY"
-    pages = browser_pages([Route("/", secret)], sessions, render)
-    app = build_app("console", dict, pages, tokens=TOKENS, public_routes=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="https://console.test") as https:
+    async with pages_client(sessions, [Route("/", secret)], "https://console.test") as https:
         await sign_in(https, "token-a")
         assert "; Secure" in (await https.post("/sign-out")).headers["set-cookie"]
 
@@ -293,9 +295,7 @@ async def echo(request) -> PlainTextResponse:
 
 
 async def test_a_signed_in_browser_and_a_bearer_token_can_post_a_form_to_a_page(sessions):
-    pages = browser_pages([Route("/steer", echo, methods=["POST", "GET", "HEAD"])], sessions, render)
-    app = build_app("console", dict, pages, tokens=TOKENS, public_routes=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://console.test") as http:
+    async with pages_client(sessions, [Route("/steer", echo, methods=["POST", "GET", "HEAD"])]) as http:
         bearer = await http.post("/steer", data={"pause": "ro-1"}, headers={"Authorization": "Bearer token-a"})
         assert bearer.text == "POST pause=ro-1"
         head = await http.head("/steer")
@@ -314,9 +314,7 @@ def test_a_one_time_link_is_the_sites_sign_in_page_whatever_slash_the_base_ends_
 
 
 async def test_what_lies_under_an_open_prefix_is_read_without_a_session(sessions):
-    pages = browser_pages([Route("/static/app.js", secret), Route("/", secret)], sessions, render,
-                          open_prefixes=("/static/",))
-    app = build_app("console", dict, pages, tokens=TOKENS, public_routes=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://console.test") as http:
+    async with pages_client(sessions, [Route("/static/app.js", secret), Route("/", secret)],
+                            open_prefixes=("/static/",)) as http:
         assert (await http.get("/static/app.js")).status_code == 200
         assert (await http.get("/")).status_code == 303

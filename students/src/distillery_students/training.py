@@ -85,8 +85,7 @@ def check_data(data: Path, settings: TrainingSettings, *, cache_dir: Path | None
     check = check_examples(examples, load_tokenizer(resolve_base_model(settings.base_model, cache_dir)), settings)
     if builder_model is None:
         return check, None
-    counter = tokenizer_for(builder_model)
-    theirs = [counter.count_example({"messages": e.messages, "tools": e.tools}) for e in examples]
+    theirs = tokenizer_for(builder_model).count_examples({"messages": e.messages, "tools": e.tools} for e in examples)
     return check, compare_with_builder(check.lengths, theirs, settings.max_length, builder_model)
 
 
