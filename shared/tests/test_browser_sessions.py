@@ -274,6 +274,24 @@ async def test_each_sign_in_answer_says_why_and_is_never_cached_or_framed(http, 
     assert signed_in.headers["set-cookie"].endswith("; HttpOnly; Max-Age=43200; Path=/; SameSite=strict")
 
 
+@pytest.mark.parametrize("headers, accepted", [
+    ({"Origin": "http://console.test"}, True),
+    ({"Origin": "http://console.test:8080"}, False),  # another port is another origin
+    ({"Origin": "http://evil.test"}, False),
+    ({"Origin": "null"}, False),  # a sandboxed frame or a privacy redirect: nobody to trust
+    ({"Origin": "http://console.test", "Sec-Fetch-Site": "cross-site"}, True),  # Origin decides when given
+    ({"Sec-Fetch-Site": "same-origin"}, True),
+    ({"Sec-Fetch-Site": "none"}, True),  # the user's own action (a bookmark, the address bar)
+    ({"Sec-Fetch-Site": "cross-site"}, False),
+    ({"Sec-Fetch-Site": "same-site"}, False),  # a sibling host under the same domain
+    ({}, True),  # no browser (curl): it cannot forge a user's request
+])
+async def test_a_sign_in_is_taken_only_from_this_sites_own_page(http, headers, accepted):
+    answer = await http.post("/sign-in", data={"token": "token-a"}, headers=headers)
+    assert (answer.status_code, SESSION_COOKIE in answer.headers.get("set-cookie", "")) == (
+        (303, True) if accepted else (403, False))
+
+
 async def test_a_sign_in_from_this_sites_own_page_is_accepted_with_its_origin(http):
     answer = await http.post("/sign-in", data={"token": "token-a", "next": "/cycles/c-1"},
                              headers={"Origin": "http://console.test"})

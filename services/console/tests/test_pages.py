@@ -87,8 +87,9 @@ def test_an_abort_is_the_abort_command(client, uow):
     assert AbortRollout.model_validate_json(uow.committed[0].payload).requested_by == "ana"
 
 
-def test_a_form_posted_from_another_site_is_refused(client, uow):
-    response = client.post(f"/rollouts/{ROLLOUT}/steer", headers={"Origin": "https://evil.example"},
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}])
+def test_a_form_posted_from_another_site_is_refused(client, uow, headers):
+    response = client.post(f"/rollouts/{ROLLOUT}/steer", headers=headers,
                            data={"action": "pause", "operator": "ana", "reason": "r", "confirm": "yes"})
     assert response.status_code == 403 and uow.committed == []
 

@@ -296,6 +296,15 @@ def _signed_in(request: Request, cookie: str, target: str, max_age_s: float) -> 
 
 
 def same_origin(request: Request) -> bool:
-    """A form posted from another site (cross-site request forgery) carries its Origin."""
+    """Whether a form post may come from this site's own pages (not a cross-site request forgery).
+
+    A browser posting a form says where the page came from in ``Origin``: it must name this
+    host. Where ``Origin`` is absent (an older browser, or a client that is no browser, such as
+    curl, which cannot forge a user's request), ``Sec-Fetch-Site``, which a page's script
+    cannot set, must not say ``cross-site`` or ``same-site`` (a sibling host under the same
+    domain is another site for the console's purposes).
+    """
     origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+    if origin is not None:
+        return urlsplit(origin).netloc == request.headers.get("host")
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.requests import Request
@@ -36,7 +36,7 @@ from distillery_console.data_views import DataViews
 from distillery_console.handlers import DataStoreFactory
 from distillery_console.services import STEERING, SteeringRefused, republish_dead_letter, steer_rollout
 from distillery_console.views import ConsoleViews
-from distillery_runtime.auth import BrowserSessions, browser_pages
+from distillery_runtime.auth import BrowserSessions, browser_pages, same_origin
 from distillery_runtime.signing import SigningKey
 from distillery_runtime.uow import UnitOfWork
 
@@ -103,7 +103,7 @@ def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock
 
     async def steer(request: Request) -> Response:
         rollout_id = request.path_params["rollout_id"]
-        if not _same_origin(request):
+        if not same_origin(request):
             return page("missing.html", 403, what="steering is accepted only from the console's own pages")
         form = await request.form()
         try:
@@ -131,7 +131,7 @@ def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock
 
     async def republish(request: Request) -> Response:
         assert data_store is not None
-        if not _same_origin(request):
+        if not same_origin(request):
             return page("missing.html", 403, what="republishing is accepted only from the console's own pages")
         form = await request.form()
         letter_id = str(form.get("letter_id", ""))
@@ -179,9 +179,3 @@ def _int(raw: str | None, default: int) -> int:
         return int(raw) if raw is not None else default
     except ValueError:
         return default
-
-
-def _same_origin(request: Request) -> bool:
-    """A form posted from another site (cross-site request forgery) carries its Origin."""
-    origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
