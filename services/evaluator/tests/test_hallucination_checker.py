@@ -121,6 +121,17 @@ def test_a_date_is_its_month_day_and_year_and_a_numeric_one_both_ways_round(said
     assert claims_of(said) == [("date", said, sorted((("date", *d) for d in dates), key=str))]
 
 
+@pytest.mark.parametrize(("said", "dates"), [
+    ("31 June", []), ("30 June", [(6, 30, None)]), ("31 March", [(3, 31, None)]), ("31 April", []),
+    ("30 February", []), ("29 February", [(2, 29, None)]),  # in some year
+    ("29 February 2025", []), ("Feb 29, 2024", [(2, 29, 2024)]), ("29/02/2023", []), ("2100-02-29", []),
+    ("2000-02-29", [(2, 29, 2000)]), ("2026-13-05", []), ("2026-00-05", []), ("2026-12-00", []),
+    ("0 March", []), ("31 December 2026", [(12, 31, 2026)]), ("02/30/2026", []), ("30/01/2026", [(1, 30, 2026)]),
+])
+def test_a_date_no_calendar_has_is_still_a_date_and_never_a_phone_number(said, dates):
+    assert claims_of(said) == [("date", said, sorted((("date", *d) for d in dates), key=str))]
+
+
 @pytest.mark.parametrize(("said", "number", "currency"), [
     ("$120", "120", "USD"), ("120 dollars", "120", "USD"), ("USD 120", "120", "USD"), ("EUR 65", "65", "EUR"),
     ("€65.50", "65.5", "EUR"), ("twenty five euros", "25", "EUR"), ("1,200.50 pounds", "1200.5", "GBP"),
@@ -145,12 +156,12 @@ def test_a_price_is_its_amount_and_currency_however_written(said, number, curren
     ("20 minutes 555 0142", [("phone", "555 0142", [("phone", "5550142")]), ("number", "20", [amount("20")])]),
     ("0:30 pm", [("number", "0", [amount("0")]), ("number", "30", [amount("30")])]),  # no 0 pm
     ("13 o'clock", [("number", "13", [amount("13")])]),
-    ("13/14/2026", [("number", n, [amount(n)]) for n in ("13", "14", "2026")]),  # neither way round a date
+    ("13/14/2026", [("date", "13/14/2026", [])]),  # neither way round a date: a claim nothing backs
     ("1234 5678 9012 3456", [("number", n, [amount(n)]) for n in ("1234", "5678", "9012", "3456")]),  # 16 digits
     ("+123 456 789 012 345", [("phone", "+123 456 789 012 345", [("phone", "123456789012345")])]),  # 15
     ("thirteen o'clock", []), ("zero o'clock", []),  # no such hour
     ("13:00 pm", [("number", "13", [amount("13")]), ("number", "00", [amount("0")])]),
-    ("12/32/2026", [("number", n, [amount(n)]) for n in ("12", "32", "2026")]),
+    ("12/32/2026", [("date", "12/32/2026", [])]),
     ("1/2/100", [("number", n, [amount(n)]) for n in ("1", "2", "100")]),  # a year has two digits or four
     # Claims that touch are each read; a later kind's match over an earlier one's span is not.
     ("£5€6", [("price", "£5", [amount("5"), ("price", Decimal(5), "GBP")]),
@@ -186,6 +197,13 @@ def test_a_number_is_read_in_digits_or_words():
         "price '$5' contradicts the reference ($1, $2, $3, $4)"]),
     ("See Dr Byrne.", "See Dr Raman.", ["name 'Dr Byrne' contradicts the reference (Dr Raman)"]),
     ("Code RX7Q2K.", "Nothing here.", ["code 'RX7Q2K' is not in the reference"]),
+    ("Come on 31 June.", "Open 30 June.", ["date '31 June' is not on the calendar"]),
+    ("Come on 31 June.", "Nothing here.", ["date '31 June' is not on the calendar"]),
+    ("Form 2026-13-05.", "Form 2026-13-05 is kept.", []),  # the reference says it too: not the answer's invention
+    ("Form 2026-13-05.", "Form 2026-13-06 is kept.", ["date '2026-13-05' is not on the calendar"]),
+    ("Form 2026-13-05.", "Call +2026 13 05.", ["date '2026-13-05' is not on the calendar"]),
+    ("On 31  June.", "Closed on 31 june.", []),  # case and spacing aside, the same words
+    ("On 30 June.", "Closed on 31 June.", ["date '30 June' contradicts the reference (31 June)"]),
 ])
 def test_each_kind_agrees_as_it_is_written_and_a_finding_says_what_the_reference_has(answer, fact, described):
     assert findings(answer, Reference(facts=[fact])) == described

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 _UNITS = {
@@ -127,7 +128,7 @@ def _price_claim(match: re.Match[str]) -> Claim | None:
     return Claim("price", match.group(0), frozenset(values))
 
 
-def _date_claim(match: re.Match[str]) -> Claim | None:
+def _date_claim(match: re.Match[str]) -> Claim:
     groups = match.groupdict()
     if groups.get("iso_y"):
         year, month, day = int(groups["iso_y"]), int(groups["iso_m"]), int(groups["iso_d"])
@@ -142,10 +143,19 @@ def _date_claim(match: re.Match[str]) -> Claim | None:
         day = int(groups.get("day_a") or groups.get("day_b"))
         year = _full_year(groups.get("year_a") or groups.get("year_b"))
         candidates = {(month, day)}
-    valid = {(m, d) for m, d in candidates if 1 <= m <= 12 and 1 <= d <= 31}
-    if not valid:
-        return None
+    # A date no calendar has ("31 June", "2026-13-05") is still a claim about a date: one that no
+    # reference can back. It carries no values, so it never agrees with anything.
+    valid = {(m, d) for m, d in candidates if _on_the_calendar(year, m, d)}
     return Claim("date", match.group(0), frozenset(("date", m, d, year) for m, d in valid))
+
+
+def _on_the_calendar(year: int | None, month: int, day: int) -> bool:
+    """Whether ``day`` of ``month`` exists (in ``year``; the 29th of February in some year when None)."""
+    try:
+        date(2024 if year is None else year, month, day)  # 2024: a leap year
+    except ValueError:
+        return False
+    return True
 
 
 def _full_year(text: str | None) -> int | None:

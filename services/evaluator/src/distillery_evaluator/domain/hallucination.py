@@ -27,11 +27,13 @@ class Finding:
     kind: str
     claim: str
     verdict: str
-    """"contradicts" or "unsupported"."""
+    """"contradicts", "unsupported", or "impossible" (a date no calendar has)."""
     reference_values: tuple[str, ...] = ()
     """What the reference says for that kind (shown in reports), at most a few."""
 
     def describe(self) -> str:
+        if self.verdict == "impossible":
+            return f"{self.kind} '{self.claim}' is not on the calendar"
         if self.reference_values:  # what a contradiction is checked against
             said = ", ".join(self.reference_values)
             return f"{self.kind} '{self.claim}' contradicts the reference ({said})"
@@ -77,6 +79,11 @@ def check_answer(answer: str, reference: Reference) -> CheckResult:
 
 
 def _judge_claim(claim: Claim, known: list[Claim]) -> Finding | None:
+    if not claim.values:  # a date no calendar has: backed only by the reference saying it too
+        said = " ".join(claim.text.lower().split())
+        if any(not k.values and " ".join(k.text.lower().split()) == said for k in known if k.kind == claim.kind):
+            return None
+        return Finding(claim.kind, claim.text, "impossible")
     kinds = _COMPATIBLE.get(claim.kind, (claim.kind,))
     candidates = [k for k in known if k.kind in kinds]
     if any(_agrees(claim, other) for other in candidates):
