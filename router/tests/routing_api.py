@@ -1,8 +1,11 @@
-"""The controller's routing API as the follower tests fake it, and a follower that polls it."""
+"""The controller's two routing sources as the follower tests fake them (its HTTP API, its compacted
+topic), and a follower that polls the API."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -51,3 +54,43 @@ def follower_for(api: FakeRoutingApi, router: Router, **options: object) -> Rout
     return RoutingTableFollower(
         router, routes=[ROUTE], base_url=BASE_URL, http_client=api.client(), **options
     )
+
+
+@dataclass
+class Record:
+    """The fields of aiokafka's ConsumerRecord the source reads."""
+
+    key: bytes | None
+    value: bytes | None
+    offset: int
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def record_of(table: RouteTable, offset: int, event_type: str = "RouteTableUpdated") -> Record:
+    headers = (("event-id", f"{table.route}:v{table.version}".encode()), ("event-type", event_type.encode()))
+    return Record(table.route.encode(), table.model_dump_json().encode(), offset, headers)
+
+
+@dataclass
+class FakeTableConsumer:
+    """Replays records, then waits like a consumer at the end of the topic.
+
+    ``fail_on_start`` makes start() raise as aiokafka does when no broker answers.
+    """
+
+    records: list[Record]
+    fail_on_start: Exception | None = None
+    events: list[str] = field(default_factory=list)
+
+    async def start(self) -> None:
+        self.events.append("start")
+        if self.fail_on_start is not None:
+            raise self.fail_on_start
+
+    async def stop(self) -> None:
+        self.events.append("stop")
+
+    async def __aiter__(self) -> AsyncIterator[Record]:
+        for record in self.records:
+            yield record
+        await asyncio.Event().wait()

@@ -3,56 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from distillery_router import KafkaTableSource, RouteTable, Router, RoutingTableFollower
+from routing_api import FakeTableConsumer, Record, record_of
 
 TableFactory = Callable[..., RouteTable]
 ROUTE = "voice-agent"
-
-
-@dataclass
-class Record:
-    """The fields of aiokafka's ConsumerRecord the source reads."""
-
-    key: bytes | None
-    value: bytes | None
-    offset: int
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-
-def record_of(table: RouteTable, offset: int, event_type: str = "RouteTableUpdated") -> Record:
-    headers = (("event-id", f"{table.route}:v{table.version}".encode()), ("event-type", event_type.encode()))
-    return Record(table.route.encode(), table.model_dump_json().encode(), offset, headers)
-
-
-@dataclass
-class FakeTableConsumer:
-    """Replays records, then waits like a consumer at the end of the topic.
-
-    ``fail_on_start`` makes start() raise as aiokafka does when no broker answers.
-    """
-
-    records: list[Record]
-    fail_on_start: Exception | None = None
-    events: list[str] = field(default_factory=list)
-
-    async def start(self) -> None:
-        self.events.append("start")
-        if self.fail_on_start is not None:
-            raise self.fail_on_start
-
-    async def stop(self) -> None:
-        self.events.append("stop")
-
-    async def __aiter__(self) -> AsyncIterator[Record]:
-        for record in self.records:
-            yield record
-        await asyncio.Event().wait()
 
 
 async def first_tables(source: KafkaTableSource, count: int) -> list[RouteTable]:
