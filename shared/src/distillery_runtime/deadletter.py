@@ -104,9 +104,11 @@ class FakeDeadLetterSink(AbstractDeadLetterSink):
         self.refuse_over = refuse_over
         self.sent: list[tuple[str, DeadLettered]] = []
         self.sizes: list[int] = []
+        self.messages: list[OutgoingMessage] = []
 
     async def _publish(self, message: OutgoingMessage) -> None:
         if self.refuse_over is not None and message.size > self.refuse_over:
             raise MessageSizeTooLargeError(f"{message.size} bytes")
         self.sent.append((message.topic, DeadLettered.model_validate_json(message.payload)))
         self.sizes.append(message.size)
+        self.messages.append(message)
