@@ -169,6 +169,22 @@ MODULES = (
         "shared/tests",
         ("test_delivery_rules.py", "test_consumer.py", "test_infra.py", "test_pipeline.py", "test_event_size.py"),
     ),
+    Module(
+        "ingester-capture",
+        "services/trace_ingester/src/distillery_trace_ingester",
+        ("domain/windows.py", "domain/mapping.py", "domain/chat.py", "domain/measures.py"),
+        "services/trace_ingester/tests",
+        ("test_mapping_edges.py", "test_windows_and_backfills.py", "test_mapping.py", "test_capture.py",
+         "test_bad_records.py"),
+    ),
+    Module(
+        "finetune-jobs",
+        "services/finetune_controller/src/distillery_finetune_controller",
+        ("domain/job.py", "domain/status.py", "domain/registry.py"),
+        "services/finetune_controller/tests",
+        ("test_registry_rules.py", "test_domain_rules.py", "test_fallback.py", "test_model_releases.py",
+         "test_worker_lifecycle.py", "test_worker_failures.py", "test_loss_curve.py"),
+    ),
     Module("caller-erasure", "shared/src/distillery_runtime", ("erasure.py",), "shared/tests", ("test_erasure.py",)),
     Module(
         "router-signature",
