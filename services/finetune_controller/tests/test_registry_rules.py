@@ -16,24 +16,11 @@ import pytest
 from distillery_contracts.finetune import Hyperparameters, JobMetrics, JobStatus
 from distillery_contracts.rollout import RolloutDecision as D
 from distillery_contracts.samples import sample_dataset_built, sample_rollout_decided
-from distillery_finetune_controller.domain.job import (
-    FileRef,
-    Job,
-    JobDefaults,
-    _resolved,
-    deployment_name,
-    new_job,
-)
+from distillery_finetune_controller.domain.job import FileRef, Job, JobDefaults, _resolved, deployment_name, new_job
 from distillery_finetune_controller.domain.provider_types import ProviderJob
-from distillery_finetune_controller.domain.registry import (
-    ModelStatus as S,
-)
-from distillery_finetune_controller.domain.registry import (
-    RegisteredModel,
-    StatusChange,
-    decision_changes,
-    registered_model,
-)
+from distillery_finetune_controller.domain.registry import ModelStatus as S
+from distillery_finetune_controller.domain.registry import RegisteredModel, StatusChange, decision_changes
+from distillery_finetune_controller.domain.registry import registered_model
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ROLLOUT = "ro-9"

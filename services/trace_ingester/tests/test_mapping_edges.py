@@ -9,6 +9,7 @@ dataset and the evaluator see of a call: a field lost here is lost to every cycl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -16,15 +17,8 @@ import pytest
 from distillery_trace_ingester.domain.chat import parse_input, parse_output
 from distillery_trace_ingester.domain.mapping import UnmappableObservation, observation_to_trace
 from distillery_trace_ingester.domain.measures import cost, elapsed_ms, model_parameters, parse_time, usage
-from distillery_trace_ingester.domain.windows import (
-    Pacing,
-    Window,
-    backfill_window,
-    is_deferred,
-    is_live,
-    next_window,
-    to_millis,
-)
+from distillery_trace_ingester.domain import windows
+from distillery_trace_ingester.domain.windows import Pacing, Window
 from distillery_trace_ingester.samples import T0, sample_generation, sample_score
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -34,10 +28,15 @@ def mapped(*scores: dict, **overrides: object):  # noqa: ANN201 - a TraceCapture
     return observation_to_trace(sample_generation(1, **overrides), list(scores), "clinic", NOW)
 
 
-def reason(**overrides: object) -> str:
+def refused(call: Callable[[], object]) -> str:
+    """The one-line reason ``call`` gives for what it cannot map."""
     with pytest.raises(UnmappableObservation) as caught:
-        mapped(**overrides)
+        call()
     return caught.value.reason
+
+
+def reason(**overrides: object) -> str:
+    return refused(lambda: mapped(**overrides))
 
 
 def test_every_field_of_a_generation_reaches_the_event():
@@ -102,9 +101,9 @@ def test_each_unreadable_field_is_named_in_one_line(overrides, said):
 
 
 def test_a_record_that_is_no_object_is_unmappable():
-    with pytest.raises(UnmappableObservation) as caught:
-        observation_to_trace(["not", "an", "object"], [], "clinic", NOW)  # type: ignore[arg-type]
-    assert caught.value.reason == "the record is not a JSON object"
+    not_an_object: object = ["not", "an", "object"]
+    assert refused(lambda: observation_to_trace(not_an_object, [], "clinic", NOW)) == (  # type: ignore[arg-type]
+        "the record is not a JSON object")
 
 
 def test_what_the_contract_refuses_is_named_as_the_generations_field():
@@ -171,18 +170,13 @@ def test_a_tool_call_without_arguments_has_empty_arguments_and_a_number_id_becom
                                            "has no place in the chat format; record tool calls instead"),
 ])
 def test_each_unreadable_message_is_named_by_its_place_and_shape(message, said):
-    with pytest.raises(UnmappableObservation) as caught:
-        messages_of(message)
-    assert caught.value.reason == said
+    assert refused(lambda: messages_of(message)) == said
 
 
 def test_a_message_that_is_not_an_object_is_named_by_its_kind():
-    with pytest.raises(UnmappableObservation) as caught:
-        parse_input(json.dumps([["user", "hi"]]))
-    assert caught.value.reason == "input message 0 is a list, not an object"
-    with pytest.raises(UnmappableObservation) as kind:
-        parse_input(json.dumps({"messages": [1.5]}))
-    assert kind.value.reason == "input message 0 is a number, not an object"
+    assert refused(lambda: parse_input(json.dumps([["user", "hi"]]))) == "input message 0 is a list, not an object"
+    assert refused(lambda: parse_input(json.dumps({"messages": [1.5]}))) == (
+        "input message 0 is a number, not an object")
 
 
 def test_text_parts_given_as_strings_become_text_parts_and_names_are_kept():
@@ -206,16 +200,13 @@ def test_tools_and_legacy_functions_are_offered_together():
     ({"prompt": "hi"}, "input is an object, not a list of chat messages or an object with a 'messages' list"),
 ])
 def test_each_unreadable_request_is_named(request_, said):
-    with pytest.raises(UnmappableObservation) as caught:
-        parse_input(json.dumps(request_))
-    assert caught.value.reason == said
+    assert refused(lambda: parse_input(json.dumps(request_))) == said
 
 
 def test_a_request_of_one_message_object_is_read():
     assert parse_input({"role": "user", "content": "hi"}) == ([{"role": "user", "content": "hi"}], [])
-    with pytest.raises(UnmappableObservation) as caught:
-        parse_input({"role": "user", "content": 3})
-    assert caught.value.reason == "input message 0 content is a number, not text or a list of parts"
+    assert refused(lambda: parse_input({"role": "user", "content": 3})) == (
+        "input message 0 content is a number, not text or a list of parts")
 
 
 @pytest.mark.parametrize(("raw", "said"), [
@@ -225,16 +216,12 @@ def test_a_request_of_one_message_object_is_read():
     ([("user", "hi")], "input message 0 is tuple, not an object"),  # an export's decoded value of another type
 ])
 def test_input_that_is_no_request_says_what_it_is(raw, said):
-    with pytest.raises(UnmappableObservation) as caught:
-        parse_input(raw)
-    assert caught.value.reason == said
+    assert refused(lambda: parse_input(raw)) == said
 
 
 def test_input_that_looks_like_json_but_is_cut_says_where():
-    with pytest.raises(UnmappableObservation) as caught:
-        parse_input('  [{"role": "user", "content": "hi"')
-    assert caught.value.reason == ("input looks like JSON but does not parse (line 1, column 34): "
-                                   "truncated or corrupted")
+    assert refused(lambda: parse_input('  [{"role": "user", "content": "hi"')) == (
+        "input looks like JSON but does not parse (line 1, column 34): truncated or corrupted")
 
 
 @pytest.mark.parametrize(("raw", "answer", "finish"), [
@@ -266,9 +253,7 @@ def test_an_answer_given_as_a_decoded_json_object_is_kept_as_its_text():
     ({"content": {"text": "x"}}, "output message content is an object, not text or a list of parts"),
 ])
 def test_each_unreadable_answer_is_named(raw, said):
-    with pytest.raises(UnmappableObservation) as caught:
-        parse_output(raw)
-    assert caught.value.reason == said
+    assert refused(lambda: parse_output(raw)) == said
 
 
 # --- measures ------------------------------------------------------------------------------
@@ -375,27 +360,27 @@ PACING = Pacing(overlap=timedelta(minutes=5), settle_delay=timedelta(minutes=1),
 def test_a_window_is_live_when_it_reaches_the_present_less_a_poll():
     now = T0 + timedelta(hours=3)
     edge = now - PACING.settle_delay - PACING.poll_interval
-    assert is_live(Window(T0, edge), now, PACING)
-    assert not is_live(Window(T0, edge - timedelta(milliseconds=1)), now, PACING)
+    assert windows.is_live(Window(T0, edge), now, PACING)
+    assert not windows.is_live(Window(T0, edge - timedelta(milliseconds=1)), now, PACING)
 
 
 def test_a_running_generation_at_the_deferral_edge_is_left_for_the_next_poll():
-    window = next_window(T0, T0 + timedelta(minutes=30), PACING)
+    window = windows.next_window(T0, T0 + timedelta(minutes=30), PACING)
     assert window is not None and window.defer_from == window.end - PACING.overlap
     at_edge = window.defer_from
-    assert is_deferred({"endTime": None}, at_edge, window)
-    assert not is_deferred({"endTime": None}, at_edge - timedelta(milliseconds=1), window)
-    assert not is_deferred({"endTime": "2026-03-02T09:00:00Z"}, at_edge, window)
+    assert windows.is_deferred({"endTime": None}, at_edge, window)
+    assert not windows.is_deferred({"endTime": None}, at_edge - timedelta(milliseconds=1), window)
+    assert not windows.is_deferred({"endTime": "2026-03-02T09:00:00Z"}, at_edge, window)
 
 
 def test_a_backfill_stops_at_its_end_reads_each_moment_once_and_defers_nothing():
     now = T0 + timedelta(days=2)
-    window = backfill_window(T0, T0 + timedelta(minutes=20), now, PACING)
+    window = windows.backfill_window(T0, T0 + timedelta(minutes=20), now, PACING)
     assert window == Window(T0, T0 + timedelta(minutes=20), None)
-    assert backfill_window(T0 + timedelta(minutes=20), T0 + timedelta(minutes=20), now, PACING) is None
+    assert windows.backfill_window(T0 + timedelta(minutes=20), T0 + timedelta(minutes=20), now, PACING) is None
 
 
 @pytest.mark.parametrize(("micros", "kept"), [(999_999, 999_000), (500_000, 500_000), (1_999, 1_000), (999, 0)])
 def test_a_bound_is_cut_to_the_millisecond_like_langfuses(micros, kept):
-    assert to_millis(datetime(2026, 3, 2, 8, 0, 0, micros, tzinfo=UTC)) == datetime(2026, 3, 2, 8, 0, 0, kept,
+    assert windows.to_millis(datetime(2026, 3, 2, 8, 0, 0, micros, tzinfo=UTC)) == datetime(2026, 3, 2, 8, 0, 0, kept,
                                                                                     tzinfo=UTC)
