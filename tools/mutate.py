@@ -142,6 +142,14 @@ MODULES = (
     Module("cleaner-pii", CLEANER, ("domain/pii.py", "domain/spoken.py"), "services/cleaner/tests",
            ("test_pii.py", "test_pii_detection.py", "test_spoken.py")),
     Module(
+        "cleaner-examples",
+        CLEANER,
+        ("domain/normalise.py", "domain/messages.py", "domain/text.py", "domain/events.py"),
+        "services/cleaner/tests",
+        ("test_example_rules.py", "test_normalise.py", "test_events.py", "test_screen.py", "test_filters.py",
+         "test_filter_details.py", "test_batch_priming.py", "test_handlers.py"),
+    ),
+    Module(
         "cleaner-recognisers",
         CLEANER,
         ("domain/recognisers.py",),
