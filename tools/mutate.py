@@ -116,6 +116,15 @@ MODULES = (
         ("test_selection.py",),
     ),
     Module(
+        "dataset-validation",
+        "services/dataset_builder/src/distillery_dataset_builder",
+        ("domain/validation.py", "domain/example_rules.py", "domain/message_rules.py", "domain/tool_rules.py",
+         "domain/limits.py", "domain/jsonl_scan.py"),
+        "services/dataset_builder/tests",
+        ("test_issue_codes.py", "test_message_rules.py", "test_tool_rules.py", "test_validation_report.py",
+         "test_records.py"),
+    ),
+    Module(
         "cleaner-filters",
         CLEANER,
         ("domain/filters.py",),
