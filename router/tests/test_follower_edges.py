@@ -51,8 +51,8 @@ async def test_a_forged_table_in_the_state_file_is_not_restored(
 ) -> None:
     state = tmp_path / "routes.json"
     api.serve(signed(table_of(version=4, student=10, teacher=90)))
-    async with follower_for(api, Router(), state_file=state, table_keys=KEYS):
-        pass
+    async with follower_for(api, Router(), state_file=state, table_keys=KEYS) as first:
+        assert first.refused == 0  # the controller's own table, saved to the state file
     document = json.loads(state.read_text())
     forged = signed(table_of(version=9, student=100, teacher=0), IMPOSTOR)
     document["tables"] = [forged.model_dump(mode="json")]
@@ -140,7 +140,7 @@ async def test_each_applied_table_is_logged_with_its_weights(
     api.serve(table_of(version=3, student=75, teacher=25))
     with caplog.at_level(logging.INFO, logger="distillery_router.follower"):
         async with follower_for(api, router):
-            pass
+            assert router.table(ROUTE).version == 3
     assert [r.getMessage() for r in caplog.records] == [
         "routing tables are applied unverified: give table_keys (the rollout-controller's public key) so that a "
         "forged table cannot steer traffic",
@@ -163,8 +163,8 @@ async def test_the_bearer_token_and_json_are_asked_for_on_every_request(api: Fak
         await follower.refresh()
     assert [(r.headers.get("Authorization"), r.headers.get("Accept")) for r in api.requests] == [
         ("Bearer tok-1", "application/json")] * 2
-    async with follower_for(api, Router()):
-        pass
+    async with follower_for(api, Router()) as anonymous:
+        assert anonymous.last_error is None
     assert "Authorization" not in api.requests[-1].headers
 
 

@@ -309,7 +309,7 @@ def operational(cause: BaseException) -> DBAPIError:
 
 
 class Chained(Exception):
-    pass
+    """An error that only wraps another (its cause or context is the one that matters)."""
 
 
 def test_an_error_raised_while_handling_a_lost_connection_is_infrastructure():
