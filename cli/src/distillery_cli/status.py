@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from rich.markup import escape
 from rich.table import Table
 
 from distillery_cli.common import console, friendly, run_async, settings
 from distillery_cli.demo.monitor import PipelineView, snapshot
 from distillery_cli.topics import group_lag, list_groups, partitions
 from distillery_contracts.registry import all_topic_specs
+from distillery_runtime.clock import utc_now
+from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.kafka import check_broker
+from distillery_runtime.model_calendar import ServingNotice, ShutdownNoticeSettings
 from distillery_runtime.registration import Registration, registrations
 
 
@@ -59,6 +63,12 @@ def render_routes(view: PipelineView) -> Table:
     return table
 
 
+def render_notices(notices: list[ServingNotice]) -> str:
+    """The routed models going away, one line each, red once stopped."""
+    lines = [f"[{'red' if n.stopped else 'yellow'}]{escape(n.text)}[/]" for n in notices]
+    return "\n".join(["[bold]Going away[/]", *lines])
+
+
 async def _all_readiness(regs: list[Registration]) -> list[str]:
     return list(await asyncio.gather(*(readiness(r) for r in regs)))
 
@@ -82,3 +92,6 @@ def status_cmd() -> None:
     console.print(render_cycles(view) if view.cycles else "No distillation cycle has started yet.")
     if view.routes:
         console.print(render_routes(view))
+        notices = load_settings(ShutdownNoticeSettings).notices(view.routes.values(), utc_now().date())
+        if notices:
+            console.print(render_notices(notices))

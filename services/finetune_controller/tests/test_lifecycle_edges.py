@@ -7,13 +7,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from distillery_finetune_controller.domain.lifecycle import (
-    CalendarEntry,
     LifecyclePolicy,
     ModelLifecycle,
     check_budget,
     check_lifecycle,
-    default_calendar,
 )
+from distillery_runtime.model_calendar import CalendarEntry, default_calendar
 
 MINI = "gpt-4o-mini-2024-07-18"
 TODAY = date(2026, 11, 2)

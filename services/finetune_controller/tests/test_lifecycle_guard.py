@@ -7,14 +7,8 @@ from datetime import date
 import pytest
 
 from distillery_finetune_controller.config import FinetuneSettings
-from distillery_finetune_controller.domain.lifecycle import (
-    CalendarEntry,
-    LifecyclePolicy,
-    ModelLifecycle,
-    calendar_entry,
-    check_lifecycle,
-    default_calendar,
-)
+from distillery_finetune_controller.domain.lifecycle import LifecyclePolicy, ModelLifecycle, check_lifecycle
+from distillery_runtime.model_calendar import CalendarEntry, calendar_entry, default_calendar
 
 MINI = "gpt-4o-mini-2024-07-18"
 

@@ -59,13 +59,18 @@ def resolve_model(name: str) -> ModelRef:
     cleaned = name.strip().lower()
     if not cleaned:
         raise ValueError("model name is empty")
-    fine_tuned = False
+    base = fine_tuned_base(cleaned)
+    return ModelRef(family=_SNAPSHOT_SUFFIX.sub("", base or cleaned), fine_tuned=base is not None)
+
+
+def fine_tuned_base(name: str) -> str | None:
+    """The base model a fine-tuned id was trained on (OpenAI ``ft:<base>:…``, Azure
+    ``<base>.ft-…``); None for a name that is not a fine-tune's."""
     for pattern in (_OPENAI_FINE_TUNED, _AZURE_FINE_TUNED):
-        match = pattern.match(cleaned)
+        match = pattern.match(name)
         if match:
-            cleaned, fine_tuned = match.group("base"), True
-            break
-    return ModelRef(family=_SNAPSHOT_SUFFIX.sub("", cleaned), fine_tuned=fine_tuned)
+            return match.group("base")
+    return None
 
 
 _Entry = TypeVar("_Entry")

@@ -19,7 +19,7 @@ from distillery_console.config import ConsoleSettings
 from distillery_console.data_views import DataViews, sql_data_stores
 from distillery_console.handlers import Handlers
 from distillery_console.http import console_routes, signed_in
-from distillery_console.views import ConsoleViews, sql_stores
+from distillery_console.views import ConsoleViews, ShutdownWatch, sql_stores
 from distillery_contracts.commands import RolloutCommand
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
@@ -66,7 +66,8 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
     board = HealthBoard(LiveHealthProbe(console.health_targets(), settings.kafka_bootstrap))
 
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
-        views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size)
+        views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size,
+                             ShutdownWatch(console.model_calendar, console.shutdown_notice_days, clock))
         data = DataViews(sql_data_stores(ctx.sessions), console.page_size, console.langfuse_host)
         sessions = BrowserSessions(ctx.settings.accepted_tokens(), console.session_hours * 3600)
         return signed_in(console_routes(views, ctx.new_uow, clock, console.refresh_s, console.langfuse_host,

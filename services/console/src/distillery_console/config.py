@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from distillery_runtime.model_calendar import ShutdownNoticeSettings
 from distillery_runtime.signing import KeyFileError, SigningKey
 
 
-class ConsoleSettings(BaseSettings):
-    """How the console pages read and refresh."""
+class ConsoleSettings(ShutdownNoticeSettings, BaseSettings):
+    """How the console pages read and refresh, and which routed models it warns of."""
 
     model_config = SettingsConfigDict(env_prefix="DISTILLERY_CONSOLE_", extra="ignore",
                                       env_ignore_empty=True)

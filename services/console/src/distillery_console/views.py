@@ -6,7 +6,7 @@ The ``read_*`` functions work over any store, so unit tests read the fake the sa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +24,8 @@ from distillery_contracts.evaluations import AnswerVerdict, EvaluationCompleted,
 from distillery_contracts.finetune import JobCheckpoint, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
+from distillery_runtime.clock import utc_now
+from distillery_runtime.model_calendar import CalendarEntry, ServingNotice, default_calendar, serving_notices
 
 CYCLES_ON_OVERVIEW = 20
 COST_POINTS = 200
@@ -51,6 +53,21 @@ class Overview:
     cost_now: CostPoint | None
     monthly_saving_usd: float | None
     calls_per_day: float
+    going_away: list[ServingNotice] = field(default_factory=list)
+    """Routed models whose shutdown is near or past, soonest first."""
+
+
+@dataclass(frozen=True)
+class ShutdownWatch:
+    """Which routed models the overview warns of: those the calendar says stop within
+    ``horizon_days`` of the clock's day."""
+
+    calendar: Mapping[str, CalendarEntry] = field(default_factory=default_calendar)
+    horizon_days: int = 60
+    clock: Callable[[], datetime] = utc_now
+
+    def notices(self, routes: list[RouteTableUpdated]) -> list[ServingNotice]:
+        return serving_notices(routes, self.calendar, self.clock().date(), self.horizon_days)
 
 
 @dataclass(frozen=True)
@@ -114,7 +131,8 @@ class AnswersPage:
     total: int
 
 
-async def read_overview(store: AbstractConsoleStore, calls_per_day: float) -> Overview:
+async def read_overview(store: AbstractConsoleStore, calls_per_day: float,
+                        watch: ShutdownWatch | None = None) -> Overview:
     routes = await store.route_tables()
     live = []
     for table in routes:
@@ -132,7 +150,8 @@ async def read_overview(store: AbstractConsoleStore, calls_per_day: float) -> Ov
     ], x_label=_day, y_label=lambda v: f"${v:.5f}")
     now = points[-1] if points else None
     return Overview(routes, live, await store.cycles(CYCLES_ON_OVERVIEW), chart, now,
-                    now.monthly_saving(calls_per_day) if now else None, calls_per_day)
+                    now.monthly_saving(calls_per_day) if now else None, calls_per_day,
+                    (watch or ShutdownWatch()).notices(routes))
 
 
 async def read_cycle(store: AbstractConsoleStore, cycle_id: str) -> CycleView | None:
@@ -225,14 +244,16 @@ def sql_stores(sessions: async_sessionmaker[AsyncSession]) -> StoreOpener:
 class ConsoleViews:
     """The pages' reads, each in a store (a session) of its own."""
 
-    def __init__(self, open_store: StoreOpener, calls_per_day: float, page_size: int) -> None:
+    def __init__(self, open_store: StoreOpener, calls_per_day: float, page_size: int,
+                 watch: ShutdownWatch | None = None) -> None:
         self.open_store = open_store
         self.calls_per_day = calls_per_day
         self.page_size = page_size
+        self.watch = watch or ShutdownWatch()
 
     async def overview(self) -> Overview:
         async with self.open_store() as store:
-            return await read_overview(store, self.calls_per_day)
+            return await read_overview(store, self.calls_per_day, self.watch)
 
     async def cycle(self, cycle_id: str) -> CycleView | None:
         async with self.open_store() as store:

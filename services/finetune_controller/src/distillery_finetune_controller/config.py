@@ -13,14 +13,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_finetune_controller.domain.job import JobDefaults
-from distillery_finetune_controller.domain.lifecycle import (
-    ANY_MODEL,
-    CalendarEntry,
-    LifecyclePolicy,
-    default_calendar,
-)
+from distillery_finetune_controller.domain.lifecycle import LifecyclePolicy
 from distillery_runtime.blobstore import AbstractBlobStore, LocalBlobStore
 from distillery_runtime.errors import ConfigError
+from distillery_runtime.model_calendar import CalendarEntry, default_calendar, named_only
 
 ENV_PREFIX = "DISTILLERY_FINETUNE_"
 
@@ -159,11 +155,7 @@ class FinetuneSettings(BaseSettings):
     def lifecycle_policy(self, kind: ProviderKind | None = None) -> LifecyclePolicy:
         """The guard for jobs of ``kind`` (the configured provider when None)."""
         kind = kind or self.provider
-        calendar = self.calendar
-        if kind is ProviderKind.SELFHOSTED:
-            # The '*' entry is a hosted provider's window; open weights on our own trainer have none,
-            # so only dates configured for a model by name apply.
-            calendar = {model: entry for model, entry in calendar.items() if model != ANY_MODEL}
+        calendar = named_only(self.calendar) if kind is ProviderKind.SELFHOSTED else self.calendar
         return LifecyclePolicy(
             min_service_life_days=self.min_service_life_days, calendar=calendar, fallback_model=self.fallback_model,
             allow_preview=self.allow_preview_models,

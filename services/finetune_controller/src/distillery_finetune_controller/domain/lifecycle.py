@@ -3,45 +3,17 @@
 A base model is refused when its fine-tuning window has closed, when it has been shut
 down, or when its shutdown falls inside the minimum service life a new student must
 have. Dates come from the provider when it publishes them (OpenAI's ``shutdown_date``,
-Azure's ``deprecation``) and from a configurable calendar when it does not.
+Azure's ``deprecation``) and from a configurable calendar when it does not
+(:mod:`distillery_runtime.model_calendar`, which the console warns by as well).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel, Field
-
-ANY_MODEL = "*"
-
-
-class CalendarEntry(BaseModel):
-    """Dates a provider does not publish for one model (or for every model, key '*')."""
-
-    fine_tune_until: date | None = Field(
-        default=None, description="Last day a new fine-tuning job is accepted."
-    )
-    shutdown: date | None = Field(
-        default=None, description="Day the model and the fine-tunes built on it stop serving."
-    )
-
-
-OPENAI_FINE_TUNING_ENDS = date(2027, 1, 6)
-OPENAI_SHUTDOWN = date(2027, 1, 14)
-
-
-def default_calendar() -> dict[str, CalendarEntry]:
-    """DESIGN.md's dates: self-serve fine-tuning stops after 2027-01-06; gpt-4o-mini,
-    gpt-4.1 and their fine-tunes shut down on 2027-01-14."""
-    retiring = CalendarEntry(fine_tune_until=OPENAI_FINE_TUNING_ENDS, shutdown=OPENAI_SHUTDOWN)
-    return {
-        ANY_MODEL: CalendarEntry(fine_tune_until=OPENAI_FINE_TUNING_ENDS),
-        "gpt-4o-mini": retiring,
-        "gpt-4.1": retiring,
-    }
+from distillery_runtime.model_calendar import CalendarEntry, calendar_entry
 
 
 @dataclass(frozen=True)
@@ -83,17 +55,6 @@ class Refusal:
     message: str
     day: date | None = None
     reason: str | None = None
-
-
-def calendar_entry(calendar: Mapping[str, CalendarEntry], model: str) -> CalendarEntry | None:
-    """The entry for ``model``: its own (alias or dated snapshot of the alias), else '*'.
-
-    'gpt-4.1' covers 'gpt-4.1-2025-04-14' but not 'gpt-4.1-mini', a different model.
-    """
-    for key, entry in calendar.items():
-        if key != ANY_MODEL and re.fullmatch(re.escape(key) + r"(-\d{4}-\d{2}-\d{2})?", model):
-            return entry
-    return calendar.get(ANY_MODEL)
 
 
 def check_lifecycle(info: ModelLifecycle | None, model: str, policy: LifecyclePolicy,

@@ -1,0 +1,54 @@
+"""The overview warns of a routed model going away, from the notice period on, in the page's
+live part; a model with a later shutdown, or none, is not named."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from recorded_streams import STUDENT, TEACHER, fixed_clock, opener
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from distillery_console.http import console_routes
+from distillery_console.views import ConsoleViews, ShutdownWatch
+from distillery_runtime.model_calendar import CalendarEntry, default_calendar
+from distillery_runtime.uow import FakeUnitOfWork
+
+
+def client(store, watch: ShutdownWatch) -> TestClient:
+    views = ConsoleViews(opener(store), calls_per_day=10_000, page_size=50, watch=watch)
+    app = Starlette(routes=console_routes(views, FakeUnitOfWork, fixed_clock, refresh_s=5))
+    return TestClient(app, base_url="http://console.test")
+
+
+def on(day: date, horizon_days: int = 60, calendar=None) -> ShutdownWatch:
+    return ShutdownWatch(default_calendar() if calendar is None else calendar, horizon_days,
+                         lambda: datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("path", ["/", "/live"])
+def test_both_routed_models_are_named_with_their_day_and_what_to_do(fed_store, path):
+    page = client(fed_store, on(date(2026, 12, 7))).get(path).text
+    assert "Going away" in page
+    assert (f'<li class="soon" data-model="{STUDENT}" data-days-left="38">{STUDENT} (openai), the candidate arm '
+            "of route voice-agent at 25%, shuts down on 2027-01-14, in 38 days;") in page
+    assert f'data-model="{TEACHER}" data-days-left="38"' in page and "set another teacher" in page
+
+
+def test_nothing_is_said_before_the_notice_period(fed_store):
+    page = client(fed_store, on(date(2026, 11, 15))).get("/").text  # 60 days before: said
+    assert "Going away" in page
+    page = client(fed_store, on(date(2026, 11, 14))).get("/").text  # 61 days before: not yet
+    assert "Going away" not in page and STUDENT in page
+
+
+def test_a_stopped_model_is_marked_as_stopped(fed_store):
+    page = client(fed_store, on(date(2027, 1, 20))).get("/").text
+    assert f'<li class="stopped" data-model="{STUDENT}" data-days-left="-6">' in page
+    assert "shut down on 2027-01-14;" in page
+
+
+def test_a_calendar_without_dates_for_the_routed_models_says_nothing(fed_store):
+    calendar = {"gpt-4.1-mini": CalendarEntry(shutdown=date(2026, 12, 8))}
+    assert "Going away" not in client(fed_store, on(date(2026, 12, 7), calendar=calendar)).get("/").text

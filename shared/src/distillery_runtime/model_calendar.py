@@ -1,0 +1,154 @@
+"""When hosted models stop: the calendar the lifecycle guard trains by and the console warns by.
+
+Providers publish some dates (OpenAI's ``shutdown_date``, Azure's ``deprecation``) and not
+others; the calendar holds the rest, by model name ('*': any hosted model). The
+finetune-controller refuses to train a base model that is going away; the console and
+``distillery status`` say which models the routing tables still send calls to are going
+away, so an operator replaces them (a student on open weights, another teacher) before the
+day their calls start failing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from distillery_contracts.routing import RouteTableUpdated
+from distillery_runtime.pricing import fine_tuned_base
+
+ANY_MODEL = "*"
+SELFHOSTED = "selfhosted"
+"""The provider name of students served on the user's own hosts (open weights)."""
+TEACHER_ARM = "teacher"
+
+OPENAI_FINE_TUNING_ENDS = date(2027, 1, 6)
+OPENAI_SHUTDOWN = date(2027, 1, 14)
+
+
+class CalendarEntry(BaseModel):
+    """Dates a provider does not publish for one model (or for every model, key '*')."""
+
+    fine_tune_until: date | None = Field(
+        default=None, description="Last day a new fine-tuning job is accepted."
+    )
+    shutdown: date | None = Field(
+        default=None, description="Day the model and the fine-tunes built on it stop serving."
+    )
+
+
+def default_calendar() -> dict[str, CalendarEntry]:
+    """DESIGN.md's dates: self-serve fine-tuning stops after 2027-01-06; gpt-4o-mini,
+    gpt-4.1 and their fine-tunes shut down on 2027-01-14."""
+    retiring = CalendarEntry(fine_tune_until=OPENAI_FINE_TUNING_ENDS, shutdown=OPENAI_SHUTDOWN)
+    return {
+        ANY_MODEL: CalendarEntry(fine_tune_until=OPENAI_FINE_TUNING_ENDS),
+        "gpt-4o-mini": retiring,
+        "gpt-4.1": retiring,
+    }
+
+
+def named_only(calendar: Mapping[str, CalendarEntry]) -> dict[str, CalendarEntry]:
+    """The calendar without its '*' entry: a hosted provider's window, which open weights on
+    the user's own hosts do not have (only dates configured for a model by name apply)."""
+    return {model: entry for model, entry in calendar.items() if model != ANY_MODEL}
+
+
+def calendar_entry(calendar: Mapping[str, CalendarEntry], model: str) -> CalendarEntry | None:
+    """The entry for ``model``: its own (alias or dated snapshot of the alias), else '*'.
+
+    'gpt-4.1' covers 'gpt-4.1-2025-04-14' but not 'gpt-4.1-mini', a different model.
+    """
+    for key, entry in calendar.items():
+        if key != ANY_MODEL and re.fullmatch(re.escape(key) + r"(-\d{4}-\d{2}-\d{2})?", model):
+            return entry
+    return calendar.get(ANY_MODEL)
+
+
+def shutdown_day(calendar: Mapping[str, CalendarEntry], model: str, provider: str) -> date | None:
+    """The day ``model`` stops answering on ``provider`` by the calendar; None when it says none.
+
+    A fine-tune stops with its base model. On the self-hosted provider only an entry naming
+    the model applies: the weights are the user's, and nothing shuts them down.
+    """
+    if provider == SELFHOSTED:
+        calendar = named_only(calendar)
+    entry = calendar_entry(calendar, fine_tuned_base(model) or model)
+    return entry.shutdown if entry is not None else None
+
+
+@dataclass(frozen=True)
+class ServingNotice:
+    """One arm of a routing table that still gets calls and whose model is going away."""
+
+    route: str
+    arm: str
+    model: str
+    provider: str
+    weight: float
+    shutdown: date
+    days_left: int
+    """Days from today to the shutdown; 0 or less: it has stopped."""
+
+    @property
+    def stopped(self) -> bool:
+        return self.days_left <= 0
+
+    @property
+    def text(self) -> str:
+        """One line an operator acts on: what, when, what happens then, what to do."""
+        when = (f"shut down on {self.shutdown}" if self.stopped
+                else f"shuts down on {self.shutdown}, in {self.days_left} day{'s' if self.days_left != 1 else ''}")
+        what = f"{self.model} ({self.provider}), the {self.arm} arm of route {self.route} at {self.weight:g}%,"
+        if self.arm == TEACHER_ARM:
+            then = ("its calls fail from then on, and so does every student call that falls back to the "
+                    "teacher: set another teacher (DISTILLERY_ROLLOUT_TEACHER_MODEL and "
+                    "DISTILLERY_EVALUATOR_TEACHER_MODEL)")
+        else:
+            then = ("its calls fall back to the teacher from then on, at the teacher's price: train its "
+                    "replacement on open weights (DISTILLERY_FINETUNE_PROVIDER=selfhosted, or "
+                    "DISTILLERY_FINETUNE_AUTO_FALLBACK) and roll it out first")
+        return f"{what} {when}; {then}."
+
+
+def serving_notices(tables: Iterable[RouteTableUpdated], calendar: Mapping[str, CalendarEntry],
+                    today: date, horizon_days: int) -> list[ServingNotice]:
+    """The arms that get calls (weight above 0) whose model stops within ``horizon_days`` of
+    ``today`` or has stopped, soonest first."""
+    notices = []
+    for table in tables:
+        for arm in table.arms:
+            if arm.weight <= 0:
+                continue
+            day = shutdown_day(calendar, arm.model, arm.provider)
+            if day is None:
+                continue
+            days_left = (day - today).days
+            if days_left <= horizon_days:
+                notices.append(ServingNotice(table.route, arm.name, arm.model, arm.provider, arm.weight, day,
+                                             days_left))
+    return sorted(notices, key=lambda n: (n.shutdown, n.route, n.arm))
+
+
+class ShutdownNoticeSettings(BaseSettings):
+    """What the console and ``distillery status`` warn by: one calendar with the finetune-controller."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
+
+    model_calendar: dict[str, CalendarEntry] = Field(
+        default_factory=default_calendar,
+        validation_alias=AliasChoices("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_FINETUNE_CALENDAR"),
+        description="The dates hosted models shut down, by model ('*': any), as JSON; unset: the "
+        "finetune-controller's DISTILLERY_FINETUNE_CALENDAR (or its default). The overview warns of a routed "
+        "model going away.")
+    shutdown_notice_days: int = Field(
+        default=60, ge=0, validation_alias=AliasChoices("DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS"),
+        description="How many days before a routed model's shutdown the overview and distillery status "
+        "start to warn of it.")
+
+    def notices(self, tables: Iterable[RouteTableUpdated], today: date) -> list[ServingNotice]:
+        return serving_notices(tables, self.model_calendar, today, self.shutdown_notice_days)

@@ -1,0 +1,106 @@
+"""Which routed models an operator is warned of: those that still get calls and stop within the
+notice period, fine-tunes with their base, never open weights on the user's own hosts by the
+hosted providers' '*' entry; and the line that says what happens then and what to do."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from distillery_contracts.routing import RouteTableUpdated
+from distillery_runtime.model_calendar import (
+    CalendarEntry,
+    ShutdownNoticeSettings,
+    default_calendar,
+    serving_notices,
+    shutdown_day,
+)
+
+TODAY = date(2026, 12, 7)
+SHUTDOWN = date(2027, 1, 14)  # the default calendar's: 38 days from TODAY
+STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s42"
+
+
+def table(*arms: tuple[str, str, str, float], route: str = "voice-agent") -> RouteTableUpdated:
+    return RouteTableUpdated(route=route, version=1, updated_at=datetime(2026, 12, 1, tzinfo=UTC), arms=[
+        {"name": name, "model": model, "provider": provider, "weight": weight}
+        for name, model, provider, weight in arms])
+
+
+PRODUCTION = table(("candidate", STUDENT, "openai", 90.0), ("teacher", "gpt-4.1-2025-04-14", "openai", 10.0))
+
+
+def notices(tables, horizon_days=60, today=TODAY, calendar=None):
+    return serving_notices(tables, default_calendar() if calendar is None else calendar, today, horizon_days)
+
+
+def test_a_student_fine_tuned_on_gpt_4o_mini_and_the_gpt_4_1_teacher_are_both_going_away():
+    found = notices([PRODUCTION])
+    assert [(n.arm, n.model, n.shutdown, n.days_left) for n in found] == [
+        ("candidate", STUDENT, SHUTDOWN, 38), ("teacher", "gpt-4.1-2025-04-14", SHUTDOWN, 38)]
+
+
+def test_the_notice_starts_exactly_the_notice_period_before_the_shutdown():
+    assert len(notices([PRODUCTION], horizon_days=38)) == 2
+    assert notices([PRODUCTION], horizon_days=37) == []
+
+
+def test_an_arm_with_no_calls_is_not_a_notice_and_any_share_of_calls_is():
+    idle = table(("candidate", STUDENT, "openai", 0.0), ("teacher", "gpt-5", "openai", 100.0))
+    assert notices([idle]) == []
+    trickle = table(("candidate", STUDENT, "openai", 0.5), ("teacher", "gpt-5", "openai", 99.5))
+    assert [n.weight for n in notices([trickle])] == [0.5]
+
+
+def test_the_shutdown_day_counts_as_stopped_and_the_day_before_does_not():
+    on_the_day = notices([PRODUCTION], today=SHUTDOWN)[0]
+    assert (on_the_day.days_left, on_the_day.stopped) == (0, True)
+    assert "shut down on 2027-01-14;" in on_the_day.text
+    eve = notices([PRODUCTION], today=SHUTDOWN - timedelta(days=1))[0]
+    assert (eve.days_left, eve.stopped) == (1, False)
+    assert "shuts down on 2027-01-14, in 1 day;" in eve.text
+    after = notices([PRODUCTION], today=SHUTDOWN + timedelta(days=3))[0]
+    assert (after.days_left, after.stopped) == (-3, True)
+
+
+def test_open_weights_on_the_users_hosts_ignore_the_hosted_providers_window():
+    calendar = {"*": CalendarEntry(shutdown=date(2027, 1, 1))}
+    assert shutdown_day(calendar, "ft:smollm2-135m:clinic::a1", "selfhosted") is None
+    assert shutdown_day(calendar, "ft:smollm2-135m:clinic::a1", "openai") == date(2027, 1, 1)
+    named = {"*": CalendarEntry(), "qwen2.5-7b-instruct": CalendarEntry(shutdown=date(2027, 1, 2))}
+    assert shutdown_day(named, "qwen2.5-7b-instruct", "selfhosted") == date(2027, 1, 2)
+
+
+@pytest.mark.parametrize(("model", "day"), [
+    ("gpt-4o-mini", SHUTDOWN),
+    ("gpt-4o-mini-2024-07-18", SHUTDOWN),
+    ("ft:gpt-4o-mini-2024-07-18:clinic::s42", SHUTDOWN),
+    ("gpt-4o-mini-2024-07-18.ft-0123abcd", SHUTDOWN),  # Azure's fine-tuned name
+    ("gpt-4.1-mini-2025-04-14", None),  # a different model, not gpt-4.1
+    ("gpt-5", None),
+])
+def test_a_fine_tune_stops_with_its_base_model(model, day):
+    assert shutdown_day(default_calendar(), model, "openai") == day
+
+
+def test_the_soonest_shutdown_comes_first():
+    calendar = {"gpt-4.1": CalendarEntry(shutdown=date(2027, 2, 1)), "gpt-4o-mini": CalendarEntry(shutdown=SHUTDOWN)}
+    found = notices([PRODUCTION], calendar=calendar)
+    assert [n.model for n in found] == [STUDENT, "gpt-4.1-2025-04-14"]
+
+
+def test_the_teachers_notice_says_to_set_another_teacher_and_a_students_to_train_on_open_weights():
+    student, teacher = notices([PRODUCTION])
+    assert teacher.text.startswith("gpt-4.1-2025-04-14 (openai), the teacher arm of route voice-agent at 10%, "
+                                   "shuts down on 2027-01-14, in 38 days; its calls fail from then on")
+    assert "DISTILLERY_ROLLOUT_TEACHER_MODEL" in teacher.text and "open weights" not in teacher.text
+    assert "fall back to the teacher" in student.text and "DISTILLERY_FINETUNE_PROVIDER=selfhosted" in student.text
+
+
+def test_the_finetune_controllers_calendar_is_read_unless_the_consoles_own_is_set(monkeypatch):
+    monkeypatch.setenv("DISTILLERY_FINETUNE_CALENDAR", '{"gpt-4.1": {"shutdown": "2027-03-01"}}')
+    assert ShutdownNoticeSettings().model_calendar == {"gpt-4.1": CalendarEntry(shutdown=date(2027, 3, 1))}
+    monkeypatch.setenv("DISTILLERY_CONSOLE_MODEL_CALENDAR", "{}")
+    settings = ShutdownNoticeSettings()
+    assert settings.model_calendar == {} and settings.notices([PRODUCTION], TODAY) == []
