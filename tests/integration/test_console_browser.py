@@ -134,7 +134,7 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
     # The recorded streams are dated: a retention of years keeps them whatever day the test runs.
     console_settings = ConsoleSettings(refresh_s=1, operator_keys=[key_file], read_model="first",
                                        langfuse_host=LANGFUSE, dead_letter_topics=[TRACES_RAW], health_interval_s=1,
-                                       **KEEP_RECORDED)
+                                       shutdown_notice_days=36_500, **KEEP_RECORDED)
     console = Running(ServiceRunner(build_console(settings, console_settings), settings))
     second_db, rebuilt = None, None
     try:
@@ -165,6 +165,15 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
             pages = {path: await text_of(console_url, path) for path in ("/", f"/cycles/{CYCLE}")}
             pytest.fail(f"the console did not read the topics: {pages}")
 
+        # The controller's teacher, gpt-4.1, shuts down on 2027-01-14 by the default calendar: the
+        # gauge alert rules read has its series (its value depends on the day the test runs).
+        async def teacher_gauge() -> bool:
+            metrics = await text_of(console_url, "/metrics") or ""
+            return ('distillery_routed_model_shutdown_days{arm="teacher",model="gpt-4.1",provider="openai",'
+                    'route="voice-agent"}') in metrics
+
+        assert await wait_until(teacher_gauge, timeout=30, interval=0.3), "no shutdown gauge for the teacher"
+
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=executable, args=ARGS, headless=True)
             errors: list[str] = []
@@ -177,6 +186,8 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
                 await page.goto(f"{console_url}/")
                 await page.get_by_role("link", name=CYCLE).wait_for()
                 assert await page.locator(f"[data-rollout='{rollout_id}']").count() == 1
+                teacher = page.locator(".going-away li[data-model='gpt-4.1']")
+                assert "set another teacher" in await teacher.inner_text()
                 # The consumer groups' lag, read from Tansu, reaches the overview's live part.
                 await page.locator("tr[data-group^='distillery.console.first.']").first.wait_for(timeout=30_000)
                 await _fits(page, name)

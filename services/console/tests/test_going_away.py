@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from distillery_console.http import console_routes
-from distillery_console.views import ConsoleViews, ShutdownWatch
+from distillery_console.domain.shutdowns import ShutdownWatch
+from distillery_console.views import ConsoleViews
 from distillery_runtime.model_calendar import CalendarEntry, default_calendar
 from distillery_runtime.uow import FakeUnitOfWork
 

@@ -116,9 +116,9 @@ class ServingNotice:
 
 
 def serving_notices(tables: Iterable[RouteTableUpdated], calendar: Mapping[str, CalendarEntry],
-                    today: date, horizon_days: int) -> list[ServingNotice]:
+                    today: date, horizon_days: int | None) -> list[ServingNotice]:
     """The arms that get calls (weight above 0) whose model stops within ``horizon_days`` of
-    ``today`` or has stopped, soonest first."""
+    ``today`` (None: on any known day) or has stopped, soonest first."""
     notices = []
     for table in tables:
         for arm in table.arms:
@@ -128,7 +128,7 @@ def serving_notices(tables: Iterable[RouteTableUpdated], calendar: Mapping[str, 
             if day is None:
                 continue
             days_left = (day - today).days
-            if days_left <= horizon_days:
+            if horizon_days is None or days_left <= horizon_days:
                 notices.append(ServingNotice(table.route, arm.name, arm.model, arm.provider, arm.weight, day,
                                              days_left))
     return sorted(notices, key=lambda n: (n.shutdown, n.route, n.arm))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 
 from starlette.routing import BaseRoute
@@ -19,7 +19,9 @@ from distillery_console.config import ConsoleSettings
 from distillery_console.data_views import DataViews, sql_data_stores
 from distillery_console.handlers import Handlers
 from distillery_console.http import console_routes, signed_in
-from distillery_console.views import ConsoleViews, ShutdownWatch, sql_stores
+from distillery_console.domain.shutdowns import ShutdownWatch
+from distillery_console.metrics import show_shutdowns
+from distillery_console.views import ConsoleViews, sql_stores
 from distillery_contracts.commands import RolloutCommand
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
@@ -47,6 +49,7 @@ from distillery_runtime.consumer import E, BatchHandler, Subscription
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
 from distillery_runtime.errors import ConfigError
+from distillery_runtime.logs import get_logger
 from distillery_runtime.retention import pruning_worker
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
@@ -54,6 +57,8 @@ from distillery_runtime.uow import UnitOfWork
 from distillery_runtime.worker import Worker
 
 __all__ = ["NAME", "SCHEMA", "build"]
+
+log = get_logger(__name__)
 
 
 def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
@@ -64,10 +69,10 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
     handlers = Handlers(sql_store, sql_data_store, sql_erasure_store)
     sub = partial(_subscription, console.read_model)
     board = HealthBoard(LiveHealthProbe(console.health_targets(), settings.kafka_bootstrap))
+    watch = ShutdownWatch(console.model_calendar, console.shutdown_notice_days, clock)
 
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
-        views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size,
-                             ShutdownWatch(console.model_calendar, console.shutdown_notice_days, clock))
+        views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size, watch)
         data = DataViews(sql_data_stores(ctx.sessions), console.page_size, console.langfuse_host)
         sessions = BrowserSessions(ctx.settings.accepted_tokens(), console.session_hours * 3600)
         return signed_in(console_routes(views, ctx.new_uow, clock, console.refresh_s, console.langfuse_host,
@@ -89,7 +94,8 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
               for topic in _dead_letter_topics(console)],
             erasure_subscription(NAME, handlers.on_erase_caller),
         ],
-        background=[_retention(console, settings, clock), _health(board, console, clock)],
+        background=[_retention(console, settings, clock), _health(board, console, clock),
+                    _shutdowns(watch, console.health_interval_s)],
         routes=routes,
         # Pages people open in a browser: they take a session cookie or a bearer token (signed_in);
         # /metrics still takes only the token.
@@ -130,6 +136,26 @@ def _health(board: HealthBoard, console: ConsoleSettings, clock: Callable[[], da
         return False
 
     return Worker("probe_health", step, max(console.refresh_s, console.health_interval_s))
+
+
+def _shutdowns(watch: ShutdownWatch, interval_s: float) -> Worker:
+    """The gauge of routed models' shutdown days, and a warning in the log once a day for each
+    one inside the notice period: what reaches an operator who never opens the page."""
+    warned: set[tuple[str, str, str, date]] = set()
+
+    async def step(ctx: ServiceContext) -> bool:
+        async with ctx.new_uow() as uow:
+            known = await services.routed_shutdowns(sql_store(uow), watch)
+        show_shutdowns(known)
+        today = watch.clock().date()
+        for n in known:
+            if n.days_left <= watch.horizon_days and (n.route, n.arm, n.model, today) not in warned:
+                warned.add((n.route, n.arm, n.model, today))
+                log.warning("a routed model is going away", route=n.route, arm=n.arm, model=n.model,
+                            shutdown=str(n.shutdown), days_left=n.days_left, advice=n.text)
+        return False
+
+    return Worker("watch_shutdowns", step, interval_s)
 
 
 def sql_store(uow: UnitOfWork) -> AbstractConsoleStore:

@@ -6,7 +6,7 @@ The ``read_*`` functions work over any store, so unit tests read the fake the sa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,14 +18,14 @@ from distillery_console.domain.answers import Segment, diff_against, is_failing
 from distillery_console.domain.charts import Chart, Series, line_chart
 from distillery_console.domain.cycles import rollout_state
 from distillery_console.domain.savings import CostPoint, cost_point
+from distillery_console.domain.shutdowns import ShutdownWatch
 from distillery_contracts.common import GateResult
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import AnswerVerdict, EvaluationCompleted, EvaluationItemScored
 from distillery_contracts.finetune import JobCheckpoint, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
-from distillery_runtime.clock import utc_now
-from distillery_runtime.model_calendar import CalendarEntry, ServingNotice, default_calendar, serving_notices
+from distillery_runtime.model_calendar import ServingNotice
 
 CYCLES_ON_OVERVIEW = 20
 COST_POINTS = 200
@@ -55,19 +55,6 @@ class Overview:
     calls_per_day: float
     going_away: list[ServingNotice] = field(default_factory=list)
     """Routed models whose shutdown is near or past, soonest first."""
-
-
-@dataclass(frozen=True)
-class ShutdownWatch:
-    """Which routed models the overview warns of: those the calendar says stop within
-    ``horizon_days`` of the clock's day."""
-
-    calendar: Mapping[str, CalendarEntry] = field(default_factory=default_calendar)
-    horizon_days: int = 60
-    clock: Callable[[], datetime] = utc_now
-
-    def notices(self, routes: list[RouteTableUpdated]) -> list[ServingNotice]:
-        return serving_notices(routes, self.calendar, self.clock().date(), self.horizon_days)
 
 
 @dataclass(frozen=True)
