@@ -235,6 +235,8 @@ MODULES = (
         "services/finetune_controller/tests",
         ("test_lifecycle_guard.py", "test_lifecycle_edges.py"),
     ),
+    Module("model-calendar", "shared/src/distillery_runtime", ("model_calendar.py",), "shared/tests",
+           ("test_model_calendar.py",)),
 )
 
 

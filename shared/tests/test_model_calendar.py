@@ -104,3 +104,30 @@ def test_the_finetune_controllers_calendar_is_read_unless_the_consoles_own_is_se
     monkeypatch.setenv("DISTILLERY_CONSOLE_MODEL_CALENDAR", "{}")
     settings = ShutdownNoticeSettings()
     assert settings.model_calendar == {} and settings.notices([PRODUCTION], TODAY) == []
+
+
+def test_the_default_calendar_is_the_designs_dates():
+    retiring = CalendarEntry(fine_tune_until=date(2027, 1, 6), shutdown=SHUTDOWN)
+    assert default_calendar() == {"*": CalendarEntry(fine_tune_until=date(2027, 1, 6)),
+                                  "gpt-4o-mini": retiring, "gpt-4.1": retiring}
+
+
+def test_an_idle_or_undated_arm_does_not_hide_the_arms_after_it():
+    idle_first = table(("production", "gpt-4.1", "openai", 0.0), ("candidate", STUDENT, "openai", 100.0))
+    undated_first = table(("teacher", "gpt-5", "openai", 10.0), ("candidate", STUDENT, "openai", 90.0))
+    assert [n.arm for n in notices([idle_first])] == ["candidate"]
+    assert [n.arm for n in notices([undated_first])] == ["candidate"]
+
+
+def test_a_routed_open_weights_student_is_not_warned_of_by_the_hosted_window():
+    calendar = {"*": CalendarEntry(shutdown=date(2027, 1, 1))}
+    routed = table(("candidate", "ft:qwen2.5-7b:clinic::a1", "selfhosted", 90.0), ("teacher", "gpt-5", "openai", 10.0))
+    assert [(n.arm, n.provider) for n in notices([routed], calendar=calendar)] == [("teacher", "openai")]
+
+
+def test_the_settings_warn_from_their_notice_period_on_the_day_given(monkeypatch):
+    monkeypatch.delenv("DISTILLERY_CONSOLE_MODEL_CALENDAR", raising=False)
+    monkeypatch.delenv("DISTILLERY_FINETUNE_CALENDAR", raising=False)
+    monkeypatch.setenv("DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS", "38")
+    assert [n.days_left for n in ShutdownNoticeSettings().notices([PRODUCTION], TODAY)] == [38, 38]
+    assert ShutdownNoticeSettings().notices([PRODUCTION], TODAY - timedelta(days=1)) == []
