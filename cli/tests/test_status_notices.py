@@ -1,5 +1,6 @@
-"""``distillery status`` names the routed models going away, one line each: yellow while they
-still answer, red once stopped, with model names taken as text rather than as markup."""
+"""``distillery status`` names the routed models going away in a table, soonest first, red once
+stopped, and says once for the teacher and once for the students what to do; model names are
+printed as they are, never read as markup."""
 
 from __future__ import annotations
 
@@ -10,25 +11,34 @@ from rich.console import Console
 from distillery_cli.status import render_notices
 from distillery_runtime.model_calendar import ServingNotice
 
+STUDENT = "ft:gpt-4o-mini-2024-07-18:clinic::s42"
+
 
 def notice(model: str, days_left: int, arm: str = "candidate") -> ServingNotice:
-    return ServingNotice("voice-agent", arm, model, "openai", 90.0, date(2027, 1, 14), days_left)
+    return ServingNotice("voice-agent", arm, model, "openai", 45.0, date(2027, 1, 14), days_left)
 
 
-def printed(markup: str) -> str:
-    console = Console(record=True, width=400, color_system="truecolor")
-    console.print(markup)
+def printed(notices: list[ServingNotice]) -> str:
+    console = Console(record=True, width=200)
+    console.print(render_notices(notices))
     return console.export_text()
 
 
-def test_each_notice_is_a_line_under_a_heading_coloured_by_whether_the_model_still_answers():
-    markup = render_notices([notice("ft:gpt-4o-mini-2024-07-18:clinic::s42", 38), notice("gpt-4.1", 0, "teacher")])
-    lines = markup.splitlines()
-    assert lines[0] == "[bold]Going away[/]"
-    assert lines[1].startswith("[yellow]ft:gpt-4o-mini-2024-07-18:clinic::s42 (openai), the candidate arm")
-    assert lines[2].startswith("[red]gpt-4.1 (openai), the teacher arm") and "shut down on 2027-01-14;" in lines[2]
+def test_each_model_is_a_row_and_each_kind_of_arm_gets_its_advice_once():
+    text = printed([notice(STUDENT, 38), notice(STUDENT.replace("s42", "s41"), 38, "production"),
+                    notice("gpt-4.1", 38, "teacher")])
+    assert "Going away" in text
+    rows = [line for line in text.splitlines() if "voice-agent" in line]
+    assert len(rows) == 3 and all("│ 2027-01-14 │ 38 " in r for r in rows), rows
+    assert STUDENT in rows[0] and "45%" in rows[0] and "teacher" in rows[2]
+    assert text.count("A student: its calls fall back to the teacher") == 1
+    assert text.count("The teacher: its calls fail from then on") == 1
+
+
+def test_a_stopped_model_is_red_and_one_still_answering_yellow():
+    table = render_notices([notice(STUDENT, 1), notice("gpt-4.1", 0, "teacher")])
+    assert [row.style for row in table.rows] == ["yellow", "red"]
 
 
 def test_a_model_name_with_brackets_is_printed_as_it_is():
-    text = printed(render_notices([notice("ft:gpt-4o-mini:[red]x[/]::1", 3)]))
-    assert "ft:gpt-4o-mini:[red]x[/]::1 (openai)" in text
+    assert "ft:gpt-4o-mini:[red]x[/]::1" in printed([notice("ft:gpt-4o-mini:[red]x[/]::1", 3)])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from distillery_cli.common import console, friendly, run_async, settings
 from distillery_cli.demo.monitor import PipelineView, snapshot
@@ -63,10 +63,21 @@ def render_routes(view: PipelineView) -> Table:
     return table
 
 
-def render_notices(notices: list[ServingNotice]) -> str:
-    """The routed models going away, one line each, red once stopped."""
-    lines = [f"[{'red' if n.stopped else 'yellow'}]{escape(n.text)}[/]" for n in notices]
-    return "\n".join(["[bold]Going away[/]", *lines])
+def render_notices(notices: list[ServingNotice]) -> Table:
+    """The routed models going away, soonest first, red once stopped; under them, what to do,
+    once for the teacher and once for the students."""
+    advice: dict[str, str] = {}
+    for n in notices:
+        advice.setdefault("The teacher" if n.is_teacher else "A student", n.advice)
+    table = Table("route", "arm", Column("model", overflow="fold"), "calls", "shuts down", "days left",
+                  title="Going away", title_justify="left",
+                  caption=Text("\n".join(f"{who}: {what}." for who, what in advice.items())),
+                  caption_justify="left")
+    for n in notices:
+        cells = (n.route, n.arm, n.model, f"{n.weight:g}%", str(n.shutdown), str(n.days_left))
+        table.add_row(*(Text(cell) for cell in cells),
+                      style="red" if n.stopped else "yellow")
+    return table
 
 
 async def _all_readiness(regs: list[Registration]) -> list[str]:

@@ -99,20 +99,31 @@ class ServingNotice:
         return self.days_left <= 0
 
     @property
-    def text(self) -> str:
-        """One line an operator acts on: what, when, what happens then, what to do."""
-        when = (f"shut down on {self.shutdown}" if self.stopped
-                else f"shuts down on {self.shutdown}, in {self.days_left} day{'s' if self.days_left != 1 else ''}")
-        what = f"{self.model} ({self.provider}), the {self.arm} arm of route {self.route} at {self.weight:g}%,"
-        if self.arm == TEACHER_ARM:
-            then = ("its calls fail from then on, and so does every student call that falls back to the "
+    def when(self) -> str:
+        if self.stopped:
+            return f"shut down on {self.shutdown}"
+        return f"shuts down on {self.shutdown}, in {self.days_left} day{'s' if self.days_left != 1 else ''}"
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.arm == TEACHER_ARM
+
+    @property
+    def advice(self) -> str:
+        """What happens to the arm's calls then, and what to do before."""
+        if self.is_teacher:
+            return ("its calls fail from then on, and so does every student call that falls back to the "
                     "teacher: set another teacher (DISTILLERY_ROLLOUT_TEACHER_MODEL and "
                     "DISTILLERY_EVALUATOR_TEACHER_MODEL)")
-        else:
-            then = ("its calls fall back to the teacher from then on, at the teacher's price: train its "
-                    "replacement on open weights (DISTILLERY_FINETUNE_PROVIDER=selfhosted, or "
-                    "DISTILLERY_FINETUNE_AUTO_FALLBACK) and roll it out first")
-        return f"{what} {when}; {then}."
+        return ("its calls fall back to the teacher from then on, at the teacher's price: train its "
+                "replacement on open weights (DISTILLERY_FINETUNE_PROVIDER=selfhosted, or "
+                "DISTILLERY_FINETUNE_AUTO_FALLBACK) and roll it out first")
+
+    @property
+    def text(self) -> str:
+        """One line an operator acts on: what, when, what happens then, what to do."""
+        what = f"{self.model} ({self.provider}), the {self.arm} arm of route {self.route} at {self.weight:g}%,"
+        return f"{what} {self.when}; {self.advice}."
 
 
 def serving_notices(tables: Iterable[RouteTableUpdated], calendar: Mapping[str, CalendarEntry],
