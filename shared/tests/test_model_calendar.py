@@ -12,6 +12,7 @@ from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime.model_calendar import (
     CalendarEntry,
     ShutdownNoticeSettings,
+    calendar_entry,
     default_calendar,
     serving_notices,
     shutdown_day,
@@ -106,10 +107,24 @@ def test_the_finetune_controllers_calendar_is_read_unless_the_consoles_own_is_se
     assert settings.model_calendar == {} and settings.notices([PRODUCTION], TODAY) == []
 
 
-def test_the_default_calendar_is_the_designs_dates():
+def test_the_default_calendar_is_the_designs_dates_which_are_openais():
     retiring = CalendarEntry(fine_tune_until=date(2027, 1, 6), shutdown=SHUTDOWN)
-    assert default_calendar() == {"*": CalendarEntry(fine_tune_until=date(2027, 1, 6)),
-                                  "gpt-4o-mini": retiring, "gpt-4.1": retiring}
+    assert default_calendar() == {"openai:*": CalendarEntry(fine_tune_until=date(2027, 1, 6)),
+                                  "openai:gpt-4o-mini": retiring, "openai:gpt-4.1": retiring}
+    assert shutdown_day(default_calendar(), "gpt-4.1", "azure") is None
+
+
+def test_the_most_specific_entry_applies_whatever_the_order():
+    own, any_provider, provider_wide, hosted = (CalendarEntry(shutdown=date(2027, m, 1)) for m in (1, 2, 3, 4))
+    calendar = {"*": hosted, "azure:*": provider_wide, "gpt-4.1": any_provider, "azure:gpt-4.1": own}
+    assert calendar_entry(calendar, "gpt-4.1-2025-04-14", "azure") is own
+    assert calendar_entry(calendar, "gpt-4.1-2025-04-14", "openai") is any_provider
+    assert calendar_entry(calendar, "gpt-5", "azure") is provider_wide
+    assert calendar_entry({"azure:*": provider_wide, "gpt-4.1": any_provider}, "gpt-4.1", "azure") is any_provider
+    assert calendar_entry(calendar, "gpt-5", "openai") is hosted
+    assert calendar_entry(calendar, "gpt-5", "selfhosted") is None
+    assert calendar_entry({"selfhosted:*": own}, "qwen2.5-7b", "selfhosted") is own
+    assert calendar_entry({"azure:gpt-4.1": own}, "gpt-4.1", None) is None
 
 
 def test_an_idle_or_undated_arm_does_not_hide_the_arms_after_it():

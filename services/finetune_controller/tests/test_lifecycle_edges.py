@@ -19,7 +19,7 @@ TODAY = date(2026, 11, 2)
 
 
 def policy(**overrides) -> LifecyclePolicy:
-    values = {"min_service_life_days": 30, "calendar": {}, "fallback_model": None}
+    values = {"min_service_life_days": 30, "calendar": {}, "fallback_model": None, "provider": "openai"}
     return LifecyclePolicy(**{**values, **overrides})
 
 
@@ -77,10 +77,18 @@ def test_the_default_calendar_closes_every_models_window_and_retires_gpt_4_1():
     refusal = check_lifecycle(silent, "gpt-4.1", policy(calendar=calendar, min_service_life_days=0),
                               date(2027, 1, 5))
     assert refusal is None
-    retired = check_lifecycle(silent, "gpt-4.1", policy(calendar={"gpt-4.1": calendar["gpt-4.1"]},
+    retired = check_lifecycle(silent, "gpt-4.1", policy(calendar={"gpt-4.1": calendar["openai:gpt-4.1"]},
                                                         min_service_life_days=30), date(2026, 12, 20))
     assert (retired.code, retired.day) == ("shutdown_too_soon", date(2027, 1, 14))
     assert "(configured calendar)" in retired.reason
+
+
+def test_the_default_calendar_is_openais_and_leaves_azure_to_its_own_dates():
+    silent = ModelLifecycle(model="gpt-4o-mini-2024-07-18", source="Azure model deprecation")
+    azure = policy(calendar=default_calendar(), provider="azure", min_service_life_days=0)
+    assert check_lifecycle(silent, "gpt-4o-mini-2024-07-18", azure, date(2027, 2, 1)) is None
+    openai = policy(calendar=default_calendar(), min_service_life_days=0)
+    assert check_lifecycle(silent, "gpt-4o-mini-2024-07-18", openai, date(2027, 2, 1)).code == "fine_tuning_closed"
 
 
 def test_a_calendar_entry_for_every_model_applies_to_unlisted_ones():

@@ -14,7 +14,8 @@ MINI = "gpt-4o-mini-2024-07-18"
 
 
 def policy(**overrides) -> LifecyclePolicy:
-    values = {"min_service_life_days": 30, "calendar": default_calendar(), "fallback_model": "gpt-4.1-mini"}
+    values = {"min_service_life_days": 30, "calendar": default_calendar(), "fallback_model": "gpt-4.1-mini",
+              "provider": "openai"}
     return LifecyclePolicy(**{**values, **overrides})
 
 

@@ -42,42 +42,47 @@ class CalendarEntry(BaseModel):
 
 
 def default_calendar() -> dict[str, CalendarEntry]:
-    """DESIGN.md's dates: self-serve fine-tuning stops after 2027-01-06; gpt-4o-mini,
-    gpt-4.1 and their fine-tunes shut down on 2027-01-14."""
+    """DESIGN.md's dates, which are OpenAI's: self-serve fine-tuning stops after 2027-01-06;
+    gpt-4o-mini, gpt-4.1 and their fine-tunes shut down on 2027-01-14. Azure publishes its own
+    (its models' ``deprecation``), so these are scoped to ``openai``."""
     retiring = CalendarEntry(fine_tune_until=OPENAI_FINE_TUNING_ENDS, shutdown=OPENAI_SHUTDOWN)
     return {
-        ANY_MODEL: CalendarEntry(fine_tune_until=OPENAI_FINE_TUNING_ENDS),
-        "gpt-4o-mini": retiring,
-        "gpt-4.1": retiring,
+        "openai:*": CalendarEntry(fine_tune_until=OPENAI_FINE_TUNING_ENDS),
+        "openai:gpt-4o-mini": retiring,
+        "openai:gpt-4.1": retiring,
     }
 
 
-def named_only(calendar: Mapping[str, CalendarEntry]) -> dict[str, CalendarEntry]:
-    """The calendar without its '*' entry: a hosted provider's window, which open weights on
-    the user's own hosts do not have (only dates configured for a model by name apply)."""
-    return {model: entry for model, entry in calendar.items() if model != ANY_MODEL}
-
-
-def calendar_entry(calendar: Mapping[str, CalendarEntry], model: str) -> CalendarEntry | None:
-    """The entry for ``model``: its own (alias or dated snapshot of the alias), else '*'.
-
-    'gpt-4.1' covers 'gpt-4.1-2025-04-14' but not 'gpt-4.1-mini', a different model.
-    """
+def calendar_entry(calendar: Mapping[str, CalendarEntry], model: str,
+                   provider: str | None = None) -> CalendarEntry | None:
+    """The entry for ``model`` on ``provider``, the most specific first: '<provider>:<model>',
+    then '<model>' (any provider), then '<provider>:*', then '*' (any hosted provider: never
+    open weights on the user's own hosts). A model key covers its dated snapshots: 'gpt-4.1'
+    covers 'gpt-4.1-2025-04-14' but not 'gpt-4.1-mini', a different model."""
+    found: dict[int, CalendarEntry] = {}
     for key, entry in calendar.items():
-        if key != ANY_MODEL and re.fullmatch(re.escape(key) + r"(-\d{4}-\d{2}-\d{2})?", model):
-            return entry
-    return calendar.get(ANY_MODEL)
+        scope, _, name = key.rpartition(":")
+        if scope and scope != provider:
+            continue
+        if name == ANY_MODEL:
+            rank = 2 if scope else 3
+            if rank == 3 and provider == SELFHOSTED:
+                continue
+        elif re.fullmatch(re.escape(name) + r"(-\d{4}-\d{2}-\d{2})?", model):
+            rank = 0 if scope else 1
+        else:
+            continue
+        found.setdefault(rank, entry)
+    return found[min(found)] if found else None
 
 
 def shutdown_day(calendar: Mapping[str, CalendarEntry], model: str, provider: str) -> date | None:
     """The day ``model`` stops answering on ``provider`` by the calendar; None when it says none.
 
-    A fine-tune stops with its base model. On the self-hosted provider only an entry naming
-    the model applies: the weights are the user's, and nothing shuts them down.
+    A fine-tune stops with its base model. On the self-hosted provider the hosted providers'
+    '*' does not apply: the weights are the user's, and nothing shuts them down.
     """
-    if provider == SELFHOSTED:
-        calendar = named_only(calendar)
-    entry = calendar_entry(calendar, fine_tuned_base(model) or model)
+    entry = calendar_entry(calendar, fine_tuned_base(model) or model, provider)
     return entry.shutdown if entry is not None else None
 
 
@@ -153,7 +158,8 @@ class ShutdownNoticeSettings(BaseSettings):
     model_calendar: dict[str, CalendarEntry] = Field(
         default_factory=default_calendar,
         validation_alias=AliasChoices("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_FINETUNE_CALENDAR"),
-        description="The dates hosted models shut down, by model ('*': any), as JSON; unset: the "
+        description="The dates hosted models shut down, by model or provider:model ('*': any hosted model, "
+        "'openai:*': any of one provider's), as JSON; unset: the "
         "finetune-controller's DISTILLERY_FINETUNE_CALENDAR (or its default). The overview warns of a routed "
         "model going away.")
     shutdown_notice_days: int = Field(

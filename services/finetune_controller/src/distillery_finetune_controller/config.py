@@ -16,7 +16,7 @@ from distillery_finetune_controller.domain.job import JobDefaults
 from distillery_finetune_controller.domain.lifecycle import LifecyclePolicy
 from distillery_runtime.blobstore import AbstractBlobStore, LocalBlobStore
 from distillery_runtime.errors import ConfigError
-from distillery_runtime.model_calendar import CalendarEntry, default_calendar, named_only
+from distillery_runtime.model_calendar import CalendarEntry, default_calendar
 
 ENV_PREFIX = "DISTILLERY_FINETUNE_"
 
@@ -106,8 +106,9 @@ class FinetuneSettings(BaseSettings):
     allow_preview_models: bool = Field(default=False, description="Fine-tune Azure preview models.")
     calendar: dict[str, CalendarEntry] = Field(
         default_factory=default_calendar,
-        description="Lifecycle dates the provider does not publish, by model ('*': any); JSON. "
-        "Replaces the default calendar.")
+        description="Lifecycle dates the provider does not publish, by model or provider:model ('*': any "
+        "hosted model, 'openai:*': any of one provider's; the most specific applies); JSON. Replaces the "
+        "default calendar.")
 
     worker_interval_s: float = Field(default=2.0, gt=0, description="How often the worker looks for work.")
     poll_interval_s: float = Field(default=30.0, gt=0, description="First delay between polls of a job.")
@@ -155,9 +156,9 @@ class FinetuneSettings(BaseSettings):
     def lifecycle_policy(self, kind: ProviderKind | None = None) -> LifecyclePolicy:
         """The guard for jobs of ``kind`` (the configured provider when None)."""
         kind = kind or self.provider
-        calendar = named_only(self.calendar) if kind is ProviderKind.SELFHOSTED else self.calendar
         return LifecyclePolicy(
-            min_service_life_days=self.min_service_life_days, calendar=calendar, fallback_model=self.fallback_model,
+            min_service_life_days=self.min_service_life_days, calendar=self.calendar, provider=kind.value,
+            fallback_model=self.fallback_model,
             allow_preview=self.allow_preview_models,
             fallback_provider=self.fallback_provider.value if self.fallback_provider else None,
             auto_fallback=self.auto_fallback,

@@ -40,6 +40,8 @@ class LifecyclePolicy:
     min_service_life_days: int
     calendar: Mapping[str, CalendarEntry]
     fallback_model: str | None = None
+    provider: str | None = None
+    """The provider the guarded jobs run on: which of the calendar's scoped entries apply."""
     allow_preview: bool = False
     fallback_provider: str | None = None
     auto_fallback: bool = False
@@ -66,7 +68,7 @@ def check_lifecycle(info: ModelLifecycle | None, model: str, policy: LifecyclePo
     problem = _availability_problem(info, policy)
     if problem is not None:
         return _refuse(problem[0], problem[1], None, policy)
-    entry = calendar_entry(policy.calendar, model) or CalendarEntry()
+    entry = calendar_entry(policy.calendar, model, policy.provider) or CalendarEntry()
     until, until_source = _pick(info.fine_tune_until, info.source, entry.fine_tune_until)
     if until is not None and today > until:
         return _refuse("fine_tuning_closed",
