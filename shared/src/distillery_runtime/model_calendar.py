@@ -1,7 +1,8 @@
 """When hosted models stop: the calendar the lifecycle guard trains by and the console warns by.
 
 Providers publish some dates (OpenAI's ``shutdown_date``, Azure's ``deprecation``) and not
-others; the calendar holds the rest, by model name ('*': any hosted model). The
+others; the calendar holds the rest, by model name, optionally scoped to a provider
+(``openai:gpt-4.1``; ``*`` is any hosted model, ``openai:*`` any of one provider's). The
 finetune-controller refuses to train a base model that is going away; the console and
 ``distillery status`` say which models the routing tables still send calls to are going
 away, so an operator replaces them (a student on open weights, another teacher) before the
@@ -31,7 +32,7 @@ OPENAI_SHUTDOWN = date(2027, 1, 14)
 
 
 class CalendarEntry(BaseModel):
-    """Dates a provider does not publish for one model (or for every model, key '*')."""
+    """Dates a provider does not publish for one model (or for every model, key '*' or 'openai:*')."""
 
     fine_tune_until: date | None = Field(
         default=None, description="Last day a new fine-tuning job is accepted."
