@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from pydantic import ValidationError
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_runtime.blobstore import LocalBlobStore
 from distillery_runtime.db import async_url, redacted
@@ -77,6 +77,47 @@ def test_a_json_variable_that_is_not_json_is_one_line_naming_it(monkeypatch):
 
     monkeypatch.setenv("DISTILLERY_EVALUATOR_GATES", "{margin: 0.1}")
     with pytest.raises(ConfigError, match=r"^DISTILLERY_EVALUATOR_GATES: not valid JSON \(Expecting property name"):
+        load_settings(GateSettings)
+
+
+class _CalendarSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DISTILLERY_CONSOLE_")
+    calendar: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("DISTILLERY_CONSOLE_CALENDAR", "DISTILLERY_FINETUNE_CALENDAR"))
+    refresh_s: float = 5.0
+
+
+def test_a_bad_value_names_the_variable_that_was_set_of_a_fields_aliases(monkeypatch):
+    from distillery_runtime.entrypoint import load_settings
+    from distillery_runtime.errors import ConfigError
+
+    monkeypatch.setenv("DISTILLERY_FINETUNE_CALENDAR", '{"gpt-4.1": {"days": "soon"}}')
+    monkeypatch.setenv("DISTILLERY_CONSOLE_REFRESH_S", "often")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_CalendarSettings)
+    assert str(caught.value) == (
+        "invalid configuration: DISTILLERY_FINETUNE_CALENDAR (gpt-4.1.days): Input should be a valid integer, "
+        "unable to parse string as an integer; DISTILLERY_CONSOLE_REFRESH_S: Input should be a valid number, "
+        "unable to parse string as a number")
+    monkeypatch.setenv("DISTILLERY_CONSOLE_CALENDAR", "{nope")
+    with pytest.raises(ConfigError, match=r"^DISTILLERY_CONSOLE_CALENDAR: not valid JSON \("):
+        load_settings(_CalendarSettings)
+
+
+def test_a_class_that_reads_nested_variables_names_the_nested_one(monkeypatch):
+    from distillery_runtime.entrypoint import load_settings
+    from distillery_runtime.errors import ConfigError
+
+    class Gates(BaseModel):
+        judge_margin: float = 0.1
+
+    class GateSettings(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="DISTILLERY_EVALUATOR_", env_nested_delimiter="__")
+        gates: Gates = Field(default_factory=Gates)
+
+    monkeypatch.setenv("DISTILLERY_EVALUATOR_GATES__JUDGE_MARGIN", "wide")
+    with pytest.raises(ConfigError, match=r"^invalid configuration: DISTILLERY_EVALUATOR_GATES__JUDGE_MARGIN: "):
         load_settings(GateSettings)
 
 

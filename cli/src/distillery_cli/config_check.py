@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from distillery_cli.config_fields import is_secret
-from distillery_cli.config_registry import OTHER, RUNTIME, SettingsGroup, env_names
+from distillery_cli.config_registry import OTHER, RUNTIME, SettingsGroup
+from distillery_runtime.entrypoint import env_names
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.settings import RuntimeSettings
 

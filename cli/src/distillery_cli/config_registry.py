@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings
 
 from distillery_cli.config_fields import describe_default, describe_type, is_secret
 from distillery_cli.discovery import GROUP
+from distillery_runtime.entrypoint import env_names
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.settings import RuntimeSettings
 
@@ -87,23 +88,6 @@ def select_groups(groups: list[SettingsGroup], name: str | None) -> list[Setting
         known = ", ".join(g.name for g in groups)
         raise ConfigError(f"unknown service {name!r}; choose one of: {known}")
     return chosen
-
-
-def env_names(cls: type[BaseSettings], name: str, info: FieldInfo) -> list[str]:
-    """Every variable that sets field ``name``, the one to document first.
-
-    Mirrors pydantic-settings: a validation alias replaces the prefixed name, and
-    ``populate_by_name`` keeps the prefixed name readable as well.
-    """
-    prefix = cls.model_config.get("env_prefix", "")
-    alias = info.validation_alias
-    if alias is None:
-        return [f"{prefix}{name}".upper()]
-    choices = getattr(alias, "choices", [alias])
-    names = [c.upper() for c in choices if isinstance(c, str)]
-    if cls.model_config.get("populate_by_name") or cls.model_config.get("validate_by_name"):
-        names.append(f"{prefix}{name}".upper())
-    return names
 
 
 def settings_variables(cls: type[BaseSettings]) -> list[Variable]:
