@@ -12,6 +12,7 @@ from distillery_sandbox.openai import (
     JobTimings,
     LatencyProfile,
     SandboxConfig,
+    default_catalogue,
     simulated_training_file,
 )
 from distillery_sandbox.openai.account import Account
@@ -30,6 +31,7 @@ def executor():
 
 def make_account(executor, flavour: str = "openai", **settings) -> tuple[Account, FakeClock]:
     clock = FakeClock()
+    settings.setdefault("models", default_catalogue())  # the real deadlines, which these tests are about
     config = SandboxConfig(clock=clock, timings=TIMINGS, latency=LatencyProfile(scale=0),
                            **settings)
     return Account(flavour, config, executor), clock

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import openai
@@ -150,10 +151,11 @@ def test_a_wrong_api_key_is_refused(sandbox):
     assert refused.value.body["code"] == "invalid_api_key"
 
 
-def test_models_show_their_shutdown_dates(client):
+def test_models_show_their_shutdown_dates_rehearsed_38_days_ahead(client):
     models = {m.id: m for m in client.models.list()}
-    assert models["gpt-4o-mini"].shutdown_date == "2027-01-14"
-    assert models["gpt-4.1"].shutdown_date == "2027-01-14"
+    rehearsed = (datetime.now(UTC).date() + timedelta(days=38)).isoformat()
+    assert models["gpt-4o-mini"].shutdown_date == rehearsed
+    assert models["gpt-4.1"].shutdown_date == rehearsed
     assert models["gpt-3.5-turbo"].shutdown_date is None
 
 

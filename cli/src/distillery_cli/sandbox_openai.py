@@ -5,7 +5,7 @@ The lead attaches `openai` to the `sandbox` sub-app (`sandbox_app.command("opena
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
@@ -49,6 +49,9 @@ def openai(
         [], help="Move the last day a model can be fine-tuned: MODEL=YYYY-MM-DD (repeatable)."),
     today: str | None = typer.Option(
         None, help="Pretend today is this date (YYYY-MM-DD) for lifecycle checks."),
+    real_dates: bool = typer.Option(
+        False, "--real-dates", help="OpenAI's real deadlines (fine-tuning until 2027-01-06, gpt-4.1 and "
+        "gpt-4o-mini until 2027-01-14) instead of rehearsing them 30 and 38 days ahead of today."),
     min_examples_per_intent: int = typer.Option(
         20, help="Training answers of an intent a student needs to answer it like the teacher."),
     state: Path | None = typer.Option(
@@ -71,6 +74,7 @@ def openai(
         SandboxConfig,
         TeacherDrift,
         default_catalogue,
+        rehearsal_catalogue,
         serve,
         with_dates,
     )
@@ -85,8 +89,8 @@ def openai(
         config = SandboxConfig(
             openai_keys=(openai_key,), azure_keys=(azure_key,),
             management_tokens=(management_token,),
-            models=with_dates(default_catalogue(), _dates(shutdown, "--shutdown"),
-                              _dates(fine_tune_until, "--fine-tune-until")),
+            models=with_dates(default_catalogue() if real_dates else rehearsal_catalogue(pinned or datetime.now(UTC).date()),
+                              _dates(shutdown, "--shutdown"), _dates(fine_tune_until, "--fine-tune-until")),
             timings=JobTimings(scale=time_scale), latency=LatencyProfile(teacher_ms=teacher_latency_ms, student_ms=student_latency_ms,
                                    scale=latency_scale),
             max_running_jobs={"openai": max_running_openai, "azure": max_running_azure},

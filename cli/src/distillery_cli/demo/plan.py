@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+from distillery_sandbox.openai.catalogue import rehearsal_calendar
 
 LANGFUSE_KEYS = ("pk-lf-demo", "sk-lf-demo")
 OPENAI_KEY = "sk-sandbox"
@@ -68,7 +71,11 @@ class DemoPlan:
         return self.student != SELFHOSTED
 
     def common_env(self, home: Path, bootstrap: str, database_url: str) -> dict[str, str]:
+        """What every process reads; the lifecycle calendar is the OpenAI sandbox's rehearsal of
+        the deadlines (30 and 38 days ahead), so the demo runs on any day and its console shows
+        the retirement coming, as the real one did in December 2026."""
         return {
+            "DISTILLERY_FINETUNE_CALENDAR": json.dumps(rehearsal_calendar(datetime.now(UTC).date())),
             "DISTILLERY_HOME": str(home),
             "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap,
             "DISTILLERY_DATABASE_URL": database_url,

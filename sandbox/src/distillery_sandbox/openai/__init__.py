@@ -6,7 +6,8 @@ Public API:
 
 - `SandboxConfig`, `JobTimings`, `LatencyProfile`, `AzureResource`, `FakeClock`,
   `SystemClock`: configuration.
-- `ModelInfo`, `default_catalogue()`, `with_dates(...)`: the models and their lifecycle dates.
+- `ModelInfo`, `default_catalogue()`, `rehearsal_catalogue(today)`, `with_dates(...)`: the models
+  and their lifecycle dates (the real ones, or rehearsed ahead of a day: a sandbox's default).
 - `Faults`, `FaultRule`: injected 429s and 5xx, per path.
 - `create_app(config)`: the Starlette app; `serve(host, port, config)`: run it with the
   simulation banner; `run_in_thread(config)`: run it in a background thread (tests).
@@ -22,6 +23,8 @@ from distillery_sandbox.openai.catalogue import (
     OPENAI_SHUTDOWN,
     ModelInfo,
     default_catalogue,
+    rehearsal_calendar,
+    rehearsal_catalogue,
     with_dates,
 )
 from distillery_sandbox.openai.chat_models import TeacherDrift, TeacherModel, UntunedModel
@@ -63,6 +66,8 @@ __all__ = [
     "UntunedModel",
     "create_app",
     "default_catalogue",
+    "rehearsal_calendar",
+    "rehearsal_catalogue",
     "examples_from_calls",
     "read_training_file",
     "run_in_thread",

@@ -4,12 +4,17 @@ OpenAI publishes a `shutdown_date` per model; Azure publishes `deprecation.fine_
 last day new fine-tuning jobs are accepted) and `deprecation.inference`. Both come from the
 same `ModelInfo` here, so a test or the demo can move a date and see a controller refuse
 the model.
+
+`default_catalogue()` has DESIGN.md's real dates, which pass: from 2027-01-14 its teacher
+answers nothing. A sandbox therefore rehearses them by default (`rehearsal_catalogue`): the
+same announcement, always as far ahead of the sandbox's day as it was on 2026-12-07, so the
+demo and the tests run on any day and still see the models' retirement coming.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
 
 Behaviour = Literal["teacher", "untuned"]
@@ -19,6 +24,12 @@ OPENAI_SHUTDOWN = date(2027, 1, 14)
 
 OPENAI_FINE_TUNING_ENDS = date(2027, 1, 6)
 """New self-serve fine-tuning jobs are refused after this day."""
+
+REHEARSAL_FINE_TUNING_DAYS = 30
+REHEARSAL_SHUTDOWN_DAYS = 38
+"""How far after the sandbox's day a rehearsal puts the two deadlines: as far as they were on
+2026-12-07. 38 days is more than the finetune-controller's default minimum service life (30),
+so a rehearsed gpt-4o-mini is still fine-tuned, and within the console's notice period (60)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,35 @@ def default_catalogue() -> tuple[ModelInfo, ...]:
         mini, replace(mini, id=mini.snapshot),
         turbo,
     )
+
+
+def rehearsal_catalogue(today: date) -> tuple[ModelInfo, ...]:
+    """The default catalogue with its fine-tuning end and shutdown moved to 30 and 38 days
+    after ``today``."""
+    moved: dict[date | None, date | None] = {
+        OPENAI_FINE_TUNING_ENDS: today + timedelta(days=REHEARSAL_FINE_TUNING_DAYS),
+        OPENAI_SHUTDOWN: today + timedelta(days=REHEARSAL_SHUTDOWN_DAYS),
+    }
+    return tuple(replace(m, fine_tune_until=moved.get(m.fine_tune_until, m.fine_tune_until),
+                         shutdown_date=moved.get(m.shutdown_date, m.shutdown_date))
+                 for m in default_catalogue())
+
+
+def rehearsal_calendar(today: date) -> dict[str, dict[str, str | None]]:
+    """The rehearsed deadlines as a Distillery calendar (``DISTILLERY_FINETUNE_CALENDAR``, which
+    the console reads too), so the lifecycle guard and the console go by the sandbox's days
+    rather than by the real ones: keyed ``openai:<model>``, with ``openai:*`` for the end of
+    fine-tuning on every model."""
+    def day(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    calendar = {"openai:*": {"fine_tune_until": day(today + timedelta(days=REHEARSAL_FINE_TUNING_DAYS)),
+                             "shutdown": None}}
+    for model in rehearsal_catalogue(today):
+        if model.fine_tune_until or model.shutdown_date:
+            calendar[f"openai:{model.id}"] = {"fine_tune_until": day(model.fine_tune_until),
+                                              "shutdown": day(model.shutdown_date)}
+    return calendar
 
 
 def with_dates(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from distillery_sandbox.checks import require_not_negative
-from distillery_sandbox.openai.catalogue import ModelInfo, default_catalogue
+from distillery_sandbox.openai.catalogue import ModelInfo, rehearsal_catalogue
 from distillery_sandbox.openai.chat_models import TeacherDrift
 from distillery_sandbox.openai.faults import Faults
 from distillery_sandbox.workload import KnowledgeBase, default_knowledge_base
@@ -98,7 +98,8 @@ class AzureResource:
 @dataclass
 class SandboxConfig:
     """Everything `create_app` needs. `today` pins the date lifecycle checks use (None:
-    the clock's date); `min_examples_per_intent` is how many training answers of an
+    the clock's date); `models` defaults to the rehearsal catalogue of that date (the real
+    deadlines as far ahead as they were on 2026-12-07; `default_catalogue()` has the real ones); `min_examples_per_intent` is how many training answers of an
     intent a student needs before it answers that intent like the teacher;
     `max_running_jobs` is per flavour ("openai", "azure"); `snapshot_path`, when set,
     keeps the state across restarts."""
@@ -107,7 +108,7 @@ class SandboxConfig:
     azure_keys: tuple[str, ...] = ("azure-sandbox-key",)
     management_tokens: tuple[str, ...] = ("sandbox-arm-token",)
     organization: str = "distillery"
-    models: tuple[ModelInfo, ...] = field(default_factory=default_catalogue)
+    models: tuple[ModelInfo, ...] = ()
     timings: JobTimings = field(default_factory=JobTimings)
     latency: LatencyProfile = field(default_factory=LatencyProfile)
     max_running_jobs: dict[str, int] = field(default_factory=lambda: {"openai": 3, "azure": 1})
@@ -121,6 +122,8 @@ class SandboxConfig:
     knowledge_base: KnowledgeBase = field(default_factory=default_knowledge_base)
 
     def __post_init__(self) -> None:
+        if not self.models:
+            self.models = rehearsal_catalogue(self.current_date())
         if not self.openai_keys or not self.azure_keys or not self.management_tokens:
             raise ValueError("configure at least one OpenAI key, Azure key and management token")
         if any(limit < 1 for limit in self.max_running_jobs.values()):

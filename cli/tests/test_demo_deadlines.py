@@ -1,0 +1,43 @@
+"""The demo runs on any day: every process reads the OpenAI sandbox's rehearsed deadlines as its
+lifecycle calendar, so the lifecycle guard still trains the demo's gpt-4o-mini students and the
+console warns that gpt-4.1 and the students stop 38 days from now."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from distillery_cli.demo.plan import DemoPlan
+from distillery_contracts.routing import RouteTableUpdated
+from distillery_runtime.model_calendar import ShutdownNoticeSettings, calendar_entry
+
+
+@pytest.fixture
+def calendar_env(monkeypatch) -> str:
+    env = DemoPlan().common_env(Path("/tmp/demo"), "127.0.0.1:9092", "postgresql://localhost/demo")
+    for name in ("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISTILLERY_FINETUNE_CALENDAR", env["DISTILLERY_FINETUNE_CALENDAR"])
+    return env["DISTILLERY_FINETUNE_CALENDAR"]
+
+
+def test_the_console_warns_of_the_rehearsed_shutdown_38_days_ahead(calendar_env):
+    today = datetime.now(UTC).date()
+    table = RouteTableUpdated(route="voice-agent", version=1, updated_at=datetime.now(UTC), arms=[
+        {"name": "production", "model": "ft:gpt-4o-mini-2024-07-18:distillery::a1", "provider": "openai",
+         "weight": 90.0},
+        {"name": "teacher", "model": "gpt-4.1", "provider": "openai", "weight": 10.0}])
+    notices = ShutdownNoticeSettings().notices([table], today)
+    assert [(n.arm, n.shutdown, n.days_left) for n in notices] == [
+        ("production", today + timedelta(days=38), 38), ("teacher", today + timedelta(days=38), 38)]
+
+
+def test_the_guard_still_trains_gpt_4o_mini_in_the_demo(calendar_env):
+    calendar = ShutdownNoticeSettings().model_calendar
+    entry = calendar_entry(calendar, "gpt-4o-mini-2024-07-18", "openai")
+    today = datetime.now(UTC).date()
+    assert entry.fine_tune_until == today + timedelta(days=30)
+    assert json.loads(calendar_env)["openai:*"]["fine_tune_until"] == (today + timedelta(days=30)).isoformat()
