@@ -42,3 +42,28 @@ def test_a_stopped_model_is_red_and_one_still_answering_yellow():
 
 def test_a_model_name_with_brackets_is_printed_as_it_is():
     assert "ft:gpt-4o-mini:[red]x[/]::1" in printed([notice("ft:gpt-4o-mini:[red]x[/]::1", 3)])
+
+
+def test_status_takes_the_latest_jobs_base_model_for_the_training_notice(monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from distillery_cli.demo.monitor import PipelineView
+    from distillery_cli.status import going_away
+    from distillery_contracts.samples import sample_finetune_job_changed
+    from distillery_runtime.model_calendar import ShutdownNoticeSettings
+
+    for name in ("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_FINETUNE_CALENDAR",
+                 "DISTILLERY_CONSOLE_MIN_SERVICE_LIFE_DAYS", "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS",
+                 "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    view = PipelineView()
+    view.cycle("cycle-1").jobs.append(sample_finetune_job_changed(provider="openai", occurred_at=at))
+    view.cycle("cycle-2").jobs.append(sample_finetune_job_changed(
+        provider="selfhosted", base_model="smollm2-135m", occurred_at=at - timedelta(days=1)))
+    notices, training = going_away(view, ShutdownNoticeSettings(), date(2026, 12, 7))
+    assert notices == [] and (training.base_model, training.last_day) == ("gpt-4o-mini-2024-07-18", date(2026, 12, 15))
+    view.cycle("cycle-2").jobs.append(sample_finetune_job_changed(
+        provider="selfhosted", base_model="smollm2-135m", occurred_at=at + timedelta(days=1)))
+    assert going_away(view, ShutdownNoticeSettings(), date(2026, 12, 7))[1] is None
+    assert going_away(PipelineView(), ShutdownNoticeSettings(), date(2026, 12, 7)) == ([], None)

@@ -14,8 +14,10 @@ from distillery_runtime.model_calendar import (
     ShutdownNoticeSettings,
     calendar_entry,
     default_calendar,
+    last_training_day,
     serving_notices,
     shutdown_day,
+    training_notice,
 )
 
 TODAY = date(2026, 12, 7)
@@ -146,3 +148,42 @@ def test_the_settings_warn_from_their_notice_period_on_the_day_given(monkeypatch
     monkeypatch.setenv("DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS", "38")
     assert [n.days_left for n in ShutdownNoticeSettings().notices([PRODUCTION], TODAY)] == [38, 38]
     assert ShutdownNoticeSettings().notices([PRODUCTION], TODAY - timedelta(days=1)) == []
+
+
+def test_the_last_training_day_is_the_window_or_the_service_life_before_shutdown_whichever_is_first():
+    mini = "gpt-4o-mini-2024-07-18"
+    assert last_training_day(default_calendar(), mini, "openai", 30) == date(2026, 12, 15)
+    assert last_training_day(default_calendar(), mini, "openai", 0) == date(2027, 1, 6)
+    assert last_training_day(default_calendar(), mini, "openai", 8) == date(2027, 1, 6)
+    assert last_training_day(default_calendar(), mini, "openai", 9) == date(2027, 1, 5)
+    assert last_training_day({"gpt-5": CalendarEntry(shutdown=SHUTDOWN)}, "gpt-5", "openai", 0) == SHUTDOWN
+    assert last_training_day(default_calendar(), "gpt-5", "openai", 30) == date(2027, 1, 6)  # openai:*
+    assert last_training_day({"gpt-5": CalendarEntry()}, "gpt-5", "openai", 30) is None
+    assert last_training_day(default_calendar(), "smollm2-135m", "selfhosted", 30) is None
+
+
+def test_the_training_notice_starts_with_the_notice_period_and_counts_the_last_day_as_open():
+    mini, last = "gpt-4o-mini-2024-07-18", date(2026, 12, 15)
+
+    def notice(today: date, horizon_days: int = 60):
+        return training_notice(default_calendar(), mini, "openai", today, horizon_days, 30)
+
+    assert notice(last - timedelta(days=60)).days_left == 60 and notice(last - timedelta(days=61)) is None
+    assert notice(TODAY, horizon_days=8) is not None and notice(TODAY, horizon_days=7) is None
+    on_the_day = notice(last)
+    assert (on_the_day.days_left, on_the_day.closed) == (0, False) and "(today is the last day)" in on_the_day.text
+    assert "(1 day left)" in notice(last - timedelta(days=1)).text
+    after = notice(last + timedelta(days=1))
+    assert (after.days_left, after.closed) == (-1, True) and "have been refused since 2026-12-16" in after.text
+    assert training_notice(default_calendar(), mini, "azure", TODAY, 60, 30) is None
+
+
+def test_the_settings_read_the_finetune_controllers_minimum_service_life(monkeypatch):
+    for name in ("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_FINETUNE_CALENDAR",
+                 "DISTILLERY_CONSOLE_MIN_SERVICE_LIFE_DAYS", "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS", "14")
+    notice = ShutdownNoticeSettings().training("gpt-4o-mini-2024-07-18", "openai", TODAY)
+    assert (notice.last_day, notice.days_left) == (date(2026, 12, 31), 24)
+    monkeypatch.setenv("DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS", "23")
+    assert ShutdownNoticeSettings().training("gpt-4o-mini-2024-07-18", "openai", TODAY) is None

@@ -14,6 +14,7 @@ import asyncio
 import json
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,7 @@ from recorded_streams import (  # noqa: E402
     ITEMS,
     LETTER_EVENT_ID,
     RUN,
+    T0,
     hallucinated,
     recorded_cycle,
 )
@@ -39,7 +41,8 @@ from recorded_streams import (  # noqa: E402
 from distillery_console.app import build as build_console  # noqa: E402
 from distillery_console.config import ConsoleSettings  # noqa: E402
 from distillery_cli.localstack.procs import free_port  # noqa: E402
-from distillery_contracts.registry import ROUTING_TABLE, TRACES_RAW, all_topic_specs  # noqa: E402
+from distillery_contracts.registry import FINETUNE_JOBS, ROUTING_TABLE, TRACES_RAW, all_topic_specs  # noqa: E402
+from distillery_contracts.samples import sample_finetune_job_changed  # noqa: E402
 from distillery_rollout_controller.app import build as build_controller  # noqa: E402
 from distillery_rollout_controller.config import RolloutSettings  # noqa: E402
 from distillery_runtime.kafka import ensure_topics, publish_events  # noqa: E402
@@ -144,6 +147,11 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
         for topic, event in recorded_cycle():
             if topic != ROUTING_TABLE:
                 await publish_events(broker.bootstrap, topic, [event], producer="recorded/1")
+        # A later cycle's job trains gpt-4o-mini on OpenAI (the recorded one is on Azure, which
+        # publishes its own dates): the gauge of the guard's last day for it.
+        await publish_events(broker.bootstrap, FINETUNE_JOBS, [sample_finetune_job_changed(
+            job_id="job-0043", cycle_id="cycle-0043", provider="openai", deployment_name=None,
+            occurred_at=T0 + timedelta(days=7))], producer="recorded/1")
 
         async def rollout_started() -> dict | None:
             async with httpx.AsyncClient(base_url=controller_url, timeout=5, headers=AUTH) as client:
@@ -165,12 +173,14 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
             pages = {path: await text_of(console_url, path) for path in ("/", f"/cycles/{CYCLE}")}
             pytest.fail(f"the console did not read the topics: {pages}")
 
-        # The controller's teacher, gpt-4.1, shuts down on 2027-01-14 by the default calendar: the
-        # gauge alert rules read has its series (its value depends on the day the test runs).
+        # The controller's teacher, gpt-4.1, shuts down on 2027-01-14 by the default calendar, and
+        # gpt-4o-mini's last training day is before it: the gauges alert rules read have their
+        # series (their values depend on the day the test runs).
         async def teacher_gauge() -> bool:
             metrics = await text_of(console_url, "/metrics") or ""
             return ('distillery_routed_model_shutdown_days{arm="teacher",model="gpt-4.1",provider="openai",'
-                    'route="voice-agent"}') in metrics
+                    'route="voice-agent"}') in metrics and (
+                'distillery_training_days_left{base_model="gpt-4o-mini-2024-07-18",provider="openai"}') in metrics
 
         assert await wait_until(teacher_gauge, timeout=30, interval=0.3), "no shutdown gauge for the teacher"
 
@@ -188,6 +198,7 @@ async def test_an_operator_reads_a_cycle_judges_answers_and_pauses_the_rollout(b
                 assert await page.locator(f"[data-rollout='{rollout_id}']").count() == 1
                 teacher = page.locator(".going-away li[data-model='gpt-4.1']")
                 assert "set another teacher" in await teacher.inner_text()
+                assert await page.locator(".going-away li.training[data-base-model='gpt-4o-mini-2024-07-18']").count() == 1
                 # The consumer groups' lag, read from Tansu, reaches the overview's live part.
                 await page.locator("tr[data-group^='distillery.console.first.']").first.wait_for(timeout=30_000)
                 await _fits(page, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 import httpx
 from rich.table import Column, Table
@@ -15,7 +16,7 @@ from distillery_contracts.registry import all_topic_specs
 from distillery_runtime.clock import utc_now
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.kafka import check_broker
-from distillery_runtime.model_calendar import ServingNotice, ShutdownNoticeSettings
+from distillery_runtime.model_calendar import ServingNotice, ShutdownNoticeSettings, TrainingNotice
 from distillery_runtime.registration import Registration, registrations
 
 
@@ -63,6 +64,16 @@ def render_routes(view: PipelineView) -> Table:
     return table
 
 
+def going_away(view: PipelineView, settings: ShutdownNoticeSettings,
+               today: date) -> tuple[list[ServingNotice], TrainingNotice | None]:
+    """The routed models going away, and the last training day of the base model the latest job
+    trained, when either is within the notice period."""
+    jobs = [job for cycle in view.cycles.values() for job in cycle.jobs]
+    latest = max(jobs, key=lambda job: job.occurred_at, default=None)
+    training = settings.training(latest.base_model, latest.provider, today) if latest else None
+    return settings.notices(view.routes.values(), today), training
+
+
 def render_notices(notices: list[ServingNotice]) -> Table:
     """The routed models going away, soonest first, red once stopped; under them, what to do,
     once for the teacher and once for the students."""
@@ -103,6 +114,8 @@ def status_cmd() -> None:
     console.print(render_cycles(view) if view.cycles else "No distillation cycle has started yet.")
     if view.routes:
         console.print(render_routes(view))
-        notices = load_settings(ShutdownNoticeSettings).notices(view.routes.values(), utc_now().date())
-        if notices:
-            console.print(render_notices(notices))
+    notices, training = going_away(view, load_settings(ShutdownNoticeSettings), utc_now().date())
+    if training:
+        console.print(Text(training.text, style="red" if training.closed else "yellow"))
+    if notices:
+        console.print(render_notices(notices))

@@ -3,14 +3,16 @@ live part; a model with a later shutdown, or none, is not named."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from recorded_streams import STUDENT, TEACHER, fixed_clock, opener
+from recorded_streams import STUDENT, T0, TEACHER, feed, fixed_clock, opener
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from distillery_console.http import console_routes
+from distillery_contracts.registry import FINETUNE_JOBS
+from distillery_contracts.samples import sample_finetune_job_changed
 from distillery_console.domain.shutdowns import ShutdownWatch
 from distillery_console.views import ConsoleViews
 from distillery_runtime.model_calendar import CalendarEntry, default_calendar
@@ -53,3 +55,36 @@ def test_a_stopped_model_is_marked_as_stopped(fed_store):
 def test_a_calendar_without_dates_for_the_routed_models_says_nothing(fed_store):
     calendar = {"gpt-4.1-mini": CalendarEntry(shutdown=date(2026, 12, 8))}
     assert "Going away" not in client(fed_store, on(date(2026, 12, 7), calendar=calendar)).get("/").text
+
+
+async def trained_next(store, provider: str, base_model: str = "gpt-4o-mini-2024-07-18") -> None:
+    """A later cycle's job, after the recorded one (which trained on Azure, whose dates are its own)."""
+    await feed(store, [(FINETUNE_JOBS, sample_finetune_job_changed(
+        job_id="job-0043", cycle_id="cycle-0043", provider=provider, base_model=base_model, deployment_name=None,
+        occurred_at=T0 + timedelta(days=7)))])
+
+
+async def test_the_guards_last_day_for_the_trained_base_model_is_said_before_it_comes(fed_store):
+    await trained_next(fed_store, "openai")
+    page = client(fed_store, on(date(2026, 12, 7))).get("/").text
+    # gpt-4o-mini stops on 2027-01-14, so the 30-day minimum service life refuses it after 2026-12-15
+    assert ('<li class="training soon" data-base-model="gpt-4o-mini-2024-07-18" data-days-left="8">New '
+            "fine-tuning jobs for gpt-4o-mini-2024-07-18 (openai), which the latest cycle trained, are accepted "
+            "until 2026-12-15 (8 days left): a refused job stops its cycle") in page
+    assert "DISTILLERY_FINETUNE_AUTO_FALLBACK=true" in page
+    later = client(fed_store, on(date(2026, 12, 16))).get("/").text
+    assert '<li class="training stopped" data-base-model="gpt-4o-mini-2024-07-18" data-days-left="-1">' in later
+    assert "have been refused since 2026-12-16" in later
+
+
+async def test_the_minimum_service_life_moves_the_guards_last_day(fed_store):
+    await trained_next(fed_store, "openai")
+    watch = ShutdownWatch(default_calendar(), 60, lambda: datetime(2026, 12, 7, tzinfo=UTC), 0)
+    assert "are accepted until 2027-01-06 (30 days left)" in client(fed_store, watch).get("/").text
+
+
+async def test_a_student_trained_on_the_users_own_hosts_has_no_last_day(fed_store):
+    await trained_next(fed_store, "selfhosted", "smollm2-135m")
+    page = client(fed_store, on(date(2026, 12, 7))).get("/").text
+    assert 'class="training' not in page and "Going away" in page  # the routed models still are
+

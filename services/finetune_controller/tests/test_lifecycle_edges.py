@@ -12,7 +12,7 @@ from distillery_finetune_controller.domain.lifecycle import (
     check_budget,
     check_lifecycle,
 )
-from distillery_runtime.model_calendar import CalendarEntry, default_calendar
+from distillery_runtime.model_calendar import CalendarEntry, default_calendar, last_training_day
 
 MINI = "gpt-4o-mini-2024-07-18"
 TODAY = date(2026, 11, 2)
@@ -103,3 +103,14 @@ def test_the_budget_cap_is_inclusive_and_needs_both_figures():
     assert refusal.code == "over_budget"
     assert refusal.message == ("refused before any upload: the estimated training cost $1,234.50 is over the cap "
                                "of $1,000.00 per job (DISTILLERY_FINETUNE_MAX_TRAINING_COST_USD)")
+
+
+def test_the_guard_refuses_exactly_after_the_last_training_day_the_console_announces():
+    """The console's notice (model_calendar.last_training_day) and the guard read one calendar
+    the same way: a job on the announced last day is accepted, the day after it is refused."""
+    silent = ModelLifecycle(model=MINI, source="provider")
+    for life in (0, 8, 9, 30):
+        last = last_training_day(default_calendar(), MINI, "openai", life)
+        guard = policy(calendar=default_calendar(), min_service_life_days=life)
+        assert check_lifecycle(silent, MINI, guard, last) is None, life
+        assert check_lifecycle(silent, MINI, guard, last + timedelta(days=1)) is not None, life

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +29,8 @@ TEACHER_ARM = "teacher"
 
 OPENAI_FINE_TUNING_ENDS = date(2027, 1, 6)
 OPENAI_SHUTDOWN = date(2027, 1, 14)
+DEFAULT_MIN_SERVICE_LIFE_DAYS = 30
+"""The lifecycle guard refuses a base model that shuts down sooner than this after training."""
 
 
 class CalendarEntry(BaseModel):
@@ -85,6 +87,58 @@ def shutdown_day(calendar: Mapping[str, CalendarEntry], model: str, provider: st
     """
     entry = calendar_entry(calendar, fine_tuned_base(model) or model, provider)
     return entry.shutdown if entry is not None else None
+
+
+def last_training_day(calendar: Mapping[str, CalendarEntry], model: str, provider: str,
+                      min_service_life_days: int) -> date | None:
+    """The last day the lifecycle guard accepts a new job for ``model`` on ``provider`` by the
+    calendar: its fine-tuning window's last day, or the day its shutdown is the minimum service
+    life away, whichever is first; None when the calendar gives neither."""
+    entry = calendar_entry(calendar, model, provider)
+    if entry is None:
+        return None
+    days = [entry.fine_tune_until] if entry.fine_tune_until else []
+    if entry.shutdown:
+        days.append(entry.shutdown - timedelta(days=min_service_life_days))
+    return min(days, default=None)
+
+
+@dataclass(frozen=True)
+class TrainingNotice:
+    """The base model the latest cycle trained, when the guard will soon refuse it."""
+
+    base_model: str
+    provider: str
+    last_day: date
+    days_left: int
+    """Days from today to the last day a job is accepted; below 0: jobs are refused."""
+
+    @property
+    def closed(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def text(self) -> str:
+        if self.closed:
+            when = f"have been refused since {self.last_day + timedelta(days=1)}"
+        else:
+            left = "today is the last day" if self.days_left == 0 else (
+                f"{self.days_left} day{'s' if self.days_left != 1 else ''} left")
+            when = f"are accepted until {self.last_day} ({left})"
+        return (f"New fine-tuning jobs for {self.base_model} ({self.provider}), which the latest cycle trained, "
+                f"{when}: a refused job stops its cycle, so set DISTILLERY_FINETUNE_FALLBACK_PROVIDER=selfhosted, "
+                "DISTILLERY_FINETUNE_FALLBACK_MODEL and DISTILLERY_FINETUNE_AUTO_FALLBACK=true (or "
+                "DISTILLERY_FINETUNE_PROVIDER=selfhosted) to train the next students on open weights.")
+
+
+def training_notice(calendar: Mapping[str, CalendarEntry], base_model: str, provider: str, today: date,
+                    horizon_days: int | None, min_service_life_days: int) -> TrainingNotice | None:
+    """A notice when jobs for ``base_model`` on ``provider`` are refused within ``horizon_days``
+    of ``today`` (None: on any known day), or already are."""
+    last = last_training_day(calendar, base_model, provider, min_service_life_days)
+    if last is None or (horizon_days is not None and (last - today).days > horizon_days):
+        return None
+    return TrainingNotice(base_model, provider, last, (last - today).days)
 
 
 @dataclass(frozen=True)
@@ -163,6 +217,12 @@ class ShutdownNoticeSettings(BaseSettings):
         "'openai:*': any of one provider's), as JSON; unset: the "
         "finetune-controller's DISTILLERY_FINETUNE_CALENDAR (or its default). The overview warns of a routed "
         "model going away.")
+    min_service_life_days: int = Field(
+        default=DEFAULT_MIN_SERVICE_LIFE_DAYS, ge=0,
+        validation_alias=AliasChoices("DISTILLERY_CONSOLE_MIN_SERVICE_LIFE_DAYS",
+                                      "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS"),
+        description="The finetune-controller's minimum service life, which it is read from when this is unset: "
+        "the overview says when its lifecycle guard starts refusing the base model the latest cycle trained.")
     shutdown_notice_days: int = Field(
         default=60, ge=0, validation_alias=AliasChoices("DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS"),
         description="How many days before a routed model's shutdown the overview and distillery status "
@@ -170,3 +230,7 @@ class ShutdownNoticeSettings(BaseSettings):
 
     def notices(self, tables: Iterable[RouteTableUpdated], today: date) -> list[ServingNotice]:
         return serving_notices(tables, self.model_calendar, today, self.shutdown_notice_days)
+
+    def training(self, base_model: str, provider: str, today: date) -> TrainingNotice | None:
+        return training_notice(self.model_calendar, base_model, provider, today, self.shutdown_notice_days,
+                               self.min_service_life_days)

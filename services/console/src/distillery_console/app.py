@@ -20,7 +20,7 @@ from distillery_console.data_views import DataViews, sql_data_stores
 from distillery_console.handlers import Handlers
 from distillery_console.http import console_routes, signed_in
 from distillery_console.domain.shutdowns import ShutdownWatch
-from distillery_console.metrics import show_shutdowns
+from distillery_console.metrics import show_shutdowns, show_training
 from distillery_console.views import ConsoleViews, sql_stores
 from distillery_contracts.commands import RolloutCommand
 from distillery_contracts.datasets import DatasetBuilt
@@ -69,7 +69,7 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
     handlers = Handlers(sql_store, sql_data_store, sql_erasure_store)
     sub = partial(_subscription, console.read_model)
     board = HealthBoard(LiveHealthProbe(console.health_targets(), settings.kafka_bootstrap))
-    watch = ShutdownWatch(console.model_calendar, console.shutdown_notice_days, clock)
+    watch = ShutdownWatch(console.model_calendar, console.shutdown_notice_days, clock, console.min_service_life_days)
 
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
         views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size, watch)
@@ -139,20 +139,31 @@ def _health(board: HealthBoard, console: ConsoleSettings, clock: Callable[[], da
 
 
 def _shutdowns(watch: ShutdownWatch, interval_s: float) -> Worker:
-    """The gauge of routed models' shutdown days, and a warning in the log once a day for each
-    one inside the notice period: what reaches an operator who never opens the page."""
-    warned: set[tuple[str, str, str, date]] = set()
+    """The gauges of routed models' shutdown days and of the trained base model's last training
+    day, and a warning in the log once a day for each inside the notice period: what reaches an
+    operator who never opens the page."""
+    warned: set[tuple[str, date]] = set()
+
+    def warn_once(key: str, today: date, message: str, **fields: object) -> None:
+        if (key, today) not in warned:
+            warned.add((key, today))
+            log.warning(message, **fields)
 
     async def step(ctx: ServiceContext) -> bool:
         async with ctx.new_uow() as uow:
-            known = await services.routed_shutdowns(sql_store(uow), watch)
+            known, training = await services.lifecycle_outlook(sql_store(uow), watch)
         show_shutdowns(known)
+        show_training(training)
         today = watch.clock().date()
         for n in known:
-            if n.days_left <= watch.horizon_days and (n.route, n.arm, n.model, today) not in warned:
-                warned.add((n.route, n.arm, n.model, today))
-                log.warning("a routed model is going away", route=n.route, arm=n.arm, model=n.model,
-                            shutdown=str(n.shutdown), days_left=n.days_left, advice=n.text)
+            if n.days_left <= watch.horizon_days:
+                warn_once(f"{n.route}/{n.arm}/{n.model}", today, "a routed model is going away", route=n.route,
+                          arm=n.arm, model=n.model, shutdown=str(n.shutdown), days_left=n.days_left, advice=n.text)
+        if training is not None and training.days_left <= watch.horizon_days:
+            warn_once(f"training/{training.provider}/{training.base_model}", today,
+                      "the lifecycle guard will refuse the trained base model", base_model=training.base_model,
+                      provider=training.provider, last_day=str(training.last_day), days_left=training.days_left,
+                      advice=training.text)
         return False
 
     return Worker("watch_shutdowns", step, interval_s)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from prometheus_client import Gauge
 
-from distillery_runtime.model_calendar import ServingNotice
+from distillery_runtime.model_calendar import ServingNotice, TrainingNotice
 
 ROUTED_MODEL_SHUTDOWN_DAYS = Gauge(
     "distillery_routed_model_shutdown_days",
@@ -21,3 +21,17 @@ def show_shutdowns(notices: Iterable[ServingNotice]) -> None:
     ROUTED_MODEL_SHUTDOWN_DAYS.clear()
     for n in notices:
         ROUTED_MODEL_SHUTDOWN_DAYS.labels(n.route, n.arm, n.model, n.provider).set(n.days_left)
+
+TRAINING_DAYS_LEFT = Gauge(
+    "distillery_training_days_left",
+    "Days the lifecycle guard still accepts new jobs for the base model the latest job trained, by the "
+    "calendar and the minimum service life (below 0: it refuses them); no series when no day is known.",
+    ["base_model", "provider"],
+)
+
+
+def show_training(notice: TrainingNotice | None) -> None:
+    TRAINING_DAYS_LEFT.clear()
+    if notice is not None:
+        TRAINING_DAYS_LEFT.labels(notice.base_model, notice.provider).set(notice.days_left)
+

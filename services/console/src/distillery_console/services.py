@@ -32,7 +32,7 @@ from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime import erasure
 from distillery_runtime.erasure import AbstractErasureStore
-from distillery_runtime.model_calendar import ServingNotice
+from distillery_runtime.model_calendar import ServingNotice, TrainingNotice
 from distillery_runtime.outbox import OutgoingMessage
 from distillery_runtime.signing import SigningKey
 from distillery_runtime.uow import UnitOfWork
@@ -54,9 +54,13 @@ async def record_route_tables(store: AbstractConsoleStore, tables: Iterable[Rout
         await store.save_route_table(table)
 
 
-async def routed_shutdowns(store: AbstractConsoleStore, watch: ShutdownWatch) -> list[ServingNotice]:
-    """Every routed model with a known shutdown day, soonest first."""
-    return watch.every_known(await store.route_tables())
+async def lifecycle_outlook(store: AbstractConsoleStore,
+                            watch: ShutdownWatch) -> tuple[list[ServingNotice], TrainingNotice | None]:
+    """Every routed model with a known shutdown day, soonest first; and the last day the lifecycle
+    guard accepts the base model the latest job trained, however far (None: no job, or no day)."""
+    trained = await store.latest_training()
+    training = watch.training_known(trained.base_model, trained.provider) if trained else None
+    return watch.every_known(await store.route_tables()), training
 
 
 async def record_datasets(store: AbstractConsoleStore, datasets: Iterable[DatasetBuilt]) -> None:

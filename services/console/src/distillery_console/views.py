@@ -25,7 +25,7 @@ from distillery_contracts.evaluations import AnswerVerdict, EvaluationCompleted,
 from distillery_contracts.finetune import JobCheckpoint, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
-from distillery_runtime.model_calendar import ServingNotice
+from distillery_runtime.model_calendar import ServingNotice, TrainingNotice
 
 CYCLES_ON_OVERVIEW = 20
 COST_POINTS = 200
@@ -55,6 +55,8 @@ class Overview:
     calls_per_day: float
     going_away: list[ServingNotice] = field(default_factory=list)
     """Routed models whose shutdown is near or past, soonest first."""
+    training: TrainingNotice | None = None
+    """When the lifecycle guard starts refusing the base model the latest cycle trained, if soon."""
 
 
 @dataclass(frozen=True)
@@ -136,9 +138,11 @@ async def read_overview(store: AbstractConsoleStore, calls_per_day: float,
         Series("with the student", [(p.at.timestamp(), p.blended_usd) for p in points]),
     ], x_label=_day, y_label=lambda v: f"${v:.5f}")
     now = points[-1] if points else None
+    watch = watch or ShutdownWatch()
+    trained = await store.latest_training()
     return Overview(routes, live, await store.cycles(CYCLES_ON_OVERVIEW), chart, now,
-                    now.monthly_saving(calls_per_day) if now else None, calls_per_day,
-                    (watch or ShutdownWatch()).notices(routes))
+                    now.monthly_saving(calls_per_day) if now else None, calls_per_day, watch.notices(routes),
+                    watch.training(trained.base_model, trained.provider) if trained else None)
 
 
 async def read_cycle(store: AbstractConsoleStore, cycle_id: str) -> CycleView | None:

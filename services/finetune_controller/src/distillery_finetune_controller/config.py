@@ -16,7 +16,7 @@ from distillery_finetune_controller.domain.job import JobDefaults
 from distillery_finetune_controller.domain.lifecycle import LifecyclePolicy
 from distillery_runtime.blobstore import AbstractBlobStore, LocalBlobStore
 from distillery_runtime.errors import ConfigError
-from distillery_runtime.model_calendar import CalendarEntry, default_calendar
+from distillery_runtime.model_calendar import DEFAULT_MIN_SERVICE_LIFE_DAYS, CalendarEntry, default_calendar
 
 ENV_PREFIX = "DISTILLERY_FINETUNE_"
 
@@ -94,7 +94,7 @@ class FinetuneSettings(BaseSettings):
     max_training_cost_usd: float | None = Field(
         default=None, gt=0, description="Refuse a job whose estimated training cost is higher (None: no cap).")
     min_service_life_days: int = Field(
-        default=30, ge=0, description="Refuse a base model that shuts down sooner than this.")
+        default=DEFAULT_MIN_SERVICE_LIFE_DAYS, ge=0, description="Refuse a base model that shuts down sooner than this.")
     fallback_model: str | None = Field(
         default=None, description="Named in refusals as the way out; the base model trained on the fallback provider.")
     fallback_provider: ProviderKind | None = Field(

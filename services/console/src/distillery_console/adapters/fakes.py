@@ -12,7 +12,7 @@ from typing import Any
 from distillery_console.adapters.data_store import AbstractDataStore
 from distillery_console.adapters.erasure_store import erasures
 from distillery_console.adapters.health import AbstractHealthProbe, GroupLag, ServiceHealth
-from distillery_console.adapters.store import AbstractConsoleStore, Cycle, JobPoint, OperatorAction
+from distillery_console.adapters.store import AbstractConsoleStore, Cycle, JobPoint, OperatorAction, TrainedBase
 from distillery_console.domain.cycles import CycleStep
 from distillery_console.domain.data import ExampleRow, LetterGroup, LetterRow
 from distillery_contracts.datasets import DatasetBuilt
@@ -104,6 +104,12 @@ class FakeConsoleStore(AbstractConsoleStore):
                       key=lambda j: (j[1].occurred_at, j[0]))
         return [JobPoint(j.job_id, j.status.value, j.occurred_at, j.metrics.step, j.metrics.train_loss,
                          j.metrics.valid_loss) for _, j in rows]
+
+    async def latest_training(self) -> TrainedBase | None:
+        if not self.job_rows:
+            return None
+        _, job = max(self.job_rows.values(), key=lambda j: (j[1].occurred_at, j[0]))
+        return TrainedBase(job.base_model, job.provider)
 
     async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
         return {job_id: list(job.loss_curve) for job_id, job in sorted(self.curve_rows.items())

@@ -43,6 +43,14 @@ class JobPoint:
 
 
 @dataclass(frozen=True)
+class TrainedBase:
+    """The base model a job fine-tunes, and where."""
+
+    base_model: str
+    provider: str
+
+
+@dataclass(frozen=True)
 class OperatorAction:
     action_id: str
     rollout_id: str
@@ -116,6 +124,10 @@ class AbstractConsoleStore(abc.ABC):
         """By time."""
 
     @abc.abstractmethod
+    async def latest_training(self) -> TrainedBase | None:
+        """The base model and provider of the latest job event (None before any)."""
+
+    @abc.abstractmethod
     async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
         """The cycle's jobs' loss curves by job id, in job id order (jobs without one left out)."""
 
@@ -183,7 +195,7 @@ class SqlConsoleStore(AbstractConsoleStore):
         m = job.metrics
         await self._upsert(t.job_events, "event_id", event_id=event_id, job_id=job.job_id, cycle_id=job.cycle_id,
                            status=job.status.value, step=m.step, train_loss=m.train_loss, valid_loss=m.valid_loss,
-                           occurred_at=job.occurred_at)
+                           occurred_at=job.occurred_at, provider=job.provider, base_model=job.base_model)
 
     async def save_loss_curve(self, job: FinetuneJobChanged) -> None:
         c = t.job_curves.c
@@ -265,6 +277,13 @@ class SqlConsoleStore(AbstractConsoleStore):
             select(c.job_id, c.status, c.occurred_at, c.step, c.train_loss, c.valid_loss)
             .where(c.cycle_id == cycle_id).order_by(c.occurred_at, c.event_id))
         return [JobPoint(**r._mapping) for r in rows]
+
+    async def latest_training(self) -> TrainedBase | None:
+        c = t.job_events.c
+        row = (await self.session.execute(
+            select(c.base_model, c.provider).where(c.base_model.is_not(None))
+            .order_by(c.occurred_at.desc(), c.event_id.desc()).limit(1))).first()
+        return TrainedBase(row.base_model, row.provider) if row else None
 
     async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
         c = t.job_curves.c

@@ -57,6 +57,10 @@ job_events = Table(
     optional("train_loss", Float),
     optional("valid_loss", Float),
     required("occurred_at", Timestamp),
+    optional("provider", Text),
+    optional("base_model", Text,
+             comment="The model the job fine-tunes (on provider): the overview warns before the lifecycle guard "
+             "refuses it."),
     Index("job_events_cycle", "cycle_id", "occurred_at"),
 )
 
