@@ -84,7 +84,7 @@ class _CalendarSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISTILLERY_CONSOLE_")
     calendar: dict[str, dict[str, int]] = Field(
         default_factory=dict,
-        validation_alias=AliasChoices("DISTILLERY_CONSOLE_CALENDAR", "DISTILLERY_FINETUNE_CALENDAR"))
+        validation_alias=AliasChoices("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_FINETUNE_CALENDAR"))
     refresh_s: float = 5.0
 
 
@@ -100,8 +100,8 @@ def test_a_bad_value_names_the_variable_that_was_set_of_a_fields_aliases(monkeyp
         "invalid configuration: DISTILLERY_FINETUNE_CALENDAR (gpt-4.1.days): Input should be a valid integer, "
         "unable to parse string as an integer; DISTILLERY_CONSOLE_REFRESH_S: Input should be a valid number, "
         "unable to parse string as a number")
-    monkeypatch.setenv("DISTILLERY_CONSOLE_CALENDAR", "{nope")
-    with pytest.raises(ConfigError, match=r"^DISTILLERY_CONSOLE_CALENDAR: not valid JSON \("):
+    monkeypatch.setenv("DISTILLERY_CONSOLE_MODEL_CALENDAR", "{nope")
+    with pytest.raises(ConfigError, match=r"^DISTILLERY_CONSOLE_MODEL_CALENDAR: not valid JSON \("):
         load_settings(_CalendarSettings)
 
 
