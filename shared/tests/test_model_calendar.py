@@ -172,6 +172,7 @@ def test_the_training_notice_starts_with_the_notice_period_and_counts_the_last_d
     assert notice(TODAY, horizon_days=8) is not None and notice(TODAY, horizon_days=7) is None
     on_the_day = notice(last)
     assert (on_the_day.days_left, on_the_day.closed) == (0, False) and "(today is the last day)" in on_the_day.text
+    assert on_the_day.text.startswith(f"New fine-tuning jobs for {mini} (openai), which the latest cycle trained,")
     assert "(1 day left)" in notice(last - timedelta(days=1)).text
     after = notice(last + timedelta(days=1))
     assert (after.days_left, after.closed) == (-1, True) and "have been refused since 2026-12-16" in after.text
