@@ -18,9 +18,9 @@ def notice(model: str, days_left: int, arm: str = "candidate") -> ServingNotice:
     return ServingNotice("voice-agent", arm, model, "openai", 45.0, date(2027, 1, 14), days_left)
 
 
-def printed(notices: list[ServingNotice]) -> str:
+def printed(notices: list[ServingNotice], training=None) -> str:  # noqa: ANN001
     console = Console(record=True, width=200)
-    console.print(render_notices(notices))
+    console.print(render_notices(notices, training))
     return console.export_text()
 
 
@@ -33,6 +33,18 @@ def test_each_model_is_a_row_and_each_kind_of_arm_gets_its_advice_once():
     assert STUDENT in rows[0] and "45%" in rows[0] and "teacher" in rows[2]
     assert text.count("A student: its calls fall back to the teacher") == 1
     assert text.count("The teacher: its calls fail from then on") == 1
+
+
+def test_the_trained_base_models_last_day_comes_first_with_its_own_advice():
+    from distillery_runtime.model_calendar import TrainingNotice
+
+    training = TrainingNotice("gpt-4o-mini-2024-07-18", "openai", date(2026, 12, 15), 8)
+    text = printed([notice("gpt-4.1", 38, "teacher")], training)
+    rows = [line for line in text.splitlines() if "│ 20" in line]
+    assert "training (last day)" in rows[0] and "│ 2026-12-15 │ 8 " in rows[0] and "teacher" in rows[1]
+    assert "Training: after its last day the lifecycle guard refuses the job" in " ".join(text.split())
+    assert [row.style for row in render_notices([], TrainingNotice("m", "openai", date(2026, 12, 15), -1)).rows] \
+        == ["red"]
 
 
 def test_a_stopped_model_is_red_and_one_still_answering_yellow():

@@ -12,6 +12,7 @@ from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime.model_calendar import (
     CalendarEntry,
     ShutdownNoticeSettings,
+    advice_lines,
     calendar_entry,
     default_calendar,
     last_training_day,
@@ -188,3 +189,15 @@ def test_the_settings_read_the_finetune_controllers_minimum_service_life(monkeyp
     assert (notice.last_day, notice.days_left) == (date(2026, 12, 31), 24)
     monkeypatch.setenv("DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS", "23")
     assert ShutdownNoticeSettings().training("gpt-4o-mini-2024-07-18", "openai", TODAY) is None
+
+
+def test_what_to_do_is_said_once_per_kind_training_first():
+    student, teacher = notices([PRODUCTION])
+    second_student = notices([table(("production", STUDENT, "openai", 80.0), ("teacher", "gpt-5", "openai", 20.0))])[0]
+    training = training_notice(default_calendar(), "gpt-4o-mini-2024-07-18", "openai", TODAY, 60, 30)
+    assert advice_lines([student, second_student, teacher], training) == [
+        ("Training", training.advice), ("A student", student.advice), ("The teacher", teacher.advice)]
+    assert advice_lines([teacher], None) == [("The teacher", teacher.advice)]
+    assert advice_lines([], None) == []
+    assert "the cycle stops" in training.advice and "set another teacher" in teacher.advice
+    assert "open weights" in student.advice and student.advice != teacher.advice

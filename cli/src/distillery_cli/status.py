@@ -16,7 +16,7 @@ from distillery_contracts.registry import all_topic_specs
 from distillery_runtime.clock import utc_now
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.kafka import check_broker
-from distillery_runtime.model_calendar import ServingNotice, ShutdownNoticeSettings, TrainingNotice
+from distillery_runtime.model_calendar import ServingNotice, ShutdownNoticeSettings, TrainingNotice, advice_lines
 from distillery_runtime.registration import Registration, registrations
 
 
@@ -74,20 +74,21 @@ def going_away(view: PipelineView, settings: ShutdownNoticeSettings,
     return settings.notices(view.routes.values(), today), training
 
 
-def render_notices(notices: list[ServingNotice]) -> Table:
-    """The routed models going away, soonest first, red once stopped; under them, what to do,
-    once for the teacher and once for the students."""
-    advice: dict[str, str] = {}
-    for n in notices:
-        advice.setdefault("The teacher" if n.is_teacher else "A student", n.advice)
-    table = Table("route", "arm", Column("model", overflow="fold"), "calls", "shuts down", "days left",
+def render_notices(notices: list[ServingNotice], training: TrainingNotice | None = None) -> Table:
+    """The trained base model's last day and the routed models going away, soonest first, red once
+    past; under them, what to do, once per kind."""
+    table = Table("what", Column("model", overflow="fold"), "calls", "day", "days left",
                   title="Going away", title_justify="left",
-                  caption=Text("\n".join(f"{who}: {what}." for who, what in advice.items())),
+                  caption=Text("\n".join(f"{who}: {what}." for who, what in advice_lines(notices, training))),
                   caption_justify="left")
+    if training is not None:
+        cells = ("training (last day)", f"{training.base_model} ({training.provider})", "-",
+                 str(training.last_day), str(training.days_left))
+        table.add_row(*(Text(cell) for cell in cells), style="red" if training.closed else "yellow")
     for n in notices:
-        cells = (n.route, n.arm, n.model, f"{n.weight:g}%", str(n.shutdown), str(n.days_left))
-        table.add_row(*(Text(cell) for cell in cells),
-                      style="red" if n.stopped else "yellow")
+        cells = (f"{n.arm} of {n.route} (shutdown)", f"{n.model} ({n.provider})", f"{n.weight:g}%",
+                 str(n.shutdown), str(n.days_left))
+        table.add_row(*(Text(cell) for cell in cells), style="red" if n.stopped else "yellow")
     return table
 
 
@@ -115,7 +116,5 @@ def status_cmd() -> None:
     if view.routes:
         console.print(render_routes(view))
     notices, training = going_away(view, load_settings(ShutdownNoticeSettings), utc_now().date())
-    if training:
-        console.print(Text(training.text, style="red" if training.closed else "yellow"))
-    if notices:
-        console.print(render_notices(notices))
+    if notices or training:
+        console.print(render_notices(notices, training))

@@ -34,9 +34,12 @@ def on(day: date, horizon_days: int = 60, calendar=None) -> ShutdownWatch:
 def test_both_routed_models_are_named_with_their_day_and_what_to_do(fed_store, path):
     page = client(fed_store, on(date(2026, 12, 7))).get(path).text
     assert "Going away" in page
-    assert (f'<li class="soon" data-model="{STUDENT}" data-days-left="38">{STUDENT} (openai), the candidate arm '
-            "of route voice-agent at 25%, shuts down on 2027-01-14, in 38 days;") in page
-    assert f'data-model="{TEACHER}" data-days-left="38"' in page and "set another teacher" in page
+    assert (f'<li class="soon" data-model="{STUDENT}" data-days-left="38"><span class="model">{STUDENT}</span> '
+            "(openai), the candidate arm of voice-agent at 25%, shuts down on 2027-01-14, in 38 days</li>") in page
+    assert f'data-model="{TEACHER}" data-days-left="38"' in page
+    # what to do, once per kind of arm
+    assert page.count("<strong>A student</strong>: its calls fall back to the teacher") == 1
+    assert page.count("<strong>The teacher</strong>: its calls fail from then on") == 1 and "set another teacher" in page
 
 
 def test_nothing_is_said_before_the_notice_period(fed_store):
@@ -49,7 +52,7 @@ def test_nothing_is_said_before_the_notice_period(fed_store):
 def test_a_stopped_model_is_marked_as_stopped(fed_store):
     page = client(fed_store, on(date(2027, 1, 20))).get("/").text
     assert f'<li class="stopped" data-model="{STUDENT}" data-days-left="-6">' in page
-    assert "shut down on 2027-01-14;" in page
+    assert "shut down on 2027-01-14</li>" in page
 
 
 def test_a_calendar_without_dates_for_the_routed_models_says_nothing(fed_store):
@@ -69,8 +72,9 @@ async def test_the_guards_last_day_for_the_trained_base_model_is_said_before_it_
     page = client(fed_store, on(date(2026, 12, 7))).get("/").text
     # gpt-4o-mini stops on 2027-01-14, so the 30-day minimum service life refuses it after 2026-12-15
     assert ('<li class="training soon" data-base-model="gpt-4o-mini-2024-07-18" data-days-left="8">New '
-            "fine-tuning jobs for gpt-4o-mini-2024-07-18 (openai), which the latest cycle trained, are accepted "
-            "until 2026-12-15 (8 days left): a refused job stops its cycle") in page
+            'fine-tuning jobs for <span class="model">gpt-4o-mini-2024-07-18</span> (openai), which the latest cycle '
+            "trained, are accepted until 2026-12-15 (8 days left)</li>") in page
+    assert "<strong>Training</strong>: after its last day the lifecycle guard refuses the job and the cycle stops" in page
     assert "DISTILLERY_FINETUNE_AUTO_FALLBACK=true" in page
     later = client(fed_store, on(date(2026, 12, 16))).get("/").text
     assert '<li class="training stopped" data-base-model="gpt-4o-mini-2024-07-18" data-days-left="-1">' in later

@@ -118,27 +118,23 @@ class TrainingNotice:
         return self.days_left < 0
 
     @property
-    def text(self) -> str:
+    def when(self) -> str:
         if self.closed:
-            when = f"have been refused since {self.last_day + timedelta(days=1)}"
-        else:
-            left = "today is the last day" if self.days_left == 0 else (
-                f"{self.days_left} day{'s' if self.days_left != 1 else ''} left")
-            when = f"are accepted until {self.last_day} ({left})"
+            return f"have been refused since {self.last_day + timedelta(days=1)}"
+        left = "today is the last day" if self.days_left == 0 else (
+            f"{self.days_left} day{'s' if self.days_left != 1 else ''} left")
+        return f"are accepted until {self.last_day} ({left})"
+
+    advice = ("after its last day the lifecycle guard refuses the job and the cycle stops: set "
+              "DISTILLERY_FINETUNE_FALLBACK_PROVIDER=selfhosted, DISTILLERY_FINETUNE_FALLBACK_MODEL and "
+              "DISTILLERY_FINETUNE_AUTO_FALLBACK=true (or DISTILLERY_FINETUNE_PROVIDER=selfhosted) so that the "
+              "next students train on open weights")
+    """What a refusal does, and what to set before it."""
+
+    @property
+    def text(self) -> str:
         return (f"New fine-tuning jobs for {self.base_model} ({self.provider}), which the latest cycle trained, "
-                f"{when}: a refused job stops its cycle, so set DISTILLERY_FINETUNE_FALLBACK_PROVIDER=selfhosted, "
-                "DISTILLERY_FINETUNE_FALLBACK_MODEL and DISTILLERY_FINETUNE_AUTO_FALLBACK=true (or "
-                "DISTILLERY_FINETUNE_PROVIDER=selfhosted) to train the next students on open weights.")
-
-
-def training_notice(calendar: Mapping[str, CalendarEntry], base_model: str, provider: str, today: date,
-                    horizon_days: int | None, min_service_life_days: int) -> TrainingNotice | None:
-    """A notice when jobs for ``base_model`` on ``provider`` are refused within ``horizon_days``
-    of ``today`` (None: on any known day), or already are."""
-    last = last_training_day(calendar, base_model, provider, min_service_life_days)
-    if last is None or (horizon_days is not None and (last - today).days > horizon_days):
-        return None
-    return TrainingNotice(base_model, provider, last, (last - today).days)
+                f"{self.when}; {self.advice}.")
 
 
 @dataclass(frozen=True)
@@ -203,6 +199,27 @@ def serving_notices(tables: Iterable[RouteTableUpdated], calendar: Mapping[str, 
                 notices.append(ServingNotice(table.route, arm.name, arm.model, arm.provider, arm.weight, day,
                                              days_left))
     return sorted(notices, key=lambda n: (n.shutdown, n.route, n.arm))
+
+
+def advice_lines(notices: Iterable[ServingNotice], training: TrainingNotice | None) -> list[tuple[str, str]]:
+    """What to do, once per kind of notice (training, a student, the teacher), for a page or a
+    table that lists the notices themselves briefly."""
+    lines: dict[str, str] = {}
+    if training is not None:
+        lines["Training"] = training.advice
+    for n in notices:
+        lines.setdefault("The teacher" if n.is_teacher else "A student", n.advice)
+    return list(lines.items())
+
+
+def training_notice(calendar: Mapping[str, CalendarEntry], base_model: str, provider: str, today: date,
+                    horizon_days: int | None, min_service_life_days: int) -> TrainingNotice | None:
+    """A notice when jobs for ``base_model`` on ``provider`` are refused within ``horizon_days``
+    of ``today`` (None: on any known day), or already are."""
+    last = last_training_day(calendar, base_model, provider, min_service_life_days)
+    if last is None or (horizon_days is not None and (last - today).days > horizon_days):
+        return None
+    return TrainingNotice(base_model, provider, last, (last - today).days)
 
 
 class ShutdownNoticeSettings(BaseSettings):

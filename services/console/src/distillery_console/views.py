@@ -25,7 +25,7 @@ from distillery_contracts.evaluations import AnswerVerdict, EvaluationCompleted,
 from distillery_contracts.finetune import JobCheckpoint, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
-from distillery_runtime.model_calendar import ServingNotice, TrainingNotice
+from distillery_runtime.model_calendar import ServingNotice, TrainingNotice, advice_lines
 
 CYCLES_ON_OVERVIEW = 20
 COST_POINTS = 200
@@ -57,6 +57,11 @@ class Overview:
     """Routed models whose shutdown is near or past, soonest first."""
     training: TrainingNotice | None = None
     """When the lifecycle guard starts refusing the base model the latest cycle trained, if soon."""
+
+    @property
+    def advice(self) -> list[tuple[str, str]]:
+        """What to do about the notices, once per kind."""
+        return advice_lines(self.going_away, self.training)
 
 
 @dataclass(frozen=True)
