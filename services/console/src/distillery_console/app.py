@@ -17,9 +17,9 @@ from distillery_console.adapters.health import HealthBoard, LiveHealthProbe
 from distillery_console.adapters.store import AbstractConsoleStore, SqlConsoleStore
 from distillery_console.config import ConsoleSettings
 from distillery_console.data_views import DataViews, sql_data_stores
+from distillery_console.domain.shutdowns import ShutdownWatch
 from distillery_console.handlers import Handlers
 from distillery_console.http import console_routes, signed_in
-from distillery_console.domain.shutdowns import ShutdownWatch
 from distillery_console.metrics import show_shutdowns, show_training
 from distillery_console.views import ConsoleViews, sql_stores
 from distillery_contracts.commands import RolloutCommand
@@ -142,11 +142,14 @@ def _shutdowns(watch: ShutdownWatch, interval_s: float) -> Worker:
     """The gauges of routed models' shutdown days and of the trained base model's last training
     day, and a warning in the log once a day for each inside the notice period: what reaches an
     operator who never opens the page."""
-    warned: set[tuple[str, date]] = set()
+    warned: dict[date, set[str]] = {}
 
     def warn_once(key: str, today: date, message: str, **fields: object) -> None:
-        if (key, today) not in warned:
-            warned.add((key, today))
+        if today not in warned:
+            warned.clear()  # only today's warnings are remembered
+            warned[today] = set()
+        if key not in warned[today]:
+            warned[today].add(key)
             log.warning(message, **fields)
 
     async def step(ctx: ServiceContext) -> bool:
