@@ -18,9 +18,11 @@ from distillery_runtime.model_calendar import ShutdownNoticeSettings, calendar_e
 @pytest.fixture
 def calendar_env(monkeypatch) -> str:
     env = DemoPlan().common_env(Path("/tmp/demo"), "127.0.0.1:9092", "postgresql://localhost/demo")
-    for name in ("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS"):
+    for name in ("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS",
+                 "DISTILLERY_CONSOLE_MIN_SERVICE_LIFE_DAYS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DISTILLERY_FINETUNE_CALENDAR", env["DISTILLERY_FINETUNE_CALENDAR"])
+    for name in ("DISTILLERY_FINETUNE_CALENDAR", "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS"):
+        monkeypatch.setenv(name, env[name])
     return env["DISTILLERY_FINETUNE_CALENDAR"]
 
 
@@ -33,6 +35,12 @@ def test_the_console_warns_of_the_rehearsed_shutdown_38_days_ahead(calendar_env)
     notices = ShutdownNoticeSettings().notices([table], today)
     assert [(n.arm, n.shutdown, n.days_left) for n in notices] == [
         ("production", today + timedelta(days=38), 38), ("teacher", today + timedelta(days=38), 38)]
+
+
+def test_the_console_gives_the_demo_guards_last_day_for_gpt_4o_mini(calendar_env):
+    today = datetime.now(UTC).date()
+    notice = ShutdownNoticeSettings().training("gpt-4o-mini-2024-07-18", "openai", today)
+    assert (notice.last_day, notice.days_left) == (today + timedelta(days=24), 24)  # 38 days less 14
 
 
 def test_the_guard_still_trains_gpt_4o_mini_in_the_demo(calendar_env):

@@ -73,9 +73,12 @@ class DemoPlan:
     def common_env(self, home: Path, bootstrap: str, database_url: str) -> dict[str, str]:
         """What every process reads; the lifecycle calendar is the OpenAI sandbox's rehearsal of
         the deadlines (30 and 38 days ahead), so the demo runs on any day and its console shows
-        the retirement coming, as the real one did in December 2026."""
+        the retirement coming, as the real one did in December 2026; the minimum service life
+        is the finetune-controller's, which the console reads to say the guard's last day."""
         return {
             "DISTILLERY_FINETUNE_CALENDAR": json.dumps(rehearsal_calendar(datetime.now(UTC).date())),
+            # The guard's and the console's minimum service life, the same for both.
+            "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS": "14",
             "DISTILLERY_HOME": str(home),
             "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap,
             "DISTILLERY_DATABASE_URL": database_url,
@@ -119,7 +122,6 @@ class DemoPlan:
                 "DISTILLERY_FINETUNE_POLL_INTERVAL_S": "1",
                 "DISTILLERY_FINETUNE_POLL_MAX_INTERVAL_S": "2",
                 "DISTILLERY_FINETUNE_WORKER_INTERVAL_S": "0.5",
-                "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS": "14",
             },
             "evaluator": {
                 **{k.replace("DISTILLERY_", "DISTILLERY_EVALUATOR_"): v for k, v in langfuse.items()},
