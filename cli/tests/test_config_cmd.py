@@ -169,6 +169,14 @@ def test_check_names_nested_and_aliased_variables_as_they_are_set(clean_env):
     assert not any("do-not-print" in line or "secret-pw" in line for line in lines)
 
 
+def test_check_names_the_variable_set_of_a_fields_aliases_and_the_key_inside_it(clean_env):
+    _valid_evaluator_env(clean_env)
+    clean_env.setenv("DISTILLERY_FINETUNE_CALENDAR", '{"openai:gpt-4.1": {"shutdown": "someday"}}')
+    lines = runner.invoke(app, ["config", "check", "--service", "console"]).stdout.splitlines()
+    assert ("console: DISTILLERY_FINETUNE_CALENDAR.openai:gpt-4.1.shutdown: Input should be a valid date or "
+            "datetime, input is too short (got 'someday')") in lines
+
+
 def test_check_passes_a_good_environment_with_exit_0(clean_env):
     _valid_evaluator_env(clean_env)
     result = runner.invoke(app, ["config", "check", "--service", "evaluator"])

@@ -97,9 +97,9 @@ def test_a_bad_value_names_the_variable_that_was_set_of_a_fields_aliases(monkeyp
     with pytest.raises(ConfigError) as caught:
         load_settings(_CalendarSettings)
     assert str(caught.value) == (
-        "invalid configuration: DISTILLERY_FINETUNE_CALENDAR (gpt-4.1.days): Input should be a valid integer, "
-        "unable to parse string as an integer; DISTILLERY_CONSOLE_REFRESH_S: Input should be a valid number, "
-        "unable to parse string as a number")
+        "invalid configuration: DISTILLERY_FINETUNE_CALENDAR.gpt-4.1.days: Input should be a valid integer, "
+        "unable to parse string as an integer (got 'soon'); DISTILLERY_CONSOLE_REFRESH_S: Input should be a valid "
+        "number, unable to parse string as a number (got 'often')")
     monkeypatch.setenv("DISTILLERY_CONSOLE_MODEL_CALENDAR", "{nope")
     with pytest.raises(ConfigError, match=r"^DISTILLERY_CONSOLE_MODEL_CALENDAR: not valid JSON \("):
         load_settings(_CalendarSettings)

@@ -17,11 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from distillery_cli.config_fields import is_secret
 from distillery_cli.config_registry import OTHER, RUNTIME, SettingsGroup
-from distillery_runtime.entrypoint import env_names
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.settings import RuntimeSettings
+from distillery_runtime.settings_errors import error_lines
 
 
 def check_groups(groups: list[SettingsGroup]) -> list[str]:
@@ -35,7 +34,7 @@ def _check_group(group: SettingsGroup) -> Iterator[str]:
         try:
             settings = cls()
         except ValidationError as exc:
-            yield from describe_errors(cls, exc)
+            yield from error_lines(cls, exc)
             continue
         loaded.append(settings)
         yield from _config_errors(getattr(settings, "check", None))
@@ -50,37 +49,6 @@ def _config_errors(check: Callable[[], Any] | None) -> Iterator[str]:
         check()
     except (ConfigError, ValueError) as exc:
         yield str(exc)
-
-
-def describe_errors(cls: type[BaseSettings], exc: ValidationError) -> Iterator[str]:
-    """One line per validation error, in the runtime's ``NAME: message`` form."""
-    for err in exc.errors(include_url=False):
-        message = err["msg"].removeprefix("Value error, ")
-        name, secret = _variable_of(cls, err["loc"])
-        if name is None:
-            yield message
-            continue
-        given = err.get("input")
-        shown = f" (got {given!r:.60})" if isinstance(given, str) and not secret else ""
-        yield f"{name}: {message}{shown}"
-
-
-def _variable_of(cls: type[BaseSettings], loc: tuple[Any, ...]) -> tuple[str | None, bool]:
-    """The variable an error location points at, and whether its value is secret."""
-    if not loc:
-        return None, False
-    for field_name, info in cls.model_fields.items():
-        names = env_names(cls, field_name, info)
-        if loc[0] == field_name or str(loc[0]).upper() in names:
-            return names[0] + _rest(cls, loc[1:]), is_secret(info.annotation)
-    return str(loc[0]), False
-
-
-def _rest(cls: type[BaseSettings], loc: tuple[Any, ...]) -> str:
-    delimiter = cls.model_config.get("env_nested_delimiter")
-    if loc and delimiter and all(isinstance(p, str) for p in loc):
-        return "".join(delimiter + p.upper() for p in loc)
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
 
 
 def unknown_variables(known: set[str], environ: Mapping[str, str] | None = None) -> list[str]:

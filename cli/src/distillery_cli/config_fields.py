@@ -19,20 +19,13 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, to_json
 from pydantic_settings import NoDecode
 
+from distillery_runtime.settings_errors import is_secret
+
 UNSET = "unset"
 SECRET = "(secret)"
 _SCALARS = {str: "str", int: "int", float: "float", bool: "bool", Path: "path"}
 _BOUNDS = ((annotated_types.Ge, "ge", ">="), (annotated_types.Gt, "gt", ">"),
            (annotated_types.Le, "le", "<="), (annotated_types.Lt, "lt", "<"))
-
-
-def is_secret(annotation: Any) -> bool:
-    """True when the value, or any part of it, is a pydantic secret type."""
-    if annotation in (SecretStr, SecretBytes):
-        return True
-    if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
-        return any(is_secret(f.annotation) for f in annotation.model_fields.values())
-    return any(is_secret(arg) for arg in get_args(annotation))
 
 
 def default_value(info: FieldInfo) -> Any:

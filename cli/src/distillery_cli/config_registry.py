@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
-from distillery_cli.config_fields import describe_default, describe_type, is_secret
+from distillery_cli.config_fields import describe_default, describe_type
 from distillery_cli.discovery import GROUP
-from distillery_runtime.entrypoint import env_names
+from distillery_runtime.settings_errors import env_names, is_secret
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.settings import RuntimeSettings
 
