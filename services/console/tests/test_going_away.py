@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from distillery_console.http import console_routes
 from distillery_contracts.registry import FINETUNE_JOBS
 from distillery_contracts.samples import sample_finetune_job_changed
-from distillery_console.domain.shutdowns import ShutdownWatch
+from distillery_console.domain.shutdowns import DailyWarnings, ShutdownWatch
 from distillery_console.views import ConsoleViews
 from distillery_runtime.model_calendar import CalendarEntry, default_calendar
 from distillery_runtime.uow import FakeUnitOfWork
@@ -91,4 +91,13 @@ async def test_a_student_trained_on_the_users_own_hosts_has_no_last_day(fed_stor
     await trained_next(fed_store, "selfhosted", "smollm2-135m")
     page = client(fed_store, on(date(2026, 12, 7))).get("/").text
     assert 'class="training' not in page and "Going away" in page  # the routed models still are
+
+
+def test_each_warning_is_logged_once_a_day_and_only_todays_are_remembered():
+    warnings, monday, tuesday = DailyWarnings(), date(2026, 12, 7), date(2026, 12, 8)
+    assert warnings.due("voice-agent/teacher/gpt-4.1", monday)
+    assert not warnings.due("voice-agent/teacher/gpt-4.1", monday)
+    assert warnings.due("training/openai/gpt-4o-mini", monday)
+    assert warnings.due("voice-agent/teacher/gpt-4.1", tuesday)
+    assert warnings.given == {"voice-agent/teacher/gpt-4.1"}
 

@@ -17,7 +17,7 @@ from distillery_console.adapters.health import HealthBoard, LiveHealthProbe
 from distillery_console.adapters.store import AbstractConsoleStore, SqlConsoleStore
 from distillery_console.config import ConsoleSettings
 from distillery_console.data_views import DataViews, sql_data_stores
-from distillery_console.domain.shutdowns import ShutdownWatch
+from distillery_console.domain.shutdowns import DailyWarnings, ShutdownWatch
 from distillery_console.handlers import Handlers
 from distillery_console.http import console_routes, signed_in
 from distillery_console.metrics import show_shutdowns, show_training
@@ -142,14 +142,10 @@ def _shutdowns(watch: ShutdownWatch, interval_s: float) -> Worker:
     """The gauges of routed models' shutdown days and of the trained base model's last training
     day, and a warning in the log once a day for each inside the notice period: what reaches an
     operator who never opens the page."""
-    warned: dict[date, set[str]] = {}
+    warnings = DailyWarnings()
 
     def warn_once(key: str, today: date, message: str, **fields: object) -> None:
-        if today not in warned:
-            warned.clear()  # only today's warnings are remembered
-            warned[today] = set()
-        if key not in warned[today]:
-            warned[today].add(key)
+        if warnings.due(key, today):
             log.warning(message, **fields)
 
     async def step(ctx: ServiceContext) -> bool:

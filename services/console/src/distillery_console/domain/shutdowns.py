@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime.clock import utc_now
@@ -46,3 +46,21 @@ class ShutdownWatch:
         """Every routed model with a known shutdown day, however far: what the gauge shows, so
         that an alert rule picks its own threshold."""
         return serving_notices(routes, self.calendar, self.clock().date(), None)
+
+
+@dataclass
+class DailyWarnings:
+    """Which warnings were given today: each key once a day, and only today's remembered."""
+
+    day: date | None = None
+    given: set[str] = field(default_factory=set)
+
+    def due(self, key: str, today: date) -> bool:
+        """True the first time ``key`` is asked about on ``today``."""
+        if today != self.day:
+            self.day, self.given = today, set()
+        if key in self.given:
+            return False
+        self.given.add(key)
+        return True
+
