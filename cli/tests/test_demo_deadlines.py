@@ -32,14 +32,14 @@ def test_the_console_warns_of_the_rehearsed_shutdown_38_days_ahead(calendar_env)
         {"name": "production", "model": "ft:gpt-4o-mini-2024-07-18:distillery::a1", "provider": "openai",
          "weight": 90.0},
         {"name": "teacher", "model": "gpt-4.1", "provider": "openai", "weight": 10.0}])
-    notices = ShutdownNoticeSettings().notices([table], today)
+    notices = ShutdownNoticeSettings().watch().notices([table])
     assert [(n.arm, n.shutdown, n.days_left) for n in notices] == [
         ("production", today + timedelta(days=38), 38), ("teacher", today + timedelta(days=38), 38)]
 
 
 def test_the_console_gives_the_demo_guards_last_day_for_gpt_4o_mini(calendar_env):
     today = datetime.now(UTC).date()
-    notice = ShutdownNoticeSettings().training("gpt-4o-mini-2024-07-18", "openai", today)
+    notice = ShutdownNoticeSettings().watch().training("gpt-4o-mini-2024-07-18", "openai")
     assert (notice.last_day, notice.days_left) == (today + timedelta(days=24), 24)  # 38 days less 14
 
 

@@ -73,9 +73,10 @@ def test_status_takes_the_latest_jobs_base_model_for_the_training_notice(monkeyp
     view.cycle("cycle-1").jobs.append(sample_finetune_job_changed(provider="openai", occurred_at=at))
     view.cycle("cycle-2").jobs.append(sample_finetune_job_changed(
         provider="selfhosted", base_model="smollm2-135m", occurred_at=at - timedelta(days=1)))
-    notices, training = going_away(view, ShutdownNoticeSettings(), date(2026, 12, 7))
+    watch = ShutdownNoticeSettings().watch(lambda: datetime(2026, 12, 7, 12, tzinfo=UTC))
+    notices, training = going_away(view, watch)
     assert notices == [] and (training.base_model, training.last_day) == ("gpt-4o-mini-2024-07-18", date(2026, 12, 15))
     view.cycle("cycle-2").jobs.append(sample_finetune_job_changed(
         provider="selfhosted", base_model="smollm2-135m", occurred_at=at + timedelta(days=1)))
-    assert going_away(view, ShutdownNoticeSettings(), date(2026, 12, 7))[1] is None
-    assert going_away(PipelineView(), ShutdownNoticeSettings(), date(2026, 12, 7)) == ([], None)
+    assert going_away(view, watch)[1] is None
+    assert going_away(PipelineView(), watch) == ([], None)

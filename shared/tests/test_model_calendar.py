@@ -12,6 +12,7 @@ from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime.model_calendar import (
     CalendarEntry,
     ShutdownNoticeSettings,
+    ShutdownWatch,
     advice_lines,
     calendar_entry,
     default_calendar,
@@ -33,6 +34,10 @@ def table(*arms: tuple[str, str, str, float], route: str = "voice-agent") -> Rou
 
 
 PRODUCTION = table(("candidate", STUDENT, "openai", 90.0), ("teacher", "gpt-4.1-2025-04-14", "openai", 10.0))
+
+
+def on(day: date):  # noqa: ANN201 - a clock that reads ``day``
+    return lambda: datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
 
 
 def notices(tables, horizon_days=60, today=TODAY, calendar=None):
@@ -107,7 +112,7 @@ def test_the_finetune_controllers_calendar_is_read_unless_the_consoles_own_is_se
     assert ShutdownNoticeSettings().model_calendar == {"gpt-4.1": CalendarEntry(shutdown=date(2027, 3, 1))}
     monkeypatch.setenv("DISTILLERY_CONSOLE_MODEL_CALENDAR", "{}")
     settings = ShutdownNoticeSettings()
-    assert settings.model_calendar == {} and settings.notices([PRODUCTION], TODAY) == []
+    assert settings.model_calendar == {} and settings.watch(on(TODAY)).notices([PRODUCTION]) == []
 
 
 def test_the_default_calendar_is_the_designs_dates_which_are_openais():
@@ -147,8 +152,8 @@ def test_the_settings_warn_from_their_notice_period_on_the_day_given(monkeypatch
     monkeypatch.delenv("DISTILLERY_CONSOLE_MODEL_CALENDAR", raising=False)
     monkeypatch.delenv("DISTILLERY_FINETUNE_CALENDAR", raising=False)
     monkeypatch.setenv("DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS", "38")
-    assert [n.days_left for n in ShutdownNoticeSettings().notices([PRODUCTION], TODAY)] == [38, 38]
-    assert ShutdownNoticeSettings().notices([PRODUCTION], TODAY - timedelta(days=1)) == []
+    assert [n.days_left for n in ShutdownNoticeSettings().watch(on(TODAY)).notices([PRODUCTION])] == [38, 38]
+    assert ShutdownNoticeSettings().watch(on(TODAY - timedelta(days=1))).notices([PRODUCTION]) == []
 
 
 def test_the_last_training_day_is_the_window_or_the_service_life_before_shutdown_whichever_is_first():
@@ -185,10 +190,10 @@ def test_the_settings_read_the_finetune_controllers_minimum_service_life(monkeyp
                  "DISTILLERY_CONSOLE_MIN_SERVICE_LIFE_DAYS", "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS", "14")
-    notice = ShutdownNoticeSettings().training("gpt-4o-mini-2024-07-18", "openai", TODAY)
+    notice = ShutdownNoticeSettings().watch(on(TODAY)).training("gpt-4o-mini-2024-07-18", "openai")
     assert (notice.last_day, notice.days_left) == (date(2026, 12, 31), 24)
     monkeypatch.setenv("DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS", "23")
-    assert ShutdownNoticeSettings().training("gpt-4o-mini-2024-07-18", "openai", TODAY) is None
+    assert ShutdownNoticeSettings().watch(on(TODAY)).training("gpt-4o-mini-2024-07-18", "openai") is None
 
 
 def test_what_to_do_is_said_once_per_kind_training_first():
@@ -201,3 +206,12 @@ def test_what_to_do_is_said_once_per_kind_training_first():
     assert advice_lines([], None) == []
     assert "the cycle stops" in training.advice and "set another teacher" in teacher.advice
     assert "open weights" in student.advice and student.advice != teacher.advice
+
+
+def test_what_the_gauges_show_is_every_known_day_however_far():
+    far = ShutdownWatch(default_calendar(), 7, on(TODAY), 30)
+    assert far.notices([PRODUCTION]) == [] and far.training("gpt-4o-mini-2024-07-18", "openai") is None
+    assert [(n.arm, n.days_left) for n in far.every_known([PRODUCTION])] == [("candidate", 38), ("teacher", 38)]
+    known = far.training_known("gpt-4o-mini-2024-07-18", "openai")
+    assert (known.last_day, known.days_left) == (date(2026, 12, 15), 8)
+    assert far.training_known("smollm2-135m", "selfhosted") is None

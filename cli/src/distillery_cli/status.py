@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 
 import httpx
 from rich.table import Column, Table
@@ -13,10 +12,15 @@ from distillery_cli.common import console, friendly, run_async, settings
 from distillery_cli.demo.monitor import PipelineView, snapshot
 from distillery_cli.topics import group_lag, list_groups, partitions
 from distillery_contracts.registry import all_topic_specs
-from distillery_runtime.clock import utc_now
 from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.kafka import check_broker
-from distillery_runtime.model_calendar import ServingNotice, ShutdownNoticeSettings, TrainingNotice, advice_lines
+from distillery_runtime.model_calendar import (
+    ServingNotice,
+    ShutdownNoticeSettings,
+    ShutdownWatch,
+    TrainingNotice,
+    advice_lines,
+)
 from distillery_runtime.registration import Registration, registrations
 
 
@@ -64,14 +68,13 @@ def render_routes(view: PipelineView) -> Table:
     return table
 
 
-def going_away(view: PipelineView, settings: ShutdownNoticeSettings,
-               today: date) -> tuple[list[ServingNotice], TrainingNotice | None]:
+def going_away(view: PipelineView, watch: ShutdownWatch) -> tuple[list[ServingNotice], TrainingNotice | None]:
     """The routed models going away, and the last training day of the base model the latest job
     trained, when either is within the notice period."""
     jobs = [job for cycle in view.cycles.values() for job in cycle.jobs]
     latest = max(jobs, key=lambda job: job.occurred_at, default=None)
-    training = settings.training(latest.base_model, latest.provider, today) if latest else None
-    return settings.notices(view.routes.values(), today), training
+    training = watch.training(latest.base_model, latest.provider) if latest else None
+    return watch.notices(view.routes.values()), training
 
 
 def render_notices(notices: list[ServingNotice], training: TrainingNotice | None = None) -> Table:
@@ -115,6 +118,6 @@ def status_cmd() -> None:
     console.print(render_cycles(view) if view.cycles else "No distillation cycle has started yet.")
     if view.routes:
         console.print(render_routes(view))
-    notices, training = going_away(view, load_settings(ShutdownNoticeSettings), utc_now().date())
+    notices, training = going_away(view, load_settings(ShutdownNoticeSettings).watch())
     if notices or training:
         console.print(render_notices(notices, training))

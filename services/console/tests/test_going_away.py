@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 from distillery_console.http import console_routes
 from distillery_contracts.registry import FINETUNE_JOBS
 from distillery_contracts.samples import sample_finetune_job_changed
-from distillery_console.domain.shutdowns import DailyWarnings, ShutdownWatch
+from distillery_console.domain.shutdowns import DailyWarnings
 from distillery_console.views import ConsoleViews
-from distillery_runtime.model_calendar import CalendarEntry, default_calendar
+from distillery_runtime.model_calendar import CalendarEntry, ShutdownWatch, default_calendar
 from distillery_runtime.uow import FakeUnitOfWork
 
 

@@ -12,14 +12,15 @@ day their calls start failing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from distillery_contracts.routing import RouteTableUpdated
+from distillery_runtime.clock import utc_now
 from distillery_runtime.pricing import fine_tuned_base
 
 ANY_MODEL = "*"
@@ -245,9 +246,35 @@ class ShutdownNoticeSettings(BaseSettings):
         description="How many days before a routed model's shutdown the overview and distillery status "
         "start to warn of it.")
 
-    def notices(self, tables: Iterable[RouteTableUpdated], today: date) -> list[ServingNotice]:
-        return serving_notices(tables, self.model_calendar, today, self.shutdown_notice_days)
+    def watch(self, clock: Callable[[], datetime] = utc_now) -> ShutdownWatch:
+        """These settings, read on the day ``clock`` gives."""
+        return ShutdownWatch(self.model_calendar, self.shutdown_notice_days, clock, self.min_service_life_days)
 
-    def training(self, base_model: str, provider: str, today: date) -> TrainingNotice | None:
-        return training_notice(self.model_calendar, base_model, provider, today, self.shutdown_notice_days,
+
+@dataclass(frozen=True)
+class ShutdownWatch:
+    """The routed models that stop within ``horizon_days`` of the clock's day, or have stopped;
+    and when the lifecycle guard starts refusing a trained base model, within them or already."""
+
+    calendar: Mapping[str, CalendarEntry] = field(default_factory=default_calendar)
+    horizon_days: int = 60
+    clock: Callable[[], datetime] = utc_now
+    min_service_life_days: int = DEFAULT_MIN_SERVICE_LIFE_DAYS
+
+    def notices(self, tables: Iterable[RouteTableUpdated]) -> list[ServingNotice]:
+        return serving_notices(tables, self.calendar, self.clock().date(), self.horizon_days)
+
+    def every_known(self, tables: Iterable[RouteTableUpdated]) -> list[ServingNotice]:
+        """Every routed model with a known shutdown day, however far: what a gauge shows, so
+        that an alert rule picks its own threshold."""
+        return serving_notices(tables, self.calendar, self.clock().date(), None)
+
+    def training(self, base_model: str, provider: str) -> TrainingNotice | None:
+        """The trained base model's notice, within the notice period."""
+        return training_notice(self.calendar, base_model, provider, self.clock().date(), self.horizon_days,
+                               self.min_service_life_days)
+
+    def training_known(self, base_model: str, provider: str) -> TrainingNotice | None:
+        """The trained base model's last training day however far: what a gauge shows."""
+        return training_notice(self.calendar, base_model, provider, self.clock().date(), None,
                                self.min_service_life_days)

@@ -17,7 +17,7 @@ from distillery_console.adapters.health import HealthBoard, LiveHealthProbe
 from distillery_console.adapters.store import AbstractConsoleStore, SqlConsoleStore
 from distillery_console.config import ConsoleSettings
 from distillery_console.data_views import DataViews, sql_data_stores
-from distillery_console.domain.shutdowns import DailyWarnings, ShutdownWatch
+from distillery_console.domain.shutdowns import DailyWarnings
 from distillery_console.handlers import Handlers
 from distillery_console.http import console_routes, signed_in
 from distillery_console.metrics import show_shutdowns, show_training
@@ -50,6 +50,7 @@ from distillery_runtime.entrypoint import load_settings
 from distillery_runtime.erasure import AbstractErasureStore, erasure_subscription
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.logs import get_logger
+from distillery_runtime.model_calendar import ShutdownWatch
 from distillery_runtime.retention import pruning_worker
 from distillery_runtime.service import ServiceContext, ServiceSpec
 from distillery_runtime.settings import RuntimeSettings
@@ -69,7 +70,7 @@ def build(settings: RuntimeSettings, console: ConsoleSettings | None = None,
     handlers = Handlers(sql_store, sql_data_store, sql_erasure_store)
     sub = partial(_subscription, console.read_model)
     board = HealthBoard(LiveHealthProbe(console.health_targets(), settings.kafka_bootstrap))
-    watch = ShutdownWatch(console.model_calendar, console.shutdown_notice_days, clock, console.min_service_life_days)
+    watch = console.watch(clock)
 
     def routes(ctx: ServiceContext) -> Sequence[BaseRoute]:
         views = ConsoleViews(sql_stores(ctx.sessions), console.calls_per_day, console.page_size, watch)

@@ -18,7 +18,6 @@ from distillery_console.adapters.store import AbstractConsoleStore, OperatorActi
 from distillery_console.domain.answers import is_failing
 from distillery_console.domain.cycles import CycleStep, dataset_step, decision_step, evaluation_step, job_step
 from distillery_console.domain.data import accepted_row, letter_row, rejected_row
-from distillery_console.domain.shutdowns import ShutdownWatch
 from distillery_contracts.commands import AbortRollout, AdvanceRollout, PauseRollout, ResumeRollout, RolloutCommand
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.deadletter import DeadLettered
@@ -32,7 +31,7 @@ from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime import erasure
 from distillery_runtime.erasure import AbstractErasureStore
-from distillery_runtime.model_calendar import ServingNotice, TrainingNotice
+from distillery_runtime.model_calendar import ServingNotice, ShutdownWatch, TrainingNotice
 from distillery_runtime.outbox import OutgoingMessage
 from distillery_runtime.signing import SigningKey
 from distillery_runtime.uow import UnitOfWork

@@ -18,14 +18,13 @@ from distillery_console.domain.answers import Segment, diff_against, is_failing
 from distillery_console.domain.charts import Chart, Series, line_chart
 from distillery_console.domain.cycles import rollout_state
 from distillery_console.domain.savings import CostPoint, cost_point
-from distillery_console.domain.shutdowns import ShutdownWatch
 from distillery_contracts.common import GateResult
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import AnswerVerdict, EvaluationCompleted, EvaluationItemScored
 from distillery_contracts.finetune import JobCheckpoint, LossPoint
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
-from distillery_runtime.model_calendar import ServingNotice, TrainingNotice, advice_lines
+from distillery_runtime.model_calendar import ServingNotice, ShutdownWatch, TrainingNotice, advice_lines
 
 CYCLES_ON_OVERVIEW = 20
 COST_POINTS = 200
