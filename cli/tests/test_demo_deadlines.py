@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from distillery_cli.demo.plan import DemoPlan
+from distillery_cli.entry import adopt_local_stack_environment
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime.model_calendar import ShutdownNoticeSettings, calendar_entry
+from distillery_runtime.stackstate import StackState, write_stack_state
 
 
 @pytest.fixture
@@ -49,3 +51,23 @@ def test_the_guard_still_trains_gpt_4o_mini_in_the_demo(calendar_env):
     today = datetime.now(UTC).date()
     assert entry.fine_tune_until == today + timedelta(days=30)
     assert json.loads(calendar_env)["openai:*"]["fine_tune_until"] == (today + timedelta(days=30)).isoformat()
+
+
+def test_status_from_another_terminal_reads_the_demos_calendar_not_the_real_one(tmp_path, monkeypatch):
+    """``DISTILLERY_HOME=<demo home> distillery status`` adopts the calendar the demo wrote into
+    its stack.json, as the demo's own processes read it; the real calendar would say, from
+    2027-01-15, that the demo's teacher had shut down while its sandbox still answers."""
+    plan = DemoPlan()
+    assert plan.stack_env().items() <= plan.common_env(tmp_path, "b:9092", "postgresql://x/y").items()
+    write_stack_state(tmp_path, StackState("b:9092", "postgresql://x/y", environment=plan.stack_env()))
+    for name in ("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_FINETUNE_CALENDAR",
+                 "DISTILLERY_CONSOLE_MIN_SERVICE_LIFE_DAYS", "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISTILLERY_HOME", str(tmp_path))
+    assert ShutdownNoticeSettings().min_service_life_days == 30  # before: the real defaults
+    assert adopt_local_stack_environment() == ["DISTILLERY_FINETUNE_CALENDAR",
+                                               "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS"]
+    settings = ShutdownNoticeSettings()
+    today = datetime.now(UTC).date()
+    assert settings.min_service_life_days == 14
+    assert calendar_entry(settings.model_calendar, "gpt-4.1", "openai").shutdown == today + timedelta(days=38)

@@ -12,6 +12,7 @@ from distillery_runtime.blobstore import LocalBlobStore
 from distillery_runtime.db import async_url, redacted
 from distillery_runtime.errors import ConfigError
 from distillery_runtime.settings import BlobStoreSettings, RuntimeSettings
+from distillery_runtime.stackstate import StackState, adopt_stack_environment, read_stack_state, write_stack_state
 
 
 def test_plain_postgres_urls_are_used_with_asyncpg():
@@ -36,6 +37,27 @@ def test_local_stack_state_fills_unset_addresses(tmp_path, monkeypatch):
     settings = RuntimeSettings(home=tmp_path)
     assert settings.kafka_bootstrap == "127.0.0.1:19092"
     assert settings.require_database_url().endswith(":5433/distillery")
+
+
+def test_a_command_adopts_the_stacks_environment_only_where_its_own_is_silent(tmp_path):
+    write_stack_state(tmp_path, StackState("127.0.0.1:19092", "postgresql://localhost/x", environment={
+        "DISTILLERY_FINETUNE_CALENDAR": '{"*": {"shutdown": "2031-01-01"}}',
+        "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS": "14", "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS": "90"}))
+    environ = {"DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS": "30", "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS": ""}
+    assert adopt_stack_environment(tmp_path, environ) == [
+        "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS", "DISTILLERY_FINETUNE_CALENDAR"]
+    assert environ == {"DISTILLERY_FINETUNE_CALENDAR": '{"*": {"shutdown": "2031-01-01"}}',
+                       "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS": "30",  # the command's own wins
+                       "DISTILLERY_CONSOLE_SHUTDOWN_NOTICE_DAYS": "90"}  # an empty value is unset
+
+
+def test_without_a_stack_nothing_is_adopted_and_an_older_stack_file_still_reads(tmp_path):
+    environ: dict[str, str] = {}
+    assert adopt_stack_environment(tmp_path, environ) == [] and environ == {}
+    (tmp_path / "stack.json").write_text(json.dumps(
+        {"kafka_bootstrap": "127.0.0.1:19092", "database_url": "postgresql://localhost/x", "extra": {"demo": True}}))
+    assert read_stack_state(tmp_path).environment == {}
+    assert adopt_stack_environment(tmp_path, environ) == [] and environ == {}
 
 
 def test_missing_database_says_how_to_get_one(tmp_path, monkeypatch):

@@ -47,8 +47,10 @@ def demo_cmd(
         "running for a look at the operator console (its URL and a sign-in link are printed) until "
         "Ctrl-C or SIGTERM."),
 ) -> None:
-    """Start the stack, both sandboxes and every service, feed simulated voice traffic,
-    and let the system distil, evaluate and roll out on its own (Ctrl-C stops everything)."""
+    """Run the whole loop on simulated voice traffic, on this machine (Ctrl-C stops everything).
+
+    Starts the stack, both sandboxes and every service, feeds simulated calls, and lets the
+    system distil, evaluate and roll out on its own."""
     from distillery_cli.demo.plan import DemoPlan
     from distillery_cli.demo.run import ExistingStack, run_demo
 

@@ -70,15 +70,24 @@ class DemoPlan:
     def hosted(self) -> bool:
         return self.student != SELFHOSTED
 
-    def common_env(self, home: Path, bootstrap: str, database_url: str) -> dict[str, str]:
-        """What every process reads; the lifecycle calendar is the OpenAI sandbox's rehearsal of
-        the deadlines (30 and 38 days ahead), so the demo runs on any day and its console shows
+    def stack_env(self) -> dict[str, str]:
+        """What every process of the demo reads and a command run against its stack from another
+        terminal adopts (``stack.json``): the lifecycle calendar is the OpenAI sandbox's rehearsal
+        of the deadlines (30 and 38 days ahead), so the demo runs on any day and its console shows
         the retirement coming, as the real one did in December 2026; the minimum service life
         is the finetune-controller's, which the console reads to say the guard's last day."""
         return {
             "DISTILLERY_FINETUNE_CALENDAR": json.dumps(rehearsal_calendar(datetime.now(UTC).date())),
             # The guard's and the console's minimum service life, the same for both.
             "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS": "14",
+        }
+
+    def common_env(self, home: Path, bootstrap: str, database_url: str,
+                   stack_env: dict[str, str] | None = None) -> dict[str, str]:
+        """What every process reads: ``stack_env`` (the one in ``stack.json``; :meth:`stack_env`'s
+        when not given) and where the stack is."""
+        return {
+            **(self.stack_env() if stack_env is None else stack_env),
             "DISTILLERY_HOME": str(home),
             "DISTILLERY_KAFKA_BOOTSTRAP": bootstrap,
             "DISTILLERY_DATABASE_URL": database_url,

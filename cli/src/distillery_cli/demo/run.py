@@ -151,7 +151,7 @@ class Demo:
             await asyncio.to_thread(wait_for_port, "127.0.0.1", port, 60, what)
         ends = Endpoints(bootstrap, database_url, f"http://127.0.0.1:{langfuse_port}",
                          f"http://127.0.0.1:{openai_port}", f"http://127.0.0.1:{routing_port}")
-        common = self.plan.common_env(self.home, ends.bootstrap, ends.database_url)
+        common = self.plan.common_env(self.home, ends.bootstrap, ends.database_url, state.environment)
         golden_set = self.home / "golden.jsonl"
         await asyncio.to_thread(write_golden_set, golden_set)
         cleaner_config = self.home / "cleaner.json"
@@ -179,12 +179,13 @@ class Demo:
         """Tansu and an embedded PostgreSQL of the demo's own, or the existing ones it was given."""
         if self.existing is not None:
             await self.existing.check()
-            return StackState(self.existing.kafka_bootstrap, self.existing.database_url, extra={"demo": True})
+            return StackState(self.existing.kafka_bootstrap, self.existing.database_url, environment=self.plan.stack_env())
         broker = start_broker(self.home, free_port())
         self.stack.append(broker)
         pg = await asyncio.to_thread(start_postgres, self.home, free_port())
         self.stack.append(pg)
-        return StackState(broker.bootstrap, pg.url, broker_pid=broker.pid, postgres_pid=pg.pid, extra={"demo": True})
+        return StackState(broker.bootstrap, pg.url, broker_pid=broker.pid, postgres_pid=pg.pid,
+                          environment=self.plan.stack_env())
 
     def print_sign_in(self) -> None:
         token = local_token(self.home, create=False)
