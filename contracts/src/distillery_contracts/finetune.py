@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Literal
 
@@ -121,6 +122,16 @@ def bounded_curve(points: Sequence[LossPoint], limit: int = MAX_LOSS_POINTS) -> 
     return [points[round(i * last / (limit - 1))] for i in range(limit)]
 
 
+class PublishedDates(BaseModel):
+    """What a provider publishes about a base model's life (Azure's ``deprecation``, OpenAI's
+    ``shutdown_date``), as the lifecycle guard read it."""
+
+    source: str = Field(min_length=1, description="Where the dates come from, e.g. 'Azure model deprecation'.")
+    fine_tune_until: date | None = Field(default=None, description="Last day a new fine-tuning job is accepted.")
+    shutdown: date | None = Field(
+        default=None, description="Day the base model and the fine-tunes built on it stop serving.")
+
+
 class FinetuneJobChanged(Event):
     """A fine-tuning job moved to a new state.
 
@@ -150,6 +161,12 @@ class FinetuneJobChanged(Event):
         default=None, description="Azure deployment serving the model; None on OpenAI."
     )
     error: JobError | None = Field(default=None, description="Set when failed or refused.")
+    base_model_dates: PublishedDates | None = Field(
+        default=None,
+        description="The dates the provider publishes for base_model, as the lifecycle guard read them "
+        "when the job passed it: what the console warns by for this provider's arms. None when the "
+        "provider published none, before the guard ran, and in events published before this field existed.",
+    )
     trained_tokens: Count | None = Field(default=None, description="Billed training tokens.")
     hyperparameters: Hyperparameters = Field(
         default_factory=Hyperparameters, description="Hyperparameters requested or resolved."

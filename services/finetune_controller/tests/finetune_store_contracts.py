@@ -10,12 +10,12 @@ production lacks.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from distillery_contracts.finetune import Hyperparameters, JobError, JobMetrics, JobStatus
+from distillery_contracts.finetune import Hyperparameters, JobError, JobMetrics, JobStatus, PublishedDates
 from distillery_finetune_controller.domain.job import FileRef, Job, Phase
 from distillery_finetune_controller.domain.provider_types import ProviderCheckpoint, ProviderEvent
 from distillery_finetune_controller.domain.registry import ModelStatus, RegisteredModel, StatusChange
@@ -41,7 +41,8 @@ class JobStoreContract:
         job = new_job("job-a", phase=Phase.TRACKING, status=JobStatus.RUNNING, provider_job_id="ftjob-1",
                       error=JobError(code="x", message="y"), metrics=JobMetrics(step=3, train_loss=0.5),
                       intent_at=T0, attempted_at=T0 + timedelta(minutes=1), create_attempts=1,
-                      check_interval_s=1.5, last_event_id="ev-9")
+                      check_interval_s=1.5, last_event_id="ev-9",
+                      base_model_dates=PublishedDates(source="Azure model deprecation", shutdown=date(2027, 6, 1)))
         assert await jobs.add(job, ACCOUNT)
         assert not await jobs.add(job, ACCOUNT)
 

@@ -3,9 +3,11 @@ DISTILLERY_FINETUNE_AUTO_FALLBACK the job continues there instead."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from finetune_support import BASE, OPEN_BASE
 
-from distillery_contracts.finetune import JobStatus
+from distillery_contracts.finetune import JobStatus, PublishedDates
 from distillery_finetune_controller.domain.job import Phase
 
 S = JobStatus
@@ -26,6 +28,22 @@ async def test_with_auto_fallback_a_refused_job_is_trained_on_the_fallback_with_
         "selfhosted", OPEN_BASE, "selfhosted:http://trainer:8090/v1")
     assert [(e.status, e.provider, e.base_model) for e in w.published()] == [
         (S.SUBMITTED, "selfhosted", OPEN_BASE), (S.VALIDATING, "selfhosted", OPEN_BASE)]
+
+
+async def test_the_refused_providers_dates_do_not_follow_the_job_to_the_fallback(fallback_world):
+    w = fallback_world(auto_fallback=True)
+    await w.deliver(w.dataset("ds-0001"))
+    await w.run()
+    assert [e.base_model_dates for e in w.published()] == [None, None]  # OPEN_BASE's own: none
+
+
+async def test_a_refusal_carries_the_dates_it_was_refused_by(fallback_world):
+    w = fallback_world()
+    await w.deliver(w.dataset("ds-0001"))
+    await w.run()
+    [refused] = w.published()
+    assert refused.status is S.REFUSED
+    assert refused.base_model_dates == PublishedDates(source="fake provider", shutdown=date(2026, 12, 1))
 
 
 async def test_the_job_says_why_it_moved_to_the_fallback(fallback_world):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from distillery_contracts.finetune import JobStatus
+from datetime import date
+
+from finetune_support import BASE
+
+from distillery_contracts.finetune import JobStatus, PublishedDates
 from distillery_contracts.registry import FINETUNE_JOBS
 from distillery_finetune_controller.domain.job import Phase
 from distillery_finetune_controller.domain.registry import ModelStatus
@@ -89,6 +93,27 @@ async def test_azure_announces_success_only_once_the_model_is_deployed(azure_wor
     assert w.published()[-1].deployment_name == "distillery-ds-0001"
     [model] = await w.registry.list_models()
     assert model.deployment_name == "distillery-ds-0001"
+
+
+async def test_every_event_of_a_job_carries_the_dates_azure_publishes_for_its_base_model(azure_world):
+    """What the console warns an Azure arm by: the guard read them once, before the upload."""
+    w = azure_world
+    await w.deliver(w.dataset("ds-0001"))
+    await w.run()
+    w.provider.advance(w.provider_job(), "running")
+    await w.run()
+
+    dates = PublishedDates(source="fake provider", fine_tune_until=date(2027, 3, 1), shutdown=date(2027, 6, 1))
+    assert [(e.status, e.base_model_dates) for e in w.published()] == [
+        (S.SUBMITTED, dates), (S.QUEUED, dates), (S.RUNNING, dates)]
+    assert (await w.job()).base_model_dates == dates  # kept with the job across restarts
+
+
+async def test_a_provider_that_publishes_no_dates_leaves_them_out(world):
+    world.provider.offer(BASE)  # offered, no dates
+    await world.deliver(world.dataset("ds-0001"))
+    await world.run()
+    assert [e.base_model_dates for e in world.published()] == [None, None]
 
 
 async def test_azure_waits_for_its_files_to_be_processed_before_creating_the_job(azure_world):

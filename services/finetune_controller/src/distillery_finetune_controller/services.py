@@ -352,6 +352,7 @@ async def start_job(c: JobContext, job: Job) -> None:
             return
         info = await c.provider.model_lifecycle(job.base_model)
         refusal = check_lifecycle(info, job.base_model, c.policy, c.now().date(), c.provider.label)
+        job.base_model_dates = info.published() if info is not None else None
         if refusal is not None and c.falls_back:
             await fall_back(c, job, refusal)
             return

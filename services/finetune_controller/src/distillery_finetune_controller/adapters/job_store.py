@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from distillery_contracts.finetune import Hyperparameters, JobError, JobMetrics, JobStatus
+from distillery_contracts.finetune import Hyperparameters, JobError, JobMetrics, JobStatus, PublishedDates
 from distillery_finetune_controller.adapters.tables import (
     job_checkpoints,
     job_events,
@@ -237,6 +237,7 @@ def job_row(job: Job) -> dict[str, Any]:
         "attempted_at": job.attempted_at,
         "fine_tuned_model": job.fine_tuned_model, "deployment_name": job.deployment_name,
         "trained_tokens": job.trained_tokens, "error": job.error.model_dump(mode="json") if job.error else None,
+        "base_model_dates": job.base_model_dates.model_dump(mode="json") if job.base_model_dates else None,
         "metrics": job.metrics.model_dump(mode="json"), "cancel_sent": job.cancel_sent,
         "failures": job.failures, "check_interval_s": job.check_interval_s,
         "next_check_at": job.next_check_at, "last_event_id": job.last_event_id,
@@ -259,6 +260,7 @@ def job_from_row(row: Any) -> Job:
         fine_tuned_model=row["fine_tuned_model"], deployment_name=row["deployment_name"],
         trained_tokens=row["trained_tokens"],
         error=JobError.model_validate(row["error"]) if row["error"] else None,
+        base_model_dates=PublishedDates.model_validate(row["base_model_dates"]) if row["base_model_dates"] else None,
         metrics=JobMetrics.model_validate(row["metrics"]), cancel_requested=row["cancel_requested"],
         cancel_reason=row["cancel_reason"], cancel_sent=row["cancel_sent"], failures=row["failures"],
         check_interval_s=row["check_interval_s"],

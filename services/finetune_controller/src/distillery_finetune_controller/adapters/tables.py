@@ -38,6 +38,7 @@ jobs = Table(
     optional("deployment_name", Text),
     optional("trained_tokens", BigInteger),
     optional("error", JSONB),
+    optional("base_model_dates", JSONB),
     required("metrics", JSONB),
     required("cancel_requested", Boolean, server_default="false"),
     optional("cancel_reason", Text),

@@ -19,6 +19,7 @@ from distillery_contracts.finetune import (
     JobError,
     JobMetrics,
     JobStatus,
+    PublishedDates,
 )
 from distillery_finetune_controller.domain.lifecycle import Refusal
 from distillery_finetune_controller.domain.provider_types import JobRequest, ProviderEvent, ProviderJob
@@ -82,6 +83,8 @@ class Job:
     deployment_name: str | None = None
     trained_tokens: int | None = None
     error: JobError | None = None
+    base_model_dates: PublishedDates | None = None
+    """What the provider published about the base model when the job passed the lifecycle guard."""
     metrics: JobMetrics = field(default_factory=JobMetrics)
     cancel_requested: bool = False
     cancel_reason: str | None = None
@@ -110,7 +113,7 @@ class Job:
             job_id=self.job_id, provider=self.provider, provider_job_id=self.provider_job_id,
             dataset_id=self.dataset_id, cycle_id=self.cycle_id, base_model=self.base_model,
             status=status, fine_tuned_model=self.fine_tuned_model,
-            deployment_name=self.deployment_name, error=self.error,
+            deployment_name=self.deployment_name, error=self.error, base_model_dates=self.base_model_dates,
             trained_tokens=self.trained_tokens, hyperparameters=self.hyperparameters,
             metrics=self.metrics, occurred_at=now,
         )
@@ -139,6 +142,7 @@ class Job:
             type="fallback", data={"refusal": refusal.code, "from_provider": self.provider,
                                    "from_model": self.base_model, "to_provider": provider, "to_model": base_model})
         self.provider, self.base_model = provider, base_model
+        self.base_model_dates = None  # the other provider's guard reads its own
         self.next_check_at = now
         return note
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from distillery_contracts.finetune import PublishedDates
 from distillery_runtime.model_calendar import CalendarEntry, calendar_entry
 
 
@@ -26,6 +27,12 @@ class ModelLifecycle:
     fine_tune_until: date | None = None
     lifecycle_status: str | None = None
     fine_tunable: bool | None = None
+
+    def published(self) -> PublishedDates | None:
+        """The dates as the job's events carry them to the console; None when there are none."""
+        if self.shutdown_date is None and self.fine_tune_until is None:
+            return None
+        return PublishedDates(source=self.source, fine_tune_until=self.fine_tune_until, shutdown=self.shutdown_date)
 
 
 @dataclass(frozen=True)
