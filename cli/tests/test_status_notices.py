@@ -80,3 +80,27 @@ def test_status_takes_the_latest_jobs_base_model_for_the_training_notice(monkeyp
         provider="selfhosted", base_model="smollm2-135m", occurred_at=at + timedelta(days=1)))
     assert going_away(view, watch)[1] is None
     assert going_away(PipelineView(), watch) == ([], None)
+
+
+def test_status_warns_of_an_azure_arm_by_the_date_azure_published(monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from distillery_cli.demo.monitor import PipelineView
+    from distillery_cli.status import going_away
+    from distillery_contracts.finetune import PublishedDates
+    from distillery_contracts.samples import sample_finetune_job_changed, sample_route_table
+    from distillery_runtime.model_calendar import ShutdownWatch
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    view = PipelineView()
+    for days, shutdown in ((0, date(2027, 1, 31)), (-1, date(2027, 3, 1))):  # the later event's holds
+        view.cycle(f"cycle-{days}").jobs.append(sample_finetune_job_changed(
+            job_id=f"job-{days}", occurred_at=at + timedelta(days=days),
+            base_model_dates=PublishedDates(source="Azure model deprecation", shutdown=shutdown)))
+    azure_student = "gpt-4o-mini-2024-07-18.ft-0123abcd"
+    view.routes["clinic"] = sample_route_table(route="clinic", arms=[
+        {"name": "production", "model": azure_student, "provider": "azure", "weight": 100.0}])
+    notices, training = going_away(view, ShutdownWatch(clock=lambda: datetime(2026, 12, 7, 12, tzinfo=UTC)))
+    assert [(n.model, n.provider, n.shutdown, n.days_left) for n in notices] == [
+        (azure_student, "azure", date(2027, 1, 31), 55)]
+    assert (training.provider, training.last_day) == ("azure", date(2027, 1, 1))  # 30 days before

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from distillery_contracts.finetune import PublishedDates
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime.model_calendar import (
     CalendarEntry,
@@ -20,6 +21,7 @@ from distillery_runtime.model_calendar import (
     serving_notices,
     shutdown_day,
     training_notice,
+    with_published,
 )
 
 TODAY = date(2026, 12, 7)
@@ -215,3 +217,45 @@ def test_what_the_gauges_show_is_every_known_day_however_far():
     known = far.training_known("gpt-4o-mini-2024-07-18", "openai")
     assert (known.last_day, known.days_left) == (date(2026, 12, 15), 8)
     assert far.training_known("smollm2-135m", "selfhosted") is None
+
+
+# --- what providers publish (Azure's deprecation dates, as a job's events carry them) ------------
+
+AZURE_BASE = "gpt-4o-mini-2024-07-18"
+AZURE_STUDENT = f"{AZURE_BASE}.ft-0123abcd"
+AZURE = table(("production", AZURE_STUDENT, "azure", 90.0), ("teacher", "gpt-4.1", "openai", 10.0))
+
+
+def azure_dates(**dates: date) -> tuple[str, str, PublishedDates]:
+    return ("azure", AZURE_BASE, PublishedDates(source="Azure model deprecation", **dates))
+
+
+def test_an_azure_arm_is_warned_of_by_the_dates_azure_publishes():
+    watch = ShutdownWatch(default_calendar(), 60, on(TODAY))
+    assert [n.arm for n in watch.notices([AZURE])] == ["teacher"]  # the calendar says nothing of Azure
+    published = watch.with_published([azure_dates(shutdown=date(2027, 2, 1))])
+    assert [(n.arm, n.model, n.shutdown, n.days_left) for n in published.notices([AZURE])] == [
+        ("teacher", "gpt-4.1", SHUTDOWN, 38), ("production", AZURE_STUDENT, date(2027, 2, 1), 56)]
+
+
+def test_a_published_date_wins_over_the_calendars_and_the_calendar_gives_what_is_not_published():
+    calendar = {"azure:gpt-4o-mini": CalendarEntry(fine_tune_until=date(2027, 1, 20), shutdown=date(2027, 3, 1))}
+    merged = with_published(calendar, [azure_dates(shutdown=date(2027, 2, 1))])
+    assert calendar_entry(merged, AZURE_BASE, "azure") == CalendarEntry(
+        fine_tune_until=date(2027, 1, 20), shutdown=date(2027, 2, 1))
+    merged = with_published(calendar, [azure_dates(fine_tune_until=date(2027, 1, 10))])
+    assert calendar_entry(merged, AZURE_BASE, "azure") == CalendarEntry(
+        fine_tune_until=date(2027, 1, 10), shutdown=date(2027, 3, 1))
+    assert calendar == {"azure:gpt-4o-mini": CalendarEntry(fine_tune_until=date(2027, 1, 20),
+                                                          shutdown=date(2027, 3, 1))}  # left as it was
+
+
+def test_published_dates_apply_to_their_own_provider_only_and_the_later_wins():
+    merged = with_published(default_calendar(), [azure_dates(shutdown=date(2027, 2, 1)),
+                                                 azure_dates(shutdown=date(2027, 4, 1))])
+    assert shutdown_day(merged, AZURE_STUDENT, "azure") == date(2027, 4, 1)
+    assert shutdown_day(merged, f"ft:{AZURE_BASE}:clinic::s1", "openai") == SHUTDOWN
+    assert last_training_day(merged, AZURE_BASE, "azure", 30) == date(2027, 3, 2)
+    training = ShutdownWatch(default_calendar(), 120, on(TODAY), 30).with_published(
+        [azure_dates(fine_tune_until=date(2027, 1, 31))]).training(AZURE_BASE, "azure")
+    assert (training.last_day, training.days_left) == (date(2027, 1, 31), 55)

@@ -70,9 +70,12 @@ def render_routes(view: PipelineView) -> Table:
 
 def going_away(view: PipelineView, watch: ShutdownWatch) -> tuple[list[ServingNotice], TrainingNotice | None]:
     """The routed models going away, and the last training day of the base model the latest job
-    trained, when either is within the notice period."""
-    jobs = [job for cycle in view.cycles.values() for job in cycle.jobs]
-    latest = max(jobs, key=lambda job: job.occurred_at, default=None)
+    trained, when either is within the notice period: by the calendar and by what the providers
+    publish for the base models jobs trained (Azure's deprecation dates), as the console says."""
+    jobs = sorted((job for cycle in view.cycles.values() for job in cycle.jobs), key=lambda job: job.occurred_at)
+    watch = watch.with_published((job.provider, job.base_model, job.base_model_dates) for job in jobs
+                                 if job.base_model_dates is not None)
+    latest = jobs[-1] if jobs else None
     training = watch.training(latest.base_model, latest.provider) if latest else None
     return watch.notices(view.routes.values()), training
 

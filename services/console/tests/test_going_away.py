@@ -10,9 +10,11 @@ from recorded_streams import STUDENT, T0, TEACHER, feed, fixed_clock, opener
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from distillery_console import services
 from distillery_console.http import console_routes
-from distillery_contracts.registry import FINETUNE_JOBS
-from distillery_contracts.samples import sample_finetune_job_changed
+from distillery_contracts.finetune import PublishedDates
+from distillery_contracts.registry import FINETUNE_JOBS, ROUTING_TABLE
+from distillery_contracts.samples import sample_finetune_job_changed, sample_route_table
 from distillery_console.domain.shutdowns import DailyWarnings
 from distillery_console.views import ConsoleViews
 from distillery_runtime.model_calendar import CalendarEntry, ShutdownWatch, default_calendar
@@ -91,6 +93,49 @@ async def test_a_student_trained_on_the_users_own_hosts_has_no_last_day(fed_stor
     await trained_next(fed_store, "selfhosted", "smollm2-135m")
     page = client(fed_store, on(date(2026, 12, 7))).get("/").text
     assert 'class="training' not in page and "Going away" in page  # the routed models still are
+
+
+AZURE_STUDENT = "gpt-4o-mini-2024-07-18.ft-0123abcd"
+
+
+async def on_azure(store, *shutdowns: date) -> None:
+    """Jobs trained on Azure, each event with the shutdown Azure published for the base model then;
+    and a route whose production arm is one of them, on Azure."""
+    await feed(store, [(FINETUNE_JOBS, sample_finetune_job_changed(
+        job_id=f"job-az-{i}", cycle_id=f"cycle-az-{i}", occurred_at=T0 + timedelta(days=7 + i),
+        base_model_dates=PublishedDates(source="Azure model deprecation", shutdown=day)))
+        for i, day in enumerate(shutdowns)])
+    await feed(store, [(ROUTING_TABLE, sample_route_table(
+        route="clinic-azure", version=1, updated_at=T0 + timedelta(days=9), arms=[
+            {"name": "production", "model": AZURE_STUDENT, "provider": "azure", "deployment": "clinic-0007",
+             "weight": 90.0},
+            {"name": "teacher", "model": TEACHER, "provider": "openai", "weight": 10.0}]))])
+
+
+async def test_an_azure_arm_is_warned_of_by_the_date_azure_publishes(fed_store):
+    await on_azure(fed_store, date(2027, 3, 1), date(2027, 1, 31))  # the later event's date holds
+    page = client(fed_store, on(date(2026, 12, 7))).get("/").text
+    assert (f'<li class="soon" data-model="{AZURE_STUDENT}" data-days-left="55"><span class="model">{AZURE_STUDENT}'
+            "</span> (azure), the production arm of clinic-azure at 90%, shuts down on 2027-01-31, in 55 days</li>"
+            ) in page
+    assert "Going away" not in client(fed_store, on(date(2026, 12, 1), horizon_days=10)).get("/").text
+
+
+async def test_without_a_published_date_the_calendars_azure_entry_holds(fed_store):
+    await on_azure(fed_store)  # the route only: no job carried Azure's dates
+    calendar = {**default_calendar(), "azure:gpt-4o-mini": CalendarEntry(shutdown=date(2027, 2, 1))}
+    page = client(fed_store, on(date(2026, 12, 7), calendar=calendar)).get("/").text
+    assert f'data-model="{AZURE_STUDENT}" data-days-left="56"' in page
+    assert f'data-model="{AZURE_STUDENT}"' not in client(fed_store, on(date(2026, 12, 7))).get("/").text
+
+
+async def test_the_gauges_and_the_log_know_the_date_azure_publishes(fed_store):
+    await on_azure(fed_store, date(2027, 6, 1))
+    known, training = await services.lifecycle_outlook(fed_store, on(date(2026, 12, 7)))
+    assert [(n.route, n.arm, n.shutdown) for n in known if n.provider == "azure"] == [
+        ("clinic-azure", "production", date(2027, 6, 1))]
+    assert (training.base_model, training.provider, training.last_day) == (
+        "gpt-4o-mini-2024-07-18", "azure", date(2027, 5, 2))  # 30 days before Azure's shutdown
 
 
 def test_each_warning_is_logged_once_a_day_and_only_todays_are_remembered():

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from distillery_contracts.finetune import PublishedDates
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_runtime.clock import utc_now
 from distillery_runtime.pricing import fine_tuned_base
@@ -78,6 +79,26 @@ def calendar_entry(calendar: Mapping[str, CalendarEntry], model: str,
             continue
         found.setdefault(rank, entry)
     return found[min(found)] if found else None
+
+
+Published = tuple[str, str, PublishedDates]
+"""What a provider publishes for a base model: (provider, base model, dates), as a job's events
+carry them from the lifecycle guard."""
+
+
+def with_published(calendar: Mapping[str, CalendarEntry],
+                   published: Iterable[Published]) -> dict[str, CalendarEntry]:
+    """``calendar`` with what providers publish for their base models put first and weighed as the
+    lifecycle guard weighs it: a published date wins, the calendar gives a date the provider
+    leaves out. Of two items for one provider and model, the later wins."""
+    merged: dict[str, CalendarEntry] = {}
+    for provider, model, dates in published:
+        configured = calendar_entry(calendar, model, provider) or CalendarEntry()
+        merged[f"{provider}:{model}"] = CalendarEntry(
+            fine_tune_until=dates.fine_tune_until or configured.fine_tune_until,
+            shutdown=dates.shutdown or configured.shutdown)
+    # calendar_entry takes the first of two equally specific keys: the published ones come first.
+    return {**merged, **{key: entry for key, entry in calendar.items() if key not in merged}}
 
 
 def shutdown_day(calendar: Mapping[str, CalendarEntry], model: str, provider: str) -> date | None:
@@ -268,6 +289,10 @@ class ShutdownWatch:
         """Every routed model with a known shutdown day, however far: what a gauge shows, so
         that an alert rule picks its own threshold."""
         return serving_notices(tables, self.calendar, self.clock().date(), None)
+
+    def with_published(self, published: Iterable[Published]) -> ShutdownWatch:
+        """This watch, with what providers publish for their base models (see :func:`with_published`)."""
+        return replace(self, calendar=with_published(self.calendar, published))
 
     def training(self, base_model: str, provider: str) -> TrainingNotice | None:
         """The trained base model's notice, within the notice period."""

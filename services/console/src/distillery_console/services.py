@@ -56,7 +56,9 @@ async def record_route_tables(store: AbstractConsoleStore, tables: Iterable[Rout
 async def lifecycle_outlook(store: AbstractConsoleStore,
                             watch: ShutdownWatch) -> tuple[list[ServingNotice], TrainingNotice | None]:
     """Every routed model with a known shutdown day, soonest first; and the last day the lifecycle
-    guard accepts the base model the latest job trained, however far (None: no job, or no day)."""
+    guard accepts the base model the latest job trained, however far (None: no job, or no day); by
+    the calendar and what the providers publish for the base models jobs trained."""
+    watch = watch.with_published(await store.published_dates())
     trained = await store.latest_training()
     training = watch.training_known(trained.base_model, trained.provider) if trained else None
     return watch.every_known(await store.route_tables()), training

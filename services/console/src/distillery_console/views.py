@@ -142,7 +142,7 @@ async def read_overview(store: AbstractConsoleStore, calls_per_day: float,
         Series("with the student", [(p.at.timestamp(), p.blended_usd) for p in points]),
     ], x_label=_day, y_label=lambda v: f"${v:.5f}")
     now = points[-1] if points else None
-    watch = watch or ShutdownWatch()
+    watch = (watch or ShutdownWatch()).with_published(await store.published_dates())
     trained = await store.latest_training()
     return Overview(routes, live, await store.cycles(CYCLES_ON_OVERVIEW), chart, now,
                     now.monthly_saving(calls_per_day) if now else None, calls_per_day, watch.notices(routes),

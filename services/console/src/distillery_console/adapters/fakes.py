@@ -17,11 +17,12 @@ from distillery_console.domain.cycles import CycleStep
 from distillery_console.domain.data import ExampleRow, LetterGroup, LetterRow
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
-from distillery_contracts.finetune import FinetuneJobChanged, JobCheckpoint, LossPoint
+from distillery_contracts.finetune import FinetuneJobChanged, JobCheckpoint, LossPoint, PublishedDates
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
 from distillery_contracts.privacy import StoreErasure
 from distillery_runtime.erasure import AbstractErasureStore, Caller
+from distillery_runtime.model_calendar import Published
 from distillery_runtime.outbox import OutgoingMessage
 
 
@@ -110,6 +111,16 @@ class FakeConsoleStore(AbstractConsoleStore):
             return None
         _, job = max(self.job_rows.values(), key=lambda j: (j[1].occurred_at, j[0]))
         return TrainedBase(job.base_model, job.provider)
+
+    async def published_dates(self) -> list[Published]:
+        latest: dict[tuple[str, str], tuple[datetime, str, PublishedDates]] = {}
+        for event_id, job in self.job_rows.values():
+            key = (job.provider, job.base_model)
+            if job.base_model_dates is not None and (
+                    key not in latest or (job.occurred_at, event_id) > latest[key][:2]):
+                latest[key] = (job.occurred_at, event_id, job.base_model_dates)
+        return [(provider, model, dates) for (provider, model), (_, _, dates)
+                in sorted(latest.items(), key=lambda item: item[1][:2])]
 
     async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
         return {job_id: list(job.loss_curve) for job_id, job in sorted(self.curve_rows.items())

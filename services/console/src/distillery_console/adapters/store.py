@@ -10,17 +10,18 @@ import abc
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, and_, case, func, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, and_, case, func, null, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from distillery_console.adapters import tables as t
 from distillery_console.domain.cycles import CycleStep
 from distillery_contracts.datasets import DatasetBuilt
 from distillery_contracts.evaluations import EvaluationCompleted, EvaluationItemScored
-from distillery_contracts.finetune import FinetuneJobChanged, JobCheckpoint, LossPoint
+from distillery_contracts.finetune import FinetuneJobChanged, JobCheckpoint, LossPoint, PublishedDates
 from distillery_contracts.rollout import RolloutDecided
 from distillery_contracts.routing import RouteTableUpdated
+from distillery_runtime.model_calendar import Published
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,11 @@ class AbstractConsoleStore(abc.ABC):
         """The base model and provider of the latest job event (None before any)."""
 
     @abc.abstractmethod
+    async def published_dates(self) -> list[Published]:
+        """What providers publish for the base models jobs trained, the latest event's for each
+        provider and base model, oldest first (see model_calendar.with_published)."""
+
+    @abc.abstractmethod
     async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
         """The cycle's jobs' loss curves by job id, in job id order (jobs without one left out)."""
 
@@ -195,7 +201,9 @@ class SqlConsoleStore(AbstractConsoleStore):
         m = job.metrics
         await self._upsert(t.job_events, "event_id", event_id=event_id, job_id=job.job_id, cycle_id=job.cycle_id,
                            status=job.status.value, step=m.step, train_loss=m.train_loss, valid_loss=m.valid_loss,
-                           occurred_at=job.occurred_at, provider=job.provider, base_model=job.base_model)
+                           occurred_at=job.occurred_at, provider=job.provider, base_model=job.base_model,
+                           base_model_dates=job.base_model_dates.model_dump(mode="json") if job.base_model_dates
+                           else null())  # SQL NULL, not JSON's: the reads below skip it
 
     async def save_loss_curve(self, job: FinetuneJobChanged) -> None:
         c = t.job_curves.c
@@ -284,6 +292,15 @@ class SqlConsoleStore(AbstractConsoleStore):
             select(c.base_model, c.provider).where(c.base_model.is_not(None))
             .order_by(c.occurred_at.desc(), c.event_id.desc()).limit(1))).first()
         return TrainedBase(row.base_model, row.provider) if row else None
+
+    async def published_dates(self) -> list[Published]:
+        c = t.job_events.c
+        latest = (select(c.provider, c.base_model, c.base_model_dates, c.occurred_at)
+                  .where(c.base_model_dates.is_not(None))
+                  .ext(distinct_on(c.provider, c.base_model))
+                  .order_by(c.provider, c.base_model, c.occurred_at.desc(), c.event_id.desc()).subquery())
+        rows = await self.session.execute(select(latest).order_by(latest.c.occurred_at))
+        return [(r.provider, r.base_model, PublishedDates.model_validate(r.base_model_dates)) for r in rows]
 
     async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
         c = t.job_curves.c

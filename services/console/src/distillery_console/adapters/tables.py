@@ -61,6 +61,9 @@ job_events = Table(
     optional("base_model", Text,
              comment="The model the job fine-tunes (on provider): the overview warns before the lifecycle guard "
              "refuses it."),
+    optional("base_model_dates", JSONB,
+             comment="What the provider publishes for base_model (PublishedDates), as the lifecycle guard read it: "
+             "the overview warns of that provider's arms by it."),
     Index("job_events_cycle", "cycle_id", "occurred_at"),
 )
 
