@@ -136,6 +136,20 @@ async def test_fallback_jobs_wait_for_the_fallbacks_own_slot(fallback_world):
     assert (await w.job("job-ds-0002")).provider == "selfhosted"
 
 
+async def test_a_job_cancelled_while_waiting_for_the_fallback_says_nothing_of_the_refused_models_dates(
+        fallback_world):
+    w = fallback_world(auto_fallback=True)
+    await w.deliver(w.dataset("ds-0001"))
+    await w.deliver(w.dataset("ds-0002"))
+    await w.run(ticks=2)
+    await w.jobs.request_cancel("job-ds-0002", "wrong dataset")  # moved, waiting for the trainer's slot
+    await w.run(step_s=0)
+
+    [cancelled] = [e for e in w.published() if e.job_id == "job-ds-0002"]
+    assert (cancelled.status, cancelled.provider, cancelled.base_model) == (S.CANCELLED, "selfhosted", OPEN_BASE)
+    assert cancelled.base_model_dates is None  # not OpenAI's dates for BASE
+
+
 async def test_a_restarted_worker_resumes_the_jobs_of_both_providers(fallback_world):
     from distillery_finetune_controller.services import resume
 

@@ -114,3 +114,16 @@ def test_the_guard_refuses_exactly_after_the_last_training_day_the_console_annou
         guard = policy(calendar=default_calendar(), min_service_life_days=life)
         assert check_lifecycle(silent, MINI, guard, last) is None, life
         assert check_lifecycle(silent, MINI, guard, last + timedelta(days=1)) is not None, life
+
+
+def test_what_the_provider_published_goes_out_with_the_job_when_it_published_either_date():
+    from distillery_contracts.finetune import PublishedDates
+
+    day, until = date(2027, 6, 1), date(2027, 3, 1)
+    source = "provider's shutdown_date"
+    assert info().published() is None
+    assert info(lifecycle_status="generally-available").published() is None  # no date: nothing to warn by
+    assert info(shutdown_date=day).published() == PublishedDates(source=source, shutdown=day)
+    assert info(fine_tune_until=until).published() == PublishedDates(source=source, fine_tune_until=until)
+    assert info(shutdown_date=day, fine_tune_until=until).published() == PublishedDates(
+        source=source, fine_tune_until=until, shutdown=day)
