@@ -16,14 +16,14 @@ import asyncpg
 import httpx
 import pytest
 from db_helpers import create_database
-from finetune_sandbox import MINI, remote_jobs, sandbox_config, write_dataset
+from finetune_sandbox import FAR, MINI, remote_jobs, sandbox_config, write_dataset
 from kafka_helpers import read_topic
 
 from distillery_cli.localstack.broker import start_broker
 from distillery_cli.localstack.procs import free_port
 
 from distillery_contracts.datasets import DatasetBuilt
-from distillery_contracts.finetune import FinetuneJobChanged, JobStatus
+from distillery_contracts.finetune import FinetuneJobChanged, JobStatus, PublishedDates
 from distillery_contracts.registry import DATASETS_BUILT, FINETUNE_JOBS, all_topic_specs
 from distillery_finetune_controller.app import build
 from distillery_finetune_controller.config import FinetuneSettings
@@ -250,3 +250,6 @@ async def test_azure_job_is_deployed_before_success_is_announced(azure_stack, bo
     assert done.loss_curve and done.loss_curve[-1].step == done.metrics.step
     assert deployment["properties"]["model"]["name"] == done.fine_tuned_model
     assert deployment["properties"]["provisioningState"] == "Succeeded"
+    # what Azure publishes of the base model's life, which the console warns of Azure arms by
+    published = PublishedDates(source="Azure model deprecation", fine_tune_until=FAR, shutdown=FAR)
+    assert [e.base_model_dates for e in events] == [published] * len(events)
