@@ -77,7 +77,8 @@ async def test_the_guards_last_day_for_the_trained_base_model_is_said_before_it_
             'fine-tuning jobs for <span class="model">gpt-4o-mini-2024-07-18</span> (openai), which the latest cycle '
             "trained, are accepted until 2026-12-15 (8 days left)</li>") in page
     assert "<strong>Training</strong>: after its last day the lifecycle guard refuses the job and the cycle stops" in page
-    assert "DISTILLERY_FINETUNE_AUTO_FALLBACK=true" in page
+    assert "<code>DISTILLERY_FINETUNE_AUTO_FALLBACK=true</code> (or <code>DISTILLERY_FINETUNE_PROVIDER=selfhosted</code>)" \
+        in page  # the settings to copy, as code
     later = client(fed_store, on(date(2026, 12, 16))).get("/").text
     assert '<li class="training stopped" data-base-model="gpt-4o-mini-2024-07-18" data-days-left="-1">' in later
     assert "have been refused since 2026-12-16" in later
@@ -136,6 +137,13 @@ async def test_the_gauges_and_the_log_know_the_date_azure_publishes(fed_store):
         ("clinic-azure", "production", date(2027, 6, 1))]
     assert (training.base_model, training.provider, training.last_day) == (
         "gpt-4o-mini-2024-07-18", "azure", date(2027, 5, 2))  # 30 days before Azure's shutdown
+
+
+def test_settings_in_advice_are_code_and_the_rest_is_escaped():
+    from distillery_console.http import settings_as_code
+
+    assert settings_as_code("set DISTILLERY_X_Y=selfhosted, DISTILLERY_Z and <b>") == (
+        "set <code>DISTILLERY_X_Y=selfhosted</code>, <code>DISTILLERY_Z</code> and &lt;b&gt;")
 
 
 def test_each_warning_is_logged_once_a_day_and_only_todays_are_remembered():

@@ -18,6 +18,7 @@ never markup; the only script is the package's own static file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -59,7 +61,17 @@ def templates() -> Environment:
     env.filters["num"] = lambda v: "–" if v is None else f"{v:.4g}"
     env.filters["usd"] = lambda v: "–" if v is None else f"${v:,.5f}"
     env.filters["when"] = lambda v: v.strftime("%Y-%m-%d %H:%M UTC") if v else "–"
+    env.filters["settings"] = settings_as_code
     return env
+
+
+_SETTING = re.compile(r"DISTILLERY_[A-Z0-9_]+(?:=[A-Za-z0-9_.:/-]+)?")
+
+
+def settings_as_code(text: str) -> Markup:
+    """``text`` escaped, with each ``DISTILLERY_…`` variable (and the value it is to be set to)
+    as code: advice an operator copies from."""
+    return Markup(_SETTING.sub(lambda m: f"<code>{m.group(0)}</code>", str(escape(text))))
 
 
 def console_routes(views: ConsoleViews, new_uow: Callable[[], UnitOfWork], clock: Callable[[], datetime],
