@@ -5,6 +5,7 @@ console warns that gpt-4.1 and the students stop 38 days from now."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,7 +63,9 @@ def test_status_from_another_terminal_reads_the_demos_calendar_not_the_real_one(
     write_stack_state(tmp_path, StackState("b:9092", "postgresql://x/y", environment=plan.stack_env()))
     for name in ("DISTILLERY_CONSOLE_MODEL_CALENDAR", "DISTILLERY_FINETUNE_CALENDAR",
                  "DISTILLERY_CONSOLE_MIN_SERVICE_LIFE_DAYS", "DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS"):
-        monkeypatch.delenv(name, raising=False)
+        # Empty is unset to the settings and to the adoption; and monkeypatch then takes back what
+        # the adoption sets in this process (delenv of an unset name would not).
+        monkeypatch.setenv(name, "")
     monkeypatch.setenv("DISTILLERY_HOME", str(tmp_path))
     assert ShutdownNoticeSettings().min_service_life_days == 30  # before: the real defaults
     assert adopt_local_stack_environment() == ["DISTILLERY_FINETUNE_CALENDAR",
@@ -70,4 +73,5 @@ def test_status_from_another_terminal_reads_the_demos_calendar_not_the_real_one(
     settings = ShutdownNoticeSettings()
     today = datetime.now(UTC).date()
     assert settings.min_service_life_days == 14
+    assert os.environ["DISTILLERY_FINETUNE_MIN_SERVICE_LIFE_DAYS"] == "14"
     assert calendar_entry(settings.model_calendar, "gpt-4.1", "openai").shutdown == today + timedelta(days=38)
