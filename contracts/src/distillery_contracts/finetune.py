@@ -164,8 +164,8 @@ class FinetuneJobChanged(Event):
     base_model_dates: PublishedDates | None = Field(
         default=None,
         description="The dates the provider publishes for base_model, as the lifecycle guard read them "
-        "when the job passed it: what the console warns by for this provider's arms. None when the "
-        "provider published none, before the guard ran, and in events published before this field existed.",
+        "(whether it passed or refused the job): what the console warns of this provider's arms by. None when "
+        "the provider published none, before the guard ran, and in events published before this field existed.",
     )
     trained_tokens: Count | None = Field(default=None, description="Billed training tokens.")
     hyperparameters: Hyperparameters = Field(

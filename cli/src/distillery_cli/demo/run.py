@@ -179,7 +179,8 @@ class Demo:
         """Tansu and an embedded PostgreSQL of the demo's own, or the existing ones it was given."""
         if self.existing is not None:
             await self.existing.check()
-            return StackState(self.existing.kafka_bootstrap, self.existing.database_url, environment=self.plan.stack_env())
+            return StackState(self.existing.kafka_bootstrap, self.existing.database_url,
+                              environment=self.plan.stack_env())
         broker = start_broker(self.home, free_port())
         self.stack.append(broker)
         pg = await asyncio.to_thread(start_postgres, self.home, free_port())

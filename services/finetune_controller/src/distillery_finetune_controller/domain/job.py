@@ -84,7 +84,7 @@ class Job:
     trained_tokens: int | None = None
     error: JobError | None = None
     base_model_dates: PublishedDates | None = None
-    """What the provider published about the base model when the job passed the lifecycle guard."""
+    """What the provider published about the base model, as the lifecycle guard read it (passed or refused)."""
     metrics: JobMetrics = field(default_factory=JobMetrics)
     cancel_requested: bool = False
     cancel_reason: str | None = None
