@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from kafka_helpers import read_topic
 from typer.testing import CliRunner
 
 from distillery_cli.finetune import finetune_app
-from distillery_contracts.finetune import Hyperparameters, JobMetrics, JobStatus
+from distillery_contracts.finetune import Hyperparameters, JobMetrics, JobStatus, PublishedDates
 from distillery_contracts.registry import COMMANDS_FINETUNE, all_topic_specs
 from distillery_finetune_controller import SCHEMA
 from distillery_finetune_controller.adapters.job_store import SqlJobStore
@@ -44,7 +44,8 @@ async def seed(database_url: str) -> None:
     async with session_factory(engine)() as session:
         jobs, registry = SqlJobStore(session), SqlModelStore(session)
         done = job("job-ds-0001", Phase.DONE, JobStatus.SUCCEEDED, provider_job_id="ftjob-1",
-                   fine_tuned_model="ft:gpt-4o-mini:distillery:abc", metrics=JobMetrics(step=30, valid_loss=0.42))
+                   fine_tuned_model="ft:gpt-4o-mini:distillery:abc", metrics=JobMetrics(step=30, valid_loss=0.42),
+                   base_model_dates=PublishedDates(source="provider's shutdown_date", shutdown=date(2027, 1, 14)))
         await jobs.add(done, "openai:test")
         await jobs.add(job("job-ds-0002", Phase.TRACKING, JobStatus.RUNNING, provider_job_id="ftjob-2"), "openai:test")
         for n, status in enumerate((JobStatus.SUBMITTED, JobStatus.RUNNING, JobStatus.SUCCEEDED)):
@@ -86,8 +87,9 @@ def test_show_tells_a_jobs_history_metrics_checkpoints_and_events(seeded):
 
     assert result.exit_code == 0, result.output
     for expected in ("ft:gpt-4o-mini:distillery:abc", "submitted", "succeeded", "valid loss 0.4200", "0.3100",
-                     "Fine-tuning job started"):
+                     "Fine-tuning job started", "shuts down on 2027-01-14 (provider's shutdown_date)"):
         assert expected in result.output
+    assert "base model's dates" not in run(seeded, "show", "job-ds-0002").output  # the provider said none
 
 
 def test_show_of_an_unknown_job_says_so(seeded):

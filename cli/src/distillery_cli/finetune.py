@@ -18,6 +18,7 @@ from rich.text import Text
 
 from distillery_cli.common import console, die, friendly, print_table, run_async, send_command, settings
 from distillery_contracts.commands import CancelJob
+from distillery_contracts.finetune import PublishedDates
 from distillery_finetune_controller import views
 from distillery_finetune_controller.views import JobView, ModelStatus
 
@@ -133,6 +134,8 @@ def _details(job: JobView) -> Table:
         ("trained tokens", f"{job.trained_tokens:,}" if job.trained_tokens else "-"),
         ("metrics", _metrics(job)),
     ]
+    if job.base_model_dates is not None:
+        rows.append(("base model's dates", _dates(job.base_model_dates)))
     if job.error is not None:
         rows.append(("error", f"[{job.error.code or 'error'}] {job.error.message}"))
     if job.cancel_requested:
@@ -140,6 +143,13 @@ def _details(job: JobView) -> Table:
     for name, value in rows:
         table.add_row(name, Text(value) if name != "status" else Text.from_markup(value))
     return table
+
+
+def _dates(dates: PublishedDates) -> str:
+    """What the provider published of the base model's life, and where it said so."""
+    said = [f"fine-tuning until {dates.fine_tune_until}" if dates.fine_tune_until else "",
+            f"shuts down on {dates.shutdown}" if dates.shutdown else ""]
+    return f"{', '.join(part for part in said if part)} ({dates.source})"
 
 
 def _summary(job: JobView) -> dict[str, Any]:

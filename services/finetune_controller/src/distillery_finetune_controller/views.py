@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from distillery_contracts.finetune import Hyperparameters, JobError, JobMetrics
+from distillery_contracts.finetune import Hyperparameters, JobError, JobMetrics, PublishedDates
 from distillery_finetune_controller import NAME, SCHEMA
 from distillery_finetune_controller.adapters.job_store import SqlJobStore
 from distillery_finetune_controller.adapters.model_store import SqlModelStore
@@ -46,6 +46,8 @@ class JobView:
     trained_tokens: int | None
     metrics: JobMetrics
     error: JobError | None
+    base_model_dates: PublishedDates | None
+    """What the provider publishes of the base model's life, as the lifecycle guard read it."""
     cancel_requested: bool
     cancel_reason: str | None
     finished: bool
@@ -123,7 +125,7 @@ def _job_view(job: Job) -> JobView:
         training_file_id=job.training_file_id, validation_file_id=job.validation_file_id,
         fine_tuned_model=job.fine_tuned_model, deployment_name=job.deployment_name,
         trained_tokens=job.trained_tokens, metrics=job.metrics, error=job.error,
-        cancel_requested=job.cancel_requested, cancel_reason=job.cancel_reason, finished=job.finished,
+        base_model_dates=job.base_model_dates, cancel_requested=job.cancel_requested, cancel_reason=job.cancel_reason, finished=job.finished,
         updated_at=job.updated_at,
     )
 
