@@ -142,8 +142,9 @@ async def test_the_gauges_and_the_log_know_the_date_azure_publishes(fed_store):
 def test_settings_in_advice_are_code_and_the_rest_is_escaped():
     from distillery_console.http import settings_as_code
 
-    assert settings_as_code("set DISTILLERY_X_Y=selfhosted, DISTILLERY_Z and <b>") == (
-        "set <code>DISTILLERY_X_Y=selfhosted</code>, <code>DISTILLERY_Z</code> and &lt;b&gt;")
+    assert settings_as_code("set DISTILLERY_FINETUNE_PROVIDER=selfhosted, DISTILLERY_FINETUNE_FALLBACK_MODEL "
+                            "and <b>") == ("set <code>DISTILLERY_FINETUNE_PROVIDER=selfhosted</code>, "
+                                           "<code>DISTILLERY_FINETUNE_FALLBACK_MODEL</code> and &lt;b&gt;")
 
 
 def test_each_warning_is_logged_once_a_day_and_only_todays_are_remembered():
