@@ -113,14 +113,12 @@ class FakeConsoleStore(AbstractConsoleStore):
         return TrainedBase(job.base_model, job.provider)
 
     async def published_dates(self) -> list[Published]:
-        latest: dict[tuple[str, str], tuple[datetime, str, PublishedDates]] = {}
-        for event_id, job in self.job_rows.values():
-            key = (job.provider, job.base_model)
-            if job.base_model_dates is not None and (
-                    key not in latest or (job.occurred_at, event_id) > latest[key][:2]):
-                latest[key] = (job.occurred_at, event_id, job.base_model_dates)
-        return [(provider, model, dates) for (provider, model), (_, _, dates)
-                in sorted(latest.items(), key=lambda item: item[1][:2])]
+        latest: dict[tuple[str, str], PublishedDates] = {}
+        for _, job in sorted(self.job_rows.values(), key=lambda row: (row[1].occurred_at, row[0])):
+            if job.base_model_dates is not None:  # in time order, each key moved to the end: oldest first
+                latest.pop((job.provider, job.base_model), None)
+                latest[(job.provider, job.base_model)] = job.base_model_dates
+        return [(provider, model, dates) for (provider, model), dates in latest.items()]
 
     async def loss_curves(self, cycle_id: str) -> dict[str, list[LossPoint]]:
         return {job_id: list(job.loss_curve) for job_id, job in sorted(self.curve_rows.items())
