@@ -94,7 +94,7 @@ def decode_event(
     where = f"{envelope.event_type} v{envelope.schema_version} on {spec.name}"
     try:
         if envelope.schema_version >= model.schema_version:
-            return model.model_validate_json(body)
+            return model.decode_json(body)
         payload = _parse_object(body, where)
         payload = upcast(
             envelope.event_type, payload, envelope.schema_version, model.schema_version, upcasters

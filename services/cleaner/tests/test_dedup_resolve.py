@@ -26,7 +26,7 @@ def candidate(n: int, *, session: str | None = None, content: str | None = None,
               bands: tuple[int, ...] = (), **trace_fields) -> Candidate:
     """Generation ``n`` (later for a higher ``n``), in its own call unless ``session`` is given."""
     return Candidate(trace=trace(n, session=session or f"call-{n}", **trace_fields), example=None,  # type: ignore[arg-type]
-                     token_count=10, content_hash=content or f"hash-{n}", example_id=f"ex-{n}", shingles=set(),
+                     token_count=10, content_hash=content or f"hash-{n}", example_id=f"ex-{n}",
                      signature=signature, band_keys=list(bands))
 
 

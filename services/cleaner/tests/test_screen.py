@@ -6,8 +6,11 @@ The filters' verdicts are in test_filters.py; here, a generation that passes the
 from __future__ import annotations
 
 import json
+from array import array
 
 from cleaner_samples import CALL, SYSTEM, TOOLS, text_turn, trace
+
+from rensa import RMinHash
 
 from distillery_cleaner.domain.config import CleanerConfig, NearDuplicates
 from distillery_cleaner.domain.screen import Candidate, Cleaner, scope_id_of
@@ -75,38 +78,53 @@ def test_the_token_count_is_what_the_fine_tuning_line_costs():
     assert made.token_count == cleaner.tokenizer.count_example(made.example.as_dict())
 
 
-def test_shingles_come_from_the_conversation_not_the_system_prompt_and_only_when_near_duplicates_are_on():
+def test_the_signature_signs_the_conversation_not_the_system_prompt_and_only_when_near_duplicates_are_on():
+    cleaner = Cleaner(QUIET, "0.1.0")
     made = candidate(text_turn(1, "Is the clinic open on Saturday?", "Yes, from nine until one.", session="a"))
-    assert made.shingles and not any("liffey" in s for s in made.shingles)
-    assert any("saturday" in s for s in made.shingles)
+    fingerprints = cleaner.fingerprints
+    # The caller's line alone (the assistant's free text is not shingled by default).
+    asked = fingerprints.text_signature("Is the clinic open on Saturday?")
+    assert made.signature == asked and len(asked) == 4 * QUIET.near_duplicates.num_perm
+    assert "is the clinic" in fingerprints.shingles("Is the clinic open on Saturday?")
+    other_prompt = text_turn(1, "Is the clinic open on Saturday?", "Yes, from nine until one.", session="a")
+    other_prompt = other_prompt.model_copy(update={"input_messages": [
+        other_prompt.input_messages[0].model_copy(update={"content": "You work for another clinic."}),
+        *other_prompt.input_messages[1:]]})
+    assert candidate(other_prompt).signature == made.signature
     off = CleanerConfig(pii={"ner": False}, near_duplicates=NearDuplicates(enabled=False))
-    assert candidate(trace(), off).shingles == set()
+    assert (candidate(trace(), off).signature, candidate(trace(), off).band_keys) == (None, [])
 
 
-def test_fingerprints_go_to_candidates_with_shingles_only():
+def test_an_examples_signature_is_the_minhash_of_all_its_texts_shingles_together():
+    """Each text is signed once and an example's signature is their least values: exactly the
+    MinHash of the union of their shingles, as one signing of every shingle would give."""
     cleaner = Cleaner(QUIET, "0.1.0")
     made = cleaner.screen(trace())
-    empty = cleaner.screen(trace(2))
-    empty.shingles = set()
-    cleaner.fingerprint([made, empty])
-    assert made.signature is not None and len(made.signature) == 4 * QUIET.near_duplicates.num_perm
+    assert isinstance(made, Candidate)
+    texts = list(cleaner.fingerprints.texts(m.as_dict() for m in made.example.messages))
+    assert len(texts) >= 3
+    every_shingle = [s for text in texts for s in cleaner.fingerprints.shingles(text)]
+    at_once = RMinHash(QUIET.near_duplicates.num_perm, QUIET.near_duplicates.seed)
+    at_once.update(every_shingle)
+    assert made.signature == array("I", at_once.digest()).tobytes()
     assert made.band_keys == cleaner.fingerprints.band_keys(made.signature)
     assert len(made.band_keys) == cleaner.fingerprints.layout.bands
-    assert (empty.signature, empty.band_keys) == (None, [])
+
+
+def test_a_conversation_without_words_to_shingle_has_no_signature():
+    cleaner = Cleaner(QUIET, "0.1.0")
+    silent = cleaner.screen(text_turn(1, "?!", "Yes, from nine until one.", session="a"))
+    assert isinstance(silent, Candidate)
+    assert (silent.signature, silent.band_keys) == (None, [])
+    assert cleaner.fingerprints.union([b"", b""]) == b""
 
 
 def test_band_keys_are_stable_per_version_and_configuration():
     # The index stores them: the same conversation must map to the same keys after a restart.
-    cleaner = Cleaner(QUIET, "0.1.0")
-    made = cleaner.screen(trace())
-    cleaner.fingerprint([made])
-    again = Cleaner(QUIET, "0.1.0")
-    copy = again.screen(trace(2, session="other"))
-    again.fingerprint([copy])
+    made = Cleaner(QUIET, "0.1.0").screen(trace())
+    copy = Cleaner(QUIET, "0.1.0").screen(trace(2, session="other"))
     assert copy.band_keys == made.band_keys
-    other_version = Cleaner(QUIET, "0.2.0")
-    moved = other_version.screen(trace())
-    other_version.fingerprint([moved])
+    moved = Cleaner(QUIET, "0.2.0").screen(trace())
     assert moved.signature == made.signature and moved.band_keys != made.band_keys
 
 

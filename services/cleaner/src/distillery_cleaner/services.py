@@ -11,7 +11,7 @@ screened while the transaction of the batch before it is in flight, and its hand
 screens again only a generation whose late scores it then finds.
 
 Per batch, in a fixed number of store round trips: store the late scores, read the late
-scores of the batch's generations, screen every generation, fingerprint the survivors,
+scores of the batch's generations, screen every generation (its MinHash signature included),
 look up exact and near duplicates for the whole batch at once, index what is kept, and
 retract what late scores flagged.
 
@@ -126,7 +126,7 @@ class ScreenedAhead:
         self._batches: deque[dict[str, Screened]] = deque(maxlen=batches)
 
     async def screen(self, traces: Sequence[Caused[TraceCaptured]]) -> None:
-        """Screen and fingerprint ``traces`` (as if no late score had come for them)."""
+        """Screen ``traces`` (as if no late score had come for them)."""
         if not traces:
             return
         async with self.lock, _counting_text_cache(self.cleaner):
@@ -135,7 +135,6 @@ class ScreenedAhead:
             for trace, envelope in traces:  # a redelivered event's first delivery is the one applied
                 if envelope.event_id not in screened:
                     screened[envelope.event_id] = self.cleaner.screen(trace)
-        self.cleaner.fingerprint([c for c in screened.values() if isinstance(c, Candidate)])
         self._batches.append(screened)
 
     def take(self, traces: Sequence[Caused[TraceCaptured]]) -> dict[ObservationKey, Screened]:
@@ -292,7 +291,6 @@ def _screened(cleaner: Cleaner, trace: TraceCaptured, ahead: Screened | None, la
 
 async def _deduplicate(cleaner: Cleaner, repo: AbstractCleanerRepository,
                        candidates: list[Candidate]) -> dict[ObservationKey, Rejection | None]:
-    cleaner.fingerprint([c for c in candidates if c.signature is None])  # not those screened ahead
     scope = cleaner.scope_id
     exact = await repo.find_exact(scope, sorted({c.content_hash for c in candidates}))
     keys = sorted({k for c in candidates for k in c.band_keys})

@@ -40,7 +40,8 @@ class CleanMessage:
     tokens: int = 0
     characters: int = 0
     redactions: Counts = ()
-    shingles: frozenset[str] = frozenset()
+    signature: bytes = b""
+    """MinHash of its shingles (``Fingerprinter.signature``); b"" when it has none."""
     canonical: bytes = b""
     """Hash input: role, weight, text, name, calls; not tool call ids (minted at random)."""
     json: bytes = b""
@@ -105,7 +106,7 @@ class MessageCleaner:
             tokens=self.tokenizer.count_example({"messages": [out]}) - self._priming,
             characters=len(text) + sum(len(a) for _, _, a in calls),
             redactions=tuple(sorted(redactions.items())),
-            shingles=frozenset(self.fingerprints.shingles([out])),
+            signature=self.fingerprints.signature([out]),
             canonical=canonical.encode(),
             tool_call_ids=tuple(i for i, _, _ in calls),
             tool_names=tuple(fn for _, fn, _ in calls),

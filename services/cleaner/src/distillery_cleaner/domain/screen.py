@@ -1,7 +1,7 @@
 """One configuration of the cleaner as a pure pipeline: filters → PII → normalisation → size.
 
 :meth:`Cleaner.screen` judges a generation on its own; what survives is a
-:class:`Candidate` carrying its example, content hash and shingles, ready for the
+:class:`Candidate` carrying its example, content hash and MinHash signature, ready for the
 deduplication of its batch (``distillery_cleaner.domain.dedup``).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -28,6 +28,7 @@ from distillery_cleaner.domain.normalise import Example, build_example
 from distillery_cleaner.domain.pii import PiiRedactor
 from distillery_cleaner.domain.text import TextCleaner
 from distillery_cleaner.domain.verdicts import Rejection
+from distillery_runtime.lru import Lru
 from distillery_runtime.tokens import tokenizer_for
 
 TRACE_FILTERS = (
@@ -40,6 +41,8 @@ TRACE_FILTERS = (
 
 _TOOLS = TypeAdapter(list[ToolDefinition])
 """A tools list as one JSON serialisation: the key of its cached facts."""
+ToolFacts = tuple[bytes, bytes, int]
+"""A tools list's JSON, hash input and token cost (``Cleaner._tool_facts``)."""
 
 
 @dataclass
@@ -51,11 +54,11 @@ class Candidate:
     token_count: int
     content_hash: str
     example_id: str
-    shingles: set[str]
+    signature: bytes | None = None
+    """MinHash of the example's shingles; None when it has none (or near duplicates are off)."""
+    band_keys: list[int] = field(default_factory=list)
     tools_json: bytes = b"[]"
     """The tools list as the accepted event writes it (``events.accepted_body``)."""
-    signature: bytes | None = None
-    band_keys: list[int] = field(default_factory=list)
 
     @property
     def session_key(self) -> str:
@@ -86,7 +89,8 @@ class Cleaner:
         self.tokenizer = tokenizer_for(config.base_model)
         self.messages = MessageCleaner(TextCleaner(PiiRedactor(config.pii)), self.tokenizer, self.fingerprints)
         self._priming = self.tokenizer.count_example({})  # the reply priming every example costs
-        self._tool_facts = lru_cache(maxsize=1024)(self._tool_facts_of)
+        self._tool_facts_by_json = lru_cache(maxsize=1024)(self._tool_facts_of)
+        self._tools_by_identity: Lru[tuple[int, ...], tuple[tuple[ToolDefinition, ...], ToolFacts]] = Lru(64)
 
     def prime(self, traces: Iterable[TraceCaptured]) -> None:
         """Analyse the new texts of ``traces`` together, before ``screen`` judges them one by one.
@@ -119,34 +123,39 @@ class Cleaner:
 
     def _candidate(self, trace: TraceCaptured, example: Example) -> Candidate | Rejection:
         """Token count (within bounds), content hash and shingles of a screened example."""
-        tools_json = _TOOLS.dump_json(example.tools) if example.tools else b""
-        tools_canonical, tools_tokens = self._tool_facts(tools_json)
+        tools_json, tools_canonical, tools_tokens = self._tool_facts(example.tools)
         tokens = self._priming + tools_tokens + sum(m.tokens for m in example.messages)
         rejection = filters.check_tokens(tokens, self.config.bounds, self.config.base_model)
         if rejection is not None:
             return rejection
         digest = hashlib.sha256(b"\x1e".join([*(m.canonical for m in example.messages), tools_canonical]))
         content_hash = digest.hexdigest()
-        shingles: set[str] = set()
-        if self.config.near_duplicates.enabled:
-            shingles = shingles.union(*(m.shingles for m in example.messages))
+        signature = self.fingerprints.union(m.signature for m in example.messages) or None
         return Candidate(trace=trace, example=example, token_count=tokens, content_hash=content_hash,
                          example_id=derive_example_id(content_hash, self.version, self.config_hash),
-                         shingles=shingles, tools_json=tools_json or b"[]")
+                         signature=signature,
+                         band_keys=self.fingerprints.band_keys(signature) if signature is not None else [],
+                         tools_json=tools_json or b"[]")
+
+    def _tool_facts(self, tools: list[ToolDefinition]) -> tuple[bytes, bytes, int]:
+        """A tools list's JSON, hash input and token cost. The same few lists recur in every call,
+        most as the very objects ``TraceCaptured.decode_json`` shares between generations: those
+        are looked up by identity (the entry holds them, so no other object can take their ids);
+        others by their JSON."""
+        if not tools:
+            return b"", b"", 0
+        key = tuple(map(id, tools))
+        shared = self._tools_by_identity.get(key)
+        if shared is not None:
+            return shared[1]
+        tools_json = _TOOLS.dump_json(tools)
+        facts = (tools_json, *self._tool_facts_by_json(tools_json))
+        self._tools_by_identity.put(key, (tuple(tools), facts))
+        return facts
 
     def _tool_facts_of(self, tools_json: bytes) -> tuple[bytes, int]:
-        """Hash input and token cost of a tools list (the same few lists recur in every call)."""
-        if not tools_json:
-            return b"", 0
+        """Hash input and token cost of a tools list, by its JSON."""
         tools = json.loads(tools_json)
         canonical = json.dumps(tools, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         tokens = self.tokenizer.count_example({"tools": tools}) - self._priming
         return canonical.encode(), tokens
-
-    def fingerprint(self, candidates: Sequence[Candidate]) -> None:
-        """Give every candidate with shingles its signature and band keys (one native call)."""
-        with_shingles = [c for c in candidates if c.shingles]
-        signatures = self.fingerprints.signatures([c.shingles for c in with_shingles])
-        for candidate, signature in zip(with_shingles, signatures, strict=True):
-            candidate.signature = signature
-            candidate.band_keys = self.fingerprints.band_keys(signature)

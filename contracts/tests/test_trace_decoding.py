@@ -1,0 +1,111 @@
+"""``TraceCaptured.decode_json`` (tools lists validated once) reads every body as pydantic does.
+
+A property test: bodies built from a valid generation, with tools lists valid and not, repeated
+and not, the key spaced or doubled or nested elsewhere, and other fields broken, decode to an
+equal event with the same fields set, or fail with the same errors, both ways.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from distillery_contracts.registry import TRACES_RAW, get_topic
+from distillery_contracts.samples.pipeline import sample_trace_captured
+from distillery_contracts.traces import SharedTools, TraceCaptured
+
+BASE: dict[str, Any] = json.loads(sample_trace_captured().model_dump_json())
+
+_NAMES = st.sampled_from(["check_availability", "book_appointment", "", "tools", "x" * 3])
+_PARAMETERS = st.one_of(
+    st.none(),
+    st.just({"type": "object", "properties": {"day": {"type": "string"}}}),
+    st.just({"type": "object", "properties": {"tools": {"type": "array"}}}),  # "tools" nested
+    st.just([1, 2]),  # not an object: invalid
+)
+_TOOL = st.one_of(
+    st.fixed_dictionaries({"type": st.just("function"),
+                           "function": st.fixed_dictionaries({"name": _NAMES, "parameters": _PARAMETERS})}),
+    st.fixed_dictionaries({"function": st.fixed_dictionaries({"name": _NAMES})}),  # type defaulted
+    st.fixed_dictionaries({"type": st.just("retrieval"), "function": st.fixed_dictionaries({"name": _NAMES})}),
+    st.just("check_availability"),  # not a tool at all
+)
+_TOOLS = st.one_of(st.lists(_TOOL, max_size=3), st.none(), st.just({}), st.just(7))
+_OTHER_CHANGES = st.dictionaries(
+    st.sampled_from(["start_time", "observation_id", "level", "metadata", "tags", "prompt_version"]),
+    st.sampled_from(["not a time", "", 0, None, {"tools": []}, ["tools"], "ERROR", -1]),
+    max_size=2,
+)
+
+
+def _body(tools: Any, absent: bool, other: dict[str, Any], spacing: str, twice: Any) -> bytes:
+    fields = {k: v for k, v in {**BASE, **other}.items() if k != "tools"}
+    text = json.dumps(fields)[:-1]
+    if not absent:
+        text += f', "tools"{spacing}:{spacing}{json.dumps(tools)}'
+    if twice is not None:
+        text += f', "tools": {json.dumps(twice)}'
+    return (text + "}").encode()
+
+
+def _outcome(decode: Any, body: bytes) -> Any:
+    try:
+        event = decode(body)
+    except ValidationError as exc:
+        return ("invalid", exc.errors(include_url=False))
+    return ("valid", event, event.model_fields_set)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tools=_TOOLS, absent=st.booleans(), other=_OTHER_CHANGES, spacing=st.sampled_from(["", " ", "\n\t "]),
+       twice=st.one_of(st.none(), _TOOLS))
+def test_decode_json_accepts_and_rejects_what_model_validate_json_does(tools, absent, other, spacing, twice):
+    body = _body(tools, absent, other, spacing, twice)
+    shared = SharedTools(size=4)  # small: evictions happen within the run
+    first = _outcome(lambda b: shared.decode(TraceCaptured, b), body)
+    again = _outcome(lambda b: shared.decode(TraceCaptured, b), body)  # this time from the cache
+    assert first == again == _outcome(TraceCaptured.model_validate_json, body)
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b"null", b'{"tools": [', b"\xff\xfe", b'"tools"'])
+def test_what_is_not_a_json_object_fails_as_pydantic_says(body):
+    with pytest.raises(ValidationError) as fast:
+        TraceCaptured.decode_json(body)
+    with pytest.raises(ValidationError) as slow:
+        TraceCaptured.model_validate_json(body)
+    assert fast.value.errors(include_url=False) == slow.value.errors(include_url=False)
+
+
+def test_generations_with_the_same_tools_share_one_validated_list():
+    tools = [{"type": "function", "function": {"name": "check_availability", "parameters": {"type": "object"}}}]
+    one = TraceCaptured.decode_json(_body(tools, False, {"observation_id": "a"}, " ", None))
+    two = TraceCaptured.decode_json(_body(tools, False, {"observation_id": "b"}, "", None))
+    assert one.tools is two.tools and one.tools[0].function.name == "check_availability"
+    other = TraceCaptured.decode_json(_body(tools * 2, False, {}, " ", None))
+    assert other.tools is not one.tools and len(other.tools) == 2
+
+
+def test_consumers_decode_traces_raw_with_it(monkeypatch):
+    from distillery_contracts.envelope import Envelope
+    from distillery_contracts.upcasting import decode_event
+
+    seen = []
+    monkeypatch.setattr(TraceCaptured, "decode_json", classmethod(lambda cls, body: seen.append(body) or
+                                                                  cls.model_validate_json(body)))
+    body = sample_trace_captured().model_dump_json().encode()
+    envelope = Envelope.new(event_type="TraceCaptured", schema_version=1, producer="test/1")
+    assert isinstance(decode_event(get_topic(TRACES_RAW), envelope, body), TraceCaptured)
+    assert seen == [body]
+
+
+def test_a_tools_key_elsewhere_holding_the_same_list_is_left_as_it_is():
+    tools = [{"type": "function", "function": {"name": "check_availability"}}]
+    body = _body(tools, False, {"metadata": {"tools": tools}}, " ", None)  # metadata comes first
+    decoded = TraceCaptured.decode_json(body)
+    assert decoded == TraceCaptured.model_validate_json(body)
+    assert decoded.metadata == {"tools": tools}
