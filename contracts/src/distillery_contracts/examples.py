@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from distillery_contracts.base import Event, stable_hash
 from distillery_contracts.common import Count
 from distillery_contracts.messages import FineTuneMessage, ToolDefinition
+from distillery_contracts.shared_tools import SHARED_TOOLS
 
 
 def derive_example_id(content_hash: str, cleaner_version: str, config_hash: str) -> str:
@@ -73,6 +74,12 @@ class ExampleAccepted(Event):
         description="How many values of each PII type were replaced, e.g. {'PHONE': 1}.",
     )
     accepted_at: AwareDatetime = Field(description="When the cleaner accepted the example.")
+
+    @classmethod
+    def decode_json(cls, body: bytes) -> Self:
+        """The example ``body`` holds, exactly as ``model_validate_json`` reads it (or its error),
+        with its tools list validated once per distinct list (``shared_tools``)."""
+        return SHARED_TOOLS.decode(cls, body)
 
     def event_id(self) -> str:
         return self.example_id

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
-from functools import lru_cache
-from typing import ClassVar, Self, TypeVar
+from typing import ClassVar, Self
 
-import msgspec
-from pydantic import AwareDatetime, BaseModel, Field, JsonValue, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, JsonValue
 
 from distillery_contracts.base import Event, observation_event_id, stable_hash
 from distillery_contracts.common import Cost, Millis, Score, Usage
 from distillery_contracts.messages import ChatMessage, ToolDefinition
+from distillery_contracts.shared_tools import SHARED_TOOLS
 
 
 class ObservationLevel(StrEnum):
@@ -116,73 +114,16 @@ class TraceCaptured(Event):
     @classmethod
     def decode_json(cls, body: bytes) -> Self:
         """The generation ``body`` holds, exactly as ``model_validate_json`` reads it (or its error),
-        with its tools list validated once per distinct list (``SharedTools``): every turn of every
+        with its tools list validated once per distinct list (``shared_tools``): every turn of every
         call sends the same few lists, a quarter of a generation's JSON and of its validation.
-
-        The generations decoded from one list share its objects: read them, never change them.
         """
-        return _SHARED_TOOLS.decode(cls, body)
+        return SHARED_TOOLS.decode(cls, body)
 
     def event_id(self) -> str:
         return observation_event_id(self.project_id, self.observation_id)
 
     def partition_key(self) -> str:
         return self.session_id or self.trace_id
-
-
-class _ToolsValue(msgspec.Struct):
-    """Where a generation's top-level ``tools`` value stands in its JSON, read without the rest."""
-
-    tools: msgspec.Raw = msgspec.Raw()
-
-
-_Trace = TypeVar("_Trace", bound=TraceCaptured)
-_TOOLS_KEY = re.compile(rb'"tools"[ \t\n\r]*:[ \t\n\r]*')
-_TOOLS = TypeAdapter(list[ToolDefinition])
-
-
-class SharedTools:
-    """Tools lists validated once, by their JSON's bytes (the last ``size`` distinct ones).
-
-    ``decode`` cuts the ``tools`` value out of a body, validates the rest with pydantic as it is,
-    and puts the list validated earlier from the same bytes in its place. TraceCaptured has no
-    validator across fields, so the rest and the list are valid apart exactly when they are
-    together. Where that split is not certain (the body is no JSON object, ``"tools"`` appears
-    twice, the list is empty) or anything fails, the whole body goes through
-    ``model_validate_json``: the same result, the same error.
-    """
-
-    def __init__(self, size: int = 64) -> None:
-        self._validated = lru_cache(maxsize=size)(_TOOLS.validate_json)
-        self._split = msgspec.json.Decoder(_ToolsValue)
-
-    def decode(self, model: type[_Trace], body: bytes) -> _Trace:
-        try:
-            cut = self._cut(body)
-            if cut is not None:
-                rest, tools = cut
-                trace = model.model_validate_json(rest)
-                trace.__dict__["tools"] = self._validated(tools)
-                return trace
-        except (msgspec.MsgspecError, ValidationError):
-            pass
-        return model.model_validate_json(body)
-
-    def _cut(self, body: bytes) -> tuple[bytes, bytes] | None:
-        """The body with ``"tools": []`` and the tools value's bytes, if the split is certain."""
-        tools = self._split.decode(body).tools
-        if len(tools) <= 2:  # absent, or empty
-            return None
-        at = body.find(b'"tools"')
-        if body.find(b'"tools"', at + 1) != -1:  # a second key, maybe at another level
-            return None
-        key = _TOOLS_KEY.match(body, at)
-        if key is None or not body.startswith(tools, key.end()):
-            return None
-        return body[:key.end()] + b"[]" + body[key.end() + len(tools):], bytes(tools)
-
-
-_SHARED_TOOLS = SharedTools()
 
 
 class TraceScored(Event):

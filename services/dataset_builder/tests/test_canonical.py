@@ -90,3 +90,36 @@ def test_at_most_so_many_tool_sets_are_kept():
     for n in range(canonical._TOOL_SETS_KEPT + 5):
         canonical.tools_record([ToolDefinition.model_validate({"type": "function", "function": {"name": f"tool_{n}"}})])
     assert 0 < len(canonical._TOOL_SETS) <= canonical._TOOL_SETS_KEPT
+
+
+def test_examples_decoded_with_the_same_tools_find_their_set_without_writing_it(monkeypatch):
+    """``ExampleAccepted.decode_json`` gives examples with the same tools JSON one list: its set is
+    found by the tools' identity; an equal list of other objects is written and found by its JSON."""
+    from distillery_contracts.examples import ExampleAccepted
+    from distillery_contracts.samples.pipeline import sample_example_accepted
+    from distillery_dataset_builder.domain import canonical
+
+    tools = [{"type": "function", "function": {"name": "book", "parameters": {"type": "object"}}}]
+    one, two = (ExampleAccepted.decode_json(sample_example_accepted(example_id=i, tools=tools).model_dump_json()
+                                            .encode()) for i in ("ex-1", "ex-2"))
+    assert one.tools is two.tools
+    canonical._SHARED_SETS.clear()
+    first = canonical.tools_record(one.tools)
+    written = []
+    real = canonical._TOOLS
+
+    class Counting:
+        def dump_json(self, *args, **kwargs):
+            written.append(args)
+            return real.dump_json(*args, **kwargs)
+
+        def dump_python(self, *args, **kwargs):
+            return real.dump_python(*args, **kwargs)
+
+    monkeypatch.setattr(canonical, "_TOOLS", Counting())
+    assert canonical.tools_record(two.tools) is first and written == []
+    other = sample_example_accepted(example_id="ex-3", tools=tools).tools
+    assert canonical.tools_record(other) == first and len(written) == 1
+    for n in range(canonical._TOOL_SETS_KEPT + 5):
+        canonical.tools_record(sample_example_accepted(example_id=f"ex-{n}", tools=tools).tools)
+    assert 0 < len(canonical._SHARED_SETS) <= canonical._TOOL_SETS_KEPT

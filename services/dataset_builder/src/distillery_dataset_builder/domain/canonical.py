@@ -93,14 +93,30 @@ def training_record(example: ExampleAccepted) -> dict[str, Any]:
 
 _TOOL_SETS: dict[bytes, list[Any]] = {}
 _TOOL_SETS_KEPT = 64
+_SHARED_SETS: dict[tuple[int, ...], tuple[tuple[ToolDefinition, ...], list[Any]]] = {}
+"""The sets of the lists ``ExampleAccepted.decode_json`` shares between examples, by the identity
+of their tools (an entry holds them, so no other object can take their ids)."""
 
 
 def tools_record(tools: list[ToolDefinition]) -> list[Any]:
     """``tools`` as ``model_dump`` gives them, each distinct set dumped once. A deployment sends the
     same few sets with every call, and dumping their JSON schemas as Python values costs three
     times writing them as JSON, which is the key. Without ``null`` in it (None and NaN are both
-    written so) the JSON determines the values. Records are made in worker threads: a plain dict's
-    get, set and clear are each atomic."""
+    written so) the JSON determines the values. The lists decoded from the same bytes are the same
+    objects, and are found without writing them. Records are made in worker threads: a plain
+    dict's get, set and clear are each atomic."""
+    identity = tuple(map(id, tools))
+    shared = _SHARED_SETS.get(identity)
+    if shared is not None:
+        return shared[1]
+    dumped = _dumped(tools)
+    if len(_SHARED_SETS) >= _TOOL_SETS_KEPT:
+        _SHARED_SETS.clear()
+    _SHARED_SETS[identity] = (tuple(tools), dumped)
+    return dumped
+
+
+def _dumped(tools: list[ToolDefinition]) -> list[Any]:
     key = _TOOLS.dump_json(tools, exclude_none=True)
     if b"null" in key:
         return _TOOLS.dump_python(tools, mode="json", exclude_none=True)

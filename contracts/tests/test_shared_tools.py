@@ -1,8 +1,8 @@
-"""``TraceCaptured.decode_json`` (tools lists validated once) reads every body as pydantic does.
+"""``decode_json`` of the events with tools lists (validated once) reads every body as pydantic does.
 
-A property test: bodies built from a valid generation, with tools lists valid and not, repeated
-and not, the key spaced or doubled or nested elsewhere, and other fields broken, decode to an
-equal event with the same fields set, or fail with the same errors, both ways.
+A property test: bodies built from a valid generation or accepted example, with tools lists valid
+and not, repeated and not, the key spaced or doubled or nested elsewhere, and other fields broken,
+decode to an equal event with the same fields set, or fail with the same errors, both ways.
 """
 
 from __future__ import annotations
@@ -15,11 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from distillery_contracts.examples import ExampleAccepted
 from distillery_contracts.registry import TRACES_RAW, get_topic
-from distillery_contracts.samples.pipeline import sample_trace_captured
-from distillery_contracts.traces import SharedTools, TraceCaptured
+from distillery_contracts.samples.pipeline import sample_example_accepted, sample_trace_captured
+from distillery_contracts.shared_tools import SharedTools
+from distillery_contracts.traces import TraceCaptured
 
-BASE: dict[str, Any] = json.loads(sample_trace_captured().model_dump_json())
+BASES: dict[type[Any], dict[str, Any]] = {
+    TraceCaptured: json.loads(sample_trace_captured().model_dump_json()),
+    ExampleAccepted: json.loads(sample_example_accepted().model_dump_json()),
+}
+BASE = BASES[TraceCaptured]
 
 _NAMES = st.sampled_from(["check_availability", "book_appointment", "", "tools", "x" * 3])
 _PARAMETERS = st.one_of(
@@ -37,14 +43,16 @@ _TOOL = st.one_of(
 )
 _TOOLS = st.one_of(st.lists(_TOOL, max_size=3), st.none(), st.just({}), st.just(7))
 _OTHER_CHANGES = st.dictionaries(
-    st.sampled_from(["start_time", "observation_id", "level", "metadata", "tags", "prompt_version"]),
+    st.sampled_from(["start_time", "observation_id", "level", "metadata", "tags", "prompt_version",
+                     "token_count", "messages", "redactions", "example_id"]),
     st.sampled_from(["not a time", "", 0, None, {"tools": []}, ["tools"], "ERROR", -1]),
     max_size=2,
 )
 
 
-def _body(tools: Any, absent: bool, other: dict[str, Any], spacing: str, twice: Any) -> bytes:
-    fields = {k: v for k, v in {**BASE, **other}.items() if k != "tools"}
+def _body(tools: Any, absent: bool, other: dict[str, Any], spacing: str, twice: Any,
+          model: type[Any] = TraceCaptured) -> bytes:
+    fields = {k: v for k, v in {**BASES[model], **other}.items() if k != "tools"}
     text = json.dumps(fields)[:-1]
     if not absent:
         text += f', "tools"{spacing}:{spacing}{json.dumps(tools)}'
@@ -61,15 +69,16 @@ def _outcome(decode: Any, body: bytes) -> Any:
     return ("valid", event, event.model_fields_set)
 
 
-@settings(max_examples=400, deadline=None)
-@given(tools=_TOOLS, absent=st.booleans(), other=_OTHER_CHANGES, spacing=st.sampled_from(["", " ", "\n\t "]),
-       twice=st.one_of(st.none(), _TOOLS))
-def test_decode_json_accepts_and_rejects_what_model_validate_json_does(tools, absent, other, spacing, twice):
-    body = _body(tools, absent, other, spacing, twice)
+@settings(max_examples=600, deadline=None)
+@given(model=st.sampled_from(sorted(BASES, key=lambda m: m.__name__)), tools=_TOOLS, absent=st.booleans(),
+       other=_OTHER_CHANGES, spacing=st.sampled_from(["", " ", "\n\t "]), twice=st.one_of(st.none(), _TOOLS))
+def test_decode_json_accepts_and_rejects_what_model_validate_json_does(model, tools, absent, other, spacing, twice):
+    body = _body(tools, absent, other, spacing, twice, model)
     shared = SharedTools(size=4)  # small: evictions happen within the run
-    first = _outcome(lambda b: shared.decode(TraceCaptured, b), body)
-    again = _outcome(lambda b: shared.decode(TraceCaptured, b), body)  # this time from the cache
-    assert first == again == _outcome(TraceCaptured.model_validate_json, body)
+    first = _outcome(lambda b: shared.decode(model, b), body)
+    again = _outcome(lambda b: shared.decode(model, b), body)  # this time from the cache
+    assert first == again == _outcome(model.model_validate_json, body)
+    assert _outcome(model.decode_json, body) == first
 
 
 @pytest.mark.parametrize("body", [b"", b"[]", b"null", b'{"tools": [', b"\xff\xfe", b'"tools"'])
@@ -109,3 +118,24 @@ def test_a_tools_key_elsewhere_holding_the_same_list_is_left_as_it_is():
     decoded = TraceCaptured.decode_json(body)
     assert decoded == TraceCaptured.model_validate_json(body)
     assert decoded.metadata == {"tools": tools}
+
+
+def test_only_models_whose_tools_validate_apart_are_decoded_so():
+    from pydantic import BaseModel, model_validator
+
+    from distillery_contracts.messages import ToolDefinition
+
+    class Checked(BaseModel):
+        tools: list[ToolDefinition] = []
+        name: str = ""
+
+        @model_validator(mode="after")
+        def _named(self) -> Checked:
+            return self
+
+    class Untyped(BaseModel):
+        tools: list[Any] = []
+
+    for model in (Checked, Untyped):
+        with pytest.raises(TypeError):
+            SharedTools().decode(model, b'{"tools": [{"function": {"name": "x"}}]}')
