@@ -144,9 +144,16 @@ MODULES = (
     Module(
         "cleaner-dedup",
         CLEANER,
-        ("domain/dedup.py",),
+        ("domain/dedup.py", "domain/fingerprint.py"),
         "services/cleaner/tests",
-        ("test_dedup.py", "test_dedup_resolve.py"),
+        ("test_dedup.py", "test_dedup_resolve.py", "test_screen.py", "test_fingerprint.py"),
+    ),
+    Module(
+        "contracts-shared-tools",
+        "contracts/src/distillery_contracts",
+        ("shared_tools.py",),
+        "contracts/tests",
+        ("test_shared_tools.py",),
     ),
     Module("cleaner-pii", CLEANER, ("domain/pii.py", "domain/spoken.py"), "services/cleaner/tests",
            ("test_pii.py", "test_pii_detection.py", "test_spoken.py")),

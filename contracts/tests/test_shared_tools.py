@@ -121,7 +121,7 @@ def test_a_tools_key_elsewhere_holding_the_same_list_is_left_as_it_is():
 
 
 def test_only_models_whose_tools_validate_apart_are_decoded_so():
-    from pydantic import BaseModel, model_validator
+    from pydantic import BaseModel, field_validator, model_validator
 
     from distillery_contracts.messages import ToolDefinition
 
@@ -133,9 +133,65 @@ def test_only_models_whose_tools_validate_apart_are_decoded_so():
         def _named(self) -> Checked:
             return self
 
+    class ToolsChecked(BaseModel):
+        tools: list[ToolDefinition] = []
+
+        @field_validator("tools")
+        @classmethod
+        def _few(cls, value: list[ToolDefinition]) -> list[ToolDefinition]:
+            return value
+
+    class AllChecked(BaseModel):
+        tools: list[ToolDefinition] = []
+
+        @field_validator("*")
+        @classmethod
+        def _any(cls, value: Any) -> Any:
+            return value
+
+    class NameChecked(BaseModel):  # a validator of another field alone is no obstacle
+        tools: list[ToolDefinition] = []
+        name: str = ""
+
+        @field_validator("name")
+        @classmethod
+        def _name(cls, value: str) -> str:
+            return value
+
     class Untyped(BaseModel):
         tools: list[Any] = []
 
-    for model in (Checked, Untyped):
-        with pytest.raises(TypeError):
-            SharedTools().decode(model, b'{"tools": [{"function": {"name": "x"}}]}')
+    body = b'{"tools": [{"function": {"name": "x"}}]}'
+    for model, why in ((Checked, "validates across fields"), (ToolsChecked, "validates across fields"),
+                       (AllChecked, "validates across fields"), (Untyped, "has no tools")):
+        with pytest.raises(TypeError, match=f"{model.__name__} {why}"):
+            SharedTools().decode(model, body)
+    assert SharedTools().decode(NameChecked, body).tools[0].function.name == "x"
+
+
+def test_one_decoder_shares_a_list_and_keeps_so_many():
+    shared = SharedTools(size=2)
+    bodies = [_body([{"function": {"name": f"tool_{n}"}}], False, {}, " ", None) for n in range(4)]
+    one, two = shared.decode(TraceCaptured, bodies[0]), shared.decode(TraceCaptured, bodies[0])
+    assert one.tools is two.tools
+    for body in bodies:
+        shared.decode(TraceCaptured, body)
+    assert shared.decode(TraceCaptured, bodies[0]).tools is not one.tools  # pushed out by the others
+
+
+def test_a_tools_key_inside_a_later_field_is_not_the_one_cut():
+    tools = [{"type": "function", "function": {"name": "check_availability"}}]
+    text = json.dumps({k: v for k, v in BASE.items() if k not in ("tools", "metadata")})[:-1]
+    body = (text + f', "tools": {json.dumps(tools)}, "metadata": {{"tools": {json.dumps(tools)}}}}}').encode()
+    assert TraceCaptured.decode_json(body) == TraceCaptured.model_validate_json(body)
+
+
+def test_a_spelled_out_key_beside_a_nested_tools_key_is_read_whole():
+    """``"\u0074ools"`` is the key ``tools`` too; the ``"tools"`` written plainly is then another one."""
+    tools = [{"type": "function", "function": {"name": "check_availability"}}]
+    other = [{"type": "function", "function": {"name": "check_availabilitx"}}]  # as long: cut, it parses
+    text = json.dumps({k: v for k, v in BASE.items() if k not in ("tools", "metadata")})[:-1]
+    body = (text + f', "metadata": {{"tools": {json.dumps(other)}}}, "\\u0074ools": {json.dumps(tools)}}}').encode()
+    decoded = TraceCaptured.decode_json(body)
+    assert decoded == TraceCaptured.model_validate_json(body)
+    assert decoded.tools[0].function.name == "check_availability" and decoded.metadata == {"tools": other}

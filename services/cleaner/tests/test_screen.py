@@ -179,3 +179,34 @@ def test_the_key_order_of_a_tools_schema_does_not_change_the_hash():
                  "type": "function"}
     assert candidate(trace(messages=messages, output=answer, tools=[reordered])).content_hash == \
         candidate(trace(messages=messages, output=answer, tools=[GERMAN_TOOL])).content_hash
+
+
+def test_tools_lists_shared_by_decoding_are_looked_up_by_identity_and_never_confused(monkeypatch):
+    """Generations decoded from the same tools JSON share one list: its JSON, hash input and token
+    cost are found without writing it again; another list, though screened next, is its own."""
+    from distillery_cleaner.domain import screen
+    from distillery_contracts.traces import TraceCaptured
+
+    def decoded(t):
+        return TraceCaptured.decode_json(t.model_dump_json().encode())
+
+    first, again = decoded(trace(1, session="a")), decoded(trace(2, session="b"))
+    more = [*TOOLS, {"type": "function", "function": {"name": "cancel_appointment"}}]
+    wider = decoded(trace(3, session="c", tools=more))
+    assert again.tools is first.tools and wider.tools is not first.tools
+    cleaner = Cleaner(QUIET, "0.1.0")
+    made = cleaner.screen(first)
+    real = screen._TOOLS
+
+    class Refusing:
+        def dump_json(self, *args, **kwargs):
+            raise AssertionError("the shared list was written again")
+
+    monkeypatch.setattr(screen, "_TOOLS", Refusing())
+    repeated = cleaner.screen(again)
+    assert (repeated.tools_json, repeated.token_count) == (made.tools_json, made.token_count)
+    monkeypatch.setattr(screen, "_TOOLS", real)
+    own = cleaner.screen(wider)
+    assert own.tools_json == real.dump_json(wider.tools) != made.tools_json
+    assert own.token_count > made.token_count
+    assert own.token_count == cleaner.tokenizer.count_example(own.example.as_dict())
