@@ -59,16 +59,22 @@ class SharedTools:
         """``model.model_validate_json(body)``, its tools list from the cache."""
         if model not in self._checked:
             self._check(model)
+        event = self._from_parts(model, body)
+        return event if event is not None else model.model_validate_json(body)
+
+    def _from_parts(self, model: type[Model], body: bytes) -> Model | None:
+        """The event from the rest of the body and the cached list; None where the split is not
+        certain or a part is invalid (the whole body then says why, as pydantic says it)."""
         try:
             cut = self._cut(body)
-            if cut is not None:
-                rest, tools = cut
-                event = model.model_validate_json(rest)
-                event.__dict__["tools"] = self._validated(tools)
-                return event
+            if cut is None:
+                return None
+            rest, tools = cut
+            event = model.model_validate_json(rest)
+            event.__dict__["tools"] = self._validated(tools)
         except (msgspec.MsgspecError, ValidationError):
-            pass
-        return model.model_validate_json(body)
+            return None
+        return event
 
     def _cut(self, body: bytes) -> tuple[bytes, bytes] | None:
         """The body with ``"tools": []`` and the tools value's bytes, if the split is certain."""

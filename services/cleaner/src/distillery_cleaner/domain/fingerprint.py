@@ -6,10 +6,10 @@ do not cross text boundaries, so an example's set is the union of its texts' set
 signature is their signatures' least value in each position (:meth:`Fingerprinter.union`:
 a MinHash value is the least hash of a set's members, so that is exact): each text is
 signed once, and turn n of a call costs one minimum over its texts, not the hashing of
-every shingle of turns 1..n again. The signature is cut into ``bands`` bands of ``rows`` values; two
-examples that share any band are candidates, and a candidate is a duplicate when the
-signatures agree on at least ``threshold`` of their values (the MinHash estimate of
-Jaccard similarity). Bands are chosen so that a pair exactly at the threshold becomes a
+every shingle of turns 1..n again. The signature is cut into ``bands`` bands of ``rows``
+values; two examples that share any band are candidates, and a candidate is a duplicate
+when the signatures agree on at least ``threshold`` of their values (the MinHash estimate
+of Jaccard similarity). Bands are chosen so that a pair exactly at the threshold becomes a
 candidate with probability 0.98 or more (the estimate itself is only good to about
 ±0.035 at 128 values).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 CACHE_ENTRIES = 16_384
 """Entries of each of the cleaner's caches of distinct texts (cleaned messages, their texts,
-personal data found, shingles). What they save is a call's earlier turns, which every later
+personal data found, signatures). What they save is a call's earlier turns, which every later
 turn carries again, and the system prompt and tool results every call carries. A call's turns
 reach the cleaner seconds to minutes apart, with a few hundred other texts between them even at
 five times the reference traffic; a batch of 1,000 generations brings ~1,400 new texts, and the
