@@ -195,3 +195,23 @@ def test_a_spelled_out_key_beside_a_nested_tools_key_is_read_whole():
     decoded = TraceCaptured.decode_json(body)
     assert decoded == TraceCaptured.model_validate_json(body)
     assert decoded.tools[0].function.name == "check_availability" and decoded.metadata == {"tools": other}
+
+
+def test_what_is_derived_from_a_shared_list_is_found_by_its_tools_identity_within_a_bound():
+    from distillery_contracts.shared_tools import ByIdentity
+
+    shared = SharedTools()
+    body = _body([{"function": {"name": "book"}}], False, {}, " ", None)
+    one, two = shared.decode(TraceCaptured, body), shared.decode(TraceCaptured, body)
+    equal_not_same = TraceCaptured.model_validate_json(body).tools
+    derived: ByIdentity[str] = ByIdentity(size=2)
+    assert derived.get(one.tools) is None
+    assert derived.put(one.tools, "written once") == "written once"
+    assert derived.get(two.tools) == "written once"
+    assert derived.get(equal_not_same) is None and equal_not_same == one.tools
+    derived.put(equal_not_same, "its own")
+    assert (derived.get(one.tools), derived.get(equal_not_same), len(derived)) == ("written once", "its own", 2)
+    derived.put(list(reversed([*one.tools, *equal_not_same])), "a third")  # past the bound: the rest go
+    assert (derived.get(one.tools), len(derived)) == (None, 1)
+    derived.clear()
+    assert len(derived) == 0

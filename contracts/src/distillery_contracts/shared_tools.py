@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -23,6 +23,7 @@ class _ToolsValue(msgspec.Struct):
 
 
 Model = TypeVar("Model", bound=BaseModel)
+Value = TypeVar("Value")
 _TOOLS_KEY = re.compile(rb'"tools"[ \t\n\r]*:[ \t\n\r]*')
 _TOOLS = TypeAdapter(list[ToolDefinition])
 
@@ -88,6 +89,34 @@ class SharedTools:
         if key is None or not body.startswith(tools, key.end()):
             return None
         return body[:key.end()] + b"[]" + body[key.end() + len(tools):], bytes(tools)
+
+
+class ByIdentity(Generic[Value]):
+    """What a consumer derives from a tools list, found by the identity of the list's tools: the
+    lists ``SharedTools`` gives are found without writing them. An entry holds the tools, so no
+    other object can take their ids while it is kept. At most ``size`` lists are kept (all are
+    forgotten when a new one would pass that: a deployment has a few). Each get, set and clear is
+    one dict operation, so threads may share it."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: dict[tuple[int, ...], tuple[tuple[ToolDefinition, ...], Value]] = {}
+
+    def get(self, tools: list[ToolDefinition]) -> Value | None:
+        entry = self._entries.get(tuple(map(id, tools)))
+        return entry[1] if entry is not None else None
+
+    def put(self, tools: list[ToolDefinition], value: Value) -> Value:
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[tuple(map(id, tools))] = (tuple(tools), value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 SHARED_TOOLS = SharedTools()

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 from distillery_contracts.common import Score
 from distillery_contracts.examples import RejectReason, derive_example_id
 from distillery_contracts.messages import ToolDefinition
+from distillery_contracts.shared_tools import ByIdentity
 from distillery_contracts.traces import TraceCaptured
 from distillery_cleaner.domain import filters
 from distillery_cleaner.domain.config import CleanerConfig
@@ -28,7 +29,6 @@ from distillery_cleaner.domain.normalise import Example, build_example
 from distillery_cleaner.domain.pii import PiiRedactor
 from distillery_cleaner.domain.text import TextCleaner
 from distillery_cleaner.domain.verdicts import Rejection
-from distillery_runtime.lru import Lru
 from distillery_runtime.tokens import tokenizer_for
 
 TRACE_FILTERS = (
@@ -90,7 +90,7 @@ class Cleaner:
         self.messages = MessageCleaner(TextCleaner(PiiRedactor(config.pii)), self.tokenizer, self.fingerprints)
         self._priming = self.tokenizer.count_example({})  # the reply priming every example costs
         self._tool_facts_by_json = lru_cache(maxsize=1024)(self._tool_facts_of)
-        self._tools_by_identity: Lru[tuple[int, ...], tuple[tuple[ToolDefinition, ...], ToolFacts]] = Lru(64)
+        self._tools_by_identity: ByIdentity[ToolFacts] = ByIdentity()
 
     def prime(self, traces: Iterable[TraceCaptured]) -> None:
         """Analyse the new texts of ``traces`` together, before ``screen`` judges them one by one.
@@ -140,18 +140,14 @@ class Cleaner:
     def _tool_facts(self, tools: list[ToolDefinition]) -> tuple[bytes, bytes, int]:
         """A tools list's JSON, hash input and token cost. The same few lists recur in every call,
         most as the very objects ``TraceCaptured.decode_json`` shares between generations: those
-        are looked up by identity (the entry holds them, so no other object can take their ids);
-        others by their JSON."""
+        are looked up by identity; others by their JSON."""
         if not tools:
             return b"", b"", 0
-        key = tuple(map(id, tools))
-        shared = self._tools_by_identity.get(key)
+        shared = self._tools_by_identity.get(tools)
         if shared is not None:
-            return shared[1]
+            return shared
         tools_json = _TOOLS.dump_json(tools)
-        facts = (tools_json, *self._tool_facts_by_json(tools_json))
-        self._tools_by_identity.put(key, (tuple(tools), facts))
-        return facts
+        return self._tools_by_identity.put(tools, (tools_json, *self._tool_facts_by_json(tools_json)))
 
     def _tool_facts_of(self, tools_json: bytes) -> tuple[bytes, int]:
         """Hash input and token cost of a tools list, by its JSON."""

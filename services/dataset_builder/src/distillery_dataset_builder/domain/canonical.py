@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from distillery_contracts.examples import ExampleAccepted
 from distillery_contracts.messages import FineTuneMessage, ToolDefinition
+from distillery_contracts.shared_tools import ByIdentity
 
 _MESSAGES = TypeAdapter(list[FineTuneMessage])
 _TOOLS = TypeAdapter(list[ToolDefinition])
@@ -93,9 +94,8 @@ def training_record(example: ExampleAccepted) -> dict[str, Any]:
 
 _TOOL_SETS: dict[bytes, list[Any]] = {}
 _TOOL_SETS_KEPT = 64
-_SHARED_SETS: dict[tuple[int, ...], tuple[tuple[ToolDefinition, ...], list[Any]]] = {}
-"""The sets of the lists ``ExampleAccepted.decode_json`` shares between examples, by the identity
-of their tools (an entry holds them, so no other object can take their ids)."""
+_SHARED_SETS: ByIdentity[list[Any]] = ByIdentity(_TOOL_SETS_KEPT)
+"""The sets of the lists ``ExampleAccepted.decode_json`` shares between examples."""
 
 
 def tools_record(tools: list[ToolDefinition]) -> list[Any]:
@@ -105,15 +105,8 @@ def tools_record(tools: list[ToolDefinition]) -> list[Any]:
     written so) the JSON determines the values. The lists decoded from the same bytes are the same
     objects, and are found without writing them. Records are made in worker threads: a plain
     dict's get, set and clear are each atomic."""
-    identity = tuple(map(id, tools))
-    shared = _SHARED_SETS.get(identity)
-    if shared is not None:
-        return shared[1]
-    dumped = _dumped(tools)
-    if len(_SHARED_SETS) >= _TOOL_SETS_KEPT:
-        _SHARED_SETS.clear()
-    _SHARED_SETS[identity] = (tuple(tools), dumped)
-    return dumped
+    shared = _SHARED_SETS.get(tools)
+    return shared if shared is not None else _SHARED_SETS.put(tools, _dumped(tools))
 
 
 def _dumped(tools: list[ToolDefinition]) -> list[Any]:
