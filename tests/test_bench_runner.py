@@ -14,7 +14,7 @@ run_all = bench_module("run_all")
 CLEANER = """\
 postgresql: 15.20, DISTILLERY_TEST_DATABASE_URL's server, large values compressed with lz4
 raw consume-and-decode: 9,426 generations/s (6.4s)
-cleaner:                298 generations/s (10.1s, 1 process(es), batch size 1000); {'accepted (indexed)': 2569}; NER cache hit rate 84.8%; 4.82 ms CPU per generation
+cleaner:                298 generations/s (10.1s, 1 process(es), batch size 1000); {'accepted (indexed)': 2569}; NER cache hit rate 84.8%, sentences 61.5%; 4.82 ms CPU per generation
 cleaner with 2 personal-data processes: 496 generations/s (6.1s, 1 process(es) with their workers); NER cache hit rate 84.8%; 4.94 ms CPU per generation
 cleaner without named-entity detection: 3,100 generations/s (2.0s, 1 process); cache hit rate 84.8%; 0.88 ms CPU per generation
 """
@@ -42,6 +42,7 @@ def test_the_cleaners_lines_become_rows_with_their_targets() -> None:
     assert no_ner.met is True  # 3,100 ≥ 3,000 and 33% ≥ 25% of the raw rate
     assert rows["NER off: generations per CPU-second"].value == pytest.approx(1000 / 0.88)
     assert rows["NER cache hit rate"].value == 84.8
+    assert rows["NER sentence cache hit rate"].value == 61.5
 
 
 def test_the_default_names_its_automatic_worker_processes_and_one_process_is_a_row_of_its_own() -> None:

@@ -156,12 +156,12 @@ def metric(port: int, name: str) -> float:
     return 0.0
 
 
-def cache_counts(port: int) -> tuple[float, float]:
-    """(hits, misses) of the cleaner's text cache, read from its /metrics."""
+def cache_counts(port: int, cache: str = "text") -> tuple[float, float]:
+    """(hits, misses) of one of the cleaner's caches (``text`` or ``sentence``), read from its /metrics."""
     text = metrics_text(port)
     counts = {"hit": 0.0, "miss": 0.0}
     for line in text.splitlines():
-        if line.startswith("distillery_cleaner_text_cache_total{"):
+        if line.startswith(f"distillery_cleaner_{cache}_cache_total{{"):
             counts['hit' if 'result="hit"' in line else 'miss'] += float(line.rsplit(" ", 1)[1])
     return counts["hit"], counts["miss"]
 
@@ -350,13 +350,15 @@ def run(args: argparse.Namespace, home: Path, bootstrap: str, new_database: Call
         print(f"cleaner:                {default.rate:,.0f} generations/s ({default.seconds:.1f}s, "
               f"{args.instances} process(es) with {default.pii_processes} personal-data processes each (auto), "
               f"batch size {args.batch_size}); {default.counts}; "
-              f"NER cache hit rate {default.hit_rate:.1%}; {default.cpu_ms:.2f} ms CPU per generation", flush=True)
+              f"NER cache hit rate {default.hit_rate:.1%}, sentences {default.sentence_hit_rate:.1%}; "
+              f"{default.cpu_ms:.2f} ms CPU per generation", flush=True)
         if args.pii_processes is not None:
             pooled = run_cleaner(args, home, bootstrap, new_database(), expected, ner=True,
                                  instances=args.instances, pii_processes=args.pii_processes)
             print(f"cleaner with {args.pii_processes} personal-data processes: {pooled.rate:,.0f} generations/s "
                   f"({pooled.seconds:.1f}s, {args.instances} process(es) with their workers); {pooled.counts}; "
-                  f"NER cache hit rate {pooled.hit_rate:.1%}; {pooled.cpu_ms:.2f} ms CPU per generation", flush=True)
+                  f"NER cache hit rate {pooled.hit_rate:.1%}, sentences {pooled.sentence_hit_rate:.1%}; "
+                  f"{pooled.cpu_ms:.2f} ms CPU per generation", flush=True)
     if args.with_ner_only:
         return
     off = run_cleaner(args, home, bootstrap, new_database(), expected, ner=False, instances=1)
@@ -376,6 +378,8 @@ class CleanerRun:
     """CPU milliseconds per generation, all instances together, from serving to the last verdict
     (start-up excluded, as from the rate)."""
     hit_rate: float
+    sentence_hit_rate: float
+    """Of the distinct sentences of new texts, the share whose people were known (NER on)."""
     counts: dict[str, int]
     pii_processes: int
     """Personal-data worker processes beside each instance."""
@@ -409,6 +413,7 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
         first, done = asyncio.run(wait_for_cleaner(database_url, expected, procs))
         cpu = sum(cpu_seconds(proc.pid) + children_cpu_seconds(proc.pid) for proc in procs) - sum(started_cpu)
         hits, misses = map(sum, zip(*(cache_counts(port) for port in ports), strict=True))
+        known, read = map(sum, zip(*(cache_counts(port, "sentence") for port in ports), strict=True))
         if sampler is not None and samples is not None:
             cleaner_profile.stop(sampler)
             sampler = None
@@ -422,8 +427,8 @@ def run_cleaner(args: argparse.Namespace, home: Path, bootstrap: str, database_u
         log.close()
     try:
         rate, seconds = asyncio.run(cleaner_rate(database_url, expected, first, done))
-        return CleanerRun(rate, seconds, cpu / expected * 1000,
-                          hits / max(1.0, hits + misses), asyncio.run(outcome_counts(database_url)), workers)
+        return CleanerRun(rate, seconds, cpu / expected * 1000, hits / max(1.0, hits + misses),
+                          known / max(1.0, known + read), asyncio.run(outcome_counts(database_url)), workers)
     finally:  # each run's database is its own: none is left on the server
         asyncio.run(drop_database(database_url))
 

@@ -137,6 +137,9 @@ def cleaner_figures(out: str) -> list[Figure]:
     hit = number(r"NER cache hit rate:? ([\d.]+)%", out)
     if hit is not None:
         figures.append(Figure("cleaner", "NER cache hit rate", hit, "%"))
+    sentences = number(r"NER cache hit rate:? [\d.]+%, sentences ([\d.]+)%", out)
+    if sentences is not None:
+        figures.append(Figure("cleaner", "NER sentence cache hit rate", sentences, "%"))
     return figures
 
 

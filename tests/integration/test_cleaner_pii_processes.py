@@ -60,7 +60,10 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def test_the_workers_find_exactly_what_the_service_finds_itself_in_the_same_order(workers, redactor):
+    known, read = redactor.sentences_known, redactor.sentences_read
     in_workers = workers.find_many(TEXTS)
+    # The workers' sentence counts come back to the service's redactor (its metric's source).
+    assert redactor.sentences_known == known and redactor.sentences_read - read >= len(TEXTS) - 1
     assert in_workers == redactor.find_many(TEXTS)
     assert sum(map(len, in_workers)) > 100  # the labelled utterances are full of personal data
     assert PII_PROCESSES._value.get() == 2

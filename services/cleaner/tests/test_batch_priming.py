@@ -22,6 +22,14 @@ class RecordingRedactor:
         self.redacted: list[str] = []
         self.prime_threads: set[int] = set()
 
+    @property
+    def sentences_known(self) -> int:
+        return self.inner.sentences_known if self.inner is not None else 0
+
+    @property
+    def sentences_read(self) -> int:
+        return self.inner.sentences_read if self.inner is not None else 0
+
     def prime(self, texts: list[str]) -> None:
         self.primed.append(list(texts))
         self.prime_threads.add(threading.get_ident())

@@ -283,7 +283,8 @@ def test_an_entity_a_rule_finds_across_json_strings_is_cut_into_its_pieces_insid
     said = '["Ann", "Sarah Johnson", "Smith", "09:30"]'
     for artifacts in (engine.process_text(said, "en"), next(engine.process_batch([said], "en"))[1]):
         assert [said[e.start_char:e.end_char + 1] for e in artifacts.entities] == ['Ann"', 'Johnson"', 'Smith"']
-    assert [e.text for e in engine.process_text("Ann Johnson.  Smith", "en").entities] == ["Johnson.  Smith"]
+    # Prose is read a sentence at a time: nothing is found across two sentences, JSON or not.
+    assert [e.text for e in engine.process_text("Ann Johnson.  Smith", "en").entities] == []
     # A string's last word may share its token with the "." written after it ("Dr."): the piece
     # inside the string is the tokens wholly inside it, and none when there is none.
     nlp = spacy.blank("en")
@@ -307,6 +308,45 @@ def test_the_shared_embedding_layer_is_left_out_only_when_no_loaded_component_re
     assert _without_unread_embeddings(alone).pipe_names == ["ner"]
     with_tagger = spacy.load(DEFAULT_NER_MODEL, exclude=[c for c in NOT_NEEDED if c != "tagger"])
     assert _without_unread_embeddings(with_tagger).pipe_names == ["tok2vec", "tagger", "ner"]
+
+
+def test_prose_is_read_a_sentence_at_a_time_each_distinct_sentence_once_and_names_found_where_they_stand():
+    import spacy
+    from spacy.language import Language
+
+    from distillery_cleaner.domain.pii import _LoadedSpacyEngine
+
+    read: list[str] = []
+    if "distillery_reads" not in Language.factories:
+        Language.component("distillery_reads", func=lambda doc: doc)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns([  # type: ignore[attr-defined]
+        {"label": "PERSON", "pattern": "Sarah Johnson"}, {"label": "ORG", "pattern": "Luas"}])
+    nlp.add_pipe("distillery_reads")
+    engine = _LoadedSpacyEngine(nlp, ["PERSON", "ORG"])
+    pipe = nlp.pipe
+    nlp.pipe = lambda texts, **kwargs: pipe([read.append(t) or t for t in texts], **kwargs)  # type: ignore[method-assign]
+
+    said = ["I'll take 10:00. It's for Sarah Johnson.", "I'll take 10:00.  Thanks!", "Thanks! Take the Luas, Sarah Johnson."]
+    people = [[text[e.start_char:e.end_char] for e in artifacts.entities]
+              for text, artifacts in engine.process_batch(said, "en")]
+    assert people == [["Sarah Johnson"], [], ["Sarah Johnson"]]
+    assert read == ["I'll take 10:00.", "It's for Sarah Johnson.", "Thanks!", "Take the Luas, Sarah Johnson."]
+    read.clear()  # a later text: only its new sentences are read, and one text reads as a batch does
+    later = "It's for Sarah Johnson. Sarah Johnson, yes."
+    assert [(e.start_char, e.end_char) for e in engine.process_text(later, "en").entities] == [(9, 22), (24, 37)]
+    assert read == ["Sarah Johnson, yes."]
+
+
+def test_the_redactor_counts_the_distinct_sentences_the_model_read_and_those_it_knew():
+    redactor = PiiRedactor(PiiConfig())
+    said = ["The kettle hums tonight. It's for Sarah Johnson.",
+            "The kettle hums tonight.  The kettle hums tonight. Blue spoons hum!"]
+    redactor.prime(said)
+    assert (redactor.sentences_known, redactor.sentences_read) == (0, 3)
+    redactor.prime(["Blue spoons hum! The kettle hums tonight.", "The kettle hums again."])
+    assert (redactor.sentences_known, redactor.sentences_read) == (2, 4)
+    assert redactor.redact(said[0])[0] == "The kettle hums tonight. It's for <PERSON>."
 
 
 def test_a_batch_of_texts_with_their_contexts_comes_back_with_each_ones_context():

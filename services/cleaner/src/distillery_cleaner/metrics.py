@@ -25,6 +25,11 @@ TEXT_CACHE = Counter("distillery_cleaner_text_cache_total",
                      "Distinct texts answered from the cleaning cache (hit) or normalised and analysed for "
                      "personal data, named entities included (miss)", ["config_hash", "result"])
 
+SENTENCE_CACHE = Counter("distillery_cleaner_sentence_cache_total",
+                         "Distinct sentences of the new texts whose people were known from an earlier batch "
+                         "(hit) or read by the named-entity model (miss); none with pii.ner false",
+                         ["config_hash", "result"])
+
 PII_PROCESSES = Gauge("distillery_cleaner_pii_processes",
                       "Worker processes finding personal data (DISTILLERY_CLEANER_PII_PROCESSES) with their "
                       "pipeline loaded; 0 while they start or after one died, until new ones are ready")
@@ -33,9 +38,12 @@ PII_PROCESS_DEATHS = Counter("distillery_cleaner_pii_process_deaths_total",
                              "service's own process and new workers were started")
 
 
-def count_text_cache(config_hash: str, hits: int, misses: int) -> None:
+def count_text_cache(config_hash: str, hits: int, misses: int, sentences_known: int, sentences_read: int) -> None:
     TEXT_CACHE.labels(config_hash, "hit").inc(hits)
     TEXT_CACHE.labels(config_hash, "miss").inc(misses)
+    if sentences_known or sentences_read:
+        SENTENCE_CACHE.labels(config_hash, "hit").inc(sentences_known)
+        SENTENCE_CACHE.labels(config_hash, "miss").inc(sentences_read)
 
 
 def count_verdicts(verdicts: Iterable[Verdict], config_hash: str) -> None:

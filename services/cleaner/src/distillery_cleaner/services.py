@@ -103,13 +103,15 @@ Screened = Candidate | Rejection
 
 @asynccontextmanager
 async def _counting_text_cache(cleaner: Cleaner) -> AsyncIterator[None]:
-    """Count the text cache's answers while screening (under the screening lock, so each once)."""
-    text = cleaner.messages.text
-    hits, misses = text.hits, text.misses
+    """Count the text cache's answers, and the sentence cache's of the named-entity model, while
+    screening (under the screening lock, so each once)."""
+    text, redactor = cleaner.messages.text, cleaner.messages.text.redactor
+    hits, misses, known, read = text.hits, text.misses, redactor.sentences_known, redactor.sentences_read
     try:
         yield
     finally:
-        count_text_cache(cleaner.config_hash, text.hits - hits, text.misses - misses)
+        count_text_cache(cleaner.config_hash, text.hits - hits, text.misses - misses,
+                         redactor.sentences_known - known, redactor.sentences_read - read)
 
 
 class ScreenedAhead:

@@ -129,7 +129,7 @@ class PiiProcesses:
             return self.fallback.find_many(texts)
         try:
             futures = [pool.submit(pii_worker.find_many, run) for run in chunks(texts, self.processes)]
-            results = [found for future in futures for found in future.result()]
+            answers = [future.result() for future in futures]
         except BrokenProcessPool as error:
             self._broken(pool, error, len(texts))
         except (CancelledError, RuntimeError):  # stopped meanwhile: its tasks cancelled, or none taken
@@ -137,7 +137,8 @@ class PiiProcesses:
                 raise
         else:
             self._deaths_in_a_row = 0
-            return results
+            self.fallback.count_sentences(sum(known for _, known, _ in answers), sum(read for _, _, read in answers))
+            return [found for run, _, _ in answers for found in run]
         return self.fallback.find_many(texts)
 
     def _broken(self, broken: ProcessPoolExecutor, error: BrokenProcessPool, texts: int) -> None:

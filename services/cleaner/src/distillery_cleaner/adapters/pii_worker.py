@@ -40,10 +40,12 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def find_many(texts: list[str]) -> list[list[Found]]:
-    """:meth:`PiiRedactor.find_many`, in this worker."""
+def find_many(texts: list[str]) -> tuple[list[list[Found]], int, int]:
+    """:meth:`PiiRedactor.find_many`, in this worker, with the sentences it knew and read."""
     assert _redactor is not None, "start() loads the redactor"
-    return _redactor.find_many(texts)
+    known, read = _redactor.sentences_known, _redactor.sentences_read
+    found = _redactor.find_many(texts)
+    return found, _redactor.sentences_known - known, _redactor.sentences_read - read
 
 
 def pid_after(seconds: float) -> int:

@@ -37,10 +37,12 @@ with undeclared_hidden("distillery-cleaner"):
         UkNinoRecognizer,
     )
     from presidio_anonymizer import AnonymizerEngine
+    from spacy.pipeline import Sentencizer
+    from spacy.util import filter_spans
 
 __all__ = [
     "REGEX_TIMEOUT_SECONDS", "AnalyzerEngine", "AnonymizerEngine", "ContextAwareEnhancer", "CreditCardRecognizer",
     "EmailRecognizer", "EntityRecognizer", "IbanRecognizer", "NerModelConfiguration", "NlpArtifacts", "Pattern",
-    "PatternRecognizer", "PhoneRecognizer", "RecognizerRegistry", "RecognizerResult", "SpacyNlpEngine",
-    "SpacyRecognizer", "UkNinoRecognizer",
+    "PatternRecognizer", "PhoneRecognizer", "RecognizerRegistry", "RecognizerResult", "Sentencizer",
+    "SpacyNlpEngine", "SpacyRecognizer", "UkNinoRecognizer", "filter_spans",
 ]
