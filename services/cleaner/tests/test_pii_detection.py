@@ -6,6 +6,8 @@ configuration of kinds and model), so these tests share it.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from cleaner_samples import traced
 from stdnum import luhn
@@ -327,21 +329,38 @@ def test_prose_is_read_a_sentence_at_a_time_each_distinct_sentence_once_and_name
               for text, artifacts in engine.process_batch(said, "en")]
     assert people == [["Sarah Johnson"], [], ["Sarah Johnson"]]
     assert read == ["I'll take 10:00.", "It's for Sarah Johnson.", "Thanks!", "Take the Luas, Sarah Johnson."]
+    read.clear()  # a tool's JSON: each non-empty string alone, with the "." written after it
+    said = ['{"note": "Hi! Sarah Johnson", "empty": "", "slot": "Take the Luas"}']
+    assert [[said[0][e.start_char:e.end_char] for e in artifacts.entities]
+            for _, artifacts in engine.process_batch(said, "en")] == [["Sarah Johnson"]]
+    assert read == ["Hi! Sarah Johnson.", "Take the Luas."]
     read.clear()  # a later text: only its new sentences are read, and one text reads as a batch does
     later = "It's for Sarah Johnson. Sarah Johnson, yes."
     assert [(e.start_char, e.end_char) for e in engine.process_text(later, "en").entities] == [(9, 22), (24, 37)]
     assert read == ["Sarah Johnson, yes."]
 
 
+@pytest.mark.parametrize(("text", "start", "end", "trimmed"), [
+    ("  Hi there.  ", 0, 13, (2, 11)), ("  Hi there.  ", 2, 11, (2, 11)), ("a b", 1, 2, None), ("\n \t", 0, 3, None),
+    ("x  Hi.  y", 1, 8, (3, 6)), ("Hi", 0, 2, (0, 2)),
+])
+def test_a_sentence_is_read_without_the_white_space_around_it(text, start, end, trimmed):
+    from distillery_cleaner.domain.pii import _trimmed
+
+    assert _trimmed(text, start, end) == trimmed
+
+
 def test_the_redactor_counts_the_distinct_sentences_the_model_read_and_those_it_knew():
     redactor = PiiRedactor(PiiConfig())
-    said = ["The kettle hums tonight. It's for Sarah Johnson.",
-            "The kettle hums tonight.  The kettle hums tonight. Blue spoons hum!"]
+    # The model's sentence cache is the process's: these sentences are new to it, however often this runs.
+    kettle, spoons = (f"The kettle hums {uuid.uuid4().hex}.", f"Blue spoons hum {uuid.uuid4().hex}!")
+    booked = f"It's for Sarah Johnson, booking {uuid.uuid4().hex}."
+    said = [f"{kettle} {booked}", f"{kettle}  {kettle} {spoons}"]
     redactor.prime(said)
     assert (redactor.sentences_known, redactor.sentences_read) == (0, 3)
-    redactor.prime(["Blue spoons hum! The kettle hums tonight.", "The kettle hums again."])
-    assert (redactor.sentences_known, redactor.sentences_read) == (2, 4)
-    assert redactor.redact(said[0])[0] == "The kettle hums tonight. It's for <PERSON>."
+    redactor.prime([f"{spoons} {kettle}  ", f"The kettle hums again {uuid.uuid4().hex}."])
+    assert (redactor.sentences_known, redactor.sentences_read) == (2, 4)  # this redactor's, batch after batch
+    assert redactor.redact(said[0])[0] == f"{kettle} {booked.replace('Sarah Johnson', '<PERSON>')}"
 
 
 def test_a_batch_of_texts_with_their_contexts_comes_back_with_each_ones_context():

@@ -112,25 +112,25 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
         """Already loaded."""
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
-        return self._read([text], language, _PIPE_BATCH)[0]
+        return self._read([text], language)[0]
 
-    def process_batch(self, texts: Iterable[Any], language: str, batch_size: int = _PIPE_BATCH, n_process: int = 1,
+    def process_batch(self, texts: Iterable[Any], language: str, batch_size: int = 1, n_process: int = 1,
                       as_tuples: bool = False) -> Iterator[tuple[Any, ...]]:
-        """Presidio's batch of texts (one process: ``n_process`` is not used)."""
+        """Presidio's batch of texts. The model reads them in batches of its own (``_PIPE_BATCH``
+        sentences), in this process: ``batch_size`` and ``n_process`` are not used."""
         items = [(str(text), context) for text, context in texts] if as_tuples else [(str(t), None) for t in texts]
-        read = self._read([text for text, _ in items], language, batch_size)
+        read = self._read([text for text, _ in items], language)
         for (text, context), artifacts in zip(items, read, strict=True):
             yield (text, artifacts, context) if as_tuples else (text, artifacts)
 
-    def _read(self, texts: list[str], language: str, batch_size: int) -> list[NlpArtifacts]:
+    def _read(self, texts: list[str], language: str) -> list[NlpArtifacts]:
         """Each text's tokens and entities (:meth:`_find_entities`)."""
         made = [self._doc(text, language) for text in texts]
         if self.nlp[language].pipe_names:
-            self._find_entities(made, self.nlp[language], batch_size)
+            self._find_entities(made, self.nlp[language])
         return [self._artifacts(doc, values, language) for doc, values in made]
 
-    def _find_entities(self, made: list[tuple[Any, tuple[tuple[int, int], ...] | None]], nlp: Any,
-                       batch_size: int) -> None:
+    def _find_entities(self, made: list[tuple[Any, tuple[tuple[int, int], ...] | None]], nlp: Any) -> None:
         """Sets each doc's entities (of the labels read) from its sentences', each distinct sentence
         read by the model once: prose as spaCy's sentencizer splits it, JSON as its strings, each
         with the "." that follows it in the doc (:func:`_readable_values`)."""
@@ -149,7 +149,7 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
         new = [sentence for sentence, entities in known.items() if entities is None]
         self.sentences_known += len(known) - len(new)
         self.sentences_read += len(new)
-        for sentence, read in zip(new, nlp.pipe(new, batch_size=batch_size), strict=True):
+        for sentence, read in zip(new, nlp.pipe(new, batch_size=_PIPE_BATCH), strict=True):
             known[sentence] = self._entities.put(sentence, tuple(
                 (e.start_char, e.end_char, e.label_) for e in read.ents if e.label_ not in self._ignored))
         for doc, spans in zip(docs, sentences, strict=True):
@@ -189,23 +189,20 @@ _MACHINE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _within_strings(doc: Any, values: tuple[tuple[int, int], ...]) -> list[Any]:
-    """``doc``'s entities cut into their pieces inside JSON strings; nothing outside one.
+    """``doc``'s entities cut to inside their JSON string.
 
-    Each string is read alone with the "." written after it (``_LoadedSpacyEngine``), and a
-    pipeline's rules (an ``entity_ruler``) may take that "." in: a replacement that took in a
-    quote would leave the tool call's arguments no longer JSON, and dropping such a finding would
-    keep a name.
+    Each string is read alone with the "." written after it (``_LoadedSpacyEngine``), so an
+    entity lies within one string and that "."; a pipeline's rules (an ``entity_ruler``) may take
+    the "." in. A replacement that took in a quote would leave the tool call's arguments no longer
+    JSON, and dropping such a finding would keep a name.
     """
     starts = [start for start, _ in values]
     kept = []
     for entity in doc.ents:
-        i = max(bisect_right(starts, entity.start_char) - 1, 0)
-        while i < len(values) and values[i][0] < entity.end_char:
-            start, end = max(entity.start_char, values[i][0]), min(entity.end_char, values[i][1])
-            piece = doc.char_span(start, end, label=entity.label_, alignment_mode="contract") if start < end else None
-            if piece is not None and len(piece):
-                kept.append(piece)
-            i += 1
+        end = min(entity.end_char, values[bisect_right(starts, entity.start_char) - 1][1])
+        piece = doc.char_span(entity.start_char, end, label=entity.label_, alignment_mode="contract")
+        if piece is not None and len(piece):
+            kept.append(piece)
     return kept
 
 
@@ -365,7 +362,7 @@ class PiiRedactor:
         rewritten = [rewrite_for_detection(t) for t in texts]
         engine = self._analyzer.nlp_engine
         known, read = engine.sentences_known, engine.sentences_read
-        artifacts = engine.process_batch([r.text for r in rewritten], _LANGUAGE, batch_size=_PIPE_BATCH)
+        artifacts = engine.process_batch([r.text for r in rewritten], _LANGUAGE)
         found = [self._find(text, rewrite, nlp_artifacts)
                  for text, rewrite, (_, nlp_artifacts) in zip(texts, rewritten, artifacts, strict=True)]
         self.count_sentences(engine.sentences_known - known, engine.sentences_read - read)
