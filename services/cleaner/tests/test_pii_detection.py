@@ -329,6 +329,7 @@ def test_prose_is_read_a_sentence_at_a_time_each_distinct_sentence_once_and_name
               for text, artifacts in engine.process_batch(said, "en")]
     assert people == [["Sarah Johnson"], [], ["Sarah Johnson"]]
     assert read == ["I'll take 10:00.", "It's for Sarah Johnson.", "Thanks!", "Take the Luas, Sarah Johnson."]
+    assert (engine.sentences_known, engine.sentences_read) == (0, 4)  # distinct in the batch, none known before
     read.clear()  # a tool's JSON: each non-empty string alone, with the "." written after it
     said = ['{"note": "Hi! Sarah Johnson", "empty": "", "slot": "Take the Luas"}']
     assert [[said[0][e.start_char:e.end_char] for e in artifacts.entities]
@@ -338,11 +339,12 @@ def test_prose_is_read_a_sentence_at_a_time_each_distinct_sentence_once_and_name
     later = "It's for Sarah Johnson. Sarah Johnson, yes."
     assert [(e.start_char, e.end_char) for e in engine.process_text(later, "en").entities] == [(9, 22), (24, 37)]
     assert read == ["Sarah Johnson, yes."]
+    assert (engine.sentences_known, engine.sentences_read) == (1, 7)
 
 
 @pytest.mark.parametrize(("text", "start", "end", "trimmed"), [
     ("  Hi there.  ", 0, 13, (2, 11)), ("  Hi there.  ", 2, 11, (2, 11)), ("a b", 1, 2, None), ("\n \t", 0, 3, None),
-    ("x  Hi.  y", 1, 8, (3, 6)), ("Hi", 0, 2, (0, 2)),
+    ("x  Hi.  y", 1, 8, (3, 6)), ("Hi", 0, 2, (0, 2)), ("Hi.   ", 0, 6, (0, 3)),
 ])
 def test_a_sentence_is_read_without_the_white_space_around_it(text, start, end, trimmed):
     from distillery_cleaner.domain.pii import _trimmed
@@ -360,6 +362,8 @@ def test_the_redactor_counts_the_distinct_sentences_the_model_read_and_those_it_
     assert (redactor.sentences_known, redactor.sentences_read) == (0, 3)
     redactor.prime([f"{spoons} {kettle}  ", f"The kettle hums again {uuid.uuid4().hex}."])
     assert (redactor.sentences_known, redactor.sentences_read) == (2, 4)  # this redactor's, batch after batch
+    redactor.prime([f"{spoons} {booked}", f"{booked} {kettle}"])
+    assert (redactor.sentences_known, redactor.sentences_read) == (5, 4)
     assert redactor.redact(said[0])[0] == f"{kettle} {booked.replace('Sarah Johnson', '<PERSON>')}"
 
 
