@@ -14,7 +14,8 @@ typical defect rates, several turns, about 6 KB per generation), publishes them 
    published (inbox full, outbox drained), in its default configuration (named-entity detection
    on, personal-data worker processes ``auto``: one per core, up to three) and again with
    ``pii.ner`` false, each on a fresh database, each with the share of distinct texts its
-   cleaning cache answered (the named-entity model runs on the others);
+   cleaning cache answered, and the share of the others' distinct sentences the named-entity
+   model knew from an earlier batch (it reads the rest);
 3. with ``--cpu-two-instances``, two processes sharing the group, NER off: their
    CPU-seconds per generation against one instance's (the target is at most 1.15x);
 4. with ``--pii-processes N``, the default configuration again with N personal-data worker
