@@ -38,7 +38,7 @@ PII_PROCESS_DEATHS = Counter("distillery_cleaner_pii_process_deaths_total",
                              "service's own process and new workers were started")
 
 
-def count_text_cache(config_hash: str, hits: int, misses: int, sentences_known: int, sentences_read: int) -> None:
+def count_cache_answers(config_hash: str, hits: int, misses: int, sentences_known: int, sentences_read: int) -> None:
     TEXT_CACHE.labels(config_hash, "hit").inc(hits)
     TEXT_CACHE.labels(config_hash, "miss").inc(misses)
     if sentences_known or sentences_read:

@@ -64,7 +64,7 @@ from distillery_cleaner.domain.dedup import resolve_duplicates
 from distillery_cleaner.domain.events import accepted_body, accepted_event, lineage_of, rejected_event
 from distillery_cleaner.domain.screen import Candidate, Cleaner
 from distillery_cleaner.domain.verdicts import Rejection
-from distillery_cleaner.metrics import count_text_cache, count_verdicts
+from distillery_cleaner.metrics import count_cache_answers, count_verdicts
 from distillery_runtime import erasure
 from distillery_runtime.erasure import AbstractErasureStore
 from distillery_runtime.uow import UnitOfWork
@@ -102,7 +102,7 @@ Screened = Candidate | Rejection
 
 
 @asynccontextmanager
-async def _counting_text_cache(cleaner: Cleaner) -> AsyncIterator[None]:
+async def _counting_cache_answers(cleaner: Cleaner) -> AsyncIterator[None]:
     """Count the text cache's answers, and the sentence cache's of the named-entity model, while
     screening (under the screening lock, so each once)."""
     text, redactor = cleaner.messages.text, cleaner.messages.text.redactor
@@ -110,7 +110,7 @@ async def _counting_text_cache(cleaner: Cleaner) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        count_text_cache(cleaner.config_hash, text.hits - hits, text.misses - misses,
+        count_cache_answers(cleaner.config_hash, text.hits - hits, text.misses - misses,
                          redactor.sentences_known - known, redactor.sentences_read - read)
 
 
@@ -131,7 +131,7 @@ class ScreenedAhead:
         """Screen ``traces`` (as if no late score had come for them)."""
         if not traces:
             return
-        async with self.lock, _counting_text_cache(self.cleaner):
+        async with self.lock, _counting_cache_answers(self.cleaner):
             await asyncio.to_thread(self.cleaner.prime, [t for t, _ in traces])
             screened: dict[str, Screened] = {}
             for trace, envelope in traces:  # a redelivered event's first delivery is the one applied
@@ -263,7 +263,7 @@ async def _judge_traces(cleaner: Cleaner, repo: AbstractCleanerRepository, trace
     stored = await repo.late_scores_for([key_of(t) for t in traces])
     unscreened = [t for t in traces if key_of(t) not in ahead or stored.get(key_of(t))]
     if unscreened:  # the lock only then: waiting for it would wait for the next batch's screening
-        async with lock, _counting_text_cache(cleaner):
+        async with lock, _counting_cache_answers(cleaner):
             # Their new texts are analysed together first (named entities, in a worker thread).
             await asyncio.to_thread(cleaner.prime, unscreened)
             screened = [_screened(cleaner, t, ahead.get(key_of(t)), stored.get(key_of(t), ())) for t in traces]

@@ -78,7 +78,7 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
     """Presidio's spaCy engine around a pipeline already loaded, so nothing is downloaded.
 
     Prose is read by the model one sentence at a time, and each distinct sentence once (the last
-    ``sentences`` of them are remembered): a call's new line is mostly sentences other lines
+    ``CACHE_ENTRIES`` of them are remembered): a call's new line is mostly sentences other lines
     have had ("I'll take 10:00.", "Which would you like?"), and the model's cost is per token.
     On the sandbox's generations, with each call's caller lines its own, the model read 40% of
     the tokens it read text by text. The entity recogniser looks only a few words either side, so
@@ -90,7 +90,7 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
     the same people found in the sandbox's 325 distinct tool results as when it was read whole.
     """
 
-    def __init__(self, nlp: Any, labels: Iterable[str], sentences: int = CACHE_ENTRIES) -> None:
+    def __init__(self, nlp: Any, labels: Iterable[str]) -> None:
         # No ``models``: Presidio reads them only in ``load``, which this engine does not do.
         # Presidio's default mapping reads both PERSON and PER (German, multilingual pipelines) as
         # PERSON; every other label is ignored (unmapped ones would log a warning per entity).
@@ -101,7 +101,7 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
         )
         self.nlp = {_LANGUAGE: nlp}
         self._sentencizer = Sentencizer()
-        self._entities: Lru[str, tuple[tuple[int, int, str], ...]] = Lru(sentences)
+        self._entities: Lru[str, tuple[tuple[int, int, str], ...]] = Lru(CACHE_ENTRIES)
         """(start, end, label) of the people the model found in a sentence, by the sentence."""
         self._ignored = frozenset(self.ner_model_configuration.labels_to_ignore)
         self.sentences_known = 0
@@ -135,14 +135,13 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
         """Sets each doc's entities (of the labels read) from its sentences', each distinct sentence
         read by the model once: prose as spaCy's sentencizer splits it, JSON as its strings, each
         with the "." that follows it in the doc (:func:`_readable_values`)."""
-        docs = [doc for doc, _ in made]
         sentences = [
             [span for s in self._sentencizer(doc).sents if (span := _trimmed(doc.text, s.start_char, s.end_char))]
             if values is None else
             [span for start, end in values if start < end and (span := _trimmed(doc.text, start, end + 1))]
             for doc, values in made]
         known: dict[str, tuple[tuple[int, int, str], ...]] = {}
-        for doc, spans in zip(docs, sentences, strict=True):
+        for (doc, _), spans in zip(made, sentences, strict=True):
             for start, end in spans:
                 sentence = doc.text[start:end]
                 if sentence not in known:
@@ -153,7 +152,7 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
         for sentence, read in zip(new, nlp.pipe(new, batch_size=_PIPE_BATCH), strict=True):
             known[sentence] = self._entities.put(sentence, tuple(
                 (e.start_char, e.end_char, e.label_) for e in read.ents if e.label_ not in self._ignored))
-        for doc, spans in zip(docs, sentences, strict=True):
+        for (doc, _), spans in zip(made, sentences, strict=True):
             found = [doc.char_span(start + first, start + last, label=label, alignment_mode="expand")
                      for start, end in spans for first, last, label in known[doc.text[start:end]]]
             doc.ents = filter_spans([span for span in found if span is not None])
