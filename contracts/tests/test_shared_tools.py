@@ -215,3 +215,13 @@ def test_what_is_derived_from_a_shared_list_is_found_by_its_tools_identity_withi
     assert (derived.get(one.tools), len(derived)) == (None, 1)
     derived.clear()
     assert len(derived) == 0
+
+
+def test_a_spelled_out_key_beside_a_nested_key_with_the_same_list_leaves_the_nested_one():
+    """The one plain ``"tools"`` is then the nested key, and its list the same bytes as the event's."""
+    tools = [{"type": "function", "function": {"name": "check_availability"}}]
+    text = json.dumps({k: v for k, v in BASE.items() if k not in ("tools", "metadata")})[:-1]
+    body = (text + f', "metadata": {{"tools": {json.dumps(tools)}}}, "\\u0074ools": {json.dumps(tools)}}}').encode()
+    decoded = TraceCaptured.decode_json(body)
+    assert decoded == TraceCaptured.model_validate_json(body)
+    assert decoded.metadata == {"tools": tools} and decoded.tools[0].function.name == "check_availability"

@@ -35,8 +35,9 @@ class SharedTools:
     and puts the list validated earlier from the same bytes in its place. The models it decodes
     have no validator across fields nor of their tools (it checks), so the rest and the list are
     valid apart exactly when they are together. Where that split is not certain (the body is no
-    JSON object, ``"tools"`` appears twice, the list is empty) or anything fails, the whole body
-    goes through ``model_validate_json``: the same result, the same error.
+    JSON object, ``"tools"`` appears twice, the list is empty, the one plain ``"tools"`` is a nested
+    key's beside the event's own spelled with escapes) or anything fails, the whole body goes
+    through ``model_validate_json``: the same result, the same error.
 
     The events decoded from one list share its objects: read them, never change them.
     """
@@ -72,6 +73,8 @@ class SharedTools:
                 return None
             rest, tools = cut
             event = model.model_validate_json(rest)
+            if event.__dict__["tools"]:  # the event's own key is spelled with escapes: a nested list was cut
+                return None
             event.__dict__["tools"] = self._validated(tools)
         except (msgspec.MsgspecError, ValidationError):
             return None
