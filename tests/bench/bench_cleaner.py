@@ -21,8 +21,9 @@ typical defect rates, several turns, about 6 KB per generation), publishes them 
 4. with ``--pii-processes N``, the default configuration again with N personal-data worker
    processes beside the cleaner (``DISTILLERY_CLEANER_PII_PROCESSES``; 0: all in one process).
 
-The sandbox shares some caller lines between calls; the benchmark makes each call's lines
-its own (``--shared-caller-lines`` keeps them), so the cache cannot hide the model's cost.
+The sandbox shares some caller lines between calls, and many more of their sentences; the
+benchmark makes each sentence of a call's lines its own (``--shared-caller-lines`` keeps them), so
+neither the text caches nor the named-entity model's sentence cache can hide the model's cost.
 
 PostgreSQL is ``DISTILLERY_TEST_DATABASE_URL``'s server when set (a fresh database is
 created on it), else an embedded server started here. Not a test: nothing asserts; it prints.
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import itertools
 import json
 import os
@@ -60,30 +60,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "support"))  # run as a scrip
 
 import cleaner_profile  # noqa: E402
 from bench_support import postgres_facts, scratch_stack, stop_processes  # noqa: E402
-from cleaner_workload import CLINIC_PHONE, sandbox_traces  # noqa: E402
+from cleaner_workload import CLINIC_PHONE, sandbox_traces, with_unique_caller_lines  # noqa: E402
 from db_helpers import create_database, drop_database  # noqa: E402
-
-
-_CALL_WORDS = ("apple", "birch", "cedar", "delta", "ember", "fjord", "grove", "harbour", "island", "juniper",
-               "kettle", "lantern", "meadow", "nectar", "orchard", "pebble", "quartz", "river", "saffron",
-               "thistle", "umber", "valley", "willow", "yarrow", "zephyr", "amber", "basil", "clover",
-               "dune", "fern", "granite", "hazel")
-
-
-def call_words(call: str) -> str:
-    """Four words naming ``call`` (32^4 combinations): what makes its lines its own, without the
-    digit runs a hexadecimal id would add for the phone and card recognisers to examine."""
-    digest = hashlib.sha256(call.encode()).digest()
-    return " ".join(_CALL_WORDS[b % len(_CALL_WORDS)] for b in digest[:4])
-
-
-def with_unique_caller_lines(trace: TraceCaptured) -> TraceCaptured:
-    """``trace`` with each caller line made its call's own (the sandbox reuses some lines across
-    calls, which a cache would answer): the same line stays the same in every turn of its call."""
-    words = call_words(trace.session_id or trace.trace_id)
-    messages = [m.model_copy(update={"content": f"{m.content} (as in {words})"})
-                if m.role.value == "user" and isinstance(m.content, str) else m for m in trace.input_messages]
-    return trace.model_copy(update={"input_messages": messages})
 
 
 def cleaner_config_file(directory: Path, ner: bool = True) -> Path:
@@ -307,7 +285,7 @@ def main() -> None:
     parser.add_argument("--log", type=Path, help="Keep the cleaner's log here.")
     parser.add_argument("--instances", type=int, default=1, help="Cleaner processes sharing the group.")
     parser.add_argument("--shared-caller-lines", action="store_true",
-                        help="Keep the sandbox's caller lines, some shared between calls (default: unique per call).")
+                        help="Keep the sandbox's caller lines, some shared between calls (default: each sentence its call's own).")
     parser.add_argument("--without-ner-only", action="store_true",
                         help="Skip the default (named-entity) run: a quick look at the rest of the cleaner's cost.")
     parser.add_argument("--with-ner-only", action="store_true",

@@ -7,8 +7,8 @@ under a new cleaner version to a published 100,000-example dataset in under 3 mi
 every service's peak RSS under 1 GiB. On a fresh Tansu broker and a fresh database (on
 DISTILLERY_TEST_DATABASE_URL's server, else an embedded PostgreSQL), outside the measurement:
 topics created, the cleaner's and dataset-builder's schemas migrated, the sandbox workload's
-generations (``bench_cleaner.py``'s, each call's caller lines its own) simulated and published
-to ``traces.raw``, and the dataset-builder started as its own process.
+generations (``bench_cleaner.py``'s, each sentence of a call's caller lines its own) simulated
+and published to ``traces.raw``, and the dataset-builder started as its own process.
 
 The measured part follows the README's replay steps. The clock starts when the cleaner, with
 a configuration of its own (so a new version, reading ``traces.raw`` from the beginning), is
@@ -73,7 +73,6 @@ from bench_cleaner import (  # noqa: E402
     cpu_seconds,
     publish,
     wait_for_cleaner,
-    with_unique_caller_lines,
 )
 from bench_support import (  # noqa: E402
     postgres_facts,
@@ -83,7 +82,7 @@ from bench_support import (  # noqa: E402
     statement_costs,
     stop_processes,
 )
-from cleaner_workload import sandbox_traces  # noqa: E402
+from cleaner_workload import sandbox_traces, with_unique_caller_lines  # noqa: E402
 from db_helpers import create_database, drop_database, fetch_rows  # noqa: E402
 
 CHUNK = 5_000
