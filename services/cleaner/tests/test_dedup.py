@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from array import array
 from datetime import UTC, datetime
 
 from cleaner_samples import SYSTEM, trace
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from distillery_cleaner.services import clean_batch
 from distillery_cleaner.domain.config import CleanerConfig, NearDuplicates
-from distillery_cleaner.domain.fingerprint import BandLayout, as_number, similarity
+from distillery_cleaner.domain.fingerprint import BandLayout
 from distillery_cleaner.domain.screen import Cleaner
 from distillery_contracts.examples import ExampleAccepted, RejectReason
 
@@ -105,17 +102,3 @@ def test_bands_find_a_pair_at_the_threshold_almost_always():
     layout = BandLayout.for_threshold(0.8, 128)
     assert (layout.bands, layout.rows) == (18, 7)
     assert 1 - (1 - 0.8**layout.rows) ** layout.bands >= 0.98
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.integers(16, 200).flatmap(lambda n: st.tuples(
-    st.lists(st.integers(0, 2**32 - 1), min_size=n, max_size=n),
-    st.lists(st.one_of(st.just(0), st.integers(0, 31).map(lambda bit: 1 << bit), st.integers(1, 2**32 - 1)),
-             min_size=n, max_size=n))))
-def test_similarity_is_the_share_of_equal_values_whatever_bit_of_a_value_differs(values_and_changes):
-    """Two signatures differing in some values (by one bit anywhere in the value, or by many):
-    the estimate is exactly the share of values that are equal."""
-    values, changes = values_and_changes
-    other = [v ^ c for v, c in zip(values, changes, strict=True)]
-    a, b = (as_number(array("I", s).tobytes()) for s in (values, other))
-    assert similarity(a, b, len(values)) == sum(c == 0 for c in changes) / len(values)

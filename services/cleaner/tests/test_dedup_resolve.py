@@ -10,6 +10,8 @@ from __future__ import annotations
 from array import array
 
 from cleaner_samples import trace
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from distillery_cleaner.domain.dedup import IndexedExample, resolve_duplicates
 from distillery_cleaner.domain.screen import Candidate
@@ -105,12 +107,13 @@ def test_a_call_without_a_session_is_its_own_call():
 
 
 def test_the_most_similar_kept_example_is_named_then_the_earliest_indexed():
-    near = [indexed("ex-late", sig(1, 2, 3, 4), (7,), rank=9), indexed("ex-close", sig(1, 2, 3, 0), (8,), rank=5),
-            indexed("ex-early", sig(1, 2, 3, 4), (8,), rank=2)]
+    # Named against their order of indexing: the rank decides, not the name.
+    near = [indexed("ex-a-late", sig(1, 2, 3, 4), (7,), rank=9), indexed("ex-close", sig(1, 2, 3, 0), (8,), rank=5),
+            indexed("ex-z-early", sig(1, 2, 3, 4), (8,), rank=2)]
     probe = candidate(1, signature=sig(1, 2, 3, 4), bands=(7, 8))
-    assert verdicts([probe], near=near)[0] == {"ex-1": (RejectReason.DUPLICATE_NEAR, "ex-early")}
+    assert verdicts([probe], near=near)[0] == {"ex-1": (RejectReason.DUPLICATE_NEAR, "ex-z-early")}
     # More alike beats indexed earlier.
-    assert verdicts([probe], near=near[:2])[0] == {"ex-1": (RejectReason.DUPLICATE_NEAR, "ex-late")}
+    assert verdicts([probe], near=near[:2])[0] == {"ex-1": (RejectReason.DUPLICATE_NEAR, "ex-a-late")}
 
 
 def test_an_indexed_example_wins_over_a_batch_example_as_similar():
@@ -141,3 +144,22 @@ def test_a_turn_of_the_same_call_sharing_the_band_does_not_hide_another_calls_co
             indexed("ex-other-call", sig(1, 2, 3, 4), (7,), rank=2, session="call-b")]
     probe = candidate(1, session="call-a", signature=sig(1, 2, 3, 4), bands=(7,))
     assert verdicts([probe], near=near)[0] == {"ex-1": (RejectReason.DUPLICATE_NEAR, "ex-other-call")}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(16, 200).flatmap(lambda n: st.tuples(
+    st.lists(st.integers(0, 2**32 - 1), min_size=n, max_size=n),
+    st.lists(st.one_of(st.just(0), st.integers(0, 31).map(lambda bit: 1 << bit), st.integers(1, 2**32 - 1)),
+             min_size=n, max_size=n))))
+def test_the_similarity_is_the_share_of_equal_values_whatever_bit_of_a_value_differs(values_and_changes):
+    """Two signatures differing in some values (by one bit anywhere in the value, or by many): the
+    estimate is exactly the share of values that are equal, a duplicate at that threshold and
+    not just above it."""
+    values, changes = values_and_changes
+    share = sum(c == 0 for c in changes) / len(values)
+    near = [indexed("ex-old", sig(*values), (7,), rank=1)]
+    probe = candidate(1, signature=sig(*(v ^ c for v, c in zip(values, changes, strict=True))), bands=(7,))
+    (_, at), = resolve_duplicates([probe], {}, near, share, len(values))
+    assert at is not None and at.detail == f"estimated Jaccard similarity {share:.2f} >= {share} with the kept example"
+    (_, above), = resolve_duplicates([probe], {}, near, share + 0.5 / len(values), len(values))
+    assert above is None

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy
 
 from distillery_contracts.examples import RejectReason
-from distillery_cleaner.domain.fingerprint import as_number, similarity
 from distillery_cleaner.domain.screen import Candidate
 from distillery_cleaner.domain.verdicts import Rejection
 
 
-@dataclass(frozen=True)
-class IndexedExample:
-    """An example already in the near-duplicate index, as a lookup returns it."""
+class IndexedExample(NamedTuple):
+    """An example already in the near-duplicate index, as a lookup returns it (a named tuple: a
+    lookup late in a replay returns tens of thousands, batch after batch)."""
 
     example_id: str
     session_key: str
@@ -35,12 +36,33 @@ class IndexedExample:
     """Order of indexing: lower was indexed earlier and wins a tie."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Kept:
-    example_id: str
-    session_key: str
-    number: int
-    rank: int
+class _Pool:
+    """The examples a batch's candidates are compared with: those the lookup found (in rank order),
+    then each candidate kept, one row each of a matrix of their MinHash values (32-bit lanes)."""
+
+    def __init__(self, indexed: Sequence[IndexedExample], wanted: set[int], room: int, num_perm: int) -> None:
+        self.values = numpy.empty((len(indexed) + room, num_perm), dtype=numpy.uint32)
+        self.values[:len(indexed)] = numpy.frombuffer(b"".join(e.signature for e in indexed),
+                                                   dtype=numpy.uint32).reshape(len(indexed), num_perm)
+        self._call_numbers: dict[str, int] = {}
+        self.calls = numpy.empty(len(indexed) + room, dtype=numpy.int64)
+        self.calls[:len(indexed)] = [self.call_number(e.session_key) for e in indexed]
+        self.example_ids = [e.example_id for e in indexed]
+        self.by_band: dict[int, list[int]] = defaultdict(list)
+        for row, example in enumerate(indexed):
+            for key in wanted.intersection(example.band_keys):
+                self.by_band[key].append(row)
+
+    def call_number(self, session_key: str) -> int:
+        return self._call_numbers.setdefault(session_key, len(self._call_numbers))
+
+    def add(self, example_id: str, session_key: str, signature: bytes, bands: Iterable[int]) -> None:
+        row = len(self.example_ids)
+        self.values[row] = numpy.frombuffer(signature, dtype=numpy.uint32)
+        self.calls[row] = self.call_number(session_key)
+        self.example_ids.append(example_id)
+        for key in bands:
+            self.by_band[key].append(row)
 
 
 def resolve_duplicates(
@@ -56,27 +78,16 @@ def resolve_duplicates(
     the indexed examples sharing at least one band with some candidate.
     """
     wanted = {key for candidate in candidates for key in candidate.band_keys}
-    by_band: dict[int, list[_Kept]] = defaultdict(list)
-    last_rank = 0
-    for indexed in sorted(near, key=lambda e: e.rank):
-        kept = _Kept(indexed.example_id, indexed.session_key, as_number(indexed.signature), indexed.rank)
-        last_rank = indexed.rank
-        for key in wanted.intersection(indexed.band_keys):
-            by_band[key].append(kept)
+    pool = _Pool(sorted(near, key=lambda e: e.rank), wanted, len(candidates), num_perm)
     kept_hashes: dict[str, str] = dict(exact)
     verdicts: list[tuple[Candidate, Rejection | None]] = []
     for candidate in sorted(candidates, key=lambda c: c.order_key):
-        number = as_number(candidate.signature) if candidate.signature is not None else None
-        rejection = _exact_duplicate(candidate, kept_hashes) or _near_duplicate(
-            candidate, number, by_band, threshold, num_perm)
+        rejection = _exact_duplicate(candidate, kept_hashes) or _near_duplicate(candidate, pool, threshold, num_perm)
         verdicts.append((candidate, rejection))
         if rejection is None:
             kept_hashes[candidate.content_hash] = candidate.example_id
-            if number is not None:
-                last_rank += 1
-                kept = _Kept(candidate.example_id, candidate.session_key, number, last_rank)
-                for key in candidate.band_keys:
-                    by_band[key].append(kept)
+            if candidate.signature is not None:
+                pool.add(candidate.example_id, candidate.session_key, candidate.signature, candidate.band_keys)
     return verdicts
 
 
@@ -88,23 +99,25 @@ def _exact_duplicate(candidate: Candidate, kept: Mapping[str, str]) -> Rejection
                      duplicate_of=original)
 
 
-def _near_duplicate(candidate: Candidate, number: int | None, by_band: Mapping[int, list[_Kept]],
-                    threshold: float, num_perm: int) -> Rejection | None:
-    if number is None:
+def _near_duplicate(candidate: Candidate, pool: _Pool, threshold: float, num_perm: int) -> Rejection | None:
+    """The most similar example of another call sharing a band with ``candidate``, at or above the
+    threshold (the earliest indexed of equals), compared all at once: late in a replay a batch's
+    candidates meet tens of thousands of them."""
+    if candidate.signature is None:
         return None
-    best: tuple[float, int, str] | None = None
-    seen: set[str] = set()
-    session = candidate.session_key
-    for key in candidate.band_keys:
-        for kept in by_band.get(key, ()):
-            if kept.session_key == session or kept.example_id in seen:
-                continue
-            seen.add(kept.example_id)
-            score = similarity(number, kept.number, num_perm)
-            if score >= threshold and (best is None or (-score, kept.rank) < (-best[0], best[1])):
-                best = (score, kept.rank, kept.example_id)
-    if best is None:
+    rows = [row for key in candidate.band_keys for row in pool.by_band.get(key, ())]
+    if not rows:
+        return None
+    shared = numpy.unique(numpy.array(rows, dtype=numpy.int64))
+    shared = shared[pool.calls[shared] != pool.call_number(candidate.session_key)]
+    if not shared.size:
+        return None
+    values = numpy.frombuffer(candidate.signature, dtype=numpy.uint32)
+    equal = numpy.count_nonzero(pool.values[shared] == values, axis=1)  # the equal values of each
+    best = int(numpy.argmax(equal))  # rows are in rank order: the first of the most similar was indexed first
+    score = int(equal[best]) / num_perm
+    if score < threshold:
         return None
     return Rejection(RejectReason.DUPLICATE_NEAR,
-                     f"estimated Jaccard similarity {best[0]:.2f} >= {threshold} with the kept example",
-                     duplicate_of=best[2])
+                     f"estimated Jaccard similarity {score:.2f} >= {threshold} with the kept example",
+                     duplicate_of=pool.example_ids[int(shared[best])])

@@ -116,31 +116,3 @@ class Fingerprinter:
         width, seed = self.layout.rows * 4, self._seed
         return [(band << 32) | zlib.crc32(signature[band * width:(band + 1) * width], seed)
                 for band in range(self.layout.bands)]
-
-
-def as_number(signature: bytes) -> int:
-    """The signature as one integer, the form :func:`similarity` compares."""
-    return int.from_bytes(signature, "little")
-
-
-@lru_cache(maxsize=8)
-def _lowest_bits(num_perm: int) -> int:
-    """The lowest bit of each 32-bit value of a signature of ``num_perm`` values, as one number."""
-    return int.from_bytes(b"\x01\x00\x00\x00" * num_perm, "little")
-
-
-def similarity(a: int, b: int, num_perm: int) -> float:
-    """Estimated Jaccard similarity of two signatures (as numbers): the share of equal values.
-
-    The values that differ are the non-zero 32-bit lanes of ``a ^ b``. Five OR-ed right shifts
-    (16 + 8 + 4 + 2 + 1 = 31) leave in bit i the OR of bits i to i + 31, so bit 32k is set
-    exactly when lane k is non-zero; those bits are counted. Exact, and a third of the cost of
-    unpacking the lanes into an array: a batch late in a replay compares tens of thousands of pairs.
-    """
-    lanes = a ^ b
-    lanes |= lanes >> 16
-    lanes |= lanes >> 8
-    lanes |= lanes >> 4
-    lanes |= lanes >> 2
-    lanes |= lanes >> 1
-    return (num_perm - (lanes & _lowest_bits(num_perm)).bit_count()) / num_perm
