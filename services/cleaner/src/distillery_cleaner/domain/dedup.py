@@ -40,7 +40,7 @@ class _Pool:
     """The examples a batch's candidates are compared with: those the lookup found (in rank order),
     then each candidate kept, one row each of a matrix of their MinHash values (32-bit lanes)."""
 
-    def __init__(self, indexed: Sequence[IndexedExample], wanted: set[int], room: int, num_perm: int) -> None:
+    def __init__(self, indexed: Sequence[IndexedExample], room: int, num_perm: int) -> None:
         self.values = numpy.empty((len(indexed) + room, num_perm), dtype=numpy.uint32)
         self.values[:len(indexed)] = numpy.frombuffer(b"".join(e.signature for e in indexed),
                                                    dtype=numpy.uint32).reshape(len(indexed), num_perm)
@@ -49,8 +49,8 @@ class _Pool:
         self.calls[:len(indexed)] = [self.call_number(e.session_key) for e in indexed]
         self.example_ids = [e.example_id for e in indexed]
         self.by_band: dict[int, list[int]] = defaultdict(list)
-        for row, example in enumerate(indexed):
-            for key in wanted.intersection(example.band_keys):
+        for row, example in enumerate(indexed):  # a band no candidate has is never asked for
+            for key in example.band_keys:
                 self.by_band[key].append(row)
 
     def call_number(self, session_key: str) -> int:
@@ -77,8 +77,7 @@ def resolve_duplicates(
     ``exact`` maps content hashes already indexed to their example ids; ``near`` holds
     the indexed examples sharing at least one band with some candidate.
     """
-    wanted = {key for candidate in candidates for key in candidate.band_keys}
-    pool = _Pool(sorted(near, key=lambda e: e.rank), wanted, len(candidates), num_perm)
+    pool = _Pool(sorted(near, key=lambda e: e.rank), len(candidates), num_perm)
     kept_hashes: dict[str, str] = dict(exact)
     verdicts: list[tuple[Candidate, Rejection | None]] = []
     for candidate in sorted(candidates, key=lambda c: c.order_key):
