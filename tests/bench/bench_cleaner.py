@@ -285,7 +285,8 @@ def main() -> None:
     parser.add_argument("--log", type=Path, help="Keep the cleaner's log here.")
     parser.add_argument("--instances", type=int, default=1, help="Cleaner processes sharing the group.")
     parser.add_argument("--shared-caller-lines", action="store_true",
-                        help="Keep the sandbox's caller lines, some shared between calls (default: each sentence its call's own).")
+                        help="Keep the sandbox's caller lines, some shared between calls "
+                             "(default: each sentence its call's own).")
     parser.add_argument("--without-ner-only", action="store_true",
                         help="Skip the default (named-entity) run: a quick look at the rest of the cleaner's cost.")
     parser.add_argument("--with-ner-only", action="store_true",
