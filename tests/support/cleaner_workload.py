@@ -73,7 +73,8 @@ def with_call_word(line: str, word: str) -> str:
     (or at its end): every sentence of the line is its call's own, for the named-entity model's
     sentence cache as for the text caches."""
     marked = _SENTENCE_END.sub(lambda end: f" {word}{end.group(0)}", line)
-    return marked if _SENTENCE_END.search(line.rstrip()[-1:] or ".") else f"{marked} {word}"
+    last = line.rstrip()[-1:]
+    return marked if not last or last in ".!?…" else f"{marked} {word}"  # an unended last sentence too
 
 
 def with_unique_caller_lines(trace: TraceCaptured) -> TraceCaptured:

@@ -111,7 +111,7 @@ async def _counting_cache_answers(cleaner: Cleaner) -> AsyncIterator[None]:
         yield
     finally:
         count_cache_answers(cleaner.config_hash, text.hits - hits, text.misses - misses,
-                         redactor.sentences_known - known, redactor.sentences_read - read)
+                            redactor.sentences_known - known, redactor.sentences_read - read)
 
 
 class ScreenedAhead:

@@ -80,14 +80,15 @@ class _LoadedSpacyEngine(SpacyNlpEngine):
     Prose is read by the model one sentence at a time, and each distinct sentence once (the last
     ``CACHE_ENTRIES`` of them are remembered): a call's new line is mostly sentences other lines
     have had ("I'll take 10:00.", "Which would you like?"), and the model's cost is per token.
-    On the sandbox's generations, with each call's caller lines its own, the model read 40% of
-    the tokens it read text by text. The entity recogniser looks only a few words either side, so
-    a sentence alone gives the names it gives in its text: on the labelled utterances
-    (``pii_evaluation``) the people found are the same; of 3,000 of the sandbox's caller and
-    assistant lines, 18 lost a tram ("the Luas red line") taken for a person, none lost a name,
-    and 9 gained one (the benchmark's made-up call words, read alone). A tool's JSON is
-    read string by string (a doctor's name, a weekday, a service come back call after call), with
-    the same people found in the sandbox's 325 distinct tool results as when it was read whole.
+    On the sandbox's generations, with each call's caller lines (not yet each of their sentences)
+    its own, the model read 40% of the tokens it read text by text. The entity recogniser looks
+    only a few words either side, so a sentence alone gives the names it gives in its text: on
+    the labelled utterances (``pii_evaluation``) the people found are the same; of 3,000 of the
+    sandbox's caller and assistant lines, 18 lost a tram ("the Luas red line") taken for a
+    person, none lost a name, and 9 gained one (the benchmark's call words of the time, "(as in
+    ...)", read alone). A tool's JSON is read string by string (a doctor's name, a weekday, a
+    service come back call after call), with the same people found in the sandbox's 325 distinct
+    tool results as when it was read whole.
     """
 
     def __init__(self, nlp: Any, labels: Iterable[str]) -> None:
